@@ -1,0 +1,415 @@
+//! The agent: for each list, take what waits in its INBOX, decide, queue,
+//! send, and file the message away — in that order, each step recorded
+//! before the next, so that a crash anywhere resumes without losing or
+//! repeating a post (the one exception: a send in flight when the agent
+//! died is sent again, because SMTP cannot tell whether it arrived).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::panic::AssertUnwindSafe;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::model::{Account, List};
+use crate::policy::{self, Decision, Post, render};
+use crate::secrets::{self, SecretError, SecretKind};
+use crate::store::{
+    Delivery, DeliveryKind, NewPost, OnServer, PostRecord, Settlement, Sighting, Store, StoreError, now,
+};
+use crate::transport::imap::Mailbox;
+use crate::transport::smtp::{Outgoing, SendOutcome};
+use crate::transport::{PROCESSED_FOLDER, QUARANTINE_FOLDER, TransportError};
+
+/// How often a post may fail to be decided (a crash, a panic) before it is
+/// set aside instead of tried again.
+pub const MAX_DECIDE_ATTEMPTS: u32 = 3;
+/// How often a delivery is tried before it counts as failed. With the
+/// backoff below this spans about half a day.
+pub const MAX_SEND_ATTEMPTS: u32 = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("another Conclave agent is already working on {0} (the app, or `conclave-cli run`): let it do the work, or stop it first")]
+    Busy(PathBuf),
+    #[error("cannot use the lock file {path}: {detail}")]
+    Lock { path: PathBuf, detail: String },
+}
+
+/// What one run did for one list.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListReport {
+    pub address: String,
+    pub paused: bool,
+    pub new_posts: u32,
+    pub distributed: u32,
+    pub held: u32,
+    pub rejected: u32,
+    pub discarded: u32,
+    pub quarantined: u32,
+    pub sent: u32,
+    pub retrying: u32,
+    pub failed: u32,
+    pub filed: u32,
+    /// Deliveries still waiting for a retry after this run.
+    pub pending: u32,
+    /// What stopped this list's run, in words for the owner.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunReport {
+    pub lists: Vec<ListReport>,
+}
+
+impl RunReport {
+    pub fn has_errors(&self) -> bool {
+        self.lists.iter().any(|l| l.error.is_some())
+    }
+}
+
+/// The agent over one data folder. Cheap to clone; each run opens the store.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    data_dir: PathBuf,
+}
+
+/// Held while an agent works on a data folder, so the app and the CLI never
+/// process the same mailbox at once.
+struct RunLock(#[allow(dead_code)] File);
+
+fn lock(data_dir: &Path) -> Result<RunLock, AgentError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| AgentError::Lock {
+        path: data_dir.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    let path = data_dir.join("agent.lock");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| AgentError::Lock { path: path.clone(), detail: e.to_string() })?;
+    match file.try_lock() {
+        Ok(()) => Ok(RunLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AgentError::Busy(data_dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(AgentError::Lock { path, detail: e.to_string() }),
+    }
+}
+
+/// The wait before retry number `attempts + 1`: one minute, doubling, at
+/// most an hour.
+pub fn retry_delay(attempts: u32) -> i64 {
+    let exp = attempts.saturating_sub(1).min(6);
+    (60i64 << exp).min(3600)
+}
+
+impl Agent {
+    pub fn new(data_dir: PathBuf) -> Agent {
+        Agent { data_dir }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Takes what waits in each list's INBOX (or one list's), sends what is
+    /// due, files what is finished. Paused lists are skipped. One list's
+    /// trouble is reported for that list and does not stop the others.
+    pub async fn run_once(&self, only: Option<&str>) -> Result<RunReport, AgentError> {
+        let _lock = lock(&self.data_dir)?;
+        let store = Store::open(&self.data_dir)?;
+        let lists = match only {
+            Some(address) => vec![store.list(address)?],
+            None => store.lists()?,
+        };
+        let mut report = RunReport::default();
+        for list in lists {
+            let mut lr = ListReport { address: list.address.clone(), paused: list.paused, ..Default::default() };
+            if list.paused {
+                report.lists.push(lr);
+                continue;
+            }
+            let result = process_list(&store, &list, &mut lr).await;
+            let error = result.err().map(|e| e.to_string());
+            store.record_check(&list, error.as_deref())?;
+            if let Some(e) = &error {
+                store.log(list.id, None, crate::store::ActivityKind::Error, e)?;
+            }
+            lr.pending = store.pending_deliveries(&list)?;
+            lr.error = error;
+            report.lists.push(lr);
+        }
+        Ok(report)
+    }
+
+    /// Runs until `stop` is cancelled: a run, then a pause of `interval` (or
+    /// until `wake` is notified), again and again. Errors of a run are in its
+    /// report and the activity log; only a busy lock ends the loop.
+    pub async fn run_forever(
+        &self,
+        interval: Duration,
+        stop: tokio_util::sync::CancellationToken,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+        mut on_report: impl FnMut(Result<RunReport, AgentError>),
+    ) {
+        loop {
+            let result = self.run_once(None).await;
+            let busy = matches!(result, Err(AgentError::Busy(_)));
+            on_report(result);
+            if busy {
+                return;
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+}
+
+async fn passwords(list: &List) -> Result<(secrets::Sensitive<String>, secrets::Sensitive<String>), AgentError> {
+    let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
+    let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
+    Ok((imap, smtp))
+}
+
+async fn process_list(store: &Store, list: &List, report: &mut ListReport) -> Result<(), AgentError> {
+    let account = store.account(list)?;
+    let (imap_pw, smtp_pw) = passwords(list).await?;
+    let ca = account.ca_pem.as_deref();
+
+    let mut mailbox = Mailbox::connect(&account.imap, ca, imap_pw.expose()).await?;
+    let uidvalidity = mailbox.open_inbox().await?;
+
+    // Posts recorded by a run that stopped before deciding them.
+    for post in store.undecided_posts(list)? {
+        decide_recorded(store, list, post.id, report)?;
+    }
+    // New messages: record first, then decide.
+    for uid in mailbox.waiting_uids().await? {
+        if store.post_at(list, uidvalidity, uid)?.is_some() {
+            continue;
+        }
+        let Some(raw) = mailbox.fetch(uid).await? else { continue };
+        let message_id = policy::Post::read(&raw).map(|p| p.message_id).unwrap_or_default();
+        match store.record_post(list, &NewPost { uidvalidity, uid, message_id: &message_id, raw: &raw })? {
+            Sighting::New(id) => {
+                report.new_posts += 1;
+                decide_recorded(store, list, id, report)?;
+            }
+            Sighting::Copy { .. } => report.discarded += 1,
+        }
+    }
+
+    send_due(store, list, &account, smtp_pw.expose(), report).await?;
+    store.complete_posts(list)?;
+
+    for post in store.posts_to_file(list)? {
+        file_post(store, &mut mailbox, uidvalidity, &post, report).await?;
+    }
+    mailbox.logout().await;
+    Ok(())
+}
+
+/// Decides one recorded post and records the decision with all that follows
+/// from it. A post that cannot be read, or that failed too often (a crash
+/// or a panic while deciding), is quarantined instead.
+fn decide_recorded(store: &Store, list: &List, post_id: i64, report: &mut ListReport) -> Result<(), AgentError> {
+    let attempts = store.begin_attempt(post_id)?;
+    let raw = store.post_raw(post_id)?.unwrap_or_default();
+    let quarantine = |reason: String| Settlement {
+        decision: "quarantine",
+        reason,
+        sender: String::new(),
+        subject: String::new(),
+        recipients: vec![],
+        approvable: false,
+    };
+    let settlement = if attempts > MAX_DECIDE_ATTEMPTS {
+        quarantine(format!("processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"))
+    } else {
+        let members = store.members(list)?;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            Post::read(&raw).map(|post| {
+                let decision = policy::decide(&post, list, &members);
+                (post, decision)
+            })
+        }));
+        match outcome {
+            Err(_) => quarantine("Conclave failed on this message (an internal error); please report it".into()),
+            Ok(Err(unreadable)) => quarantine(unreadable.to_string()),
+            Ok(Ok((post, decision))) => settlement_for(&post, decision),
+        }
+    };
+    match settlement.decision {
+        "distribute" => report.distributed += 1,
+        "hold" => report.held += 1,
+        "reject" => report.rejected += 1,
+        "discard" => report.discarded += 1,
+        _ => report.quarantined += 1,
+    }
+    store.settle_post(post_id, &settlement)?;
+    Ok(())
+}
+
+fn settlement_for(post: &Post, decision: Decision) -> Settlement {
+    let sender = post
+        .poster()
+        .map(str::to_string)
+        .unwrap_or_else(|| post.from.iter().map(|m| m.address.as_str()).collect::<Vec<_>>().join(", "));
+    let base = |decision: &'static str, reason: String| Settlement {
+        decision,
+        reason,
+        sender: sender.clone(),
+        subject: post.subject.clone(),
+        recipients: vec![],
+        approvable: true,
+    };
+    match decision {
+        Decision::Distribute { recipients } => Settlement {
+            recipients,
+            ..base("distribute", "from a member".into())
+        },
+        Decision::Hold(r) => Settlement { approvable: r.approvable(), ..base("hold", r.to_string()) },
+        Decision::Reject(r) => base("reject", r.to_string()),
+        Decision::Discard(r) => base("discard", r.to_string()),
+    }
+}
+
+/// Sends every delivery that is due, over one SMTP connection, each state
+/// committed before and after its send.
+async fn send_due(
+    store: &Store,
+    list: &List,
+    account: &Account,
+    password: &str,
+    report: &mut ListReport,
+) -> Result<(), AgentError> {
+    let due = store.due_deliveries(list, now())?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let pause = (list.settings.send_rate > 0).then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
+    let mut smtp: Option<Outgoing> = None;
+    // Rendered once per post: a plain list sends every member the same bytes.
+    let mut rendered: HashMap<i64, Option<std::sync::Arc<Vec<u8>>>> = HashMap::new();
+    let domain = list.address.rsplit('@').next().unwrap_or("localhost").to_string();
+    for (i, delivery) in due.iter().enumerate() {
+        if i > 0 {
+            if let Some(p) = pause {
+                tokio::time::sleep(p).await;
+            }
+        }
+        let message = match delivery.kind {
+            DeliveryKind::Post => rendered
+                .entry(delivery.post_id)
+                .or_insert_with(|| {
+                    store.post_raw(delivery.post_id).ok().flatten().map(|raw| {
+                        let fallback = format!("<conclave.{}.{}@{domain}>", list.id, delivery.post_id);
+                        std::sync::Arc::new(render::render_post(&raw, list, &fallback))
+                    })
+                })
+                .clone(),
+            DeliveryKind::Notice => Some(std::sync::Arc::new(notice(store, list, delivery, &domain)?)),
+        };
+        let Some(message) = message else {
+            store.mark_failed(delivery, "the post's content is no longer stored")?;
+            report.failed += 1;
+            continue;
+        };
+        if smtp.as_ref().is_none_or(|s| s.is_broken()) {
+            smtp = Some(Outgoing::connect(&account.smtp, account.ca_pem.as_deref(), password).await?);
+        }
+        let conn = smtp.as_mut().expect("connected above");
+        store.mark_sending(delivery.id)?;
+        match conn.send(&list.address, &delivery.recipient, &message).await {
+            SendOutcome::Sent => {
+                store.mark_sent(delivery.id)?;
+                report.sent += 1;
+            }
+            SendOutcome::Failed(e) => {
+                store.mark_failed(delivery, &e)?;
+                report.failed += 1;
+            }
+            SendOutcome::Retry(e) => {
+                let attempts = delivery.attempts + 1;
+                if attempts >= MAX_SEND_ATTEMPTS {
+                    store.mark_failed(delivery, &format!("gave up after {attempts} tries: {e}"))?;
+                    report.failed += 1;
+                } else {
+                    store.mark_retry(delivery, &e, now() + retry_delay(attempts))?;
+                    report.retrying += 1;
+                }
+            }
+        }
+    }
+    if let Some(conn) = smtp {
+        conn.quit().await;
+    }
+    Ok(())
+}
+
+fn notice(store: &Store, list: &List, delivery: &Delivery, domain: &str) -> Result<Vec<u8>, AgentError> {
+    let post = store.post(delivery.post_id)?;
+    Ok(render::render_notice(
+        list,
+        &delivery.recipient,
+        &post.subject,
+        post.reason.as_deref().unwrap_or("no reason given"),
+        &format!("<conclave.notice.{}@{domain}>", delivery.id),
+        &chrono::Utc::now().to_rfc2822(),
+    ))
+}
+
+/// Files a settled post on the server. A post recorded under an older
+/// UIDVALIDITY is not touched by position: its UID may now name another
+/// message. Its copy, seen under the new numbering, is filed instead.
+async fn file_post(
+    store: &Store,
+    mailbox: &mut Mailbox,
+    uidvalidity: u32,
+    post: &PostRecord,
+    report: &mut ListReport,
+) -> Result<(), AgentError> {
+    let (folder, place) = match post.state {
+        crate::store::PostState::Quarantined => (QUARANTINE_FOLDER, OnServer::Quarantine),
+        _ => (PROCESSED_FOLDER, OnServer::Processed),
+    };
+    if post.uidvalidity == uidvalidity {
+        mailbox.file(post.uid, folder).await?;
+        report.filed += 1;
+    }
+    store.mark_on_server(post, place)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(retry_delay(1), 60);
+        assert_eq!(retry_delay(2), 120);
+        assert_eq!(retry_delay(3), 240);
+        assert_eq!(retry_delay(10), 3600);
+    }
+
+    #[test]
+    fn one_agent_per_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = lock(dir.path()).unwrap();
+        assert!(matches!(lock(dir.path()), Err(AgentError::Busy(_))));
+        drop(first);
+        assert!(lock(dir.path()).is_ok());
+    }
+}

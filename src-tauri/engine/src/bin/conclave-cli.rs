@@ -1,0 +1,500 @@
+//! conclave-cli: the headless face of the engine. Scripts call it, so the
+//! spellings of its commands are a contract: extend, never rename.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand};
+use conclave_engine::agent::{Agent, RunReport};
+use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
+use conclave_engine::policy;
+use conclave_engine::secrets::{self, SecretKind, Sensitive};
+use conclave_engine::store::{Resolution, Store};
+use conclave_engine::transport::{imap::Mailbox, smtp::Outgoing};
+
+#[derive(Parser)]
+#[command(name = "conclave-cli", version, about = "Run an encrypted mailing list from this computer")]
+struct Cli {
+    /// Where Conclave keeps its data (default: CONCLAVE_DATA_DIR, else the
+    /// system's data folder).
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create lists, bind them to a mail account, change settings.
+    #[command(subcommand)]
+    List(ListCmd),
+    /// Add, remove and list members.
+    #[command(subcommand)]
+    Member(MemberCmd),
+    /// Process the lists' mailboxes: forward posts, send what waits.
+    Run {
+        /// Take what waits, drain the outbox, exit.
+        #[arg(long)]
+        once: bool,
+        /// Only this list.
+        #[arg(long, value_name = "ADDR")]
+        list: Option<String>,
+        /// Seconds between checks when running continuously.
+        #[arg(long, default_value_t = 60)]
+        interval: u64,
+    },
+    /// Posts waiting for an owner.
+    #[command(subcommand)]
+    Held(HeldCmd),
+    /// The activity log of a list: every decision and delivery, newest first.
+    Log {
+        list: String,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum ListCmd {
+    /// Create a list.
+    Create {
+        address: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "plain")]
+        protocol: String,
+    },
+    /// Set the mail account the list lives in. Passwords come from
+    /// CONCLAVE_IMAP_PASSWORD and CONCLAVE_SMTP_PASSWORD, else are asked for;
+    /// they are kept in the system keychain only.
+    Account(AccountArgs),
+    /// Change a setting: subject-prefix, reply-to (poster|list),
+    /// non-member-posts (hold|reject), max-size, send-rate, name.
+    Set { list: String, key: String, value: String },
+    /// Show one list (or all) with its settings and state.
+    Show {
+        list: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Log in to the list's IMAP and SMTP servers and say what fails.
+    Check { list: String },
+    /// Stop processing a list until resumed.
+    Pause { list: String },
+    Resume { list: String },
+}
+
+#[derive(Args)]
+struct AccountArgs {
+    list: String,
+    #[arg(long)]
+    imap_host: String,
+    #[arg(long)]
+    imap_port: u16,
+    #[arg(long, value_name = "implicit|starttls|none")]
+    imap_tls: String,
+    #[arg(long)]
+    imap_user: String,
+    #[arg(long)]
+    smtp_host: String,
+    #[arg(long)]
+    smtp_port: u16,
+    #[arg(long, value_name = "implicit|starttls|none")]
+    smtp_tls: String,
+    #[arg(long)]
+    smtp_user: String,
+    /// An extra CA certificate (PEM) to trust for this account's servers.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
+    /// Save without logging in first (e.g. while offline).
+    #[arg(long)]
+    no_check: bool,
+}
+
+#[derive(Subcommand)]
+enum MemberCmd {
+    Add {
+        list: String,
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
+    Remove { list: String, email: String },
+    /// Change a member setting: name, role, own-posts (yes|no).
+    Set { list: String, email: String, key: String, value: String },
+    List {
+        list: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum HeldCmd {
+    List {
+        list: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send a held post to the members.
+    Approve { list: String, id: i64 },
+    /// Refuse a held post and tell the poster.
+    Reject { list: String, id: i64 },
+    /// Drop a held post without telling anyone.
+    Discard { list: String, id: i64 },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("conclave-cli: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the error and its causes.
+            let line = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+            eprintln!("conclave-cli: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let data_dir = conclave_engine::paths::data_dir(cli.data_dir.as_deref());
+    let open = || Store::open(&data_dir);
+    match cli.command {
+        Command::List(cmd) => list_cmd(cmd, open()?).await,
+        Command::Member(cmd) => member_cmd(cmd, open()?),
+        Command::Held(cmd) => held_cmd(cmd, &data_dir, open()?).await,
+        Command::Log { list, json, limit } => {
+            let store = open()?;
+            let list = store.list(&list)?;
+            let entries = store.activity(&list, limit)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&entries)?);
+            } else {
+                for a in entries {
+                    println!("{}  {:<8}  {}", a.at, a.kind, a.message);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { once, list, interval } => {
+            let agent = Agent::new(data_dir.clone());
+            if once {
+                let report = agent.run_once(list.as_deref()).await?;
+                print_report(&report);
+                return Ok(if report.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+            }
+            if list.is_some() {
+                bail!("--list goes with --once; a continuous run watches every list that is not paused");
+            }
+            let stop = tokio_util::sync::CancellationToken::new();
+            let stopper = stop.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                stopper.cancel();
+            });
+            let mut fatal = None;
+            agent
+                .run_forever(
+                    Duration::from_secs(interval.max(1)),
+                    stop,
+                    Default::default(),
+                    |r| match r {
+                        Ok(report) => print_report(&report),
+                        Err(e) => fatal = Some(e),
+                    },
+                )
+                .await;
+            match fatal {
+                Some(e) => Err(e.into()),
+                None => Ok(ExitCode::SUCCESS),
+            }
+        }
+    }
+}
+
+fn print_report(report: &RunReport) {
+    for l in &report.lists {
+        if l.paused {
+            println!("{}: paused", l.address);
+            continue;
+        }
+        println!(
+            "{}: {} new post(s): {} distributed, {} held, {} rejected, {} discarded, {} quarantined; \
+             {} sent, {} to retry, {} failed; {} filed; {} waiting",
+            l.address,
+            l.new_posts,
+            l.distributed,
+            l.held,
+            l.rejected,
+            l.discarded,
+            l.quarantined,
+            l.sent,
+            l.retrying,
+            l.failed,
+            l.filed,
+            l.pending
+        );
+        if let Some(e) = &l.error {
+            eprintln!("conclave-cli: {}: {e}", l.address);
+        }
+    }
+}
+
+fn password(var: &str, prompt: &str) -> Result<Sensitive<String>> {
+    if let Ok(p) = std::env::var(var) {
+        return Ok(Sensitive::new(p));
+    }
+    rpassword::prompt_password(prompt)
+        .map(Sensitive::new)
+        .map_err(|e| anyhow!("no password given ({e}): set {var}, or run this in a terminal to be asked"))
+}
+
+fn tls(s: &str) -> Result<TlsMode> {
+    s.parse().map_err(|e: String| anyhow!("--*-tls: {e}"))
+}
+
+async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
+    match cmd {
+        ListCmd::Create { address, name, protocol } => {
+            let protocol: Protocol = protocol.parse().map_err(|e: String| anyhow!("--protocol: {e}"))?;
+            if protocol != Protocol::Plain {
+                bail!(
+                    "{protocol} lists are not available in this version yet: create a plain list, \
+                     and do not use it for anything that must stay secret"
+                );
+            }
+            let list = store.create_list(&address, &name, protocol)?;
+            println!("created {} ({}): next, set its mail account with `conclave-cli list account {}`", list.address, list.name, list.address);
+        }
+        ListCmd::Account(a) => {
+            let list = store.list(&a.list)?;
+            let ca_pem = match &a.ca_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read the CA file {}", path.display()))?,
+                ),
+                None => None,
+            };
+            if let Some(pem) = &ca_pem {
+                conclave_engine::transport::parse_ca_pem(pem)?;
+            }
+            let account = Account {
+                imap: Endpoint { host: a.imap_host, port: a.imap_port, tls: tls(&a.imap_tls)?, user: a.imap_user },
+                smtp: Endpoint { host: a.smtp_host, port: a.smtp_port, tls: tls(&a.smtp_tls)?, user: a.smtp_user },
+                ca_pem,
+            };
+            let imap_pw = password("CONCLAVE_IMAP_PASSWORD", &format!("IMAP password for {}: ", account.imap.user))?;
+            let smtp_pw = password("CONCLAVE_SMTP_PASSWORD", &format!("SMTP password for {}: ", account.smtp.user))?;
+            if !a.no_check {
+                check_account(&account, &imap_pw, &smtp_pw).await?;
+            }
+            // Keychain first: if it is unreachable, nothing is saved at all.
+            secrets::store(&list.address, SecretKind::ImapPassword, imap_pw).await?;
+            secrets::store(&list.address, SecretKind::SmtpPassword, smtp_pw).await?;
+            store.set_account(&list.address, &account)?;
+            println!(
+                "{}: account saved{}; passwords are in the system keychain",
+                list.address,
+                if a.no_check { " (not checked)" } else { " and both logins work" }
+            );
+        }
+        ListCmd::Set { list, key, value } => {
+            let list = store.set_setting(&list, &key, &value)?;
+            println!("{}: {key} = {value}", list.address);
+        }
+        ListCmd::Show { list, json } => {
+            let summaries = store.list_summaries()?;
+            let chosen: Vec<_> = match &list {
+                Some(address) => {
+                    let l = store.list(address)?;
+                    summaries.into_iter().filter(|s| s.address.eq_ignore_ascii_case(&l.address)).collect()
+                }
+                None => summaries,
+            };
+            let mut out = Vec::new();
+            for s in chosen {
+                let l = store.list(&s.address)?;
+                let account = store.account(&l).ok();
+                out.push(serde_json::json!({
+                    "summary": s,
+                    "settings": l.settings.pairs().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                    "list_id": l.list_id(),
+                    "account": account,
+                }));
+            }
+            if json {
+                let v = if list.is_some() { out.into_iter().next().unwrap_or_default() } else { serde_json::Value::Array(out) };
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                for v in out {
+                    print_list(&v);
+                }
+            }
+        }
+        ListCmd::Check { list } => {
+            let list = store.list(&list)?;
+            let account = store.account(&list)?;
+            let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
+            let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
+            check_account(&account, &imap, &smtp).await?;
+            println!("{}: IMAP and SMTP logins work", list.address);
+        }
+        ListCmd::Pause { list } => {
+            store.set_paused(&list, true)?;
+            println!("{list}: paused");
+        }
+        ListCmd::Resume { list } => {
+            store.set_paused(&list, false)?;
+            println!("{list}: resumed");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_list(v: &serde_json::Value) {
+    let s = &v["summary"];
+    let state = if s["paused"].as_bool() == Some(true) {
+        "paused".to_string()
+    } else if let Some(e) = s["last_error"].as_str() {
+        format!("error: {e}")
+    } else if s["has_account"].as_bool() == Some(true) {
+        "watching".to_string()
+    } else {
+        "no mail account yet".to_string()
+    };
+    println!("{} <{}>", s["name"].as_str().unwrap_or(""), s["address"].as_str().unwrap_or(""));
+    println!("  protocol: {}   state: {state}", s["protocol"].as_str().unwrap_or(""));
+    println!(
+        "  members: {}   held: {}   deliveries today: {}   last check: {}",
+        s["members"],
+        s["held"],
+        s["deliveries_today"],
+        s["last_check"].as_str().unwrap_or("never")
+    );
+    println!("  list-id: {}", v["list_id"].as_str().unwrap_or(""));
+    if let Some(settings) = v["settings"].as_object() {
+        for (k, val) in settings {
+            println!("  {k}: {}", val.as_str().unwrap_or(""));
+        }
+    }
+}
+
+async fn check_account(account: &Account, imap_pw: &Sensitive<String>, smtp_pw: &Sensitive<String>) -> Result<()> {
+    let ca = account.ca_pem.as_deref();
+    let mut mailbox = Mailbox::connect(&account.imap, ca, imap_pw.expose()).await?;
+    mailbox.open_inbox().await?;
+    mailbox.logout().await;
+    Outgoing::connect(&account.smtp, ca, smtp_pw.expose()).await?.quit().await;
+    Ok(())
+}
+
+fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
+    match cmd {
+        MemberCmd::Add { list, email, name, role } => {
+            let list = store.list(&list)?;
+            let role: Role = role.parse().map_err(|e: String| anyhow!("--role: {e}"))?;
+            let m = store.add_member(&list, &email, &name, role)?;
+            println!("{}: added {} as {}", list.address, m.email, m.role);
+        }
+        MemberCmd::Remove { list, email } => {
+            let list = store.list(&list)?;
+            store.remove_member(&list, &email)?;
+            println!("{}: removed {email}", list.address);
+        }
+        MemberCmd::Set { list, email, key, value } => {
+            let list = store.list(&list)?;
+            let m = store.set_member(&list, &email, &key, &value)?;
+            println!("{}: {}: {key} = {value}", list.address, m.email);
+        }
+        MemberCmd::List { list, json } => {
+            let list = store.list(&list)?;
+            let members = store.members(&list)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&members)?);
+            } else {
+                for m in members {
+                    println!(
+                        "{:<40} {:<10} {}{}",
+                        m.email,
+                        m.role,
+                        m.name,
+                        if m.own_posts { "" } else { "  (no copy of own posts)" }
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Result<ExitCode> {
+    let (address, id, how) = match cmd {
+        HeldCmd::List { list, json } => {
+            let list = store.list(&list)?;
+            let held = store.held_posts(&list)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&held)?);
+            } else if held.is_empty() {
+                println!("{}: no held posts", list.address);
+            } else {
+                for h in held {
+                    println!("{:>5}  {}  {}  \"{}\"\n       {}", h.id, h.held_at, h.sender, h.subject, h.reason);
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        HeldCmd::Approve { list, id } => (list, id, Resolution::Approve),
+        HeldCmd::Reject { list, id } => (list, id, Resolution::Reject),
+        HeldCmd::Discard { list, id } => (list, id, Resolution::Discard),
+    };
+    let list = store.list(&address)?;
+    let held = store
+        .held_posts(&list)?
+        .into_iter()
+        .find(|h| h.id == id);
+    let recipients = match (how, &held) {
+        (Resolution::Approve, Some(h)) => {
+            let poster = (!h.sender.is_empty() && !h.sender.contains(',')).then_some(h.sender.as_str());
+            policy::recipients(poster, &store.members(&list)?)
+        }
+        (Resolution::Reject, Some(h)) if conclave_engine::model::check_address(&h.sender).is_ok() => {
+            vec![h.sender.clone()]
+        }
+        _ => vec![],
+    };
+    store.resolve_held(&list, id, how, &recipients)?;
+    match how {
+        Resolution::Discard => {
+            println!("{}: held post {id} discarded", list.address);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Resolution::Approve => println!("{}: held post {id} approved for {} member(s)", list.address, recipients.len()),
+        Resolution::Reject => println!("{}: held post {id} rejected", list.address),
+    }
+    // Send now when nothing else is running; otherwise the running agent
+    // sends it on its next round.
+    match Agent::new(data_dir.to_path_buf()).run_once(Some(&list.address)).await {
+        Ok(report) => {
+            print_report(&report);
+            Ok(if report.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Err(conclave_engine::agent::AgentError::Busy(_)) => {
+            println!("{}: the running agent sends it on its next round", list.address);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,18 @@
+//! The engine of Conclave: everything that is not GUI.
+//!
+//! Layers, from the middle out:
+//! - [`policy`]: pure rules. A parsed [`policy::Post`], the list's settings and
+//!   its members go in; a [`policy::Decision`] with its reason comes out, and
+//!   [`policy::render`] builds what each member receives. No I/O.
+//! - [`store`] (SQLite) and [`secrets`] (the OS keychain) beside it.
+//! - [`transport`] at the edge: IMAP in, SMTP out; no policy.
+//! - [`agent`] ties them together: fetch → record → decide → queue → send →
+//!   finish, exactly once per post.
+
+pub mod agent;
+pub mod model;
+pub mod paths;
+pub mod policy;
+pub mod secrets;
+pub mod store;
+pub mod transport;

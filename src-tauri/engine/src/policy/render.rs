@@ -1,0 +1,287 @@
+//! What a member receives: the post as it came, its body byte for byte, with
+//! the list's headers (RFC 2369, RFC 2919) and the fields that would leak or
+//! mislead removed.
+
+use crate::model::{List, ReplyTo};
+
+/// Header fields never passed on. Received and X-Originating-IP would tell
+/// every member the poster's network address; the rest belong to the hop
+/// into the list's mailbox, or are replaced by the list's own.
+const DROPPED: &[&str] = &[
+    "return-path",
+    "received",
+    "x-originating-ip",
+    "delivered-to",
+    "x-original-to",
+    "bcc",
+    "sender",
+    "errors-to",
+    "precedence",
+    "x-loop",
+    "list-id",
+    "list-post",
+    "list-help",
+    "list-owner",
+    "list-subscribe",
+    "list-unsubscribe",
+    "list-archive",
+    "dkim-signature",
+    "arc-seal",
+    "arc-message-signature",
+    "arc-authentication-results",
+    "authentication-results",
+];
+
+/// One header field: its name and its raw value, folding kept.
+struct Field<'a> {
+    name: &'a str,
+    /// Everything after the colon up to and including the last line break.
+    raw: &'a [u8],
+}
+
+/// Splits a message into its header fields and its body. The body starts
+/// after the first empty line and is never touched.
+fn split(raw: &[u8]) -> (Vec<Field<'_>>, &[u8], &'static str) {
+    let eol = if raw.windows(2).any(|w| w == b"\r\n") { "\r\n" } else { "\n" };
+    let mut fields: Vec<Field<'_>> = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        let line_end = raw[i..].iter().position(|&b| b == b'\n').map(|p| i + p + 1).unwrap_or(raw.len());
+        let line = &raw[i..line_end];
+        if line == b"\r\n" || line == b"\n" {
+            return (fields, &raw[line_end..], eol);
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            // A continuation of the previous field.
+            if let Some(last) = fields.last_mut() {
+                let start = last.raw.as_ptr() as usize - raw.as_ptr() as usize;
+                last.raw = &raw[start..line_end];
+            }
+        } else if let Some(colon) = line.iter().position(|&b| b == b':') {
+            let name = std::str::from_utf8(&line[..colon]).unwrap_or("").trim();
+            fields.push(Field { name, raw: &raw[i + colon + 1..line_end] });
+        }
+        // A line that is neither is not a header; it is dropped rather than
+        // passed on as garbage.
+        i = line_end;
+    }
+    (fields, &[], eol)
+}
+
+/// A display name as an RFC 5322 phrase: plain, quoted, or encoded.
+fn phrase(name: &str) -> String {
+    if !name.is_ascii() {
+        return encoded_word(name);
+    }
+    if name.chars().all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c)) {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// An RFC 2047 encoded word (UTF-8, base64).
+fn encoded_word(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 16);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    format!("=?UTF-8?B?{out}?=")
+}
+
+/// The decoded subject, to see whether the prefix is there already.
+fn decoded_subject(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse_headers(raw)
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The post as a member receives it. The same bytes go to every member of a
+/// plain list; `fallback_message_id` is used only when the post has none.
+pub fn render_post(raw: &[u8], list: &List, fallback_message_id: &str) -> Vec<u8> {
+    let (fields, body, eol) = split(raw);
+    let prefix = &list.settings.subject_prefix;
+    let subject = decoded_subject(raw);
+    let add_prefix = !prefix.trim().is_empty() && !subject.contains(prefix.trim());
+    let prefix_text = if prefix.is_ascii() {
+        prefix.clone()
+    } else {
+        format!("{} ", encoded_word(prefix.trim_end()))
+    };
+
+    let mut out = Vec::with_capacity(raw.len() + 512);
+    let mut has_subject = false;
+    let mut has_message_id = false;
+    for f in &fields {
+        let lname = f.name.to_ascii_lowercase();
+        if DROPPED.contains(&lname.as_str()) {
+            continue;
+        }
+        if lname == "reply-to" && list.settings.reply_to == ReplyTo::List {
+            continue;
+        }
+        out.extend_from_slice(f.name.as_bytes());
+        out.push(b':');
+        if lname == "subject" {
+            has_subject = true;
+            if add_prefix {
+                out.push(b' ');
+                out.extend_from_slice(prefix_text.as_bytes());
+                let value = f.raw;
+                let start = value.iter().position(|b| !b" \t".contains(b)).unwrap_or(value.len());
+                out.extend_from_slice(&value[start..]);
+                continue;
+            }
+        }
+        if lname == "message-id" {
+            has_message_id = true;
+        }
+        out.extend_from_slice(f.raw);
+    }
+    let mut add = |name: &str, value: &str| {
+        out.extend_from_slice(format!("{name}: {value}{eol}").as_bytes());
+    };
+    if !has_subject {
+        add("Subject", prefix_text.trim_end());
+    }
+    if !has_message_id {
+        add("Message-ID", fallback_message_id);
+    }
+    let address = &list.address;
+    add("List-Id", &format!("{} <{}>", phrase(&list.name), list.list_id()));
+    add("List-Post", &format!("<mailto:{address}>"));
+    add("Precedence", "list");
+    add("X-Loop", address);
+    if list.settings.reply_to == ReplyTo::List {
+        add("Reply-To", address);
+    }
+    out.extend_from_slice(eol.as_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// The notice a poster receives when an owner rejects a held post.
+pub fn render_notice(list: &List, to: &str, subject: &str, reason: &str, message_id: &str, date: &str) -> Vec<u8> {
+    let eol = "\r\n";
+    let mut m = String::new();
+    let mut add = |name: &str, value: &str| m.push_str(&format!("{name}: {value}{eol}"));
+    add("From", &format!("{} <{}>", phrase(&list.name), list.address));
+    add("To", to);
+    let subj = format!("Your post to {} was not accepted: {subject}", list.name);
+    add("Subject", &if subj.is_ascii() { subj.clone() } else { encoded_word(&subj) });
+    add("Date", date);
+    add("Message-ID", message_id);
+    // RFC 3834: a machine's reply, never to be answered by another machine.
+    add("Auto-Submitted", "auto-replied");
+    add("X-Loop", &list.address);
+    add("List-Id", &format!("{} <{}>", phrase(&list.name), list.list_id()));
+    add("MIME-Version", "1.0");
+    add("Content-Type", "text/plain; charset=utf-8");
+    add("Content-Transfer-Encoding", "8bit");
+    m.push_str(eol);
+    m.push_str(&format!(
+        "Your message \"{subject}\" to the list {} was rejected by an owner.{eol}{eol}Reason: {reason}{eol}",
+        list.address
+    ));
+    m.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ListSettings, Protocol};
+
+    fn list() -> List {
+        List {
+            id: 1,
+            address: "list@example.org".into(),
+            name: "Tenants".into(),
+            protocol: Protocol::Plain,
+            paused: false,
+            settings: ListSettings::defaults_for("Tenants"),
+        }
+    }
+
+    const POST: &[u8] = b"Return-Path: <alice@example.org>\r\nReceived: from [192.0.2.7] by mx\r\n\tfolded continuation\r\nFrom: Alice <alice@example.org>\r\nTo: list@example.org\r\nSubject: Meeting\r\n  on Tuesday\r\nMessage-ID: <m1@example.org>\r\nReply-To: alice@home.example\r\nMIME-Version: 1.0\r\n\r\nBody line 1\r\n\r\nFrom the body: not a header\r\n";
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn adds_list_headers_and_keeps_the_body_exactly() {
+        let out = render_post(POST, &list(), "<unused@x>");
+        let s = text(&out);
+        assert!(s.contains("List-Id: Tenants <list.example.org>\r\n"), "{s}");
+        assert!(s.contains("List-Post: <mailto:list@example.org>\r\n"));
+        assert!(s.contains("X-Loop: list@example.org\r\n"));
+        assert!(s.contains("Precedence: list\r\n"));
+        assert!(s.contains("Subject: [Tenants] Meeting\r\n  on Tuesday\r\n"), "{s}");
+        assert!(s.contains("Message-ID: <m1@example.org>\r\n"));
+        assert!(s.contains("Reply-To: alice@home.example\r\n"));
+        assert!(s.ends_with("\r\n\r\nBody line 1\r\n\r\nFrom the body: not a header\r\n"));
+        // The poster's network address does not travel.
+        assert!(!s.contains("192.0.2.7") && !s.contains("Return-Path") && !s.contains("folded continuation"));
+    }
+
+    #[test]
+    fn the_prefix_is_added_once() {
+        let once = render_post(POST, &list(), "<x@x>");
+        let twice = render_post(&once, &list(), "<x@x>");
+        assert_eq!(text(&twice).matches("[Tenants]").count(), 1);
+    }
+
+    #[test]
+    fn reply_to_the_list_replaces_the_posters() {
+        let mut l = list();
+        l.settings.reply_to = ReplyTo::List;
+        let s = text(&render_post(POST, &l, "<x@x>"));
+        assert!(s.contains("Reply-To: list@example.org\r\n"));
+        assert!(!s.contains("alice@home.example"));
+    }
+
+    #[test]
+    fn missing_fields_are_supplied_and_names_encoded() {
+        let mut l = list();
+        l.name = "Küche, Haus".into();
+        l.settings.subject_prefix = "[Küche] ".into();
+        let s = text(&render_post(b"From: a@example.org\n\nbody\n", &l, "<fallback@example.org>"));
+        assert!(s.contains("Message-ID: <fallback@example.org>\n"), "{s}");
+        assert!(s.contains("Subject: =?UTF-8?B?W0vDvGNoZV0=?=\n"), "{s}");
+        assert!(s.contains("List-Id: =?UTF-8?B?"), "{s}");
+        assert!(s.ends_with("\n\nbody\n"));
+        let p = crate::policy::Post::read(s.as_bytes()).unwrap();
+        assert_eq!(p.subject, "[Küche]");
+    }
+
+    #[test]
+    fn a_rendered_post_is_recognised_as_a_loop() {
+        let out = render_post(POST, &list(), "<x@x>");
+        let p = crate::policy::Post::read(&out).unwrap();
+        let members = vec![crate::model::Member {
+            email: "alice@example.org".into(),
+            name: String::new(),
+            role: crate::model::Role::Member,
+            own_posts: true,
+        }];
+        assert!(matches!(crate::policy::decide(&p, &list(), &members), crate::policy::Decision::Discard(_)));
+    }
+
+    #[test]
+    fn notices_are_marked_automatic() {
+        let n = text(&render_notice(&list(), "eve@example.net", "Hi", "off topic", "<n@x>", "Mon, 1 Jan 2024 00:00:00 +0000"));
+        assert!(n.contains("Auto-Submitted: auto-replied\r\n"));
+        assert!(n.contains("Reason: off topic"));
+    }
+}

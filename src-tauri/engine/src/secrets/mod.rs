@@ -1,0 +1,136 @@
+//! Secrets live in the OS keychain (Secret Service on Linux, Keychain on
+//! macOS, Credential Manager on Windows) and nowhere else: not in SQLite,
+//! not in a file, not in a log. Without a keychain Conclave refuses to store
+//! a password rather than fall back to plaintext.
+
+use std::fmt;
+
+/// Every item Conclave stores is under this service name.
+pub const SERVICE: &str = "org.conclave.app";
+
+/// A secret held in memory: never printed, never serialized.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sensitive<T>(T);
+
+impl<T> Sensitive<T> {
+    pub fn new(value: T) -> Self {
+        Sensitive(value)
+    }
+    /// The secret itself, for the one call that needs it.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Sensitive<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("no keychain is reachable ({0}). Conclave keeps passwords only in the system keychain: on Linux start and unlock a Secret Service (GNOME Keyring, KWallet or KeePassXC with Secret Service on) in your desktop session, then try again")]
+    Unavailable(String),
+    #[error("the keychain refused access ({0}): unlock it and allow Conclave to use it, then try again")]
+    Locked(String),
+    #[error("the keychain failed ({0}); try again, and if it repeats, restart the keychain service")]
+    Failed(String),
+    #[error("no password is stored for {0}: set it with `conclave-cli list account`")]
+    Missing(String),
+}
+
+/// Which secret of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    ImapPassword,
+    SmtpPassword,
+}
+
+impl SecretKind {
+    fn label(self) -> &'static str {
+        match self {
+            SecretKind::ImapPassword => "imap-password",
+            SecretKind::SmtpPassword => "smtp-password",
+        }
+    }
+}
+
+fn user(list_address: &str, kind: SecretKind) -> String {
+    format!("{}/{}", list_address.to_ascii_lowercase(), kind.label())
+}
+
+fn map_err(e: keyring::Error) -> SecretError {
+    match e {
+        keyring::Error::PlatformFailure(inner) => SecretError::Unavailable(inner.to_string()),
+        keyring::Error::NoStorageAccess(inner) => SecretError::Locked(inner.to_string()),
+        other => SecretError::Failed(other.to_string()),
+    }
+}
+
+fn entry(list_address: &str, kind: SecretKind) -> Result<keyring::Entry, SecretError> {
+    keyring::Entry::new(SERVICE, &user(list_address, kind)).map_err(map_err)
+}
+
+/// Blocking keychain calls (D-Bus round trips) run off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, SecretError> + Send + 'static,
+) -> Result<T, SecretError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| SecretError::Failed(e.to_string()))?
+}
+
+pub async fn store(list_address: &str, kind: SecretKind, secret: Sensitive<String>) -> Result<(), SecretError> {
+    let address = list_address.to_string();
+    blocking(move || {
+        let e = entry(&address, kind)?;
+        e.set_password(secret.expose()).map_err(map_err)?;
+        // Read back: some keychains accept a write they cannot keep.
+        match e.get_password() {
+            Ok(back) if back == *secret.expose() => Ok(()),
+            Ok(_) => Err(SecretError::Failed("the keychain did not keep the password".into())),
+            Err(err) => Err(map_err(err)),
+        }
+    })
+    .await
+}
+
+/// The secret, or `Missing` when none is stored.
+pub async fn load(list_address: &str, kind: SecretKind) -> Result<Sensitive<String>, SecretError> {
+    let address = list_address.to_string();
+    blocking(move || match entry(&address, kind)?.get_password() {
+        Ok(p) => Ok(Sensitive::new(p)),
+        Err(keyring::Error::NoEntry) => Err(SecretError::Missing(format!("{} of {address}", kind.label()))),
+        Err(e) => Err(map_err(e)),
+    })
+    .await
+}
+
+/// Removes a secret; removing one that is not there is no error.
+pub async fn forget(list_address: &str, kind: SecretKind) -> Result<(), SecretError> {
+    let address = list_address.to_string();
+    blocking(move || match entry(&address, kind)?.delete_credential() {
+        Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+        Err(e) => Err(map_err(e)),
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_values_do_not_print() {
+        let s = Sensitive::new("hunter2".to_string());
+        assert_eq!(format!("{s:?}"), "<redacted>");
+        assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn each_list_and_kind_has_its_own_item() {
+        assert_ne!(user("l@x.org", SecretKind::ImapPassword), user("l@x.org", SecretKind::SmtpPassword));
+        assert_eq!(user("L@X.org", SecretKind::ImapPassword), user("l@x.org", SecretKind::ImapPassword));
+    }
+}

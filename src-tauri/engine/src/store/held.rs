@@ -1,0 +1,139 @@
+//! Held posts: waiting for an owner to approve, reject or discard them.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, Store, StoreError, now};
+use crate::model::List;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldPost {
+    pub id: i64,
+    pub post_id: i64,
+    pub sender: String,
+    pub subject: String,
+    pub size: u64,
+    pub reason: String,
+    /// Automated mail (bounces, auto-replies) can only be discarded.
+    pub approvable: bool,
+    /// RFC 3339, UTC.
+    pub held_at: String,
+}
+
+/// What an owner does with a held post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Send it to the members.
+    Approve,
+    /// Refuse it and tell the poster.
+    Reject,
+    /// Drop it silently.
+    Discard,
+}
+
+impl Resolution {
+    fn past(self) -> &'static str {
+        match self {
+            Resolution::Approve => "approved",
+            Resolution::Reject => "rejected",
+            Resolution::Discard => "discarded",
+        }
+    }
+}
+
+impl Store {
+    /// Held posts still waiting, oldest first.
+    pub fn held_posts(&self, list: &List) -> Result<Vec<HeldPost>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT h.id, h.post_id, p.sender, p.subject, p.size, h.reason, h.approvable, h.held_at
+             FROM held_posts h JOIN posts p ON p.id = h.post_id
+             WHERE p.list_id = ?1 AND h.resolution IS NULL ORDER BY h.id",
+        )?;
+        let rows = stmt.query_map([list.id], |r| {
+            Ok(HeldPost {
+                id: r.get(0)?,
+                post_id: r.get(1)?,
+                sender: r.get(2)?,
+                subject: r.get(3)?,
+                size: r.get(4)?,
+                reason: r.get(5)?,
+                approvable: r.get(6)?,
+                held_at: chrono::DateTime::from_timestamp(r.get(7)?, 0)
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Resolves a held post in one transaction. `recipients` are who gets
+    /// it when approved (or the poster, for the notice when rejected).
+    pub fn resolve_held(
+        &self,
+        list: &List,
+        held_id: i64,
+        how: Resolution,
+        recipients: &[String],
+    ) -> Result<HeldPost> {
+        let row: Option<(i64, Option<String>, bool)> = self
+            .conn
+            .query_row(
+                "SELECT h.post_id, h.resolution, h.approvable FROM held_posts h
+                 JOIN posts p ON p.id = h.post_id WHERE h.id = ?1 AND p.list_id = ?2",
+                params![held_id, list.id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let (post_id, resolution, approvable) =
+            row.ok_or_else(|| StoreError::NoSuchHeldPost { list: list.address.clone(), id: held_id })?;
+        if let Some(how) = resolution {
+            return Err(StoreError::HeldPostResolved { id: held_id, how });
+        }
+        if how == Resolution::Approve && !approvable {
+            return Err(StoreError::NotApprovable { id: held_id });
+        }
+        let held = self
+            .held_posts(list)?
+            .into_iter()
+            .find(|h| h.id == held_id)
+            .expect("unresolved held post is listed");
+        let tx = self.conn.unchecked_transaction()?;
+        let t = now();
+        tx.execute(
+            "UPDATE held_posts SET resolution = ?1, resolved_at = ?2 WHERE id = ?3",
+            params![how.past(), t, held_id],
+        )?;
+        let (kind, state) = match how {
+            Resolution::Approve if !recipients.is_empty() => ("post", "queued"),
+            Resolution::Approve | Resolution::Discard => ("post", "done"),
+            Resolution::Reject => ("notice", "done"),
+        };
+        if how != Resolution::Discard {
+            for rcpt in recipients {
+                tx.execute(
+                    "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![post_id, kind, rcpt, t],
+                )?;
+            }
+        }
+        // The bytes are kept only while members may still receive them.
+        tx.execute(
+            &format!(
+                "UPDATE posts SET state = ?1, decision = ?2{} WHERE id = ?3",
+                if state == "queued" { "" } else { ", raw = NULL" }
+            ),
+            params![state, how.past(), post_id],
+        )?;
+        let line = match how {
+            Resolution::Approve => format!("held post {held_id} approved by an owner: distribute to {} member(s)", recipients.len()),
+            Resolution::Reject => format!("held post {held_id} rejected by an owner; the poster is told"),
+            Resolution::Discard => format!("held post {held_id} discarded by an owner"),
+        };
+        tx.execute(
+            "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![list.id, post_id, t, "decision", line],
+        )?;
+        tx.commit()?;
+        Ok(held)
+    }
+}

@@ -1,0 +1,387 @@
+//! The ledger: every message seen in a list's INBOX, recorded before anything
+//! is done with it. This is what makes processing exactly-once: a message is
+//! known by (UIDVALIDITY, UID), and a copy of one already seen (same
+//! Message-ID, or the same bytes) is recognised even after the server
+//! renumbered its mailbox.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{ActivityKind, Result, Store, StoreError, now};
+use crate::model::List;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostState {
+    /// Recorded; no decision yet (or the agent stopped while deciding).
+    Received,
+    /// Deliveries are queued; some may still be pending.
+    Queued,
+    /// Waiting for an owner.
+    Held,
+    /// Nothing more will be sent for it.
+    Done,
+    /// Could not be read, or kept failing: set aside on the server.
+    Quarantined,
+}
+
+/// Where the message stands on the IMAP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnServer {
+    Inbox,
+    Processed,
+    Quarantine,
+}
+
+fn state_str(s: PostState) -> &'static str {
+    match s {
+        PostState::Received => "received",
+        PostState::Queued => "queued",
+        PostState::Held => "held",
+        PostState::Done => "done",
+        PostState::Quarantined => "quarantined",
+    }
+}
+
+fn parse_state(s: &str) -> PostState {
+    match s {
+        "queued" => PostState::Queued,
+        "held" => PostState::Held,
+        "done" => PostState::Done,
+        "quarantined" => PostState::Quarantined,
+        _ => PostState::Received,
+    }
+}
+
+fn on_server_str(s: OnServer) -> &'static str {
+    match s {
+        OnServer::Inbox => "inbox",
+        OnServer::Processed => "processed",
+        OnServer::Quarantine => "quarantine",
+    }
+}
+
+/// A message just fetched, about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewPost<'a> {
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub message_id: &'a str,
+    pub raw: &'a [u8],
+}
+
+/// What the ledger knew of a fetched message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sighting {
+    /// Seen for the first time: recorded as this post.
+    New(i64),
+    /// A copy of a post already in the ledger: recorded as this post, done
+    /// and to be filed away, nothing sent.
+    Copy { post_id: i64, of: i64 },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PostRecord {
+    pub id: i64,
+    pub list_id: i64,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub size: u64,
+    pub state: PostState,
+    pub on_server: OnServer,
+    pub attempts: u32,
+    pub decision: Option<String>,
+    pub reason: Option<String>,
+}
+
+const POST_COLUMNS: &str = "id, list_id, uidvalidity, uid, message_id, sender, subject, size, state,
+    on_server, attempts, decision, reason";
+
+fn row_to_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
+    Ok(PostRecord {
+        id: r.get(0)?,
+        list_id: r.get(1)?,
+        uidvalidity: r.get(2)?,
+        uid: r.get(3)?,
+        message_id: r.get(4)?,
+        sender: r.get(5)?,
+        subject: r.get(6)?,
+        size: r.get(7)?,
+        state: parse_state(&r.get::<_, String>(8)?),
+        on_server: match r.get::<_, String>(9)?.as_str() {
+            "processed" => OnServer::Processed,
+            "quarantine" => OnServer::Quarantine,
+            _ => OnServer::Inbox,
+        },
+        attempts: r.get(10)?,
+        decision: r.get(11)?,
+        reason: r.get(12)?,
+    })
+}
+
+/// The decision about a post, as the store records it in one transaction.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    /// "distribute", "hold", "reject", "discard", "quarantine".
+    pub decision: &'static str,
+    pub reason: String,
+    pub sender: String,
+    pub subject: String,
+    /// For "distribute": who gets a copy.
+    pub recipients: Vec<String>,
+    /// For "hold": whether an owner may approve it (automated mail may not).
+    pub approvable: bool,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// The post recorded for this mailbox position, if any.
+    pub fn post_at(&self, list: &List, uidvalidity: u32, uid: u32) -> Result<Option<PostRecord>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {POST_COLUMNS} FROM posts WHERE list_id = ?1 AND uidvalidity = ?2 AND uid = ?3"),
+                params![list.id, uidvalidity, uid],
+                row_to_post,
+            )
+            .optional()?)
+    }
+
+    pub fn post(&self, post_id: i64) -> Result<PostRecord> {
+        Ok(self.conn.query_row(
+            &format!("SELECT {POST_COLUMNS} FROM posts WHERE id = ?1"),
+            [post_id],
+            row_to_post,
+        )?)
+    }
+
+    /// The bytes as received, while the post may still be sent.
+    pub fn post_raw(&self, post_id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self.conn.query_row("SELECT raw FROM posts WHERE id = ?1", [post_id], |r| r.get(0))?)
+    }
+
+    /// Records a fetched message before anything is done with it.
+    pub fn record_post(&self, list: &List, new: &NewPost<'_>) -> Result<Sighting> {
+        let hash = sha256_hex(new.raw);
+        let tx = self.conn.unchecked_transaction()?;
+        let earlier: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM posts WHERE list_id = ?1 AND state != 'quarantined'
+                   AND ((?2 != '' AND message_id = ?2) OR raw_sha256 = ?3)
+                 ORDER BY id LIMIT 1",
+                params![list.id, new.message_id, hash],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let sighting = match earlier {
+            None => {
+                tx.execute(
+                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, raw_sha256, size, raw, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![list.id, new.uidvalidity, new.uid, new.message_id, hash, new.raw.len() as i64, new.raw, now()],
+                )?;
+                Sighting::New(tx.last_insert_rowid())
+            }
+            Some(of) => {
+                let reason = format!("a copy of post {of} (same Message-ID or same content): not sent again");
+                tx.execute(
+                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, raw_sha256, size, state,
+                                        decision, reason, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'done', 'discard', ?7, ?8)",
+                    params![list.id, new.uidvalidity, new.uid, new.message_id, hash, new.raw.len() as i64, reason, now()],
+                )?;
+                let post_id = tx.last_insert_rowid();
+                // The earlier record may point at a mailbox position the
+                // server has renumbered; it must never be used to move a
+                // message again. Its copy here is filed instead.
+                tx.execute(
+                    "UPDATE posts SET on_server = 'processed'
+                     WHERE id = ?1 AND on_server = 'inbox' AND uidvalidity != ?2",
+                    params![of, new.uidvalidity],
+                )?;
+                tx.execute(
+                    "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'decision', ?4)",
+                    params![list.id, post_id, now(), format!("discarded: {reason}")],
+                )?;
+                Sighting::Copy { post_id, of }
+            }
+        };
+        tx.commit()?;
+        Ok(sighting)
+    }
+
+    /// Counts one more try at deciding a post, committed before the try, so
+    /// that a post which crashes the agent is recognised the next time.
+    pub fn begin_attempt(&self, post_id: i64) -> Result<u32> {
+        self.conn.execute("UPDATE posts SET attempts = attempts + 1 WHERE id = ?1", [post_id])?;
+        Ok(self.conn.query_row("SELECT attempts FROM posts WHERE id = ?1", [post_id], |r| r.get(0))?)
+    }
+
+    /// Records the decision about a post and everything that follows from it,
+    /// in one transaction: the deliveries (distribute), the held entry (hold),
+    /// and the activity line. After this the post's fate survives any crash.
+    pub fn settle_post(&self, post_id: i64, s: &Settlement) -> Result<()> {
+        let post = self.post(post_id)?;
+        if post.state != PostState::Received {
+            return Err(StoreError::Invalid(format!("post {post_id} was decided already")));
+        }
+        let state = match s.decision {
+            "distribute" if !s.recipients.is_empty() => PostState::Queued,
+            "distribute" | "reject" | "discard" => PostState::Done,
+            "hold" => PostState::Held,
+            "quarantine" => PostState::Quarantined,
+            other => return Err(StoreError::Invalid(format!("unknown decision {other}"))),
+        };
+        let tx = self.conn.unchecked_transaction()?;
+        let keep_raw = matches!(state, PostState::Queued | PostState::Held);
+        tx.execute(
+            &format!(
+                "UPDATE posts SET state = ?1, decision = ?2, reason = ?3, sender = ?4, subject = ?5{}
+                 WHERE id = ?6",
+                if keep_raw { "" } else { ", raw = NULL" }
+            ),
+            params![state_str(state), s.decision, s.reason, s.sender, s.subject, post_id],
+        )?;
+        let t = now();
+        for rcpt in &s.recipients {
+            tx.execute(
+                "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at) VALUES (?1, 'post', ?2, ?3)",
+                params![post_id, rcpt, t],
+            )?;
+        }
+        if state == PostState::Held {
+            tx.execute(
+                "INSERT INTO held_posts (post_id, reason, approvable, held_at) VALUES (?1, ?2, ?3, ?4)",
+                params![post_id, s.reason, s.approvable, t],
+            )?;
+        }
+        let line = match state {
+            PostState::Queued => format!(
+                "post from {} \"{}\": distribute to {} member(s)",
+                s.sender,
+                s.subject,
+                s.recipients.len()
+            ),
+            _ => format!("post from {} \"{}\": {}: {}", s.sender, s.subject, s.decision, s.reason),
+        };
+        tx.execute(
+            "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'decision', ?4)",
+            params![post.list_id, post_id, t, line],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks queued posts whose every delivery is final as done and forgets
+    /// their bytes. Returns how many were completed.
+    pub fn complete_posts(&self, list: &List) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE posts SET state = 'done', raw = NULL
+             WHERE list_id = ?1 AND state = 'queued'
+               AND NOT EXISTS (SELECT 1 FROM deliveries d
+                               WHERE d.post_id = posts.id AND d.state IN ('queued', 'sending'))",
+            [list.id],
+        )?)
+    }
+
+    /// Posts still in the INBOX whose fate is settled: ready to be filed away
+    /// on the server (to Processed, or to Quarantine).
+    pub fn posts_to_file(&self, list: &List) -> Result<Vec<PostRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE list_id = ?1 AND on_server = 'inbox'
+               AND state IN ('held', 'done', 'quarantined') ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([list.id], row_to_post)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Posts recorded but not yet decided (the agent stopped in between).
+    pub fn undecided_posts(&self, list: &List) -> Result<Vec<PostRecord>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {POST_COLUMNS} FROM posts WHERE list_id = ?1 AND state = 'received' ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([list.id], row_to_post)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn mark_on_server(&self, post: &PostRecord, place: OnServer) -> Result<()> {
+        self.conn.execute(
+            "UPDATE posts SET on_server = ?1 WHERE id = ?2",
+            params![on_server_str(place), post.id],
+        )?;
+        let folder = match place {
+            OnServer::Inbox => "INBOX",
+            OnServer::Processed => crate::transport::PROCESSED_FOLDER,
+            OnServer::Quarantine => crate::transport::QUARANTINE_FOLDER,
+        };
+        self.log(post.list_id, Some(post.id), ActivityKind::Server, &format!("filed in {folder} on the server"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::store;
+    use super::*;
+    use crate::model::Protocol;
+
+    fn settle(recipients: &[&str]) -> Settlement {
+        Settlement {
+            decision: "distribute",
+            reason: "member".into(),
+            sender: "a@example.org".into(),
+            subject: "hi".into(),
+            recipients: recipients.iter().map(|s| s.to_string()).collect(),
+            approvable: true,
+        }
+    }
+
+    #[test]
+    fn a_copy_is_recognised_by_message_id_or_bytes() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let first = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<a@x>", raw: b"one" }).unwrap();
+        let Sighting::New(first) = first else { panic!() };
+        // Same Message-ID, other bytes (e.g. a Received line more).
+        let again = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 7, message_id: "<a@x>", raw: b"one!" }).unwrap();
+        assert!(matches!(again, Sighting::Copy { of, .. } if of == first));
+        // No Message-ID, same bytes.
+        let Sighting::New(_) = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 8, message_id: "", raw: b"two" }).unwrap() else { panic!() };
+        let copy = s.record_post(&l, &NewPost { uidvalidity: 3, uid: 1, message_id: "", raw: b"two" }).unwrap();
+        assert!(matches!(copy, Sighting::Copy { .. }));
+        // The renumbered original is never moved by its stale position.
+        assert_eq!(s.post(first).unwrap().on_server, OnServer::Processed);
+    }
+
+    #[test]
+    fn settling_queues_deliveries_and_completion_forgets_bytes() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let Sighting::New(id) = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<m>", raw: b"raw" }).unwrap() else { panic!() };
+        assert_eq!(s.begin_attempt(id).unwrap(), 1);
+        s.settle_post(id, &settle(&["b@example.org", "c@example.org"])).unwrap();
+        assert!(s.settle_post(id, &settle(&[])).is_err(), "a post is decided once");
+        assert_eq!(s.post(id).unwrap().state, PostState::Queued);
+        assert_eq!(s.deliveries(id).unwrap().len(), 2);
+        assert_eq!(s.complete_posts(&l).unwrap(), 0);
+        assert!(s.posts_to_file(&l).unwrap().is_empty(), "not filed while deliveries wait");
+        for d in s.deliveries(id).unwrap() {
+            s.mark_sending(d.id).unwrap();
+            s.mark_sent(d.id).unwrap();
+        }
+        assert_eq!(s.complete_posts(&l).unwrap(), 1);
+        assert_eq!(s.post_raw(id).unwrap(), None);
+        let to_file = s.posts_to_file(&l).unwrap();
+        assert_eq!(to_file.len(), 1);
+        s.mark_on_server(&to_file[0], OnServer::Processed).unwrap();
+        assert!(s.posts_to_file(&l).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,317 @@
+//! Lists, their settings and their mail accounts.
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, Store, StoreError, now};
+use crate::model::{Account, Endpoint, List, ListSettings, Protocol};
+
+/// One line of the lists overview (window, tray, `list show`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ListSummary {
+    pub address: String,
+    pub name: String,
+    pub protocol: String,
+    pub members: u32,
+    pub held: u32,
+    pub deliveries_today: u32,
+    pub paused: bool,
+    pub has_account: bool,
+    /// RFC 3339, UTC.
+    pub last_check: Option<String>,
+    pub last_error: Option<String>,
+}
+
+fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+impl Store {
+    pub fn create_list(&self, address: &str, name: &str, protocol: Protocol) -> Result<List> {
+        let address = crate::model::check_address(address).map_err(StoreError::Invalid)?;
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Invalid("a list needs a name (--name)".into()));
+        }
+        let exists: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM lists WHERE address = ?1", [&address], |r| r.get(0))
+            .optional()?;
+        if exists.is_some() {
+            return Err(StoreError::ListExists(address));
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        tx.execute(
+            "INSERT INTO lists (address, name, protocol, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![address, name, protocol.as_str(), now()],
+        )?;
+        let id = tx.last_insert_rowid();
+        for (key, value) in ListSettings::defaults_for(name).pairs() {
+            tx.execute(
+                "INSERT INTO list_settings (list_id, key, value) VALUES (?1, ?2, ?3)",
+                params![id, key, value],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO activity (list_id, at, kind, message) VALUES (?1, ?2, 'config', ?3)",
+            params![id, now(), format!("list created ({protocol})")],
+        )?;
+        tx.commit()?;
+        self.list(&address)
+    }
+
+    /// The list with this address (any case).
+    pub fn list(&self, address: &str) -> Result<List> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT id, address, name, protocol, paused FROM lists WHERE address = ?1",
+                [address.trim()],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, bool>(4)?,
+                    ))
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchList(address.trim().to_string()))?;
+        let (id, address, name, protocol, paused) = row;
+        let mut settings = ListSettings::defaults_for(&name);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key, value FROM list_settings WHERE list_id = ?1")?;
+        let pairs = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        for pair in pairs {
+            let (key, value) = pair?;
+            // A key this version does not know (written by a newer one) is
+            // left alone rather than refusing to open the list.
+            let _ = settings.set(&key, &value);
+        }
+        Ok(List {
+            id,
+            address,
+            name,
+            protocol: protocol.parse().map_err(StoreError::Invalid)?,
+            paused,
+            settings,
+        })
+    }
+
+    pub fn lists(&self) -> Result<Vec<List>> {
+        let mut stmt = self.conn.prepare("SELECT address FROM lists ORDER BY address")?;
+        let addresses = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        addresses.iter().map(|a| self.list(a)).collect()
+    }
+
+    pub fn list_summaries(&self) -> Result<Vec<ListSummary>> {
+        let start_of_day = chrono::Local::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|t| t.and_local_timezone(chrono::Local).earliest())
+            .map(|t| t.timestamp())
+            .unwrap_or(0);
+        let mut stmt = self.conn.prepare(
+            "SELECT l.address, l.name, l.protocol, l.paused, l.last_check_at, l.last_error,
+                (SELECT count(*) FROM members m WHERE m.list_id = l.id),
+                (SELECT count(*) FROM held_posts h JOIN posts p ON p.id = h.post_id
+                    WHERE p.list_id = l.id AND h.resolution IS NULL),
+                (SELECT count(*) FROM deliveries d JOIN posts p ON p.id = d.post_id
+                    WHERE p.list_id = l.id AND d.state = 'sent' AND d.updated_at >= ?1),
+                EXISTS (SELECT 1 FROM accounts a WHERE a.list_id = l.id)
+             FROM lists l ORDER BY l.name COLLATE NOCASE, l.address",
+        )?;
+        let rows = stmt.query_map([start_of_day], |r| {
+            Ok(ListSummary {
+                address: r.get(0)?,
+                name: r.get(1)?,
+                protocol: r.get(2)?,
+                paused: r.get(3)?,
+                last_check: r.get::<_, Option<i64>>(4)?.map(rfc3339),
+                last_error: r.get(5)?,
+                members: r.get(6)?,
+                held: r.get(7)?,
+                deliveries_today: r.get(8)?,
+                has_account: r.get(9)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn set_paused(&self, address: &str, paused: bool) -> Result<()> {
+        let list = self.list(address)?;
+        self.conn
+            .execute("UPDATE lists SET paused = ?1 WHERE id = ?2", params![paused, list.id])?;
+        self.log(list.id, None, super::ActivityKind::Config, if paused { "paused" } else { "resumed" })?;
+        Ok(())
+    }
+
+    /// Changes one setting (`list set`); unknown keys and bad values are
+    /// refused with the allowed choices.
+    pub fn set_setting(&self, address: &str, key: &str, value: &str) -> Result<List> {
+        let mut list = self.list(address)?;
+        if key == "name" {
+            let name = value.trim();
+            if name.is_empty() {
+                return Err(StoreError::Invalid("a list needs a name".into()));
+            }
+            self.conn.execute("UPDATE lists SET name = ?1 WHERE id = ?2", params![name, list.id])?;
+        } else {
+            list.settings.set(key, value).map_err(StoreError::Invalid)?;
+            let stored = list
+                .settings
+                .pairs()
+                .into_iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+            self.conn.execute(
+                "INSERT INTO list_settings (list_id, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (list_id, key) DO UPDATE SET value = excluded.value",
+                params![list.id, key, stored],
+            )?;
+        }
+        self.log(list.id, None, super::ActivityKind::Config, &format!("{key} set to '{value}'"))?;
+        self.list(address)
+    }
+
+    pub fn set_account(&self, address: &str, account: &Account) -> Result<()> {
+        let list = self.list(address)?;
+        self.conn.execute(
+            "INSERT INTO accounts (list_id, imap_host, imap_port, imap_tls, imap_user,
+                                   smtp_host, smtp_port, smtp_tls, smtp_user, ca_pem)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (list_id) DO UPDATE SET
+                imap_host = excluded.imap_host, imap_port = excluded.imap_port,
+                imap_tls = excluded.imap_tls, imap_user = excluded.imap_user,
+                smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port,
+                smtp_tls = excluded.smtp_tls, smtp_user = excluded.smtp_user,
+                ca_pem = excluded.ca_pem",
+            params![
+                list.id,
+                account.imap.host,
+                account.imap.port,
+                account.imap.tls.as_str(),
+                account.imap.user,
+                account.smtp.host,
+                account.smtp.port,
+                account.smtp.tls.as_str(),
+                account.smtp.user,
+                account.ca_pem,
+            ],
+        )?;
+        self.log(
+            list.id,
+            None,
+            super::ActivityKind::Config,
+            &format!(
+                "mail account set: IMAP {}@{}:{} ({}), SMTP {}@{}:{} ({})",
+                account.imap.user,
+                account.imap.host,
+                account.imap.port,
+                account.imap.tls,
+                account.smtp.user,
+                account.smtp.host,
+                account.smtp.port,
+                account.smtp.tls
+            ),
+        )?;
+        Ok(())
+    }
+
+    pub fn account(&self, list: &List) -> Result<Account> {
+        self.conn
+            .query_row(
+                "SELECT imap_host, imap_port, imap_tls, imap_user,
+                        smtp_host, smtp_port, smtp_tls, smtp_user, ca_pem
+                 FROM accounts WHERE list_id = ?1",
+                [list.id],
+                |r| {
+                    let tls = |i: usize| -> rusqlite::Result<crate::model::TlsMode> {
+                        r.get::<_, String>(i)?.parse().map_err(|e: String| {
+                            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+                        })
+                    };
+                    Ok(Account {
+                        imap: Endpoint { host: r.get(0)?, port: r.get(1)?, tls: tls(2)?, user: r.get(3)? },
+                        smtp: Endpoint { host: r.get(4)?, port: r.get(5)?, tls: tls(6)?, user: r.get(7)? },
+                        ca_pem: r.get(8)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoAccount(list.address.clone()))
+    }
+
+    /// Remembers when the agent last looked at a list and what failed, for
+    /// the window and `list show`.
+    pub fn record_check(&self, list: &List, error: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE lists SET last_check_at = ?1, last_error = ?2 WHERE id = ?3",
+            params![now(), error, list.id],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::store;
+    use super::*;
+    use crate::model::TlsMode;
+
+    #[test]
+    fn create_show_and_refuse_duplicates() {
+        let (_d, s) = store();
+        let l = s.create_list("Tenants@Example.org", "Tenants", Protocol::Plain).unwrap();
+        assert_eq!(l.settings.subject_prefix, "[Tenants] ");
+        assert!(matches!(
+            s.create_list("tenants@example.org", "Again", Protocol::Plain),
+            Err(StoreError::ListExists(_))
+        ));
+        assert_eq!(s.list("tenants@example.org").unwrap().id, l.id);
+        assert!(matches!(s.list("nope@example.org"), Err(StoreError::NoSuchList(_))));
+        assert!(s.create_list("not-an-address", "X", Protocol::Plain).is_err());
+    }
+
+    #[test]
+    fn settings_persist_and_bad_ones_change_nothing() {
+        let (_d, s) = store();
+        s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        s.set_setting("l@example.org", "non-member-posts", "reject").unwrap();
+        assert!(s.set_setting("l@example.org", "non-member-posts", "explode").is_err());
+        s.set_setting("l@example.org", "name", "Renamed").unwrap();
+        let l = s.list("l@example.org").unwrap();
+        assert_eq!(l.settings.non_member_posts, crate::model::NonMemberPosts::Reject);
+        assert_eq!(l.name, "Renamed");
+    }
+
+    #[test]
+    fn account_round_trip_and_summary() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        assert!(matches!(s.account(&l), Err(StoreError::NoAccount(_))));
+        let acc = Account {
+            imap: Endpoint { host: "127.0.0.1".into(), port: 143, tls: TlsMode::Starttls, user: "l".into() },
+            smtp: Endpoint { host: "127.0.0.1".into(), port: 587, tls: TlsMode::Implicit, user: "l".into() },
+            ca_pem: Some("PEM".into()),
+        };
+        s.set_account("l@example.org", &acc).unwrap();
+        assert_eq!(s.account(&l).unwrap(), acc);
+        s.set_paused("l@example.org", true).unwrap();
+        let sum = &s.list_summaries().unwrap()[0];
+        assert!(sum.paused && sum.has_account);
+        assert_eq!((sum.members, sum.held, sum.deliveries_today), (0, 0, 0));
+        s.record_check(&l, Some("offline")).unwrap();
+        let sum = &s.list_summaries().unwrap()[0];
+        assert_eq!(sum.last_error.as_deref(), Some("offline"));
+        assert!(sum.last_check.is_some());
+    }
+}

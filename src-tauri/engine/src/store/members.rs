@@ -1,0 +1,125 @@
+//! The members of a list.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{ActivityKind, Result, Store, StoreError, now};
+use crate::model::{List, Member, Role};
+
+impl Store {
+    pub fn add_member(&self, list: &List, email: &str, name: &str, role: Role) -> Result<Member> {
+        let email = crate::model::check_address(email).map_err(StoreError::Invalid)?;
+        if email.eq_ignore_ascii_case(&list.address) {
+            return Err(StoreError::Invalid(
+                "the list's own address cannot be a member: it would receive its own posts".into(),
+            ));
+        }
+        if self.member(list, &email)?.is_some() {
+            return Err(StoreError::MemberExists { list: list.address.clone(), email });
+        }
+        self.conn.execute(
+            "INSERT INTO members (list_id, email, name, role, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![list.id, email, name.trim(), role.as_str(), now()],
+        )?;
+        self.log(list.id, None, ActivityKind::Config, &format!("member {email} added as {role}"))?;
+        Ok(self.member(list, &email)?.expect("just inserted"))
+    }
+
+    pub fn remove_member(&self, list: &List, email: &str) -> Result<()> {
+        let n = self.conn.execute(
+            "DELETE FROM members WHERE list_id = ?1 AND email = ?2",
+            params![list.id, email.trim()],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NoSuchMember { list: list.address.clone(), email: email.trim().into() });
+        }
+        self.log(list.id, None, ActivityKind::Config, &format!("member {} removed", email.trim()))?;
+        Ok(())
+    }
+
+    /// Changes one member setting: `name`, `role` or `own-posts` (yes|no).
+    pub fn set_member(&self, list: &List, email: &str, key: &str, value: &str) -> Result<Member> {
+        let member = self
+            .member(list, email)?
+            .ok_or_else(|| StoreError::NoSuchMember { list: list.address.clone(), email: email.trim().into() })?;
+        let (column, stored): (&str, rusqlite::types::Value) = match key {
+            "name" => ("name", value.trim().to_string().into()),
+            "role" => ("role", value.parse::<Role>().map_err(StoreError::Invalid)?.as_str().to_string().into()),
+            "own-posts" => ("own_posts", (parse_yes_no(value).map_err(StoreError::Invalid)? as i64).into()),
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "there is no member setting '{other}'; the settings are: name, role, own-posts"
+                )));
+            }
+        };
+        self.conn.execute(
+            &format!("UPDATE members SET {column} = ?1 WHERE list_id = ?2 AND email = ?3"),
+            params![stored, list.id, member.email],
+        )?;
+        self.log(list.id, None, ActivityKind::Config, &format!("member {}: {key} set to '{value}'", member.email))?;
+        Ok(self.member(list, email)?.expect("exists"))
+    }
+
+    pub fn member(&self, list: &List, email: &str) -> Result<Option<Member>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT email, name, role, own_posts FROM members WHERE list_id = ?1 AND email = ?2",
+                params![list.id, email.trim()],
+                row_to_member,
+            )
+            .optional()?)
+    }
+
+    pub fn members(&self, list: &List) -> Result<Vec<Member>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT email, name, role, own_posts FROM members WHERE list_id = ?1 ORDER BY email",
+        )?;
+        let rows = stmt.query_map([list.id], row_to_member)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
+fn row_to_member(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member {
+        email: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get::<_, String>(2)?.parse().unwrap_or(Role::Member),
+        own_posts: r.get(3)?,
+    })
+}
+
+pub(crate) fn parse_yes_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "yes" | "true" | "on" => Ok(true),
+        "no" | "false" | "off" => Ok(false),
+        _ => Err(format!("'{value}' is not yes or no")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::store;
+    use super::*;
+    use crate::model::Protocol;
+
+    #[test]
+    fn add_list_change_remove() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        s.add_member(&l, "bob@example.org", "Bob", Role::Member).unwrap();
+        s.add_member(&l, "Alice@example.org", "", Role::Owner).unwrap();
+        assert!(matches!(
+            s.add_member(&l, "alice@EXAMPLE.org", "", Role::Member),
+            Err(StoreError::MemberExists { .. })
+        ));
+        assert!(s.add_member(&l, "l@example.org", "", Role::Member).is_err());
+        let m = s.set_member(&l, "bob@example.org", "own-posts", "no").unwrap();
+        assert!(!m.own_posts);
+        assert!(s.set_member(&l, "bob@example.org", "own-posts", "perhaps").is_err());
+        let emails: Vec<_> = s.members(&l).unwrap().into_iter().map(|m| m.email).collect();
+        assert_eq!(emails, ["Alice@example.org", "bob@example.org"]);
+        s.remove_member(&l, "alice@example.org").unwrap();
+        assert!(matches!(s.remove_member(&l, "alice@example.org"), Err(StoreError::NoSuchMember { .. })));
+        assert_eq!(s.members(&l).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,165 @@
+//! The schema, as a straight list of numbered steps. Each step runs in its own
+//! transaction together with the bump of `user_version`, so a crash leaves the
+//! schema at one step or the next, never between. Steps are never edited once
+//! released: a change is a new step at the end.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::{Result, StoreError};
+
+const STEPS: &[&str] = &[
+    // 1: lists, members, accounts, the ledger of posts, the outbox, held
+    // posts and the activity log.
+    r#"
+    CREATE TABLE lists (
+        id            INTEGER PRIMARY KEY,
+        address       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name          TEXT NOT NULL,
+        protocol      TEXT NOT NULL DEFAULT 'plain' CHECK (protocol IN ('plain', 'openpgp', 'smime')),
+        paused        INTEGER NOT NULL DEFAULT 0,
+        created_at    INTEGER NOT NULL,
+        last_check_at INTEGER,
+        last_error    TEXT
+    ) STRICT;
+
+    -- Settings as key/value pairs; model::ListSettings validates them.
+    CREATE TABLE list_settings (
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        PRIMARY KEY (list_id, key)
+    ) STRICT;
+
+    -- Passwords are in the OS keychain, never here.
+    CREATE TABLE accounts (
+        list_id   INTEGER PRIMARY KEY REFERENCES lists (id) ON DELETE CASCADE,
+        imap_host TEXT NOT NULL,
+        imap_port INTEGER NOT NULL,
+        imap_tls  TEXT NOT NULL CHECK (imap_tls IN ('implicit', 'starttls', 'none')),
+        imap_user TEXT NOT NULL,
+        smtp_host TEXT NOT NULL,
+        smtp_port INTEGER NOT NULL,
+        smtp_tls  TEXT NOT NULL CHECK (smtp_tls IN ('implicit', 'starttls', 'none')),
+        smtp_user TEXT NOT NULL,
+        ca_pem    TEXT
+    ) STRICT;
+
+    CREATE TABLE members (
+        id        INTEGER PRIMARY KEY,
+        list_id   INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        email     TEXT NOT NULL COLLATE NOCASE,
+        name      TEXT NOT NULL DEFAULT '',
+        role      TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'moderator', 'owner')),
+        own_posts INTEGER NOT NULL DEFAULT 1,
+        added_at  INTEGER NOT NULL,
+        UNIQUE (list_id, email)
+    ) STRICT;
+
+    -- The ledger: every message seen in a list's INBOX, recorded before it
+    -- is acted on. raw is kept only while the post may still be sent.
+    CREATE TABLE posts (
+        id          INTEGER PRIMARY KEY,
+        list_id     INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        message_id  TEXT NOT NULL DEFAULT '',
+        raw_sha256  TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        sender      TEXT NOT NULL DEFAULT '',
+        subject     TEXT NOT NULL DEFAULT '',
+        raw         BLOB,
+        state       TEXT NOT NULL DEFAULT 'received'
+                    CHECK (state IN ('received', 'queued', 'held', 'done', 'quarantined')),
+        on_server   TEXT NOT NULL DEFAULT 'inbox'
+                    CHECK (on_server IN ('inbox', 'processed', 'quarantine')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        decision    TEXT,
+        reason      TEXT,
+        received_at INTEGER NOT NULL,
+        UNIQUE (list_id, uidvalidity, uid)
+    ) STRICT;
+    CREATE INDEX posts_by_message_id ON posts (list_id, message_id);
+    CREATE INDEX posts_by_hash ON posts (list_id, raw_sha256);
+    CREATE INDEX posts_by_state ON posts (list_id, state, on_server);
+
+    -- The outbox: one row per post and recipient, written before the first
+    -- send; state is committed before and after each send.
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY,
+        post_id         INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+        kind            TEXT NOT NULL DEFAULT 'post' CHECK (kind IN ('post', 'notice')),
+        recipient       TEXT NOT NULL COLLATE NOCASE,
+        state           TEXT NOT NULL DEFAULT 'queued'
+                        CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (post_id, kind, recipient)
+    ) STRICT;
+    CREATE INDEX deliveries_pending ON deliveries (state, next_attempt_at);
+
+    CREATE TABLE held_posts (
+        id          INTEGER PRIMARY KEY,
+        post_id     INTEGER NOT NULL UNIQUE REFERENCES posts (id) ON DELETE CASCADE,
+        reason      TEXT NOT NULL,
+        approvable  INTEGER NOT NULL DEFAULT 1,
+        held_at     INTEGER NOT NULL,
+        resolution  TEXT CHECK (resolution IN ('approved', 'rejected', 'discarded')),
+        resolved_at INTEGER
+    ) STRICT;
+
+    CREATE TABLE activity (
+        id      INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        post_id INTEGER,
+        at      INTEGER NOT NULL,
+        kind    TEXT NOT NULL,
+        message TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX activity_by_list ON activity (list_id, id);
+    "#,
+];
+
+pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {
+    let known = STEPS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
+    }
+    for (i, step) in STEPS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_every_step_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut conn = Connection::open(&path).unwrap();
+        run(&mut conn, &path).unwrap();
+        run(&mut conn, &path).unwrap();
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, STEPS.len() as i64);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let e = run(&mut conn, &path).unwrap_err();
+        assert!(e.to_string().contains("newer Conclave"), "{e}");
+    }
+}

@@ -1,0 +1,130 @@
+//! The local state: one SQLite file in the data folder, opened in WAL mode,
+//! its schema built by numbered migrations. Never holds a secret.
+
+mod activity;
+mod held;
+mod ledger;
+mod lists;
+mod members;
+mod migrations;
+mod outbox;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+pub use activity::{Activity, ActivityKind};
+pub use held::{HeldPost, Resolution};
+pub use ledger::{NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex};
+pub use lists::ListSummary;
+pub use outbox::{Delivery, DeliveryKind, DeliveryState};
+
+/// What went wrong with the local store, said so the user knows what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open Conclave's data in {path}: {source}. Check that the folder exists and is writable, or choose another with --data-dir")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot create the data folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the data in {path} was written by a newer Conclave (schema {found}, this one knows {known}): update Conclave")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("there is no list {0}: see `conclave-cli list show` or create it with `conclave-cli list create`")]
+    NoSuchList(String),
+    #[error("a list {0} exists already")]
+    ListExists(String),
+    #[error("{email} is not a member of {list}")]
+    NoSuchMember { list: String, email: String },
+    #[error("{email} is a member of {list} already")]
+    MemberExists { list: String, email: String },
+    #[error("the list {0} has no mail account yet: set one with `conclave-cli list account`")]
+    NoAccount(String),
+    #[error("there is no held post {id} on {list}: see `conclave-cli held list {list}`")]
+    NoSuchHeldPost { list: String, id: i64 },
+    #[error("held post {id} was {how} already")]
+    HeldPostResolved { id: i64, how: String },
+    #[error("held post {id} is an automated message (bounce or auto-reply) and is never sent to members: discard it")]
+    NotApprovable { id: i64 },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the local database failed: {0}. If this repeats, copy the data folder aside and report it")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The open store. One connection; not shared between threads.
+pub struct Store {
+    conn: Connection,
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating when missing) the store in `dir` and brings its schema
+    /// up to date.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = dir.join("conclave.sqlite3");
+        let open_err = |source| StoreError::Open { path: path.clone(), source };
+        let mut conn = Connection::open(&path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        // FULL: a delivery marked "sending" must be on disk before the SMTP
+        // DATA goes out, or a power cut could send a post twice.
+        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        migrations::run(&mut conn, &path)?;
+        Ok(Store { conn, dir: dir.to_path_buf() })
+    }
+
+    /// The data folder this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The journal mode actually in force (tests check it is WAL).
+    pub fn journal_mode(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)
+    }
+}
+
+/// Seconds since the epoch: how the store keeps time.
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::*;
+
+    /// A store in a fresh temporary folder, kept alive with it.
+    pub fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        (dir, store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_in_wal_mode_and_reopens() {
+        let (dir, store) = test_support::store();
+        assert_eq!(store.journal_mode().unwrap(), "wal");
+        drop(store);
+        let again = Store::open(dir.path()).unwrap();
+        assert_eq!(again.journal_mode().unwrap(), "wal");
+    }
+}

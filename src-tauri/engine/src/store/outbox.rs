@@ -1,0 +1,140 @@
+//! The outbox: one delivery per post and recipient. Each state change is its
+//! own committed statement, so that after a crash the outbox says exactly
+//! which sends may have happened: only a delivery left in `sending`.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{ActivityKind, Result, Store, now};
+use crate::model::List;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    Queued,
+    /// Handed to SMTP; if the agent died here, the send may or may not have
+    /// happened, and it is sent again (the one possible duplicate).
+    Sending,
+    Sent,
+    /// Refused for good (SMTP 5xx, or retries used up).
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryKind {
+    /// The post itself, to a member.
+    Post,
+    /// A notice about the post to its sender (e.g. rejected by an owner).
+    Notice,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub post_id: i64,
+    pub kind: DeliveryKind,
+    pub recipient: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        post_id: r.get(1)?,
+        kind: if r.get::<_, String>(2)? == "notice" { DeliveryKind::Notice } else { DeliveryKind::Post },
+        recipient: r.get(3)?,
+        state: match r.get::<_, String>(4)?.as_str() {
+            "sending" => DeliveryState::Sending,
+            "sent" => DeliveryState::Sent,
+            "failed" => DeliveryState::Failed,
+            _ => DeliveryState::Queued,
+        },
+        attempts: r.get(5)?,
+        last_error: r.get(6)?,
+    })
+}
+
+const COLUMNS: &str = "id, post_id, kind, recipient, state, attempts, last_error";
+
+impl Store {
+    pub fn deliveries(&self, post_id: i64) -> Result<Vec<Delivery>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM deliveries WHERE post_id = ?1 ORDER BY id"))?;
+        let rows = stmt.query_map([post_id], row_to_delivery)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Deliveries of this list that are due now, oldest first. A delivery
+    /// left in `sending` by a crash is due again at once.
+    pub fn due_deliveries(&self, list: &List, at: i64) -> Result<Vec<Delivery>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM deliveries d JOIN posts p ON p.id = d.post_id
+             WHERE p.list_id = ?1 AND d.state IN ('queued', 'sending') AND d.next_attempt_at <= ?2
+             ORDER BY d.id",
+            COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ")
+        ))?;
+        let rows = stmt.query_map(params![list.id, at], row_to_delivery)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Deliveries of this list still waiting (for a retry), for reports.
+    pub fn pending_deliveries(&self, list: &List) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM deliveries d JOIN posts p ON p.id = d.post_id
+             WHERE p.list_id = ?1 AND d.state IN ('queued', 'sending')",
+            [list.id],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn mark_sending(&self, delivery_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?1 WHERE id = ?2",
+            params![now(), delivery_id],
+        )?;
+        Ok(())
+    }
+
+    pub fn mark_sent(&self, delivery_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET state = 'sent', last_error = NULL, updated_at = ?1 WHERE id = ?2",
+            params![now(), delivery_id],
+        )?;
+        Ok(())
+    }
+
+    /// A temporary failure: try again at `next_at`.
+    pub fn mark_retry(&self, d: &Delivery, error: &str, next_at: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET state = 'queued', last_error = ?1, next_attempt_at = ?2, updated_at = ?3
+             WHERE id = ?4",
+            params![error, next_at, now(), d.id],
+        )?;
+        let list_id = self.post(d.post_id)?.list_id;
+        self.log(
+            list_id,
+            Some(d.post_id),
+            ActivityKind::Delivery,
+            &format!("to {}: will try again: {error}", d.recipient),
+        )
+    }
+
+    /// A final failure, recorded against the recipient.
+    pub fn mark_failed(&self, d: &Delivery, error: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE deliveries SET state = 'failed', last_error = ?1, updated_at = ?2 WHERE id = ?3",
+            params![error, now(), d.id],
+        )?;
+        let list_id = self.post(d.post_id)?.list_id;
+        self.log(
+            list_id,
+            Some(d.post_id),
+            ActivityKind::Error,
+            &format!("to {}: not delivered: {error}", d.recipient),
+        )
+    }
+}

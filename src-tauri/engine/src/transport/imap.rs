@@ -1,0 +1,240 @@
+//! Reading the list's mailbox over IMAP (async-imap on tokio).
+
+use std::fmt::Debug;
+
+use async_imap::{Client, Session};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use super::{
+    COMMAND_TIMEOUT, CONNECT_TIMEOUT, PROCESSED_KEYWORD, TransportError, check_tls_allowed, describe,
+    parse_ca_pem, tls_failure,
+};
+use crate::model::{Endpoint, TlsMode};
+
+/// Any stream IMAP can run over: plain TCP (loopback only) or TLS.
+pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapStream for T {}
+
+type Stream = Box<dyn ImapStream>;
+
+/// A logged-in connection to the list's mailbox.
+pub struct Mailbox {
+    session: Session<Stream>,
+    server: String,
+    can_move: bool,
+    can_uidplus: bool,
+    delimiter: Option<String>,
+}
+
+/// Opens a TCP connection, telling "unreachable" apart from everything else.
+pub(super) async fn tcp(server: &str, host: &str, port: u16) -> Result<TcpStream, TransportError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await {
+        Ok(Ok(s)) => Ok(s),
+        Ok(Err(e)) => Err(TransportError::Unreachable { server: server.into(), detail: e.to_string() }),
+        Err(_) => Err(TransportError::Unreachable { server: server.into(), detail: "no answer in time".into() }),
+    }
+}
+
+fn tls_connector(ca_pem: Option<&str>) -> Result<tokio_native_tls::TlsConnector, TransportError> {
+    let mut builder = native_tls::TlsConnector::builder();
+    builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
+    if let Some(pem) = ca_pem {
+        for cert in parse_ca_pem(pem)? {
+            builder.add_root_certificate(cert);
+        }
+    }
+    let connector = builder
+        .build()
+        .map_err(|e| TransportError::Tls { server: "TLS setup".into(), detail: e.to_string() })?;
+    Ok(connector.into())
+}
+
+fn imap_error(server: &str, e: async_imap::error::Error) -> TransportError {
+    use async_imap::error::Error;
+    match e {
+        Error::Io(io) => TransportError::Unreachable { server: server.into(), detail: io.to_string() },
+        Error::ConnectionLost => {
+            TransportError::Unreachable { server: server.into(), detail: "the connection was closed".into() }
+        }
+        other => TransportError::Protocol { server: server.into(), detail: other.to_string() },
+    }
+}
+
+async fn timed<T>(
+    server: &str,
+    fut: impl std::future::Future<Output = Result<T, async_imap::error::Error>>,
+) -> Result<T, TransportError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
+        Ok(r) => r.map_err(|e| imap_error(server, e)),
+        Err(_) => Err(TransportError::Unreachable { server: server.into(), detail: "the server stopped answering".into() }),
+    }
+}
+
+async fn greeting(server: &str, client: &mut Client<impl ImapStream>) -> Result<(), TransportError> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, client.read_response()).await {
+        Ok(Ok(Some(_))) => Ok(()),
+        Ok(Ok(None)) => Err(TransportError::Protocol { server: server.into(), detail: "no greeting".into() }),
+        Ok(Err(e)) => Err(TransportError::Unreachable { server: server.into(), detail: e.to_string() }),
+        Err(_) => Err(TransportError::Unreachable { server: server.into(), detail: "no greeting in time".into() }),
+    }
+}
+
+impl Mailbox {
+    /// Connects and logs in. Each failure is its own error: unreachable,
+    /// untrusted certificate, TLS trouble, wrong password.
+    pub async fn connect(ep: &Endpoint, ca_pem: Option<&str>, password: &str) -> Result<Mailbox, TransportError> {
+        let server = describe("IMAP", ep);
+        check_tls_allowed(ep)?;
+        let tcp = tcp(&server, &ep.host, ep.port).await?;
+        let host = ep.host.trim_start_matches('[').trim_end_matches(']');
+        let stream: Stream = match ep.tls {
+            TlsMode::None => Box::new(tcp),
+            TlsMode::Implicit => {
+                let tls = tls_connector(ca_pem)?
+                    .connect(host, tcp)
+                    .await
+                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?;
+                Box::new(tls)
+            }
+            TlsMode::Starttls => {
+                let mut client = Client::new(tcp);
+                greeting(&server, &mut client).await?;
+                client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| match e {
+                    async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
+                        TransportError::NoStarttls { server: server.clone() }
+                    }
+                    other => imap_error(&server, other),
+                })?;
+                let tcp = client.into_inner();
+                let tls = tls_connector(ca_pem)?
+                    .connect(host, tcp)
+                    .await
+                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?;
+                Box::new(tls)
+            }
+        };
+        let mut client = Client::new(stream);
+        if ep.tls != TlsMode::Starttls {
+            greeting(&server, &mut client).await?;
+        }
+        let mut session = match tokio::time::timeout(COMMAND_TIMEOUT, client.login(&ep.user, password)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err((async_imap::error::Error::No(detail), _))) => {
+                return Err(TransportError::WrongPassword { server, user: ep.user.clone(), detail });
+            }
+            Ok(Err((e, _))) => return Err(imap_error(&server, e)),
+            Err(_) => {
+                return Err(TransportError::Unreachable { server, detail: "no answer to the login in time".into() });
+            }
+        };
+        let caps = timed(&server, session.capabilities()).await?;
+        let can_move = caps.has_str("MOVE");
+        let can_uidplus = caps.has_str("UIDPLUS");
+        Ok(Mailbox { session, server, can_move, can_uidplus, delimiter: None })
+    }
+
+    /// Selects INBOX and returns its UIDVALIDITY.
+    pub async fn open_inbox(&mut self) -> Result<u32, TransportError> {
+        let mbox = timed(&self.server, self.session.select("INBOX")).await?;
+        mbox.uid_validity.ok_or_else(|| TransportError::Protocol {
+            server: self.server.clone(),
+            detail: "INBOX has no UIDVALIDITY".into(),
+        })
+    }
+
+    /// UIDs in INBOX not yet filed, oldest first.
+    pub async fn waiting_uids(&mut self) -> Result<Vec<u32>, TransportError> {
+        let query = format!("UNKEYWORD {PROCESSED_KEYWORD}");
+        let mut uids: Vec<u32> = timed(&self.server, self.session.uid_search(&query)).await?.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+
+    /// The whole message, without setting \Seen. `None` if it is gone.
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, TransportError> {
+        let server = self.server.clone();
+        let fetches: Vec<_> = timed(&server, async {
+            let stream = self.session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        Ok(fetches
+            .iter()
+            .find(|f| f.uid == Some(uid))
+            .and_then(|f| f.body())
+            .map(|b| b.to_vec()))
+    }
+
+    /// The server's folder name for "A/B", using its hierarchy delimiter.
+    async fn folder_name(&mut self, folder: &str) -> Result<String, TransportError> {
+        if self.delimiter.is_none() {
+            let server = self.server.clone();
+            let names: Vec<_> = timed(&server, async {
+                let stream = self.session.list(Some(""), Some("")).await?;
+                stream.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            self.delimiter = Some(
+                names
+                    .first()
+                    .and_then(|n| n.delimiter().map(str::to_string))
+                    .unwrap_or_else(|| "/".into()),
+            );
+        }
+        let delim = self.delimiter.as_deref().unwrap_or("/");
+        Ok(folder.replace('/', delim))
+    }
+
+    /// Files a message away: flags it \Seen and moves it to `folder`
+    /// (created when missing). Without MOVE: COPY, \Deleted, UID EXPUNGE.
+    /// Without UIDPLUS either, it stays in INBOX with a keyword that makes
+    /// Conclave pass over it, because a plain EXPUNGE could remove messages
+    /// another client deleted but did not mean to lose yet.
+    pub async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
+        let server = self.server.clone();
+        let name = self.folder_name(folder).await?;
+        let set = uid.to_string();
+        // Creating a folder that exists answers NO; the move below says it
+        // if the folder really cannot be used.
+        let parent = name.rsplit_once(self.delimiter.as_deref().unwrap_or("/")).map(|(p, _)| p.to_string());
+        if let Some(parent) = parent {
+            let _ = timed(&server, self.session.create(&parent)).await;
+        }
+        let _ = timed(&server, self.session.create(&name)).await;
+        timed(&server, async {
+            let s = self.session.uid_store(&set, "+FLAGS (\\Seen)").await?;
+            s.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        if self.can_move {
+            timed(&server, self.session.uid_mv(&set, &name)).await?;
+        } else if self.can_uidplus {
+            timed(&server, self.session.uid_copy(&set, &name)).await?;
+            timed(&server, async {
+                let s = self.session.uid_store(&set, "+FLAGS (\\Deleted)").await?;
+                s.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            timed(&server, async {
+                let s = self.session.uid_expunge(&set).await?;
+                s.try_collect::<Vec<_>>().await
+            })
+            .await?;
+        } else {
+            timed(&server, self.session.uid_copy(&set, &name)).await?;
+            let flags = format!("+FLAGS ({PROCESSED_KEYWORD})");
+            timed(&server, async {
+                let s = self.session.uid_store(&set, &flags).await?;
+                s.try_collect::<Vec<_>>().await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.session.logout()).await;
+    }
+}
