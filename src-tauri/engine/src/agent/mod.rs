@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -48,6 +49,8 @@ pub enum AgentError {
 pub struct ListReport {
     pub address: String,
     pub paused: bool,
+    /// The list has no mail account yet, so it was not looked at.
+    pub no_account: bool,
     pub new_posts: u32,
     pub distributed: u32,
     pub held: u32,
@@ -125,10 +128,10 @@ impl Agent {
     /// trouble is reported for that list and does not stop the others.
     pub async fn run_once(&self, only: Option<&str>) -> Result<RunReport, AgentError> {
         let _lock = lock(&self.data_dir)?;
-        let store = Store::open(&self.data_dir)?;
+        let store = Mutex::new(Store::open(&self.data_dir)?);
         let lists = match only {
-            Some(address) => vec![store.list(address)?],
-            None => store.lists()?,
+            Some(address) => vec![db(&store).list(address)?],
+            None => db(&store).lists()?,
         };
         let mut report = RunReport::default();
         for list in lists {
@@ -137,8 +140,16 @@ impl Agent {
                 report.lists.push(lr);
                 continue;
             }
+            // A list still being set up is not an error of a run over all
+            // lists; asked for by name, it is.
+            if only.is_none() && db(&store).account(&list).is_err() {
+                lr.no_account = true;
+                report.lists.push(lr);
+                continue;
+            }
             let result = process_list(&store, &list, &mut lr).await;
             let error = result.err().map(|e| e.to_string());
+            let store = db(&store);
             store.record_check(&list, error.as_deref())?;
             if let Some(e) = &error {
                 store.log(list.id, None, crate::store::ActivityKind::Error, e)?;
@@ -182,8 +193,15 @@ async fn passwords(list: &List) -> Result<(secrets::Sensitive<String>, secrets::
     Ok((imap, smtp))
 }
 
-async fn process_list(store: &Store, list: &List, report: &mut ListReport) -> Result<(), AgentError> {
-    let account = store.account(list)?;
+/// The store is shared with the futures of a run, which tokio may move
+/// between threads; each use locks it for one synchronous step, never across
+/// an await.
+fn db(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn process_list(store: &Mutex<Store>, list: &List, report: &mut ListReport) -> Result<(), AgentError> {
+    let account = db(store).account(list)?;
     let (imap_pw, smtp_pw) = passwords(list).await?;
     let ca = account.ca_pem.as_deref();
 
@@ -191,29 +209,33 @@ async fn process_list(store: &Store, list: &List, report: &mut ListReport) -> Re
     let uidvalidity = mailbox.open_inbox().await?;
 
     // Posts recorded by a run that stopped before deciding them.
-    for post in store.undecided_posts(list)? {
-        decide_recorded(store, list, post.id, report)?;
+    let undecided = db(store).undecided_posts(list)?;
+    for post in undecided {
+        decide_recorded(&db(store), list, post.id, report)?;
     }
     // New messages: record first, then decide.
     for uid in mailbox.waiting_uids().await? {
-        if store.post_at(list, uidvalidity, uid)?.is_some() {
+        let known = db(store).post_at(list, uidvalidity, uid)?.is_some();
+        if known {
             continue;
         }
         let Some(raw) = mailbox.fetch(uid).await? else { continue };
         let message_id = policy::Post::read(&raw).map(|p| p.message_id).unwrap_or_default();
-        match store.record_post(list, &NewPost { uidvalidity, uid, message_id: &message_id, raw: &raw })? {
+        let sighting = db(store).record_post(list, &NewPost { uidvalidity, uid, message_id: &message_id, raw: &raw })?;
+        match sighting {
             Sighting::New(id) => {
                 report.new_posts += 1;
-                decide_recorded(store, list, id, report)?;
+                decide_recorded(&db(store), list, id, report)?;
             }
             Sighting::Copy { .. } => report.discarded += 1,
         }
     }
 
     send_due(store, list, &account, smtp_pw.expose(), report).await?;
-    store.complete_posts(list)?;
+    db(store).complete_posts(list)?;
 
-    for post in store.posts_to_file(list)? {
+    let to_file = db(store).posts_to_file(list)?;
+    for post in to_file {
         file_post(store, &mut mailbox, uidvalidity, &post, report).await?;
     }
     mailbox.logout().await;
@@ -288,13 +310,13 @@ fn settlement_for(post: &Post, decision: Decision) -> Settlement {
 /// Sends every delivery that is due, over one SMTP connection, each state
 /// committed before and after its send.
 async fn send_due(
-    store: &Store,
+    store: &Mutex<Store>,
     list: &List,
     account: &Account,
     password: &str,
     report: &mut ListReport,
 ) -> Result<(), AgentError> {
-    let due = store.due_deliveries(list, now())?;
+    let due = db(store).due_deliveries(list, now())?;
     if due.is_empty() {
         return Ok(());
     }
@@ -313,16 +335,16 @@ async fn send_due(
             DeliveryKind::Post => rendered
                 .entry(delivery.post_id)
                 .or_insert_with(|| {
-                    store.post_raw(delivery.post_id).ok().flatten().map(|raw| {
+                    db(store).post_raw(delivery.post_id).ok().flatten().map(|raw| {
                         let fallback = format!("<conclave.{}.{}@{domain}>", list.id, delivery.post_id);
                         std::sync::Arc::new(render::render_post(&raw, list, &fallback))
                     })
                 })
                 .clone(),
-            DeliveryKind::Notice => Some(std::sync::Arc::new(notice(store, list, delivery, &domain)?)),
+            DeliveryKind::Notice => Some(std::sync::Arc::new(notice(&db(store), list, delivery, &domain)?)),
         };
         let Some(message) = message else {
-            store.mark_failed(delivery, "the post's content is no longer stored")?;
+            db(store).mark_failed(delivery, "the post's content is no longer stored")?;
             report.failed += 1;
             continue;
         };
@@ -330,8 +352,10 @@ async fn send_due(
             smtp = Some(Outgoing::connect(&account.smtp, account.ca_pem.as_deref(), password).await?);
         }
         let conn = smtp.as_mut().expect("connected above");
-        store.mark_sending(delivery.id)?;
-        match conn.send(&list.address, &delivery.recipient, &message).await {
+        db(store).mark_sending(delivery.id)?;
+        let outcome = conn.send(&list.address, &delivery.recipient, &message).await;
+        let store = db(store);
+        match outcome {
             SendOutcome::Sent => {
                 store.mark_sent(delivery.id)?;
                 report.sent += 1;
@@ -374,7 +398,7 @@ fn notice(store: &Store, list: &List, delivery: &Delivery, domain: &str) -> Resu
 /// UIDVALIDITY is not touched by position: its UID may now name another
 /// message. Its copy, seen under the new numbering, is filed instead.
 async fn file_post(
-    store: &Store,
+    store: &Mutex<Store>,
     mailbox: &mut Mailbox,
     uidvalidity: u32,
     post: &PostRecord,
@@ -388,7 +412,7 @@ async fn file_post(
         mailbox.file(post.uid, folder).await?;
         report.filed += 1;
     }
-    store.mark_on_server(post, place)?;
+    db(store).mark_on_server(post, place)?;
     Ok(())
 }
 
@@ -412,4 +436,11 @@ mod tests {
         drop(first);
         assert!(lock(dir.path()).is_ok());
     }
+}
+
+/// The app runs the agent on tokio's worker threads: its future must be Send.
+#[allow(dead_code)]
+fn run_once_is_send(agent: &Agent) {
+    fn send<T: Send>(_: T) {}
+    send(agent.run_once(None));
 }

@@ -232,6 +232,10 @@ fn print_report(report: &RunReport) {
             println!("{}: paused", l.address);
             continue;
         }
+        if l.no_account {
+            println!("{}: no mail account yet (set one with `conclave-cli list account`)", l.address);
+            continue;
+        }
         println!(
             "{}: {} new post(s): {} distributed, {} held, {} rejected, {} discarded, {} quarantined; \
              {} sent, {} to retry, {} failed; {} filed; {} waiting",

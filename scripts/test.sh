@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of Conclave on a fresh Debian/Ubuntu machine: installs what
+# is missing, builds the UI, the engine, the CLI and the app, starts the mail
+# rig (Dovecot + Postfix on 127.0.0.1), a keychain daemon and Xvfb, and runs
+# the unit, system and WebDriver tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/install-deps.sh test
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v tauri-driver >/dev/null; then
+  echo "installing tauri-driver" >&2
+  cargo install tauri-driver --locked --version "^2" --quiet
+fi
+
+echo "--- building the UI" >&2
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+
+echo "--- building the engine, the CLI and the app" >&2
+cargo build --workspace --bins --tests
+
+echo "--- starting the mail rig" >&2
+rig_dir=$(mktemp -d "${TMPDIR:-/tmp}/conclave-rig.XXXXXX")
+cleanup() { bash "$root/tests/rig/stop.sh" "$rig_dir" >/dev/null 2>&1 || true; rm -rf "$rig_dir"; }
+trap cleanup EXIT
+bash tests/rig/start.sh "$rig_dir"
+export CONCLAVE_RIG_DIR="$rig_dir"
+
+echo "--- running the tests" >&2
+# The keychain (Secret Service in a private D-Bus session) and a virtual
+# display for the app window wrap the whole run.
+bash tests/with-keychain.sh xvfb-run -a -s "-screen 0 1280x800x24" \
+  cargo test --workspace --no-fail-fast

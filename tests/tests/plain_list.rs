@@ -1,0 +1,457 @@
+//! A plain list end to end, against the real mail rig (Dovecot + Postfix on
+//! loopback) and the real keychain, driven through `conclave-cli` as a list
+//! owner's scripts would.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use rig::Rig;
+
+/// The built `conclave-cli`.
+fn cli_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("CONCLAVE_CLI") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let p = target.join("debug/conclave-cli");
+    assert!(p.exists(), "{} is missing: build it first (scripts/test.sh does)", p.display());
+    p
+}
+
+/// A list owner's setup: a data folder, a list bound to the rig, members.
+struct Owner {
+    data: tempfile::TempDir,
+    list: String,
+}
+
+impl Owner {
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(cli_path())
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(args)
+            .env("CONCLAVE_IMAP_PASSWORD", &Rig::get().password)
+            .env("CONCLAVE_SMTP_PASSWORD", &Rig::get().password)
+            .output()
+            .expect("conclave-cli runs")
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(
+            out.status.success(),
+            "conclave-cli {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs and expects failure; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.cli(args);
+        assert!(!out.status.success(), "conclave-cli {args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).expect("valid JSON")
+    }
+
+    /// A new list on the rig, its account checked and saved, with members.
+    fn new(prefix: &str, members: &[&str]) -> Owner {
+        let rig = Rig::get();
+        let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique(prefix) };
+        owner.ok(&["list", "create", &owner.list, "--name", "Test List"]);
+        owner.account(&rig.ca_path, &rig.password);
+        for m in members {
+            owner.ok(&["member", "add", &owner.list, m]);
+        }
+        owner
+    }
+
+    fn account_args(&self, ca: &Path) -> Vec<String> {
+        let rig = Rig::get();
+        let local = self.list.clone();
+        [
+            "list", "account", &self.list,
+            "--imap-host", &rig.host, "--imap-port", &rig.imap_port.to_string(), "--imap-tls", "starttls",
+            "--imap-user", &local,
+            "--smtp-host", &rig.host, "--smtp-port", &rig.submission_port.to_string(), "--smtp-tls", "starttls",
+            "--smtp-user", &local,
+            "--ca-file", ca.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    fn account(&self, ca: &Path, _password: &str) {
+        let args = self.account_args(ca);
+        self.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+
+    fn run_once(&self) -> String {
+        self.ok(&["run", "--once", "--list", &self.list])
+    }
+}
+
+fn header<'a>(raw: &'a [u8], name: &str) -> Option<String> {
+    let msg = mail_parser::MessageParser::default().parse(raw)?;
+    msg.headers_raw()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().to_string())
+}
+
+fn wait_secs(s: u64) -> Duration {
+    Duration::from_secs(s)
+}
+
+#[test]
+fn a_post_reaches_every_member_once_with_the_list_headers() {
+    let rig = Rig::get();
+    let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
+    let owner = Owner::new("list-plain", &[&alice, &bob, &carol]);
+    let post = rig::post(&alice, &owner.list, "Meeting on Tuesday", "See you at 7.\r\n");
+    rig.submit(&alice, Some(&alice), &[&owner.list], &post);
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+
+    let out = owner.run_once();
+    assert!(out.contains("1 distributed") && out.contains("3 sent"), "{out}");
+
+    for member in [&alice, &bob, &carol] {
+        let got = rig.wait_for(member, "INBOX", 1, wait_secs(20));
+        assert_eq!(got.len(), 1, "{member} got {} copies", got.len());
+        let m = &got[0];
+        let list_id = owner.list.replacen('@', ".", 1);
+        assert_eq!(header(m, "List-Id").unwrap(), format!("Test List <{list_id}>"));
+        assert_eq!(header(m, "List-Post").unwrap(), format!("<mailto:{}>", owner.list));
+        assert_eq!(header(m, "X-Loop").unwrap(), owner.list);
+        assert_eq!(header(m, "Subject").unwrap(), "[Test List] Meeting on Tuesday");
+        assert_eq!(header(m, "From").unwrap(), alice);
+        let body = String::from_utf8_lossy(m);
+        assert!(body.ends_with("See you at 7.\r\n"), "{body}");
+        // The poster's network path stays with the list.
+        assert!(header(m, "Received").is_none_or(|r| !r.contains(&alice)));
+    }
+
+    // Filed on the server only now that every delivery is final.
+    assert!(rig.messages(&owner.list, "INBOX").is_empty());
+    assert_eq!(rig.messages(&owner.list, "Conclave/Processed").len(), 1);
+
+    // A second run sends nothing.
+    let again = owner.run_once();
+    assert!(again.contains("0 new post(s)") && again.contains("0 sent"), "{again}");
+
+    let log = owner.json(&["log", &owner.list, "--json"]);
+    assert!(log.as_array().unwrap().iter().any(|e| e["message"].as_str().unwrap().contains("distribute to 3")));
+    let show = owner.json(&["list", "show", &owner.list, "--json"]);
+    assert_eq!(show["summary"]["members"], 3);
+    assert_eq!(show["summary"]["deliveries_today"], 3);
+    assert!(show["summary"]["last_error"].is_null());
+}
+
+#[test]
+fn own_copy_follows_the_member_setting_and_reply_to_the_list_setting() {
+    let rig = Rig::get();
+    let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
+    let owner = Owner::new("list-own", &[&alice, &bob]);
+    owner.ok(&["member", "set", &owner.list, &alice, "own-posts", "no"]);
+    owner.ok(&["list", "set", &owner.list, "reply-to", "list"]);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, "hello", "hi\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 sent"), "{out}");
+    let got = rig.wait_for(&bob, "INBOX", 1, wait_secs(20));
+    assert_eq!(header(&got[0], "Reply-To").unwrap(), owner.list);
+    assert!(rig.messages(&alice, "INBOX").is_empty(), "alice asked for no copy of her own posts");
+}
+
+#[test]
+fn a_non_members_post_is_held_until_approved() {
+    let rig = Rig::get();
+    let (alice, eve) = (rig.unique("alice"), rig.unique("eve"));
+    let owner = Owner::new("list-held", &[&alice]);
+    rig.submit(&eve, Some(&eve), &[&owner.list], &rig::post(&eve, &owner.list, "let me in", "hi\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held") && out.contains("0 sent"), "{out}");
+    let held = owner.json(&["held", "list", &owner.list, "--json"]);
+    let held = held.as_array().unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(held[0]["reason"].as_str().unwrap().contains("not a member"), "{held:?}");
+    // A held post is safe in the store, so it is filed on the server.
+    assert_eq!(rig.messages(&owner.list, "Conclave/Processed").len(), 1);
+    assert!(rig.messages(&alice, "INBOX").is_empty());
+
+    let id = held[0]["id"].to_string();
+    let out = owner.ok(&["held", "approve", &owner.list, &id]);
+    assert!(out.contains("approved for 1 member"), "{out}");
+    let got = rig.wait_for(&alice, "INBOX", 1, wait_secs(20));
+    assert_eq!(header(&got[0], "Subject").unwrap(), "[Test List] let me in");
+    assert!(owner.json(&["held", "list", &owner.list, "--json"]).as_array().unwrap().is_empty());
+    let err = owner.fails(&["held", "approve", &owner.list, &id]);
+    assert!(err.contains("approved already"), "{err}");
+}
+
+#[test]
+fn a_non_members_post_is_rejected_when_the_list_says_so() {
+    let rig = Rig::get();
+    let (alice, eve) = (rig.unique("alice"), rig.unique("eve"));
+    let owner = Owner::new("list-reject", &[&alice]);
+    owner.ok(&["list", "set", &owner.list, "non-member-posts", "reject"]);
+    rig.submit(&eve, Some(&eve), &[&owner.list], &rig::post(&eve, &owner.list, "spam", "buy\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 rejected") && out.contains("0 sent"), "{out}");
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(log.contains("not a member and the list rejects posts from non-members"), "{log}");
+    assert!(owner.json(&["held", "list", &owner.list, "--json"]).as_array().unwrap().is_empty());
+}
+
+#[test]
+fn bounces_and_loops_never_reach_the_members() {
+    let rig = Rig::get();
+    let alice = rig.unique("alice");
+    let owner = Owner::new("list-bounce", &[&alice]);
+    // A bounce: empty envelope sender, so Return-Path: <>.
+    let bounce = rig::post(&format!("MAILER-DAEMON@{}", rig.domain), &owner.list, "Undelivered Mail", "gone\r\n");
+    rig.submit(&alice, None, &[&owner.list], &bounce);
+    // A post that went through this list already.
+    let looped = String::from_utf8(rig::post(&alice, &owner.list, "again", "x\r\n")).unwrap();
+    let looped = format!("X-Loop: {}\r\n{looped}", owner.list);
+    rig.submit(&alice, Some(&alice), &[&owner.list], looped.as_bytes());
+    rig.wait_for(&owner.list, "INBOX", 2, wait_secs(20));
+
+    let out = owner.run_once();
+    assert!(out.contains("1 held") && out.contains("1 discarded") && out.contains("0 sent"), "{out}");
+    let held = owner.json(&["held", "list", &owner.list, "--json"]);
+    let h = &held.as_array().unwrap()[0];
+    assert_eq!(h["approvable"], false);
+    let err = owner.fails(&["held", "approve", &owner.list, &h["id"].to_string()]);
+    assert!(err.contains("automated message") && err.lines().count() == 1, "{err}");
+    owner.ok(&["held", "discard", &owner.list, &h["id"].to_string()]);
+    assert_eq!(rig.messages(&owner.list, "Conclave/Processed").len(), 2);
+    assert!(rig.messages(&alice, "INBOX").is_empty());
+}
+
+#[test]
+fn an_unreadable_message_is_set_aside_and_the_posts_behind_it_go_on() {
+    let rig = Rig::get();
+    let alice = rig.unique("alice");
+    let owner = Owner::new("list-junk", &[&alice]);
+    // Put an empty message straight into the mailbox, as a broken client
+    // or server could; SMTP would have added headers.
+    rig.drop_into(&owner.list, "INBOX", b"\r\n\r\n");
+    rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, "after junk", "fine\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 2, wait_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 quarantined") && out.contains("1 distributed") && out.contains("1 sent"), "{out}");
+    assert_eq!(rig.messages(&owner.list, "Conclave/Quarantine").len(), 1);
+    assert_eq!(rig.messages(&owner.list, "Conclave/Processed").len(), 1);
+    rig.wait_for(&alice, "INBOX", 1, wait_secs(20));
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(log.contains("cannot be read as e-mail"), "{log}");
+}
+
+#[test]
+fn a_post_seen_again_is_not_sent_again() {
+    let rig = Rig::get();
+    let alice = rig.unique("alice");
+    let owner = Owner::new("list-again", &[&alice]);
+    let post = rig::post(&alice, &owner.list, "once only", "x\r\n");
+    rig.submit(&alice, Some(&alice), &[&owner.list], &post);
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    assert!(owner.run_once().contains("1 sent"));
+    rig.wait_for(&alice, "INBOX", 1, wait_secs(20));
+    // The same message turns up in INBOX again (a restore, a server that
+    // renumbered its mailbox, a second delivery): same Message-ID.
+    rig.drop_into(&owner.list, "INBOX", &post);
+    let out = owner.run_once();
+    assert!(out.contains("1 discarded") && out.contains("0 sent"), "{out}");
+    assert_eq!(rig.messages(&owner.list, "Conclave/Processed").len(), 2);
+    assert!(rig.messages(&owner.list, "INBOX").is_empty());
+}
+
+#[test]
+fn each_account_failure_has_its_own_clear_error() {
+    let rig = Rig::get();
+    let data = tempfile::tempdir().unwrap();
+    let list = rig.unique("list-errors");
+    let run = |args: &[&str], password: &str| {
+        let out = Command::new(cli_path())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("CONCLAVE_IMAP_PASSWORD", password)
+            .env("CONCLAVE_SMTP_PASSWORD", password)
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8(out.stderr).unwrap())
+    };
+    assert!(run(&["list", "create", &list, "--name", "Errors"], "").0);
+    let imap_port = rig.imap_port.to_string();
+    let smtp_port = rig.submission_port.to_string();
+    let account = |imap_port: &str, ca: &Path| -> Vec<String> {
+        [
+            "list", "account", &list, "--imap-host", &rig.host, "--imap-port", imap_port, "--imap-tls", "starttls",
+            "--imap-user", &list, "--smtp-host", &rig.host, "--smtp-port", &smtp_port, "--smtp-tls", "starttls",
+            "--smtp-user", &list, "--ca-file", ca.to_str().unwrap(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let args = |v: &Vec<String>| v.iter().map(String::as_str).collect::<Vec<_>>().clone();
+
+    let a = account(&imap_port, &rig.ca_path);
+    let (ok, err) = run(&args(&a), "not-the-password");
+    assert!(!ok);
+    assert!(err.contains("refused the login") && err.contains("check the user name and password"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    let a = account(&imap_port, &rig.other_ca_path);
+    let (ok, err) = run(&args(&a), &rig.password);
+    assert!(!ok);
+    assert!(err.contains("certificate that is not trusted") && err.contains("--ca-file"), "{err}");
+
+    // Nothing listens on port 1 of this machine.
+    let a = account("1", &rig.ca_path);
+    let (ok, err) = run(&args(&a), &rig.password);
+    assert!(!ok);
+    assert!(err.contains("cannot reach the IMAP server"), "{err}");
+
+    // None of the failures saved anything.
+    let (_, _) = run(&["list", "show", &list], "");
+    let out = Command::new(cli_path()).arg("--data-dir").arg(data.path()).args(["list", "show", &list, "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["account"].is_null(), "{v}");
+
+    // With the right settings it works.
+    let a = account(&imap_port, &rig.ca_path);
+    let (ok, err) = run(&args(&a), &rig.password);
+    assert!(ok, "{err}");
+}
+
+#[test]
+fn implicit_tls_and_loopback_plaintext_work_too() {
+    let rig = Rig::get();
+    let alice = rig.unique("alice");
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-tls") };
+    owner.ok(&["list", "create", &owner.list, "--name", "TLS"]);
+    owner.ok(&["member", "add", &owner.list, &alice]);
+    let ca = rig.ca_path.to_str().unwrap().to_string();
+    let (imaps, smtps, imap, plain) = (
+        rig.imaps_port.to_string(),
+        rig.smtps_port.to_string(),
+        rig.imap_port.to_string(),
+        rig.smtp_plain_port.to_string(),
+    );
+    owner.ok(&[
+        "list", "account", &owner.list, "--imap-host", &rig.host, "--imap-port", &imaps, "--imap-tls", "implicit",
+        "--imap-user", &owner.list, "--smtp-host", &rig.host, "--smtp-port", &smtps, "--smtp-tls", "implicit",
+        "--smtp-user", &owner.list, "--ca-file", &ca,
+    ]);
+    owner.ok(&[
+        "list", "account", &owner.list, "--imap-host", &rig.host, "--imap-port", &imap, "--imap-tls", "none",
+        "--imap-user", &owner.list, "--smtp-host", &rig.host, "--smtp-port", &plain, "--smtp-tls", "none",
+        "--smtp-user", &owner.list,
+    ]);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, "plain", "x\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    assert!(owner.run_once().contains("1 sent"));
+    rig.wait_for(&alice, "INBOX", 1, wait_secs(20));
+}
+
+#[test]
+fn without_a_keychain_nothing_is_saved_and_the_error_says_what_to_do() {
+    let rig = Rig::get();
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-nokeychain") };
+    owner.ok(&["list", "create", &owner.list, "--name", "No keychain"]);
+    let mut args = owner.account_args(&rig.ca_path);
+    args.push("--no-check".into());
+    let out = Command::new(cli_path())
+        .arg("--data-dir")
+        .arg(owner.data.path())
+        .args(&args)
+        .env("CONCLAVE_IMAP_PASSWORD", &rig.password)
+        .env("CONCLAVE_SMTP_PASSWORD", &rig.password)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/conclave-test-bus")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no keychain is reachable") && err.contains("Secret Service"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let v = owner.json(&["list", "show", &owner.list, "--json"]);
+    assert!(v["account"].is_null(), "nothing saved without a keychain: {v}");
+}
+
+/// How many of these members have at least one message in INBOX.
+fn reached(rig: &Rig, members: &[String]) -> usize {
+    members.iter().filter(|m| !rig.messages(m, "INBOX").is_empty()).count()
+}
+
+#[test]
+fn a_fan_out_killed_midway_reaches_everyone_after_a_restart() {
+    let rig = Rig::get();
+    let members: Vec<String> = (0..16).map(|i| rig.unique(&format!("m{i}-"))).collect();
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    let owner = Owner::new("list-crash", &refs);
+    // One message every 0.25 s, so the fan-out takes long enough to be
+    // interrupted (the same setting keeps real providers from blocking).
+    owner.ok(&["list", "set", &owner.list, "send-rate", "240"]);
+    let poster = &members[0];
+    rig.submit(poster, Some(poster), &[&owner.list], &rig::post(poster, &owner.list, "crash test", "x\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+
+    let mut kills = 0;
+    for kill_after in [3, 9] {
+        let mut agent = Command::new(cli_path())
+            .arg("--data-dir")
+            .arg(owner.data.path())
+            .args(["run", "--once", "--list", &owner.list])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + wait_secs(60);
+        while reached(rig, &members) < kill_after {
+            assert!(std::time::Instant::now() < deadline, "the fan-out did not progress");
+            assert!(agent.try_wait().unwrap().is_none(), "the agent finished before it could be killed");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        agent.kill().unwrap(); // SIGKILL: no chance to tidy up
+        agent.wait().unwrap();
+        kills += 1;
+        assert!(reached(rig, &members) < members.len(), "the kill came after the whole fan-out");
+        // Not filed away while deliveries are pending.
+        assert_eq!(rig.messages(&owner.list, "INBOX").len(), 1);
+        assert!(rig.messages(&owner.list, "Conclave/Processed").is_empty());
+    }
+
+    let out = owner.run_once();
+    assert!(out.contains("0 new post(s)"), "the post is not started again: {out}");
+    for m in &members {
+        rig.wait_for(m, "INBOX", 1, wait_secs(20));
+    }
+    // Let any late copy land before counting.
+    let mut total = 0;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(100));
+        total = members.iter().map(|m| rig.messages(m, "INBOX").len()).sum::<usize>();
+    }
+    assert!(
+        total <= members.len() + kills,
+        "{total} copies for {} members: more than one duplicate per kill",
+        members.len()
+    );
+    assert!(rig.messages(&owner.list, "INBOX").is_empty());
+    assert_eq!(rig.messages(&owner.list, "Conclave/Processed").len(), 1);
+    let again = owner.run_once();
+    assert!(again.contains("0 sent"), "{again}");
+}
