@@ -18,6 +18,31 @@ pub enum SendOutcome {
     Failed(String),
 }
 
+/// A message as SMTP carries it: every line ending CRLF (a bare CR or LF is
+/// what SMTP smuggling hides behind, and servers disagree about it), and
+/// without its final CRLF, which the client adds before the closing dot —
+/// so the member receives the post's bytes, not one empty line more.
+pub fn wire_format(message: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(message.len() + message.len() / 50);
+    let mut i = 0;
+    while i < message.len() {
+        match message[i] {
+            b'\r' if message.get(i + 1) == Some(&b'\n') => {
+                out.extend_from_slice(b"\r\n");
+                i += 2;
+                continue;
+            }
+            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    if out.ends_with(b"\r\n") {
+        out.truncate(out.len() - 2);
+    }
+    out
+}
+
 /// A logged-in SMTP connection.
 pub struct Outgoing {
     conn: AsyncSmtpConnection,
@@ -120,7 +145,8 @@ impl Outgoing {
             Ok(e) => e,
             Err(e) => return SendOutcome::Failed(e),
         };
-        match tokio::time::timeout(super::COMMAND_TIMEOUT, self.conn.send(&envelope, message)).await {
+        let wire = wire_format(message);
+        match tokio::time::timeout(super::COMMAND_TIMEOUT, self.conn.send(&envelope, &wire)).await {
             Ok(Ok(_)) => SendOutcome::Sent,
             Ok(Err(e)) if e.is_permanent() => SendOutcome::Failed(full_message(&e)),
             Ok(Err(e)) => SendOutcome::Retry(full_message(&e)),
@@ -135,5 +161,19 @@ impl Outgoing {
 
     pub async fn quit(mut self) {
         let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.conn.quit()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wire_format;
+
+    #[test]
+    fn line_endings_become_crlf_and_the_last_is_left_to_the_client() {
+        assert_eq!(wire_format(b"a\r\nb\r\n"), b"a\r\nb");
+        assert_eq!(wire_format(b"a\nb\n\n"), b"a\r\nb\r\n");
+        assert_eq!(wire_format(b"a\rb"), b"a\r\nb");
+        assert_eq!(wire_format(b"a\r\n\r\n"), b"a\r\n");
+        assert_eq!(wire_format(b"no end"), b"no end");
     }
 }

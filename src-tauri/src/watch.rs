@@ -1,0 +1,153 @@
+//! The background agent: every minute, or at once when asked, the engine's
+//! agent takes what waits in the lists' mailboxes. The window hears of each
+//! run through the `lists-changed` event.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use conclave_engine::agent::{Agent, AgentError};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter};
+use tokio::sync::Notify;
+
+/// How long the agent waits between two runs.
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The event the window listens to; its payload is an [`AgentStatus`].
+pub const LISTS_CHANGED: &str = "lists-changed";
+
+/// What the window shows about the agent itself (the lists' own state is in
+/// their summaries).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AgentStatus {
+    /// Every list paused from the tray.
+    pub paused_all: bool,
+    /// Why the last run over all lists did not happen, in words for the owner.
+    pub error: Option<String>,
+    /// The data folder the app works on.
+    pub data_dir: String,
+}
+
+/// State shared by the agent loop, the commands and the tray.
+#[derive(Debug, Default)]
+pub struct Watch {
+    paused_all: AtomicBool,
+    quitting: AtomicBool,
+    wake: Notify,
+    error: Mutex<Option<String>>,
+}
+
+impl Watch {
+    pub fn paused_all(&self) -> bool {
+        self.paused_all.load(Ordering::SeqCst)
+    }
+
+    /// Pauses or resumes every list; resuming starts a run at once.
+    pub fn set_paused_all(&self, paused: bool) {
+        self.paused_all.store(paused, Ordering::SeqCst);
+        if !paused {
+            self.wake();
+        }
+    }
+
+    pub fn quitting(&self) -> bool {
+        self.quitting.load(Ordering::SeqCst)
+    }
+
+    pub fn set_quitting(&self) {
+        self.quitting.store(true, Ordering::SeqCst);
+    }
+
+    /// Starts a run now instead of at the end of the wait. A wake while a run
+    /// is going on starts another right after it.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn error(&self) -> Option<String> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_error(&self, error: Option<String>) {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
+    }
+}
+
+/// What a finished run leaves for the window to show. Errors of one list are
+/// in that list's summary; this is what stopped the whole run.
+pub fn run_error(result: &Result<conclave_engine::agent::RunReport, AgentError>) -> Option<String> {
+    result.as_ref().err().map(|e| e.to_string())
+}
+
+/// Runs the agent until the app ends.
+pub async fn run(app: AppHandle, agent: Agent, watch: std::sync::Arc<Watch>, data_dir: String) {
+    loop {
+        if !watch.paused_all() {
+            let result = agent.run_once(None).await;
+            let error = run_error(&result);
+            if let Some(e) = &error {
+                eprintln!("conclave: {e}");
+            }
+            watch.set_error(error);
+        }
+        let status = AgentStatus {
+            paused_all: watch.paused_all(),
+            error: watch.error(),
+            data_dir: data_dir.clone(),
+        };
+        if let Err(e) = app.emit(LISTS_CHANGED, status) {
+            eprintln!("conclave: cannot tell the window: {e}");
+        }
+        tokio::select! {
+            _ = watch.wake.notified() => {}
+            _ = tokio::time::sleep(CHECK_INTERVAL) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resuming_all_wakes_the_agent() {
+        let watch = Watch::default();
+        watch.set_paused_all(true);
+        assert!(watch.paused_all());
+        watch.set_paused_all(false);
+        assert!(!watch.paused_all());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(1), watch.wake.notified())
+                .await
+                .expect("resume should start a run at once");
+        });
+    }
+
+    #[test]
+    fn check_now_before_the_loop_waits_is_not_lost() {
+        let watch = Watch::default();
+        watch.wake();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(1), watch.wake.notified())
+                .await
+                .expect("a wake given before the wait should still count");
+        });
+    }
+
+    #[test]
+    fn a_run_that_worked_clears_the_error() {
+        let ok = Ok(conclave_engine::agent::RunReport::default());
+        assert_eq!(run_error(&ok), None);
+        let busy = Err(AgentError::Busy("/data".into()));
+        assert!(run_error(&busy).unwrap().contains("another Conclave agent"));
+    }
+}
