@@ -491,3 +491,27 @@ fn rejecting_a_held_post_tells_the_poster_and_discarding_tells_no_one() {
     assert!(rig.messages(&mallory, "INBOX").is_empty());
     assert!(rig.messages(&alice, "INBOX").is_empty());
 }
+
+#[test]
+fn a_refusing_member_fails_alone_and_a_deferring_one_waits_for_a_retry() {
+    let rig = Rig::get();
+    // The rig answers 550 for refuse-* and 450 for defer-* recipients.
+    let (alice, refuse, defer) = (rig.unique("alice"), rig.unique("refuse-bob"), rig.unique("defer-carol"));
+    let owner = Owner::new("list-smtp-answers", &[&alice, &refuse, &defer]);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, "answers", "x\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.run_once();
+    assert!(
+        out.contains("1 sent") && out.contains("1 to retry") && out.contains("1 failed") && out.contains("1 waiting"),
+        "{out}"
+    );
+    rig.wait_for(&alice, "INBOX", 1, wait_secs(20));
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(log.contains(&format!("to {refuse}: not delivered")) && log.contains("550"), "{log}");
+    assert!(log.contains(&format!("to {defer}: will try again")) && log.contains("450"), "{log}");
+    // Not filed while a delivery still waits, and the retry is not due yet.
+    assert_eq!(rig.messages(&owner.list, "INBOX").len(), 1);
+    assert!(rig.messages(&owner.list, "Conclave/Processed").is_empty());
+    let again = owner.run_once();
+    assert!(again.contains("0 sent") && again.contains("1 waiting"), "{again}");
+}
