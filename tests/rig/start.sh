@@ -31,6 +31,8 @@ SUBMISSION_PORT=${RIG_SUBMISSION_PORT:-587}
 SMTPS_PORT=${RIG_SMTPS_PORT:-465}
 SMTP_PLAIN_PORT=${RIG_SMTP_PLAIN_PORT:-2525}
 HOST=127.0.0.1
+HOST_NOMOVE=127.0.0.2
+HOST_NOUIDPLUS=127.0.0.3
 DOMAIN=conclave.test
 PASSWORD=rig-password
 # Mailbox files belong to an existing system user: Dovecot refuses root, and
@@ -149,6 +151,27 @@ service imap-login {
     address = $HOST
     port = $IMAPS_PORT
     ssl = yes
+  }
+  # The same mailboxes through servers of fewer abilities (plain IMAP only,
+  # the certificate names 127.0.0.1): without MOVE, and without MOVE and
+  # UIDPLUS, to test how Conclave files messages there.
+  inet_listener imap_nomove {
+    address = $HOST_NOMOVE
+    port = $IMAP_PORT
+  }
+  inet_listener imap_nouidplus {
+    address = $HOST_NOUIDPLUS
+    port = $IMAP_PORT
+  }
+}
+local $HOST_NOMOVE {
+  protocol imap {
+    imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE NAMESPACE CHILDREN UNSELECT UIDPLUS
+  }
+}
+local $HOST_NOUIDPLUS {
+  protocol imap {
+    imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE IDLE NAMESPACE CHILDREN UNSELECT
   }
 }
 service lmtp {
@@ -296,6 +319,8 @@ done
 cat >"$DIR/rig.env.tmp" <<EOF
 RIG_DIR=$DIR
 RIG_HOST=$HOST
+RIG_HOST_NOMOVE=$HOST_NOMOVE
+RIG_HOST_NOUIDPLUS=$HOST_NOUIDPLUS
 RIG_IMAP_PORT=$IMAP_PORT
 RIG_IMAPS_PORT=$IMAPS_PORT
 RIG_SUBMISSION_PORT=$SUBMISSION_PORT

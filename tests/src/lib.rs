@@ -30,6 +30,10 @@ pub struct Rig {
     pub dir: PathBuf,
     /// Always `127.0.0.1`; the server certificate also names `localhost`.
     pub host: String,
+    /// The same IMAP server (plain, port `imap_port`) without MOVE.
+    pub host_nomove: String,
+    /// The same IMAP server (plain, port `imap_port`) without MOVE and UIDPLUS.
+    pub host_nouidplus: String,
     /// IMAP with STARTTLS (plain login also allowed without TLS).
     pub imap_port: u16,
     /// IMAP over implicit TLS.
@@ -94,6 +98,8 @@ impl Rig {
         Ok(Rig {
             dir: get("RIG_DIR").map(PathBuf::from).unwrap_or_else(|_| dir.to_path_buf()),
             host: get("RIG_HOST")?,
+            host_nomove: get("RIG_HOST_NOMOVE")?,
+            host_nouidplus: get("RIG_HOST_NOUIDPLUS")?,
             imap_port: port("RIG_IMAP_PORT")?,
             imaps_port: port("RIG_IMAPS_PORT")?,
             submission_port: port("RIG_SUBMISSION_PORT")?,

@@ -515,3 +515,36 @@ fn a_refusing_member_fails_alone_and_a_deferring_one_waits_for_a_retry() {
     let again = owner.run_once();
     assert!(again.contains("0 sent") && again.contains("1 waiting"), "{again}");
 }
+
+/// Servers without MOVE get COPY, \Deleted and UID EXPUNGE; servers without
+/// UIDPLUS either keep the message in INBOX with a keyword Conclave passes
+/// over (a plain EXPUNGE could remove what another client meant to keep).
+#[test]
+fn posts_are_filed_on_servers_without_move() {
+    let rig = Rig::get();
+    for (host, leaves_inbox) in [(&rig.host_nomove, true), (&rig.host_nouidplus, false)] {
+        let alice = rig.unique("alice");
+        let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-nomove") };
+        owner.ok(&["list", "create", &owner.list, "--name", "No move"]);
+        owner.ok(&["member", "add", &owner.list, &alice]);
+        let (imap, plain) = (rig.imap_port.to_string(), rig.smtp_plain_port.to_string());
+        owner.ok(&[
+            "list", "account", &owner.list, "--imap-host", host, "--imap-port", &imap, "--imap-tls", "none",
+            "--imap-user", &owner.list, "--smtp-host", &rig.host, "--smtp-port", &plain, "--smtp-tls", "none",
+            "--smtp-user", &owner.list,
+        ]);
+        for n in 0..2 {
+            let subject = format!("post {n}");
+            rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, &subject, "x\r\n"));
+            rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+            let out = owner.run_once();
+            assert!(out.contains("1 new post(s)") && out.contains("1 sent") && out.contains("1 filed"), "{host}: {out}");
+        }
+        rig.wait_for(&alice, "INBOX", 2, wait_secs(20));
+        assert_eq!(rig.messages(&owner.list, "Conclave/Processed").len(), 2, "{host}");
+        let inbox = rig.messages(&owner.list, "INBOX").len();
+        assert_eq!(inbox, if leaves_inbox { 0 } else { 2 }, "{host}");
+        let again = owner.run_once();
+        assert!(again.contains("0 new post(s)") && again.contains("0 filed"), "{host}: {again}");
+    }
+}

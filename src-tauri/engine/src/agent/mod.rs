@@ -429,6 +429,54 @@ mod tests {
     }
 
     #[test]
+    fn a_post_that_keeps_failing_is_quarantined_not_retried_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let list = store.create_list("l@example.org", "L", crate::model::Protocol::Plain).unwrap();
+        store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
+        let raw = b"From: a@example.org\r\nSubject: boom\r\n\r\nbody\r\n";
+        let Sighting::New(id) = store
+            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw })
+            .unwrap()
+        else {
+            panic!()
+        };
+        // Three earlier runs died while deciding this post.
+        for _ in 0..MAX_DECIDE_ATTEMPTS {
+            store.begin_attempt(id).unwrap();
+        }
+        let mut report = ListReport::default();
+        decide_recorded(&store, &list, id, &mut report).unwrap();
+        assert_eq!(report.quarantined, 1);
+        let post = store.post(id).unwrap();
+        assert_eq!(post.state, crate::store::PostState::Quarantined);
+        assert!(store.deliveries(id).unwrap().is_empty());
+        assert_eq!(store.posts_to_file(&list).unwrap().len(), 1, "set aside on the server too");
+    }
+
+    #[test]
+    fn a_post_decided_after_an_earlier_crash_goes_out_normally() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let list = store.create_list("l@example.org", "L", crate::model::Protocol::Plain).unwrap();
+        store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
+        let raw = b"From: a@example.org\r\nSubject: ok\r\n\r\nbody\r\n";
+        let Sighting::New(id) = store
+            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw })
+            .unwrap()
+        else {
+            panic!()
+        };
+        store.begin_attempt(id).unwrap();
+        assert_eq!(store.undecided_posts(&list).unwrap().len(), 1);
+        let mut report = ListReport::default();
+        decide_recorded(&store, &list, id, &mut report).unwrap();
+        assert_eq!(report.distributed, 1);
+        assert_eq!(store.deliveries(id).unwrap().len(), 1);
+        assert!(store.undecided_posts(&list).unwrap().is_empty());
+    }
+
+    #[test]
     fn one_agent_per_data_folder() {
         let dir = tempfile::tempdir().unwrap();
         let first = lock(dir.path()).unwrap();
