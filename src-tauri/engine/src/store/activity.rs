@@ -3,7 +3,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Result, Store, now};
+use super::{Result, Store, now, rfc3339};
 use crate::model::List;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -65,9 +65,7 @@ impl Store {
             let at: i64 = r.get(1)?;
             Ok(Activity {
                 id: r.get(0)?,
-                at: chrono::DateTime::from_timestamp(at, 0)
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                    .unwrap_or_default(),
+                at: rfc3339(at),
                 kind: r.get(2)?,
                 post_id: r.get(3)?,
                 message: r.get(4)?,

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, Store, StoreError, now};
+use super::{Result, Store, StoreError, now, rfc3339};
 use crate::model::List;
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,9 +58,7 @@ impl Store {
                 size: r.get(4)?,
                 reason: r.get(5)?,
                 approvable: r.get(6)?,
-                held_at: chrono::DateTime::from_timestamp(r.get(7)?, 0)
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                    .unwrap_or_default(),
+                held_at: rfc3339(r.get(7)?),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, Store, StoreError, now};
+use super::{Result, Store, StoreError, now, rfc3339};
 use crate::model::{Account, Endpoint, List, ListSettings, Protocol};
 
 /// One line of the lists overview (window, tray, `list show`).
@@ -20,12 +20,6 @@ pub struct ListSummary {
     /// RFC 3339, UTC.
     pub last_check: Option<String>,
     pub last_error: Option<String>,
-}
-
-fn rfc3339(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
 }
 
 impl Store {

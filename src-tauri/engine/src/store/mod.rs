@@ -103,6 +103,13 @@ pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// A stored time as the user sees it: RFC 3339, UTC.
+fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     use super::*;
