@@ -362,11 +362,9 @@ mod tests {
 
     #[test]
     fn maildir_names_sort_by_delivery() {
-        let mut v = vec![
-            delivery_key("1700000001.M5P1.h,S=1:2,S"),
+        let mut v = [delivery_key("1700000001.M5P1.h,S=1:2,S"),
             delivery_key("1700000000.M999999P1.h"),
-            delivery_key("1700000001.M40P1.h"),
-        ];
+            delivery_key("1700000001.M40P1.h")];
         v.sort();
         assert_eq!(v[0].0, 1_700_000_000);
         assert_eq!((v[1].1, v[2].1), (5, 40));

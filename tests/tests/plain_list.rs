@@ -100,7 +100,7 @@ impl Owner {
     }
 }
 
-fn header<'a>(raw: &'a [u8], name: &str) -> Option<String> {
+fn header(raw: &[u8], name: &str) -> Option<String> {
     let msg = mail_parser::MessageParser::default().parse(raw)?;
     msg.headers_raw()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))

@@ -326,10 +326,8 @@ async fn send_due(
     let mut rendered: HashMap<i64, Option<std::sync::Arc<Vec<u8>>>> = HashMap::new();
     let domain = list.address.rsplit('@').next().unwrap_or("localhost").to_string();
     for (i, delivery) in due.iter().enumerate() {
-        if i > 0 {
-            if let Some(p) = pause {
-                tokio::time::sleep(p).await;
-            }
+        if let (true, Some(p)) = (i > 0, pause) {
+            tokio::time::sleep(p).await;
         }
         let message = match delivery.kind {
             DeliveryKind::Post => rendered
@@ -416,6 +414,13 @@ async fn file_post(
     Ok(())
 }
 
+/// The app runs the agent on tokio's worker threads: its future must be Send.
+#[allow(dead_code)]
+fn run_once_is_send(agent: &Agent) {
+    fn send<T: Send>(_: T) {}
+    send(agent.run_once(None));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,11 +489,4 @@ mod tests {
         drop(first);
         assert!(lock(dir.path()).is_ok());
     }
-}
-
-/// The app runs the agent on tokio's worker threads: its future must be Send.
-#[allow(dead_code)]
-fn run_once_is_send(agent: &Agent) {
-    fn send<T: Send>(_: T) {}
-    send(agent.run_once(None));
 }

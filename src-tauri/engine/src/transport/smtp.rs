@@ -52,16 +52,11 @@ pub struct Outgoing {
 fn tls_parameters(host: &str, ca_pem: Option<&str>, server: &str) -> Result<TlsParameters, TransportError> {
     let mut builder = TlsParameters::builder(host.to_string());
     if let Some(pem) = ca_pem {
-        // Checked the same way as for IMAP; lettre wants its own type.
-        let count = parse_ca_pem(pem)?.len();
-        let mut rest = pem;
-        for _ in 0..count {
-            let start = rest.find("-----BEGIN CERTIFICATE-----").unwrap_or(0);
-            let end = rest[start..].find("-----END CERTIFICATE-----").map(|e| start + e + 25).unwrap_or(rest.len());
-            let cert = Certificate::from_pem(rest[start..end].as_bytes())
-                .map_err(|e| TransportError::BadCaFile(e.to_string()))?;
+        // Read the same way as for IMAP; lettre wants its own type.
+        for cert in parse_ca_pem(pem)? {
+            let der = cert.to_der().map_err(|e| TransportError::BadCaFile(e.to_string()))?;
+            let cert = Certificate::from_der(der).map_err(|e| TransportError::BadCaFile(e.to_string()))?;
             builder = builder.add_root_certificate(cert);
-            rest = &rest[end..];
         }
     }
     builder
