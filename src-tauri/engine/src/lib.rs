@@ -10,6 +10,7 @@
 //!   finish, exactly once per post.
 
 pub mod agent;
+pub mod crypto;
 pub mod model;
 pub mod paths;
 pub mod policy;

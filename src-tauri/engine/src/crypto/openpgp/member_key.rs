@@ -1,0 +1,210 @@
+//! A member's certificate, checked before it is stored: it must be valid
+//! now under the StandardPolicy, able to receive encrypted mail, and name the
+//! member's address. What is kept is stripped of secret key material and of
+//! third-party certifications (certificate flooding).
+
+use std::time::SystemTime;
+
+use sequoia_openpgp as pgp;
+use pgp::serialize::SerializeInto;
+use pgp::cert::amalgamation::ValidAmalgamation;
+use pgp::types::RevocationStatus;
+
+use super::{KeyInfo, OpenPgpError, describe, one_cert, policy};
+
+/// The largest key file taken: real certificates are a few KiB; flooded
+/// ones run to megabytes.
+pub const MAX_KEY_BYTES: usize = 1024 * 1024;
+
+/// Why a member's key is refused, in words for the owner.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyRefusal {
+    #[error("the key file is {size} bytes, more than the {max} a key may have")]
+    TooLarge { size: usize, max: usize },
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("the key is revoked by its owner: ask the member for their current key")]
+    Revoked,
+    #[error("the key has expired ({0}): ask the member to extend it or send a new one")]
+    Expired(String),
+    #[error("the key fails current security rules ({0}), e.g. SHA-1 signatures or RSA under 2048 bits: ask the member for a newer key")]
+    Policy(String),
+    #[error("the key has no valid subkey for encryption: ask the member for a key that can receive encrypted mail")]
+    NoEncryptionSubkey,
+    #[error("none of the key's user IDs ({found}) is {email}: it belongs to someone else, or the member must add that address to it")]
+    NoMatchingUserId { email: String, found: String },
+}
+
+/// A member's certificate that passed every check.
+#[derive(Debug, Clone)]
+pub struct MemberKey {
+    cert: pgp::Cert,
+}
+
+impl MemberKey {
+    /// Checks a key file for the member `email` at `now`.
+    pub fn check(bytes: &[u8], email: &str, now: SystemTime) -> Result<MemberKey, KeyRefusal> {
+        if bytes.len() > MAX_KEY_BYTES {
+            return Err(KeyRefusal::TooLarge { size: bytes.len(), max: MAX_KEY_BYTES });
+        }
+        let cert = one_cert(bytes).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
+        let cert = strip(cert).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
+        let p = policy();
+        if let RevocationStatus::Revoked(_) = cert.revocation_status(&p, now) {
+            return Err(KeyRefusal::Revoked);
+        }
+        let vc = cert.with_policy(&p, now).map_err(|e| {
+            let msg = format!("{e:#}");
+            if msg.contains("expired") { KeyRefusal::Expired(msg) } else { KeyRefusal::Policy(msg) }
+        })?;
+        if let Err(e) = vc.alive() {
+            return Err(KeyRefusal::Expired(e.to_string()));
+        }
+        let encrypts = vc
+            .keys()
+            .supported()
+            .alive()
+            .revoked(false)
+            .key_flags(pgp::types::KeyFlags::empty().set_transport_encryption().set_storage_encryption())
+            .next()
+            .is_some();
+        if !encrypts {
+            return Err(KeyRefusal::NoEncryptionSubkey);
+        }
+        let uids: Vec<String> = vc
+            .userids()
+            .filter(|u| !matches!(u.revocation_status(), RevocationStatus::Revoked(_)))
+            .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+            .collect();
+        let matches = vc.userids().any(|u| {
+            !matches!(u.revocation_status(), RevocationStatus::Revoked(_))
+                && u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+        });
+        if !matches {
+            return Err(KeyRefusal::NoMatchingUserId {
+                email: email.trim().to_string(),
+                found: if uids.is_empty() { "none".into() } else { uids.join(", ") },
+            });
+        }
+        Ok(MemberKey { cert })
+    }
+
+    /// Reads back a key the store kept (checked when it was added).
+    pub fn from_stored(bytes: &[u8]) -> Result<MemberKey, OpenPgpError> {
+        Ok(MemberKey { cert: one_cert(bytes)? })
+    }
+
+    /// The stripped certificate, binary, for the store.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.cert.to_vec().expect("serializing to memory does not fail")
+    }
+
+    pub fn info(&self, now: SystemTime) -> KeyInfo {
+        describe(&self.cert, now)
+    }
+
+    pub fn fingerprint(&self) -> String {
+        self.cert.fingerprint().to_hex()
+    }
+
+    #[cfg(test)]
+    fn cert(&self) -> &pgp::Cert {
+        &self.cert
+    }
+}
+
+/// Drops secret key material (a member's secret never belongs here) and
+/// every signature not made by the key itself.
+fn strip(cert: pgp::Cert) -> pgp::Result<pgp::Cert> {
+    let cert = cert.strip_secret_key_material();
+    let own = cert.key_handle();
+    let packets = cert.into_packets().filter(|p| match p {
+        pgp::Packet::Signature(sig) => sig.get_issuers().iter().any(|i| i.aliases(&own)),
+        _ => true,
+    });
+    pgp::Cert::from_packets(packets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pgp::cert::CertBuilder;
+    use std::time::Duration;
+
+    fn key(uid: &str) -> pgp::Cert {
+        CertBuilder::general_purpose(Some(uid)).generate().unwrap().0
+    }
+
+    fn bytes(cert: &pgp::Cert) -> Vec<u8> {
+        cert.armored().to_vec().unwrap()
+    }
+
+    #[test]
+    fn a_good_key_is_taken_without_its_secrets() {
+        let cert = key("Bob <bob@example.org>");
+        let tsk = cert.as_tsk().armored().to_vec().unwrap();
+        let m = MemberKey::check(&tsk, "BOB@example.org", SystemTime::now()).unwrap();
+        assert!(!m.cert().is_tsk(), "a member's secret key is never kept");
+        assert_eq!(m.fingerprint(), cert.fingerprint().to_hex());
+        let back = MemberKey::from_stored(&m.to_bytes()).unwrap();
+        assert_eq!(back.fingerprint(), m.fingerprint());
+    }
+
+    #[test]
+    fn a_key_for_someone_else_is_refused() {
+        let e = MemberKey::check(&bytes(&key("Eve <eve@example.org>")), "bob@example.org", SystemTime::now())
+            .unwrap_err();
+        assert!(matches!(&e, KeyRefusal::NoMatchingUserId { found, .. } if found.contains("eve@example.org")), "{e}");
+    }
+
+    #[test]
+    fn expired_and_revoked_keys_are_refused() {
+        let past = SystemTime::now() - Duration::from_secs(10 * 86400);
+        let (expired, _) = CertBuilder::general_purpose(Some("Bob <bob@example.org>"))
+            .set_creation_time(past)
+            .set_validity_period(Duration::from_secs(86400))
+            .generate()
+            .unwrap();
+        let e = MemberKey::check(&bytes(&expired), "bob@example.org", SystemTime::now()).unwrap_err();
+        assert!(matches!(e, KeyRefusal::Expired(_)), "{e}");
+
+        let (cert, revocation) = CertBuilder::general_purpose(Some("Bob <bob@example.org>")).generate().unwrap();
+        let (revoked, _) = cert.insert_packets(Some(revocation)).unwrap();
+        let e = MemberKey::check(&bytes(&revoked), "bob@example.org", SystemTime::now()).unwrap_err();
+        assert_eq!(e, KeyRefusal::Revoked);
+    }
+
+    #[test]
+    fn a_key_that_cannot_encrypt_is_refused() {
+        let (signing_only, _) = CertBuilder::new()
+            .add_userid("Bob <bob@example.org>")
+            .add_signing_subkey()
+            .generate()
+            .unwrap();
+        let e = MemberKey::check(&bytes(&signing_only), "bob@example.org", SystemTime::now()).unwrap_err();
+        assert_eq!(e, KeyRefusal::NoEncryptionSubkey);
+    }
+
+    #[test]
+    fn third_party_certifications_are_stripped() {
+        let bob = key("Bob <bob@example.org>");
+        let mallory = key("Mallory <m@example.org>");
+        let mut signer = mallory.primary_key().key().clone().parts_into_secret().unwrap().into_keypair().unwrap();
+        let uid = bob.userids().next().unwrap();
+        let certification = uid.userid().certify(&mut signer, &bob, pgp::types::SignatureType::GenericCertification, None, None).unwrap();
+        let (flooded, _) = bob.clone().insert_packets(Some(certification)).unwrap();
+        assert_eq!(flooded.userids().next().unwrap().certifications().count(), 1);
+        let m = MemberKey::check(&bytes(&flooded), "bob@example.org", SystemTime::now()).unwrap();
+        assert_eq!(m.cert().userids().next().unwrap().certifications().count(), 0);
+    }
+
+    #[test]
+    fn oversized_and_unreadable_files_are_refused() {
+        let big = vec![b'A'; MAX_KEY_BYTES + 1];
+        assert!(matches!(MemberKey::check(&big, "b@example.org", SystemTime::now()), Err(KeyRefusal::TooLarge { .. })));
+        assert!(matches!(MemberKey::check(b"hello", "b@example.org", SystemTime::now()), Err(KeyRefusal::Unreadable(_))));
+        let two = [bytes(&key("A <a@example.org>")), bytes(&key("B <b@example.org>"))].concat();
+        let e = MemberKey::check(&two, "a@example.org", SystemTime::now()).unwrap_err();
+        assert!(e.to_string().contains("2 keys"), "{e}");
+    }
+}
