@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod crypto;
+pub mod mime;
 pub mod model;
 pub mod paths;
 pub mod policy;

@@ -121,6 +121,29 @@ const STEPS: &[&str] = &[
     ) STRICT;
     CREATE INDEX activity_by_list ON activity (list_id, id);
     "#,
+    // 2: keys. The list's public certificate (its secret part is in the
+    // keychain) and each member's checked certificate, per protocol, so a
+    // list can hold both an OpenPGP key and an S/MIME certificate.
+    r#"
+    CREATE TABLE list_keys (
+        list_id     INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        protocol    TEXT NOT NULL CHECK (protocol IN ('openpgp', 'smime')),
+        fingerprint TEXT NOT NULL,
+        public_cert BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (list_id, protocol)
+    ) STRICT;
+
+    CREATE TABLE member_keys (
+        member_id   INTEGER NOT NULL REFERENCES members (id) ON DELETE CASCADE,
+        protocol    TEXT NOT NULL CHECK (protocol IN ('openpgp', 'smime')),
+        fingerprint TEXT NOT NULL,
+        cert        BLOB NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (member_id, protocol)
+    ) STRICT;
+    CREATE INDEX member_keys_by_fingerprint ON member_keys (protocol, fingerprint);
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

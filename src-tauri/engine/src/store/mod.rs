@@ -3,6 +3,7 @@
 
 mod activity;
 mod held;
+mod keys;
 mod ledger;
 mod lists;
 mod members;
@@ -15,6 +16,7 @@ use rusqlite::Connection;
 
 pub use activity::{Activity, ActivityKind};
 pub use held::{HeldPost, Resolution};
+pub use keys::StoredKey;
 pub use ledger::{NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex};
 pub use lists::ListSummary;
 pub use outbox::{Delivery, DeliveryKind, DeliveryState};
@@ -54,6 +56,10 @@ pub enum StoreError {
     NotApprovable { id: i64 },
     #[error("{0}")]
     Invalid(String),
+    #[error("{list} has a list key already ({fingerprint}): replacing it cuts off members who use the old one; add --replace if that is what you want")]
+    ListKeyExists { list: String, fingerprint: String },
+    #[error("{email} has a key already ({fingerprint}); replacing a member's key is an explicit step: `conclave-cli member key {list} {email} FILE --replace`")]
+    MemberKeyExists { list: String, email: String, fingerprint: String },
     #[error("the local database failed: {0}. If this repeats, copy the data folder aside and report it")]
     Sql(#[from] rusqlite::Error),
 }

@@ -142,6 +142,10 @@ impl ListKey {
         self.cert.fingerprint().to_hex()
     }
 
+    pub(crate) fn cert(&self) -> &pgp::Cert {
+        &self.cert
+    }
+
     /// A list key must be valid now, sign, decrypt, and name the list.
     fn check_usable(&self, address: &str, now: SystemTime) -> Result<(), OpenPgpError> {
         let p = policy();

@@ -107,8 +107,7 @@ impl MemberKey {
         self.cert.fingerprint().to_hex()
     }
 
-    #[cfg(test)]
-    fn cert(&self) -> &pgp::Cert {
+    pub(crate) fn cert(&self) -> &pgp::Cert {
         &self.cert
     }
 }

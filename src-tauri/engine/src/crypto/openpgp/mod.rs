@@ -3,9 +3,13 @@
 
 mod list_key;
 mod member_key;
+mod unwrap;
+mod wrap;
 
 pub use list_key::{KeyAlgo, ListKey};
 pub use member_key::{KeyRefusal, MemberKey};
+pub use unwrap::{Encrypted, Signed, Unwrapped, unwrap};
+pub use wrap::{encrypt_entity, sign_entity};
 
 use std::time::SystemTime;
 

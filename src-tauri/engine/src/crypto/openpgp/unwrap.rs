@@ -1,0 +1,300 @@
+//! Reading a post sent to an OpenPGP list: decrypt with the list key, check
+//! signatures against the members' keys, and hand back the clear content
+//! only when every check has read to the end.
+//!
+//! Only the message's root counts: a signed or encrypted part somewhere
+//! inside an unsigned multipart is not a signed post (the "Johnny, you are
+//! fired" attacks). The checks follow RFC 3156 and RFC 9580 section 13.
+
+use std::io::Read;
+use std::time::SystemTime;
+
+use sequoia_openpgp as pgp;
+use pgp::crypto::SessionKey;
+use pgp::packet::{PKESK, SKESK};
+use pgp::parse::Parse;
+use pgp::parse::stream::{
+    DecryptionHelper, DecryptorBuilder, DetachedVerifierBuilder, MessageLayer, MessageStructure,
+    VerificationHelper,
+};
+use pgp::serialize::MarshalInto;
+use pgp::types::{RevocationStatus, SymmetricAlgorithm};
+
+use super::{ListKey, MemberKey, policy};
+use crate::mime;
+
+/// Whether and how the post was encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Encrypted {
+    No,
+    /// To the list key, and it decrypted with integrity protection.
+    ForList,
+    /// To keys that are not the list's.
+    NotForList,
+    /// Encrypted, but unusable: no integrity protection, corrupt, too large.
+    Broken(String),
+}
+
+/// Whether a member signed the post, decided the safe way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signed {
+    No,
+    ByMember { email: String, fingerprint: String },
+    /// Signed, but it does not count; the reason is for the owner's log.
+    Invalid(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Unwrapped {
+    pub encrypted: Encrypted,
+    pub signed: Signed,
+    /// The clear MIME entity (its Content-* headers and body) to send on,
+    /// when the post was encrypted or signed; `None` for a plain post.
+    pub content: Option<Vec<u8>>,
+    /// A digest of the accepted signature, to refuse replays.
+    pub signature_digest: Option<String>,
+}
+
+/// What the verifier saw, judged after everything was read.
+#[derive(Default)]
+struct Seen {
+    good: Vec<(pgp::Fingerprint, pgp::packet::Signature)>,
+    bad: Vec<String>,
+    pkesk_for_list: bool,
+    decrypted: bool,
+}
+
+struct Helper<'a> {
+    list_key: &'a ListKey,
+    members: &'a [(String, MemberKey)],
+    seen: Seen,
+}
+
+impl VerificationHelper for &mut Helper<'_> {
+    fn get_certs(&mut self, _ids: &[pgp::KeyHandle]) -> pgp::Result<Vec<pgp::Cert>> {
+        Ok(self.members.iter().map(|(_, k)| k.cert().clone()).collect())
+    }
+
+    fn check(&mut self, structure: MessageStructure) -> pgp::Result<()> {
+        for layer in structure.into_iter() {
+            if let MessageLayer::SignatureGroup { results } = layer {
+                for r in results {
+                    match r {
+                        Ok(good) => self.seen.good.push((good.ka.cert().fingerprint(), good.sig.clone())),
+                        Err(e) => self.seen.bad.push(e.to_string()),
+                    }
+                }
+            }
+        }
+        // The decision is made by the caller over everything collected.
+        Ok(())
+    }
+}
+
+impl DecryptionHelper for &mut Helper<'_> {
+    fn decrypt(
+        &mut self,
+        pkesks: &[PKESK],
+        _skesks: &[SKESK],
+        sym_algo: Option<SymmetricAlgorithm>,
+        decrypt: &mut dyn FnMut(Option<SymmetricAlgorithm>, &SessionKey) -> bool,
+    ) -> pgp::Result<Option<pgp::Cert>> {
+        let p = policy();
+        let cert = self.list_key.cert();
+        for ka in cert.keys().with_policy(&p, None).unencrypted_secret().supported().for_transport_encryption() {
+            let id = pgp::KeyHandle::from(ka.key().fingerprint());
+            for pkesk in pkesks.iter().filter(|k| k.recipient().is_none_or(|r| r.aliases(&id))) {
+                self.seen.pkesk_for_list = true;
+                let mut pair = ka.key().clone().into_keypair()?;
+                if pkesk.decrypt(&mut pair, sym_algo).is_some_and(|(algo, sk)| decrypt(algo, &sk)) {
+                    self.seen.decrypted = true;
+                    return Ok(Some(cert.clone()));
+                }
+            }
+        }
+        Err(anyhow_like("not encrypted to the list key"))
+    }
+}
+
+fn anyhow_like(msg: &str) -> pgp::anyhow::Error {
+    pgp::Error::InvalidOperation(msg.to_string()).into()
+}
+
+/// Reads a post. `from` is the post's single From address (or `None` when
+/// there is not exactly one, or a Sender differs from it).
+pub fn unwrap(
+    raw: &[u8],
+    list_key: &ListKey,
+    members: &[(String, MemberKey)],
+    from: Option<&str>,
+    max_size: usize,
+    now: SystemTime,
+) -> Unwrapped {
+    let (head, body) = mime::split_head(raw);
+    let ct = mime::header(head, "Content-Type").unwrap_or_default();
+    let mut helper = Helper { list_key, members, seen: Seen::default() };
+    match (mime::media_type(&ct).as_str(), mime::param(&ct, "protocol").map(|p| p.to_ascii_lowercase())) {
+        ("multipart/encrypted", Some(p)) if p == "application/pgp-encrypted" => {
+            let Some(ciphertext) = mime::param(&ct, "boundary")
+                .and_then(|b| mime::parts(body, &b))
+                .filter(|parts| parts.len() == 2)
+                .map(|parts| mime::split_head(parts[1]).1.to_vec())
+            else {
+                return broken("the PGP/MIME structure is damaged");
+            };
+            let plaintext = match decrypt(&ciphertext, &mut helper, max_size) {
+                Ok(p) => p,
+                Err(e) => {
+                    return Unwrapped {
+                        encrypted: if helper.seen.pkesk_for_list { Encrypted::Broken(e) } else { Encrypted::NotForList },
+                        signed: Signed::No,
+                        content: None,
+                        signature_digest: None,
+                    };
+                }
+            };
+            // Signed inside the encryption (RFC 3156 section 6.1)?
+            let (inner_head, inner_body) = mime::split_head(&plaintext);
+            let inner_ct = mime::header(inner_head, "Content-Type").unwrap_or_default();
+            if helper.seen.good.is_empty() && helper.seen.bad.is_empty() && is_pgp_signed(&inner_ct) {
+                return match signed_parts(&inner_ct, inner_body) {
+                    Some((signed, sig)) => {
+                        let mut inner = Helper { list_key, members, seen: Seen::default() };
+                        verify_detached(&signed, &sig, &mut inner);
+                        let (signed_by, digest) = judge(&inner.seen, members, list_key, from, now);
+                        Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(signed), signature_digest: digest }
+                    }
+                    None => broken("the signed part inside the encryption is damaged"),
+                };
+            }
+            let (signed_by, digest) = judge(&helper.seen, members, list_key, from, now);
+            Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(plaintext), signature_digest: digest }
+        }
+        ("multipart/signed", Some(_)) if is_pgp_signed(&ct) => match signed_parts(&ct, body) {
+            Some((signed, sig)) => {
+                verify_detached(&signed, &sig, &mut helper);
+                let (signed_by, digest) = judge(&helper.seen, members, list_key, from, now);
+                Unwrapped { encrypted: Encrypted::No, signed: signed_by, content: Some(signed), signature_digest: digest }
+            }
+            None => Unwrapped {
+                encrypted: Encrypted::No,
+                signed: Signed::Invalid("the PGP/MIME signed structure is damaged".into()),
+                content: None,
+                signature_digest: None,
+            },
+        },
+        _ => Unwrapped { encrypted: Encrypted::No, signed: Signed::No, content: None, signature_digest: None },
+    }
+}
+
+fn broken(reason: &str) -> Unwrapped {
+    Unwrapped { encrypted: Encrypted::Broken(reason.into()), signed: Signed::No, content: None, signature_digest: None }
+}
+
+fn is_pgp_signed(ct: &str) -> bool {
+    mime::media_type(ct) == "multipart/signed"
+        && mime::param(ct, "protocol").is_some_and(|p| p.eq_ignore_ascii_case("application/pgp-signature"))
+}
+
+/// The signed entity (exact bytes, CRLF canonical) and the signature.
+fn signed_parts(ct: &str, body: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let parts = mime::parts(body, &mime::param(ct, "boundary")?)?;
+    if parts.len() != 2 {
+        return None;
+    }
+    Some((mime::crlf(parts[0]), mime::split_head(parts[1]).1.to_vec()))
+}
+
+fn decrypt(ciphertext: &[u8], helper: &mut Helper<'_>, max_size: usize) -> Result<Vec<u8>, String> {
+    let p = policy();
+    let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
+        .map_err(|e| format!("not an OpenPGP message: {e}"))?
+        .with_policy(&p, None, &mut *helper)
+        .map_err(|e| describe_failure(&e))?;
+    let mut plaintext = Vec::new();
+    // Reading to the end is what lets the verifier finish; the cap stops a
+    // compression bomb.
+    (&mut decryptor)
+        .take(max_size as u64 + 1)
+        .read_to_end(&mut plaintext)
+        .map_err(|e| describe_failure(&e.into()))?;
+    if plaintext.len() > max_size {
+        return Err(format!("it decrypts to more than {max_size} bytes (setting max-size)"));
+    }
+    drop(decryptor);
+    Ok(plaintext)
+}
+
+fn describe_failure(e: &pgp::anyhow::Error) -> String {
+    let text = format!("{e:#}");
+    if text.contains("SED") || text.to_ascii_lowercase().contains("integrity") || text.contains("MDC") {
+        format!("encrypted without integrity protection, which is unsafe to decrypt (EFAIL): {text}")
+    } else {
+        text
+    }
+}
+
+fn verify_detached(signed: &[u8], sig: &[u8], helper: &mut Helper<'_>) {
+    let p = policy();
+    let result = DetachedVerifierBuilder::from_bytes(sig)
+        .and_then(|b| b.with_policy(&p, None, &mut *helper))
+        .and_then(|mut v| v.verify_bytes(signed));
+    if let Err(e) = result {
+        // Collected by check() already when it got that far; a parse error
+        // is recorded here.
+        if helper.seen.bad.is_empty() && helper.seen.good.is_empty() {
+            helper.seen.bad.push(e.to_string());
+        }
+    }
+}
+
+/// Decides who signed, from everything the verifier saw.
+fn judge(
+    seen: &Seen,
+    members: &[(String, MemberKey)],
+    list_key: &ListKey,
+    from: Option<&str>,
+    now: SystemTime,
+) -> (Signed, Option<String>) {
+    if seen.good.is_empty() {
+        return match seen.bad.first() {
+            None => (Signed::No, None),
+            Some(reason) => (Signed::Invalid(format!("the signature does not verify: {reason}")), None),
+        };
+    }
+    if !seen.bad.is_empty() {
+        return (Signed::Invalid(format!("one of its signatures does not verify: {}", seen.bad[0])), None);
+    }
+    let (fingerprint, sig) = &seen.good[0];
+    let Some((email, key)) = members.iter().find(|(_, k)| k.cert().fingerprint() == *fingerprint) else {
+        return (Signed::Invalid("signed by a key that is no member's".into()), None);
+    };
+    let p = policy();
+    match key.cert().with_policy(&p, now) {
+        Err(e) => return (Signed::Invalid(format!("the signer's key is not valid now: {e}")), None),
+        Ok(vc) => {
+            if let RevocationStatus::Revoked(_) = vc.revocation_status() {
+                return (Signed::Invalid("the signer's key is revoked".into()), None);
+            }
+            if let Err(e) = vc.alive() {
+                return (Signed::Invalid(format!("the signer's key has expired: {e}")), None);
+            }
+            let Some(from) = from else {
+                return (Signed::Invalid("it does not have exactly one From address (or its Sender differs), so the signature cannot be tied to the poster".into()), None);
+            };
+            let names_from = vc
+                .userids()
+                .any(|u| u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(from)));
+            if !names_from {
+                return (Signed::Invalid(format!("signed by {email}'s key, but From is {from}: a forged sender")), None);
+            }
+        }
+    }
+    let recipients: Vec<_> = sig.intended_recipients().collect();
+    let list_fpr = list_key.cert().fingerprint();
+    if !recipients.is_empty() && !recipients.iter().any(|r| **r == list_fpr) {
+        return (Signed::Invalid("the signature was made for other recipients (Intended Recipient), not this list".into()), None);
+    }
+    let digest = sig.to_vec().ok().map(|bytes| crate::store::sha256_hex(&bytes));
+    (Signed::ByMember { email: email.clone(), fingerprint: fingerprint.to_hex() }, digest)
+}

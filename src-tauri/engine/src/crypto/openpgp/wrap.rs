@@ -1,0 +1,164 @@
+//! Building what a member receives (RFC 3156): the clear content signed once
+//! by the list, then encrypted separately to each member, so no copy names
+//! another member's key.
+
+use std::io::Write;
+
+use sequoia_openpgp as pgp;
+use pgp::armor;
+use pgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
+use pgp::types::HashAlgorithm;
+
+use super::{ListKey, MemberKey, OpenPgpError, policy};
+use crate::mime;
+
+fn failed(e: impl std::fmt::Display) -> OpenPgpError {
+    OpenPgpError::Unusable(e.to_string())
+}
+
+/// Signs a MIME entity (its Content-* headers and body) with the list key:
+/// a multipart/signed entity with a detached, armored signature over the
+/// entity's canonical (CRLF) bytes.
+pub fn sign_entity(content: &[u8], list_key: &ListKey) -> Result<Vec<u8>, OpenPgpError> {
+    let content = mime::crlf(content);
+    let p = policy();
+    let signer = list_key
+        .cert()
+        .keys()
+        .with_policy(&p, None)
+        .alive()
+        .revoked(false)
+        .for_signing()
+        .unencrypted_secret()
+        .next()
+        .ok_or_else(|| OpenPgpError::Unusable("it has no valid secret key that can sign".into()))?
+        .key()
+        .clone()
+        .into_keypair()
+        .map_err(failed)?;
+    let mut sig = Vec::new();
+    {
+        let message = Message::new(&mut sig);
+        let message = Armorer::new(message).kind(armor::Kind::Signature).build().map_err(failed)?;
+        let mut signer = Signer::new(message, signer)
+            .map_err(failed)?
+            .detached()
+            .hash_algo(HashAlgorithm::SHA256)
+            .map_err(failed)?
+            .build()
+            .map_err(failed)?;
+        signer.write_all(&content).map_err(failed)?;
+        signer.finalize().map_err(failed)?;
+    }
+    let boundary = mime::new_boundary(&sig);
+    let mut out = Vec::with_capacity(content.len() + sig.len() + 400);
+    write!(
+        out,
+        "Content-Type: multipart/signed; micalg=pgp-sha256;\r\n protocol=\"application/pgp-signature\";\r\n boundary=\"{boundary}\"\r\n\r\n\
+         This is an OpenPGP/MIME signed message (RFC 4880 and 3156)\r\n--{boundary}\r\n"
+    )
+    .map_err(failed)?;
+    out.extend_from_slice(&content);
+    write!(
+        out,
+        "\r\n--{boundary}\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\
+         Content-Description: OpenPGP digital signature\r\nContent-Disposition: attachment; filename=\"signature.asc\"\r\n\r\n"
+    )
+    .map_err(failed)?;
+    out.extend_from_slice(&mime::crlf(&sig));
+    write!(out, "\r\n--{boundary}--\r\n").map_err(failed)?;
+    Ok(out)
+}
+
+/// Encrypts a MIME entity to one member: a multipart/encrypted entity.
+pub fn encrypt_entity(entity: &[u8], member: &MemberKey) -> Result<Vec<u8>, OpenPgpError> {
+    let p = policy();
+    let cert = member.cert();
+    let recipients: Vec<_> = cert
+        .keys()
+        .with_policy(&p, None)
+        .supported()
+        .alive()
+        .revoked(false)
+        .for_transport_encryption()
+        .collect();
+    if recipients.is_empty() {
+        return Err(OpenPgpError::Unusable("the member's key has no valid encryption subkey".into()));
+    }
+    let mut ciphertext = Vec::new();
+    {
+        let message = Message::new(&mut ciphertext);
+        let message = Armorer::new(message).build().map_err(failed)?;
+        let message = Encryptor::for_recipients(message, recipients).build().map_err(failed)?;
+        let mut literal = LiteralWriter::new(message).build().map_err(failed)?;
+        literal.write_all(entity).map_err(failed)?;
+        literal.finalize().map_err(failed)?;
+    }
+    let boundary = mime::new_boundary(&ciphertext);
+    let mut out = Vec::with_capacity(ciphertext.len() + 400);
+    write!(
+        out,
+        "Content-Type: multipart/encrypted;\r\n protocol=\"application/pgp-encrypted\";\r\n boundary=\"{boundary}\"\r\n\r\n\
+         This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n--{boundary}\r\n\
+         Content-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n\
+         --{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\
+         Content-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
+    )
+    .map_err(failed)?;
+    out.extend_from_slice(&mime::crlf(&ciphertext));
+    write!(out, "\r\n--{boundary}--\r\n").map_err(failed)?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::super::{KeyAlgo, Signed, unwrap};
+    use super::*;
+    use pgp::cert::CertBuilder;
+    use pgp::parse::Parse;
+    use pgp::serialize::SerializeInto;
+
+    const CONTENT: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\n\r\nGr\xc3\xbc\xc3\x9fe an alle\r\n";
+
+    fn member(uid: &str, email: &str) -> (pgp::Cert, (String, MemberKey)) {
+        let (cert, _) = CertBuilder::general_purpose(Some(uid)).generate().unwrap();
+        let key = MemberKey::check(&cert.armored().to_vec().unwrap(), email, SystemTime::now()).unwrap();
+        (cert, (email.to_string(), key))
+    }
+
+    #[test]
+    fn what_the_list_signs_verifies_and_tampering_shows() {
+        let now = SystemTime::now();
+        let list = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, now).unwrap();
+        let signed = sign_entity(CONTENT, &list).unwrap();
+        // The list reading its own signature back, as a member's client does.
+        let as_member = vec![("l@example.org".to_string(), MemberKey::check(list.public_armored().as_bytes(), "l@example.org", now).unwrap())];
+        let mail = [b"From: l@example.org\r\n".as_slice(), &signed].concat();
+        let u = unwrap(&mail, &list, &as_member, Some("l@example.org"), 1 << 20, now);
+        assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+        assert_eq!(u.content.as_deref(), Some(CONTENT));
+        let tampered = String::from_utf8_lossy(&mail).replace("an alle", "an Alle").into_bytes();
+        let u = unwrap(&tampered, &list, &as_member, Some("l@example.org"), 1 << 20, now);
+        assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
+    }
+
+    #[test]
+    fn each_member_gets_a_copy_only_their_key_opens() {
+        let now = SystemTime::now();
+        let list = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, now).unwrap();
+        let (_bob_cert, bob) = member("Bob <bob@example.org>", "bob@example.org");
+        let copy = encrypt_entity(&sign_entity(CONTENT, &list).unwrap(), &bob.1).unwrap();
+        let text = String::from_utf8_lossy(&copy);
+        assert!(text.starts_with("Content-Type: multipart/encrypted;"));
+        assert!(!text.contains("an alle"), "no clear text in the copy");
+        // Only one recipient key packet: the copy names no other member.
+        let start = text.find("-----BEGIN PGP MESSAGE-----").unwrap();
+        let end = text.find("-----END PGP MESSAGE-----").unwrap() + 25;
+        let armored = &text[start..end];
+        let packets = pgp::PacketPile::from_bytes(armored.as_bytes()).unwrap();
+        let pkesks = packets.descendants().filter(|p| matches!(p, pgp::Packet::PKESK(_))).count();
+        assert_eq!(pkesks, 1);
+    }
+}

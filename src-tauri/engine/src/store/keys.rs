@@ -1,0 +1,145 @@
+//! Public keys: the list's certificate and the members' certificates. Only
+//! checked keys arrive here (crypto decides what is acceptable); secret keys
+//! never do.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{ActivityKind, Result, Store, StoreError, now};
+use crate::model::{List, Protocol};
+
+/// A stored certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub fingerprint: String,
+    pub cert: Vec<u8>,
+}
+
+impl Store {
+    pub fn list_key(&self, list: &List, protocol: Protocol) -> Result<Option<StoredKey>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT fingerprint, public_cert FROM list_keys WHERE list_id = ?1 AND protocol = ?2",
+                params![list.id, protocol.as_str()],
+                |r| Ok(StoredKey { fingerprint: r.get(0)?, cert: r.get(1)? }),
+            )
+            .optional()?)
+    }
+
+    /// Records the list's public certificate. Replacing one is refused
+    /// unless asked for, because members encrypt to the old one.
+    pub fn set_list_key(&self, list: &List, protocol: Protocol, key: &StoredKey, replace: bool) -> Result<()> {
+        if let Some(old) = self.list_key(list, protocol)? {
+            if !replace && old.fingerprint != key.fingerprint {
+                return Err(StoreError::ListKeyExists { list: list.address.clone(), fingerprint: old.fingerprint });
+            }
+        }
+        self.conn.execute(
+            "INSERT INTO list_keys (list_id, protocol, fingerprint, public_cert, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (list_id, protocol) DO UPDATE SET
+                fingerprint = excluded.fingerprint, public_cert = excluded.public_cert,
+                created_at = excluded.created_at",
+            params![list.id, protocol.as_str(), key.fingerprint, key.cert, now()],
+        )?;
+        self.log(list.id, None, ActivityKind::Config, &format!("{protocol} list key set: {}", key.fingerprint))
+    }
+
+    pub fn member_key(&self, list: &List, email: &str, protocol: Protocol) -> Result<Option<StoredKey>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT k.fingerprint, k.cert FROM member_keys k JOIN members m ON m.id = k.member_id
+                 WHERE m.list_id = ?1 AND m.email = ?2 AND k.protocol = ?3",
+                params![list.id, email.trim(), protocol.as_str()],
+                |r| Ok(StoredKey { fingerprint: r.get(0)?, cert: r.get(1)? }),
+            )
+            .optional()?)
+    }
+
+    /// Sets a member's key. Replacing an existing one is an explicit owner
+    /// action (`replace`), and logged with both fingerprints.
+    pub fn set_member_key(&self, list: &List, email: &str, protocol: Protocol, key: &StoredKey, replace: bool) -> Result<()> {
+        let member_id: i64 = self
+            .conn
+            .query_row(
+                "SELECT id FROM members WHERE list_id = ?1 AND email = ?2",
+                params![list.id, email.trim()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchMember { list: list.address.clone(), email: email.trim().into() })?;
+        let old = self.member_key(list, email, protocol)?;
+        if let Some(old) = &old {
+            if !replace && old.fingerprint != key.fingerprint {
+                return Err(StoreError::MemberKeyExists {
+                    list: list.address.clone(),
+                    email: email.trim().into(),
+                    fingerprint: old.fingerprint.clone(),
+                });
+            }
+        }
+        self.conn.execute(
+            "INSERT INTO member_keys (member_id, protocol, fingerprint, cert, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (member_id, protocol) DO UPDATE SET
+                fingerprint = excluded.fingerprint, cert = excluded.cert, added_at = excluded.added_at",
+            params![member_id, protocol.as_str(), key.fingerprint, key.cert, now()],
+        )?;
+        let line = match old {
+            Some(old) if old.fingerprint != key.fingerprint => format!(
+                "{protocol} key of {} replaced by an owner: {} → {}",
+                email.trim(),
+                old.fingerprint,
+                key.fingerprint
+            ),
+            _ => format!("{protocol} key of {} set: {}", email.trim(), key.fingerprint),
+        };
+        self.log(list.id, None, ActivityKind::Config, &line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::store;
+    use super::*;
+    use crate::model::Role;
+
+    fn key(fpr: &str) -> StoredKey {
+        StoredKey { fingerprint: fpr.into(), cert: fpr.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn list_keys_are_replaced_only_when_asked() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        assert_eq!(s.list_key(&l, Protocol::Openpgp).unwrap(), None);
+        s.set_list_key(&l, Protocol::Openpgp, &key("AA"), false).unwrap();
+        assert!(matches!(
+            s.set_list_key(&l, Protocol::Openpgp, &key("BB"), false),
+            Err(StoreError::ListKeyExists { .. })
+        ));
+        s.set_list_key(&l, Protocol::Openpgp, &key("BB"), true).unwrap();
+        assert_eq!(s.list_key(&l, Protocol::Openpgp).unwrap(), Some(key("BB")));
+    }
+
+    #[test]
+    fn member_keys_are_replaced_explicitly_and_logged() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        assert!(s.set_member_key(&l, "bob@example.org", Protocol::Openpgp, &key("AA"), false).is_err());
+        s.add_member(&l, "bob@example.org", "", Role::Member).unwrap();
+        s.set_member_key(&l, "bob@example.org", Protocol::Openpgp, &key("AA"), false).unwrap();
+        assert!(matches!(
+            s.set_member_key(&l, "bob@example.org", Protocol::Openpgp, &key("BB"), false),
+            Err(StoreError::MemberKeyExists { .. })
+        ));
+        s.set_member_key(&l, "BOB@example.org", Protocol::Openpgp, &key("BB"), true).unwrap();
+        assert_eq!(s.member_key(&l, "bob@example.org", Protocol::Openpgp).unwrap(), Some(key("BB")));
+        let log = s.activity(&l, 10).unwrap();
+        assert!(log[0].message.contains("replaced by an owner: AA → BB"), "{:?}", log[0]);
+        // Removing the member removes the key.
+        s.remove_member(&l, "bob@example.org").unwrap();
+        s.add_member(&l, "bob@example.org", "", Role::Member).unwrap();
+        assert_eq!(s.member_key(&l, "bob@example.org", Protocol::Openpgp).unwrap(), None);
+    }
+}
