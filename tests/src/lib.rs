@@ -11,6 +11,8 @@
 //! `$RIG_DIR/mail/<domain>/<user>/<folder path>/{cur,new,tmp}`, so `INBOX`
 //! is `.../INBOX/` and `Conclave/Processed` is `.../Conclave/Processed/`.
 
+pub mod gpg;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -33,11 +33,10 @@ pub fn header(head: &[u8], name: &str) -> Option<String> {
         if value.is_some() {
             break;
         }
-        if let Some((n, v)) = line.split_once(':') {
-            if n.trim().eq_ignore_ascii_case(name) {
+        if let Some((n, v)) = line.split_once(':')
+            && n.trim().eq_ignore_ascii_case(name) {
                 value = Some(v.trim().to_string());
             }
-        }
     }
     value
 }

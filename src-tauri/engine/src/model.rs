@@ -45,6 +45,19 @@ pub enum ReplyTo {
     List,
 }
 
+/// How strictly a list asks for one protection (encryption or signature).
+/// What each level means is in `policy::crypto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Requirement {
+    /// Not asked for.
+    No,
+    /// Asked for; what lacks it is held or goes out without it.
+    Yes,
+    /// Required; what lacks it does not pass.
+    Force,
+}
+
 /// Transport security of one connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -89,6 +102,7 @@ text_enum!(Role { Member => "member", Moderator => "moderator", Owner => "owner"
 text_enum!(NonMemberPosts { Hold => "hold", Reject => "reject" });
 text_enum!(ReplyTo { Poster => "poster", List => "list" });
 text_enum!(TlsMode { Implicit => "implicit", Starttls => "starttls", None => "none" });
+text_enum!(Requirement { No => "no", Yes => "yes", Force => "force" });
 
 /// The settings an owner changes with `list set ADDR KEY VALUE`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,12 +116,34 @@ pub struct ListSettings {
     /// At most this many messages a minute through the account's SMTP, so
     /// the provider does not block it; 0 for no limit.
     pub send_rate: u32,
+    /// Posts encrypted to the list key: decrypted, taken or required.
+    pub post_encrypt: Requirement,
+    /// Posts signed by a member's key: not needed, else held, else discarded.
+    pub post_sign: Requirement,
+    /// Copies to members encrypted to their keys: never, when they have one,
+    /// or only to members who have one.
+    pub distrib_encrypt: Requirement,
+    /// Whether the list signs the copies it sends.
+    pub distrib_sign: bool,
+    /// A post signed longer ago than this is taken for an old post sent
+    /// again (a replay); 0 accepts signatures of any age.
+    pub signature_max_age_days: u32,
 }
 
 impl ListSettings {
     /// Every key `list set` accepts, in the spelling of the CLI.
-    pub const KEYS: &'static [&'static str] =
-        &["subject-prefix", "reply-to", "non-member-posts", "max-size", "send-rate"];
+    pub const KEYS: &'static [&'static str] = &[
+        "subject-prefix",
+        "reply-to",
+        "non-member-posts",
+        "max-size",
+        "send-rate",
+        "post-encrypt",
+        "post-sign",
+        "distrib-encrypt",
+        "distrib-sign",
+        "signature-max-age-days",
+    ];
 
     pub fn defaults_for(name: &str) -> Self {
         ListSettings {
@@ -116,11 +152,21 @@ impl ListSettings {
             non_member_posts: NonMemberPosts::Hold,
             max_size: 10 * 1024 * 1024,
             send_rate: 0,
+            post_encrypt: Requirement::Yes,
+            post_sign: Requirement::Yes,
+            distrib_encrypt: Requirement::Yes,
+            distrib_sign: true,
+            signature_max_age_days: 7,
         }
     }
 
     /// Changes one setting; the error says which values are allowed.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        // Values end up in headers (the subject prefix) and in the settings
+        // the CLI prints; a line break would let a value add header fields.
+        if value.contains(['\r', '\n']) {
+            return Err(format!("the value of {key} must be on one line (no line breaks)"));
+        }
         match key {
             "subject-prefix" => self.subject_prefix = value.to_string(),
             "reply-to" => self.reply_to = value.parse()?,
@@ -129,6 +175,15 @@ impl ListSettings {
             "send-rate" => {
                 self.send_rate = value.trim().parse().map_err(|_| {
                     format!("'{value}' is not a number of messages a minute (0 for no limit)")
+                })?
+            }
+            "post-encrypt" => self.post_encrypt = value.parse()?,
+            "post-sign" => self.post_sign = value.parse()?,
+            "distrib-encrypt" => self.distrib_encrypt = value.parse()?,
+            "distrib-sign" => self.distrib_sign = parse_yes_no(value)?,
+            "signature-max-age-days" => {
+                self.signature_max_age_days = value.trim().parse().map_err(|_| {
+                    format!("'{value}' is not a number of days (0 to accept signatures of any age)")
                 })?
             }
             other => {
@@ -149,7 +204,20 @@ impl ListSettings {
             ("non-member-posts", self.non_member_posts.to_string()),
             ("max-size", self.max_size.to_string()),
             ("send-rate", self.send_rate.to_string()),
+            ("post-encrypt", self.post_encrypt.to_string()),
+            ("post-sign", self.post_sign.to_string()),
+            ("distrib-encrypt", self.distrib_encrypt.to_string()),
+            ("distrib-sign", if self.distrib_sign { "yes" } else { "no" }.to_string()),
+            ("signature-max-age-days", self.signature_max_age_days.to_string()),
         ]
+    }
+}
+
+fn parse_yes_no(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("'{value}' is not one of: yes, no")),
     }
 }
 
@@ -252,7 +320,17 @@ mod tests {
         s.set("max-size", "2M").unwrap();
         s.set("subject-prefix", "").unwrap();
         s.set("send-rate", "120").unwrap();
+        s.set("post-encrypt", "Force").unwrap();
+        s.set("post-sign", "no").unwrap();
+        s.set("distrib-encrypt", " force ").unwrap();
+        s.set("distrib-sign", "NO").unwrap();
+        s.set("signature-max-age-days", "0").unwrap();
         assert_eq!(s.reply_to, ReplyTo::List);
+        assert_eq!(s.post_encrypt, Requirement::Force);
+        assert_eq!(s.post_sign, Requirement::No);
+        assert_eq!(s.distrib_encrypt, Requirement::Force);
+        assert!(!s.distrib_sign);
+        assert_eq!(s.signature_max_age_days, 0);
         assert_eq!(s.non_member_posts, NonMemberPosts::Reject);
         assert_eq!(s.max_size, 2 * 1024 * 1024);
         assert_eq!(s.subject_prefix, "");
@@ -261,6 +339,29 @@ mod tests {
             t.set(k, &v).unwrap();
         }
         assert_eq!(s, t);
+        let keys: Vec<_> = s.pairs().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ListSettings::KEYS);
+    }
+
+    #[test]
+    fn crypto_settings_default_to_protecting_posts() {
+        let s = ListSettings::defaults_for("x");
+        assert_eq!(
+            (s.post_encrypt, s.post_sign, s.distrib_encrypt, s.distrib_sign, s.signature_max_age_days),
+            (Requirement::Yes, Requirement::Yes, Requirement::Yes, true, 7)
+        );
+    }
+
+    #[test]
+    fn no_setting_takes_a_line_break() {
+        let mut s = ListSettings::defaults_for("x");
+        for key in ListSettings::KEYS {
+            for bad in ["[x]\r\nBcc: eve@example.net", "yes\n", "\r7"] {
+                let e = s.set(key, bad).unwrap_err();
+                assert!(e.contains("one line"), "{key} {bad:?}: {e}");
+            }
+        }
+        assert_eq!(s, ListSettings::defaults_for("x"));
     }
 
     #[test]
@@ -273,6 +374,12 @@ mod tests {
         assert!(s.set("max-size", "0").is_err());
         assert!(s.set("max-size", "lots").is_err());
         assert!(s.set("send-rate", "-1").is_err());
+        let e = s.set("post-sign", "always").unwrap_err();
+        assert!(e.contains("no, yes, force"), "{e}");
+        let e = s.set("distrib-sign", "force").unwrap_err();
+        assert!(e.contains("yes, no"), "{e}");
+        assert!(s.set("signature-max-age-days", "a week").is_err());
+        assert!(s.set("signature-max-age-days", "-1").is_err());
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! Pure policy: what a message is ([`Post`]), what to do with it
-//! ([`decide`]), and what each member receives ([`render`]). Nothing here
+//! ([`decide`], and [`judge`] for the crypto settings), and what each
+//! member receives ([`plan_delivery`], [`render`]). Nothing here
 //! reads a clock, a file, the network or the keychain, so every rule is a
 //! fast unit test.
 
+mod crypto;
 mod decide;
 mod post;
 pub mod render;
 
+pub use crypto::{CryptoVerdict, DeliveryPlan, Encryption, Evidence, Signature, Wrap, judge, plan_delivery};
 pub use decide::{Decision, DiscardReason, HoldReason, RejectReason, decide, recipients};
 pub use post::{Mailbox, Post, Unreadable};

@@ -29,11 +29,10 @@ impl Store {
     /// Records the list's public certificate. Replacing one is refused
     /// unless asked for, because members encrypt to the old one.
     pub fn set_list_key(&self, list: &List, protocol: Protocol, key: &StoredKey, replace: bool) -> Result<()> {
-        if let Some(old) = self.list_key(list, protocol)? {
-            if !replace && old.fingerprint != key.fingerprint {
+        if let Some(old) = self.list_key(list, protocol)?
+            && !replace && old.fingerprint != key.fingerprint {
                 return Err(StoreError::ListKeyExists { list: list.address.clone(), fingerprint: old.fingerprint });
             }
-        }
         self.conn.execute(
             "INSERT INTO list_keys (list_id, protocol, fingerprint, public_cert, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)
@@ -70,15 +69,14 @@ impl Store {
             .optional()?
             .ok_or_else(|| StoreError::NoSuchMember { list: list.address.clone(), email: email.trim().into() })?;
         let old = self.member_key(list, email, protocol)?;
-        if let Some(old) = &old {
-            if !replace && old.fingerprint != key.fingerprint {
+        if let Some(old) = &old
+            && !replace && old.fingerprint != key.fingerprint {
                 return Err(StoreError::MemberKeyExists {
                     list: list.address.clone(),
                     email: email.trim().into(),
                     fingerprint: old.fingerprint.clone(),
                 });
             }
-        }
         self.conn.execute(
             "INSERT INTO member_keys (member_id, protocol, fingerprint, cert, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (member_id, protocol) DO UPDATE SET

@@ -1,0 +1,192 @@
+//! Posts made by real gpg, read by the engine; copies made by the engine,
+//! read by real gpg. Every shape a member's client sends, and the ways a
+//! post must not count as signed.
+
+use std::time::SystemTime;
+
+use conclave_engine::crypto::openpgp::{
+    Encrypted, KeyAlgo, ListKey, MemberKey, Signed, encrypt_entity, sign_entity, unwrap,
+};
+use conclave_engine::mime;
+use rig::gpg::Gpg;
+
+const LIST: &str = "tenants@example.org";
+const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nMeeting on Tuesday at 7.\r\nGr\xc3\xbc\xc3\x9fe\r\n";
+const MAX: usize = 10 << 20;
+
+struct World {
+    list: ListKey,
+    alice: Gpg,
+    members: Vec<(String, MemberKey)>,
+}
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+/// The list key, and Alice (a member) with the list key imported.
+fn world() -> World {
+    let list = ListKey::generate("Tenants", LIST, KeyAlgo::Ed25519, now()).unwrap();
+    let alice = Gpg::new();
+    alice.generate("Alice <alice@example.org>", "future-default", "never", &[]);
+    let out = alice.run(&["--import"], Some(list.public_armored().as_bytes()));
+    assert!(out.status.success());
+    let key = MemberKey::check(&alice.export("alice@example.org"), "alice@example.org", now()).unwrap();
+    World { list, alice, members: vec![("alice@example.org".into(), key)] }
+}
+
+fn gpg_to_list(g: &Gpg, extra: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut args = vec!["--armor", "--trust-model", "always", "--passphrase", ""];
+    args.extend_from_slice(extra);
+    let out = g.run(&args, Some(input));
+    assert!(out.status.success(), "gpg {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+fn encrypted_mail(from: &str, ciphertext: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "From: {from}\r\nTo: {LIST}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    m.extend_from_slice(&mime::crlf(ciphertext));
+    m.extend_from_slice(b"\r\n--b1--\r\n");
+    m
+}
+
+/// A multipart/signed entity (without message headers) signed by `g`.
+fn signed_entity(g: &Gpg, who: &str) -> Vec<u8> {
+    let sig = gpg_to_list(g, &["--local-user", who, "--detach-sign", "--digest-algo", "SHA256"], &mime::crlf(ENTITY));
+    let mut e = b"Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s1\"\r\n\r\n--s1\r\n".to_vec();
+    e.extend_from_slice(ENTITY);
+    e.extend_from_slice(b"\r\n--s1\r\nContent-Type: application/pgp-signature\r\n\r\n");
+    e.extend_from_slice(&mime::crlf(&sig));
+    e.extend_from_slice(b"\r\n--s1--\r\n");
+    e
+}
+
+fn with_headers(from: &str, entity: &[u8]) -> Vec<u8> {
+    [format!("From: {from}\r\nTo: {LIST}\r\nSubject: signed\r\nMIME-Version: 1.0\r\n").as_bytes(), entity].concat()
+}
+
+#[test]
+fn gpg_posts_of_every_pgp_mime_shape_are_read() {
+    let w = world();
+    let from = Some("alice@example.org");
+
+    // Signed and encrypted in one OpenPGP message.
+    let ct = gpg_to_list(&w.alice, &["--local-user", "alice@example.org", "--sign", "--encrypt", "--recipient", LIST], ENTITY);
+    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    assert_eq!(u.encrypted, Encrypted::ForList);
+    assert!(matches!(&u.signed, Signed::ByMember { email, .. } if email == "alice@example.org"), "{:?}", u.signed);
+    assert_eq!(u.content.as_deref(), Some(ENTITY));
+    assert!(u.signature_digest.is_some());
+
+    // PGP/MIME signed, inside PGP/MIME encrypted.
+    let inner = signed_entity(&w.alice, "alice@example.org");
+    let ct = gpg_to_list(&w.alice, &["--encrypt", "--recipient", LIST], &inner);
+    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    assert_eq!(u.encrypted, Encrypted::ForList);
+    assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+    assert_eq!(u.content.as_deref(), Some(ENTITY));
+
+    // Encrypted, not signed.
+    let ct = gpg_to_list(&w.alice, &["--encrypt", "--recipient", LIST], ENTITY);
+    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    assert_eq!((u.encrypted, u.signed), (Encrypted::ForList, Signed::No));
+
+    // PGP/MIME signed only.
+    let u = unwrap(&with_headers("alice@example.org", &signed_entity(&w.alice, "alice@example.org")), &w.list, &w.members, from, MAX, now());
+    assert_eq!(u.encrypted, Encrypted::No);
+    assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+    assert_eq!(u.content.as_deref(), Some(ENTITY));
+}
+
+#[test]
+fn posts_that_must_not_count_as_signed_by_a_member() {
+    let w = world();
+    let from = Some("alice@example.org");
+    let signed = with_headers("alice@example.org", &signed_entity(&w.alice, "alice@example.org"));
+
+    // A tampered body.
+    let tampered = String::from_utf8_lossy(&signed).replace("at 7.", "at 8.").into_bytes();
+    let u = unwrap(&tampered, &w.list, &w.members, from, MAX, now());
+    assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
+
+    // Alice's signature under someone else's From.
+    let u = unwrap(&signed, &w.list, &w.members, Some("carol@example.org"), MAX, now());
+    assert!(matches!(&u.signed, Signed::Invalid(r) if r.contains("forged")), "{:?}", u.signed);
+    // No single From.
+    let u = unwrap(&signed, &w.list, &w.members, None, MAX, now());
+    assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
+
+    // Signed by someone who is not a member.
+    let mallory = Gpg::new();
+    mallory.generate("Mallory <alice@example.org>", "future-default", "never", &[]);
+    let forged = with_headers("alice@example.org", &signed_entity(&mallory, "alice@example.org"));
+    let u = unwrap(&forged, &w.list, &w.members, from, MAX, now());
+    assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
+
+    // A signed part wrapped in an unsigned multipart: not a signed post.
+    let mut wrapped = b"From: alice@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m1\"\r\n\r\n--m1\r\nContent-Type: text/plain\r\n\r\nUnsigned words first.\r\n--m1\r\n".to_vec();
+    wrapped.extend_from_slice(&signed_entity(&w.alice, "alice@example.org"));
+    wrapped.extend_from_slice(b"\r\n--m1--\r\n");
+    let u = unwrap(&wrapped, &w.list, &w.members, from, MAX, now());
+    assert_eq!((u.encrypted, u.signed, u.content), (Encrypted::No, Signed::No, None));
+
+    // Encrypted to a key that is not the list's.
+    let bob = Gpg::new();
+    bob.generate("Bob <bob@example.org>", "future-default", "never", &[]);
+    let bob_pub = bob.export("bob@example.org");
+    assert!(w.alice.run(&["--import"], Some(&bob_pub)).status.success());
+    let ct = gpg_to_list(&w.alice, &["--encrypt", "--recipient", "bob@example.org"], ENTITY);
+    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    assert_eq!(u.encrypted, Encrypted::NotForList);
+    assert_eq!(u.content, None);
+}
+
+#[test]
+fn a_compression_bomb_is_refused_not_inflated() {
+    let w = world();
+    // 16 MiB of zeros compress to a few KiB; the list takes 1 MiB.
+    let zeros = vec![0u8; 16 << 20];
+    let ct = gpg_to_list(&w.alice, &["--compress-algo", "zlib", "--encrypt", "--recipient", LIST], &zeros);
+    assert!(ct.len() < 1 << 20);
+    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, Some("alice@example.org"), 1 << 20, now());
+    assert!(matches!(&u.encrypted, Encrypted::Broken(r) if r.contains("max-size")), "{:?}", u.encrypted);
+    assert_eq!(u.content, None);
+}
+
+#[test]
+fn a_member_decrypts_the_lists_copy_with_gpg_and_verifies_the_list_signature() {
+    let w = world();
+    let bob = Gpg::new();
+    bob.generate("Bob <bob@example.org>", "future-default", "never", &[]);
+    assert!(bob.run(&["--import"], Some(w.list.public_armored().as_bytes())).status.success());
+    let bob_key = MemberKey::check(&bob.export("bob@example.org"), "bob@example.org", now()).unwrap();
+
+    let copy = encrypt_entity(&sign_entity(ENTITY, &w.list).unwrap(), &bob_key).unwrap();
+    let (head, body) = mime::split_head(&copy);
+    let ct = mime::header(head, "Content-Type").unwrap();
+    let parts = mime::parts(body, &mime::param(&ct, "boundary").unwrap()).unwrap();
+    let ciphertext = mime::split_head(parts[1]).1;
+    let out = bob.run(&["--decrypt"], Some(ciphertext));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let signed = out.stdout;
+
+    let (shead, sbody) = mime::split_head(&signed);
+    let sct = mime::header(shead, "Content-Type").unwrap();
+    assert_eq!(mime::media_type(&sct), "multipart/signed");
+    let sparts = mime::parts(sbody, &mime::param(&sct, "boundary").unwrap()).unwrap();
+    assert_eq!(sparts[0], ENTITY, "the content is byte for byte what was posted");
+    let dir = tempfile::tempdir().unwrap();
+    let (data, sig) = (dir.path().join("data"), dir.path().join("sig.asc"));
+    std::fs::write(&data, mime::crlf(sparts[0])).unwrap();
+    std::fs::write(&sig, mime::split_head(sparts[1]).1).unwrap();
+    let out = bob.run(&["--verify", sig.to_str().unwrap(), data.to_str().unwrap()], None);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Good signature from \"Tenants <tenants@example.org>\""), "{said}");
+}
