@@ -2,6 +2,11 @@
 
 use std::process::{Command, Output, Stdio};
 
+/// Every line ending as CRLF, as signatures are made over.
+fn crlf(data: &[u8]) -> Vec<u8> {
+    conclave_engine::mime::crlf(data)
+}
+
 /// A member's gpg with a home of its own; its agent is stopped at the end.
 pub struct Gpg {
     pub home: tempfile::TempDir,
@@ -71,5 +76,45 @@ impl Drop for Gpg {
             .args(["--kill", "gpg-agent"])
             .status();
     }
+}
+
+
+/// Runs gpg over `input` with armored output and no trust questions.
+pub fn gpg_to_list(g: &Gpg, extra: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut args = vec!["--armor", "--trust-model", "always", "--passphrase", ""];
+    args.extend_from_slice(extra);
+    let out = g.run(&args, Some(input));
+    assert!(out.status.success(), "gpg {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// A PGP/MIME encrypted message (RFC 3156) around armored ciphertext.
+pub fn encrypted_mail(from: &str, to: &str, ciphertext: &[u8]) -> Vec<u8> {
+    let mut m = format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    m.extend_from_slice(&crlf(ciphertext));
+    m.extend_from_slice(b"\r\n--b1--\r\n");
+    m
+}
+
+/// A PGP/MIME signed entity (without message headers) signed by `g`.
+pub fn signed_entity(g: &Gpg, who: &str, entity: &[u8]) -> Vec<u8> {
+    let sig = gpg_to_list(g, &["--local-user", who, "--detach-sign", "--digest-algo", "SHA256"], &crlf(entity));
+    let mut e = b"Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s1\"\r\n\r\n--s1\r\n".to_vec();
+    e.extend_from_slice(entity);
+    e.extend_from_slice(b"\r\n--s1\r\nContent-Type: application/pgp-signature\r\n\r\n");
+    e.extend_from_slice(&crlf(&sig));
+    e.extend_from_slice(b"\r\n--s1--\r\n");
+    e
+}
+
+/// A message with simple headers around an entity.
+pub fn with_headers(from: &str, to: &str, entity: &[u8]) -> Vec<u8> {
+    [format!("From: {from}\r\nTo: {to}\r\nSubject: signed\r\nMIME-Version: 1.0\r\n").as_bytes(), entity].concat()
 }
 

@@ -12,6 +12,7 @@
 //! is `.../INBOX/` and `Conclave/Processed` is `.../Conclave/Processed/`.
 
 pub mod gpg;
+pub mod owner;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -8,7 +8,7 @@ use conclave_engine::crypto::openpgp::{
     Encrypted, KeyAlgo, ListKey, MemberKey, Signed, encrypt_entity, sign_entity, unwrap,
 };
 use conclave_engine::mime;
-use rig::gpg::Gpg;
+use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, with_headers};
 
 const LIST: &str = "tenants@example.org";
 const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nMeeting on Tuesday at 7.\r\nGr\xc3\xbc\xc3\x9fe\r\n";
@@ -35,42 +35,6 @@ fn world() -> World {
     World { list, alice, members: vec![("alice@example.org".into(), key)] }
 }
 
-fn gpg_to_list(g: &Gpg, extra: &[&str], input: &[u8]) -> Vec<u8> {
-    let mut args = vec!["--armor", "--trust-model", "always", "--passphrase", ""];
-    args.extend_from_slice(extra);
-    let out = g.run(&args, Some(input));
-    assert!(out.status.success(), "gpg {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
-}
-
-fn encrypted_mail(from: &str, ciphertext: &[u8]) -> Vec<u8> {
-    let mut m = format!(
-        "From: {from}\r\nTo: {LIST}\r\nSubject: ...\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    m.extend_from_slice(&mime::crlf(ciphertext));
-    m.extend_from_slice(b"\r\n--b1--\r\n");
-    m
-}
-
-/// A multipart/signed entity (without message headers) signed by `g`.
-fn signed_entity(g: &Gpg, who: &str) -> Vec<u8> {
-    let sig = gpg_to_list(g, &["--local-user", who, "--detach-sign", "--digest-algo", "SHA256"], &mime::crlf(ENTITY));
-    let mut e = b"Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s1\"\r\n\r\n--s1\r\n".to_vec();
-    e.extend_from_slice(ENTITY);
-    e.extend_from_slice(b"\r\n--s1\r\nContent-Type: application/pgp-signature\r\n\r\n");
-    e.extend_from_slice(&mime::crlf(&sig));
-    e.extend_from_slice(b"\r\n--s1--\r\n");
-    e
-}
-
-fn with_headers(from: &str, entity: &[u8]) -> Vec<u8> {
-    [format!("From: {from}\r\nTo: {LIST}\r\nSubject: signed\r\nMIME-Version: 1.0\r\n").as_bytes(), entity].concat()
-}
-
 #[test]
 fn gpg_posts_of_every_pgp_mime_shape_are_read() {
     let w = world();
@@ -78,27 +42,27 @@ fn gpg_posts_of_every_pgp_mime_shape_are_read() {
 
     // Signed and encrypted in one OpenPGP message.
     let ct = gpg_to_list(&w.alice, &["--local-user", "alice@example.org", "--sign", "--encrypt", "--recipient", LIST], ENTITY);
-    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    let u = unwrap(&encrypted_mail("alice@example.org", LIST, &ct), &w.list, &w.members, from, MAX, now());
     assert_eq!(u.encrypted, Encrypted::ForList);
     assert!(matches!(&u.signed, Signed::ByMember { email, .. } if email == "alice@example.org"), "{:?}", u.signed);
     assert_eq!(u.content.as_deref(), Some(ENTITY));
     assert!(u.signature_digest.is_some());
 
     // PGP/MIME signed, inside PGP/MIME encrypted.
-    let inner = signed_entity(&w.alice, "alice@example.org");
+    let inner = signed_entity(&w.alice, "alice@example.org", ENTITY);
     let ct = gpg_to_list(&w.alice, &["--encrypt", "--recipient", LIST], &inner);
-    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    let u = unwrap(&encrypted_mail("alice@example.org", LIST, &ct), &w.list, &w.members, from, MAX, now());
     assert_eq!(u.encrypted, Encrypted::ForList);
     assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
     assert_eq!(u.content.as_deref(), Some(ENTITY));
 
     // Encrypted, not signed.
     let ct = gpg_to_list(&w.alice, &["--encrypt", "--recipient", LIST], ENTITY);
-    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    let u = unwrap(&encrypted_mail("alice@example.org", LIST, &ct), &w.list, &w.members, from, MAX, now());
     assert_eq!((u.encrypted, u.signed), (Encrypted::ForList, Signed::No));
 
     // PGP/MIME signed only.
-    let u = unwrap(&with_headers("alice@example.org", &signed_entity(&w.alice, "alice@example.org")), &w.list, &w.members, from, MAX, now());
+    let u = unwrap(&with_headers("alice@example.org", LIST, &signed_entity(&w.alice, "alice@example.org", ENTITY)), &w.list, &w.members, from, MAX, now());
     assert_eq!(u.encrypted, Encrypted::No);
     assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
     assert_eq!(u.content.as_deref(), Some(ENTITY));
@@ -108,7 +72,7 @@ fn gpg_posts_of_every_pgp_mime_shape_are_read() {
 fn posts_that_must_not_count_as_signed_by_a_member() {
     let w = world();
     let from = Some("alice@example.org");
-    let signed = with_headers("alice@example.org", &signed_entity(&w.alice, "alice@example.org"));
+    let signed = with_headers("alice@example.org", LIST, &signed_entity(&w.alice, "alice@example.org", ENTITY));
 
     // A tampered body.
     let tampered = String::from_utf8_lossy(&signed).replace("at 7.", "at 8.").into_bytes();
@@ -125,13 +89,13 @@ fn posts_that_must_not_count_as_signed_by_a_member() {
     // Signed by someone who is not a member.
     let mallory = Gpg::new();
     mallory.generate("Mallory <alice@example.org>", "future-default", "never", &[]);
-    let forged = with_headers("alice@example.org", &signed_entity(&mallory, "alice@example.org"));
+    let forged = with_headers("alice@example.org", LIST, &signed_entity(&mallory, "alice@example.org", ENTITY));
     let u = unwrap(&forged, &w.list, &w.members, from, MAX, now());
     assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
 
     // A signed part wrapped in an unsigned multipart: not a signed post.
     let mut wrapped = b"From: alice@example.org\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m1\"\r\n\r\n--m1\r\nContent-Type: text/plain\r\n\r\nUnsigned words first.\r\n--m1\r\n".to_vec();
-    wrapped.extend_from_slice(&signed_entity(&w.alice, "alice@example.org"));
+    wrapped.extend_from_slice(&signed_entity(&w.alice, "alice@example.org", ENTITY));
     wrapped.extend_from_slice(b"\r\n--m1--\r\n");
     let u = unwrap(&wrapped, &w.list, &w.members, from, MAX, now());
     assert_eq!((u.encrypted, u.signed, u.content), (Encrypted::No, Signed::No, None));
@@ -142,7 +106,7 @@ fn posts_that_must_not_count_as_signed_by_a_member() {
     let bob_pub = bob.export("bob@example.org");
     assert!(w.alice.run(&["--import"], Some(&bob_pub)).status.success());
     let ct = gpg_to_list(&w.alice, &["--encrypt", "--recipient", "bob@example.org"], ENTITY);
-    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    let u = unwrap(&encrypted_mail("alice@example.org", LIST, &ct), &w.list, &w.members, from, MAX, now());
     assert_eq!(u.encrypted, Encrypted::NotForList);
     assert_eq!(u.content, None);
 }
@@ -154,7 +118,7 @@ fn a_compression_bomb_is_refused_not_inflated() {
     let zeros = vec![0u8; 16 << 20];
     let ct = gpg_to_list(&w.alice, &["--compress-algo", "zlib", "--encrypt", "--recipient", LIST], &zeros);
     assert!(ct.len() < 1 << 20);
-    let u = unwrap(&encrypted_mail("alice@example.org", &ct), &w.list, &w.members, Some("alice@example.org"), 1 << 20, now());
+    let u = unwrap(&encrypted_mail("alice@example.org", LIST, &ct), &w.list, &w.members, Some("alice@example.org"), 1 << 20, now());
     assert!(matches!(&u.encrypted, Encrypted::Broken(r) if r.contains("max-size")), "{:?}", u.encrypted);
     assert_eq!(u.content, None);
 }

@@ -8,10 +8,13 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
+
+mod protected;
+use protected::ListCrypto;
 
 use crate::model::{Account, List};
 use crate::policy::{self, Decision, Post, render};
@@ -40,6 +43,10 @@ pub enum AgentError {
     Transport(#[from] TransportError),
     #[error("another Conclave agent is already working on {0} (the app, or `conclave-cli run`): let it do the work, or stop it first")]
     Busy(PathBuf),
+    #[error("the list {0} has no OpenPGP key yet: make one with `conclave-cli list key generate {0}` or import one with `conclave-cli list key import`")]
+    NoListKey(String),
+    #[error("the list key in the keychain cannot be read ({0}): import it again with `conclave-cli list key import`")]
+    BadListKey(String),
     #[error("cannot use the lock file {path}: {detail}")]
     Lock { path: PathBuf, detail: String },
 }
@@ -205,13 +212,16 @@ async fn process_list(store: &Mutex<Store>, list: &List, report: &mut ListReport
     let (imap_pw, smtp_pw) = passwords(list).await?;
     let ca = account.ca_pem.as_deref();
 
+    let crypto = ListCrypto::load(store, list).await?;
+    let crypto = crypto.as_ref();
+
     let mut mailbox = Mailbox::connect(&account.imap, ca, imap_pw.expose()).await?;
     let uidvalidity = mailbox.open_inbox().await?;
 
     // Posts recorded by a run that stopped before deciding them.
     let undecided = db(store).undecided_posts(list)?;
     for post in undecided {
-        decide_recorded(&db(store), list, post.id, report)?;
+        decide_recorded(&db(store), list, post.id, report, crypto)?;
     }
     // New messages: record first, then decide.
     for uid in mailbox.waiting_uids().await? {
@@ -225,13 +235,13 @@ async fn process_list(store: &Mutex<Store>, list: &List, report: &mut ListReport
         match sighting {
             Sighting::New(id) => {
                 report.new_posts += 1;
-                decide_recorded(&db(store), list, id, report)?;
+                decide_recorded(&db(store), list, id, report, crypto)?;
             }
             Sighting::Copy { .. } => report.discarded += 1,
         }
     }
 
-    send_due(store, list, &account, smtp_pw.expose(), report).await?;
+    send_due(store, list, &account, smtp_pw.expose(), report, crypto).await?;
     db(store).complete_posts(list)?;
 
     let to_file = db(store).posts_to_file(list)?;
@@ -245,7 +255,13 @@ async fn process_list(store: &Mutex<Store>, list: &List, report: &mut ListReport
 /// Decides one recorded post and records the decision with all that follows
 /// from it. A post that cannot be read, or that failed too often (a crash
 /// or a panic while deciding), is quarantined instead.
-fn decide_recorded(store: &Store, list: &List, post_id: i64, report: &mut ListReport) -> Result<(), AgentError> {
+fn decide_recorded(
+    store: &Store,
+    list: &List,
+    post_id: i64,
+    report: &mut ListReport,
+    crypto: Option<&ListCrypto>,
+) -> Result<(), AgentError> {
     let attempts = store.begin_attempt(post_id)?;
     let raw = store.post_raw(post_id)?.unwrap_or_default();
     let quarantine = |reason: String| Settlement {
@@ -255,21 +271,37 @@ fn decide_recorded(store: &Store, list: &List, post_id: i64, report: &mut ListRe
         subject: String::new(),
         recipients: vec![],
         approvable: false,
+        signature_digest: None,
     };
     let settlement = if attempts > MAX_DECIDE_ATTEMPTS {
         quarantine(format!("processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"))
     } else {
         let members = store.members(list)?;
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            Post::read(&raw).map(|post| {
-                let decision = policy::decide(&post, list, &members);
-                (post, decision)
-            })
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<_, AgentError> {
+            let Ok(post) = Post::read(&raw) else { return Ok(Err(Post::read(&raw).unwrap_err())) };
+            Ok(Ok(match crypto {
+                None => (policy::decide(&post, list, &members), None, vec![], post),
+                Some(crypto) => {
+                    let judged = protected::judge(&raw, &post, list, &members, crypto, store)?;
+                    (judged.decision, judged.signature_digest, judged.left_out, post)
+                }
+            }))
         }));
         match outcome {
             Err(_) => quarantine("Conclave failed on this message (an internal error); please report it".into()),
-            Ok(Err(unreadable)) => quarantine(unreadable.to_string()),
-            Ok(Ok((post, decision))) => settlement_for(&post, decision),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(Err(unreadable))) => quarantine(unreadable.to_string()),
+            Ok(Ok(Ok((decision, digest, left_out, post)))) => {
+                for member in &left_out {
+                    store.log(
+                        list.id,
+                        Some(post_id),
+                        crate::store::ActivityKind::Delivery,
+                        &format!("not sent to {member}: no valid key, and the list sends only encrypted (distrib-encrypt force)"),
+                    )?;
+                }
+                Settlement { signature_digest: digest, ..settlement_for(&post, decision) }
+            }
         }
     };
     match settlement.decision {
@@ -295,6 +327,7 @@ fn settlement_for(post: &Post, decision: Decision) -> Settlement {
         subject: post.subject.clone(),
         recipients: vec![],
         approvable: true,
+        signature_digest: None,
     };
     match decision {
         Decision::Distribute { recipients } => Settlement {
@@ -307,6 +340,12 @@ fn settlement_for(post: &Post, decision: Decision) -> Settlement {
     }
 }
 
+/// A post ready to be sent, kept for the rest of a fan-out.
+enum Rendering {
+    Plain(Arc<Vec<u8>>),
+    Protected(Arc<protected::Prepared>),
+}
+
 /// Sends every delivery that is due, over one SMTP connection, each state
 /// committed before and after its send.
 async fn send_due(
@@ -315,6 +354,7 @@ async fn send_due(
     account: &Account,
     password: &str,
     report: &mut ListReport,
+    crypto: Option<&ListCrypto>,
 ) -> Result<(), AgentError> {
     let due = db(store).due_deliveries(list, now())?;
     if due.is_empty() {
@@ -322,29 +362,46 @@ async fn send_due(
     }
     let pause = (list.settings.send_rate > 0).then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
     let mut smtp: Option<Outgoing> = None;
-    // Rendered once per post: a plain list sends every member the same bytes.
-    let mut rendered: HashMap<i64, Option<std::sync::Arc<Vec<u8>>>> = HashMap::new();
+    // Prepared once per post: a plain list sends every member the same
+    // bytes; a protected list signs once and encrypts per member.
+    let mut prepared: HashMap<i64, Result<Rendering, String>> = HashMap::new();
     let domain = list.address.rsplit('@').next().unwrap_or("localhost").to_string();
     for (i, delivery) in due.iter().enumerate() {
         if let (true, Some(p)) = (i > 0, pause) {
             tokio::time::sleep(p).await;
         }
-        let message = match delivery.kind {
-            DeliveryKind::Post => rendered
-                .entry(delivery.post_id)
-                .or_insert_with(|| {
-                    db(store).post_raw(delivery.post_id).ok().flatten().map(|raw| {
-                        let fallback = format!("<conclave.{}.{}@{domain}>", list.id, delivery.post_id);
-                        std::sync::Arc::new(render::render_post(&raw, list, &fallback))
-                    })
-                })
-                .clone(),
-            DeliveryKind::Notice => Some(std::sync::Arc::new(notice(&db(store), list, delivery, &domain)?)),
+        let message: Result<Arc<Vec<u8>>, String> = match delivery.kind {
+            DeliveryKind::Post => {
+                let rendering = prepared.entry(delivery.post_id).or_insert_with(|| {
+                    let raw = db(store)
+                        .post_raw(delivery.post_id)
+                        .ok()
+                        .flatten()
+                        .ok_or_else(|| "the post's content is no longer stored".to_string())?;
+                    let fallback = format!("<conclave.{}.{}@{domain}>", list.id, delivery.post_id);
+                    match crypto {
+                        None => Ok(Rendering::Plain(Arc::new(render::render_post(&raw, list, &fallback)))),
+                        Some(c) => protected::prepare(&raw, list, c, &fallback).map(Rendering::Protected),
+                    }
+                });
+                match (rendering, crypto) {
+                    (Err(e), _) => Err(e.clone()),
+                    (Ok(Rendering::Plain(m)), _) => Ok(m.clone()),
+                    (Ok(Rendering::Protected(p)), Some(c)) => {
+                        protected::copy_for(p, list, c, &delivery.recipient).map(Arc::new)
+                    }
+                    (Ok(Rendering::Protected(_)), None) => Err("no list key".into()),
+                }
+            }
+            DeliveryKind::Notice => Ok(Arc::new(notice(&db(store), list, delivery, &domain)?)),
         };
-        let Some(message) = message else {
-            db(store).mark_failed(delivery, "the post's content is no longer stored")?;
-            report.failed += 1;
-            continue;
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                db(store).mark_failed(delivery, &e)?;
+                report.failed += 1;
+                continue;
+            }
         };
         if smtp.as_ref().is_none_or(|s| s.is_broken()) {
             smtp = Some(Outgoing::connect(&account.smtp, account.ca_pem.as_deref(), password).await?);
@@ -451,7 +508,7 @@ mod tests {
             store.begin_attempt(id).unwrap();
         }
         let mut report = ListReport::default();
-        decide_recorded(&store, &list, id, &mut report).unwrap();
+        decide_recorded(&store, &list, id, &mut report, None).unwrap();
         assert_eq!(report.quarantined, 1);
         let post = store.post(id).unwrap();
         assert_eq!(post.state, crate::store::PostState::Quarantined);
@@ -475,7 +532,7 @@ mod tests {
         store.begin_attempt(id).unwrap();
         assert_eq!(store.undecided_posts(&list).unwrap().len(), 1);
         let mut report = ListReport::default();
-        decide_recorded(&store, &list, id, &mut report).unwrap();
+        decide_recorded(&store, &list, id, &mut report, None).unwrap();
         assert_eq!(report.distributed, 1);
         assert_eq!(store.deliveries(id).unwrap().len(), 1);
         assert!(store.undecided_posts(&list).unwrap().is_empty());

@@ -26,11 +26,14 @@ pub enum HoldReason {
     /// Bounces, auto-replies, delivery reports: shown to the owners, never
     /// sent to the members.
     Automated { why: String },
+    /// What the list's encryption and signature settings say.
+    Crypto(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RejectReason {
     NonMember { from: String },
+    Crypto(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +41,7 @@ pub enum DiscardReason {
     /// It carries this list's own List-Id or X-Loop: it went through the
     /// list already.
     Loop,
+    Crypto(String),
 }
 
 impl HoldReason {
@@ -62,6 +66,7 @@ impl fmt::Display for HoldReason {
             HoldReason::Automated { why } => {
                 write!(f, "an automated message ({why}); it is never sent to members")
             }
+            HoldReason::Crypto(why) => f.write_str(why),
         }
     }
 }
@@ -72,6 +77,7 @@ impl fmt::Display for RejectReason {
             RejectReason::NonMember { from } => {
                 write!(f, "{from} is not a member and the list rejects posts from non-members")
             }
+            RejectReason::Crypto(why) => f.write_str(why),
         }
     }
 }
@@ -80,6 +86,7 @@ impl fmt::Display for DiscardReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DiscardReason::Loop => f.write_str("it went through this list already (its List-Id or X-Loop): a mail loop"),
+            DiscardReason::Crypto(why) => f.write_str(why),
         }
     }
 }
@@ -121,6 +128,21 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
     }
 
     Decision::Distribute { recipients: recipients(Some(poster), members) }
+}
+
+/// Decides a post of a list that reads encrypted and signed mail: the
+/// list's rules first, then what the crypto layer found, judged by the four
+/// settings (post-encrypt, post-sign).
+pub fn decide_protected(post: &Post, list: &List, members: &[Member], evidence: &super::Evidence) -> Decision {
+    match decide(post, list, members) {
+        Decision::Distribute { recipients } => match super::judge(&list.settings, evidence) {
+            super::CryptoVerdict::Accept => Decision::Distribute { recipients },
+            super::CryptoVerdict::Hold(r) => Decision::Hold(HoldReason::Crypto(r)),
+            super::CryptoVerdict::Reject(r) => Decision::Reject(RejectReason::Crypto(r)),
+            super::CryptoVerdict::Discard(r) => Decision::Discard(DiscardReason::Crypto(r)),
+        },
+        other => other,
+    }
 }
 
 /// Who receives a post: every member, except the poster when they asked not
@@ -249,6 +271,31 @@ mod tests {
         for h in ["Subject: who?", "From: alice@example.org, bob@example.org", "From: alice@example.org\r\nFrom: bob@example.org"] {
             assert_eq!(decide(&post(h), &list(), &members()), Decision::Hold(HoldReason::NoSinglePoster), "{h}");
         }
+    }
+
+    #[test]
+    fn the_crypto_verdict_applies_only_to_what_the_list_would_send() {
+        use crate::policy::{Encryption, Evidence, Signature};
+        let unsigned = Evidence { encryption: Encryption::None, signature: Signature::None };
+        let mut l = list();
+        l.settings.post_sign = crate::model::Requirement::Force;
+        assert!(matches!(
+            decide_protected(&post("From: alice@example.org"), &l, &members(), &unsigned),
+            Decision::Discard(DiscardReason::Crypto(_))
+        ));
+        // A loop stays a loop, whatever its signature.
+        assert_eq!(
+            decide_protected(&post("From: alice@example.org\r\nX-Loop: list@example.org"), &l, &members(), &unsigned),
+            Decision::Discard(DiscardReason::Loop)
+        );
+        let signed = Evidence {
+            encryption: Encryption::None,
+            signature: Signature::ByMember { email: "alice@example.org".into() },
+        };
+        assert!(matches!(
+            decide_protected(&post("From: alice@example.org"), &l, &members(), &signed),
+            Decision::Distribute { .. }
+        ));
     }
 
     #[test]

@@ -10,5 +10,5 @@ mod post;
 pub mod render;
 
 pub use crypto::{CryptoVerdict, DeliveryPlan, Encryption, Evidence, Signature, Wrap, judge, plan_delivery};
-pub use decide::{Decision, DiscardReason, HoldReason, RejectReason, decide, recipients};
+pub use decide::{Decision, DiscardReason, HoldReason, RejectReason, decide, decide_protected, recipients};
 pub use post::{Mailbox, Post, Unreadable};

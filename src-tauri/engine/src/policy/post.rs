@@ -17,6 +17,8 @@ pub struct Post {
     pub from: Vec<Mailbox>,
     /// How many From header fields there are (RFC 5322 allows one).
     pub from_fields: usize,
+    /// The Sender address, if any.
+    pub sender: Option<String>,
     pub message_id: String,
     pub subject: String,
     /// Raw values of List-Id fields (this list's mark if it came back).
@@ -39,6 +41,16 @@ pub struct Post {
 pub struct Unreadable(pub String);
 
 impl Post {
+    /// The poster, when a signature may be tied to them: exactly one From
+    /// mailbox, and no Sender naming someone else.
+    pub fn signing_poster(&self) -> Option<&str> {
+        let poster = self.poster()?;
+        match &self.sender {
+            Some(s) if !s.eq_ignore_ascii_case(poster) => None,
+            _ => Some(poster),
+        }
+    }
+
     /// The poster's address, when there is exactly one From mailbox.
     pub fn poster(&self) -> Option<&str> {
         match (self.from_fields, self.from.as_slice()) {
@@ -82,9 +94,15 @@ impl Post {
                 format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase()
             })
             .unwrap_or_else(|| "text/plain".into());
+        let sender = msg
+            .sender()
+            .and_then(|a| a.first())
+            .and_then(|m| m.address())
+            .map(|a| a.trim().to_string());
         Ok(Post {
             from,
             from_fields,
+            sender,
             message_id: msg.message_id().map(|id| format!("<{id}>")).unwrap_or_default(),
             subject: msg.subject().unwrap_or_default().to_string(),
             list_ids: raw_values("List-Id"),
@@ -123,6 +141,15 @@ mod tests {
         assert_eq!(Post::read(fields).unwrap().poster(), None);
         let none = b"Subject: no sender\r\n\r\nbody";
         assert_eq!(Post::read(none).unwrap().poster(), None);
+    }
+
+    #[test]
+    fn a_differing_sender_unties_the_poster_from_signatures() {
+        let p = Post::read(b"From: a@example.org\r\nSender: b@example.org\r\n\r\nbody").unwrap();
+        assert_eq!(p.poster(), Some("a@example.org"));
+        assert_eq!(p.signing_poster(), None);
+        let same = Post::read(b"From: a@example.org\r\nSender: A@example.org\r\n\r\nbody").unwrap();
+        assert_eq!(same.signing_poster(), Some("a@example.org"));
     }
 
     #[test]

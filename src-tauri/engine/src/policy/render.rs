@@ -171,6 +171,86 @@ pub fn render_post(raw: &[u8], list: &List, fallback_message_id: &str) -> Vec<u8
     out
 }
 
+/// Header fields a protected copy takes from the post; everything else is
+/// left behind, because the copy is built fresh around verified content.
+const ALLOWED: &[&str] = &["from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references", "reply-to"];
+
+/// The header block (without the empty line) of a copy whose body is built
+/// by the crypto layer: the allow-listed fields of the post, the list's
+/// headers, and `X-Conclave-Decrypted: yes` when the list decrypted it.
+/// Always CRLF.
+pub fn render_protected_headers(raw: &[u8], list: &List, fallback_message_id: &str, decrypted: bool) -> Vec<u8> {
+    let (fields, _, _) = split(raw);
+    let prefix = &list.settings.subject_prefix;
+    let subject = decoded_subject(raw);
+    let add_prefix = !prefix.trim().is_empty() && !subject.contains(prefix.trim());
+    let prefix_text = if prefix.is_ascii() { prefix.clone() } else { format!("{} ", encoded_word(prefix.trim_end())) };
+    let mut out = Vec::new();
+    let (mut has_subject, mut has_message_id) = (false, false);
+    for f in &fields {
+        let lname = f.name.to_ascii_lowercase();
+        if !ALLOWED.contains(&lname.as_str()) || (lname == "reply-to" && list.settings.reply_to == ReplyTo::List) {
+            continue;
+        }
+        let value = String::from_utf8_lossy(f.raw);
+        let value = value.trim();
+        let value = value.replace("\r\n", "\n").replace('\n', "\r\n");
+        out.extend_from_slice(f.name.as_bytes());
+        out.extend_from_slice(b": ");
+        if lname == "subject" {
+            has_subject = true;
+            if add_prefix {
+                out.extend_from_slice(prefix_text.as_bytes());
+            }
+        }
+        has_message_id |= lname == "message-id";
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    let mut add = |name: &str, value: &str| out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    if !has_subject {
+        add("Subject", prefix_text.trim_end());
+    }
+    if !has_message_id {
+        add("Message-ID", fallback_message_id);
+    }
+    add("MIME-Version", "1.0");
+    add("List-Id", &format!("{} <{}>", phrase(&list.name), list.list_id()));
+    add("List-Post", &format!("<mailto:{}>", list.address));
+    add("Precedence", "list");
+    add("X-Loop", &list.address);
+    if list.settings.reply_to == ReplyTo::List {
+        add("Reply-To", &list.address);
+    }
+    if decrypted {
+        add("X-Conclave-Decrypted", "yes");
+    }
+    out
+}
+
+/// The MIME entity of a plain post: its Content-* fields and its body, the
+/// part a list signs or encrypts when the post itself was not protected.
+pub fn entity_of(raw: &[u8]) -> Vec<u8> {
+    let (fields, body, _) = split(raw);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut has_type = false;
+    for f in &fields {
+        let lname = f.name.to_ascii_lowercase();
+        if lname.starts_with("content-") {
+            has_type |= lname == "content-type";
+            out.extend_from_slice(f.name.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(&crate::mime::crlf(f.raw));
+        }
+    }
+    if !has_type {
+        out.extend_from_slice(b"Content-Type: text/plain; charset=us-ascii\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&crate::mime::crlf(body));
+    out
+}
+
 /// The notice a poster receives when an owner rejects a held post.
 pub fn render_notice(list: &List, to: &str, subject: &str, reason: &str, message_id: &str, date: &str) -> Vec<u8> {
     let eol = "\r\n";
@@ -276,6 +356,27 @@ mod tests {
             own_posts: true,
         }];
         assert!(matches!(crate::policy::decide(&p, &list(), &members), crate::policy::Decision::Discard(_)));
+    }
+
+    #[test]
+    fn protected_copies_take_only_allowed_fields() {
+        let h = text(&render_protected_headers(POST, &list(), "<x@x>", true));
+        assert!(h.contains("From: Alice <alice@example.org>\r\n"));
+        assert!(h.contains("Subject: [Tenants] Meeting\r\n  on Tuesday\r\n"), "{h}");
+        assert!(h.contains("X-Conclave-Decrypted: yes\r\n"));
+        assert!(h.contains("List-Id: Tenants <list.example.org>\r\n"));
+        assert!(!h.contains("Received") && !h.contains("Return-Path") && !h.contains("MIME-Version: 1.0\r\nMIME-Version"));
+        assert!(!h.ends_with("\r\n\r\n"));
+        let plain = text(&render_protected_headers(POST, &list(), "<x@x>", false));
+        assert!(!plain.contains("X-Conclave-Decrypted"));
+    }
+
+    #[test]
+    fn the_entity_of_a_plain_post_is_its_content_fields_and_body() {
+        let e = text(&entity_of(b"From: a@example.org\nContent-Type: text/plain; charset=utf-8\nSubject: x\n\nhello\n"));
+        assert_eq!(e, "Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n");
+        let e = text(&entity_of(b"From: a@example.org\r\n\r\nhello\r\n"));
+        assert_eq!(e, "Content-Type: text/plain; charset=us-ascii\r\n\r\nhello\r\n");
     }
 
     #[test]

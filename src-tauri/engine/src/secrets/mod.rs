@@ -45,6 +45,8 @@ pub enum SecretError {
 pub enum SecretKind {
     ImapPassword,
     SmtpPassword,
+    /// The list's OpenPGP secret key, armored.
+    OpenPgpListKey,
 }
 
 impl SecretKind {
@@ -52,6 +54,7 @@ impl SecretKind {
         match self {
             SecretKind::ImapPassword => "imap-password",
             SecretKind::SmtpPassword => "smtp-password",
+            SecretKind::OpenPgpListKey => "openpgp-secret-key",
         }
     }
 }

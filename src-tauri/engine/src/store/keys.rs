@@ -56,6 +56,30 @@ impl Store {
             .optional()?)
     }
 
+    /// Every member's key of this protocol, by member address.
+    pub fn member_keys(&self, list: &List, protocol: Protocol) -> Result<Vec<(String, StoredKey)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT m.email, k.fingerprint, k.cert FROM member_keys k JOIN members m ON m.id = k.member_id
+             WHERE m.list_id = ?1 AND k.protocol = ?2 ORDER BY m.email",
+        )?;
+        let rows = stmt.query_map(params![list.id, protocol.as_str()], |r| {
+            Ok((r.get(0)?, StoredKey { fingerprint: r.get(1)?, cert: r.get(2)? }))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The post that carried this signature before, if any (a replay).
+    pub fn signature_seen(&self, list: &List, digest: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT post_id FROM signatures WHERE list_id = ?1 AND digest = ?2",
+                params![list.id, digest],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Sets a member's key. Replacing an existing one is an explicit owner
     /// action (`replace`), and logged with both fingerprints.
     pub fn set_member_key(&self, list: &List, email: &str, protocol: Protocol, key: &StoredKey, replace: bool) -> Result<()> {

@@ -135,6 +135,9 @@ pub struct Settlement {
     pub recipients: Vec<String>,
     /// For "hold": whether an owner may approve it (automated mail may not).
     pub approvable: bool,
+    /// For "distribute": the member signature it carried, kept so that a
+    /// replay of the same signed post is refused.
+    pub signature_digest: Option<String>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -257,6 +260,14 @@ impl Store {
                 params![post_id, rcpt, t],
             )?;
         }
+        if let (PostState::Queued | PostState::Done, Some(digest)) = (state, &s.signature_digest)
+            && s.decision == "distribute"
+        {
+            tx.execute(
+                "INSERT OR IGNORE INTO signatures (list_id, digest, post_id, at) VALUES (?1, ?2, ?3, ?4)",
+                params![post.list_id, digest, post_id, t],
+            )?;
+        }
         if state == PostState::Held {
             tx.execute(
                 "INSERT INTO held_posts (post_id, reason, approvable, held_at) VALUES (?1, ?2, ?3, ?4)",
@@ -341,6 +352,7 @@ mod tests {
             subject: "hi".into(),
             recipients: recipients.iter().map(|s| s.to_string()).collect(),
             approvable: true,
+            signature_digest: None,
         }
     }
 

@@ -143,6 +143,16 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (member_id, protocol)
     ) STRICT;
     CREATE INDEX member_keys_by_fingerprint ON member_keys (protocol, fingerprint);
+
+    -- Every member signature a distributed post carried, so a replay of
+    -- the same signed post is recognised.
+    CREATE TABLE signatures (
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        digest  TEXT NOT NULL,
+        post_id INTEGER NOT NULL,
+        at      INTEGER NOT NULL,
+        PRIMARY KEY (list_id, digest)
+    ) STRICT;
     "#,
 ];
 

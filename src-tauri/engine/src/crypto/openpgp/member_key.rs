@@ -99,6 +99,17 @@ impl MemberKey {
         self.cert.to_vec().expect("serializing to memory does not fail")
     }
 
+    /// Whether the key can still receive encrypted mail (it may have
+    /// expired or been revoked since it was added).
+    pub fn can_encrypt(&self, now: SystemTime) -> bool {
+        let p = policy();
+        let Ok(vc) = self.cert.with_policy(&p, now) else { return false };
+        if matches!(vc.revocation_status(), RevocationStatus::Revoked(_)) || vc.alive().is_err() {
+            return false;
+        }
+        vc.keys().supported().alive().revoked(false).for_transport_encryption().next().is_some()
+    }
+
     pub fn info(&self, now: SystemTime) -> KeyInfo {
         describe(&self.cert, now)
     }

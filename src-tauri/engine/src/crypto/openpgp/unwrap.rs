@@ -285,7 +285,7 @@ fn judge(
             let names_from = vc
                 .userids()
                 .any(|u| u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(from)));
-            if !names_from {
+            if !names_from || !email.eq_ignore_ascii_case(from) {
                 return (Signed::Invalid(format!("signed by {email}'s key, but From is {from}: a forged sender")), None);
             }
         }

@@ -1,0 +1,131 @@
+//! What an OpenPGP list adds to the way a post travels: reading the post's
+//! encryption and signatures before deciding, and building each member's
+//! copy (signed once by the list, encrypted to that member) when sending.
+//! Decrypted content lives in memory only: it is decrypted again at send
+//! time rather than written to the store.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::crypto::openpgp::{self, Encrypted, ListKey, MemberKey, Signed};
+use crate::model::{List, Member, Protocol, Requirement};
+use crate::policy::{self, Decision, Encryption, Evidence, Post, Signature, render};
+use crate::secrets::{self, SecretKind};
+use crate::store::Store;
+
+use super::AgentError;
+
+/// The list key and the members' keys, loaded once per run of a list.
+pub(super) struct ListCrypto {
+    key: ListKey,
+    members: Vec<(String, MemberKey)>,
+}
+
+impl ListCrypto {
+    /// Loads what a protected list needs; `None` for a plain list.
+    pub(super) async fn load(store: &std::sync::Mutex<Store>, list: &List) -> Result<Option<ListCrypto>, AgentError> {
+        if list.protocol != Protocol::Openpgp {
+            return Ok(None);
+        }
+        let armored = secrets::load(&list.address, SecretKind::OpenPgpListKey).await.map_err(|e| match e {
+            secrets::SecretError::Missing(_) => AgentError::NoListKey(list.address.clone()),
+            other => other.into(),
+        })?;
+        let key = ListKey::from_keychain(&armored).map_err(|e| AgentError::BadListKey(e.to_string()))?;
+        let stored = super::db(store).member_keys(list, Protocol::Openpgp)?;
+        let members = stored
+            .into_iter()
+            .filter_map(|(email, k)| MemberKey::from_stored(&k.cert).ok().map(|m| (email, m)))
+            .collect();
+        Ok(Some(ListCrypto { key, members }))
+    }
+
+    fn key_of(&self, email: &str) -> Option<&MemberKey> {
+        self.members.iter().find(|(e, _)| e.eq_ignore_ascii_case(email)).map(|(_, k)| k)
+    }
+
+    /// Whether a member can receive an encrypted copy now.
+    pub(super) fn can_encrypt_to(&self, email: &str) -> bool {
+        self.key_of(email).is_some_and(|k| k.can_encrypt(SystemTime::now()))
+    }
+}
+
+/// What deciding a protected post found.
+pub(super) struct Judged {
+    pub decision: Decision,
+    pub signature_digest: Option<String>,
+    /// Members who receive nothing because they have no usable key
+    /// (distrib-encrypt force).
+    pub left_out: Vec<String>,
+}
+
+/// Decides a post of an OpenPGP list.
+pub(super) fn judge(raw: &[u8], post: &Post, list: &List, members: &[Member], crypto: &ListCrypto, store: &Store) -> Result<Judged, AgentError> {
+    let max = list.settings.max_size as usize;
+    let unwrapped = openpgp::unwrap(raw, &crypto.key, &crypto.members, post.signing_poster(), max, SystemTime::now());
+    let mut signature = match unwrapped.signed {
+        Signed::No => Signature::None,
+        Signed::ByMember { email, .. } => Signature::ByMember { email },
+        Signed::Invalid(why) => Signature::Invalid(why),
+    };
+    if let (Signature::ByMember { .. }, Some(digest)) = (&signature, &unwrapped.signature_digest)
+        && let Some(earlier) = store.signature_seen(list, digest)? {
+            signature = Signature::Invalid(format!("a replay: post {earlier} carried the same signature"));
+        }
+    let encryption = match unwrapped.encrypted {
+        Encrypted::No => Encryption::None,
+        Encrypted::ForList => Encryption::ToList,
+        Encrypted::NotForList => Encryption::ToOtherKey,
+        Encrypted::Broken(why) => Encryption::Broken(why),
+    };
+    let decision = policy::decide_protected(post, list, members, &Evidence { encryption, signature });
+    let (decision, left_out) = match decision {
+        Decision::Distribute { recipients } => {
+            let plan = policy::plan_delivery(&list.settings, &recipients, |m| crypto.can_encrypt_to(m));
+            (Decision::Distribute { recipients: plan.to.into_iter().map(|(m, _)| m).collect() }, plan.left_out)
+        }
+        other => (other, vec![]),
+    };
+    Ok(Judged { decision, signature_digest: unwrapped.signature_digest, left_out })
+}
+
+/// A post made ready for its copies: the outer headers, and the entity
+/// (signed by the list when it should be) that goes in or under them.
+pub(super) struct Prepared {
+    headers: Vec<u8>,
+    entity: Vec<u8>,
+}
+
+pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id: &str) -> Result<Arc<Prepared>, String> {
+    let max = list.settings.max_size as usize;
+    let post = Post::read(raw).map_err(|e| e.to_string())?;
+    let unwrapped = openpgp::unwrap(raw, &crypto.key, &crypto.members, post.signing_poster(), max, SystemTime::now());
+    let decrypted = unwrapped.encrypted == Encrypted::ForList;
+    if matches!(unwrapped.encrypted, Encrypted::NotForList | Encrypted::Broken(_)) {
+        return Err("the post can no longer be decrypted with the list key".into());
+    }
+    let content = unwrapped.content.unwrap_or_else(|| render::entity_of(raw));
+    let entity = if list.settings.distrib_sign {
+        openpgp::sign_entity(&content, &crypto.key).map_err(|e| e.to_string())?
+    } else {
+        content
+    };
+    Ok(Arc::new(Prepared { headers: render::render_protected_headers(raw, list, fallback_id, decrypted), entity }))
+}
+
+/// One member's copy: encrypted to their key when the list says so and they
+/// have one; under distrib-encrypt force a member without a usable key gets
+/// nothing (the error says why).
+pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, member: &str) -> Result<Vec<u8>, String> {
+    let key = crypto.key_of(member).filter(|k| k.can_encrypt(SystemTime::now()));
+    let body = match (list.settings.distrib_encrypt, key) {
+        (Requirement::Yes | Requirement::Force, Some(key)) => {
+            openpgp::encrypt_entity(&prepared.entity, key).map_err(|e| e.to_string())?
+        }
+        (Requirement::Force, None) => {
+            return Err(format!("{member} has no valid key, and the list sends only encrypted (distrib-encrypt force)"));
+        }
+        _ => prepared.entity.clone(),
+    };
+    Ok([prepared.headers.as_slice(), &body].concat())
+}

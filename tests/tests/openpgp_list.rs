@@ -1,0 +1,164 @@
+//! An OpenPGP list end to end on the real rig: members post with gpg, the
+//! list decrypts, checks, signs and re-encrypts to each member, and each
+//! member's gpg decrypts and verifies the copy.
+
+use std::time::Duration;
+
+use conclave_engine::mime;
+use rig::Rig;
+use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, with_headers};
+use rig::owner::Owner;
+
+const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSecret meeting at 7, back door.\r\nGr\xc3\xbc\xc3\x9fe\r\n";
+
+fn header(raw: &[u8], name: &str) -> Option<String> {
+    mime::header(mime::split_head(raw).0, name)
+}
+
+/// A member with their own gpg, the list's key imported, their key given
+/// to the list owner.
+fn member(owner: &Owner, address: &str, list_key: &[u8], with_key: bool) -> Gpg {
+    let g = Gpg::new();
+    g.generate(&format!("Member <{address}>"), "future-default", "never", &[]);
+    assert!(g.run(&["--import"], Some(list_key)).status.success());
+    if with_key {
+        let file = g.home.path().join("key.asc");
+        std::fs::write(&file, g.export(address)).unwrap();
+        let out = owner.ok(&["member", "add", &owner.list, address, "--key", file.to_str().unwrap()]);
+        assert!(out.contains("key "), "{out}");
+    } else {
+        owner.ok(&["member", "add", &owner.list, address]);
+    }
+    g
+}
+
+/// Decrypts a member's copy with their gpg; returns the signed entity.
+fn open_copy(g: &Gpg, copy: &[u8]) -> Vec<u8> {
+    let ct = header(copy, "Content-Type").unwrap();
+    assert_eq!(mime::media_type(&ct), "multipart/encrypted", "{}", String::from_utf8_lossy(copy));
+    let parts = mime::parts(mime::split_head(copy).1, &mime::param(&ct, "boundary").unwrap()).unwrap();
+    let out = g.run(&["--decrypt"], Some(mime::split_head(parts[1]).1));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// Verifies the list's signature on a signed entity with the member's gpg;
+/// returns the signed content.
+fn verify_list_signature(g: &Gpg, signed: &[u8], list: &str) -> Vec<u8> {
+    let ct = header(signed, "Content-Type").unwrap();
+    assert_eq!(mime::media_type(&ct), "multipart/signed");
+    let parts = mime::parts(mime::split_head(signed).1, &mime::param(&ct, "boundary").unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (data, sig) = (dir.path().join("data"), dir.path().join("sig.asc"));
+    std::fs::write(&data, mime::crlf(parts[0])).unwrap();
+    std::fs::write(&sig, mime::split_head(parts[1]).1).unwrap();
+    let out = g.run(&["--verify", sig.to_str().unwrap(), data.to_str().unwrap()], None);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && said.contains(&format!("Good signature from \"Secure <{list}>\"")), "{said}");
+    mime::crlf(parts[0])
+}
+
+#[test]
+fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
+    let rig = Rig::get();
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp") };
+    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
+    owner.account(&rig.ca_path, &rig.password);
+    let show = owner.ok(&["list", "key", "generate", &owner.list]);
+    assert!(show.contains("Ed25519, Cv25519"), "{show}");
+    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
+    let ga = member(&owner, &alice, &list_key, true);
+    let gb = member(&owner, &bob, &list_key, true);
+    let _gc = member(&owner, &carol, &list_key, false);
+
+    let ct = gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], ENTITY);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &encrypted_mail(&alice, &owner.list, &ct));
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 distributed") && out.contains("3 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+
+    // Bob: encrypted to his key alone, signed by the list, content intact.
+    let copy = &rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20))[0];
+    assert_eq!(header(copy, "X-Conclave-Decrypted").as_deref(), Some("yes"));
+    assert!(header(copy, "List-Id").unwrap().contains(&owner.list.replacen('@', ".", 1)));
+    assert!(!String::from_utf8_lossy(copy).contains("Secret meeting"), "no clear text on the wire");
+    let signed = open_copy(&gb, copy);
+    assert_eq!(verify_list_signature(&gb, &signed, &owner.list), ENTITY);
+    // Alice, the poster, gets her copy the same way.
+    let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
+    assert_eq!(verify_list_signature(&ga, &open_copy(&ga, copy), &owner.list), ENTITY);
+    // Carol has no key: under distrib-encrypt yes she gets it signed, not encrypted.
+    let copy = &rig.wait_for(&carol, "INBOX", 1, Duration::from_secs(20))[0];
+    assert_eq!(mime::media_type(&header(copy, "Content-Type").unwrap()), "multipart/signed");
+    assert!(String::from_utf8_lossy(copy).contains("Secret meeting"));
+
+    // Under distrib-encrypt force, Carol gets nothing and the owner sees why.
+    owner.ok(&["list", "set", &owner.list, "distrib-encrypt", "force"]);
+    let members = owner.json(&["member", "list", &owner.list, "--json"]);
+    let carol_row = members.as_array().unwrap().iter().find(|m| m["email"] == carol.as_str()).unwrap();
+    assert_eq!(carol_row["receives_posts"], false);
+    // (Other words: the same words signed in the same second make the same
+    // signature, which the list would rightly take for a replay.)
+    let second = b"Content-Type: text/plain; charset=utf-8\r\n\r\nSecond meeting moved to 8.\r\n";
+    let ct = gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], second);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &encrypted_mail(&alice, &owner.list, &ct));
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 distributed") && out.contains("2 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+    rig.wait_for(&bob, "INBOX", 2, Duration::from_secs(20));
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(log.contains(&format!("not sent to {carol}")), "{log}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rig.messages(&carol, "INBOX").len(), 1);
+}
+
+#[test]
+fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
+    let rig = Rig::get();
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp-bad") };
+    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
+    owner.account(&rig.ca_path, &rig.password);
+    owner.ok(&["list", "key", "generate", &owner.list]);
+    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
+    let ga = member(&owner, &alice, &list_key, true);
+    let _gb = member(&owner, &bob, &list_key, true);
+
+    // Mallory made a key with Alice's address; it is not Alice's key.
+    let mallory = Gpg::new();
+    mallory.generate(&format!("Alice <{alice}>"), "future-default", "never", &[]);
+    let forged = with_headers(&alice, &owner.list, &signed_entity(&mallory, &alice, ENTITY));
+    rig.submit(&alice, Some(&alice), &[&owner.list], &forged);
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held") && out.contains("0 sent"), "{out}");
+    let held = owner.json(&["held", "list", &owner.list, "--json"]);
+    assert!(held[0]["reason"].as_str().unwrap().contains("signature"), "{held}");
+
+    // Unsigned under post-sign force: discarded.
+    owner.ok(&["list", "set", &owner.list, "post-sign", "force"]);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, "unsigned", "hi\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 discarded") && out.contains("0 sent"), "{out}");
+
+    // A properly signed post goes out once; the same signed post sent
+    // again (new Message-ID, same signature) is a replay.
+    let signed = signed_entity(&ga, &alice, ENTITY);
+    let first = [format!("Message-ID: <one.{alice}>\r\n").as_bytes(), &with_headers(&alice, &owner.list, &signed)].concat();
+    rig.submit(&alice, Some(&alice), &[&owner.list], &first);
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 distributed") && out.contains("2 sent"), "{out}");
+    let replay = [format!("Message-ID: <two.{alice}>\r\n").as_bytes(), &with_headers(&alice, &owner.list, &signed)].concat();
+    rig.submit(&alice, Some(&alice), &[&owner.list], &replay);
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 discarded") && out.contains("0 sent"), "{out}");
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(log.contains("a replay"), "{log}");
+    rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rig.messages(&bob, "INBOX").len(), 1, "only the one good post reached Bob");
+}
