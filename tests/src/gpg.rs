@@ -104,7 +104,14 @@ pub fn encrypted_mail(from: &str, to: &str, ciphertext: &[u8]) -> Vec<u8> {
 
 /// A PGP/MIME signed entity (without message headers) signed by `g`.
 pub fn signed_entity(g: &Gpg, who: &str, entity: &[u8]) -> Vec<u8> {
-    let sig = gpg_to_list(g, &["--local-user", who, "--detach-sign", "--digest-algo", "SHA256"], &crlf(entity));
+    signed_entity_with(g, who, entity, &[])
+}
+
+/// Like [`signed_entity`], with more gpg options (e.g. a faked time).
+pub fn signed_entity_with(g: &Gpg, who: &str, entity: &[u8], extra: &[&str]) -> Vec<u8> {
+    let mut args = extra.to_vec();
+    args.extend_from_slice(&["--local-user", who, "--detach-sign", "--digest-algo", "SHA256"]);
+    let sig = gpg_to_list(g, &args, &crlf(entity));
     let mut e = b"Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s1\"\r\n\r\n--s1\r\n".to_vec();
     e.extend_from_slice(entity);
     e.extend_from_slice(b"\r\n--s1\r\nContent-Type: application/pgp-signature\r\n\r\n");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use conclave_engine::mime;
 use rig::Rig;
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, with_headers};
+use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, signed_entity_with, with_headers};
 use rig::owner::Owner;
 
 const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSecret meeting at 7, back door.\r\nGr\xc3\xbc\xc3\x9fe\r\n";
@@ -19,7 +19,10 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
 /// to the list owner.
 fn member(owner: &Owner, address: &str, list_key: &[u8], with_key: bool) -> Gpg {
     let g = Gpg::new();
-    g.generate(&format!("Member <{address}>"), "future-default", "never", &[]);
+    // Keys made a month ago, so a test can sign as if days earlier.
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let month_ago = format!("{}", secs - 30 * 86_400);
+    g.generate(&format!("Member <{address}>"), "future-default", "never", &["--faked-system-time", &month_ago]);
     assert!(g.run(&["--import"], Some(list_key)).status.success());
     if with_key {
         let file = g.home.path().join("key.asc");
@@ -158,6 +161,19 @@ fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
     assert!(out.contains("1 discarded") && out.contains("0 sent"), "{out}");
     let log = owner.ok(&["log", &owner.list]);
     assert!(log.contains("a replay"), "{log}");
+
+    // Signed ten days before it reached the list: an old post sent again.
+    owner.ok(&["list", "set", &owner.list, "post-sign", "yes"]);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let old_time = format!("{}!", secs - 10 * 86_400);
+    let old = signed_entity_with(&ga, &alice, b"Content-Type: text/plain\r\n\r\nold words\r\n", &["--faked-system-time", &old_time]);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &with_headers(&alice, &owner.list, &old));
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held") && out.contains("0 sent"), "{out}");
+    let held = owner.json(&["held", "list", &owner.list, "--json"]);
+    let reasons: Vec<_> = held.as_array().unwrap().iter().map(|h| h["reason"].as_str().unwrap().to_string()).collect();
+    assert!(reasons.iter().any(|r| r.contains("10 days before the post reached the list")), "{reasons:?}");
     rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(rig.messages(&bob, "INBOX").len(), 1, "only the one good post reached Bob");

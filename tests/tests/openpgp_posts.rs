@@ -154,3 +154,14 @@ fn a_member_decrypts_the_lists_copy_with_gpg_and_verifies_the_list_signature() {
     assert!(out.status.success(), "{said}");
     assert!(said.contains("Good signature from \"Tenants <tenants@example.org>\""), "{said}");
 }
+
+#[test]
+fn encryption_without_integrity_protection_is_never_decrypted() {
+    let w = world();
+    // --rfc2440 makes gpg write a Symmetrically Encrypted Data packet
+    // without MDC: what EFAIL exploits.
+    let ct = gpg_to_list(&w.alice, &["--rfc2440", "--cipher-algo", "AES256", "--encrypt", "--recipient", LIST], ENTITY);
+    let u = unwrap(&encrypted_mail("alice@example.org", LIST, &ct), &w.list, &w.members, Some("alice@example.org"), MAX, now());
+    assert!(matches!(&u.encrypted, Encrypted::Broken(r) if r.contains("integrity")), "{:?}", u.encrypted);
+    assert_eq!(u.content, None);
+}

@@ -229,9 +229,10 @@ async fn process_list(store: &Mutex<Store>, list: &List, report: &mut ListReport
         if known {
             continue;
         }
-        let Some(raw) = mailbox.fetch(uid).await? else { continue };
+        let Some((raw, arrived_at)) = mailbox.fetch(uid).await? else { continue };
         let message_id = policy::Post::read(&raw).map(|p| p.message_id).unwrap_or_default();
-        let sighting = db(store).record_post(list, &NewPost { uidvalidity, uid, message_id: &message_id, raw: &raw })?;
+        let new = NewPost { uidvalidity, uid, message_id: &message_id, raw: &raw, arrived_at };
+        let sighting = db(store).record_post(list, &new)?;
         match sighting {
             Sighting::New(id) => {
                 report.new_posts += 1;
@@ -282,7 +283,8 @@ fn decide_recorded(
             Ok(Ok(match crypto {
                 None => (policy::decide(&post, list, &members), None, vec![], post),
                 Some(crypto) => {
-                    let judged = protected::judge(&raw, &post, list, &members, crypto, store)?;
+                    let arrived = store.post_arrived_at(post_id)?;
+                    let judged = protected::judge(&raw, &post, list, &members, crypto, store, arrived)?;
                     (judged.decision, judged.signature_digest, judged.left_out, post)
                 }
             }))
@@ -498,7 +500,7 @@ mod tests {
         store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
         let raw = b"From: a@example.org\r\nSubject: boom\r\n\r\nbody\r\n";
         let Sighting::New(id) = store
-            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw })
+            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw, arrived_at: None })
             .unwrap()
         else {
             panic!()
@@ -524,7 +526,7 @@ mod tests {
         store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
         let raw = b"From: a@example.org\r\nSubject: ok\r\n\r\nbody\r\n";
         let Sighting::New(id) = store
-            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw })
+            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw, arrived_at: None })
             .unwrap()
         else {
             panic!()

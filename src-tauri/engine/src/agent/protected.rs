@@ -60,7 +60,18 @@ pub(super) struct Judged {
 }
 
 /// Decides a post of an OpenPGP list.
-pub(super) fn judge(raw: &[u8], post: &Post, list: &List, members: &[Member], crypto: &ListCrypto, store: &Store) -> Result<Judged, AgentError> {
+/// How far a signature may lie after the post's arrival (clocks differ).
+const CLOCK_SKEW_SECS: i64 = 3600;
+
+pub(super) fn judge(
+    raw: &[u8],
+    post: &Post,
+    list: &List,
+    members: &[Member],
+    crypto: &ListCrypto,
+    store: &Store,
+    arrived_at: i64,
+) -> Result<Judged, AgentError> {
     let max = list.settings.max_size as usize;
     let unwrapped = openpgp::unwrap(raw, &crypto.key, &crypto.members, post.signing_poster(), max, SystemTime::now());
     let mut signature = match unwrapped.signed {
@@ -68,6 +79,11 @@ pub(super) fn judge(raw: &[u8], post: &Post, list: &List, members: &[Member], cr
         Signed::ByMember { email, .. } => Signature::ByMember { email },
         Signed::Invalid(why) => Signature::Invalid(why),
     };
+    if let (Signature::ByMember { .. }, Some(made)) = (&signature, unwrapped.signature_time)
+        && let Some(why) = signature_age_problem(made, arrived_at, list.settings.signature_max_age_days)
+    {
+        signature = Signature::Invalid(why);
+    }
     if let (Signature::ByMember { .. }, Some(digest)) = (&signature, &unwrapped.signature_digest)
         && let Some(earlier) = store.signature_seen(list, digest)? {
             signature = Signature::Invalid(format!("a replay: post {earlier} carried the same signature"));
@@ -87,6 +103,23 @@ pub(super) fn judge(raw: &[u8], post: &Post, list: &List, members: &[Member], cr
         other => (other, vec![]),
     };
     Ok(Judged { decision, signature_digest: unwrapped.signature_digest, left_out })
+}
+
+/// Why a signature's time does not fit the post's arrival in the list's
+/// mailbox (the owner's laptop may have been closed for a week, so arrival,
+/// not processing, is the measure), if it does not.
+pub(super) fn signature_age_problem(made: SystemTime, arrived_at: i64, max_age_days: u32) -> Option<String> {
+    let made = made.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    if made > arrived_at + CLOCK_SKEW_SECS {
+        return Some("its signature is dated after the post reached the list, beyond any clock difference".into());
+    }
+    if max_age_days > 0 && made < arrived_at - i64::from(max_age_days) * 86_400 {
+        let days = (arrived_at - made) / 86_400;
+        return Some(format!(
+            "its signature was made {days} days before the post reached the list (more than signature-max-age-days {max_age_days}): an old post sent again"
+        ));
+    }
+    None
 }
 
 /// A post made ready for its copies: the outer headers, and the entity
@@ -128,4 +161,20 @@ pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, me
         _ => prepared.entity.clone(),
     };
     Ok([prepared.headers.as_slice(), &body].concat())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_must_be_recent_at_arrival() {
+        let arrived = 1_800_000_000;
+        let at = |secs: i64| std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs as u64);
+        assert_eq!(signature_age_problem(at(arrived - 3600), arrived, 7), None);
+        assert!(signature_age_problem(at(arrived - 8 * 86_400), arrived, 7).unwrap().contains("8 days"));
+        assert_eq!(signature_age_problem(at(arrived - 800 * 86_400), arrived, 0), None, "0 turns the window off");
+        assert_eq!(signature_age_problem(at(arrived + 600), arrived, 7), None, "small clock differences pass");
+        assert!(signature_age_problem(at(arrived + 2 * 3600), arrived, 7).is_some());
+    }
 }

@@ -69,6 +69,8 @@ pub struct NewPost<'a> {
     pub uid: u32,
     pub message_id: &'a str,
     pub raw: &'a [u8],
+    /// The server's arrival time (INTERNALDATE), seconds since the epoch.
+    pub arrived_at: Option<i64>,
 }
 
 /// What the ledger knew of a fetched message.
@@ -187,9 +189,9 @@ impl Store {
         let sighting = match earlier {
             None => {
                 tx.execute(
-                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, raw_sha256, size, raw, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![list.id, new.uidvalidity, new.uid, new.message_id, hash, new.raw.len() as i64, new.raw, now()],
+                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, raw_sha256, size, raw, received_at, arrived_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![list.id, new.uidvalidity, new.uid, new.message_id, hash, new.raw.len() as i64, new.raw, now(), new.arrived_at],
                 )?;
                 Sighting::New(tx.last_insert_rowid())
             }
@@ -219,6 +221,16 @@ impl Store {
         };
         tx.commit()?;
         Ok(sighting)
+    }
+
+    /// When the post reached the list's mailbox: the server's INTERNALDATE,
+    /// else when Conclave recorded it.
+    pub fn post_arrived_at(&self, post_id: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(arrived_at, received_at) FROM posts WHERE id = ?1",
+            [post_id],
+            |r| r.get(0),
+        )?)
     }
 
     /// Counts one more try at deciding a post, committed before the try, so
@@ -360,14 +372,14 @@ mod tests {
     fn a_copy_is_recognised_by_message_id_or_bytes() {
         let (_d, s) = store();
         let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        let first = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<a@x>", raw: b"one" }).unwrap();
+        let first = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<a@x>", raw: b"one", arrived_at: None }).unwrap();
         let Sighting::New(first) = first else { panic!() };
         // Same Message-ID, other bytes (e.g. a Received line more).
-        let again = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 7, message_id: "<a@x>", raw: b"one!" }).unwrap();
+        let again = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 7, message_id: "<a@x>", raw: b"one!", arrived_at: None }).unwrap();
         assert!(matches!(again, Sighting::Copy { of, .. } if of == first));
         // No Message-ID, same bytes.
-        let Sighting::New(_) = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 8, message_id: "", raw: b"two" }).unwrap() else { panic!() };
-        let copy = s.record_post(&l, &NewPost { uidvalidity: 3, uid: 1, message_id: "", raw: b"two" }).unwrap();
+        let Sighting::New(_) = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 8, message_id: "", raw: b"two", arrived_at: None }).unwrap() else { panic!() };
+        let copy = s.record_post(&l, &NewPost { uidvalidity: 3, uid: 1, message_id: "", raw: b"two", arrived_at: None }).unwrap();
         assert!(matches!(copy, Sighting::Copy { .. }));
         // The renumbered original is never moved by its stale position.
         assert_eq!(s.post(first).unwrap().on_server, OnServer::Processed);
@@ -377,7 +389,7 @@ mod tests {
     fn settling_queues_deliveries_and_completion_forgets_bytes() {
         let (_d, s) = store();
         let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        let Sighting::New(id) = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<m>", raw: b"raw" }).unwrap() else { panic!() };
+        let Sighting::New(id) = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<m>", raw: b"raw", arrived_at: None }).unwrap() else { panic!() };
         assert_eq!(s.begin_attempt(id).unwrap(), 1);
         s.settle_post(id, &settle(&["b@example.org", "c@example.org"])).unwrap();
         assert!(s.settle_post(id, &settle(&[])).is_err(), "a post is decided once");

@@ -146,6 +146,10 @@ const STEPS: &[&str] = &[
 
     -- Every member signature a distributed post carried, so a replay of
     -- the same signed post is recognised.
+    -- When the message reached the list's mailbox (IMAP INTERNALDATE),
+    -- against which a signature's age is judged.
+    ALTER TABLE posts ADD COLUMN arrived_at INTEGER;
+
     CREATE TABLE signatures (
         list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
         digest  TEXT NOT NULL,

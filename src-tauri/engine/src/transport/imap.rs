@@ -152,19 +152,18 @@ impl Mailbox {
         Ok(uids)
     }
 
-    /// The whole message, without setting \Seen. `None` if it is gone.
-    pub async fn fetch(&mut self, uid: u32) -> Result<Option<Vec<u8>>, TransportError> {
+    /// The whole message, without setting \Seen, and when it reached the
+    /// mailbox (INTERNALDATE, seconds since the epoch). `None` if it is gone.
+    pub async fn fetch(&mut self, uid: u32) -> Result<Option<(Vec<u8>, Option<i64>)>, TransportError> {
         let server = self.server.clone();
         let fetches: Vec<_> = timed(&server, async {
-            let stream = self.session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[])").await?;
+            let stream = self.session.uid_fetch(uid.to_string(), "(UID INTERNALDATE BODY.PEEK[])").await?;
             stream.try_collect::<Vec<_>>().await
         })
         .await?;
-        Ok(fetches
-            .iter()
-            .find(|f| f.uid == Some(uid))
-            .and_then(|f| f.body())
-            .map(|b| b.to_vec()))
+        Ok(fetches.iter().find(|f| f.uid == Some(uid)).and_then(|f| {
+            f.body().map(|b| (b.to_vec(), f.internal_date().map(|d| d.timestamp())))
+        }))
     }
 
     /// The server's folder name for "A/B", using its hierarchy delimiter.

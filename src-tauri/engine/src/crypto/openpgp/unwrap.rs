@@ -53,6 +53,8 @@ pub struct Unwrapped {
     pub content: Option<Vec<u8>>,
     /// A digest of the accepted signature, to refuse replays.
     pub signature_digest: Option<String>,
+    /// When the accepted signature says it was made.
+    pub signature_time: Option<SystemTime>,
 }
 
 /// What the verifier saw, judged after everything was read.
@@ -150,6 +152,7 @@ pub fn unwrap(
                         signed: Signed::No,
                         content: None,
                         signature_digest: None,
+                        signature_time: None,
                     };
                 }
             };
@@ -161,34 +164,35 @@ pub fn unwrap(
                     Some((signed, sig)) => {
                         let mut inner = Helper { list_key, members, seen: Seen::default() };
                         verify_detached(&signed, &sig, &mut inner);
-                        let (signed_by, digest) = judge(&inner.seen, members, list_key, from, now);
-                        Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(signed), signature_digest: digest }
+                        let (signed_by, digest, time) = judge(&inner.seen, members, list_key, from, now);
+                        Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(signed), signature_digest: digest, signature_time: time }
                     }
                     None => broken("the signed part inside the encryption is damaged"),
                 };
             }
-            let (signed_by, digest) = judge(&helper.seen, members, list_key, from, now);
-            Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(plaintext), signature_digest: digest }
+            let (signed_by, digest, time) = judge(&helper.seen, members, list_key, from, now);
+            Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(plaintext), signature_digest: digest, signature_time: time }
         }
         ("multipart/signed", Some(_)) if is_pgp_signed(&ct) => match signed_parts(&ct, body) {
             Some((signed, sig)) => {
                 verify_detached(&signed, &sig, &mut helper);
-                let (signed_by, digest) = judge(&helper.seen, members, list_key, from, now);
-                Unwrapped { encrypted: Encrypted::No, signed: signed_by, content: Some(signed), signature_digest: digest }
+                let (signed_by, digest, time) = judge(&helper.seen, members, list_key, from, now);
+                Unwrapped { encrypted: Encrypted::No, signed: signed_by, content: Some(signed), signature_digest: digest, signature_time: time }
             }
             None => Unwrapped {
                 encrypted: Encrypted::No,
                 signed: Signed::Invalid("the PGP/MIME signed structure is damaged".into()),
                 content: None,
                 signature_digest: None,
+                signature_time: None,
             },
         },
-        _ => Unwrapped { encrypted: Encrypted::No, signed: Signed::No, content: None, signature_digest: None },
+        _ => Unwrapped { encrypted: Encrypted::No, signed: Signed::No, content: None, signature_digest: None, signature_time: None },
     }
 }
 
 fn broken(reason: &str) -> Unwrapped {
-    Unwrapped { encrypted: Encrypted::Broken(reason.into()), signed: Signed::No, content: None, signature_digest: None }
+    Unwrapped { encrypted: Encrypted::Broken(reason.into()), signed: Signed::No, content: None, signature_digest: None, signature_time: None }
 }
 
 fn is_pgp_signed(ct: &str) -> bool {
@@ -205,7 +209,37 @@ fn signed_parts(ct: &str, body: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((mime::crlf(parts[0]), mime::split_head(parts[1]).1.to_vec()))
 }
 
+/// Looks at the packets ahead of the data: whether any key packet is for the
+/// list, and whether the data lacks integrity protection (a Symmetrically
+/// Encrypted Data packet, which sequoia rightly refuses to decrypt).
+fn scan(ciphertext: &[u8], list_key: &ListKey) -> (bool, bool) {
+    use pgp::parse::{PacketParser, PacketParserResult};
+    let ours: Vec<pgp::KeyHandle> = list_key.cert().keys().map(|k| pgp::KeyHandle::from(k.key().fingerprint())).collect();
+    let (mut for_list, mut no_mdc) = (false, false);
+    let Ok(mut ppr) = PacketParser::from_bytes(ciphertext) else { return (false, false) };
+    while let PacketParserResult::Some(pp) = ppr {
+        match &pp.packet {
+            pgp::Packet::PKESK(pkesk) => {
+                for_list |= pkesk.recipient().is_none_or(|r| ours.iter().any(|o| o.aliases(&r)));
+            }
+            other if other.tag() == pgp::packet::Tag::SED => no_mdc = true,
+            _ => {}
+        }
+        // Only the top level: the data itself is not decrypted here.
+        match pp.next() {
+            Ok((_, next)) => ppr = next,
+            Err(_) => break,
+        }
+    }
+    (for_list, no_mdc)
+}
+
 fn decrypt(ciphertext: &[u8], helper: &mut Helper<'_>, max_size: usize) -> Result<Vec<u8>, String> {
+    let (for_list, no_mdc) = scan(ciphertext, helper.list_key);
+    helper.seen.pkesk_for_list |= for_list;
+    if no_mdc {
+        return Err("encrypted without integrity protection (no MDC), which is unsafe to decrypt (EFAIL)".into());
+    }
     let p = policy();
     let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
         .map_err(|e| format!("not an OpenPGP message: {e}"))?
@@ -255,46 +289,46 @@ fn judge(
     list_key: &ListKey,
     from: Option<&str>,
     now: SystemTime,
-) -> (Signed, Option<String>) {
+) -> (Signed, Option<String>, Option<SystemTime>) {
     if seen.good.is_empty() {
         return match seen.bad.first() {
-            None => (Signed::No, None),
-            Some(reason) => (Signed::Invalid(format!("the signature does not verify: {reason}")), None),
+            None => (Signed::No, None, None),
+            Some(reason) => (Signed::Invalid(format!("the signature does not verify: {reason}")), None, None),
         };
     }
     if !seen.bad.is_empty() {
-        return (Signed::Invalid(format!("one of its signatures does not verify: {}", seen.bad[0])), None);
+        return (Signed::Invalid(format!("one of its signatures does not verify: {}", seen.bad[0])), None, None);
     }
     let (fingerprint, sig) = &seen.good[0];
     let Some((email, key)) = members.iter().find(|(_, k)| k.cert().fingerprint() == *fingerprint) else {
-        return (Signed::Invalid("signed by a key that is no member's".into()), None);
+        return (Signed::Invalid("signed by a key that is no member's".into()), None, None);
     };
     let p = policy();
     match key.cert().with_policy(&p, now) {
-        Err(e) => return (Signed::Invalid(format!("the signer's key is not valid now: {e}")), None),
+        Err(e) => return (Signed::Invalid(format!("the signer's key is not valid now: {e}")), None, None),
         Ok(vc) => {
             if let RevocationStatus::Revoked(_) = vc.revocation_status() {
-                return (Signed::Invalid("the signer's key is revoked".into()), None);
+                return (Signed::Invalid("the signer's key is revoked".into()), None, None);
             }
             if let Err(e) = vc.alive() {
-                return (Signed::Invalid(format!("the signer's key has expired: {e}")), None);
+                return (Signed::Invalid(format!("the signer's key has expired: {e}")), None, None);
             }
             let Some(from) = from else {
-                return (Signed::Invalid("it does not have exactly one From address (or its Sender differs), so the signature cannot be tied to the poster".into()), None);
+                return (Signed::Invalid("it does not have exactly one From address (or its Sender differs), so the signature cannot be tied to the poster".into()), None, None);
             };
             let names_from = vc
                 .userids()
                 .any(|u| u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(from)));
             if !names_from || !email.eq_ignore_ascii_case(from) {
-                return (Signed::Invalid(format!("signed by {email}'s key, but From is {from}: a forged sender")), None);
+                return (Signed::Invalid(format!("signed by {email}'s key, but From is {from}: a forged sender")), None, None);
             }
         }
     }
     let recipients: Vec<_> = sig.intended_recipients().collect();
     let list_fpr = list_key.cert().fingerprint();
     if !recipients.is_empty() && !recipients.iter().any(|r| **r == list_fpr) {
-        return (Signed::Invalid("the signature was made for other recipients (Intended Recipient), not this list".into()), None);
+        return (Signed::Invalid("the signature was made for other recipients (Intended Recipient), not this list".into()), None, None);
     }
     let digest = sig.to_vec().ok().map(|bytes| crate::store::sha256_hex(&bytes));
-    (Signed::ByMember { email: email.clone(), fingerprint: fingerprint.to_hex() }, digest)
+    (Signed::ByMember { email: email.clone(), fingerprint: fingerprint.to_hex() }, digest, sig.signature_creation_time())
 }
