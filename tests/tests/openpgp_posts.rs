@@ -165,3 +165,39 @@ fn encryption_without_integrity_protection_is_never_decrypted() {
     assert!(matches!(&u.encrypted, Encrypted::Broken(r) if r.contains("integrity")), "{:?}", u.encrypted);
     assert_eq!(u.content, None);
 }
+
+fn text_mail(from: &str, body: &[u8]) -> Vec<u8> {
+    [
+        format!("From: {from}\r\nTo: {LIST}\r\nSubject: inline\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n").as_bytes(),
+        &mime::crlf(body),
+    ]
+    .concat()
+}
+
+#[test]
+fn inline_pgp_is_read_and_text_outside_the_block_is_not_signed() {
+    let w = world();
+    let from = Some("alice@example.org");
+    let words = "Meeting at 7, back door.\n".as_bytes();
+
+    let clear = gpg_to_list(&w.alice, &["--local-user", "alice@example.org", "--clearsign"], words);
+    let u = unwrap(&text_mail("alice@example.org", &clear), &w.list, &w.members, from, MAX, now());
+    assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+    let content = String::from_utf8(u.content.unwrap()).unwrap();
+    assert!(content.starts_with("Content-Type: text/plain") && content.contains("Meeting at 7, back door."), "{content}");
+    assert!(!content.contains("BEGIN PGP"), "only the signed words go on: {content}");
+
+    let with_preface = [b"Forwarded, read this first!\n\n".as_slice(), &clear].concat();
+    let u = unwrap(&text_mail("alice@example.org", &with_preface), &w.list, &w.members, from, MAX, now());
+    assert!(matches!(&u.signed, Signed::Invalid(r) if r.contains("outside the signed block")), "{:?}", u.signed);
+
+    let tampered = String::from_utf8(clear.clone()).unwrap().replace("at 7", "at 9").into_bytes();
+    let u = unwrap(&text_mail("alice@example.org", &tampered), &w.list, &w.members, from, MAX, now());
+    assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
+
+    let ct = gpg_to_list(&w.alice, &["--local-user", "alice@example.org", "--sign", "--encrypt", "--recipient", LIST], words);
+    let u = unwrap(&text_mail("alice@example.org", &ct), &w.list, &w.members, from, MAX, now());
+    assert_eq!(u.encrypted, Encrypted::ForList);
+    assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+    assert!(String::from_utf8(u.content.unwrap()).unwrap().ends_with("\r\n\r\nMeeting at 7, back door.\r\n"));
+}

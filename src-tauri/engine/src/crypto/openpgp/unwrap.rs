@@ -187,8 +187,101 @@ pub fn unwrap(
                 signature_time: None,
             },
         },
-        _ => Unwrapped { encrypted: Encrypted::No, signed: Signed::No, content: None, signature_digest: None, signature_time: None },
+        ("text/plain" | "", _) => inline(raw, list_key, members, from, max_size, now),
+        _ => plain(),
     }
+}
+
+fn plain() -> Unwrapped {
+    Unwrapped { encrypted: Encrypted::No, signed: Signed::No, content: None, signature_digest: None, signature_time: None }
+}
+
+/// A text/plain entity around text that was signed or encrypted inline.
+fn text_entity(text: &[u8]) -> Vec<u8> {
+    [b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".as_slice(), &mime::crlf(text)]
+        .concat()
+}
+
+/// Inline PGP in a text/plain body: a cleartext-signed block, or an armored
+/// encrypted block. Text before or after the block is not covered by its
+/// signature, so a post that has any does not count as signed, and only the
+/// block's own content is passed on.
+fn inline(
+    raw: &[u8],
+    list_key: &ListKey,
+    members: &[(String, MemberKey)],
+    from: Option<&str>,
+    max_size: usize,
+    now: SystemTime,
+) -> Unwrapped {
+    let Some(text) = mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+    else {
+        return plain();
+    };
+    let find = |begin: &str, end: &str| -> Option<(usize, usize)> {
+        let start = text.find(begin)?;
+        let stop = text[start..].find(end)? + start + end.len();
+        Some((start, stop))
+    };
+    let outside = |(start, stop): (usize, usize)| {
+        !text[..start].trim().is_empty() || !text[stop..].trim().is_empty()
+    };
+    let partial = "text outside the signed block is not covered by its signature";
+    let mut helper = Helper { list_key, members, seen: Seen::default() };
+    if let Some(span) = find("-----BEGIN PGP SIGNED MESSAGE-----", "-----END PGP SIGNATURE-----") {
+        let block = &text.as_bytes()[span.0..span.1];
+        let p = policy();
+        let mut cleartext = Vec::new();
+        let verified = pgp::parse::stream::VerifierBuilder::from_bytes(block)
+            .and_then(|b| b.with_policy(&p, None, &mut helper))
+            .and_then(|mut v| {
+                (&mut v).take(max_size as u64 + 1).read_to_end(&mut cleartext)?;
+                Ok(())
+            });
+        if let Err(e) = verified {
+            if helper.seen.bad.is_empty() {
+                helper.seen.bad.push(e.to_string());
+            }
+        }
+        let (mut signed, digest, time) = judge(&helper.seen, members, list_key, from, now);
+        if outside(span) && signed != Signed::No {
+            signed = Signed::Invalid(partial.into());
+        }
+        let ok = matches!(signed, Signed::ByMember { .. });
+        return Unwrapped {
+            encrypted: Encrypted::No,
+            signed,
+            content: Some(text_entity(&cleartext)),
+            signature_digest: if ok { digest } else { None },
+            signature_time: if ok { time } else { None },
+        };
+    }
+    if let Some(span) = find("-----BEGIN PGP MESSAGE-----", "-----END PGP MESSAGE-----") {
+        let block = text.as_bytes()[span.0..span.1].to_vec();
+        return match decrypt(&block, &mut helper, max_size) {
+            Err(e) => Unwrapped {
+                encrypted: if helper.seen.pkesk_for_list { Encrypted::Broken(e) } else { Encrypted::NotForList },
+                ..plain()
+            },
+            Ok(plaintext) => {
+                let (mut signed, digest, time) = judge(&helper.seen, members, list_key, from, now);
+                if outside(span) && signed != Signed::No {
+                    signed = Signed::Invalid(partial.into());
+                }
+                let ok = matches!(signed, Signed::ByMember { .. });
+                Unwrapped {
+                    encrypted: Encrypted::ForList,
+                    signed,
+                    content: Some(text_entity(&plaintext)),
+                    signature_digest: if ok { digest } else { None },
+                    signature_time: if ok { time } else { None },
+                }
+            }
+        };
+    }
+    plain()
 }
 
 fn broken(reason: &str) -> Unwrapped {
