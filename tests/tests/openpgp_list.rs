@@ -178,3 +178,26 @@ fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(rig.messages(&bob, "INBOX").len(), 1, "only the one good post reached Bob");
 }
+
+#[test]
+fn an_owner_notice_about_a_decrypted_post_carries_no_content() {
+    let rig = Rig::get();
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp-notice") };
+    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
+    owner.account(&rig.ca_path, &rig.password);
+    owner.ok(&["list", "key", "generate", &owner.list]);
+    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (alice, boss) = (rig.unique("alice"), rig.unique("boss"));
+    let ga = member(&owner, &alice, &list_key, true);
+    owner.ok(&["member", "add", &owner.list, &boss, "--role", "owner"]);
+    // Encrypted to the list but not signed: held under post-sign yes.
+    let ct = gpg_to_list(&ga, &["--encrypt", "--recipient", &owner.list], ENTITY);
+    rig.submit(&alice, Some(&alice), &[&owner.list], &encrypted_mail(&alice, &owner.list, &ct));
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held"), "{out}");
+    let notice = &rig.wait_for(&boss, "INBOX", 1, Duration::from_secs(20))[0];
+    let text = String::from_utf8_lossy(notice);
+    assert!(text.contains("not signed by a member") || text.contains("signature"), "{text}");
+    assert!(!text.contains("Secret meeting") && !text.contains("BEGIN PGP"), "{text}");
+}

@@ -457,3 +457,28 @@ fn posts_are_filed_on_servers_without_move() {
         assert!(again.contains("0 new post(s)") && again.contains("0 filed"), "{host}: {again}");
     }
 }
+
+#[test]
+fn owners_are_told_of_posts_the_list_did_not_send() {
+    let rig = Rig::get();
+    let (alice, boss, eve) = (rig.unique("alice"), rig.unique("boss"), rig.unique("eve"));
+    let owner = Owner::new("list-notices", &[&alice]);
+    owner.ok(&["member", "add", &owner.list, &boss, "--role", "owner"]);
+    rig.submit(&eve, Some(&eve), &[&owner.list], &rig::post(&eve, &owner.list, "let me in", "private words\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held") && out.contains("1 sent"), "{out}");
+    let notice = &rig.wait_for(&boss, "INBOX", 1, wait_secs(20))[0];
+    let text = String::from_utf8_lossy(notice);
+    assert!(header(notice, "Subject").unwrap().contains("post held for an owner: let me in"), "{text}");
+    assert!(text.contains("is not a member") && text.contains("held approve|reject|discard"), "{text}");
+    assert!(!text.contains("private words"), "the content stays out of the notice: {text}");
+    assert!(rig.messages(&alice, "INBOX").is_empty());
+
+    // Turned off, owners get no mail; the activity log still has it all.
+    owner.ok(&["list", "set", &owner.list, "owner-notices", "no"]);
+    rig.submit(&eve, Some(&eve), &[&owner.list], &rig::post(&eve, &owner.list, "again", "x\r\n"));
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held") && out.contains("0 sent"), "{out}");
+}

@@ -128,6 +128,9 @@ pub struct ListSettings {
     /// A post signed longer ago than this is taken for an old post sent
     /// again (a replay); 0 accepts signatures of any age.
     pub signature_max_age_days: u32,
+    /// Whether the list's owners get a mail for every post held, rejected
+    /// or discarded (headers and reason only, never the content).
+    pub owner_notices: bool,
 }
 
 impl ListSettings {
@@ -143,6 +146,7 @@ impl ListSettings {
         "distrib-encrypt",
         "distrib-sign",
         "signature-max-age-days",
+        "owner-notices",
     ];
 
     pub fn defaults_for(name: &str) -> Self {
@@ -156,6 +160,7 @@ impl ListSettings {
             post_sign: Requirement::Yes,
             distrib_encrypt: Requirement::Yes,
             distrib_sign: true,
+            owner_notices: true,
             signature_max_age_days: 7,
         }
     }
@@ -181,6 +186,7 @@ impl ListSettings {
             "post-sign" => self.post_sign = value.parse()?,
             "distrib-encrypt" => self.distrib_encrypt = value.parse()?,
             "distrib-sign" => self.distrib_sign = parse_yes_no(value)?,
+            "owner-notices" => self.owner_notices = parse_yes_no(value)?,
             "signature-max-age-days" => {
                 self.signature_max_age_days = value.trim().parse().map_err(|_| {
                     format!("'{value}' is not a number of days (0 to accept signatures of any age)")
@@ -209,6 +215,7 @@ impl ListSettings {
             ("distrib-encrypt", self.distrib_encrypt.to_string()),
             ("distrib-sign", if self.distrib_sign { "yes" } else { "no" }.to_string()),
             ("signature-max-age-days", self.signature_max_age_days.to_string()),
+            ("owner-notices", if self.owner_notices { "yes" } else { "no" }.to_string()),
         ]
     }
 }

@@ -273,6 +273,7 @@ fn decide_recorded(
         recipients: vec![],
         approvable: false,
         signature_digest: None,
+        notify_owners: vec![],
     };
     let settlement = if attempts > MAX_DECIDE_ATTEMPTS {
         quarantine(format!("processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"))
@@ -302,7 +303,19 @@ fn decide_recorded(
                         &format!("not sent to {member}: no valid key, and the list sends only encrypted (distrib-encrypt force)"),
                     )?;
                 }
-                Settlement { signature_digest: digest, ..settlement_for(&post, decision) }
+                // Bounces and loops are not told to owners by mail: an
+                // owner's auto-reply to such a notice would come back as
+                // another bounce, and so on.
+                let quiet = matches!(
+                    decision,
+                    Decision::Hold(policy::HoldReason::Automated { .. }) | Decision::Discard(policy::DiscardReason::Loop)
+                );
+                let notify_owners = if list.settings.owner_notices && !quiet {
+                    members.iter().filter(|m| m.role == crate::model::Role::Owner).map(|m| m.email.clone()).collect()
+                } else {
+                    vec![]
+                };
+                Settlement { signature_digest: digest, notify_owners, ..settlement_for(&post, decision) }
             }
         }
     };
@@ -330,6 +343,7 @@ fn settlement_for(post: &Post, decision: Decision) -> Settlement {
         recipients: vec![],
         approvable: true,
         signature_digest: None,
+        notify_owners: vec![],
     };
     match decision {
         Decision::Distribute { recipients } => Settlement {
@@ -396,6 +410,7 @@ async fn send_due(
                 }
             }
             DeliveryKind::Notice => Ok(Arc::new(notice(&db(store), list, delivery, &domain)?)),
+            DeliveryKind::OwnerNotice => Ok(Arc::new(owner_notice(&db(store), list, delivery, &domain)?)),
         };
         let message = match message {
             Ok(m) => m,
@@ -447,6 +462,25 @@ fn notice(store: &Store, list: &List, delivery: &Delivery, domain: &str) -> Resu
         &post.subject,
         post.reason.as_deref().unwrap_or("no reason given"),
         &format!("<conclave.notice.{}@{domain}>", delivery.id),
+        &chrono::Utc::now().to_rfc2822(),
+    ))
+}
+
+fn owner_notice(store: &Store, list: &List, delivery: &Delivery, domain: &str) -> Result<Vec<u8>, AgentError> {
+    let post = store.post(delivery.post_id)?;
+    let held_id = store.held_id_of(post.id)?;
+    Ok(render::render_owner_notice(
+        list,
+        &delivery.recipient,
+        &render::OwnerNotice {
+            sender: &post.sender,
+            subject: &post.subject,
+            message_id: &post.message_id,
+            decision: post.decision.as_deref().unwrap_or(""),
+            reason: post.reason.as_deref().unwrap_or(""),
+            held_id,
+        },
+        &format!("<conclave.owner.{}@{domain}>", delivery.id),
         &chrono::Utc::now().to_rfc2822(),
     ))
 }

@@ -251,6 +251,54 @@ pub fn entity_of(raw: &[u8]) -> Vec<u8> {
     out
 }
 
+/// What an owner is told about a post the list did not send.
+pub struct OwnerNotice<'a> {
+    pub sender: &'a str,
+    pub subject: &'a str,
+    pub message_id: &'a str,
+    /// "hold", "reject" or "discard".
+    pub decision: &'a str,
+    pub reason: &'a str,
+    pub held_id: Option<i64>,
+}
+
+/// The mail to an owner about a held, rejected or discarded post: its
+/// headers and the reason, never its content (which may have been
+/// decrypted by the list).
+pub fn render_owner_notice(list: &List, to: &str, n: &OwnerNotice<'_>, message_id: &str, date: &str) -> Vec<u8> {
+    let eol = "\r\n";
+    let what = match n.decision {
+        "hold" => "held for an owner",
+        "reject" => "rejected",
+        _ => "discarded",
+    };
+    let mut m = String::new();
+    let mut add = |name: &str, value: &str| m.push_str(&format!("{name}: {value}{eol}"));
+    add("From", &format!("{} <{}>", phrase(&list.name), list.address));
+    add("To", to);
+    let subj = format!("[{}] post {what}: {}", list.name, n.subject);
+    add("Subject", &if subj.is_ascii() { subj.clone() } else { encoded_word(&subj) });
+    add("Date", date);
+    add("Message-ID", message_id);
+    add("Auto-Submitted", "auto-generated");
+    add("X-Loop", &list.address);
+    add("List-Id", &format!("{} <{}>", phrase(&list.name), list.list_id()));
+    add("MIME-Version", "1.0");
+    add("Content-Type", "text/plain; charset=utf-8");
+    add("Content-Transfer-Encoding", "8bit");
+    m.push_str(eol);
+    m.push_str(&format!("A post to {} was {what}.{eol}{eol}", list.address));
+    m.push_str(&format!("From:       {}{eol}Subject:    {}{eol}Message-ID: {}{eol}Reason:     {}{eol}{eol}", n.sender, n.subject, n.message_id, n.reason));
+    if let Some(id) = n.held_id.filter(|_| n.decision == "hold") {
+        m.push_str(&format!(
+            "Approve, reject or discard it in the Conclave window, or with{eol}  conclave-cli held approve|reject|discard {} {id}{eol}{eol}",
+            list.address
+        ));
+    }
+    m.push_str(&format!("The post's content is not included in this notice.{eol}"));
+    m.into_bytes()
+}
+
 /// The notice a poster receives when an owner rejects a held post.
 pub fn render_notice(list: &List, to: &str, subject: &str, reason: &str, message_id: &str, date: &str) -> Vec<u8> {
     let eol = "\r\n";
@@ -377,6 +425,23 @@ mod tests {
         assert_eq!(e, "Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n");
         let e = text(&entity_of(b"From: a@example.org\r\n\r\nhello\r\n"));
         assert_eq!(e, "Content-Type: text/plain; charset=us-ascii\r\n\r\nhello\r\n");
+    }
+
+    #[test]
+    fn owner_notices_carry_headers_and_reason_only() {
+        let n = OwnerNotice {
+            sender: "eve@example.net",
+            subject: "hello",
+            message_id: "<m@x>",
+            decision: "hold",
+            reason: "eve@example.net is not a member",
+            held_id: Some(7),
+        };
+        let t = text(&render_owner_notice(&list(), "owner@example.org", &n, "<n@x>", "Mon, 1 Jan 2024 00:00:00 +0000"));
+        assert!(t.contains("Subject: [Tenants] post held for an owner: hello\r\n"), "{t}");
+        assert!(t.contains("Reason:     eve@example.net is not a member"));
+        assert!(t.contains("held approve|reject|discard list@example.org 7"));
+        assert!(t.contains("Auto-Submitted: auto-generated\r\n"));
     }
 
     #[test]

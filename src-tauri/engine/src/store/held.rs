@@ -42,6 +42,14 @@ impl Resolution {
 }
 
 impl Store {
+    /// The held-post number of a post, if it was held.
+    pub fn held_id_of(&self, post_id: i64) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM held_posts WHERE post_id = ?1", [post_id], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Held posts still waiting, oldest first.
     pub fn held_posts(&self, list: &List) -> Result<Vec<HeldPost>> {
         let mut stmt = self.conn.prepare(

@@ -140,6 +140,8 @@ pub struct Settlement {
     /// For "distribute": the member signature it carried, kept so that a
     /// replay of the same signed post is refused.
     pub signature_digest: Option<String>,
+    /// Owners to tell of a hold, rejection or discard.
+    pub notify_owners: Vec<String>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -280,6 +282,14 @@ impl Store {
                 params![post.list_id, digest, post_id, t],
             )?;
         }
+        if matches!(s.decision, "hold" | "reject" | "discard") {
+            for owner in &s.notify_owners {
+                tx.execute(
+                    "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at) VALUES (?1, 'owner-notice', ?2, ?3)",
+                    params![post_id, owner, t],
+                )?;
+            }
+        }
         if state == PostState::Held {
             tx.execute(
                 "INSERT INTO held_posts (post_id, reason, approvable, held_at) VALUES (?1, ?2, ?3, ?4)",
@@ -365,6 +375,7 @@ mod tests {
             recipients: recipients.iter().map(|s| s.to_string()).collect(),
             approvable: true,
             signature_digest: None,
+            notify_owners: vec![],
         }
     }
 

@@ -89,7 +89,7 @@ const STEPS: &[&str] = &[
     CREATE TABLE deliveries (
         id              INTEGER PRIMARY KEY,
         post_id         INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
-        kind            TEXT NOT NULL DEFAULT 'post' CHECK (kind IN ('post', 'notice')),
+        kind            TEXT NOT NULL DEFAULT 'post' CHECK (kind IN ('post', 'notice', 'owner-notice')),
         recipient       TEXT NOT NULL COLLATE NOCASE,
         state           TEXT NOT NULL DEFAULT 'queued'
                         CHECK (state IN ('queued', 'sending', 'sent', 'failed')),

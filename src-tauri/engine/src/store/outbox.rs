@@ -27,6 +27,9 @@ pub enum DeliveryKind {
     Post,
     /// A notice about the post to its sender (e.g. rejected by an owner).
     Notice,
+    /// A notice to an owner that the post was held, rejected or discarded:
+    /// its headers and the reason, never its content.
+    OwnerNotice,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +47,11 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
         id: r.get(0)?,
         post_id: r.get(1)?,
-        kind: if r.get::<_, String>(2)? == "notice" { DeliveryKind::Notice } else { DeliveryKind::Post },
+        kind: match r.get::<_, String>(2)?.as_str() {
+            "notice" => DeliveryKind::Notice,
+            "owner-notice" => DeliveryKind::OwnerNotice,
+            _ => DeliveryKind::Post,
+        },
         recipient: r.get(3)?,
         state: match r.get::<_, String>(4)?.as_str() {
             "sending" => DeliveryState::Sending,
