@@ -201,3 +201,64 @@ fn an_owner_notice_about_a_decrypted_post_carries_no_content() {
     assert!(text.contains("not signed by a member") || text.contains("signature"), "{text}");
     assert!(!text.contains("Secret meeting") && !text.contains("BEGIN PGP"), "{text}");
 }
+
+#[test]
+fn every_post_shape_from_gpg_reaches_members_intact() {
+    let rig = Rig::get();
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp-shapes") };
+    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
+    owner.account(&rig.ca_path, &rig.password);
+    owner.ok(&["list", "key", "generate", &owner.list]);
+    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
+    let ga = member(&owner, &alice, &list_key, true);
+    let gb = member(&owner, &bob, &list_key, true);
+    owner.ok(&["member", "set", &owner.list, &alice, "own-posts", "no"]);
+
+    // Text and a binary attachment, as a mail client composes them.
+    let attachment: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+    let b64 = {
+        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in attachment.chunks(3) {
+            let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+            for k in 0..4 {
+                out.push(if k <= chunk.len() { A[(n >> (18 - 6 * k) & 63) as usize] as char } else { '=' });
+            }
+        }
+        out.as_bytes().chunks(76).map(|l| String::from_utf8(l.to_vec()).unwrap()).collect::<Vec<_>>().join("\r\n")
+    };
+    let mixed = format!(
+        "Content-Type: multipart/mixed; boundary=\"mx\"\r\n\r\n--mx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMinutes attached.\r\n\
+         --mx\r\nContent-Type: application/octet-stream; name=\"minutes.bin\"\r\nContent-Transfer-Encoding: base64\r\n\
+         Content-Disposition: attachment; filename=\"minutes.bin\"\r\n\r\n{b64}\r\n--mx--\r\n"
+    )
+    .into_bytes();
+    let pgp_mime = encrypted_mail(&alice, &owner.list, &gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], &mixed));
+    let signed_only = with_headers(&alice, &owner.list, &signed_entity(&ga, &alice, b"Content-Type: text/plain\r\n\r\nSigned, not secret.\r\n"));
+    let inner = signed_entity(&ga, &alice, b"Content-Type: text/plain\r\n\r\nSigned inside.\r\n");
+    let signed_inside = encrypted_mail(&alice, &owner.list, &gpg_to_list(&ga, &["--encrypt", "--recipient", &owner.list], &inner));
+    let clear = gpg_to_list(&ga, &["--local-user", &alice, "--clearsign"], b"Inline words.\n");
+    let inline = [
+        format!("From: {alice}\r\nTo: {}\r\nSubject: inline\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", owner.list).as_bytes(),
+        &mime::crlf(&clear),
+    ]
+    .concat();
+
+    let expected: Vec<(&[u8], Vec<u8>)> = vec![
+        (&pgp_mime, mixed.clone()),
+        (&signed_only, b"Content-Type: text/plain\r\n\r\nSigned, not secret.\r\n".to_vec()),
+        (&signed_inside, b"Content-Type: text/plain\r\n\r\nSigned inside.\r\n".to_vec()),
+        (&inline, b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nInline words.\r\n".to_vec()),
+    ];
+    for (n, (mail, content)) in expected.iter().enumerate() {
+        rig.submit(&alice, Some(&alice), &[&owner.list], mail);
+        rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+        let out = owner.run_once();
+        assert!(out.contains("1 distributed") && out.contains("1 sent"), "shape {n}: {out}\n{}", owner.ok(&["log", &owner.list]));
+        let copy = &rig.wait_for(&bob, "INBOX", n + 1, Duration::from_secs(20))[n];
+        let got = verify_list_signature(&gb, &open_copy(&gb, copy), &owner.list);
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(content), "shape {n}");
+        assert_eq!(got, *content, "shape {n}: byte for byte");
+    }
+}

@@ -8,7 +8,7 @@ use conclave_engine::crypto::openpgp::{
     Encrypted, KeyAlgo, ListKey, MemberKey, Signed, encrypt_entity, sign_entity, unwrap,
 };
 use conclave_engine::mime;
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, with_headers};
+use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, signed_entity_with, with_headers};
 
 const LIST: &str = "tenants@example.org";
 const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nMeeting on Tuesday at 7.\r\nGr\xc3\xbc\xc3\x9fe\r\n";
@@ -200,4 +200,31 @@ fn inline_pgp_is_read_and_text_outside_the_block_is_not_signed() {
     assert_eq!(u.encrypted, Encrypted::ForList);
     assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
     assert!(String::from_utf8(u.content.unwrap()).unwrap().ends_with("\r\n\r\nMeeting at 7, back door.\r\n"));
+}
+
+#[test]
+fn a_member_key_that_expired_or_was_revoked_since_it_was_added_never_counts() {
+    let w = world();
+    let secs = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let (month_ago, weeks_ago) = (format!("{}", secs - 30 * 86_400), format!("{}!", secs - 25 * 86_400));
+    // Dave's key was made a month ago, valid for ten days: it signed while
+    // valid, and has expired since.
+    let dave = Gpg::new();
+    dave.generate("Dave <dave@example.org>", "future-default", "10d", &["--faked-system-time", &month_ago]);
+    let stored = MemberKey::from_stored(&dave.export("dave@example.org")).unwrap();
+    let members = vec![("dave@example.org".to_string(), stored)];
+    let entity = signed_entity_with(&dave, "dave@example.org", ENTITY, &["--faked-system-time", &weeks_ago]);
+    let u = unwrap(&with_headers("dave@example.org", LIST, &entity), &w.list, &members, Some("dave@example.org"), MAX, now());
+    assert!(matches!(&u.signed, Signed::Invalid(_)), "{:?}", u.signed);
+
+    // Erin's key is revoked after she was added.
+    let erin = Gpg::new();
+    let fpr = erin.generate("Erin <erin@example.org>", "future-default", "never", &[]);
+    let entity = signed_entity(&erin, "erin@example.org", ENTITY);
+    let rev_path = erin.home.path().join("openpgp-revocs.d").join(format!("{fpr}.rev"));
+    let rev = std::fs::read_to_string(rev_path).unwrap().replace(":-----BEGIN", "-----BEGIN");
+    assert!(erin.run(&["--import"], Some(rev.as_bytes())).status.success());
+    let members = vec![("erin@example.org".to_string(), MemberKey::from_stored(&erin.export("erin@example.org")).unwrap())];
+    let u = unwrap(&with_headers("erin@example.org", LIST, &entity), &w.list, &members, Some("erin@example.org"), MAX, now());
+    assert!(matches!(&u.signed, Signed::Invalid(r) if r.contains("revoked")), "{:?}", u.signed);
 }

@@ -245,6 +245,11 @@ fn inline(
                 helper.seen.bad.push(e.to_string());
             }
         }
+        // The cleartext framework signs the text without its last line
+        // break; the copy's text ends with one, as mail text does.
+        if !cleartext.ends_with(b"\n") {
+            cleartext.extend_from_slice(b"\r\n");
+        }
         let (mut signed, digest, time) = judge(&helper.seen, members, list_key, from, now);
         if outside(span) && signed != Signed::No {
             signed = Signed::Invalid(partial.into());
