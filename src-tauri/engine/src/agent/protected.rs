@@ -5,7 +5,7 @@
 //! time rather than written to the store.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::crypto::openpgp::{self, Encrypted, ListKey, MemberKey, Signed};
 use crate::model::{List, Member, Protocol, Requirement};
@@ -15,7 +15,22 @@ use crate::store::Store;
 
 use super::AgentError;
 
+/// How long reading one post's crypto may take before it is given up on.
+const READ_TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs `f` on its own thread and waits at most `limit` for it. A run that
+/// takes longer is abandoned (it still ends by itself, bounded by max-size)
+/// so that one hostile post cannot stall the posts behind it.
+pub(super) fn with_time_limit<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit).ok()
+}
+
 /// The list key and the members' keys, loaded once per run of a list.
+#[derive(Clone)]
 pub(super) struct ListCrypto {
     key: ListKey,
     members: Vec<(String, MemberKey)>,
@@ -73,7 +88,17 @@ pub(super) fn judge(
     arrived_at: i64,
 ) -> Result<Judged, AgentError> {
     let max = list.settings.max_size as usize;
-    let unwrapped = openpgp::unwrap(raw, &crypto.key, &crypto.members, post.signing_poster(), max, SystemTime::now());
+    let (raw_owned, crypto_owned, from) = (raw.to_vec(), crypto.clone(), post.signing_poster().map(str::to_string));
+    let unwrapped = with_time_limit(READ_TIME_LIMIT, move || {
+        openpgp::unwrap(&raw_owned, &crypto_owned.key, &crypto_owned.members, from.as_deref(), max, SystemTime::now())
+    })
+    .unwrap_or_else(|| openpgp::Unwrapped {
+        encrypted: Encrypted::Broken(format!("reading it took longer than {} s; set aside", READ_TIME_LIMIT.as_secs())),
+        signed: Signed::No,
+        content: None,
+        signature_digest: None,
+        signature_time: None,
+    });
     let mut signature = match unwrapped.signed {
         Signed::No => Signature::None,
         Signed::ByMember { email, .. } => Signature::ByMember { email },
@@ -166,6 +191,13 @@ pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, me
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slow_work_is_abandoned_at_the_time_limit() {
+        assert_eq!(with_time_limit(Duration::from_secs(5), || 42), Some(42));
+        let slow = with_time_limit(Duration::from_millis(50), || std::thread::sleep(Duration::from_secs(2)));
+        assert_eq!(slow, None);
+    }
 
     #[test]
     fn signatures_must_be_recent_at_arrival() {

@@ -35,6 +35,10 @@ pub struct Post {
     pub size: u64,
 }
 
+/// More MIME parts than any real post has: a message built to exhaust the
+/// reader is refused rather than walked.
+pub const MAX_PARTS: usize = 1000;
+
 /// Why a message could not be read at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("the message cannot be read as e-mail: {0}")]
@@ -68,6 +72,9 @@ impl Post {
             .ok_or_else(|| Unreadable("no header could be parsed".into()))?;
         if msg.headers().is_empty() {
             return Err(Unreadable("it has no header fields".into()));
+        }
+        if msg.parts.len() > MAX_PARTS {
+            return Err(Unreadable(format!("it has {} MIME parts, more than the {MAX_PARTS} a post may have", msg.parts.len())));
         }
         let raw_values = |name: &str| -> Vec<String> {
             msg.headers_raw()
@@ -160,6 +167,17 @@ mod tests {
         assert_eq!(p.content_type, "multipart/report");
         let auto = b"From: a@example.org\r\nAuto-Submitted: auto-replied\r\n\r\nbody";
         assert_eq!(Post::read(auto).unwrap().auto_submitted.as_deref(), Some("auto-replied"));
+    }
+
+    #[test]
+    fn a_message_of_too_many_parts_is_unreadable() {
+        let mut m = String::from("From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n");
+        for _ in 0..MAX_PARTS + 5 {
+            m.push_str("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n");
+        }
+        m.push_str("--b--\r\n");
+        let e = Post::read(m.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("MIME parts"), "{e}");
     }
 
     #[test]

@@ -240,11 +240,10 @@ fn inline(
                 (&mut v).take(max_size as u64 + 1).read_to_end(&mut cleartext)?;
                 Ok(())
             });
-        if let Err(e) = verified {
-            if helper.seen.bad.is_empty() {
+        if let Err(e) = verified
+            && helper.seen.bad.is_empty() {
                 helper.seen.bad.push(e.to_string());
             }
-        }
         // The cleartext framework signs the text without its last line
         // break; the copy's text ends with one, as mail text does.
         if !cleartext.ends_with(b"\n") {
