@@ -280,7 +280,10 @@ fn decide_recorded(
     } else {
         let members = store.members(list)?;
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<_, AgentError> {
-            let Ok(post) = Post::read(&raw) else { return Ok(Err(Post::read(&raw).unwrap_err())) };
+            let post = match Post::read(&raw) {
+                Ok(post) => post,
+                Err(unreadable) => return Ok(Err(unreadable)),
+            };
             Ok(Ok(match crypto {
                 None => (policy::decide(&post, list, &members), None, vec![], post),
                 Some(crypto) => {
