@@ -152,6 +152,9 @@ pub(super) fn signature_age_problem(made: SystemTime, arrived_at: i64, max_age_d
 pub(super) struct Prepared {
     headers: Vec<u8>,
     entity: Vec<u8>,
+    /// The entity encrypted once for the whole fan-out, when anyone gets an
+    /// encrypted copy.
+    shared: Option<openpgp::SharedPayload>,
 }
 
 pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id: &str) -> Result<Arc<Prepared>, String> {
@@ -168,7 +171,11 @@ pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id:
     } else {
         content
     };
-    Ok(Arc::new(Prepared { headers: render::render_protected_headers(raw, list, fallback_id, decrypted), entity }))
+    let shared = match list.settings.distrib_encrypt {
+        Requirement::No => None,
+        _ => Some(openpgp::SharedPayload::new(&entity).map_err(|e| e.to_string())?),
+    };
+    Ok(Arc::new(Prepared { headers: render::render_protected_headers(raw, list, fallback_id, decrypted), entity, shared }))
 }
 
 /// One member's copy: encrypted to their key when the list says so and they
@@ -176,11 +183,9 @@ pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id:
 /// nothing (the error says why).
 pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, member: &str) -> Result<Vec<u8>, String> {
     let key = crypto.key_of(member).filter(|k| k.can_encrypt(SystemTime::now()));
-    let body = match (list.settings.distrib_encrypt, key) {
-        (Requirement::Yes | Requirement::Force, Some(key)) => {
-            openpgp::encrypt_entity(&prepared.entity, key).map_err(|e| e.to_string())?
-        }
-        (Requirement::Force, None) => {
+    let body = match (&prepared.shared, key) {
+        (Some(shared), Some(key)) => shared.copy_for(key).map_err(|e| e.to_string())?,
+        (_, None) if list.settings.distrib_encrypt == Requirement::Force => {
             return Err(format!("{member} has no valid key, and the list sends only encrypted (distrib-encrypt force)"));
         }
         _ => prepared.entity.clone(),

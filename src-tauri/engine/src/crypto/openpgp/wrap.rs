@@ -70,44 +70,96 @@ pub fn sign_entity(content: &[u8], list_key: &ListKey) -> Result<Vec<u8>, OpenPg
     Ok(out)
 }
 
+/// A post encrypted once for a whole fan-out: the compressed, encrypted
+/// entity under one session key. Each member's copy is a key packet for that
+/// member alone in front of these same bytes, so a fan-out costs one
+/// public-key operation per member, not one pass over the post per member,
+/// and no copy names another member's key.
+pub struct SharedPayload {
+    session_key: pgp::crypto::SessionKey,
+    encrypted: Vec<u8>,
+}
+
+const SYMMETRIC: pgp::types::SymmetricAlgorithm = pgp::types::SymmetricAlgorithm::AES256;
+
+impl SharedPayload {
+    pub fn new(entity: &[u8]) -> Result<SharedPayload, OpenPgpError> {
+        use pgp::serialize::stream::Compressor;
+        let session_key = pgp::crypto::SessionKey::new(SYMMETRIC.key_size().map_err(failed)?).map_err(failed)?;
+        let mut encrypted = Vec::new();
+        {
+            let message = Message::new(&mut encrypted);
+            // No recipients here: integrity-protected data (SEIPD v1, which
+            // every client reads) under the session key only.
+            let message = Encryptor::with_session_key(message, SYMMETRIC, session_key.clone())
+                .map_err(failed)?
+                .build()
+                .map_err(failed)?;
+            let message = Compressor::new(message).build().map_err(failed)?;
+            let mut literal = LiteralWriter::new(message).build().map_err(failed)?;
+            literal.write_all(entity).map_err(failed)?;
+            literal.finalize().map_err(failed)?;
+        }
+        Ok(SharedPayload { session_key, encrypted })
+    }
+
+    /// One member's copy: a multipart/encrypted entity.
+    pub fn copy_for(&self, member: &MemberKey) -> Result<Vec<u8>, OpenPgpError> {
+        use pgp::packet::PKESK;
+        use pgp::packet::pkesk::PKESK3;
+        use pgp::serialize::Marshal;
+        let p = policy();
+        let mut binary = Vec::with_capacity(self.encrypted.len() + 600);
+        let mut count = 0;
+        for ka in member
+            .cert()
+            .keys()
+            .with_policy(&p, None)
+            .supported()
+            .alive()
+            .revoked(false)
+            .for_transport_encryption()
+        {
+            let pkesk = PKESK3::for_recipient(SYMMETRIC, &self.session_key, ka.key()).map_err(failed)?;
+            pgp::Packet::from(PKESK::from(pkesk)).serialize(&mut binary).map_err(failed)?;
+            count += 1;
+        }
+        if count == 0 {
+            return Err(OpenPgpError::Unusable("the member's key has no valid encryption subkey".into()));
+        }
+        binary.extend_from_slice(&self.encrypted);
+        let mut ciphertext = Vec::with_capacity(binary.len() * 4 / 3 + 200);
+        {
+            let mut armored = armor::Writer::new(&mut ciphertext, armor::Kind::Message).map_err(failed)?;
+            armored.write_all(&binary).map_err(failed)?;
+            armored.finalize().map_err(failed)?;
+        }
+        Ok(encrypted_entity(&ciphertext))
+    }
+}
+
 /// Encrypts a MIME entity to one member: a multipart/encrypted entity.
 pub fn encrypt_entity(entity: &[u8], member: &MemberKey) -> Result<Vec<u8>, OpenPgpError> {
-    let p = policy();
-    let cert = member.cert();
-    let recipients: Vec<_> = cert
-        .keys()
-        .with_policy(&p, None)
-        .supported()
-        .alive()
-        .revoked(false)
-        .for_transport_encryption()
-        .collect();
-    if recipients.is_empty() {
-        return Err(OpenPgpError::Unusable("the member's key has no valid encryption subkey".into()));
-    }
-    let mut ciphertext = Vec::new();
-    {
-        let message = Message::new(&mut ciphertext);
-        let message = Armorer::new(message).build().map_err(failed)?;
-        let message = Encryptor::for_recipients(message, recipients).build().map_err(failed)?;
-        let mut literal = LiteralWriter::new(message).build().map_err(failed)?;
-        literal.write_all(entity).map_err(failed)?;
-        literal.finalize().map_err(failed)?;
-    }
-    let boundary = mime::new_boundary(&ciphertext);
+    SharedPayload::new(entity)?.copy_for(member)
+}
+
+/// RFC 3156 multipart/encrypted around armored ciphertext.
+fn encrypted_entity(ciphertext: &[u8]) -> Vec<u8> {
+    let boundary = mime::new_boundary(ciphertext);
     let mut out = Vec::with_capacity(ciphertext.len() + 400);
-    write!(
-        out,
-        "Content-Type: multipart/encrypted;\r\n protocol=\"application/pgp-encrypted\";\r\n boundary=\"{boundary}\"\r\n\r\n\
-         This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n--{boundary}\r\n\
-         Content-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n\
-         --{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\
-         Content-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
-    )
-    .map_err(failed)?;
-    out.extend_from_slice(&mime::crlf(&ciphertext));
-    write!(out, "\r\n--{boundary}--\r\n").map_err(failed)?;
-    Ok(out)
+    out.extend_from_slice(
+        format!(
+            "Content-Type: multipart/encrypted;\r\n protocol=\"application/pgp-encrypted\";\r\n boundary=\"{boundary}\"\r\n\r\n\
+             This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n--{boundary}\r\n\
+             Content-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n\
+             --{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\
+             Content-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    out.extend_from_slice(&mime::crlf(ciphertext));
+    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    out
 }
 
 #[cfg(test)]
@@ -142,6 +194,30 @@ mod tests {
         let tampered = String::from_utf8_lossy(&mail).replace("an alle", "an Alle").into_bytes();
         let u = unwrap(&tampered, &list, &as_member, Some("l@example.org"), 1 << 20, now);
         assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
+    }
+
+    #[test]
+    fn copies_share_the_encrypted_post_but_not_the_key_packets() {
+        let now = SystemTime::now();
+        let list = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, now).unwrap();
+        let (bob_cert, bob) = member("Bob <bob@example.org>", "bob@example.org");
+        let (_, carol) = member("Carol <carol@example.org>", "carol@example.org");
+        let signed = sign_entity(CONTENT, &list).unwrap();
+        let shared = SharedPayload::new(&signed).unwrap();
+        let (to_bob, to_carol) = (shared.copy_for(&bob.1).unwrap(), shared.copy_for(&carol.1).unwrap());
+        assert_ne!(to_bob, to_carol);
+        // Bob's secret key opens his copy (to the content the list signed),
+        // not Carol's.
+        let armored = String::from_utf8(bob_cert.as_tsk().armored().to_vec().unwrap()).unwrap();
+        let bob_opens = ListKey::from_keychain(&crate::secrets::Sensitive::new(armored)).unwrap();
+        let read = |copy: &[u8]| {
+            let mail = [b"From: l@example.org\r\n".as_slice(), copy].concat();
+            unwrap(&mail, &bob_opens, &[], None, 1 << 20, now)
+        };
+        let mine = read(&to_bob);
+        assert_eq!(mine.encrypted, super::super::Encrypted::ForList);
+        assert_eq!(mine.content.as_deref(), Some(CONTENT));
+        assert_eq!(read(&to_carol).encrypted, super::super::Encrypted::NotForList);
     }
 
     #[test]
