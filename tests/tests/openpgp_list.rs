@@ -245,11 +245,19 @@ fn every_post_shape_from_gpg_reaches_members_intact() {
     ]
     .concat();
 
+    let inline_ct = gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], b"Inline secret.\n");
+    let inline_encrypted = [
+        format!("From: {alice}\r\nTo: {}\r\nSubject: inline secret\r\nContent-Type: text/plain\r\n\r\n", owner.list).as_bytes(),
+        &mime::crlf(&inline_ct),
+    ]
+    .concat();
+
     let expected: Vec<(&[u8], Vec<u8>)> = vec![
         (&pgp_mime, mixed.clone()),
         (&signed_only, b"Content-Type: text/plain\r\n\r\nSigned, not secret.\r\n".to_vec()),
         (&signed_inside, b"Content-Type: text/plain\r\n\r\nSigned inside.\r\n".to_vec()),
         (&inline, b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nInline words.\r\n".to_vec()),
+        (&inline_encrypted, b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nInline secret.\r\n".to_vec()),
     ];
     for (n, (mail, content)) in expected.iter().enumerate() {
         rig.submit(&alice, Some(&alice), &[&owner.list], mail);
