@@ -15,6 +15,19 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
     mime::header(mime::split_head(raw).0, name)
 }
 
+/// An OpenPGP list "Secure" on the rig with a fresh key; returns its owner
+/// and the exported public key members import.
+fn secure_list(prefix: &str) -> (Owner, Vec<u8>) {
+    let rig = Rig::get();
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique(prefix) };
+    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
+    owner.account(&rig.ca_path, &rig.password);
+    let show = owner.ok(&["list", "key", "generate", &owner.list]);
+    assert!(show.contains("Ed25519, Cv25519"), "{show}");
+    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    (owner, list_key)
+}
+
 /// A member with their own gpg, the list's key imported, their key given
 /// to the list owner.
 fn member(owner: &Owner, address: &str, list_key: &[u8], with_key: bool) -> Gpg {
@@ -64,12 +77,7 @@ fn verify_list_signature(g: &Gpg, signed: &[u8], list: &str) -> Vec<u8> {
 #[test]
 fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
-    owner.account(&rig.ca_path, &rig.password);
-    let show = owner.ok(&["list", "key", "generate", &owner.list]);
-    assert!(show.contains("Ed25519, Cv25519"), "{show}");
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (owner, list_key) = secure_list("list-pgp");
     let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
     let ga = member(&owner, &alice, &list_key, true);
     let gb = member(&owner, &bob, &list_key, true);
@@ -119,11 +127,7 @@ fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
 #[test]
 fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp-bad") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
-    owner.account(&rig.ca_path, &rig.password);
-    owner.ok(&["list", "key", "generate", &owner.list]);
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (owner, list_key) = secure_list("list-pgp-bad");
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
     let ga = member(&owner, &alice, &list_key, true);
     let _gb = member(&owner, &bob, &list_key, true);
@@ -182,11 +186,7 @@ fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
 #[test]
 fn an_owner_notice_about_a_decrypted_post_carries_no_content() {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp-notice") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
-    owner.account(&rig.ca_path, &rig.password);
-    owner.ok(&["list", "key", "generate", &owner.list]);
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (owner, list_key) = secure_list("list-pgp-notice");
     let (alice, boss) = (rig.unique("alice"), rig.unique("boss"));
     let ga = member(&owner, &alice, &list_key, true);
     owner.ok(&["member", "add", &owner.list, &boss, "--role", "owner"]);
@@ -205,11 +205,7 @@ fn an_owner_notice_about_a_decrypted_post_carries_no_content() {
 #[test]
 fn every_post_shape_from_gpg_reaches_members_intact() {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-pgp-shapes") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
-    owner.account(&rig.ca_path, &rig.password);
-    owner.ok(&["list", "key", "generate", &owner.list]);
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let (owner, list_key) = secure_list("list-pgp-shapes");
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
     let ga = member(&owner, &alice, &list_key, true);
     let gb = member(&owner, &bob, &list_key, true);

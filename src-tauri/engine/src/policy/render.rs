@@ -272,21 +272,8 @@ pub fn render_owner_notice(list: &List, to: &str, n: &OwnerNotice<'_>, message_i
         "reject" => "rejected",
         _ => "discarded",
     };
-    let mut m = String::new();
-    let mut add = |name: &str, value: &str| m.push_str(&format!("{name}: {value}{eol}"));
-    add("From", &format!("{} <{}>", phrase(&list.name), list.address));
-    add("To", to);
-    let subj = format!("[{}] post {what}: {}", list.name, n.subject);
-    add("Subject", &if subj.is_ascii() { subj.clone() } else { encoded_word(&subj) });
-    add("Date", date);
-    add("Message-ID", message_id);
-    add("Auto-Submitted", "auto-generated");
-    add("X-Loop", &list.address);
-    add("List-Id", &format!("{} <{}>", phrase(&list.name), list.list_id()));
-    add("MIME-Version", "1.0");
-    add("Content-Type", "text/plain; charset=utf-8");
-    add("Content-Transfer-Encoding", "8bit");
-    m.push_str(eol);
+    let subject = format!("[{}] post {what}: {}", list.name, n.subject);
+    let mut m = notice_head(list, to, &subject, date, message_id, "auto-generated");
     m.push_str(&format!("A post to {} was {what}.{eol}{eol}", list.address));
     m.push_str(&format!("From:       {}{eol}Subject:    {}{eol}Message-ID: {}{eol}Reason:     {}{eol}{eol}", n.sender, n.subject, n.message_id, n.reason));
     if let Some(id) = n.held_id.filter(|_| n.decision == "hold") {
@@ -299,25 +286,33 @@ pub fn render_owner_notice(list: &List, to: &str, n: &OwnerNotice<'_>, message_i
     m.into_bytes()
 }
 
-/// The notice a poster receives when an owner rejects a held post.
-pub fn render_notice(list: &List, to: &str, subject: &str, reason: &str, message_id: &str, date: &str) -> Vec<u8> {
+/// The header block and empty line of a notice from the list: marked as
+/// automatic (RFC 3834) and with the list's loop marks, so no machine
+/// answers it and it never comes back through the list.
+fn notice_head(list: &List, to: &str, subject: &str, date: &str, message_id: &str, auto: &str) -> String {
     let eol = "\r\n";
     let mut m = String::new();
     let mut add = |name: &str, value: &str| m.push_str(&format!("{name}: {value}{eol}"));
     add("From", &format!("{} <{}>", phrase(&list.name), list.address));
     add("To", to);
-    let subj = format!("Your post to {} was not accepted: {subject}", list.name);
-    add("Subject", &if subj.is_ascii() { subj.clone() } else { encoded_word(&subj) });
+    add("Subject", &if subject.is_ascii() { subject.to_string() } else { encoded_word(subject) });
     add("Date", date);
     add("Message-ID", message_id);
-    // RFC 3834: a machine's reply, never to be answered by another machine.
-    add("Auto-Submitted", "auto-replied");
+    add("Auto-Submitted", auto);
     add("X-Loop", &list.address);
     add("List-Id", &format!("{} <{}>", phrase(&list.name), list.list_id()));
     add("MIME-Version", "1.0");
     add("Content-Type", "text/plain; charset=utf-8");
     add("Content-Transfer-Encoding", "8bit");
     m.push_str(eol);
+    m
+}
+
+/// The notice a poster receives when an owner rejects a held post.
+pub fn render_notice(list: &List, to: &str, subject: &str, reason: &str, message_id: &str, date: &str) -> Vec<u8> {
+    let eol = "\r\n";
+    let notice_subject = format!("Your post to {} was not accepted: {subject}", list.name);
+    let mut m = notice_head(list, to, &notice_subject, date, message_id, "auto-replied");
     m.push_str(&format!(
         "Your message \"{subject}\" to the list {} was rejected by an owner.{eol}{eol}Reason: {reason}{eol}",
         list.address
