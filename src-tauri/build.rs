@@ -1,8 +1,14 @@
 fn main() {
     // The window may call these commands and nothing else of the app; the
     // capability in capabilities/default.json grants them.
-    let manifest =
-        tauri_build::AppManifest::new().commands(&["lists", "set_paused", "check_now", "status"]);
+    let manifest = tauri_build::AppManifest::new().commands(&[
+        "lists",
+        "set_paused",
+        "check_now",
+        "status",
+        "held_posts",
+        "resolve_held",
+    ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");
 }

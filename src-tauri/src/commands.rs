@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use conclave_engine::store::{ListSummary, Store, StoreError};
+use conclave_engine::store::{HeldPost, ListSummary, Resolution, Store, StoreError};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
 
@@ -20,10 +20,26 @@ pub struct CommandError {
 
 impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
-        CommandError {
-            code: "store",
-            message: e.to_string(),
-        }
+        // The held-post errors name CLI commands; the window says it in its
+        // own words.
+        let (code, message) = match &e {
+            StoreError::NoSuchHeldPost { id, list } => (
+                "held-not-found",
+                format!("there is no held post {id} on {list} (resolved elsewhere?)"),
+            ),
+            StoreError::HeldPostResolved { id, how } => (
+                "held-resolved",
+                format!("held post {id} was {how} already"),
+            ),
+            StoreError::NotApprovable { id } => (
+                "held-not-approvable",
+                format!(
+                    "held post {id} is an automated message (bounce or auto-reply) and is never sent to members: discard it"
+                ),
+            ),
+            _ => ("store", e.to_string()),
+        };
+        CommandError { code, message }
     }
 }
 
@@ -75,4 +91,82 @@ pub fn check_now(shell: State<'_, Shell>) {
 #[tauri::command]
 pub fn status(shell: State<'_, Shell>) -> AgentStatus {
     shell.status()
+}
+
+/// The posts of one list that wait for an owner, oldest first.
+#[tauri::command]
+pub async fn held_posts(
+    shell: State<'_, Shell>,
+    address: String,
+) -> Result<Vec<HeldPost>, CommandError> {
+    with_store(shell.data_dir.clone(), move |store| {
+        store.held_posts(&store.list(&address)?)
+    })
+    .await
+}
+
+/// What the window asks for a held post: "approve", "reject" or "discard".
+pub fn parse_action(action: &str) -> Result<Resolution, CommandError> {
+    match action {
+        "approve" => Ok(Resolution::Approve),
+        "reject" => Ok(Resolution::Reject),
+        "discard" => Ok(Resolution::Discard),
+        other => Err(CommandError {
+            code: "bad-action",
+            message: format!("unknown action {other:?}: approve, reject or discard"),
+        }),
+    }
+}
+
+/// Approves, rejects or discards one held post, then wakes the agent so an
+/// approved post or a rejection notice goes out at once.
+#[tauri::command]
+pub async fn resolve_held(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    address: String,
+    id: i64,
+    action: String,
+) -> Result<(), CommandError> {
+    let how = parse_action(&action)?;
+    with_store(shell.data_dir.clone(), move |store| {
+        let list = store.list(&address)?;
+        let held = store.held_posts(&list)?.into_iter().find(|h| h.id == id);
+        let recipients = match &held {
+            Some(h) => conclave_engine::agent::held_recipients(store, &list, h, how)?,
+            None => vec![],
+        };
+        store.resolve_held(&list, id, how, &recipients).map(|_| ())
+    })
+    .await?;
+    if how != Resolution::Discard {
+        shell.watch.wake();
+    }
+    let _ = app.emit(LISTS_CHANGED, shell.status());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_parse_and_others_are_refused() {
+        assert_eq!(parse_action("approve").unwrap(), Resolution::Approve);
+        assert_eq!(parse_action("reject").unwrap(), Resolution::Reject);
+        assert_eq!(parse_action("discard").unwrap(), Resolution::Discard);
+        assert_eq!(parse_action("delete").unwrap_err().code, "bad-action");
+    }
+
+    #[test]
+    fn held_errors_reach_the_window_with_their_own_code() {
+        let e = CommandError::from(StoreError::NotApprovable { id: 3 });
+        assert_eq!(e.code, "held-not-approvable");
+        assert!(!e.message.contains("conclave-cli"));
+        let e = CommandError::from(StoreError::HeldPostResolved {
+            id: 3,
+            how: "approved".into(),
+        });
+        assert_eq!(e.code, "held-resolved");
+    }
 }

@@ -100,7 +100,9 @@ pub fn run() {
             commands::lists,
             commands::set_paused,
             commands::check_now,
-            commands::status
+            commands::status,
+            commands::held_posts,
+            commands::resolve_held
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;

@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
 use fantoccini::{Client, ClientBuilder, Locator};
+use rig::Rig;
+use rig::owner::Owner;
 
 const RUN_TESTS: &str = "run the tests with scripts/test.sh, which builds and installs it";
 
@@ -127,16 +130,67 @@ async fn rows(client: &Client) -> Result<Vec<Row>, CmdError> {
     Ok(rows)
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_list_created_with_the_cli_appears_in_the_window() {
+/// The built app on the data folder `data`, started by tauri-driver, and a
+/// WebDriver session with its window. Keep the driver until the session is
+/// closed: dropping it ends tauri-driver (and prints its log on a panic).
+/// `scratch` takes the driver's log and the app's XDG folders.
+async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "the window test needs a display: {RUN_TESTS} (it runs them under xvfb-run)"
     );
     let app = built("conclave");
-    let cli = built("conclave-cli");
     let tauri_driver = program("tauri-driver", "TAURI_DRIVER");
     let webkit_driver = program("WebKitWebDriver", "WEBKIT_WEBDRIVER");
+    let (port, native_port) = free_ports();
+    let log = scratch.join("driver.log");
+    let log_file = File::create(&log).unwrap();
+    // tauri-driver passes its environment on to WebKitWebDriver and so to
+    // the app: the app sees this data folder and nothing of the user's.
+    let child = Command::new(&tauri_driver)
+        .arg("--port")
+        .arg(port.to_string())
+        .arg("--native-port")
+        .arg(native_port.to_string())
+        .arg("--native-driver")
+        .arg(&webkit_driver)
+        .env("CONCLAVE_DATA_DIR", data)
+        .env("XDG_DATA_HOME", scratch.join("xdg"))
+        .env("XDG_CACHE_HOME", scratch.join("cache"))
+        .env("XDG_CONFIG_HOME", scratch.join("config"))
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", tauri_driver.display()));
+    let driver = Driver { child, log };
+
+    let started = Instant::now();
+    while !status_ok(port) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "tauri-driver did not answer /status within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": app.to_string_lossy() }),
+    );
+    let client = ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session with the app");
+
+    (driver, client)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_created_with_the_cli_appears_in_the_window() {
+    let cli = built("conclave-cli");
 
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -161,48 +215,7 @@ async fn a_list_created_with_the_cli_appears_in_the_window() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let (port, native_port) = free_ports();
-    let log = tmp.path().join("driver.log");
-    let log_file = File::create(&log).unwrap();
-    // tauri-driver passes its environment on to WebKitWebDriver and so to
-    // the app: the app sees this data folder and nothing of the user's.
-    let child = Command::new(&tauri_driver)
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--native-port")
-        .arg(native_port.to_string())
-        .arg("--native-driver")
-        .arg(&webkit_driver)
-        .env("CONCLAVE_DATA_DIR", &data)
-        .env("XDG_DATA_HOME", &xdg)
-        .env("XDG_CACHE_HOME", tmp.path().join("cache"))
-        .env("XDG_CONFIG_HOME", tmp.path().join("config"))
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().unwrap())
-        .stderr(log_file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", tauri_driver.display()));
-    let _driver = Driver { child, log };
-
-    let started = Instant::now();
-    while !status_ok(port) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "tauri-driver did not answer /status within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": app.to_string_lossy() }),
-    );
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a WebDriver session with the app");
+    let (_driver, client) = open_window(&data, tmp.path()).await;
 
     let result = async {
         client
@@ -263,4 +276,116 @@ async fn a_list_created_with_the_cli_appears_in_the_window() {
         shown.contains("state: paused"),
         "the CLI should see the list paused from the window:\n{shown}"
     );
+}
+
+/// Waits up to `secs` for `ok` to hold of the elements matching `css`.
+async fn wait_for_all(
+    client: &Client,
+    css: &str,
+    secs: u64,
+    ok: impl Fn(&[Element]) -> bool,
+) -> Result<Vec<Element>, String> {
+    let started = Instant::now();
+    loop {
+        let found = client
+            .find_all(Locator::Css(css))
+            .await
+            .map_err(|e| e.to_string())?;
+        if ok(&found) {
+            return Ok(found);
+        }
+        if started.elapsed() > Duration::from_secs(secs) {
+            return Err(format!("{css}: {} found, not as expected after {secs} s", found.len()));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// With CONCLAVE_SCREENSHOTS=DIR, saves what the window shows as DIR/NAME.png.
+async fn screenshot(client: &Client, name: &str) {
+    if let Some(dir) = std::env::var_os("CONCLAVE_SCREENSHOTS") {
+        // Let the last change be painted first.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let png = client.screenshot().await.expect("a screenshot");
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).expect("screenshot saved");
+    }
+}
+
+/// Needs the mail rig (CONCLAVE_RIG_DIR, scripts/test.sh) besides the window.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_post_approved_in_the_window_reaches_the_members() {
+    let rig = Rig::get();
+    let (alice, eve) = (rig.unique("alice"), rig.unique("eve"));
+    let owner = Owner::new("list-window", &[&alice]);
+    // A non-member's post, and a bounce, which can only be discarded.
+    let post = rig::post(&eve, &owner.list, "let me in", "hi\r\n");
+    rig.submit(&eve, Some(&eve), &[&owner.list], &post);
+    let bounce = rig::post(&format!("MAILER-DAEMON@{}", rig.domain), &owner.list, "Undelivered Mail", "gone\r\n");
+    rig.submit(&alice, None, &[&owner.list], &bounce);
+    rig.wait_for(&owner.list, "INBOX", 2, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("2 held") && out.contains("0 sent"), "{out}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (_driver, client) = open_window(owner.data.path(), tmp.path()).await;
+
+    let result = async {
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=held-open]"))
+            .await
+            .map_err(|e| format!("no held-posts button in the list row: {e}"))?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[data-testid=held-panel]"))
+            .await
+            .map_err(|e| format!("the held panel did not open: {e}"))?;
+        let rows = wait_for_all(&client, "[data-testid=held-row]", 10, |r| r.len() == 2).await?;
+        screenshot(&client, "held-panel").await;
+        let (mut approvable, mut bounce) = (None, None);
+        for row in rows {
+            let subject = row.find(Locator::Css("[data-testid=held-subject]")).await?.text().await?;
+            let approve = row.find(Locator::Css("[data-testid=held-approve]")).await?;
+            let enabled = approve.is_enabled().await?;
+            match subject.as_str() {
+                "let me in" => approvable = Some((enabled, approve)),
+                "Undelivered Mail" => bounce = Some((enabled, row)),
+                other => return Err(format!("an unexpected held post {other:?}").into()),
+            }
+        }
+        let (enabled, approve) = approvable.ok_or("the non-member's post is not listed")?;
+        assert!(enabled, "the non-member's post should be approvable");
+        let (enabled, bounce) = bounce.ok_or("the bounce is not listed")?;
+        assert!(!enabled, "a bounce's Approve should be disabled");
+
+        approve.click().await?;
+        let members = alice.clone();
+        let got = tokio::task::spawn_blocking(move || {
+            Rig::get().wait_for(&members, "INBOX", 1, Duration::from_secs(60))
+        })
+        .await?;
+        wait_for_all(&client, "[data-testid=held-row]", 10, |r| r.len() == 1).await?;
+
+        bounce.find(Locator::Css("[data-testid=held-discard]")).await?.click().await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[data-testid=held-empty]"))
+            .await
+            .map_err(|e| format!("the panel did not say that nothing is held: {e}"))?;
+        wait_for_all(&client, "[data-testid=held-open]", 10, |b| b.is_empty()).await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(got)
+    }
+    .await;
+    let _ = client.close().await;
+
+    let got = result.unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&got[0]);
+    assert!(text.contains("Subject: [Test List] let me in"), "{text}");
+    let held = owner.json(&["held", "list", &owner.list, "--json"]);
+    assert!(held.as_array().unwrap().is_empty(), "{held}");
 }

@@ -19,6 +19,23 @@ export interface ListSummary {
   last_error: string | null;
 }
 
+/** A post waiting for an owner (conclave_engine::store::HeldPost). */
+export interface HeldPost {
+  id: number;
+  post_id: number;
+  sender: string;
+  subject: string;
+  size: number;
+  reason: string;
+  /** Automated mail (bounces, auto-replies) can only be discarded. */
+  approvable: boolean;
+  /** RFC 3339, UTC. */
+  held_at: string;
+}
+
+/** What an owner does with a held post. */
+export type HeldAction = "approve" | "reject" | "discard";
+
 /** The agent itself (src-tauri/src/watch.rs AgentStatus). */
 export interface AgentStatus {
   paused_all: boolean;
@@ -48,6 +65,14 @@ export function setPaused(address: string, paused: boolean): Promise<void> {
 
 export function checkNow(): Promise<void> {
   return invoke<void>("check_now");
+}
+
+export function fetchHeldPosts(address: string): Promise<HeldPost[]> {
+  return invoke<HeldPost[]>("held_posts", { address });
+}
+
+export function resolveHeld(address: string, id: number, action: HeldAction): Promise<void> {
+  return invoke<void>("resolve_held", { address, id, action });
 }
 
 export function onListsChanged(handler: (status: AgentStatus) => void): Promise<UnlistenFn> {

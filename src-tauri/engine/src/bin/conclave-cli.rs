@@ -9,7 +9,6 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use conclave_engine::agent::{Agent, RunReport};
 use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
-use conclave_engine::policy;
 use conclave_engine::secrets::{self, SecretKind, Sensitive};
 use conclave_engine::store::{Resolution, Store};
 use conclave_engine::transport::{imap::Mailbox, smtp::Outgoing};
@@ -659,15 +658,9 @@ async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Res
         .held_posts(&list)?
         .into_iter()
         .find(|h| h.id == id);
-    let recipients = match (how, &held) {
-        (Resolution::Approve, Some(h)) => {
-            let poster = (!h.sender.is_empty() && !h.sender.contains(',')).then_some(h.sender.as_str());
-            policy::recipients(poster, &store.members(&list)?)
-        }
-        (Resolution::Reject, Some(h)) if conclave_engine::model::check_address(&h.sender).is_ok() => {
-            vec![h.sender.clone()]
-        }
-        _ => vec![],
+    let recipients = match &held {
+        Some(h) => conclave_engine::agent::held_recipients(&store, &list, h, how)?,
+        None => vec![],
     };
     store.resolve_held(&list, id, how, &recipients)?;
     match how {
