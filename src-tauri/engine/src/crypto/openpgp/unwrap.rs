@@ -114,11 +114,11 @@ impl DecryptionHelper for &mut Helper<'_> {
                 }
             }
         }
-        Err(anyhow_like("not encrypted to the list key"))
+        Err(refusal("not encrypted to the list key"))
     }
 }
 
-fn anyhow_like(msg: &str) -> pgp::anyhow::Error {
+fn refusal(msg: &str) -> pgp::anyhow::Error {
     pgp::Error::InvalidOperation(msg.to_string()).into()
 }
 
