@@ -228,7 +228,6 @@ fn inline(
     let outside = |(start, stop): (usize, usize)| {
         !text[..start].trim().is_empty() || !text[stop..].trim().is_empty()
     };
-    let partial = "text outside the signed block is not covered by its signature";
     let mut helper = Helper { list_key, members, seen: Seen::default() };
     if let Some(span) = find("-----BEGIN PGP SIGNED MESSAGE-----", "-----END PGP SIGNATURE-----") {
         let block = &text.as_bytes()[span.0..span.1];
@@ -249,18 +248,7 @@ fn inline(
         if !cleartext.ends_with(b"\n") {
             cleartext.extend_from_slice(b"\r\n");
         }
-        let (mut signed, digest, time) = judge(&helper.seen, members, list_key, from, now);
-        if outside(span) && signed != Signed::No {
-            signed = Signed::Invalid(partial.into());
-        }
-        let ok = matches!(signed, Signed::ByMember { .. });
-        return Unwrapped {
-            encrypted: Encrypted::No,
-            signed,
-            content: Some(text_entity(&cleartext)),
-            signature_digest: if ok { digest } else { None },
-            signature_time: if ok { time } else { None },
-        };
+        return inline_result(Encrypted::No, &cleartext, judge(&helper.seen, members, list_key, from, now), outside(span));
     }
     if let Some(span) = find("-----BEGIN PGP MESSAGE-----", "-----END PGP MESSAGE-----") {
         let block = text.as_bytes()[span.0..span.1].to_vec();
@@ -270,22 +258,35 @@ fn inline(
                 ..plain()
             },
             Ok(plaintext) => {
-                let (mut signed, digest, time) = judge(&helper.seen, members, list_key, from, now);
-                if outside(span) && signed != Signed::No {
-                    signed = Signed::Invalid(partial.into());
-                }
-                let ok = matches!(signed, Signed::ByMember { .. });
-                Unwrapped {
-                    encrypted: Encrypted::ForList,
-                    signed,
-                    content: Some(text_entity(&plaintext)),
-                    signature_digest: if ok { digest } else { None },
-                    signature_time: if ok { time } else { None },
-                }
+                inline_result(Encrypted::ForList, &plaintext, judge(&helper.seen, members, list_key, from, now), outside(span))
             }
         };
     }
     plain()
+}
+
+/// An inline block's verdict: a signature does not count when text stands
+/// outside the block, and only a counting signature is kept for the replay
+/// and age checks.
+fn inline_result(
+    encrypted: Encrypted,
+    text: &[u8],
+    (signed, digest, time): (Signed, Option<String>, Option<SystemTime>),
+    text_outside: bool,
+) -> Unwrapped {
+    let signed = if text_outside && signed != Signed::No {
+        Signed::Invalid("text outside the signed block is not covered by its signature".into())
+    } else {
+        signed
+    };
+    let counts = matches!(signed, Signed::ByMember { .. });
+    Unwrapped {
+        encrypted,
+        signed,
+        content: Some(text_entity(text)),
+        signature_digest: digest.filter(|_| counts),
+        signature_time: time.filter(|_| counts),
+    }
 }
 
 fn broken(reason: &str) -> Unwrapped {
