@@ -23,39 +23,7 @@ use pgp::types::{RevocationStatus, SymmetricAlgorithm};
 use super::{ListKey, MemberKey, policy};
 use crate::mime;
 
-/// Whether and how the post was encrypted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Encrypted {
-    No,
-    /// To the list key, and it decrypted with integrity protection.
-    ForList,
-    /// To keys that are not the list's.
-    NotForList,
-    /// Encrypted, but unusable: no integrity protection, corrupt, too large.
-    Broken(String),
-}
-
-/// Whether a member signed the post, decided the safe way.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Signed {
-    No,
-    ByMember { email: String, fingerprint: String },
-    /// Signed, but it does not count; the reason is for the owner's log.
-    Invalid(String),
-}
-
-#[derive(Debug, Clone)]
-pub struct Unwrapped {
-    pub encrypted: Encrypted,
-    pub signed: Signed,
-    /// The clear MIME entity (its Content-* headers and body) to send on,
-    /// when the post was encrypted or signed; `None` for a plain post.
-    pub content: Option<Vec<u8>>,
-    /// A digest of the accepted signature, to refuse replays.
-    pub signature_digest: Option<String>,
-    /// When the accepted signature says it was made.
-    pub signature_time: Option<SystemTime>,
-}
+pub use crate::crypto::{Encrypted, Signed, Unwrapped};
 
 /// What the verifier saw, judged after everything was read.
 #[derive(Default)]
