@@ -1,4 +1,4 @@
-//! What an OpenPGP list adds to the way a post travels: reading the post's
+//! What a protected (OpenPGP, S/MIME or mixed) list adds to the way a post travels: reading the post's
 //! encryption and signatures before deciding, and building each member's
 //! copy (signed once by the list, encrypted to that member) when sending.
 //! Decrypted content lives in memory only: it is decrypted again at send
@@ -7,7 +7,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::crypto::openpgp::{self, Encrypted, ListKey, MemberKey, Signed};
+use crate::crypto::openpgp::{self, ListKey, MemberKey};
+use crate::crypto::smime::{self, ListIdentity, MemberCert};
+use crate::crypto::{Encrypted, Signed, Unwrapped};
 use crate::model::{List, Member, Protocol, Requirement};
 use crate::policy::{self, Decision, Encryption, Evidence, Post, Signature, render};
 use crate::secrets::{self, SecretKind};
@@ -29,39 +31,125 @@ pub(super) fn with_time_limit<T: Send + 'static>(limit: Duration, f: impl FnOnce
     rx.recv_timeout(limit).ok()
 }
 
-/// The list key and the members' keys, loaded once per run of a list.
+/// An OpenPGP list's key and its members' keys.
 #[derive(Clone)]
-pub(super) struct ListCrypto {
+struct OpenPgpKeys {
     key: ListKey,
     members: Vec<(String, MemberKey)>,
 }
 
+/// An S/MIME list's identity and its members' certificates.
+#[derive(Clone)]
+struct SmimeKeys {
+    identity: ListIdentity,
+    members: Vec<(String, MemberCert)>,
+    /// Members whose clients read AES-GCM.
+    gcm: Vec<String>,
+}
+
+/// The list's keys and the members' keys, loaded once per run of a list:
+/// OpenPGP, S/MIME, or both (a mixed list).
+#[derive(Clone)]
+pub(super) struct ListCrypto {
+    /// The list's own protocol, preferred for a member who has both kinds
+    /// of key.
+    prefers: Protocol,
+    openpgp: Option<OpenPgpKeys>,
+    smime: Option<SmimeKeys>,
+}
+
+fn secret_missing(list: &List) -> impl Fn(secrets::SecretError) -> AgentError + '_ {
+    move |e| match e {
+        secrets::SecretError::Missing(_) => AgentError::NoListKey(list.address.clone()),
+        other => other.into(),
+    }
+}
+
 impl ListCrypto {
-    /// Loads what a protected list needs; `None` for a plain list.
+    /// Loads what a protected list needs: the keys of its protocol (which
+    /// must be there) and those of the other protocol if the list has
+    /// them too. `None` for a plain list.
     pub(super) async fn load(store: &std::sync::Mutex<Store>, list: &List) -> Result<Option<ListCrypto>, AgentError> {
-        if list.protocol != Protocol::Openpgp {
+        let (has_openpgp, smime_cert) = {
+            let db = super::db(store);
+            (db.list_key(list, Protocol::Openpgp)?.is_some(), db.list_key(list, Protocol::Smime)?)
+        };
+        let openpgp = if list.protocol == Protocol::Openpgp || has_openpgp {
+            let armored = secrets::load(&list.address, SecretKind::OpenPgpListKey).await.map_err(secret_missing(list))?;
+            let key = ListKey::from_keychain(&armored).map_err(|e| AgentError::BadListKey(e.to_string()))?;
+            let stored = super::db(store).member_keys(list, Protocol::Openpgp)?;
+            let members = stored
+                .into_iter()
+                .filter_map(|(email, k)| MemberKey::from_stored(&k.cert).ok().map(|m| (email, m)))
+                .collect();
+            Some(OpenPgpKeys { key, members })
+        } else {
+            None
+        };
+        let smime = match (list.protocol, smime_cert) {
+            (Protocol::Smime, None) => return Err(AgentError::NoListKey(list.address.clone())),
+            (_, None) => None,
+            (_, Some(cert)) => {
+                let pem = secrets::load(&list.address, SecretKind::SmimeListKey).await.map_err(secret_missing(list))?;
+                let key = ListIdentity::key_from_keychain(&pem).map_err(|e| AgentError::BadListKey(e.to_string()))?;
+                let certs = smime::read_certs(&cert.cert).map_err(|e| AgentError::BadListKey(e.to_string()))?;
+                let identity = ListIdentity::with_key(key, certs, &list.address, SystemTime::now())
+                    .map_err(|e| AgentError::BadListKey(e.to_string()))?;
+                let db = super::db(store);
+                let members = db
+                    .member_keys(list, Protocol::Smime)?
+                    .into_iter()
+                    .filter_map(|(email, k)| MemberCert::from_stored(&k.cert).ok().map(|m| (email, m)))
+                    .collect();
+                Some(SmimeKeys { identity, members, gcm: db.gcm_members(list)? })
+            }
+        };
+        if openpgp.is_none() && smime.is_none() {
             return Ok(None);
         }
-        let armored = secrets::load(&list.address, SecretKind::OpenPgpListKey).await.map_err(|e| match e {
-            secrets::SecretError::Missing(_) => AgentError::NoListKey(list.address.clone()),
-            other => other.into(),
-        })?;
-        let key = ListKey::from_keychain(&armored).map_err(|e| AgentError::BadListKey(e.to_string()))?;
-        let stored = super::db(store).member_keys(list, Protocol::Openpgp)?;
-        let members = stored
-            .into_iter()
-            .filter_map(|(email, k)| MemberKey::from_stored(&k.cert).ok().map(|m| (email, m)))
-            .collect();
-        Ok(Some(ListCrypto { key, members }))
+        Ok(Some(ListCrypto { prefers: list.protocol, openpgp, smime }))
     }
 
-    fn key_of(&self, email: &str) -> Option<&MemberKey> {
-        self.members.iter().find(|(e, _)| e.eq_ignore_ascii_case(email)).map(|(_, k)| k)
+    fn openpgp_key(&self, email: &str, now: SystemTime) -> Option<&MemberKey> {
+        let keys = &self.openpgp.as_ref()?.members;
+        keys.iter().find(|(e, _)| e.eq_ignore_ascii_case(email)).map(|(_, k)| k).filter(|k| k.can_encrypt(now))
+    }
+
+    fn smime_cert(&self, email: &str, now: SystemTime) -> Option<&MemberCert> {
+        let certs = &self.smime.as_ref()?.members;
+        certs.iter().find(|(e, _)| e.eq_ignore_ascii_case(email)).map(|(_, c)| c).filter(|c| c.can_encrypt(now))
     }
 
     /// Whether a member can receive an encrypted copy now.
     pub(super) fn can_encrypt_to(&self, email: &str) -> bool {
-        self.key_of(email).is_some_and(|k| k.can_encrypt(SystemTime::now()))
+        let now = SystemTime::now();
+        self.openpgp_key(email, now).is_some() || self.smime_cert(email, now).is_some()
+    }
+
+    /// Reads a post with the protocol it is written in.
+    fn read(&self, raw: &[u8], from: Option<&str>, max: usize, now: SystemTime) -> Unwrapped {
+        if smime::is_smime(raw) {
+            return match &self.smime {
+                Some(s) => smime::unwrap(raw, Some(&s.identity), &s.members, from, max, now),
+                // Nothing to decrypt with and no member certificates: an
+                // encrypted post is for another key, a signature is no
+                // member's.
+                None => smime::unwrap(raw, None, &[], from, max, now),
+            };
+        }
+        match &self.openpgp {
+            Some(p) => openpgp::unwrap(raw, &p.key, &p.members, from, max, now),
+            None => {
+                let (head, _) = crate::mime::split_head(raw);
+                let ct = crate::mime::header(head, "Content-Type").unwrap_or_default();
+                let encrypted = if crate::mime::media_type(&ct) == "multipart/encrypted" {
+                    Encrypted::NotForList
+                } else {
+                    Encrypted::No
+                };
+                Unwrapped { encrypted, signed: Signed::No, content: None, signature_digest: None, signature_time: None }
+            }
+        }
     }
 }
 
@@ -74,10 +162,10 @@ pub(super) struct Judged {
     pub left_out: Vec<String>,
 }
 
-/// Decides a post of an OpenPGP list.
 /// How far a signature may lie after the post's arrival (clocks differ).
 const CLOCK_SKEW_SECS: i64 = 3600;
 
+/// Decides a post of a protected (OpenPGP, S/MIME or mixed) list.
 pub(super) fn judge(
     raw: &[u8],
     post: &Post,
@@ -90,9 +178,9 @@ pub(super) fn judge(
     let max = list.settings.max_size as usize;
     let (raw_owned, crypto_owned, from) = (raw.to_vec(), crypto.clone(), post.signing_poster().map(str::to_string));
     let unwrapped = with_time_limit(READ_TIME_LIMIT, move || {
-        openpgp::unwrap(&raw_owned, &crypto_owned.key, &crypto_owned.members, from.as_deref(), max, SystemTime::now())
+        crypto_owned.read(&raw_owned, from.as_deref(), max, SystemTime::now())
     })
-    .unwrap_or_else(|| openpgp::Unwrapped {
+    .unwrap_or_else(|| Unwrapped {
         encrypted: Encrypted::Broken(format!("reading it took longer than {} s; set aside", READ_TIME_LIMIT.as_secs())),
         signed: Signed::No,
         content: None,
@@ -148,9 +236,16 @@ pub(super) fn signature_age_problem(made: SystemTime, arrived_at: i64, max_age_d
 }
 
 /// A post made ready for its copies: the outer headers, and the entity
-/// (signed by the list when it should be) that goes in or under them.
+/// (signed by the list when it should be) that goes in or under them, once
+/// per protocol the list has.
 pub(super) struct Prepared {
     headers: Vec<u8>,
+    openpgp: Option<PreparedOpenPgp>,
+    /// The entity signed by the list's S/MIME key (or unsigned).
+    smime: Option<Vec<u8>>,
+}
+
+struct PreparedOpenPgp {
     entity: Vec<u8>,
     /// The entity encrypted once for the whole fan-out, when anyone gets an
     /// encrypted copy.
@@ -160,35 +255,67 @@ pub(super) struct Prepared {
 pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id: &str) -> Result<Arc<Prepared>, String> {
     let max = list.settings.max_size as usize;
     let post = Post::read(raw).map_err(|e| e.to_string())?;
-    let unwrapped = openpgp::unwrap(raw, &crypto.key, &crypto.members, post.signing_poster(), max, SystemTime::now());
+    let unwrapped = crypto.read(raw, post.signing_poster(), max, SystemTime::now());
     let decrypted = unwrapped.encrypted == Encrypted::ForList;
     if matches!(unwrapped.encrypted, Encrypted::NotForList | Encrypted::Broken(_)) {
         return Err("the post can no longer be decrypted with the list key".into());
     }
     let content = unwrapped.content.unwrap_or_else(|| render::entity_of(raw));
-    let entity = if list.settings.distrib_sign {
-        openpgp::sign_entity(&content, &crypto.key).map_err(|e| e.to_string())?
-    } else {
-        content
+    let sign = list.settings.distrib_sign;
+    let openpgp = match &crypto.openpgp {
+        None => None,
+        Some(p) => {
+            let entity = if sign { openpgp::sign_entity(&content, &p.key).map_err(|e| e.to_string())? } else { content.clone() };
+            let shared = match list.settings.distrib_encrypt {
+                Requirement::No => None,
+                _ => Some(openpgp::SharedPayload::new(&entity).map_err(|e| e.to_string())?),
+            };
+            Some(PreparedOpenPgp { entity, shared })
+        }
     };
-    let shared = match list.settings.distrib_encrypt {
-        Requirement::No => None,
-        _ => Some(openpgp::SharedPayload::new(&entity).map_err(|e| e.to_string())?),
+    let smime = match &crypto.smime {
+        None => None,
+        Some(s) if sign => Some(smime::sign_entity(&content, &s.identity).map_err(|e| e.to_string())?),
+        Some(_) => Some(crate::mime::crlf(&content)),
     };
-    Ok(Arc::new(Prepared { headers: render::render_protected_headers(raw, list, fallback_id, decrypted), entity, shared }))
+    Ok(Arc::new(Prepared { headers: render::render_protected_headers(raw, list, fallback_id, decrypted), openpgp, smime }))
 }
 
-/// One member's copy: encrypted to their key when the list says so and they
-/// have one; under distrib-encrypt force a member without a usable key gets
-/// nothing (the error says why).
+/// One member's copy, in the protocol of the key the member has (the
+/// list's own protocol first when they have both): encrypted to that key
+/// when the list says so, else the list-signed entity. Under
+/// distrib-encrypt force a member without a usable key gets nothing (the
+/// error says why).
 pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, member: &str) -> Result<Vec<u8>, String> {
-    let key = crypto.key_of(member).filter(|k| k.can_encrypt(SystemTime::now()));
-    let body = match (&prepared.shared, key) {
-        (Some(shared), Some(key)) => shared.copy_for(key).map_err(|e| e.to_string())?,
-        (_, None) if list.settings.distrib_encrypt == Requirement::Force => {
+    enum Route<'a> {
+        OpenPgp(&'a MemberKey, &'a PreparedOpenPgp),
+        Smime(&'a MemberCert, &'a Vec<u8>),
+    }
+    let now = SystemTime::now();
+    let pgp = crypto.openpgp_key(member, now).zip(prepared.openpgp.as_ref()).map(|(k, p)| Route::OpenPgp(k, p));
+    let cms = crypto.smime_cert(member, now).zip(prepared.smime.as_ref()).map(|(c, e)| Route::Smime(c, e));
+    let route = if crypto.prefers == Protocol::Smime { cms.or(pgp) } else { pgp.or(cms) };
+    let body = match (list.settings.distrib_encrypt, route) {
+        (Requirement::Yes | Requirement::Force, Some(Route::OpenPgp(key, p))) => match &p.shared {
+            Some(shared) => shared.copy_for(key).map_err(|e| e.to_string())?,
+            None => return Err("the post was prepared without encryption".into()),
+        },
+        (Requirement::Yes | Requirement::Force, Some(Route::Smime(cert, entity))) => {
+            let gcm = crypto.smime.as_ref().is_some_and(|s| s.gcm.iter().any(|m| m.eq_ignore_ascii_case(member)));
+            smime::envelope(entity, cert, if gcm { smime::Cipher::Gcm } else { smime::Cipher::Cbc })
+                .map_err(|e| e.to_string())?
+        }
+        (Requirement::Force, None) => {
             return Err(format!("{member} has no valid key, and the list sends only encrypted (distrib-encrypt force)"));
         }
-        _ => prepared.entity.clone(),
+        // A clear copy, signed in the protocol the member can check.
+        (_, Some(Route::OpenPgp(_, p))) => p.entity.clone(),
+        (_, Some(Route::Smime(_, entity))) => entity.clone(),
+        (_, None) => match (crypto.prefers, &prepared.openpgp, &prepared.smime) {
+            (Protocol::Smime, _, Some(entity)) | (_, None, Some(entity)) => entity.clone(),
+            (_, Some(p), _) => p.entity.clone(),
+            (_, None, None) => return Err("the list has no key to sign with".into()),
+        },
     };
     Ok([prepared.headers.as_slice(), &body].concat())
 }

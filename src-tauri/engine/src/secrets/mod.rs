@@ -47,6 +47,8 @@ pub enum SecretKind {
     SmtpPassword,
     /// The list's OpenPGP secret key, armored.
     OpenPgpListKey,
+    /// The list's S/MIME private key, PKCS#8 PEM.
+    SmimeListKey,
 }
 
 impl SecretKind {
@@ -55,6 +57,7 @@ impl SecretKind {
             SecretKind::ImapPassword => "imap-password",
             SecretKind::SmtpPassword => "smtp-password",
             SecretKind::OpenPgpListKey => "openpgp-secret-key",
+            SecretKind::SmimeListKey => "smime-private-key",
         }
     }
 }

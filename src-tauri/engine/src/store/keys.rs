@@ -14,6 +14,16 @@ pub struct StoredKey {
     pub cert: Vec<u8>,
 }
 
+/// An authority a list trusts to vouch for its members' S/MIME
+/// certificates.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrustAnchor {
+    pub fingerprint: String,
+    pub subject: String,
+    #[serde(skip)]
+    pub cert: Vec<u8>,
+}
+
 impl Store {
     pub fn list_key(&self, list: &List, protocol: Protocol) -> Result<Option<StoredKey>> {
         Ok(self
@@ -66,6 +76,44 @@ impl Store {
             Ok((r.get(0)?, StoredKey { fingerprint: r.get(1)?, cert: r.get(2)? }))
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The authorities whose certificates this list trusts for members
+    /// (S/MIME), as DER.
+    pub fn trust_anchors(&self, list: &List) -> Result<Vec<TrustAnchor>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT fingerprint, subject, cert FROM trust_anchors WHERE list_id = ?1 ORDER BY added_at, fingerprint",
+        )?;
+        let rows = stmt.query_map([list.id], |r| Ok(TrustAnchor { fingerprint: r.get(0)?, subject: r.get(1)?, cert: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn add_trust_anchor(&self, list: &List, anchor: &TrustAnchor) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO trust_anchors (list_id, fingerprint, subject, cert, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (list_id, fingerprint) DO NOTHING",
+            params![list.id, anchor.fingerprint, anchor.subject, anchor.cert, now()],
+        )?;
+        self.log(list.id, None, ActivityKind::Config, &format!("trust anchor added: {} ({})", anchor.subject, anchor.fingerprint))
+    }
+
+    /// Removes an anchor by its fingerprint (spaces and case do not
+    /// matter). Members already added stay: their certificates were checked
+    /// when they were added.
+    pub fn remove_trust_anchor(&self, list: &List, fingerprint: &str) -> Result<()> {
+        let wanted: String = fingerprint.chars().filter(|c| !c.is_whitespace() && *c != ':').collect::<String>().to_ascii_uppercase();
+        let found = self.trust_anchors(list)?.into_iter().find(|a| a.fingerprint.replace(' ', "") == wanted);
+        let Some(anchor) = found else {
+            return Err(StoreError::Invalid(format!(
+                "{} has no trust anchor with fingerprint {fingerprint}: see `conclave-cli list trust list {}`",
+                list.address, list.address
+            )));
+        };
+        self.conn.execute(
+            "DELETE FROM trust_anchors WHERE list_id = ?1 AND fingerprint = ?2",
+            params![list.id, anchor.fingerprint],
+        )?;
+        self.log(list.id, None, ActivityKind::Config, &format!("trust anchor removed: {} ({})", anchor.subject, anchor.fingerprint))
     }
 
     /// The post that carried this signature before, if any (a replay).
@@ -142,6 +190,19 @@ mod tests {
         ));
         s.set_list_key(&l, Protocol::Openpgp, &key("BB"), true).unwrap();
         assert_eq!(s.list_key(&l, Protocol::Openpgp).unwrap(), Some(key("BB")));
+    }
+
+    #[test]
+    fn trust_anchors_are_added_once_and_removed_by_fingerprint() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Smime).unwrap();
+        let a = TrustAnchor { fingerprint: "AB12 CD34".into(), subject: "CN=Org CA".into(), cert: vec![1, 2] };
+        s.add_trust_anchor(&l, &a).unwrap();
+        s.add_trust_anchor(&l, &a).unwrap();
+        assert_eq!(s.trust_anchors(&l).unwrap(), vec![a]);
+        assert!(s.remove_trust_anchor(&l, "ffff").is_err());
+        s.remove_trust_anchor(&l, "ab12cd34").unwrap();
+        assert!(s.trust_anchors(&l).unwrap().is_empty());
     }
 
     #[test]

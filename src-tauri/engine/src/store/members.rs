@@ -45,9 +45,17 @@ impl Store {
             "name" => ("name", value.trim().to_string().into()),
             "role" => ("role", value.parse::<Role>().map_err(StoreError::Invalid)?.as_str().to_string().into()),
             "own-posts" => ("own_posts", (parse_yes_no(value).map_err(StoreError::Invalid)? as i64).into()),
+            "smime-cipher" => match value.trim().to_ascii_lowercase().as_str() {
+                v @ ("cbc" | "gcm") => ("smime_cipher", v.to_string().into()),
+                _ => {
+                    return Err(StoreError::Invalid(format!(
+                        "'{value}' is not cbc or gcm: gcm only if the member's mail client reads AES-GCM (authEnveloped-data)"
+                    )));
+                }
+            },
             other => {
                 return Err(StoreError::Invalid(format!(
-                    "there is no member setting '{other}'; the settings are: name, role, own-posts"
+                    "there is no member setting '{other}'; the settings are: name, role, own-posts, smime-cipher"
                 )));
             }
         };
@@ -57,6 +65,13 @@ impl Store {
         )?;
         self.log(list.id, None, ActivityKind::Config, &format!("member {}: {key} set to '{value}'", member.email))?;
         Ok(self.member(list, email)?.expect("exists"))
+    }
+
+    /// The members whose S/MIME copies are encrypted with AES-GCM.
+    pub fn gcm_members(&self, list: &List) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("SELECT email FROM members WHERE list_id = ?1 AND smime_cipher = 'gcm'")?;
+        let rows = stmt.query_map([list.id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
     pub fn member(&self, list: &List, email: &str) -> Result<Option<Member>> {
@@ -116,6 +131,9 @@ mod tests {
         let m = s.set_member(&l, "bob@example.org", "own-posts", "no").unwrap();
         assert!(!m.own_posts);
         assert!(s.set_member(&l, "bob@example.org", "own-posts", "perhaps").is_err());
+        s.set_member(&l, "bob@example.org", "smime-cipher", "GCM").unwrap();
+        assert!(s.set_member(&l, "bob@example.org", "smime-cipher", "rc2").is_err());
+        assert_eq!(s.gcm_members(&l).unwrap(), ["bob@example.org"]);
         let emails: Vec<_> = s.members(&l).unwrap().into_iter().map(|m| m.email).collect();
         assert_eq!(emails, ["Alice@example.org", "bob@example.org"]);
         s.remove_member(&l, "alice@example.org").unwrap();

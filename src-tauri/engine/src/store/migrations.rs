@@ -158,6 +158,22 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (list_id, digest)
     ) STRICT;
     "#,
+    // 3: S/MIME. The authorities whose certificates a list trusts for its
+    // members, and the cipher each member's client reads (AES-GCM only
+    // where the owner knows the client supports it).
+    r#"
+    CREATE TABLE trust_anchors (
+        list_id     INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        fingerprint TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        cert        BLOB NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (list_id, fingerprint)
+    ) STRICT;
+
+    ALTER TABLE members ADD COLUMN smime_cipher TEXT NOT NULL DEFAULT 'cbc'
+        CHECK (smime_cipher IN ('cbc', 'gcm'));
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -16,7 +16,7 @@ use rusqlite::Connection;
 
 pub use activity::{Activity, ActivityKind};
 pub use held::{HeldPost, Resolution};
-pub use keys::StoredKey;
+pub use keys::{StoredKey, TrustAnchor};
 pub use ledger::{NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex};
 pub use lists::ListSummary;
 pub use outbox::{Delivery, DeliveryKind, DeliveryState};

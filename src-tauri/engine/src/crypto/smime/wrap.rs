@@ -179,3 +179,33 @@ mod tests {
         assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
     }
 }
+
+/// The openssl command line, as a member's client: it must accept what the
+/// list signs with the certificate it makes for itself.
+#[cfg(test)]
+mod openssl_cli {
+    use super::super::{ListIdentity, SmimeAlgo};
+    use super::*;
+
+    #[test]
+    fn openssl_verifies_the_list_signature_against_the_self_signed_certificate() {
+        for algo in [SmimeAlgo::P256, SmimeAlgo::Rsa3072] {
+            let list = ListIdentity::generate("list@example.org", algo).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let cert = dir.path().join("list.pem");
+            let msg = dir.path().join("msg.eml");
+            std::fs::write(&cert, list.public_pem()).unwrap();
+            let entity = b"Content-Type: text/plain\r\n\r\nhello\r\n";
+            std::fs::write(&msg, sign_entity(entity, &list).unwrap()).unwrap();
+            let out = std::process::Command::new("openssl")
+                .args(["cms", "-verify", "-in"])
+                .arg(&msg)
+                .arg("-CAfile")
+                .arg(&cert)
+                .output()
+                .expect("openssl runs");
+            assert!(out.status.success(), "{algo:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert_eq!(out.stdout, entity);
+        }
+    }
+}

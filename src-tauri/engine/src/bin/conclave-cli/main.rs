@@ -12,8 +12,9 @@ use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
 use conclave_engine::secrets::{self, SecretKind, Sensitive};
 use conclave_engine::store::{Resolution, Store};
 use conclave_engine::transport::{imap::Mailbox, smtp::Outgoing};
-use conclave_engine::crypto::openpgp::{KeyAlgo, KeyInfo, ListKey, MemberKey};
-use conclave_engine::store::StoredKey;
+
+mod keys;
+use keys::{KeyCmd, TrustCmd};
 
 #[derive(Parser)]
 #[command(name = "conclave-cli", version, about = "Run an encrypted mailing list from this computer")]
@@ -87,39 +88,12 @@ enum ListCmd {
     /// The list's own key: generate, import, export, show.
     #[command(subcommand)]
     Key(KeyCmd),
+    /// S/MIME: the authorities whose member certificates the list trusts.
+    #[command(subcommand)]
+    Trust(TrustCmd),
     /// Stop processing a list until resumed.
     Pause { list: String },
     Resume { list: String },
-}
-
-#[derive(Subcommand)]
-enum KeyCmd {
-    /// Make a new list key (its secret part goes to the keychain only).
-    Generate {
-        list: String,
-        /// ed25519 (Ed25519 + Cv25519), or rsa4096 for old clients.
-        #[arg(long, default_value = "ed25519")]
-        algo: String,
-        /// Replace an existing list key.
-        #[arg(long)]
-        replace: bool,
-    },
-    /// Take an existing secret key (armored or binary). A passphrase comes
-    /// from CONCLAVE_KEY_PASSPHRASE, else is asked for when needed.
-    Import {
-        list: String,
-        file: PathBuf,
-        #[arg(long)]
-        replace: bool,
-    },
-    /// Print the list's public key (armored), for members to import.
-    Export { list: String },
-    /// Print fingerprint, algorithms and expiry.
-    Show {
-        list: String,
-        #[arg(long)]
-        json: bool,
-    },
 }
 
 #[derive(Args)]
@@ -158,17 +132,25 @@ enum MemberCmd {
         name: String,
         #[arg(long, default_value = "member")]
         role: String,
-        /// The member's OpenPGP key (armored or binary).
+        /// The member's OpenPGP key (armored or binary) or S/MIME
+        /// certificate (PEM, DER or PKCS#7).
         #[arg(long, value_name = "FILE")]
         key: Option<PathBuf>,
+        /// S/MIME: take the certificate although no trusted authority
+        /// issued it (the member gave it to you in person).
+        #[arg(long)]
+        pin: bool,
     },
-    /// Set a member's key; replacing one needs --replace and is logged.
+    /// Set a member's key (OpenPGP or S/MIME, told apart by the file);
+    /// replacing one needs --replace and is logged.
     Key {
         list: String,
         email: String,
         file: PathBuf,
         #[arg(long)]
         replace: bool,
+        #[arg(long)]
+        pin: bool,
     },
     Remove { list: String, email: String },
     /// Change a member setting: name, role, own-posts (yes|no).
@@ -320,12 +302,9 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
     match cmd {
         ListCmd::Create { address, name, protocol } => {
             let protocol: Protocol = protocol.parse().map_err(|e: String| anyhow!("--protocol: {e}"))?;
-            if protocol == Protocol::Smime {
-                bail!("S/MIME lists are not available in this version yet: create an openpgp list");
-            }
             let list = store.create_list(&address, &name, protocol)?;
             println!("created {} ({}): next, set its mail account with `conclave-cli list account {}`", list.address, list.name, list.address);
-            if protocol == Protocol::Openpgp {
+            if protocol != Protocol::Plain {
                 println!("and give it a key with `conclave-cli list key generate {}`", list.address);
             }
         }
@@ -401,7 +380,8 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             check_account(&account, &imap, &smtp).await?;
             println!("{}: IMAP and SMTP logins work", list.address);
         }
-        ListCmd::Key(cmd) => key_cmd(cmd, &store).await?,
+        ListCmd::Key(cmd) => keys::key_cmd(cmd, &store).await?,
+        ListCmd::Trust(cmd) => keys::trust_cmd(cmd, &store)?,
         ListCmd::Pause { list } => {
             store.set_paused(&list, true)?;
             println!("{list}: paused");
@@ -414,102 +394,8 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn openpgp_list(store: &Store, address: &str) -> Result<conclave_engine::model::List> {
-    let list = store.list(address)?;
-    if list.protocol != Protocol::Openpgp {
-        bail!("{} is a {} list; keys are for openpgp lists", list.address, list.protocol);
-    }
-    Ok(list)
-}
-
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
-async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
-    let now = std::time::SystemTime::now();
-    match cmd {
-        KeyCmd::Generate { list, algo, replace } => {
-            let list = openpgp_list(store, &list)?;
-            refuse_silent_replace(store, &list, replace)?;
-            let algo: KeyAlgo = algo.parse().map_err(|e: String| anyhow!("--algo: {e}"))?;
-            let key = ListKey::generate(&list.name, &list.address, algo, now)?;
-            save_list_key(store, &list, &key, replace).await?;
-            print_key(&list.address, &key.info(now), false)?;
-        }
-        KeyCmd::Import { list, file, replace } => {
-            let list = openpgp_list(store, &list)?;
-            refuse_silent_replace(store, &list, replace)?;
-            let bytes = read_file(&file)?;
-            let passphrase = if ListKey::needs_passphrase(&bytes)? {
-                Some(password("CONCLAVE_KEY_PASSPHRASE", "Passphrase of the key: ")?)
-            } else {
-                None
-            };
-            let key = ListKey::import(&bytes, passphrase.as_ref(), &list.address, now)?;
-            save_list_key(store, &list, &key, replace).await?;
-            print_key(&list.address, &key.info(now), false)?;
-        }
-        KeyCmd::Export { list } => {
-            let list = openpgp_list(store, &list)?;
-            let key = store
-                .list_key(&list, Protocol::Openpgp)?
-                .ok_or_else(|| anyhow!("{} has no key yet: `conclave-cli list key generate {}`", list.address, list.address))?;
-            print!("{}", String::from_utf8_lossy(&key.cert));
-        }
-        KeyCmd::Show { list, json } => {
-            let list = openpgp_list(store, &list)?;
-            let key = store
-                .list_key(&list, Protocol::Openpgp)?
-                .ok_or_else(|| anyhow!("{} has no key yet: `conclave-cli list key generate {}`", list.address, list.address))?;
-            let info = MemberKey::from_stored(&key.cert)?.info(now);
-            print_key(&list.address, &info, json)?;
-        }
-    }
-    Ok(())
-}
-
-fn refuse_silent_replace(store: &Store, list: &conclave_engine::model::List, replace: bool) -> Result<()> {
-    if let (false, Some(old)) = (replace, store.list_key(list, Protocol::Openpgp)?) {
-        return Err(conclave_engine::store::StoreError::ListKeyExists {
-            list: list.address.clone(),
-            fingerprint: old.fingerprint,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-/// Keychain first: if it cannot keep the secret, nothing is recorded.
-async fn save_list_key(store: &Store, list: &conclave_engine::model::List, key: &ListKey, replace: bool) -> Result<()> {
-    secrets::store(&list.address, SecretKind::OpenPgpListKey, key.to_keychain()).await?;
-    let stored = StoredKey { fingerprint: key.fingerprint(), cert: key.public_armored().into_bytes() };
-    store.set_list_key(list, Protocol::Openpgp, &stored, replace)?;
-    Ok(())
-}
-
-fn print_key(address: &str, info: &KeyInfo, json: bool) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(info)?);
-    } else {
-        println!("{address}: list key");
-        println!("  fingerprint: {}", info.fingerprint);
-        println!("  algorithms:  {}", info.algorithms.join(", "));
-        println!("  created:     {}", info.created);
-        println!("  expires:     {}", info.expires.as_deref().unwrap_or("never"));
-        for uid in &info.user_ids {
-            println!("  user ID:     {uid}");
-        }
-    }
-    Ok(())
-}
-
-/// Checks a member's key file; the refusal says why, in words.
-fn checked_member_key(path: &std::path::Path, email: &str) -> Result<(MemberKey, StoredKey)> {
-    let key = MemberKey::check(&read_file(path)?, email, std::time::SystemTime::now())
-        .map_err(|e| anyhow!("the key in {} is refused: {e}", path.display()))?;
-    let stored = StoredKey { fingerprint: key.fingerprint(), cert: key.to_bytes() };
-    Ok((key, stored))
 }
 
 fn print_list(v: &serde_json::Value) {
@@ -551,31 +437,28 @@ async fn check_account(account: &Account, imap_pw: &Sensitive<String>, smtp_pw: 
 
 fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
     match cmd {
-        MemberCmd::Add { list, email, name, role, key } => {
+        MemberCmd::Add { list, email, name, role, key, pin } => {
             let list = store.list(&list)?;
             let role: Role = role.parse().map_err(|e: String| anyhow!("--role: {e}"))?;
             // The key is checked before anything is saved.
             let key = match &key {
-                Some(path) => {
-                    openpgp_list(&store, &list.address)?;
-                    Some(checked_member_key(path, &email)?)
-                }
+                Some(path) => Some(keys::checked_member_key(&store, &list, path, &email, pin)?),
                 None => None,
             };
             let m = store.add_member(&list, &email, &name, role)?;
-            if let Some((_, stored)) = &key {
-                store.set_member_key(&list, &m.email, Protocol::Openpgp, stored, false)?;
+            if let Some((protocol, stored)) = &key {
+                store.set_member_key(&list, &m.email, *protocol, stored, false)?;
             }
             println!("{}: added {} as {}", list.address, m.email, m.role);
-            if let Some((k, _)) = &key {
-                println!("  key {}", k.info(std::time::SystemTime::now()).fingerprint);
+            if let Some((protocol, stored)) = &key {
+                println!("  {protocol} key {}", stored.fingerprint);
             }
         }
-        MemberCmd::Key { list, email, file, replace } => {
-            let list = openpgp_list(&store, &list)?;
-            let (key, stored) = checked_member_key(&file, &email)?;
-            store.set_member_key(&list, &email, Protocol::Openpgp, &stored, replace)?;
-            println!("{}: key of {email} set: {}", list.address, key.info(std::time::SystemTime::now()).fingerprint);
+        MemberCmd::Key { list, email, file, replace, pin } => {
+            let list = store.list(&list)?;
+            let (protocol, stored) = keys::checked_member_key(&store, &list, &file, &email, pin)?;
+            store.set_member_key(&list, &email, protocol, &stored, replace)?;
+            println!("{}: {protocol} key of {email} set: {}", list.address, stored.fingerprint);
         }
         MemberCmd::Remove { list, email } => {
             let list = store.list(&list)?;
@@ -592,18 +475,21 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
             let members = store.members(&list)?;
             let now = std::time::SystemTime::now();
             let mut rows = Vec::new();
+            let protected = list.protocol != Protocol::Plain;
             for m in members {
-                let key = match store.member_key(&list, &m.email, Protocol::Openpgp)? {
-                    Some(k) => MemberKey::from_stored(&k.cert).ok(),
-                    None => None,
-                };
-                let usable = key.as_ref().is_some_and(|k| k.can_encrypt(now));
-                let receives = list.protocol != Protocol::Openpgp
+                let mut keys = Vec::new();
+                for protocol in [Protocol::Openpgp, Protocol::Smime] {
+                    if let Some(k) = store.member_key(&list, &m.email, protocol)? {
+                        keys.push(keys::member_key_summary(&k, protocol, now));
+                    }
+                }
+                let usable = keys.iter().any(|k| k["usable"] == true);
+                let receives = !protected
                     || usable
                     || list.settings.distrib_encrypt != conclave_engine::model::Requirement::Force;
                 rows.push(serde_json::json!({
                     "email": m.email, "name": m.name, "role": m.role, "own_posts": m.own_posts,
-                    "key": key.as_ref().map(|k| k.info(now)),
+                    "keys": keys,
                     "key_usable": usable,
                     "receives_posts": receives,
                 }));
@@ -612,11 +498,18 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
                 for r in rows {
-                    let key = match (&r["key"]["fingerprint"], r["key_usable"].as_bool()) {
-                        (serde_json::Value::String(f), Some(true)) => format!("key {f}"),
-                        (serde_json::Value::String(f), _) => format!("key {f} (expired or revoked)"),
-                        _ if list.protocol == Protocol::Openpgp => "no key".to_string(),
-                        _ => String::new(),
+                    let described: Vec<String> = r["keys"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|k| {
+                            let state = if k["usable"] == true { "" } else { " (expired or revoked)" };
+                            format!("{} key {}{state}", k["protocol"].as_str().unwrap_or(""), k["fingerprint"].as_str().unwrap_or(""))
+                        })
+                        .collect();
+                    let key = match (described.is_empty(), protected) {
+                        (true, true) => "no key".to_string(),
+                        _ => described.join("; "),
                     };
                     println!(
                         "{:<40} {:<10} {}{}  {key}{}",
