@@ -518,6 +518,12 @@ impl MemberCert {
         cms(&["-sign", "-md", md, "-signer", s(&self.cert), "-inkey", s(&self.key)], entity)
     }
 
+    /// Signed by this member and `other` together: two SignerInfos in one
+    /// signature, which no mail client makes and a list must refuse.
+    pub fn signed_with(&self, other: &MemberCert, entity: &[u8]) -> Vec<u8> {
+        cms(&["-sign", "-signer", s(&self.cert), "-inkey", s(&self.key), "-signer", s(&other.cert), "-inkey", s(&other.key)], entity)
+    }
+
     /// application/pkcs7-mime; smime-type=signed-data — the content inside
     /// the CMS blob (`-nodetach`).
     pub fn signed_opaque(&self, entity: &[u8]) -> Vec<u8> {
