@@ -328,3 +328,65 @@ fn a_mixed_list_serves_openpgp_and_smime_members_from_one_post() {
         assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     }
 }
+
+#[test]
+fn the_list_identity_comes_from_pkcs12_or_from_an_authority_answering_a_request() {
+    let rig = Rig::get();
+    let ca = Ca::new("Org CA");
+    let new_list = |prefix: &str| {
+        let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique(prefix) };
+        owner.ok(&["list", "create", &owner.list, "--name", "Org", "--protocol", "smime"]);
+        owner
+    };
+
+    // A PKCS#12 file with a password, as an organisation hands it out.
+    let owner = new_list("list-p12");
+    let issued = ca.issue(&owner.list);
+    let p12 = issued.dir.path().join("list.p12");
+    std::fs::write(&p12, issued.pkcs12("correct horse")).unwrap();
+    let import = |pass: &str| {
+        std::process::Command::new(rig::owner::cli_path())
+            .arg("--data-dir")
+            .arg(owner.data.path())
+            .args(["list", "key", "import", &owner.list, p12.to_str().unwrap()])
+            .env("CONCLAVE_KEY_PASSPHRASE", pass)
+            .output()
+            .unwrap()
+    };
+    let wrong = import("battery staple");
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("password does not open"), "{}", String::from_utf8_lossy(&wrong.stderr));
+    let right = import("correct horse");
+    assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
+    let show = owner.json(&["list", "key", "show", &owner.list, "--json"]);
+    assert!(show["issuer"].as_str().unwrap().contains("Org CA"), "{show}");
+    assert_eq!(show["self_signed"], false);
+
+    // A request the authority answers; the key never leaves the keychain.
+    let owner = new_list("list-csr");
+    let dir = tempfile::tempdir().unwrap();
+    let (csr, cert) = (dir.path().join("list.csr"), dir.path().join("list.pem"));
+    let out = owner.ok(&["list", "key", "generate", &owner.list, "--csr", csr.to_str().unwrap()]);
+    assert!(out.contains("install-cert"), "{out}");
+    assert!(owner.fails(&["list", "key", "export", &owner.list]).contains("no smime key yet"));
+    let signed = std::process::Command::new("openssl")
+        .args(["x509", "-req", "-days", "30", "-copy_extensions", "copyall", "-in"])
+        .arg(&csr)
+        .arg("-CA")
+        .arg(&ca.cert)
+        .arg("-CAkey")
+        .arg(&ca.key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    // Another list's certificate does not fit this key.
+    let foreign = dir.path().join("foreign.pem");
+    std::fs::write(&foreign, ca.issue(&owner.list).pem()).unwrap();
+    assert!(owner.fails(&["list", "key", "install-cert", &owner.list, foreign.to_str().unwrap()]).contains("does not belong"));
+    owner.ok(&["list", "key", "install-cert", &owner.list, cert.to_str().unwrap()]);
+    let show = owner.json(&["list", "key", "show", &owner.list, "--json"]);
+    assert!(show["issuer"].as_str().unwrap().contains("Org CA"), "{show}");
+    assert!(owner.ok(&["list", "key", "export", &owner.list]).contains("BEGIN CERTIFICATE"));
+}
