@@ -128,6 +128,16 @@ mod tests {
     }
 
     #[test]
+    fn a_signature_by_a_certificate_that_has_since_expired_does_not_count() {
+        let (list, bob, members) = setup(None);
+        let post = message("bob@example.org", &sign_entity(ENTITY, &bob).unwrap());
+        let later = SystemTime::now() + std::time::Duration::from_secs(400 * 86_400);
+        let u = unwrap(&post, Some(&list), &members, Some("bob@example.org"), 1 << 20, later);
+        assert!(matches!(u.signed, Signed::Invalid(ref w) if w.contains("expired")), "{:?}", u.signed);
+        assert_eq!(u.content, None);
+    }
+
+    #[test]
     fn encryption_to_the_list_needs_a_signature_inside_unless_gcm() {
         let (list, bob, members) = setup(Some(2048));
         let list_as_member = MemberCert::from_stored(&list.cert().to_der().unwrap()).unwrap();
