@@ -28,11 +28,7 @@ pub struct Shell {
 
 impl Shell {
     pub fn status(&self) -> AgentStatus {
-        AgentStatus {
-            paused_all: self.watch.paused_all(),
-            error: self.watch.error(),
-            data_dir: self.data_dir.display().to_string(),
-        }
+        self.watch.status(&self.data_dir.display().to_string())
     }
 }
 

@@ -1,17 +1,19 @@
-//! The background agent: every minute, or at once when asked, the engine's
-//! agent takes what waits in the lists' mailboxes. The window hears of each
-//! run through the `lists-changed` event.
+//! The background agent: the engine's agent takes what waits in the lists'
+//! mailboxes as soon as their servers tell of new mail (IMAP IDLE), every
+//! minute for servers without IDLE, and at once when asked. The window hears
+//! of each run through the `lists-changed` event.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use conclave_engine::agent::{Agent, AgentError};
+use conclave_engine::agent::{Agent, AgentError, Watchers, Watching};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Notify;
 
-/// How long the agent waits between two runs.
+/// How long the agent waits between two runs for lists whose server has no
+/// IDLE.
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The event the window listens to; its payload is an [`AgentStatus`].
@@ -27,6 +29,11 @@ pub struct AgentStatus {
     pub error: Option<String>,
     /// The data folder the app works on.
     pub data_dir: String,
+    /// Some list's server cannot be reached (the laptop is offline, or the
+    /// server is down); the agent keeps trying.
+    pub offline: bool,
+    /// How each active list's mailbox is watched, by address.
+    pub watching: Vec<(String, Watching)>,
 }
 
 /// State shared by the agent loop, the commands and the tray.
@@ -36,6 +43,7 @@ pub struct Watch {
     quitting: AtomicBool,
     wake: Notify,
     error: Mutex<Option<String>>,
+    watching: Mutex<Vec<(String, Watching)>>,
 }
 
 impl Watch {
@@ -72,6 +80,26 @@ impl Watch {
     fn set_error(&self, error: Option<String>) {
         *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
     }
+
+    pub fn watching(&self) -> Vec<(String, Watching)> {
+        self.watching.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_watching(&self, states: Vec<(String, Watching)>) {
+        *self.watching.lock().unwrap_or_else(|p| p.into_inner()) = states;
+    }
+
+    /// What the window and the tray show about the agent now.
+    pub fn status(&self, data_dir: &str) -> AgentStatus {
+        let watching = self.watching();
+        AgentStatus {
+            paused_all: self.paused_all(),
+            error: self.error(),
+            data_dir: data_dir.to_string(),
+            offline: watching.iter().any(|(_, w)| matches!(w, Watching::Offline(_))),
+            watching,
+        }
+    }
 }
 
 /// What a finished run leaves for the window to show. Errors of one list are
@@ -82,6 +110,7 @@ pub fn run_error(result: &Result<conclave_engine::agent::RunReport, AgentError>)
 
 /// Runs the agent until the app ends.
 pub async fn run(app: AppHandle, agent: Agent, watch: std::sync::Arc<Watch>, data_dir: String) {
+    let mut watchers = Watchers::new(agent.data_dir().to_path_buf());
     loop {
         if !watch.paused_all() {
             let result = agent.run_once(None).await;
@@ -91,18 +120,13 @@ pub async fn run(app: AppHandle, agent: Agent, watch: std::sync::Arc<Watch>, dat
             }
             watch.set_error(error);
         }
-        let status = AgentStatus {
-            paused_all: watch.paused_all(),
-            error: watch.error(),
-            data_dir: data_dir.clone(),
-        };
+        watchers.sync(watch.paused_all());
+        watch.set_watching(watchers.states());
+        let status = watch.status(&data_dir);
         if let Err(e) = app.emit(LISTS_CHANGED, status) {
             eprintln!("conclave: cannot tell the window: {e}");
         }
-        tokio::select! {
-            _ = watch.wake.notified() => {}
-            _ = tokio::time::sleep(CHECK_INTERVAL) => {}
-        }
+        watchers.wait(CHECK_INTERVAL, &watch.wake).await;
     }
 }
 

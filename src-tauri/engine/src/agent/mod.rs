@@ -14,7 +14,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 mod protected;
+mod watcher;
 use protected::ListCrypto;
+pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching};
 
 use crate::model::{Account, List};
 use crate::policy::{self, Decision, Post, render};
@@ -43,7 +45,7 @@ pub enum AgentError {
     Transport(#[from] TransportError),
     #[error("another Conclave agent is already working on {0} (the app, or `conclave-cli run`): let it do the work, or stop it first")]
     Busy(PathBuf),
-    #[error("the list {0} has no OpenPGP key yet: make one with `conclave-cli list key generate {0}` or import one with `conclave-cli list key import`")]
+    #[error("the list {0} has no key of its protocol yet: make one with `conclave-cli list key generate {0}` or import one with `conclave-cli list key import`")]
     NoListKey(String),
     #[error("the list key in the keychain cannot be read ({0}): import it again with `conclave-cli list key import`")]
     BadListKey(String),
@@ -168,9 +170,10 @@ impl Agent {
         Ok(report)
     }
 
-    /// Runs until `stop` is cancelled: a run, then a pause of `interval` (or
-    /// until `wake` is notified), again and again. Errors of a run are in its
-    /// report and the activity log; only a busy lock ends the loop.
+    /// Runs until `stop` is cancelled: a run, then a wait for work — new
+    /// mail noticed in IDLE, `wake`, a retry falling due, or `interval` for
+    /// lists whose server has no IDLE. Errors of a run are in its report and
+    /// the activity log; only a busy lock ends the loop.
     pub async fn run_forever(
         &self,
         interval: Duration,
@@ -178,6 +181,7 @@ impl Agent {
         wake: std::sync::Arc<tokio::sync::Notify>,
         mut on_report: impl FnMut(Result<RunReport, AgentError>),
     ) {
+        let mut watchers = Watchers::new(self.data_dir.clone());
         loop {
             let result = self.run_once(None).await;
             let busy = matches!(result, Err(AgentError::Busy(_)));
@@ -185,10 +189,10 @@ impl Agent {
             if busy {
                 return;
             }
+            watchers.sync(false);
             tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(interval) => {}
+                _ = watchers.wait(interval, &wake) => {}
             }
         }
     }

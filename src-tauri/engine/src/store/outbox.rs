@@ -88,6 +88,18 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// When the next delivery waiting for a retry falls due, over the lists
+    /// that are not paused; `None` when nothing waits.
+    pub fn next_retry_at(&self) -> Result<Option<i64>> {
+        Ok(self.conn.query_row(
+            "SELECT min(d.next_attempt_at) FROM deliveries d JOIN posts p ON p.id = d.post_id
+             JOIN lists l ON l.id = p.list_id
+             WHERE l.paused = 0 AND d.state IN ('queued', 'sending') AND d.next_attempt_at > ?1",
+            [now()],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Deliveries of this list still waiting (for a retry), for reports.
     pub fn pending_deliveries(&self, list: &List) -> Result<u32> {
         Ok(self.conn.query_row(

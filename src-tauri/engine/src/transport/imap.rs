@@ -25,7 +25,18 @@ pub struct Mailbox {
     server: String,
     can_move: bool,
     can_uidplus: bool,
+    can_idle: bool,
     delimiter: Option<String>,
+}
+
+/// What a wait in IDLE ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdleEnd {
+    /// The server told of a change in the mailbox (a new message, mostly).
+    Changed,
+    /// The time was up with nothing new: IDLE is re-issued before servers
+    /// drop it (RFC 2177 allows them to after 29 minutes).
+    Quiet,
 }
 
 /// Opens a TCP connection, telling "unreachable" apart from everything else.
@@ -132,7 +143,8 @@ impl Mailbox {
         let caps = timed(&server, session.capabilities()).await?;
         let can_move = caps.has_str("MOVE");
         let can_uidplus = caps.has_str("UIDPLUS");
-        Ok(Mailbox { session, server, can_move, can_uidplus, delimiter: None })
+        let can_idle = caps.has_str("IDLE");
+        Ok(Mailbox { session, server, can_move, can_uidplus, can_idle, delimiter: None })
     }
 
     /// Selects INBOX and returns its UIDVALIDITY.
@@ -231,6 +243,42 @@ impl Mailbox {
             .await?;
         }
         Ok(())
+    }
+
+    /// Whether the server offers IDLE (RFC 2177), so that the agent can wait
+    /// for new mail instead of asking every minute.
+    pub fn can_idle(&self) -> bool {
+        self.can_idle
+    }
+
+    /// Waits in IDLE on the selected mailbox until the server tells of a
+    /// change or `limit` passes, then ends IDLE. Keepalives ("still here")
+    /// do not end the wait. The connection comes back for the next wait.
+    pub async fn idle(self, limit: std::time::Duration) -> Result<(Mailbox, IdleEnd), TransportError> {
+        let Mailbox { session, server, can_move, can_uidplus, can_idle, delimiter } = self;
+        let mut handle = session.idle();
+        timed(&server, handle.init()).await?;
+        let end = {
+            let (wait, _interrupt) = handle.wait_with_timeout(limit);
+            // The library's own timeout restarts at each keepalive; this one
+            // does not.
+            tokio::select! {
+                r = wait => match r.map_err(|e| imap_error(&server, e))? {
+                    async_imap::extensions::idle::IdleResponse::NewData(_) => IdleEnd::Changed,
+                    async_imap::extensions::idle::IdleResponse::Timeout => IdleEnd::Quiet,
+                    // The stream ended under us: the connection is gone.
+                    async_imap::extensions::idle::IdleResponse::ManualInterrupt => {
+                        return Err(TransportError::Unreachable {
+                            server,
+                            detail: "the connection was closed while waiting for new mail".into(),
+                        });
+                    }
+                },
+                _ = tokio::time::sleep(limit) => IdleEnd::Quiet,
+            }
+        };
+        let session = timed(&server, handle.done()).await?;
+        Ok((Mailbox { session, server, can_move, can_uidplus, can_idle, delimiter }, end))
     }
 
     pub async fn logout(mut self) {

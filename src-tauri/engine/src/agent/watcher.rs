@@ -1,0 +1,243 @@
+//! Waiting for work without doing any: one IMAP connection per list sits in
+//! IDLE and wakes the agent when the INBOX changes; lists whose server has
+//! no IDLE are polled. A laptop that slept, or changed networks, finds its
+//! connections dead: each watcher reconnects with backoff (the list shows
+//! as offline meanwhile) and wakes the agent once it is back, so that what
+//! arrived in between is taken at once.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::Account;
+use crate::secrets::{self, SecretKind};
+use crate::store::Store;
+use crate::transport::imap::{IdleEnd, Mailbox};
+
+/// IDLE is ended and issued again after this long, well inside the 29
+/// minutes after which RFC 2177 lets servers drop an idle client.
+pub const IDLE_RENEW: Duration = Duration::from_secs(25 * 60);
+/// How long the agent waits when every list is watched in IDLE and nothing
+/// happens: a safety net, not the way mail is noticed.
+pub const QUIET_POLL: Duration = Duration::from_secs(30 * 60);
+/// Reconnecting after a failure: first wait, and the longest.
+const BACKOFF_FIRST: Duration = Duration::from_secs(2);
+const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// The wall clock moving this much further than the monotonic one between
+/// two looks means the machine slept.
+const SLEEP_JUMP: Duration = Duration::from_secs(90);
+const CLOCK_LOOK: Duration = Duration::from_secs(60);
+
+/// How a list's mailbox is being watched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "detail", rename_all = "lowercase")]
+pub enum Watching {
+    /// Logging in.
+    Connecting,
+    /// In IDLE: new mail is noticed as it arrives.
+    Listening,
+    /// The server has no IDLE: the list is checked every poll interval.
+    Polling,
+    /// The server cannot be reached; the reason, and a retry is pending.
+    Offline(String),
+}
+
+struct Watcher {
+    /// What the watcher was started with, to restart it when it changes.
+    account: Account,
+    cancel: CancellationToken,
+    state: Arc<Mutex<Watching>>,
+}
+
+/// The watchers of every active list of a data folder.
+pub struct Watchers {
+    data_dir: PathBuf,
+    by_list: HashMap<String, Watcher>,
+    /// Notified by any watcher that saw a change.
+    changed: Arc<Notify>,
+}
+
+fn set(state: &Mutex<Watching>, to: Watching) {
+    *state.lock().unwrap_or_else(|p| p.into_inner()) = to;
+}
+
+impl Watchers {
+    pub fn new(data_dir: PathBuf) -> Watchers {
+        Watchers { data_dir, by_list: HashMap::new(), changed: Arc::new(Notify::new()) }
+    }
+
+    /// Starts a watcher for each list that is active and has an account,
+    /// stops those of lists paused, removed or moved to another account.
+    /// `paused_all` stops every watcher.
+    pub fn sync(&mut self, paused_all: bool) {
+        let wanted: HashMap<String, Account> = if paused_all {
+            HashMap::new()
+        } else {
+            Store::open(&self.data_dir)
+                .and_then(|s| {
+                    let lists = s.lists()?;
+                    Ok(lists
+                        .into_iter()
+                        .filter(|l| !l.paused)
+                        .filter_map(|l| s.account(&l).ok().map(|a| (l.address, a)))
+                        .collect())
+                })
+                .unwrap_or_default()
+        };
+        self.by_list.retain(|address, w| {
+            let keep = wanted.get(address) == Some(&w.account);
+            if !keep {
+                w.cancel.cancel();
+            }
+            keep
+        });
+        for (address, account) in wanted {
+            if self.by_list.contains_key(&address) {
+                continue;
+            }
+            let cancel = CancellationToken::new();
+            let state = Arc::new(Mutex::new(Watching::Connecting));
+            tokio::spawn(watch(address.clone(), account.clone(), cancel.clone(), state.clone(), self.changed.clone()));
+            self.by_list.insert(address, Watcher { account, cancel, state });
+        }
+    }
+
+    /// How each list is watched, by address.
+    pub fn states(&self) -> Vec<(String, Watching)> {
+        let mut out: Vec<_> = self
+            .by_list
+            .iter()
+            .map(|(a, w)| (a.clone(), w.state.lock().unwrap_or_else(|p| p.into_inner()).clone()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Whether any list is offline now.
+    pub fn offline(&self) -> bool {
+        self.states().iter().any(|(_, s)| matches!(s, Watching::Offline(_)))
+    }
+
+    /// Waits until there is work: a watched INBOX changed, `wake` was
+    /// notified, `poll` passed while some list is not in IDLE (or
+    /// [`QUIET_POLL`] when all are), a retry falls due, or the machine
+    /// woke from sleep.
+    pub async fn wait(&self, poll: Duration, wake: &Notify) {
+        let all_listening =
+            !self.by_list.is_empty() && self.states().iter().all(|(_, s)| *s == Watching::Listening);
+        let mut limit = if all_listening { QUIET_POLL } else { poll };
+        if let Some(due) = Store::open(&self.data_dir).ok().and_then(|s| s.next_retry_at().ok().flatten()) {
+            let wait = (due - crate::store::now()).max(1) as u64;
+            limit = limit.min(Duration::from_secs(wait));
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = self.changed.notified() => {}
+            _ = slept_or_elapsed(limit) => {}
+        }
+    }
+}
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        for w in self.by_list.values() {
+            w.cancel.cancel();
+        }
+    }
+}
+
+/// Waits `limit`, or less when the wall clock shows the machine slept in
+/// between (a suspended machine's monotonic clock stands still, so a plain
+/// sleep would oversleep by the length of the nap).
+async fn slept_or_elapsed(limit: Duration) {
+    let start = tokio::time::Instant::now();
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return;
+        }
+        let step = left.min(CLOCK_LOOK);
+        let (mono, wall) = (tokio::time::Instant::now(), SystemTime::now());
+        tokio::time::sleep(step).await;
+        let wall_passed = SystemTime::now().duration_since(wall).unwrap_or_default();
+        if wall_passed > mono.elapsed() + SLEEP_JUMP {
+            return;
+        }
+    }
+}
+
+/// One list's watcher: log in, select INBOX, IDLE, again and again; on
+/// failure wait (doubling) and log in again, then wake the agent to catch
+/// up on what arrived meanwhile.
+async fn watch(address: String, account: Account, cancel: CancellationToken, state: Arc<Mutex<Watching>>, changed: Arc<Notify>) {
+    let mut backoff = BACKOFF_FIRST;
+    let mut was_offline = false;
+    loop {
+        let attempt = async {
+            let password = secrets::load(&address, SecretKind::ImapPassword).await.map_err(|e| e.to_string())?;
+            let mut mailbox =
+                Mailbox::connect(&account.imap, account.ca_pem.as_deref(), password.expose()).await.map_err(|e| e.to_string())?;
+            if !mailbox.can_idle() {
+                set(&state, Watching::Polling);
+                mailbox.logout().await;
+                return Ok::<bool, String>(false);
+            }
+            mailbox.open_inbox().await.map_err(|e| e.to_string())?;
+            set(&state, Watching::Listening);
+            if was_offline {
+                // Mail may have come while the connection was down.
+                changed.notify_one();
+                was_offline = false;
+            }
+            backoff = BACKOFF_FIRST;
+            loop {
+                let (back, end) = mailbox.idle(IDLE_RENEW).await.map_err(|e| e.to_string())?;
+                mailbox = back;
+                if end == IdleEnd::Changed {
+                    changed.notify_one();
+                }
+            }
+        };
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = attempt => r,
+        };
+        match outcome {
+            // No IDLE on this server: the agent polls it; nothing to watch.
+            Ok(_) => return,
+            Err(why) => {
+                set(&state, Watching::Offline(why));
+                was_offline = true;
+            }
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_short_wait_ends_on_time() {
+        let t = std::time::Instant::now();
+        slept_or_elapsed(Duration::from_millis(50)).await;
+        assert!(t.elapsed() >= Duration::from_millis(50));
+    }
+
+    #[test]
+    fn watching_states_read_plainly_as_json() {
+        let s = serde_json::to_string(&Watching::Offline("no route".into())).unwrap();
+        assert_eq!(s, r#"{"state":"offline","detail":"no route"}"#);
+        assert_eq!(serde_json::to_string(&Watching::Listening).unwrap(), r#"{"state":"listening"}"#);
+    }
+}
