@@ -13,6 +13,7 @@
 
 pub mod gpg;
 pub mod owner;
+pub mod window;
 
 use std::collections::HashMap;
 use std::io::Write;
