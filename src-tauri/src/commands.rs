@@ -31,10 +31,9 @@ impl From<StoreError> for CommandError {
                 "held-not-found",
                 format!("there is no held post {id} on {list} (resolved elsewhere?)"),
             ),
-            StoreError::HeldPostResolved { id, how } => (
-                "held-resolved",
-                format!("held post {id} was {how} already"),
-            ),
+            StoreError::HeldPostResolved { id, how } => {
+                ("held-resolved", format!("held post {id} was {how} already"))
+            }
             StoreError::NotApprovable { id } => (
                 "held-not-approvable",
                 format!(
@@ -53,7 +52,9 @@ impl From<StoreError> for CommandError {
                 "member-exists",
                 format!("{email} is a member of {list} already: find them in the table"),
             ),
-            StoreError::MemberKeyExists { email, fingerprint, .. } => (
+            StoreError::MemberKeyExists {
+                email, fingerprint, ..
+            } => (
                 "member-key-exists",
                 format!(
                     "{email} has a key already ({fingerprint}): use “Replace key” in their row to replace it"
@@ -168,7 +169,6 @@ pub async fn resolve_held(
     Ok(())
 }
 
-
 // ---- Members -------------------------------------------------------------
 
 /// One member as the members table shows it.
@@ -240,7 +240,10 @@ pub struct KeyCandidate {
 }
 
 fn key_error(message: String) -> CommandError {
-    CommandError { code: "key-refused", message }
+    CommandError {
+        code: "key-refused",
+        message,
+    }
 }
 
 fn openpgp_list(store: &Store, address: &str) -> Result<List, CommandError> {
@@ -266,10 +269,18 @@ fn grouped(fingerprint: &str) -> String {
         .join(" ")
 }
 
-fn member_row(store: &Store, list: &List, email: &str, now: SystemTime) -> Result<MemberRow, StoreError> {
+fn member_row(
+    store: &Store,
+    list: &List,
+    email: &str,
+    now: SystemTime,
+) -> Result<MemberRow, StoreError> {
     let m = store
         .member(list, email)?
-        .ok_or_else(|| StoreError::NoSuchMember { list: list.address.clone(), email: email.into() })?;
+        .ok_or_else(|| StoreError::NoSuchMember {
+            list: list.address.clone(),
+            email: email.into(),
+        })?;
     let key = match store.member_key(list, &m.email, Protocol::Openpgp)? {
         Some(k) => MemberKey::from_stored(&k.cert).ok(),
         None => None,
@@ -297,9 +308,12 @@ pub fn review(
     let certs = MemberKey::split(bytes).map_err(|e| key_error(capitalized(&e.to_string())))?;
     let mut out: Vec<KeyCandidate> = Vec::new();
     for cert in certs {
-        let (key, addrs) = MemberKey::inspect(&cert, now).map_err(|e| key_error(capitalized(&e.to_string())))?;
-        let addresses: Vec<UserAddress> =
-            addrs.into_iter().map(|(name, email)| UserAddress { name, email }).collect();
+        let (key, addrs) =
+            MemberKey::inspect(&cert, now).map_err(|e| key_error(capitalized(&e.to_string())))?;
+        let addresses: Vec<UserAddress> = addrs
+            .into_iter()
+            .map(|(name, email)| UserAddress { name, email })
+            .collect();
         let target = match email {
             Some(e) => Some(e.trim().to_string()),
             None => addresses.first().map(|a| a.email.clone()),
@@ -324,7 +338,8 @@ pub fn review(
             cert,
         };
         let Some(target) = target else {
-            candidate.refusal = Some("the key names no e-mail address, so it cannot be told whose it is".into());
+            candidate.refusal =
+                Some("the key names no e-mail address, so it cannot be told whose it is".into());
             out.push(candidate);
             continue;
         };
@@ -341,11 +356,18 @@ pub fn review(
         } else if target.eq_ignore_ascii_case(&list.address) {
             Some("this is the list's own address: the list cannot be its own member".into())
         } else if out.iter().any(|c| {
-            c.refusal.is_none() && c.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&target))
+            c.refusal.is_none()
+                && c.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&target))
         }) {
-            Some(format!("an earlier key in this file is for {target} already: give one key per member"))
+            Some(format!(
+                "an earlier key in this file is for {target} already: give one key per member"
+            ))
         } else {
-            MemberKey::check(&candidate.cert, &target, now).err().map(|e| e.to_string())
+            MemberKey::check(&candidate.cert, &target, now)
+                .err()
+                .map(|e| e.to_string())
         };
         candidate.action = match (&refusal, &existing, &candidate.current) {
             (Some(_), _, _) => KeyAction::Refused,
@@ -369,12 +391,18 @@ fn capitalized(s: &str) -> String {
 }
 
 fn parse_role(role: &str) -> Result<Role, CommandError> {
-    role.parse().map_err(|e: String| CommandError { code: "bad-role", message: e })
+    role.parse().map_err(|e: String| CommandError {
+        code: "bad-role",
+        message: e,
+    })
 }
 
 /// The members of a list, with their keys, ordered by address.
 #[tauri::command]
-pub async fn members(shell: State<'_, Shell>, address: String) -> Result<MembersView, CommandError> {
+pub async fn members(
+    shell: State<'_, Shell>,
+    address: String,
+) -> Result<MembersView, CommandError> {
     with_store(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
         let now = SystemTime::now();
@@ -383,7 +411,12 @@ pub async fn members(shell: State<'_, Shell>, address: String) -> Result<Members
             .iter()
             .map(|m| member_row(store, &list, &m.email, now))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(MembersView { address: list.address, name: list.name, protocol: list.protocol, members })
+        Ok(MembersView {
+            address: list.address,
+            name: list.name,
+            protocol: list.protocol,
+            members,
+        })
     })
     .await
 }
@@ -425,7 +458,13 @@ pub async fn add_member(
                 let list = openpgp_list(store, &address)?;
                 let key = MemberKey::check(&bytes, &email, now)
                     .map_err(|e| key_error(format!("The key is refused: {e}")))?;
-                (list, Some(StoredKey { fingerprint: key.fingerprint(), cert: key.to_bytes() }))
+                (
+                    list,
+                    Some(StoredKey {
+                        fingerprint: key.fingerprint(),
+                        cert: key.to_bytes(),
+                    }),
+                )
             }
             None => (store.list(&address)?, None),
         };
@@ -459,7 +498,10 @@ pub async fn set_member_key(
         let now = SystemTime::now();
         let key = MemberKey::check(&key, &email, now)
             .map_err(|e| key_error(format!("The key is refused: {e}")))?;
-        let stored = StoredKey { fingerprint: key.fingerprint(), cert: key.to_bytes() };
+        let stored = StoredKey {
+            fingerprint: key.fingerprint(),
+            cert: key.to_bytes(),
+        };
         store.set_member_key(&list, &email, Protocol::Openpgp, &stored, replace)?;
         Ok(member_row(store, &list, &email, now)?)
     })
@@ -516,12 +558,21 @@ pub fn import(
             return Err(key_error(format!(
                 "Nobody was added: the key {fpr} for {} can no longer be added ({}). Import the file again.",
                 c.email.as_deref().unwrap_or("no address"),
-                c.refusal.clone().unwrap_or_else(|| "that address is a member now".into())
+                c.refusal
+                    .clone()
+                    .unwrap_or_else(|| "that address is a member now".into())
             )));
         }
         let email = c.email.clone().expect("an addable key has an address");
         let key = MemberKey::check(&c.cert, &email, now).map_err(|e| key_error(e.to_string()))?;
-        chosen.push((email, c.name.clone(), StoredKey { fingerprint: key.fingerprint(), cert: key.to_bytes() }));
+        chosen.push((
+            email,
+            c.name.clone(),
+            StoredKey {
+                fingerprint: key.fingerprint(),
+                cert: key.to_bytes(),
+            },
+        ));
     }
     let mut added: Vec<String> = Vec::new();
     for (email, name, stored) in &chosen {
@@ -609,14 +660,18 @@ mod tests {
     fn openpgp_store() -> (tempfile::TempDir, Store, List) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let list = store.create_list("list@example.org", "L", Protocol::Openpgp).unwrap();
+        let list = store
+            .create_list("list@example.org", "L", Protocol::Openpgp)
+            .unwrap();
         (dir, store, list)
     }
 
     #[test]
     fn a_keyring_is_reviewed_key_by_key_and_added_all_at_once() {
         let (_d, store, list) = openpgp_store();
-        store.add_member(&list, "bob@example.org", "", Role::Member).unwrap();
+        store
+            .add_member(&list, "bob@example.org", "", Role::Member)
+            .unwrap();
         let ring = [
             public_key("Ann", "ann@example.org"),
             public_key("Bob", "bob@example.org"),
@@ -627,7 +682,10 @@ mod tests {
         .concat();
         let now = SystemTime::now();
         let review = review(&store, &list, None, &ring, now).unwrap();
-        let actions: Vec<_> = review.iter().map(|c| (c.email.clone().unwrap(), c.action)).collect();
+        let actions: Vec<_> = review
+            .iter()
+            .map(|c| (c.email.clone().unwrap(), c.action))
+            .collect();
         assert_eq!(
             actions,
             [
@@ -640,9 +698,26 @@ mod tests {
         );
         assert_eq!(review[0].name, "Ann");
         assert!(review[0].matches && review[0].refusal.is_none());
-        assert!(review[3].refusal.as_deref().unwrap().contains("list's own address"));
-        assert!(review[4].refusal.as_deref().unwrap().contains("earlier key"));
-        assert_eq!(review[0].key.fingerprint.len(), 49, "grouped by four: {}", review[0].key.fingerprint);
+        assert!(
+            review[3]
+                .refusal
+                .as_deref()
+                .unwrap()
+                .contains("list's own address")
+        );
+        assert!(
+            review[4]
+                .refusal
+                .as_deref()
+                .unwrap()
+                .contains("earlier key")
+        );
+        assert_eq!(
+            review[0].key.fingerprint.len(),
+            49,
+            "grouped by four: {}",
+            review[0].key.fingerprint
+        );
 
         let add: Vec<String> = review
             .iter()
@@ -670,25 +745,60 @@ mod tests {
     #[test]
     fn a_key_for_one_member_says_whether_it_names_them_and_what_it_replaces() {
         let (_d, store, list) = openpgp_store();
-        store.add_member(&list, "bob@example.org", "", Role::Member).unwrap();
+        store
+            .add_member(&list, "bob@example.org", "", Role::Member)
+            .unwrap();
         let now = SystemTime::now();
-        let eve = review(&store, &list, Some("bob@example.org"), &public_key("Eve", "eve@example.org"), now).unwrap();
+        let eve = review(
+            &store,
+            &list,
+            Some("bob@example.org"),
+            &public_key("Eve", "eve@example.org"),
+            now,
+        )
+        .unwrap();
         assert_eq!(eve.len(), 1);
         assert!(!eve[0].matches);
         assert_eq!(eve[0].action, KeyAction::Refused);
-        assert!(eve[0].refusal.as_deref().unwrap().contains("belongs to someone else"), "{:?}", eve[0].refusal);
+        assert!(
+            eve[0]
+                .refusal
+                .as_deref()
+                .unwrap()
+                .contains("belongs to someone else"),
+            "{:?}",
+            eve[0].refusal
+        );
 
         let first = public_key("Bob", "bob@example.org");
         let c = &review(&store, &list, Some("bob@example.org"), &first, now).unwrap()[0];
         assert_eq!(c.action, KeyAction::SetKey);
         let key = MemberKey::check(&c.cert, "bob@example.org", now).unwrap();
-        let stored = StoredKey { fingerprint: key.fingerprint(), cert: key.to_bytes() };
-        store.set_member_key(&list, "bob@example.org", Protocol::Openpgp, &stored, false).unwrap();
-        assert_eq!(review(&store, &list, Some("bob@example.org"), &first, now).unwrap()[0].action, KeyAction::Same);
+        let stored = StoredKey {
+            fingerprint: key.fingerprint(),
+            cert: key.to_bytes(),
+        };
+        store
+            .set_member_key(&list, "bob@example.org", Protocol::Openpgp, &stored, false)
+            .unwrap();
+        assert_eq!(
+            review(&store, &list, Some("bob@example.org"), &first, now).unwrap()[0].action,
+            KeyAction::Same
+        );
 
-        let second = review(&store, &list, Some("bob@example.org"), &public_key("Bob", "bob@example.org"), now).unwrap();
+        let second = review(
+            &store,
+            &list,
+            Some("bob@example.org"),
+            &public_key("Bob", "bob@example.org"),
+            now,
+        )
+        .unwrap();
         assert_eq!(second[0].action, KeyAction::Replace);
-        assert_eq!(second[0].current.as_deref(), Some(c.key.fingerprint.as_str()));
+        assert_eq!(
+            second[0].current.as_deref(),
+            Some(c.key.fingerprint.as_str())
+        );
         let e = CommandError::from(StoreError::MemberKeyExists {
             list: list.address.clone(),
             email: "bob@example.org".into(),
@@ -702,8 +812,17 @@ mod tests {
         let (_d, store, list) = openpgp_store();
         let e = review(&store, &list, None, b"hello", SystemTime::now()).unwrap_err();
         assert_eq!(e.code, "key-refused");
-        assert!(e.message.starts_with("This is not an OpenPGP key"), "{}", e.message);
-        let plain = store.create_list("plain@example.org", "P", Protocol::Plain).unwrap();
-        assert_eq!(openpgp_list(&store, &plain.address).unwrap_err().code, "no-keys");
+        assert!(
+            e.message.starts_with("This is not an OpenPGP key"),
+            "{}",
+            e.message
+        );
+        let plain = store
+            .create_list("plain@example.org", "P", Protocol::Plain)
+            .unwrap();
+        assert_eq!(
+            openpgp_list(&store, &plain.address).unwrap_err().code,
+            "no-keys"
+        );
     }
 }

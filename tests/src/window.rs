@@ -173,7 +173,10 @@ pub async fn wait_for_all(
             return Ok(found);
         }
         if started.elapsed() > Duration::from_secs(secs) {
-            return Err(format!("{css}: {} found, not as expected after {secs} s", found.len()));
+            return Err(format!(
+                "{css}: {} found, not as expected after {secs} s",
+                found.len()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
