@@ -14,8 +14,8 @@ if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked --version "^2" --quiet
 fi
 
-echo "--- building the UI" >&2
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+echo "--- building the UI and running its component tests" >&2
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
 
 echo "--- building the engine, the CLI and the app" >&2
 cargo build --workspace --bins --tests

@@ -8,6 +8,12 @@ fn main() {
         "status",
         "held_posts",
         "resolve_held",
+        "members",
+        "review_keys",
+        "add_member",
+        "set_member_key",
+        "import_members",
+        "remove_member",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

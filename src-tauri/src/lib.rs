@@ -98,7 +98,13 @@ pub fn run() {
             commands::check_now,
             commands::status,
             commands::held_posts,
-            commands::resolve_held
+            commands::resolve_held,
+            commands::members,
+            commands::review_keys,
+            commands::add_member,
+            commands::set_member_key,
+            commands::import_members,
+            commands::remove_member
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;

@@ -14,6 +14,7 @@
 pub mod gpg;
 pub mod owner;
 pub mod smime;
+pub mod window;
 
 use std::collections::HashMap;
 use std::io::Write;

@@ -4,102 +4,14 @@
 //! built app and CLI, `tauri-driver` and `WebKitWebDriver`: scripts/test.sh
 //! provides all of them.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use rig::Rig;
 use rig::owner::Owner;
-
-const RUN_TESTS: &str = "run the tests with scripts/test.sh, which builds and installs it";
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
-}
-
-/// A binary built by this workspace, or a panic that says how to get it.
-fn built(name: &str) -> PathBuf {
-    let p = target_dir().join("debug").join(name);
-    assert!(p.exists(), "{} is missing: {RUN_TESTS}", p.display());
-    p
-}
-
-/// A program on PATH (or in cargo's bin folder), or a panic that says how to
-/// get it.
-fn program(name: &str, env_override: &str) -> PathBuf {
-    if let Some(p) = std::env::var_os(env_override).map(PathBuf::from) {
-        assert!(
-            p.is_file(),
-            "{env_override}={} is not a file: {RUN_TESTS}",
-            p.display()
-        );
-        return p;
-    }
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|c| c.join("bin"));
-    std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(cargo_bin)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{name} is not installed: {RUN_TESTS}"))
-}
-
-/// Two distinct ports nobody listens on (both held until chosen).
-fn free_ports() -> (u16, u16) {
-    let a = TcpListener::bind("127.0.0.1:0").unwrap();
-    let b = TcpListener::bind("127.0.0.1:0").unwrap();
-    (
-        a.local_addr().unwrap().port(),
-        b.local_addr().unwrap().port(),
-    )
-}
-
-/// tauri-driver, ended when the test ends, pass or fail.
-struct Driver {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let mut log = String::new();
-            let _ = File::open(&self.log).and_then(|mut f| f.read_to_string(&mut log));
-            eprintln!("--- tauri-driver, WebKitWebDriver and app output:\n{log}");
-        }
-    }
-}
-
-/// Whether the driver answers GET /status with 200.
-fn status_ok(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
-    let request =
-        format!("GET /status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 16];
-    let n = stream.read(&mut head).unwrap_or(0);
-    String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200")
-}
+use rig::window::{built, open_window, screenshot, wait_for_all};
 
 /// One row of the lists table, as the window shows it.
 #[derive(Debug)]
@@ -128,64 +40,6 @@ async fn rows(client: &Client) -> Result<Vec<Row>, CmdError> {
         });
     }
     Ok(rows)
-}
-
-/// The built app on the data folder `data`, started by tauri-driver, and a
-/// WebDriver session with its window. Keep the driver until the session is
-/// closed: dropping it ends tauri-driver (and prints its log on a panic).
-/// `scratch` takes the driver's log and the app's XDG folders.
-async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
-    assert!(
-        std::env::var_os("DISPLAY").is_some(),
-        "the window test needs a display: {RUN_TESTS} (it runs them under xvfb-run)"
-    );
-    let app = built("conclave");
-    let tauri_driver = program("tauri-driver", "TAURI_DRIVER");
-    let webkit_driver = program("WebKitWebDriver", "WEBKIT_WEBDRIVER");
-    let (port, native_port) = free_ports();
-    let log = scratch.join("driver.log");
-    let log_file = File::create(&log).unwrap();
-    // tauri-driver passes its environment on to WebKitWebDriver and so to
-    // the app: the app sees this data folder and nothing of the user's.
-    let child = Command::new(&tauri_driver)
-        .arg("--port")
-        .arg(port.to_string())
-        .arg("--native-port")
-        .arg(native_port.to_string())
-        .arg("--native-driver")
-        .arg(&webkit_driver)
-        .env("CONCLAVE_DATA_DIR", data)
-        .env("XDG_DATA_HOME", scratch.join("xdg"))
-        .env("XDG_CACHE_HOME", scratch.join("cache"))
-        .env("XDG_CONFIG_HOME", scratch.join("config"))
-        .stdin(Stdio::null())
-        .stdout(log_file.try_clone().unwrap())
-        .stderr(log_file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", tauri_driver.display()));
-    let driver = Driver { child, log };
-
-    let started = Instant::now();
-    while !status_ok(port) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "tauri-driver did not answer /status within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "tauri:options".into(),
-        serde_json::json!({ "application": app.to_string_lossy() }),
-    );
-    let client = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a WebDriver session with the app");
-
-    (driver, client)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -276,39 +130,6 @@ async fn a_list_created_with_the_cli_appears_in_the_window() {
         shown.contains("state: paused"),
         "the CLI should see the list paused from the window:\n{shown}"
     );
-}
-
-/// Waits up to `secs` for `ok` to hold of the elements matching `css`.
-async fn wait_for_all(
-    client: &Client,
-    css: &str,
-    secs: u64,
-    ok: impl Fn(&[Element]) -> bool,
-) -> Result<Vec<Element>, String> {
-    let started = Instant::now();
-    loop {
-        let found = client
-            .find_all(Locator::Css(css))
-            .await
-            .map_err(|e| e.to_string())?;
-        if ok(&found) {
-            return Ok(found);
-        }
-        if started.elapsed() > Duration::from_secs(secs) {
-            return Err(format!("{css}: {} found, not as expected after {secs} s", found.len()));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// With CONCLAVE_SCREENSHOTS=DIR, saves what the window shows as DIR/NAME.png.
-async fn screenshot(client: &Client, name: &str) {
-    if let Some(dir) = std::env::var_os("CONCLAVE_SCREENSHOTS") {
-        // Let the last change be painted first.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let png = client.screenshot().await.expect("a screenshot");
-        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).expect("screenshot saved");
-    }
 }
 
 /// Needs the mail rig (CONCLAVE_RIG_DIR, scripts/test.sh) besides the window.

@@ -86,3 +86,117 @@ export function errorMessage(error: unknown): string {
   }
   return String(error);
 }
+
+// ---- Members (src-tauri/src/commands.rs, "Members") ----
+
+export type Role = "member" | "moderator" | "owner";
+export type Protocol = "plain" | "openpgp" | "smime";
+
+/** What is known of a key (conclave_engine::crypto::openpgp::KeyInfo). */
+export interface KeyInfo {
+  /** Upper-case hex in groups of four. */
+  fingerprint: string;
+  /** The primary key's algorithm, then each valid subkey's. */
+  algorithms: string[];
+  /** RFC 3339, UTC. */
+  created: string;
+  /** RFC 3339, UTC; null when the key does not expire. */
+  expires: string | null;
+  user_ids: string[];
+}
+
+/** One member as the table shows it. */
+export interface MemberRow {
+  email: string;
+  name: string;
+  role: Role;
+  own_posts: boolean;
+  key: KeyInfo | null;
+  /** The key can receive encrypted mail now (not expired, not revoked). */
+  key_usable: boolean;
+}
+
+export interface MembersView {
+  address: string;
+  name: string;
+  protocol: Protocol;
+  members: MemberRow[];
+}
+
+export interface UserAddress {
+  name: string;
+  email: string;
+}
+
+/** What saving a reviewed key would do. */
+export type KeyAction = "add" | "set-key" | "replace" | "same" | "refused";
+
+/** One key of a key file, reviewed before anything is saved. */
+export interface KeyCandidate {
+  key: KeyInfo;
+  /** The user IDs with an address, the primary one first. */
+  addresses: UserAddress[];
+  /** The member it is for; null when the key names no address. */
+  email: string | null;
+  name: string;
+  /** One of the key's user IDs is `email`. */
+  matches: boolean;
+  /** Why it cannot be saved, in words; null when it can. */
+  refusal: string | null;
+  action: KeyAction;
+  /** The member's present key (grouped fingerprint). */
+  current: string | null;
+  /** The key (binary, public parts only), to save it. */
+  cert: number[];
+}
+
+export function fetchMembers(address: string): Promise<MembersView> {
+  return invoke<MembersView>("members", { address });
+}
+
+/** Reads a key file (or pasted text) and says what saving it would do. */
+export function reviewKeys(
+  address: string,
+  email: string | null,
+  bytes: Uint8Array,
+): Promise<KeyCandidate[]> {
+  return invoke<KeyCandidate[]>("review_keys", { address, email, bytes: Array.from(bytes) });
+}
+
+export function addMember(
+  address: string,
+  email: string,
+  name: string,
+  role: Role,
+  key: number[] | null,
+): Promise<MemberRow> {
+  return invoke<MemberRow>("add_member", { address, email, name, role, key });
+}
+
+export function setMemberKey(
+  address: string,
+  email: string,
+  key: number[],
+  replace: boolean,
+): Promise<MemberRow> {
+  return invoke<MemberRow>("set_member_key", { address, email, key, replace });
+}
+
+/** Adds one member per key (by fingerprint), all or none. */
+export function importMembers(
+  address: string,
+  bytes: Uint8Array,
+  fingerprints: string[],
+  role: Role,
+): Promise<MemberRow[]> {
+  return invoke<MemberRow[]>("import_members", {
+    address,
+    bytes: Array.from(bytes),
+    fingerprints,
+    role,
+  });
+}
+
+export function removeMember(address: string, email: string): Promise<void> {
+  return invoke<void>("remove_member", { address, email });
+}

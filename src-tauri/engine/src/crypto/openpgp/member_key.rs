@@ -123,6 +123,87 @@ impl MemberKey {
     }
 }
 
+/// The largest key file read as a keyring (many members' keys at once);
+/// each key in it must still be under [`MAX_KEY_BYTES`].
+pub const MAX_KEYRING_BYTES: usize = 16 * 1024 * 1024;
+
+const ARMOR_BEGIN: &[u8] = b"-----BEGIN PGP ";
+
+impl MemberKey {
+    /// Splits a key file that may hold many keys (a keyring exported by
+    /// gpg, or several armored blocks pasted one after the other) into one
+    /// binary certificate per key, public parts only, in the file's order.
+    /// Nothing is checked yet: pass each to [`MemberKey::check`].
+    pub fn split(bytes: &[u8]) -> Result<Vec<Vec<u8>>, KeyRefusal> {
+        use pgp::parse::Parse;
+        if bytes.len() > MAX_KEYRING_BYTES {
+            return Err(KeyRefusal::TooLarge { size: bytes.len(), max: MAX_KEYRING_BYTES });
+        }
+        let unreadable = |e: pgp::anyhow::Error| {
+            KeyRefusal::Unreadable(format!(
+                "this is not an OpenPGP key ({e}): give an armored (.asc) or binary (.gpg) key file"
+            ))
+        };
+        let mut certs = Vec::new();
+        for block in armor_blocks(bytes) {
+            for cert in pgp::cert::CertParser::from_bytes(block).map_err(unreadable)? {
+                let cert = cert.map_err(unreadable)?;
+                certs.push(cert.to_vec().map_err(unreadable)?);
+            }
+        }
+        if certs.is_empty() {
+            return Err(KeyRefusal::Unreadable(
+                "no OpenPGP key was found in it: give an armored (.asc) or binary (.gpg) key file".into(),
+            ));
+        }
+        Ok(certs)
+    }
+
+    /// What one key is, whether or not it passes [`MemberKey::check`], so
+    /// that a refused key can still be shown: its description, and the
+    /// (name, address) of each user ID that has an address, the primary
+    /// user ID first.
+    pub fn inspect(bytes: &[u8], now: SystemTime) -> Result<(KeyInfo, Vec<(String, String)>), KeyRefusal> {
+        let cert = one_cert(bytes).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
+        let p = policy();
+        let primary = cert
+            .with_policy(&p, now)
+            .ok()
+            .and_then(|vc| vc.primary_userid().ok().map(|u| u.userid().clone()));
+        let mut uids: Vec<pgp::packet::UserID> = cert.userids().map(|u| u.userid().clone()).collect();
+        if let Some(primary) = primary {
+            uids.sort_by_key(|u| *u != primary);
+        }
+        let mut addresses: Vec<(String, String)> = Vec::new();
+        for uid in uids {
+            let Some(email) = uid.email().ok().flatten().map(|e| e.to_string()) else { continue };
+            if addresses.iter().any(|(_, e)| e.eq_ignore_ascii_case(&email)) {
+                continue;
+            }
+            let name = uid.name().ok().flatten().map(|n| n.to_string()).unwrap_or_default();
+            addresses.push((name, email));
+        }
+        Ok((describe(&cert, now), addresses))
+    }
+}
+
+/// The armored blocks of a text one after the other, or the whole input
+/// when it is binary or a single block.
+fn armor_blocks(bytes: &[u8]) -> Vec<&[u8]> {
+    let starts: Vec<usize> = (0..bytes.len())
+        .filter(|&i| bytes[i..].starts_with(ARMOR_BEGIN) && (i == 0 || bytes[i - 1] == b'\n'))
+        .collect();
+    if starts.len() < 2 {
+        return vec![bytes];
+    }
+    let mut blocks: Vec<&[u8]> = Vec::new();
+    for (n, &start) in starts.iter().enumerate() {
+        let end = starts.get(n + 1).copied().unwrap_or(bytes.len());
+        blocks.push(&bytes[start..end]);
+    }
+    blocks
+}
+
 /// Drops secret key material (a member's secret never belongs here) and
 /// every signature not made by the key itself.
 fn strip(cert: pgp::Cert) -> pgp::Result<pgp::Cert> {
@@ -206,6 +287,49 @@ mod tests {
         assert_eq!(flooded.userids().next().unwrap().certifications().count(), 1);
         let m = MemberKey::check(&bytes(&flooded), "bob@example.org", SystemTime::now()).unwrap();
         assert_eq!(m.cert().userids().next().unwrap().certifications().count(), 0);
+    }
+
+    #[test]
+    fn a_keyring_splits_into_its_keys_each_described_even_when_refused() {
+        let a = key("Alice <alice@example.org>");
+        let (b, _) = CertBuilder::new()
+            // The first user ID is the primary one.
+            .add_userid("Robert <robert@example.net>")
+            .add_userid("Bob <bob@example.org>")
+            .add_signing_subkey()
+            .generate()
+            .unwrap();
+        // One armored block with both keys, as `gpg --export --armor` writes it.
+        let mut ring = Vec::new();
+        {
+            use pgp::serialize::Serialize;
+            let mut w = pgp::armor::Writer::new(&mut ring, pgp::armor::Kind::PublicKey).unwrap();
+            a.serialize(&mut w).unwrap();
+            b.serialize(&mut w).unwrap();
+            w.finalize().unwrap();
+        }
+        let parts = MemberKey::split(&ring).unwrap();
+        assert_eq!(parts.len(), 2);
+        let (info, addrs) = MemberKey::inspect(&parts[0], SystemTime::now()).unwrap();
+        assert_eq!(info.fingerprint.replace(' ', ""), a.fingerprint().to_hex());
+        assert_eq!(addrs, [("Alice".to_string(), "alice@example.org".to_string())]);
+        assert!(MemberKey::check(&parts[0], "alice@example.org", SystemTime::now()).is_ok());
+        // The one that cannot encrypt is still described, primary user ID first.
+        let (info, addrs) = MemberKey::inspect(&parts[1], SystemTime::now()).unwrap();
+        assert_eq!(info.user_ids.len(), 2);
+        assert_eq!(addrs[0].1, "robert@example.net");
+        assert_eq!(addrs[1], ("Bob".to_string(), "bob@example.org".to_string()));
+        assert_eq!(
+            MemberKey::check(&parts[1], "bob@example.org", SystemTime::now()).unwrap_err(),
+            KeyRefusal::NoEncryptionSubkey
+        );
+        // Two armored blocks pasted one after the other, secrets dropped.
+        let pasted = [a.as_tsk().armored().to_vec().unwrap(), b"\n".to_vec(), bytes(&b)].concat();
+        let parts = MemberKey::split(&pasted).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert!(!MemberKey::from_stored(&parts[0]).unwrap().cert().is_tsk());
+        assert!(matches!(MemberKey::split(b"hello"), Err(KeyRefusal::Unreadable(_))));
+        assert!(matches!(MemberKey::split(b""), Err(KeyRefusal::Unreadable(_))));
     }
 
     #[test]
