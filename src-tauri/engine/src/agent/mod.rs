@@ -369,8 +369,22 @@ enum Rendering {
     Protected(Arc<protected::Prepared>),
 }
 
-/// Sends every delivery that is due, over one SMTP connection, each state
-/// committed before and after its send.
+/// How many SMTP connections a fan-out uses at once when the list has no
+/// send-rate: the server handles several messages in parallel, which is most
+/// of the time of a fan-out to many members.
+pub const SMTP_LANES: usize = 4;
+
+/// What one lane of a fan-out did.
+#[derive(Default)]
+struct LaneReport {
+    sent: u32,
+    failed: u32,
+    retrying: u32,
+}
+
+/// Sends every delivery that is due, each state committed before and after
+/// its send: over one SMTP connection when the list has a send-rate, else
+/// over up to [`SMTP_LANES`] connections side by side.
 async fn send_due(
     store: &Mutex<Store>,
     list: &List,
@@ -383,82 +397,120 @@ async fn send_due(
     if due.is_empty() {
         return Ok(());
     }
-    let pause = (list.settings.send_rate > 0).then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
-    let mut smtp: Option<Outgoing> = None;
+    let domain = list.address.rsplit('@').next().unwrap_or("localhost").to_string();
     // Prepared once per post: a plain list sends every member the same
     // bytes; a protected list signs once and encrypts per member.
     let mut prepared: HashMap<i64, Result<Rendering, String>> = HashMap::new();
-    let domain = list.address.rsplit('@').next().unwrap_or("localhost").to_string();
-    for (i, delivery) in due.iter().enumerate() {
-        if let (true, Some(p)) = (i > 0, pause) {
-            tokio::time::sleep(p).await;
+    for delivery in due.iter().filter(|d| d.kind == DeliveryKind::Post) {
+        prepared.entry(delivery.post_id).or_insert_with(|| {
+            let raw = db(store)
+                .post_raw(delivery.post_id)
+                .ok()
+                .flatten()
+                .ok_or_else(|| "the post's content is no longer stored".to_string())?;
+            let fallback = format!("<conclave.{}.{}@{domain}>", list.id, delivery.post_id);
+            match crypto {
+                None => Ok(Rendering::Plain(Arc::new(render::render_post(&raw, list, &fallback)))),
+                Some(c) => protected::prepare(&raw, list, c, &fallback).map(Rendering::Protected),
+            }
+        });
+    }
+    let lanes = if list.settings.send_rate > 0 { 1 } else { SMTP_LANES.min(due.len()) };
+    let lane = |i: usize| {
+        let mine: Vec<&Delivery> = due.iter().skip(i).step_by(lanes).collect();
+        send_lane(store, list, account, password, mine, &prepared, crypto, &domain)
+    };
+    let outcomes = futures::future::join_all((0..lanes).map(lane)).await;
+    let mut first_error = None;
+    for outcome in outcomes {
+        let (counts, error) = outcome;
+        report.sent += counts.sent;
+        report.failed += counts.failed;
+        report.retrying += counts.retrying;
+        if first_error.is_none() {
+            first_error = error;
         }
-        let message: Result<Arc<Vec<u8>>, String> = match delivery.kind {
-            DeliveryKind::Post => {
-                let rendering = prepared.entry(delivery.post_id).or_insert_with(|| {
-                    let raw = db(store)
-                        .post_raw(delivery.post_id)
-                        .ok()
-                        .flatten()
-                        .ok_or_else(|| "the post's content is no longer stored".to_string())?;
-                    let fallback = format!("<conclave.{}.{}@{domain}>", list.id, delivery.post_id);
-                    match crypto {
-                        None => Ok(Rendering::Plain(Arc::new(render::render_post(&raw, list, &fallback)))),
-                        Some(c) => protected::prepare(&raw, list, c, &fallback).map(Rendering::Protected),
-                    }
-                });
-                match (rendering, crypto) {
-                    (Err(e), _) => Err(e.clone()),
-                    (Ok(Rendering::Plain(m)), _) => Ok(m.clone()),
-                    (Ok(Rendering::Protected(p)), Some(c)) => {
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// One lane of a fan-out: its deliveries in order over one connection.
+/// What was done is counted even when the lane stops on an error.
+#[allow(clippy::too_many_arguments)]
+async fn send_lane(
+    store: &Mutex<Store>,
+    list: &List,
+    account: &Account,
+    password: &str,
+    due: Vec<&Delivery>,
+    prepared: &HashMap<i64, Result<Rendering, String>>,
+    crypto: Option<&ListCrypto>,
+    domain: &str,
+) -> (LaneReport, Option<AgentError>) {
+    let mut counts = LaneReport::default();
+    let result = async {
+        let pause = (list.settings.send_rate > 0).then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
+        let mut smtp: Option<Outgoing> = None;
+        for (i, delivery) in due.into_iter().enumerate() {
+            if let (true, Some(p)) = (i > 0, pause) {
+                tokio::time::sleep(p).await;
+            }
+            let message: Result<Arc<Vec<u8>>, String> = match delivery.kind {
+                DeliveryKind::Post => match (prepared.get(&delivery.post_id), crypto) {
+                    (None, _) => Err("the post was not prepared".into()),
+                    (Some(Err(e)), _) => Err(e.clone()),
+                    (Some(Ok(Rendering::Plain(m))), _) => Ok(m.clone()),
+                    (Some(Ok(Rendering::Protected(p))), Some(c)) => {
                         protected::copy_for(p, list, c, &delivery.recipient).map(Arc::new)
                     }
-                    (Ok(Rendering::Protected(_)), None) => Err("no list key".into()),
+                    (Some(Ok(Rendering::Protected(_))), None) => Err("no list key".into()),
+                },
+                DeliveryKind::Notice => Ok(Arc::new(notice(&db(store), list, delivery, domain)?)),
+                DeliveryKind::OwnerNotice => Ok(Arc::new(owner_notice(&db(store), list, delivery, domain)?)),
+            };
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    db(store).mark_failed(delivery, &e)?;
+                    counts.failed += 1;
+                    continue;
+                }
+            };
+            if smtp.as_ref().is_none_or(|s| s.is_broken()) {
+                smtp = Some(Outgoing::connect(&account.smtp, account.ca_pem.as_deref(), password).await?);
+            }
+            let conn = smtp.as_mut().expect("connected above");
+            db(store).mark_sending(delivery.id)?;
+            let outcome = conn.send(&list.address, &delivery.recipient, &message).await;
+            let store = db(store);
+            match outcome {
+                SendOutcome::Sent => {
+                    store.mark_sent(delivery.id)?;
+                    counts.sent += 1;
+                }
+                SendOutcome::Failed(e) => {
+                    store.mark_failed(delivery, &e)?;
+                    counts.failed += 1;
+                }
+                SendOutcome::Retry(e) => {
+                    let attempts = delivery.attempts + 1;
+                    if attempts >= MAX_SEND_ATTEMPTS {
+                        store.mark_failed(delivery, &format!("gave up after {attempts} tries: {e}"))?;
+                        counts.failed += 1;
+                    } else {
+                        store.mark_retry(delivery, &e, now() + retry_delay(attempts))?;
+                        counts.retrying += 1;
+                    }
                 }
             }
-            DeliveryKind::Notice => Ok(Arc::new(notice(&db(store), list, delivery, &domain)?)),
-            DeliveryKind::OwnerNotice => Ok(Arc::new(owner_notice(&db(store), list, delivery, &domain)?)),
-        };
-        let message = match message {
-            Ok(m) => m,
-            Err(e) => {
-                db(store).mark_failed(delivery, &e)?;
-                report.failed += 1;
-                continue;
-            }
-        };
-        if smtp.as_ref().is_none_or(|s| s.is_broken()) {
-            smtp = Some(Outgoing::connect(&account.smtp, account.ca_pem.as_deref(), password).await?);
         }
-        let conn = smtp.as_mut().expect("connected above");
-        db(store).mark_sending(delivery.id)?;
-        let outcome = conn.send(&list.address, &delivery.recipient, &message).await;
-        let store = db(store);
-        match outcome {
-            SendOutcome::Sent => {
-                store.mark_sent(delivery.id)?;
-                report.sent += 1;
-            }
-            SendOutcome::Failed(e) => {
-                store.mark_failed(delivery, &e)?;
-                report.failed += 1;
-            }
-            SendOutcome::Retry(e) => {
-                let attempts = delivery.attempts + 1;
-                if attempts >= MAX_SEND_ATTEMPTS {
-                    store.mark_failed(delivery, &format!("gave up after {attempts} tries: {e}"))?;
-                    report.failed += 1;
-                } else {
-                    store.mark_retry(delivery, &e, now() + retry_delay(attempts))?;
-                    report.retrying += 1;
-                }
-            }
+        if let Some(conn) = smtp {
+            conn.quit().await;
         }
+        Ok::<(), AgentError>(())
     }
-    if let Some(conn) = smtp {
-        conn.quit().await;
-    }
-    Ok(())
+    .await;
+    (counts, result.err())
 }
 
 fn notice(store: &Store, list: &List, delivery: &Delivery, domain: &str) -> Result<Vec<u8>, AgentError> {
