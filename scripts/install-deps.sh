@@ -21,6 +21,7 @@ test_pkgs=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth webkit2gtk-driver
   gnupg gpgsm
+  time                  # peak memory in scripts/measure-memory.sh
 )
 
 pkgs=("${app_pkgs[@]}")
