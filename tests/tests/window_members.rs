@@ -311,7 +311,7 @@ async fn a_member_key_imported_from_a_file_shows_its_fingerprint() {
             .iter()
             .find(|m| m["email"] == who)
             .map(|m| {
-                m["key"]["fingerprint"]
+                m["keys"][0]["fingerprint"]
                     .as_str()
                     .unwrap_or("")
                     .replace(' ', "")
