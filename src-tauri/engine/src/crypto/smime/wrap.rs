@@ -62,7 +62,9 @@ pub fn sign_entity(content: &[u8], list: &ListIdentity) -> Result<Vec<u8>, Smime
 
 /// One member's copy of an entity: application/pkcs7-mime, enveloped for
 /// that member's certificate alone (RSA key transport or ECDH key
-/// agreement, as the certificate's key is).
+/// agreement, as the certificate's key is). `entity` must already have CRLF
+/// line ends (as [`sign_entity`] gives them): it is made so once per post,
+/// not once per member.
 pub fn envelope(entity: &[u8], member: &MemberCert, cipher: Cipher) -> Result<Vec<u8>, SmimeError> {
     let mut certs = openssl::stack::Stack::new().map_err(failed)?;
     certs.push(member.cert().clone()).map_err(failed)?;
@@ -70,7 +72,7 @@ pub fn envelope(entity: &[u8], member: &MemberCert, cipher: Cipher) -> Result<Ve
         Cipher::Cbc => (openssl::symm::Cipher::aes_256_cbc(), "enveloped-data"),
         Cipher::Gcm => (openssl::symm::Cipher::aes_256_gcm(), "authEnveloped-data"),
     };
-    let cms = CmsContentInfo::encrypt(&certs, &mime::crlf(entity), algo, CMSOptions::BINARY).map_err(failed)?;
+    let cms = CmsContentInfo::encrypt(&certs, entity, algo, CMSOptions::BINARY).map_err(failed)?;
     let der = cms.to_der().map_err(failed)?;
     let mut out = Vec::with_capacity(der.len() * 4 / 3 + 300);
     write!(
