@@ -14,6 +14,8 @@ fn main() {
         "set_member_key",
         "import_members",
         "remove_member",
+        "start_at_login",
+        "set_start_at_login",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

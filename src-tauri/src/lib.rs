@@ -3,12 +3,14 @@
 //! the agent and every rule live in `conclave-engine`.
 
 mod commands;
+pub mod login;
+pub mod notify;
 pub mod shell;
 pub mod tray;
 pub mod watch;
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use conclave_engine::agent::Agent;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
@@ -64,6 +66,7 @@ fn on_tray(app: &AppHandle, action: TrayAction) {
     let shell = app.state::<Shell>();
     match action {
         TrayAction::Open => open_window(app),
+        TrayAction::CheckNow => shell.watch.wake(),
         TrayAction::TogglePause => {
             let paused = !shell.watch.paused_all();
             shell.watch.set_paused_all(paused);
@@ -75,6 +78,9 @@ fn on_tray(app: &AppHandle, action: TrayAction) {
                 eprintln!("conclave: cannot update the tray menu: {e}");
             }
             let _ = app.emit(LISTS_CHANGED, shell.status());
+            // A loop round without a run: the watchers stop or start and
+            // the tray icon follows.
+            shell.watch.wake();
         }
         TrayAction::Quit => {
             shell.watch.set_quitting();
@@ -83,11 +89,68 @@ fn on_tray(app: &AppHandle, action: TrayAction) {
     }
 }
 
+/// What the tray and the notifications make of each status the agent loop
+/// reports. The first look only sets the baseline: what was held before
+/// the app started was told then, or is in the window.
+fn observer(data_dir: PathBuf) -> impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static {
+    let last: Mutex<Option<notify::Snapshot>> = Mutex::new(None);
+    move |app, status, working| {
+        let lists = match conclave_engine::store::Store::open(&data_dir).and_then(|s| s.list_summaries()) {
+            Ok(lists) => lists,
+            Err(e) => {
+                eprintln!("conclave: cannot read the lists for the tray: {e}");
+                Vec::new()
+            }
+        };
+        let look = tray::look(status, &lists, working);
+        tray::show(app, look, &tray::tooltip(look, status, &lists));
+        let now = notify::Snapshot::of(status, &lists);
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(before) = last.as_ref() {
+            for notice in notify::news(before, &now) {
+                notify::show(app, &notice);
+            }
+        }
+        *last = Some(now);
+    }
+}
+
+/// Tells the owner, once per data folder, that closing the window leaves
+/// the lists running.
+fn on_hidden(app: &AppHandle, data_dir: &Path) {
+    if shell::first_hide(data_dir) {
+        notify::show(
+            app,
+            &notify::Notice {
+                title: "Conclave is still running".into(),
+                body: "It keeps taking and sending posts from the tray. Choose Quit in the tray menu to stop it."
+                    .into(),
+            },
+        );
+    }
+}
+
+/// A second start on the same data folder only brings this one's window
+/// forward, so two agents never take the same mailbox.
+fn single_instance(data_dir: &Path) -> tauri::plugin::TauriPlugin<tauri::Wry> {
+    let builder = tauri_plugin_single_instance::Builder::new().callback(|app, _args, _cwd| open_window(app));
+    #[cfg(target_os = "linux")]
+    let builder = builder.dbus_id(shell::instance_id(data_dir));
+    #[cfg(not(target_os = "linux"))]
+    let _ = data_dir;
+    builder.build()
+}
+
 /// Starts the app; returns when the user chooses Quit.
 pub fn run() {
     let data_dir = conclave_engine::paths::data_dir(None);
     let watch = Arc::new(Watch::default());
+    let in_tray = login::started_in_tray(std::env::args());
     let app = tauri::Builder::default()
+        // First, so that a second start goes no further.
+        .plugin(single_instance(&data_dir))
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::Builder::new().arg(login::IN_TRAY_ARG).build())
         .manage(Shell {
             data_dir: data_dir.clone(),
             watch: watch.clone(),
@@ -104,14 +167,22 @@ pub fn run() {
             commands::add_member,
             commands::set_member_key,
             commands::import_members,
-            commands::remove_member
+            commands::remove_member,
+            login::start_at_login,
+            login::set_start_at_login
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;
+            // The window starts hidden (tauri.conf.json) so that a start at
+            // login does not flash it.
+            if !in_tray {
+                open_window(app.handle());
+            }
             let agent = Agent::new(data_dir.clone());
             let handle = app.handle().clone();
             let shown = data_dir.display().to_string();
-            tauri::async_runtime::spawn(watch::run(handle, agent, watch, shown));
+            let observe = observer(data_dir.clone());
+            tauri::async_runtime::spawn(watch::run(handle, agent, watch, shown, observe));
             Ok(())
         })
         .on_window_event(|window, event| {
@@ -120,6 +191,7 @@ pub fn run() {
                 if shell::on_close_requested(quitting) == CloseDecision::HideToTray {
                     api.prevent_close();
                     let _ = window.hide();
+                    on_hidden(window.app_handle(), &window.state::<Shell>().data_dir);
                 }
             }
         })

@@ -19,6 +19,36 @@ pub fn on_close_requested(quitting: bool) -> CloseDecision {
     }
 }
 
+/// The name one running app holds on the session bus. It is per data folder:
+/// two starts on one folder would have two agents take the same mailboxes,
+/// while a second folder (another profile, a test) is a separate app.
+/// FNV-1a, because the name must not change between builds.
+pub fn instance_id(data_dir: &std::path::Path) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in data_dir.as_os_str().as_encoded_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("org.conclave.app.d{hash:016x}")
+}
+
+/// The file whose presence says the owner was told that closing the window
+/// leaves Conclave running.
+const HIDE_NOTICE_MARK: &str = "told-window-hides-to-tray";
+
+/// True the first time the window is hidden for this data folder, so the
+/// notice that Conclave goes on in the tray is shown once, not at every
+/// close. A folder that cannot be written to gets the notice each time
+/// rather than never.
+pub fn first_hide(data_dir: &std::path::Path) -> bool {
+    let mark = data_dir.join(HIDE_NOTICE_MARK);
+    if mark.exists() {
+        return false;
+    }
+    let _ = std::fs::write(&mark, b"");
+    true
+}
+
 /// Whether the process ends when the event loop asks to exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitDecision {
@@ -53,6 +83,26 @@ mod tests {
     #[test]
     fn the_last_window_going_away_does_not_end_the_agent() {
         assert_eq!(on_exit_requested(None), ExitDecision::KeepRunning);
+    }
+
+    #[test]
+    fn each_data_folder_is_its_own_instance() {
+        use std::path::Path;
+        let a = instance_id(Path::new("/home/a/.local/share/conclave"));
+        assert_eq!(a, instance_id(Path::new("/home/a/.local/share/conclave")));
+        assert_ne!(a, instance_id(Path::new("/home/b/.local/share/conclave")));
+        // A D-Bus name element may not start with a digit.
+        let last = a.rsplit('.').next().unwrap();
+        assert!(last.starts_with('d') && last[1..].chars().all(|c| c.is_ascii_hexdigit()), "{a}");
+    }
+
+    #[test]
+    fn the_tray_notice_is_shown_once_per_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(first_hide(dir.path()));
+        assert!(!first_hide(dir.path()));
+        let other = tempfile::tempdir().unwrap();
+        assert!(first_hide(other.path()));
     }
 
     #[test]

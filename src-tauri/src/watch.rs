@@ -108,11 +108,20 @@ pub fn run_error(result: &Result<conclave_engine::agent::RunReport, AgentError>)
     result.as_ref().err().map(|e| e.to_string())
 }
 
-/// Runs the agent until the app ends.
-pub async fn run(app: AppHandle, agent: Agent, watch: std::sync::Arc<Watch>, data_dir: String) {
+/// Runs the agent until the app ends. `observe` hears the status before
+/// each run (with `working` set) and after it, for the tray and the
+/// notifications.
+pub async fn run(
+    app: AppHandle,
+    agent: Agent,
+    watch: std::sync::Arc<Watch>,
+    data_dir: String,
+    observe: impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static,
+) {
     let mut watchers = Watchers::new(agent.data_dir().to_path_buf());
     loop {
         if !watch.paused_all() {
+            observe(&app, &watch.status(&data_dir), true);
             let result = agent.run_once(None).await;
             let error = run_error(&result);
             if let Some(e) = &error {
@@ -123,6 +132,7 @@ pub async fn run(app: AppHandle, agent: Agent, watch: std::sync::Arc<Watch>, dat
         watchers.sync(watch.paused_all());
         watch.set_watching(watchers.states());
         let status = watch.status(&data_dir);
+        observe(&app, &status, false);
         if let Err(e) = app.emit(LISTS_CHANGED, status) {
             eprintln!("conclave: cannot tell the window: {e}");
         }

@@ -200,3 +200,13 @@ export function importMembers(
 export function removeMember(address: string, email: string): Promise<void> {
   return invoke<void>("remove_member", { address, email });
 }
+
+/** Whether Conclave starts (in the tray) when the user logs in. */
+export function fetchStartAtLogin(): Promise<boolean> {
+  return invoke<boolean>("start_at_login");
+}
+
+/** Turns starting at login on or off; resolves to the state now. */
+export function setStartAtLogin(on: boolean): Promise<boolean> {
+  return invoke<boolean>("set_start_at_login", { on });
+}

@@ -1,0 +1,156 @@
+//! Desktop notifications: a post held for the owner and a list that starts
+//! failing are told once, when they happen, so an owner who keeps the window
+//! closed still hears of them. What to tell is worked out here from two
+//! snapshots; the plugin only shows it.
+
+use std::collections::BTreeMap;
+
+use conclave_engine::store::ListSummary;
+use tauri::AppHandle;
+use tauri_plugin_notification::NotificationExt;
+
+use crate::watch::AgentStatus;
+
+/// What the last look at the lists found, by list address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    held: BTreeMap<String, (String, u32)>,
+    errors: BTreeMap<String, (String, String)>,
+    agent_error: Option<String>,
+}
+
+impl Snapshot {
+    pub fn of(status: &AgentStatus, lists: &[ListSummary]) -> Snapshot {
+        let name = |l: &ListSummary| if l.name.is_empty() { l.address.clone() } else { l.name.clone() };
+        Snapshot {
+            held: lists.iter().map(|l| (l.address.clone(), (name(l), l.held))).collect(),
+            errors: lists
+                .iter()
+                .filter(|l| !l.paused)
+                .filter_map(|l| Some((l.address.clone(), (name(l), l.last_error.clone()?))))
+                .collect(),
+            agent_error: status.error.clone(),
+        }
+    }
+}
+
+/// One desktop notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+}
+
+/// What changed from `before` to `after` that the owner must hear of: more
+/// held posts on a list, a list's new or changed error, the agent stopping.
+/// Fewer held posts, an error that went away, or the same error again are
+/// not news.
+pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
+    let mut out = Vec::new();
+    if let Some(e) = &after.agent_error
+        && before.agent_error.as_ref() != Some(e)
+    {
+        out.push(Notice { title: "Conclave stopped taking posts".into(), body: e.clone() });
+    }
+    for (address, (name, held)) in &after.held {
+        let was = before.held.get(address).map_or(0, |(_, n)| *n);
+        if *held > was {
+            let new = held - was;
+            let title = match new {
+                1 => format!("{name}: a post is held for you"),
+                n => format!("{name}: {n} posts are held for you"),
+            };
+            out.push(Notice {
+                title,
+                body: "Open Conclave to approve, reject or discard it.".into(),
+            });
+        }
+    }
+    for (address, (name, error)) in &after.errors {
+        if before.errors.get(address).map(|(_, e)| e) != Some(error) {
+            out.push(Notice { title: format!("{name}: a problem"), body: error.clone() });
+        }
+    }
+    out
+}
+
+/// Shows `notice`; a desktop without a notification service only loses the
+/// notice (the tray icon and the window still say it).
+pub fn show(app: &AppHandle, notice: &Notice) {
+    if let Err(e) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
+        eprintln!("conclave: cannot show a notification ({e}): {}: {}", notice.title, notice.body);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(error: Option<&str>) -> AgentStatus {
+        AgentStatus {
+            paused_all: false,
+            error: error.map(str::to_string),
+            data_dir: "/data".into(),
+            offline: false,
+            watching: Vec::new(),
+        }
+    }
+
+    fn list(held: u32, error: Option<&str>) -> ListSummary {
+        ListSummary {
+            address: "team@x".into(),
+            name: "Team".into(),
+            protocol: "openpgp".into(),
+            members: 3,
+            held,
+            deliveries_today: 0,
+            paused: false,
+            has_account: true,
+            last_check: None,
+            last_error: error.map(str::to_string),
+        }
+    }
+
+    fn between(a: (Option<&str>, ListSummary), b: (Option<&str>, ListSummary)) -> Vec<Notice> {
+        news(&Snapshot::of(&status(a.0), &[a.1]), &Snapshot::of(&status(b.0), &[b.1]))
+    }
+
+    #[test]
+    fn a_newly_held_post_is_told_once() {
+        let n = between((None, list(0, None)), (None, list(1, None)));
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].title, "Team: a post is held for you");
+        assert!(between((None, list(1, None)), (None, list(1, None))).is_empty());
+    }
+
+    #[test]
+    fn several_new_held_posts_are_counted_and_resolved_ones_are_not_news() {
+        let n = between((None, list(1, None)), (None, list(4, None)));
+        assert_eq!(n[0].title, "Team: 3 posts are held for you");
+        assert!(between((None, list(4, None)), (None, list(2, None))).is_empty());
+    }
+
+    #[test]
+    fn a_list_error_is_told_when_it_starts_or_changes() {
+        let refused = Some("the server refused the password: correct it in the account settings");
+        let n = between((None, list(0, None)), (None, list(0, refused)));
+        assert_eq!(n, vec![Notice { title: "Team: a problem".into(), body: refused.unwrap().into() }]);
+        assert!(between((None, list(0, refused)), (None, list(0, refused))).is_empty());
+        assert_eq!(between((None, list(0, refused)), (None, list(0, Some("offline")))).len(), 1);
+        assert!(between((None, list(0, refused)), (None, list(0, None))).is_empty());
+    }
+
+    #[test]
+    fn a_paused_list_is_not_reported_as_failing() {
+        let mut paused = list(0, Some("old error"));
+        paused.paused = true;
+        assert!(between((None, list(0, None)), (None, paused)).is_empty());
+    }
+
+    #[test]
+    fn the_agent_stopping_is_told() {
+        let n = between((None, list(0, None)), (Some("another Conclave agent runs"), list(0, None)));
+        assert_eq!(n[0].title, "Conclave stopped taking posts");
+        assert!(between((Some("x"), list(0, None)), (Some("x"), list(0, None))).is_empty());
+    }
+}
