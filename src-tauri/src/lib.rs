@@ -3,6 +3,7 @@
 //! the agent and every rule live in `conclave-engine`.
 
 mod commands;
+mod policy_cmds;
 pub mod shell;
 pub mod tray;
 pub mod watch;
@@ -104,7 +105,9 @@ pub fn run() {
             commands::add_member,
             commands::set_member_key,
             commands::import_members,
-            commands::remove_member
+            commands::remove_member,
+            policy_cmds::policy,
+            policy_cmds::save_policy
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;
