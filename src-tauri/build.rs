@@ -14,6 +14,8 @@ fn main() {
         "set_member_key",
         "import_members",
         "remove_member",
+        "policy",
+        "save_policy",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");
