@@ -16,6 +16,8 @@ fn main() {
         "remove_member",
         "start_at_login",
         "set_start_at_login",
+        "policy",
+        "save_policy",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

@@ -5,6 +5,7 @@
 mod commands;
 pub mod login;
 pub mod notify;
+mod policy_cmds;
 pub mod shell;
 pub mod tray;
 pub mod watch;
@@ -169,7 +170,9 @@ pub fn run() {
             commands::import_members,
             commands::remove_member,
             login::start_at_login,
-            login::set_start_at_login
+            login::set_start_at_login,
+            policy_cmds::policy,
+            policy_cmds::save_policy
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;

@@ -210,3 +210,69 @@ export function fetchStartAtLogin(): Promise<boolean> {
 export function setStartAtLogin(on: boolean): Promise<boolean> {
   return invoke<boolean>("set_start_at_login", { on });
 }
+
+// ---- Policy (src-tauri/src/policy_cmds.rs) ----
+
+/** One level of a crypto setting in an owner's words
+ *  (conclave_engine::policy::presets::Choice). */
+export interface Choice {
+  /** The value in the CLI's spelling. */
+  value: string;
+  label: string;
+  detail: string;
+}
+
+/** One of the four crypto settings with its levels. */
+export interface SettingChoices {
+  key: string;
+  label: string;
+  choices: Choice[];
+}
+
+/** A preset: four crypto settings named after what a group wants. */
+export interface Preset {
+  id: string;
+  name: string;
+  summary: string;
+  /** The settings it sets, by their CLI keys. */
+  settings: Record<string, string>;
+}
+
+/** Every list setting by its CLI key, in the CLI's spelling. */
+export type Settings = Record<string, string>;
+
+export interface PolicyView {
+  address: string;
+  name: string;
+  protocol: Protocol;
+  /** Whether the crypto settings act on the list's posts (a plain list
+   *  without a key forwards posts as they are). */
+  crypto_applies: boolean;
+  /** max-size in bytes. */
+  settings: Settings;
+  /** The preset the saved settings are; null is "Custom". */
+  preset: string | null;
+  presets: Preset[];
+  crypto_choices: SettingChoices[];
+}
+
+/** A value a setting does not take, and why. */
+export interface SettingProblem {
+  key: string;
+  message: string;
+}
+
+/** How a failed policy command reaches the window: a CommandError that may
+ *  name the settings it is about. */
+export interface PolicyError extends CommandError {
+  fields: SettingProblem[];
+}
+
+export function fetchPolicy(address: string): Promise<PolicyView> {
+  return invoke<PolicyView>("policy", { address });
+}
+
+/** Saves (key, value) changes all at once, or none when one is refused. */
+export function savePolicy(address: string, changes: [string, string][]): Promise<PolicyView> {
+  return invoke<PolicyView>("save_policy", { address, changes });
+}

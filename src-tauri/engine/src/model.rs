@@ -202,6 +202,20 @@ impl ListSettings {
         Ok(())
     }
 
+    /// These settings with every change applied, or every change that
+    /// cannot be made, each with its reason. All or nothing: one bad value
+    /// leaves the others unapplied too.
+    pub fn with_changes(&self, changes: &[(String, String)]) -> Result<ListSettings, Vec<SettingProblem>> {
+        let mut next = self.clone();
+        let problems: Vec<SettingProblem> = changes
+            .iter()
+            .filter_map(|(key, value)| {
+                next.set(key, value).err().map(|message| SettingProblem { key: key.clone(), message })
+            })
+            .collect();
+        if problems.is_empty() { Ok(next) } else { Err(problems) }
+    }
+
     /// The settings as (key, value) pairs, in the CLI's spelling.
     pub fn pairs(&self) -> Vec<(&'static str, String)> {
         vec![
@@ -218,6 +232,14 @@ impl ListSettings {
             ("owner-notices", if self.owner_notices { "yes" } else { "no" }.to_string()),
         ]
     }
+}
+
+/// A value a setting does not take, and why, in the owner's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SettingProblem {
+    /// The setting, in the CLI's spelling.
+    pub key: String,
+    pub message: String,
 }
 
 fn parse_yes_no(value: &str) -> Result<bool, String> {
@@ -387,6 +409,32 @@ mod tests {
         assert!(e.contains("yes, no"), "{e}");
         assert!(s.set("signature-max-age-days", "a week").is_err());
         assert!(s.set("signature-max-age-days", "-1").is_err());
+    }
+
+    #[test]
+    fn changes_apply_all_together_or_not_at_all() {
+        let s = ListSettings::defaults_for("x");
+        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let next = s
+            .with_changes(&pairs(&[("post-sign", "force"), ("max-size", "500K"), ("reply-to", "list")]))
+            .unwrap();
+        assert_eq!(next.post_sign, Requirement::Force);
+        assert_eq!(next.max_size, 500 * 1024);
+        assert_eq!(next.reply_to, ReplyTo::List);
+        assert_eq!(s.with_changes(&[]).unwrap(), s);
+
+        let problems = s
+            .with_changes(&pairs(&[
+                ("post-sign", "force"),
+                ("max-size", "lots"),
+                ("send-rate", "fast"),
+                ("colour", "red"),
+            ]))
+            .unwrap_err();
+        let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["max-size", "send-rate", "colour"]);
+        assert!(problems[0].message.contains("not a size"), "{problems:?}");
+        assert!(problems[1].message.contains("messages a minute"), "{problems:?}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod crypto;
 mod decide;
 mod post;
+pub mod presets;
 pub mod render;
 
 pub use crypto::{CryptoVerdict, DeliveryPlan, Encryption, Evidence, Signature, Wrap, judge, plan_delivery};

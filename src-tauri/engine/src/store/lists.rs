@@ -176,6 +176,33 @@ impl Store {
         self.list(address)
     }
 
+    /// Changes several settings at once: every value is checked first,
+    /// and only when all are good are they saved, in one transaction, each
+    /// change logged as `list set` logs it. A value equal to the present
+    /// one is neither written nor logged.
+    pub fn set_settings(&self, address: &str, changes: &[(String, String)]) -> Result<List> {
+        let list = self.list(address)?;
+        let next = list.settings.with_changes(changes).map_err(StoreError::BadSettings)?;
+        let before = list.settings.pairs();
+        let tx = self.conn.unchecked_transaction()?;
+        for ((key, old), (_, new)) in before.iter().zip(next.pairs()) {
+            if *old == new {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO list_settings (list_id, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (list_id, key) DO UPDATE SET value = excluded.value",
+                params![list.id, key, new],
+            )?;
+            tx.execute(
+                "INSERT INTO activity (list_id, at, kind, message) VALUES (?1, ?2, 'config', ?3)",
+                params![list.id, now(), format!("{key} set to '{new}'")],
+            )?;
+        }
+        tx.commit()?;
+        self.list(address)
+    }
+
     pub fn set_account(&self, address: &str, account: &Account) -> Result<()> {
         let list = self.list(address)?;
         self.conn.execute(
@@ -285,6 +312,44 @@ mod tests {
         let l = s.list("l@example.org").unwrap();
         assert_eq!(l.settings.non_member_posts, crate::model::NonMemberPosts::Reject);
         assert_eq!(l.name, "Renamed");
+    }
+
+    #[test]
+    fn several_settings_are_saved_together_or_not_at_all() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Openpgp).unwrap();
+        let logged = |s: &Store| s.activity(&l, 100).unwrap().len();
+        let before = logged(&s);
+        let change = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+
+        // One bad value: nothing is saved, nothing logged, every bad one named.
+        let e = s
+            .set_settings(
+                "l@example.org",
+                &change(&[("post-encrypt", "force"), ("max-size", "huge"), ("reply-to", "everyone")]),
+            )
+            .unwrap_err();
+        let StoreError::BadSettings(problems) = &e else { panic!("{e}") };
+        assert_eq!(problems.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["max-size", "reply-to"]);
+        assert!(e.to_string().starts_with("nothing was saved: max-size: "), "{e}");
+        assert_eq!(s.list("l@example.org").unwrap().settings, l.settings);
+        assert_eq!(logged(&s), before);
+
+        // All good: saved, and each real change logged once.
+        let saved = s
+            .set_settings(
+                "l@example.org",
+                &change(&[("post-encrypt", "force"), ("post-sign", "yes"), ("max-size", "1M"), ("reply-to", "list")]),
+            )
+            .unwrap();
+        assert_eq!(saved.settings.post_encrypt, crate::model::Requirement::Force);
+        assert_eq!(saved.settings.max_size, 1024 * 1024);
+        assert_eq!(s.list("l@example.org").unwrap(), saved);
+        let log: Vec<_> = s.activity(&l, 100).unwrap().into_iter().map(|a| a.message).collect();
+        assert_eq!(log.len(), before + 3, "post-sign was yes already: {log:?}");
+        assert!(log.contains(&"post-encrypt set to 'force'".to_string()), "{log:?}");
+        assert!(log.contains(&"max-size set to '1048576'".to_string()), "{log:?}");
+        assert!(matches!(s.set_settings("nope@example.org", &[]), Err(StoreError::NoSuchList(_))));
     }
 
     #[test]

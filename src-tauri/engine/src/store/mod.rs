@@ -56,6 +56,8 @@ pub enum StoreError {
     NotApprovable { id: i64 },
     #[error("{0}")]
     Invalid(String),
+    #[error("nothing was saved: {}", .0.iter().map(|p| format!("{}: {}", p.key, p.message)).collect::<Vec<_>>().join("; "))]
+    BadSettings(Vec<crate::model::SettingProblem>),
     #[error("{list} has a list key already ({fingerprint}): replacing it cuts off members who use the old one; add --replace if that is what you want")]
     ListKeyExists { list: String, fingerprint: String },
     #[error("{email} has a key already ({fingerprint}); replacing a member's key is an explicit step: `conclave-cli member key {list} {email} FILE --replace`")]
