@@ -14,6 +14,11 @@ fn main() {
         "set_member_key",
         "import_members",
         "remove_member",
+        "activity",
+        "list_keys",
+        "renew_list_key",
+        "save_list_key",
+        "save_renewal_request",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

@@ -2,7 +2,9 @@
 //! that keeps the agent running when the window is closed. Thin: the store,
 //! the agent and every rule live in `conclave-engine`.
 
+mod activity_cmds;
 mod commands;
+mod key_cmds;
 pub mod shell;
 pub mod tray;
 pub mod watch;
@@ -88,6 +90,7 @@ pub fn run() {
     let data_dir = conclave_engine::paths::data_dir(None);
     let watch = Arc::new(Watch::default());
     let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .manage(Shell {
             data_dir: data_dir.clone(),
             watch: watch.clone(),
@@ -104,7 +107,12 @@ pub fn run() {
             commands::add_member,
             commands::set_member_key,
             commands::import_members,
-            commands::remove_member
+            commands::remove_member,
+            activity_cmds::activity,
+            key_cmds::list_keys,
+            key_cmds::renew_list_key,
+            key_cmds::save_list_key,
+            key_cmds::save_renewal_request
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;
