@@ -18,6 +18,11 @@ fn main() {
         "set_start_at_login",
         "policy",
         "save_policy",
+        "activity",
+        "list_keys",
+        "renew_list_key",
+        "save_list_key",
+        "save_renewal_request",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

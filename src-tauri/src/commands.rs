@@ -66,7 +66,7 @@ impl From<StoreError> for CommandError {
     }
 }
 
-async fn with_store<T: Send + 'static>(
+pub(crate) async fn with_store<T: Send + 'static>(
     dir: PathBuf,
     f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, CommandError> {
@@ -612,7 +612,7 @@ pub async fn remove_member(
 
 /// Like [`with_store`], for calls that fail with a [`CommandError`] of
 /// their own (a refused key) as well as the store's.
-async fn run<T: Send + 'static>(
+pub(crate) async fn run<T: Send + 'static>(
     dir: PathBuf,
     f: impl FnOnce(&Store) -> Result<T, CommandError> + Send + 'static,
 ) -> Result<T, CommandError> {

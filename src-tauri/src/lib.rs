@@ -2,10 +2,12 @@
 //! that keeps the agent running when the window is closed. Thin: the store,
 //! the agent and every rule live in `conclave-engine`.
 
+mod activity_cmds;
 mod commands;
 pub mod login;
 pub mod notify;
 mod policy_cmds;
+mod key_cmds;
 pub mod shell;
 pub mod tray;
 pub mod watch;
@@ -152,6 +154,7 @@ pub fn run() {
         .plugin(single_instance(&data_dir))
         .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_autostart::Builder::new().arg(login::IN_TRAY_ARG).build())
+        .plugin(tauri_plugin_dialog::init())
         .manage(Shell {
             data_dir: data_dir.clone(),
             watch: watch.clone(),
@@ -172,7 +175,12 @@ pub fn run() {
             login::start_at_login,
             login::set_start_at_login,
             policy_cmds::policy,
-            policy_cmds::save_policy
+            policy_cmds::save_policy,
+            activity_cmds::activity,
+            key_cmds::list_keys,
+            key_cmds::renew_list_key,
+            key_cmds::save_list_key,
+            key_cmds::save_renewal_request
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;

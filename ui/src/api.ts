@@ -276,3 +276,108 @@ export function fetchPolicy(address: string): Promise<PolicyView> {
 export function savePolicy(address: string, changes: [string, string][]): Promise<PolicyView> {
   return invoke<PolicyView>("save_policy", { address, changes });
 }
+
+// ---- Activity (src-tauri/src/activity_cmds.rs) ----
+
+/** What an activity entry is about (conclave_engine::store::ActivityGroup). */
+export type ActivityGroup =
+  | "accepted"
+  | "held"
+  | "rejected"
+  | "delivery"
+  | "error"
+  | "change"
+  | "server";
+
+/** One entry of the activity log (conclave_engine::store::ActivityEntry). */
+export interface ActivityEntry {
+  id: number;
+  /** RFC 3339, UTC. */
+  at: string;
+  /** The list's address and name. */
+  list: string;
+  list_name: string;
+  kind: string;
+  group: ActivityGroup;
+  post_id: number | null;
+  /** The engine's words, with the reason. */
+  message: string;
+}
+
+/** Entries newest first, and whether older ones match too. */
+export interface ActivityPage {
+  entries: ActivityEntry[];
+  more: boolean;
+}
+
+/** What to read of the log: one list (or null for all), entries older than
+ *  `before` (an id), of some groups (none: all), containing `text`. */
+export interface ActivityRequest {
+  list: string | null;
+  before: number | null;
+  limit: number;
+  groups: ActivityGroup[];
+  text: string;
+}
+
+export function fetchActivity(request: ActivityRequest): Promise<ActivityPage> {
+  return invoke<ActivityPage>("activity", { ...request });
+}
+
+// ---- The list key (src-tauri/src/key_cmds.rs) ----
+
+/** How a list key is renewed (conclave_engine::list_key::Renewal). */
+export type Renewal = "extend" | "never-expires" | "reissue" | "request";
+
+/** One of the list's keys (conclave_engine::list_key::ListKeyView). */
+export interface ListKeyView {
+  protocol: Protocol;
+  /** OpenPGP: the key's fingerprint; S/MIME: SHA-256 of the certificate;
+   *  upper-case hex in groups of four. */
+  fingerprint: string;
+  algorithms: string[];
+  /** RFC 3339, UTC. */
+  created: string;
+  /** RFC 3339, UTC; null when the key does not expire. */
+  expires: string | null;
+  /** OpenPGP user IDs, or the certificate's addresses. */
+  user_ids: string[];
+  /** S/MIME only. */
+  subject: string | null;
+  issuer: string | null;
+  renewal: Renewal;
+  /** What members import: armored public key or PEM certificate. */
+  public: string;
+}
+
+export interface ListKeys {
+  address: string;
+  name: string;
+  protocol: Protocol;
+  keys: ListKeyView[];
+  /** How long a renewed key is valid by default, in days. */
+  renew_days: number;
+}
+
+export function fetchListKeys(address: string): Promise<ListKeys> {
+  return invoke<ListKeys>("list_keys", { address });
+}
+
+export function renewListKey(
+  address: string,
+  protocol: Protocol,
+  days: number | null,
+): Promise<ListKeyView> {
+  return invoke<ListKeyView>("renew_list_key", { address, protocol, days });
+}
+
+/** Saves the public key or certificate through the system's save dialog;
+ *  the file written, or null when cancelled. */
+export function saveListKey(address: string, protocol: Protocol): Promise<string | null> {
+  return invoke<string | null>("save_list_key", { address, protocol });
+}
+
+/** Saves a renewal request for an authority's certificate. */
+export function saveRenewalRequest(address: string): Promise<string | null> {
+  return invoke<string | null>("save_renewal_request", { address });
+}

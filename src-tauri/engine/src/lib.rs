@@ -11,6 +11,7 @@
 
 pub mod agent;
 pub mod crypto;
+pub mod list_key;
 pub mod mime;
 pub mod model;
 pub mod paths;

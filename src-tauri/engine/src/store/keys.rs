@@ -54,6 +54,25 @@ impl Store {
         self.log(list.id, None, ActivityKind::Config, &format!("{protocol} list key set: {}", key.fingerprint))
     }
 
+    /// Records the list's renewed public certificate: the same key with a
+    /// later expiry (an OpenPGP key keeps its fingerprint; a re-issued
+    /// S/MIME certificate gets a new one). Logged with the new expiry.
+    pub fn renew_list_key(&self, list: &List, protocol: Protocol, key: &StoredKey, expires: &str) -> Result<()> {
+        let Some(old) = self.list_key(list, protocol)? else {
+            return Err(StoreError::Invalid(format!("{} has no {protocol} list key to renew", list.address)));
+        };
+        self.conn.execute(
+            "UPDATE list_keys SET fingerprint = ?1, public_cert = ?2 WHERE list_id = ?3 AND protocol = ?4",
+            params![key.fingerprint, key.cert, list.id, protocol.as_str()],
+        )?;
+        let line = if old.fingerprint == key.fingerprint {
+            format!("{protocol} list key renewed, valid until {expires}: {}", key.fingerprint)
+        } else {
+            format!("{protocol} list key renewed, valid until {expires}: {} → {}", old.fingerprint, key.fingerprint)
+        };
+        self.log(list.id, None, ActivityKind::Config, &line)
+    }
+
     pub fn member_key(&self, list: &List, email: &str, protocol: Protocol) -> Result<Option<StoredKey>> {
         Ok(self
             .conn

@@ -313,16 +313,41 @@ impl Store {
         Ok(())
     }
 
-    /// Marks queued posts whose every delivery is final as done and forgets
-    /// their bytes. Returns how many were completed.
+    /// Marks queued posts whose every delivery is final as done, forgets
+    /// their bytes, and logs how many members each reached. Returns how many
+    /// were completed.
     pub fn complete_posts(&self, list: &List) -> Result<usize> {
-        Ok(self.conn.execute(
-            "UPDATE posts SET state = 'done', raw = NULL
-             WHERE list_id = ?1 AND state = 'queued'
-               AND NOT EXISTS (SELECT 1 FROM deliveries d
-                               WHERE d.post_id = posts.id AND d.state IN ('queued', 'sending'))",
-            [list.id],
-        )?)
+        let tx = self.conn.unchecked_transaction()?;
+        let finished: Vec<(i64, String, String, i64, i64)> = {
+            let mut stmt = tx.prepare(
+                "SELECT p.id, p.sender, p.subject,
+                        (SELECT count(*) FROM deliveries d WHERE d.post_id = p.id AND d.kind = 'post' AND d.state = 'sent'),
+                        (SELECT count(*) FROM deliveries d WHERE d.post_id = p.id AND d.kind = 'post' AND d.state = 'failed')
+                 FROM posts p
+                 WHERE p.list_id = ?1 AND p.state = 'queued'
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d
+                                   WHERE d.post_id = p.id AND d.state IN ('queued', 'sending'))
+                 ORDER BY p.id",
+            )?;
+            let rows = stmt.query_map([list.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        let t = now();
+        for (post_id, sender, subject, sent, failed) in &finished {
+            tx.execute("UPDATE posts SET state = 'done', raw = NULL WHERE id = ?1", [post_id])?;
+            // One line per post, not per member: a list of a thousand
+            // members would otherwise bury everything else in the log.
+            let mut line = format!("post from {sender} \"{subject}\": delivered to {sent} member(s)");
+            if *failed > 0 {
+                line.push_str(&format!("; {failed} could not be reached (see the errors)"));
+            }
+            tx.execute(
+                "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'delivery', ?4)",
+                params![list.id, post_id, t, line],
+            )?;
+        }
+        tx.commit()?;
+        Ok(finished.len())
     }
 
     /// Posts still in the INBOX whose fate is settled: ready to be filed away

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-pub use activity::{Activity, ActivityKind};
+pub use activity::{Activity, ActivityEntry, ActivityGroup, ActivityKind, ActivityPage, ActivityQuery, MAX_ACTIVITY_PAGE};
 pub use held::{HeldPost, Resolution};
 pub use keys::{StoredKey, TrustAnchor};
 pub use ledger::{NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex};

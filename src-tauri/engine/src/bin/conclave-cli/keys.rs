@@ -8,6 +8,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use conclave_engine::crypto::openpgp::{KeyAlgo, KeyInfo, ListKey, MemberKey};
 use conclave_engine::crypto::smime::{self, CertInfo, ListIdentity, MemberCert, SmimeAlgo};
+use conclave_engine::list_key;
 use conclave_engine::model::{List, Protocol};
 use conclave_engine::secrets::{self, SecretKind};
 use conclave_engine::store::{Store, StoreError, StoredKey, TrustAnchor};
@@ -56,6 +57,22 @@ pub enum KeyCmd {
         list: String,
         #[arg(long, value_name = "openpgp|smime")]
         protocol: Option<String>,
+    },
+    /// Renew the list key before it expires: OpenPGP, the same key with a
+    /// later expiry (members refresh it); S/MIME, a self-signed certificate
+    /// issued again on the same key (members import it again), or with
+    /// --csr a request on the same key for the authority that issued it.
+    Renew {
+        list: String,
+        #[arg(long, value_name = "openpgp|smime")]
+        protocol: Option<String>,
+        /// Valid for this many days from today.
+        #[arg(long, default_value_t = conclave_engine::list_key::RENEW_DAYS)]
+        days: u32,
+        /// S/MIME from an authority: write the renewal request here; install
+        /// the answer with `install-cert`.
+        #[arg(long, value_name = "FILE")]
+        csr: Option<PathBuf>,
     },
     /// Print fingerprint, algorithms and expiry.
     Show {
@@ -186,6 +203,36 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
             let protocol = key_protocol(&list, protocol.as_deref())?;
             let key = store.list_key(&list, protocol)?.ok_or_else(|| no_key_yet(&list, protocol))?;
             print!("{}", String::from_utf8_lossy(&key.cert));
+        }
+        KeyCmd::Renew { list, protocol, days, csr } => {
+            let list = store.list(&list)?;
+            let protocol = key_protocol(&list, protocol.as_deref())?;
+            if let Some(out) = csr {
+                if protocol != Protocol::Smime {
+                    bail!("--csr is for S/MIME certificates");
+                }
+                let request = list_key::renewal_request(store.dir(), &list.address).await?;
+                std::fs::write(&out, &request).map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
+                println!(
+                    "{}: the renewal request is in {}; the key stays the same.\nSend it to your authority, then `conclave-cli list key install-cert {} CERT.pem`",
+                    list.address,
+                    out.display(),
+                    list.address
+                );
+                return Ok(());
+            }
+            let view = list_key::renew(store.dir(), &list.address, Some(protocol), days).await?;
+            println!(
+                "{}: {protocol} list key renewed, valid until {}",
+                list.address,
+                view.expires.as_deref().unwrap_or("never")
+            );
+            println!("  fingerprint: {}", view.fingerprint);
+            println!(
+                "Members need the renewed {} before the old expiry: send them `conclave-cli list key export {}`",
+                if protocol == Protocol::Smime { "certificate" } else { "public key" },
+                list.address
+            );
         }
         KeyCmd::Show { list, protocol, json } => {
             let list = store.list(&list)?;

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use sequoia_openpgp as pgp;
 use pgp::cert::{CertBuilder, CipherSuite};
 use pgp::serialize::SerializeInto;
+use pgp::cert::amalgamation::ValidAmalgamation;
 use pgp::cert::amalgamation::key::PrimaryKey;
 use pgp::types::KeyFlags;
 
@@ -134,6 +135,57 @@ impl ListKey {
         String::from_utf8(bytes).expect("armor is ASCII")
     }
 
+    /// The same key, valid until `until`: new binding signatures with the
+    /// later expiry for the primary key and its user IDs and for each
+    /// subkey that is not revoked. The fingerprint stays, so members only
+    /// need to refresh the key they have. A key that never expires has
+    /// nothing to renew, and `until` must be later than the present expiry.
+    pub fn renew(&self, until: SystemTime, now: SystemTime) -> Result<ListKey, OpenPgpError> {
+        let refuse = |why: String| OpenPgpError::Renew(why);
+        let p = policy();
+        let vc = self
+            .cert
+            .with_policy(&p, now)
+            .map_err(|e| refuse(format!("the policy rejects it ({e}); make a new key instead")))?;
+        if let pgp::types::RevocationStatus::Revoked(_) = vc.revocation_status() {
+            return Err(refuse("it is revoked; make a new key instead".into()));
+        }
+        let Some(current) = vc.primary_key().key_expiration_time() else {
+            return Err(refuse("it does not expire, so there is nothing to renew".into()));
+        };
+        if until <= now || until <= current {
+            return Err(refuse(format!(
+                "it is valid until {} already; give a later date (more days)",
+                super::rfc3339(current)
+            )));
+        }
+        let secret = |k: &pgp::packet::Key<pgp::packet::key::PublicParts, pgp::packet::key::UnspecifiedRole>| {
+            k.clone()
+                .parts_into_secret()
+                .and_then(|k| k.into_keypair())
+                .map_err(|e| refuse(format!("its secret key cannot sign ({e}); import it again")))
+        };
+        let mut primary = secret(vc.primary_key().key().role_as_unspecified())?;
+        let failed = |e: pgp::anyhow::Error| refuse(format!("signing the new expiry failed ({e})"));
+        let mut sigs = vc.primary_key().set_expiration_time(&mut primary, Some(until)).map_err(failed)?;
+        for ka in vc.keys().subkeys() {
+            if let pgp::types::RevocationStatus::Revoked(_) = ka.revocation_status() {
+                continue;
+            }
+            // A subkey that signs must sign its own binding back to the
+            // primary key (the "back signature").
+            let renewed = if ka.for_signing() || ka.for_certification() || ka.for_authentication() {
+                let mut own = secret(ka.key().role_as_unspecified())?;
+                ka.set_expiration_time(&mut primary, Some(&mut own), Some(until))
+            } else {
+                ka.set_expiration_time(&mut primary, None, Some(until))
+            };
+            sigs.extend(renewed.map_err(failed)?);
+        }
+        let (cert, _) = self.cert.clone().insert_packets(sigs).map_err(failed)?;
+        Ok(ListKey { cert })
+    }
+
     pub fn info(&self, now: SystemTime) -> KeyInfo {
         describe(&self.cert, now)
     }
@@ -237,6 +289,52 @@ mod tests {
         assert!(matches!(ListKey::import(public.as_bytes(), None, "l@example.org", now), Err(OpenPgpError::NoSecret)));
         let other_address = ListKey::import(key.to_keychain().expose().as_bytes(), None, "other@example.org", now);
         assert!(matches!(other_address, Err(OpenPgpError::Unusable(m)) if m.contains("other@example.org")));
+    }
+
+    #[test]
+    fn renewal_moves_the_expiry_and_keeps_the_key() {
+        let day = std::time::Duration::from_secs(86_400);
+        let now = SystemTime::now();
+        // Made a year ago, valid for 380 days: it expires in about two weeks.
+        let made = now - 365 * day;
+        let (cert, _) = CertBuilder::new()
+            .set_creation_time(made)
+            .set_cipher_suite(CipherSuite::Cv25519)
+            .set_validity_period(380 * day)
+            .add_userid("L <l@example.org>")
+            .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
+            .add_subkey(KeyFlags::empty().set_transport_encryption().set_storage_encryption(), None, None)
+            .add_signing_subkey()
+            .generate()
+            .unwrap();
+        let key = ListKey { cert };
+        let before = key.info(now).expires.unwrap();
+
+        let until = now + 730 * day;
+        let renewed = key.renew(until, now).unwrap();
+        assert_eq!(renewed.fingerprint(), key.fingerprint());
+        let info = renewed.info(now);
+        assert!(info.expires.clone().unwrap() > before, "{info:?}");
+        assert_eq!(info.created, key.info(now).created);
+        // Still a usable list key a year from now, every subkey too.
+        let later = now + 400 * day;
+        renewed.check_usable("l@example.org", later).unwrap();
+        assert!(key.check_usable("l@example.org", later).is_err());
+        let p = policy();
+        let vc = renewed.cert.with_policy(&p, later).unwrap();
+        assert_eq!(vc.keys().alive().count(), 3);
+        // Through the keychain the secret parts come along.
+        let back = ListKey::from_keychain(&renewed.to_keychain()).unwrap();
+        assert_eq!(back.info(now).expires, info.expires);
+        // Members get the public key with the new expiry.
+        let public = super::super::one_cert(renewed.public_armored().as_bytes()).unwrap();
+        assert!(!public.is_tsk());
+        assert_eq!(describe(&public, now).expires, info.expires);
+
+        // Not earlier than it is, not for a key that never expires.
+        assert!(matches!(renewed.renew(now + 30 * day, now), Err(OpenPgpError::Renew(m)) if m.contains("valid until")));
+        let forever = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, made).unwrap();
+        assert!(matches!(forever.renew(until, now), Err(OpenPgpError::Renew(m)) if m.contains("does not expire")));
     }
 
     #[test]

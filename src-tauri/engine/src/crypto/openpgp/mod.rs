@@ -45,6 +45,8 @@ pub enum OpenPgpError {
     Unusable(String),
     #[error("making the key failed ({0}); try again")]
     Generate(String),
+    #[error("the list key cannot be renewed: {0}")]
+    Renew(String),
 }
 
 pub(crate) fn policy() -> pgp::policy::StandardPolicy<'static> {

@@ -72,15 +72,26 @@ pub(crate) fn make_cert(
     days: u32,
     authority: bool,
 ) -> Result<X509, openssl::error::ErrorStack> {
+    let name = if authority { subject("Conclave test authority", "")? } else { subject(email, email)? };
+    make_named_cert(&name, email, key, issuer, days, authority)
+}
+
+fn make_named_cert(
+    name: &openssl::x509::X509NameRef,
+    email: &str,
+    key: &PKey<Private>,
+    issuer: Option<(&X509, &PKey<Private>)>,
+    days: u32,
+    authority: bool,
+) -> Result<X509, openssl::error::ErrorStack> {
     let mut b = X509::builder()?;
     b.set_version(2)?;
     let mut serial = BigNum::new()?;
     serial.rand(127, MsbOption::MAYBE_ZERO, false)?;
     let serial = serial.to_asn1_integer()?;
     b.set_serial_number(&serial)?;
-    let name = if authority { subject("Conclave test authority", "")? } else { subject(email, email)? };
-    b.set_subject_name(&name)?;
-    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(&name))?;
+    b.set_subject_name(name)?;
+    b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(name))?;
     b.set_pubkey(key)?;
     let (from, until) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(days)?);
     b.set_not_before(&from)?;
@@ -108,6 +119,21 @@ pub(crate) fn make_cert(
     Ok(b.build())
 }
 
+/// A request (PEM) for a certificate of `address` on `key`.
+fn csr(key: &PKey<Private>, address: &str) -> Result<Vec<u8>, SmimeError> {
+    let mut req = X509Req::builder().map_err(failed)?;
+    let name = subject(address, address).map_err(failed)?;
+    req.set_subject_name(&name).map_err(failed)?;
+    req.set_pubkey(key).map_err(failed)?;
+    let mut ext = openssl::stack::Stack::new().map_err(failed)?;
+    let san = SubjectAlternativeName::new().email(address).build(&req.x509v3_context(None)).map_err(failed)?;
+    ext.push(san).map_err(failed)?;
+    ext.push(ExtendedKeyUsage::new().email_protection().build().map_err(failed)?).map_err(failed)?;
+    req.add_extensions(&ext).map_err(failed)?;
+    req.sign(key, MessageDigest::sha256()).map_err(failed)?;
+    req.build().to_pem().map_err(failed)
+}
+
 impl ListIdentity {
     /// A new key with a self-signed certificate for the list's address;
     /// members pin it (or the owner replaces it by one a CA issued).
@@ -122,17 +148,46 @@ impl ListIdentity {
     /// certificate the CA issued.
     pub fn request(address: &str, algo: SmimeAlgo) -> Result<(PKey<Private>, Vec<u8>), SmimeError> {
         let key = new_key(algo)?;
-        let mut req = X509Req::builder().map_err(failed)?;
-        let name = subject(address, address).map_err(failed)?;
-        req.set_subject_name(&name).map_err(failed)?;
-        req.set_pubkey(&key).map_err(failed)?;
-        let mut ext = openssl::stack::Stack::new().map_err(failed)?;
-        let san = SubjectAlternativeName::new().email(address).build(&req.x509v3_context(None)).map_err(failed)?;
-        ext.push(san).map_err(failed)?;
-        ext.push(ExtendedKeyUsage::new().email_protection().build().map_err(failed)?).map_err(failed)?;
-        req.add_extensions(&ext).map_err(failed)?;
-        req.sign(&key, MessageDigest::sha256()).map_err(failed)?;
-        Ok((key, req.build().to_pem().map_err(failed)?))
+        let csr = csr(&key, address)?;
+        Ok((key, csr))
+    }
+
+    /// Whether the list signed its certificate itself (then it renews it
+    /// itself; an authority's certificate is renewed by the authority).
+    pub fn self_signed(&self) -> bool {
+        info(&self.cert).self_signed
+    }
+
+    /// The same key with a new self-signed certificate valid for `days`
+    /// from now, with the same subject. Members must import the new
+    /// certificate (its fingerprint is new; the key is the same). Refused
+    /// for an authority's certificate, and when it would end no later than
+    /// the present one.
+    pub fn renew(&self, address: &str, days: u32, now: SystemTime) -> Result<ListIdentity, SmimeError> {
+        if !self.self_signed() {
+            return Err(SmimeError::Renew(format!(
+                "{} issued it: ask them for a new one (make the request with `conclave-cli list key renew {address} --protocol smime --csr FILE`)",
+                info(&self.cert).issuer
+            )));
+        }
+        let until = secs(now) + i64::from(days) * 86_400;
+        if days == 0 || until <= unix(self.cert.not_after()) {
+            return Err(SmimeError::Renew(format!(
+                "it is valid until {} already; give a later date (more days)",
+                info(&self.cert).expires
+            )));
+        }
+        let cert = make_named_cert(self.cert.subject_name(), address, &self.key, None, days, false).map_err(failed)?;
+        let renewed = ListIdentity { key: self.key.clone(), cert, chain: vec![] };
+        renewed.check(address, now)?;
+        Ok(renewed)
+    }
+
+    /// A certificate signing request (PEM) for the list's present key, to
+    /// renew a certificate an authority issued; its answer is installed
+    /// like the first one (`install-cert`), since the key stays.
+    pub fn renewal_request(&self, address: &str) -> Result<Vec<u8>, SmimeError> {
+        csr(&self.key, address)
     }
 
     /// The list's key with its certificate (and chain), in any order: the
@@ -295,6 +350,42 @@ mod tests {
         let right = Sensitive::new("s3cret".to_string());
         let back = ListIdentity::import(&p12, Some(&right), "list@example.org", now).unwrap();
         assert_eq!(back.fingerprint(), id.fingerprint());
+    }
+
+    #[test]
+    fn a_self_signed_certificate_is_reissued_on_the_same_key() {
+        let now = SystemTime::now();
+        let id = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let before = id.info();
+        let renewed = id.renew("list@example.org", 1000, now).unwrap();
+        let after = renewed.info();
+        assert!(after.expires > before.expires, "{after:?}");
+        assert_eq!(after.subject, before.subject);
+        assert!(after.self_signed);
+        assert_ne!(renewed.fingerprint(), id.fingerprint(), "a new certificate");
+        assert!(renewed.cert().public_key().unwrap().public_eq(id.key()), "the same key");
+        // It goes with the key from the keychain, as the agent loads it.
+        let back = ListIdentity::with_key(id.key().clone(), read_certs(&renewed.public_pem()).unwrap(), "list@example.org", now).unwrap();
+        assert_eq!(back.fingerprint(), renewed.fingerprint());
+        // Not to an earlier end.
+        assert!(matches!(renewed.renew("list@example.org", 30, now), Err(SmimeError::Renew(m)) if m.contains("valid until")));
+    }
+
+    #[test]
+    fn an_authority_certificate_is_renewed_by_a_request_for_the_same_key() {
+        let now = SystemTime::now();
+        let (key, _) = ListIdentity::request("list@example.org", SmimeAlgo::P256).unwrap();
+        let ca_key = new_key(SmimeAlgo::P256).unwrap();
+        let ca = make_cert("", &ca_key, None, 30, true).unwrap();
+        let issued = make_cert("list@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
+        let id = ListIdentity::with_key(key, vec![issued, ca.clone()], "list@example.org", now).unwrap();
+        assert!(matches!(id.renew("list@example.org", 730, now), Err(SmimeError::Renew(m)) if m.contains("--csr")));
+        let csr = X509Req::from_pem(&id.renewal_request("list@example.org").unwrap()).unwrap();
+        assert!(csr.public_key().unwrap().public_eq(id.key()));
+        // The authority's answer is installed on the key the list has.
+        let again = make_cert("list@example.org", id.key(), Some((&ca, &ca_key)), 60, false).unwrap();
+        let renewed = ListIdentity::with_key(id.key().clone(), vec![again, ca], "list@example.org", now).unwrap();
+        assert!(renewed.info().expires > id.info().expires);
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub enum SmimeError {
     KeyMismatch,
     #[error("the list key is not usable: {0}")]
     Unusable(String),
+    #[error("the list certificate cannot be renewed: {0}")]
+    Renew(String),
 }
 
 fn failed(e: impl std::fmt::Display) -> SmimeError {
