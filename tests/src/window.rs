@@ -112,6 +112,7 @@ pub async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
     let webkit_driver = program("WebKitWebDriver", "WEBKIT_WEBDRIVER");
     let (port, native_port) = free_ports();
     let log = scratch.join("driver.log");
+    std::fs::create_dir_all(scratch.join("home")).unwrap();
     let log_file = File::create(&log).unwrap();
     // tauri-driver passes its environment on to WebKitWebDriver and so to
     // the app: the app sees this data folder and nothing of the user's.
@@ -123,6 +124,9 @@ pub async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
         .arg("--native-driver")
         .arg(&webkit_driver)
         .env("CONCLAVE_DATA_DIR", data)
+        // A home of its own: the app writes login items there, never into
+        // the home of whoever runs the tests.
+        .env("HOME", scratch.join("home"))
         .env("XDG_DATA_HOME", scratch.join("xdg"))
         .env("XDG_CACHE_HOME", scratch.join("cache"))
         .env("XDG_CONFIG_HOME", scratch.join("config"))

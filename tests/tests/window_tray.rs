@@ -1,0 +1,149 @@
+//! The app as a tray agent, over WebDriver against the mail rig: closing the
+//! window hides it and the list keeps running (a post sent afterwards still
+//! reaches the members); starting the app again on the same data folder
+//! brings the first one's window back instead of a second agent; starting
+//! at login can be turned on and off from the window.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator};
+use rig::Rig;
+use rig::owner::Owner;
+use rig::window::{built, open_window, screenshot};
+
+/// The login entries in the app's home, with their contents.
+fn login_items(home: &Path) -> Vec<String> {
+    let dir = home.join(".config/autostart");
+    std::fs::read_dir(&dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> Result<(), String> {
+    let started = Instant::now();
+    while !ok() {
+        if started.elapsed() > Duration::from_secs(secs) {
+            return Err(format!("waited {secs} s for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+async fn click(client: &Client, testid: &str) -> Result<(), Box<dyn std::error::Error>> {
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!("[data-testid={testid}]:not([disabled])")))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_the_window_leaves_the_list_running() {
+    let rig = Rig::get();
+    let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
+    let owner = Owner::new("list-tray", &[&alice, &bob]);
+    let scratch = tempfile::tempdir().unwrap();
+    let home = scratch.path().join("home");
+    let (_driver, client) = open_window(owner.data.path(), scratch.path()).await;
+
+    let result = async {
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=list-row]"))
+            .await?;
+
+        // Start at login: on writes a login entry that starts the app in
+        // the tray; off removes it.
+        click(&client, "start-at-login").await?;
+        wait_until("the login entry", 10, || {
+            login_items(&home).iter().any(|d| d.contains("--in-tray"))
+        })
+        .await?;
+        let entry = login_items(&home).join("\n");
+        assert!(
+            entry.contains(std::fs::canonicalize(built("conclave"))?.to_str().unwrap()),
+            "the login entry starts this app: {entry}"
+        );
+        screenshot(&client, "lists").await;
+        click(&client, "start-at-login").await?;
+        wait_until("the login entry to go", 10, || login_items(&home).is_empty()).await?;
+
+        // What the window manager's close button does: ask the window to
+        // close (WebDriver's own Close Window would end the app with the
+        // session). The window hides; the app stays.
+        client
+            .execute(
+                "return window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' })",
+                vec![],
+            )
+            .await?;
+        let hidden = "return document.visibilityState";
+        let mut state = String::new();
+        for _ in 0..50 {
+            state = client.execute(hidden, vec![]).await?.as_str().unwrap_or_default().to_string();
+            if state == "hidden" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(state, "hidden", "the window should be hidden after a close");
+
+        let post = rig::post(&alice, &owner.list, "after the window closed", "still here?\r\n");
+        rig.submit(&alice, Some(&alice), &[&owner.list], &post);
+        let to = bob.clone();
+        let got = tokio::task::spawn_blocking(move || {
+            Rig::get().wait_for(&to, "INBOX", 1, Duration::from_secs(60))
+        })
+        .await?;
+        let copy = String::from_utf8_lossy(&got[0]).into_owned();
+        assert!(copy.contains("after the window closed"), "{copy}");
+
+        // A second start on the same data folder hands over to the first
+        // and ends; the first one's window comes back.
+        let mut second = Command::new(built("conclave"))
+            .env("CONCLAVE_DATA_DIR", owner.data.path())
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", scratch.path().join("xdg2"))
+            .env("XDG_CACHE_HOME", scratch.path().join("cache2"))
+            .env("XDG_CONFIG_HOME", scratch.path().join("config2"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = second.try_wait()? {
+                break status;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = second.kill();
+                return Err("a second start on the same data folder kept running".into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert!(status.success(), "the second start should end quietly: {status}");
+        for _ in 0..50 {
+            state = client.execute(hidden, vec![]).await?.as_str().unwrap_or_default().to_string();
+            if state == "visible" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(state, "visible", "the first app should show its window again");
+        Ok::<_, Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let _ = client.close().await;
+    result.unwrap_or_else(|e| panic!("{e}"));
+}
