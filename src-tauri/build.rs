@@ -14,6 +14,11 @@ fn main() {
         "set_member_key",
         "import_members",
         "remove_member",
+        "mail_presets",
+        "check_new_list",
+        "test_account",
+        "preview_list_key",
+        "create_list",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

@@ -6,6 +6,7 @@ mod commands;
 pub mod shell;
 pub mod tray;
 pub mod watch;
+mod wizard_cmds;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -104,7 +105,12 @@ pub fn run() {
             commands::add_member,
             commands::set_member_key,
             commands::import_members,
-            commands::remove_member
+            commands::remove_member,
+            wizard_cmds::mail_presets,
+            wizard_cmds::check_new_list,
+            wizard_cmds::test_account,
+            wizard_cmds::preview_list_key,
+            wizard_cmds::create_list
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;
