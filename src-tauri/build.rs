@@ -23,6 +23,11 @@ fn main() {
         "renew_list_key",
         "save_list_key",
         "save_renewal_request",
+        "mail_presets",
+        "check_new_list",
+        "test_account",
+        "preview_list_key",
+        "create_list",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

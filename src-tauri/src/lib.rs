@@ -11,6 +11,7 @@ mod key_cmds;
 pub mod shell;
 pub mod tray;
 pub mod watch;
+mod wizard_cmds;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -180,7 +181,12 @@ pub fn run() {
             key_cmds::list_keys,
             key_cmds::renew_list_key,
             key_cmds::save_list_key,
-            key_cmds::save_renewal_request
+            key_cmds::save_renewal_request,
+            wizard_cmds::mail_presets,
+            wizard_cmds::check_new_list,
+            wizard_cmds::test_account,
+            wizard_cmds::preview_list_key,
+            wizard_cmds::create_list
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;

@@ -381,3 +381,173 @@ export function saveListKey(address: string, protocol: Protocol): Promise<string
 export function saveRenewalRequest(address: string): Promise<string | null> {
   return invoke<string | null>("save_renewal_request", { address });
 }
+
+// ---- Creating a list: the wizard (src-tauri/src/wizard_cmds.rs) ----
+
+/** conclave_engine::model::TlsMode */
+export type TlsMode = "implicit" | "starttls" | "none";
+
+/** One server of a mail account (conclave_engine::model::Endpoint). */
+export interface Endpoint {
+  host: string;
+  port: number;
+  tls: TlsMode;
+  user: string;
+}
+
+/** A list's mail account; the passwords travel beside it, never in it. */
+export interface Account {
+  imap: Endpoint;
+  smtp: Endpoint;
+  /** An extra certificate authority (PEM) for a self-hosted server. */
+  ca_pem: string | null;
+}
+
+export interface ServerPreset {
+  host: string;
+  port: number;
+  tls: TlsMode;
+}
+
+/** A provider's servers (conclave_engine::transport::presets). */
+export interface ProviderPreset {
+  id: string;
+  name: string;
+  domains: string[];
+  imap: ServerPreset;
+  smtp: ServerPreset;
+  /** The whole address, or the part before the "@". */
+  user: "address" | "local-part";
+  /** What to know before it works (an app password...), or "". */
+  note: string;
+}
+
+/** Step 1 checked (conclave_engine::setup::ListCheck). */
+export interface ListCheck {
+  address: string;
+  /** The id of the provider that serves the address, if known. */
+  preset: string | null;
+  /** The user name that provider expects. */
+  user: string;
+}
+
+export type ProblemKind =
+  | "wrong-password"
+  | "host-not-found"
+  | "nothing-listens"
+  | "no-answer"
+  | "security-mismatch"
+  | "offline"
+  | "unreachable"
+  | "certificate"
+  | "tls"
+  | "no-starttls"
+  | "no-login"
+  | "plaintext"
+  | "ca-file"
+  | "protocol";
+
+/** Why a login failed, in words (conclave_engine::transport::Problem). */
+export interface Problem {
+  kind: ProblemKind;
+  message: string;
+  fix: string;
+  /** The server's own words. */
+  detail: string;
+}
+
+export interface ServerOutcome {
+  ok: boolean;
+  problem: Problem | null;
+}
+
+/** "Test connection", per server. */
+export interface CheckReport {
+  imap: ServerOutcome;
+  smtp: ServerOutcome;
+}
+
+/** The list key as the owner is shown it (conclave_engine::setup). */
+export interface ListKeySummary {
+  protocol: Protocol;
+  fingerprint: string;
+  algorithms: string[];
+  expires: string | null;
+  /** User IDs (OpenPGP) or the certificate's subject (S/MIME). */
+  names: string[];
+  /** The public key (armored) or certificate (PEM), for the members. */
+  public: string;
+  file_name: string;
+}
+
+export interface CreatedList {
+  address: string;
+  name: string;
+  protocol: Protocol;
+  key: ListKeySummary | null;
+}
+
+/** Where the list key comes from. */
+export type KeyInput =
+  | { kind: "none" }
+  | { kind: "generate"; algo: string }
+  | { kind: "import"; bytes: number[]; passphrase: string | null };
+
+export function fetchPresets(): Promise<ProviderPreset[]> {
+  return invoke<ProviderPreset[]>("mail_presets");
+}
+
+export function checkNewList(address: string, name: string): Promise<ListCheck> {
+  return invoke<ListCheck>("check_new_list", { address, name });
+}
+
+/** Logs in to both servers; saves nothing. */
+export function testAccount(account: Account, imapPassword: string, smtpPassword: string): Promise<CheckReport> {
+  return invoke<CheckReport>("test_account", { account, imapPassword, smtpPassword });
+}
+
+/** What an imported list key is; saves nothing. */
+export function previewListKey(
+  address: string,
+  name: string,
+  protocol: Protocol,
+  bytes: Uint8Array,
+  passphrase: string | null,
+): Promise<ListKeySummary> {
+  return invoke<ListKeySummary>("preview_list_key", {
+    address,
+    name,
+    protocol,
+    bytes: Array.from(bytes),
+    passphrase,
+  });
+}
+
+/** Creates the list with its account and key, all or nothing. */
+export function createList(
+  address: string,
+  name: string,
+  protocol: Protocol,
+  account: Account,
+  imapPassword: string,
+  smtpPassword: string,
+  key: KeyInput,
+): Promise<CreatedList> {
+  return invoke<CreatedList>("create_list", {
+    address,
+    name,
+    protocol,
+    account,
+    imapPassword,
+    smtpPassword,
+    key,
+  });
+}
+
+/** The code of whatever a command threw ("needs-passphrase"...), if any. */
+export function errorCode(error: unknown): string | null {
+  if (typeof error === "object" && error !== null && "code" in error) {
+    return String((error as CommandError).code);
+  }
+  return null;
+}

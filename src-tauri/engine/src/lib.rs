@@ -6,6 +6,7 @@
 //!   [`policy::render`] builds what each member receives. No I/O.
 //! - [`store`] (SQLite) and [`secrets`] (the OS keychain) beside it.
 //! - [`transport`] at the edge: IMAP in, SMTP out; no policy.
+//! - [`setup`] makes a list whole (account, keychain, key) or not at all.
 //! - [`agent`] ties them together: fetch → record → decide → queue → send →
 //!   finish, exactly once per post.
 
@@ -17,5 +18,6 @@ pub mod model;
 pub mod paths;
 pub mod policy;
 pub mod secrets;
+pub mod setup;
 pub mod store;
 pub mod transport;

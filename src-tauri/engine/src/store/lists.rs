@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, Store, StoreError, now, rfc3339};
+use super::{Result, Store, StoreError, StoredKey, now, rfc3339};
 use crate::model::{Account, Endpoint, List, ListSettings, Protocol};
 
 /// One line of the lists overview (window, tray, `list show`).
@@ -24,36 +24,74 @@ pub struct ListSummary {
 
 impl Store {
     pub fn create_list(&self, address: &str, name: &str, protocol: Protocol) -> Result<List> {
+        let tx = self.conn.unchecked_transaction()?;
+        let address = self.insert_list(address, name, protocol)?;
+        tx.commit()?;
+        self.list(&address)
+    }
+
+    /// Creates a list whole: with its mail account and, on a protected
+    /// list, its key, in one transaction, so that a failure leaves no list
+    /// behind. The secrets must be in the keychain already.
+    pub fn create_configured_list(
+        &self,
+        address: &str,
+        name: &str,
+        protocol: Protocol,
+        account: &Account,
+        key: Option<(Protocol, &StoredKey)>,
+    ) -> Result<List> {
+        let tx = self.conn.unchecked_transaction()?;
+        let address = self.insert_list(address, name, protocol)?;
+        self.set_account(&address, account)?;
+        if let Some((key_protocol, key)) = key {
+            let list = self.list(&address)?;
+            self.set_list_key(&list, key_protocol, key, false)?;
+        }
+        tx.commit()?;
+        self.list(&address)
+    }
+
+    /// The list's row and default settings, inside the caller's
+    /// transaction. Returns the address as stored.
+    fn insert_list(&self, address: &str, name: &str, protocol: Protocol) -> Result<String> {
         let address = crate::model::check_address(address).map_err(StoreError::Invalid)?;
         let name = name.trim();
         if name.is_empty() {
             return Err(StoreError::Invalid("a list needs a name (--name)".into()));
         }
-        let exists: Option<i64> = self
-            .conn
-            .query_row("SELECT id FROM lists WHERE address = ?1", [&address], |r| r.get(0))
-            .optional()?;
-        if exists.is_some() {
+        // The name becomes the subject prefix, which goes into headers.
+        if name.chars().any(char::is_control) {
+            return Err(StoreError::Invalid("a list's name must be one line of text".into()));
+        }
+        if self.list_exists(&address)? {
             return Err(StoreError::ListExists(address));
         }
-        let tx = self.conn.unchecked_transaction()?;
-        tx.execute(
+        self.conn.execute(
             "INSERT INTO lists (address, name, protocol, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![address, name, protocol.as_str(), now()],
         )?;
-        let id = tx.last_insert_rowid();
+        let id = self.conn.last_insert_rowid();
         for (key, value) in ListSettings::defaults_for(name).pairs() {
-            tx.execute(
+            self.conn.execute(
                 "INSERT INTO list_settings (list_id, key, value) VALUES (?1, ?2, ?3)",
                 params![id, key, value],
             )?;
         }
-        tx.execute(
+        self.conn.execute(
             "INSERT INTO activity (list_id, at, kind, message) VALUES (?1, ?2, 'config', ?3)",
             params![id, now(), format!("list created ({protocol})")],
         )?;
-        tx.commit()?;
-        self.list(&address)
+        Ok(address)
+    }
+
+    /// Whether a list has this address (any case).
+    pub fn list_exists(&self, address: &str) -> Result<bool> {
+        let exists: Option<i64> = self
+            .conn
+            .query_row("SELECT id FROM lists WHERE address = ?1", [address.trim()], |r| r.get(0))
+            .optional()?;
+        Ok(exists.is_some())
     }
 
     /// The list with this address (any case).
@@ -155,6 +193,9 @@ impl Store {
             let name = value.trim();
             if name.is_empty() {
                 return Err(StoreError::Invalid("a list needs a name".into()));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(StoreError::Invalid("a list's name must be one line of text".into()));
             }
             self.conn.execute("UPDATE lists SET name = ?1 WHERE id = ?2", params![name, list.id])?;
         } else {
@@ -300,6 +341,8 @@ mod tests {
         assert_eq!(s.list("tenants@example.org").unwrap().id, l.id);
         assert!(matches!(s.list("nope@example.org"), Err(StoreError::NoSuchList(_))));
         assert!(s.create_list("not-an-address", "X", Protocol::Plain).is_err());
+        assert!(s.create_list("other@example.org", "X\r\nBcc: eve@example.net", Protocol::Plain).is_err());
+        assert!(s.set_setting("tenants@example.org", "name", "Two\nlines").is_err());
     }
 
     #[test]
@@ -372,5 +415,36 @@ mod tests {
         let sum = &s.list_summaries().unwrap()[0];
         assert_eq!(sum.last_error.as_deref(), Some("offline"));
         assert!(sum.last_check.is_some());
+    }
+
+    #[test]
+    fn a_configured_list_is_created_whole_or_not_at_all() {
+        let (_d, s) = store();
+        let acc = Account {
+            imap: Endpoint { host: "imap.example.org".into(), port: 993, tls: TlsMode::Implicit, user: "l".into() },
+            smtp: Endpoint { host: "smtp.example.org".into(), port: 465, tls: TlsMode::Implicit, user: "l".into() },
+            ca_pem: None,
+        };
+        let key = StoredKey { fingerprint: "AB12".into(), cert: b"public".to_vec() };
+        // A write that fails half-way (a key of no protocol the table takes)
+        // takes the list and its account back with it.
+        assert!(s.create_configured_list("l@example.org", "L", Protocol::Openpgp, &acc, Some((Protocol::Plain, &key))).is_err());
+        assert!(!s.list_exists("l@example.org").unwrap());
+        assert!(s.list_summaries().unwrap().is_empty());
+
+        let l = s
+            .create_configured_list("L@example.org", "L", Protocol::Openpgp, &acc, Some((Protocol::Openpgp, &key)))
+            .unwrap();
+        assert_eq!(l.address, "L@example.org");
+        assert_eq!(s.account(&l).unwrap(), acc);
+        assert_eq!(s.list_key(&l, Protocol::Openpgp).unwrap(), Some(key.clone()));
+        assert!(s.list_exists("l@EXAMPLE.org").unwrap());
+        assert!(matches!(
+            s.create_configured_list("l@example.org", "Again", Protocol::Plain, &acc, None),
+            Err(StoreError::ListExists(_))
+        ));
+        let plain = s.create_configured_list("p@example.org", "P", Protocol::Plain, &acc, None).unwrap();
+        assert!(s.list_key(&plain, Protocol::Openpgp).unwrap().is_none());
+        assert!(s.list_summaries().unwrap().iter().all(|l| l.has_account));
     }
 }

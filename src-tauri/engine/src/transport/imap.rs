@@ -92,6 +92,17 @@ async fn greeting(server: &str, client: &mut Client<impl ImapStream>) -> Result<
     }
 }
 
+/// The server's own text of a NO answer: async-imap hands it over as
+/// `code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")`,
+/// and the owner is shown only what is inside the quotes.
+fn server_words(detail: &str) -> String {
+    detail
+        .split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.strip_suffix("\")"))
+        .map(|text| text.replace("\\\"", "\"").replace("\\\\", "\\"))
+        .unwrap_or_else(|| detail.to_string())
+}
+
 impl Mailbox {
     /// Connects and logs in. Each failure is its own error: unreachable,
     /// untrusted certificate, TLS trouble, wrong password.
@@ -133,7 +144,7 @@ impl Mailbox {
         let mut session = match tokio::time::timeout(COMMAND_TIMEOUT, client.login(&ep.user, password)).await {
             Ok(Ok(s)) => s,
             Ok(Err((async_imap::error::Error::No(detail), _))) => {
-                return Err(TransportError::WrongPassword { server, user: ep.user.clone(), detail });
+                return Err(TransportError::WrongPassword { server, user: ep.user.clone(), detail: server_words(&detail) });
             }
             Ok(Err((e, _))) => return Err(imap_error(&server, e)),
             Err(_) => {
@@ -283,5 +294,21 @@ impl Mailbox {
 
     pub async fn logout(mut self) {
         let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.session.logout()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_words;
+
+    #[test]
+    fn a_no_answer_is_shown_in_the_server_s_own_words() {
+        assert_eq!(
+            server_words(r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(server_words(r#"code: None, info: Some("say \"no\"")"#), r#"say "no""#);
+        assert_eq!(server_words("code: None, info: None"), "code: None, info: None");
+        assert_eq!(server_words("Login failed"), "Login failed");
     }
 }

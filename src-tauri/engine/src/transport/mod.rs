@@ -1,8 +1,12 @@
 //! The edge: IMAP to read the list's mailbox, SMTP to send. These modules
 //! know nothing of policy; they move bytes and say clearly what failed.
 
+pub mod check;
 pub mod imap;
+pub mod presets;
 pub mod smtp;
+
+pub use check::{AccountCheck, CheckReport, Problem, ProblemKind, ServerOutcome, check_account, explain};
 
 use std::time::Duration;
 
@@ -32,6 +36,8 @@ pub enum TransportError {
     Tls { server: String, detail: String },
     #[error("the {server} does not offer STARTTLS: choose implicit TLS (usually port 993 for IMAP, 465 for SMTP)")]
     NoStarttls { server: String },
+    #[error("the {server} offers no way to log in on this connection ({detail}): choose starttls or implicit TLS")]
+    NoLogin { server: String, detail: String },
     #[error("the {server} refused the login for '{user}' ({detail}): check the user name and password, and set them again with `conclave-cli list account`")]
     WrongPassword { server: String, user: String, detail: String },
     #[error("an unencrypted connection is only allowed to this computer (127.0.0.1, ::1, localhost), and {host} is not it: choose implicit or starttls")]

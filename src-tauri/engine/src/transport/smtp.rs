@@ -124,6 +124,11 @@ impl Outgoing {
             Err(e) if e.is_permanent() => {
                 return Err(TransportError::WrongPassword { server, user: ep.user.clone(), detail: full_message(&e) });
             }
+            // lettre found no mechanism both sides know: the server offers
+            // AUTH only after STARTTLS, or not at all.
+            Err(e) if e.is_client() => {
+                return Err(TransportError::NoLogin { server, detail: full_message(&e) });
+            }
             Err(e) => return Err(connect_error(&server, e)),
         }
         Ok(Outgoing { conn, server })

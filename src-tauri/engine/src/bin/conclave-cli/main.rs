@@ -11,7 +11,6 @@ use conclave_engine::agent::{Agent, RunReport};
 use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
 use conclave_engine::secrets::{self, SecretKind, Sensitive};
 use conclave_engine::store::{Resolution, Store};
-use conclave_engine::transport::{imap::Mailbox, smtp::Outgoing};
 
 mod keys;
 use keys::{KeyCmd, TrustCmd};
@@ -426,12 +425,10 @@ fn print_list(v: &serde_json::Value) {
     }
 }
 
+/// Both logins (the engine's check, shared with the window); the first
+/// failure is the error.
 async fn check_account(account: &Account, imap_pw: &Sensitive<String>, smtp_pw: &Sensitive<String>) -> Result<()> {
-    let ca = account.ca_pem.as_deref();
-    let mut mailbox = Mailbox::connect(&account.imap, ca, imap_pw.expose()).await?;
-    mailbox.open_inbox().await?;
-    mailbox.logout().await;
-    Outgoing::connect(&account.smtp, ca, smtp_pw.expose()).await?.quit().await;
+    conclave_engine::transport::check_account(account, imap_pw.expose(), smtp_pw.expose()).await.into_result()?;
     Ok(())
 }
 

@@ -1,0 +1,311 @@
+// What the new-list wizard decides, apart from the markup: which steps a
+// list has and which comes next, what each form still lacks, how a
+// provider preset and a change of security fill the account, that the SMTP
+// login is the IMAP one unless set apart, and whether a connection test
+// still speaks for what the form holds. Tested in wizard.test.ts.
+import type {
+  Account,
+  CheckReport,
+  KeyInput,
+  Protocol,
+  ProviderPreset,
+  ServerOutcome,
+  TlsMode,
+} from "./api";
+
+export type Step = "list" | "account" | "key" | "done";
+
+/** The preset id of "type the servers by hand". */
+export const OTHER = "other";
+
+export interface ListForm {
+  name: string;
+  address: string;
+  protocol: Protocol;
+}
+
+export interface ServerForm {
+  host: string;
+  /** As typed; checked by parsePort. */
+  port: string;
+  tls: TlsMode;
+}
+
+export interface AccountForm {
+  preset: string;
+  imap: ServerForm;
+  smtp: ServerForm;
+  imapUser: string;
+  imapPassword: string;
+  /** The SMTP login is the IMAP one (the usual case). */
+  smtpSame: boolean;
+  smtpUser: string;
+  smtpPassword: string;
+  /** A certificate authority (PEM) for a self-hosted server. */
+  caPem: string | null;
+  caName: string | null;
+}
+
+export type KeyMode = "generate" | "import";
+
+export interface KeyForm {
+  mode: KeyMode;
+  algo: string;
+  file: Uint8Array | null;
+  fileName: string | null;
+  passphrase: string;
+}
+
+/** A form's problems by field; empty when it is complete. */
+export type Problems = Partial<Record<string, string>>;
+
+/** The steps of a list of this protocol: a plain list has no key. */
+export function steps(protocol: Protocol): Step[] {
+  return protocol === "plain" ? ["list", "account", "done"] : ["list", "account", "key", "done"];
+}
+
+export function nextStep(step: Step, protocol: Protocol): Step | null {
+  const all = steps(protocol);
+  const i = all.indexOf(step);
+  return i >= 0 && i + 1 < all.length ? all[i + 1] : null;
+}
+
+export function previousStep(step: Step, protocol: Protocol): Step | null {
+  const all = steps(protocol);
+  const i = all.indexOf(step);
+  // Nothing goes back from "done": the list exists then.
+  return i > 0 && step !== "done" ? all[i - 1] : null;
+}
+
+/** Whether the step's forward button creates the list (the last step
+ *  before "done"). */
+export function createsList(step: Step, protocol: Protocol): boolean {
+  return nextStep(step, protocol) === "done";
+}
+
+/** "Step 2 of 3", counting the steps with forms. */
+export function stepLabel(step: Step, protocol: Protocol): string {
+  const forms: Step[] = steps(protocol).filter((s) => s !== "done");
+  const i = forms.indexOf(step);
+  return i < 0 ? "" : `Step ${i + 1} of ${forms.length}`;
+}
+
+export function emptyList(): ListForm {
+  return { name: "", address: "", protocol: "openpgp" };
+}
+
+/** The standard port of a server kind under a security setting. */
+export function defaultPort(kind: "imap" | "smtp", tls: TlsMode): number {
+  if (kind === "imap") return tls === "implicit" ? 993 : 143;
+  return tls === "implicit" ? 465 : 587;
+}
+
+export function emptyAccount(): AccountForm {
+  return {
+    preset: OTHER,
+    imap: { host: "", port: "993", tls: "implicit" },
+    smtp: { host: "", port: "465", tls: "implicit" },
+    imapUser: "",
+    imapPassword: "",
+    smtpSame: true,
+    smtpUser: "",
+    smtpPassword: "",
+    caPem: null,
+    caName: null,
+  };
+}
+
+/** A changed security setting takes the port along when the port was the
+ *  standard one of the old setting (or empty); a port typed on purpose
+ *  stays. */
+export function changeSecurity(server: ServerForm, kind: "imap" | "smtp", tls: TlsMode): ServerForm {
+  const port = server.port.trim();
+  const standard = port === "" || port === String(defaultPort(kind, server.tls));
+  return { ...server, tls, port: standard ? String(defaultPort(kind, tls)) : server.port };
+}
+
+/** The user name a provider expects for the list's address. */
+export function userFor(preset: ProviderPreset | null, address: string): string {
+  const a = address.trim();
+  if (preset?.user === "local-part") {
+    const at = a.lastIndexOf("@");
+    return at > 0 ? a.slice(0, at) : a;
+  }
+  return a;
+}
+
+/** Chooses a provider: its servers fill the form. "Other" leaves what is
+ *  there to be typed. The user name follows unless it was typed by hand
+ *  (it is empty, or what the previous choice suggested). */
+export function applyPreset(
+  form: AccountForm,
+  presetId: string,
+  presets: ProviderPreset[],
+  address: string,
+): AccountForm {
+  const previous = presets.find((p) => p.id === form.preset) ?? null;
+  const preset = presets.find((p) => p.id === presetId) ?? null;
+  const suggestedBefore = userFor(previous, address);
+  const userUntouched = form.imapUser.trim() === "" || form.imapUser.trim() === suggestedBefore;
+  const next: AccountForm = { ...form, preset: preset ? preset.id : OTHER };
+  if (preset) {
+    next.imap = { host: preset.imap.host, port: String(preset.imap.port), tls: preset.imap.tls };
+    next.smtp = { host: preset.smtp.host, port: String(preset.smtp.port), tls: preset.smtp.tls };
+  }
+  if (userUntouched) next.imapUser = userFor(preset, address);
+  return next;
+}
+
+/** A port number as typed, or null when it is none. */
+export function parsePort(text: string): number | null {
+  const t = text.trim();
+  if (!/^\d{1,5}$/.test(t)) return null;
+  const n = Number(t);
+  return n >= 1 && n <= 65535 ? n : null;
+}
+
+/** A host name as typed is plausible: no spaces, no scheme, no path. */
+function hostProblem(host: string, kind: string): string | undefined {
+  const h = host.trim();
+  if (!h) return `Type the ${kind} server's name, like ${kind.toLowerCase()}.example.org.`;
+  if (/[\s/@]/.test(h)) return `Type only the server's name, like ${kind.toLowerCase()}.example.org.`;
+  return undefined;
+}
+
+const ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
+
+export function listProblems(list: ListForm): Problems {
+  const p: Problems = {};
+  if (!list.name.trim()) p.name = "Give the list a name, like “Tenants of Elm Street”.";
+  const a = list.address.trim();
+  if (!a) p.address = "Type the list's e-mail address: the mailbox members write to.";
+  else if (!ADDRESS.test(a) || a.endsWith(".")) p.address = `“${a}” is not an e-mail address (like name@example.org).`;
+  return p;
+}
+
+/** What the account form lacks, by field. */
+export function accountProblems(form: AccountForm): Problems {
+  const p: Problems = {};
+  const server = (kind: "IMAP" | "SMTP", s: ServerForm, prefix: "imap" | "smtp") => {
+    const host = hostProblem(s.host, kind);
+    if (host) p[`${prefix}Host`] = host;
+    if (parsePort(s.port) === null) p[`${prefix}Port`] = "The port is a number from 1 to 65535.";
+  };
+  server("IMAP", form.imap, "imap");
+  server("SMTP", form.smtp, "smtp");
+  if (!form.imapUser.trim()) p.imapUser = "Type the user name (often the whole e-mail address).";
+  if (!form.imapPassword) p.imapPassword = "Type the password.";
+  if (!form.smtpSame) {
+    if (!form.smtpUser.trim()) p.smtpUser = "Type the SMTP user name.";
+    if (!form.smtpPassword) p.smtpPassword = "Type the SMTP password.";
+  }
+  return p;
+}
+
+export function hasProblems(p: Problems): boolean {
+  return Object.values(p).some(Boolean);
+}
+
+/** The account as the app takes it, with the passwords beside it: the
+ *  SMTP login is the IMAP one unless set apart. Call only without
+ *  problems. */
+export function toAccount(form: AccountForm): { account: Account; imapPassword: string; smtpPassword: string } {
+  const user = form.imapUser.trim();
+  return {
+    account: {
+      imap: { host: form.imap.host.trim(), port: parsePort(form.imap.port) ?? 0, tls: form.imap.tls, user },
+      smtp: {
+        host: form.smtp.host.trim(),
+        port: parsePort(form.smtp.port) ?? 0,
+        tls: form.smtp.tls,
+        user: form.smtpSame ? user : form.smtpUser.trim(),
+      },
+      ca_pem: form.caPem,
+    },
+    imapPassword: form.imapPassword,
+    smtpPassword: form.smtpSame ? form.imapPassword : form.smtpPassword,
+  };
+}
+
+/** What a connection test was run on: a test speaks for the form only
+ *  while this stays the same. Kept in memory only. */
+export function accountKey(form: AccountForm): string {
+  return JSON.stringify(toAccount(form));
+}
+
+/** Whether the last test passed for exactly what the form holds now. */
+export function testPassed(report: CheckReport | null, testedKey: string | null, form: AccountForm): boolean {
+  return report !== null && report.imap.ok && report.smtp.ok && testedKey === accountKey(form);
+}
+
+/** One server's line of a test result. */
+export function outcomeText(kind: "IMAP" | "SMTP", outcome: ServerOutcome): string {
+  if (outcome.ok) return `${kind}: logged in.`;
+  return `${kind}: failed. ${outcome.problem?.message ?? "The login failed."}`;
+}
+
+export interface AlgoChoice {
+  value: string;
+  label: string;
+}
+
+/** The list key's algorithms; the first is the default. */
+export function keyAlgorithms(protocol: Protocol): AlgoChoice[] {
+  if (protocol === "smime") {
+    return [
+      { value: "rsa3072", label: "RSA 3072 (every mail program reads it)" },
+      { value: "p256", label: "ECDSA P-256 (smaller; most current programs)" },
+    ];
+  }
+  if (protocol === "openpgp") {
+    return [
+      { value: "ed25519", label: "Ed25519 and Cv25519 (recommended)" },
+      { value: "rsa4096", label: "RSA 4096 (for very old mail programs)" },
+    ];
+  }
+  return [];
+}
+
+export function emptyKey(protocol: Protocol): KeyForm {
+  return { mode: "generate", algo: keyAlgorithms(protocol)[0]?.value ?? "", file: null, fileName: null, passphrase: "" };
+}
+
+/** What the list key form lacks, or null. */
+export function keyProblem(form: KeyForm, protocol: Protocol): string | null {
+  if (protocol === "plain") return null;
+  if (form.mode === "generate") {
+    return keyAlgorithms(protocol).some((a) => a.value === form.algo) ? null : "Choose an algorithm.";
+  }
+  return form.file ? null : `Choose the file with the list's ${protocol === "smime" ? "key and certificate" : "secret key"}.`;
+}
+
+/** The key choice as the app takes it. */
+export function keyInput(form: KeyForm, protocol: Protocol): KeyInput {
+  if (protocol === "plain") return { kind: "none" };
+  if (form.mode === "import" && form.file) {
+    return { kind: "import", bytes: Array.from(form.file), passphrase: form.passphrase || null };
+  }
+  return { kind: "generate", algo: form.algo };
+}
+
+/** The files a list key comes in, for the file dialog. */
+export function keyFileAccept(protocol: Protocol): string {
+  return protocol === "smime" ? ".p12,.pfx,.pem,.key" : ".asc,.gpg,.pgp,.key,.sec";
+}
+
+/** No key file or certificate is this big; a mistaken choice is said
+ *  before it is read. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+export function fileProblem(name: string, size: number): string | null {
+  if (size === 0) return `${name} is empty.`;
+  if (size > MAX_FILE_BYTES) return `${name} is larger than 1 MiB: that is not a key or certificate file.`;
+  return null;
+}
+
+/** A CA file's text is a PEM certificate (the app checks it for real). */
+export function caProblem(text: string): string | null {
+  return text.includes("-----BEGIN CERTIFICATE-----")
+    ? null
+    : "This is not a PEM certificate: choose the authority's certificate (a text file starting with “-----BEGIN CERTIFICATE-----”).";
+}
