@@ -28,6 +28,10 @@ bash tests/rig/start.sh "$rig_dir"
 export CONCLAVE_RIG_DIR="$rig_dir"
 
 echo "--- running the tests" >&2
+# The window tests save a picture of each screen they reach (docs/screens
+# has the ones README shows).
+export CONCLAVE_SCREENSHOTS="$root/target/screens"
+mkdir -p "$CONCLAVE_SCREENSHOTS"
 # The keychain (Secret Service in a private D-Bus session) and a virtual
 # display for the app window wrap the whole run.
 bash tests/with-keychain.sh xvfb-run -a -s "-screen 0 1280x800x24" \
