@@ -2,7 +2,8 @@
 //! window hides it and the list keeps running (a post sent afterwards still
 //! reaches the members); starting the app again on the same data folder
 //! brings the first one's window back instead of a second agent; starting
-//! at login can be turned on and off from the window.
+//! at login can be turned on and off from the window. The desktop
+//! notifications the app raises are read off the session bus.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -36,6 +37,49 @@ async fn wait_until(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> Resu
     Ok(())
 }
 
+/// Watches the session bus for the notifications the app asks for. No
+/// notification server runs in the tests' private session, so each call is
+/// refused by the bus, but the monitor sees it go by.
+struct Notifications {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl Notifications {
+    async fn watch(scratch: &Path) -> Notifications {
+        let log = scratch.join("notifications.log");
+        let child = Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-monitor runs (package dbus-bin)");
+        // Let it subscribe before anything is sent.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Notifications { child, log }
+    }
+
+    fn seen(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn wait_for(&self, text: &str) -> Result<(), String> {
+        wait_until(&format!("a notification saying {text:?}"), 30, || self.seen().contains(text))
+            .await
+            .map_err(|e| format!("{e}; the bus saw:\n{}", self.seen()))
+    }
+}
+
+impl Drop for Notifications {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 async fn click(client: &Client, testid: &str) -> Result<(), Box<dyn std::error::Error>> {
     client
         .wait()
@@ -50,10 +94,11 @@ async fn click(client: &Client, testid: &str) -> Result<(), Box<dyn std::error::
 #[tokio::test(flavor = "multi_thread")]
 async fn closing_the_window_leaves_the_list_running() {
     let rig = Rig::get();
-    let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
+    let (alice, bob, eve) = (rig.unique("alice"), rig.unique("bob"), rig.unique("eve"));
     let owner = Owner::new("list-tray", &[&alice, &bob]);
     let scratch = tempfile::tempdir().unwrap();
     let home = scratch.path().join("home");
+    let notifications = Notifications::watch(scratch.path()).await;
     let (_driver, client) = open_window(owner.data.path(), scratch.path()).await;
 
     let result = async {
@@ -98,6 +143,7 @@ async fn closing_the_window_leaves_the_list_running() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(state, "hidden", "the window should be hidden after a close");
+        notifications.wait_for("Conclave is still running").await?;
 
         let post = rig::post(&alice, &owner.list, "after the window closed", "still here?\r\n");
         rig.submit(&alice, Some(&alice), &[&owner.list], &post);
@@ -108,6 +154,11 @@ async fn closing_the_window_leaves_the_list_running() {
         .await?;
         let copy = String::from_utf8_lossy(&got[0]).into_owned();
         assert!(copy.contains("after the window closed"), "{copy}");
+
+        // A post held for the owner is told on the desktop.
+        let held = rig::post(&eve, &owner.list, "from outside", "hello\r\n");
+        rig.submit(&eve, Some(&eve), &[&owner.list], &held);
+        notifications.wait_for("Test List: a post is held for you").await?;
 
         // A second start on the same data folder hands over to the first
         // and ends; the first one's window comes back.
