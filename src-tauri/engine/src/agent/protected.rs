@@ -120,6 +120,34 @@ impl ListCrypto {
         certs.iter().find(|(e, _)| e.eq_ignore_ascii_case(email)).map(|(_, c)| c).filter(|c| c.can_encrypt(now))
     }
 
+    /// Whether `email`, holding a usable certificate, gets S/MIME rather
+    /// than OpenPGP: the list's own protocol first (as [`copy_for`]).
+    fn routes_to_smime(&self, email: &str, now: SystemTime) -> bool {
+        self.prefers == Protocol::Smime || self.openpgp_key(email, now).is_none()
+    }
+
+    /// The signed entity enveloped once for everyone who gets an S/MIME
+    /// copy, CBC and GCM readers apart. Should it fail (two members with
+    /// one certificate, say), copies are enveloped one by one instead.
+    fn smime_envelopes(&self, entity: &[u8], keys: &SmimeKeys) -> Vec<smime::SharedEnvelope> {
+        let now = SystemTime::now();
+        let mut out = Vec::new();
+        for cipher in [smime::Cipher::Cbc, smime::Cipher::Gcm] {
+            let group: Vec<(&str, &MemberCert)> = keys
+                .members
+                .iter()
+                .filter(|(e, c)| c.can_encrypt(now) && self.routes_to_smime(e, now))
+                .filter(|(e, _)| keys.gcm.iter().any(|g| g.eq_ignore_ascii_case(e)) == (cipher == smime::Cipher::Gcm))
+                .map(|(e, c)| (e.as_str(), c))
+                .collect();
+            match smime::shared_envelopes(entity, &group, cipher) {
+                Ok(shared) => out.extend(shared),
+                Err(_) => return Vec::new(),
+            }
+        }
+        out
+    }
+
     /// Whether a member can receive an encrypted copy now.
     pub(super) fn can_encrypt_to(&self, email: &str) -> bool {
         let now = SystemTime::now();
@@ -243,6 +271,9 @@ pub(super) struct Prepared {
     openpgp: Option<PreparedOpenPgp>,
     /// The entity signed by the list's S/MIME key (or unsigned).
     smime: Option<Vec<u8>>,
+    /// That entity encrypted once for the members who get S/MIME copies;
+    /// empty when it could not be (each copy is then enveloped alone).
+    smime_shared: Vec<smime::SharedEnvelope>,
 }
 
 struct PreparedOpenPgp {
@@ -278,7 +309,16 @@ pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id:
         Some(s) if sign => Some(smime::sign_entity(&content, &s.identity).map_err(|e| e.to_string())?),
         Some(_) => Some(crate::mime::crlf(&content)),
     };
-    Ok(Arc::new(Prepared { headers: render::render_protected_headers(raw, list, fallback_id, decrypted), openpgp, smime }))
+    let smime_shared = match (&smime, &crypto.smime, list.settings.distrib_encrypt) {
+        (Some(entity), Some(keys), Requirement::Yes | Requirement::Force) => crypto.smime_envelopes(entity, keys),
+        _ => Vec::new(),
+    };
+    Ok(Arc::new(Prepared {
+        headers: render::render_protected_headers(raw, list, fallback_id, decrypted),
+        openpgp,
+        smime,
+        smime_shared,
+    }))
 }
 
 /// One member's copy, in the protocol of the key the member has (the
@@ -301,9 +341,14 @@ pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, me
             None => return Err("the post was prepared without encryption".into()),
         },
         (Requirement::Yes | Requirement::Force, Some(Route::Smime(cert, entity))) => {
-            let gcm = crypto.smime.as_ref().is_some_and(|s| s.gcm.iter().any(|m| m.eq_ignore_ascii_case(member)));
-            smime::envelope(entity, cert, if gcm { smime::Cipher::Gcm } else { smime::Cipher::Cbc })
-                .map_err(|e| e.to_string())?
+            match prepared.smime_shared.iter().find_map(|s| s.copy_for(member)) {
+                Some(copy) => copy.map_err(|e| e.to_string())?,
+                None => {
+                    let gcm = crypto.smime.as_ref().is_some_and(|s| s.gcm.iter().any(|m| m.eq_ignore_ascii_case(member)));
+                    smime::envelope(entity, cert, if gcm { smime::Cipher::Gcm } else { smime::Cipher::Cbc })
+                        .map_err(|e| e.to_string())?
+                }
+            }
         }
         (Requirement::Force, None) => {
             return Err(format!("{member} has no valid key, and the list sends only encrypted (distrib-encrypt force)"));
@@ -340,5 +385,44 @@ mod tests {
         assert_eq!(signature_age_problem(at(arrived - 800 * 86_400), arrived, 0), None, "0 turns the window off");
         assert_eq!(signature_age_problem(at(arrived + 600), arrived, 7), None, "small clock differences pass");
         assert!(signature_age_problem(at(arrived + 2 * 3600), arrived, 7).is_some());
+    }
+
+    #[test]
+    fn smime_copies_share_one_encryption_of_the_post() {
+        use crate::crypto::smime::SmimeAlgo;
+        let identity = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let member = |email: &str| {
+            let id = ListIdentity::generate(email, SmimeAlgo::P256).unwrap();
+            (email.to_string(), MemberCert::from_stored(&id.cert().to_der().unwrap()).unwrap())
+        };
+        let members = vec![member("ann@example.org"), member("bob@example.org"), member("cy@example.org")];
+        let crypto = ListCrypto {
+            prefers: Protocol::Smime,
+            openpgp: None,
+            smime: Some(SmimeKeys { identity, members, gcm: vec!["cy@example.org".into()] }),
+        };
+        let list = List {
+            id: 1,
+            address: "list@example.org".into(),
+            name: "L".into(),
+            protocol: Protocol::Smime,
+            paused: false,
+            settings: crate::model::ListSettings::defaults_for("L"),
+        };
+        let raw = b"From: ann@example.org\r\nTo: list@example.org\r\nSubject: s\r\nMessage-ID: <1@example.org>\r\n\r\nhello\r\n";
+        let prepared = prepare(raw, &list, &crypto, "<f@example.org>").unwrap();
+        // One envelope for the CBC readers, one for the GCM reader.
+        assert_eq!(prepared.smime_shared.len(), 2);
+        for email in ["ann@example.org", "bob@example.org", "cy@example.org"] {
+            assert!(prepared.smime_shared.iter().filter(|s| s.has(email)).count() == 1, "{email}");
+            let copy = copy_for(&prepared, &list, &crypto, email).unwrap();
+            let text = String::from_utf8_lossy(&copy);
+            let kind = if email == "cy@example.org" { "authEnveloped-data" } else { "smime-type=enveloped-data" };
+            assert!(text.contains(kind), "{email}: {text}");
+        }
+        // Nothing to share when the list sends clear copies.
+        let mut clear = list.clone();
+        clear.settings.distrib_encrypt = Requirement::No;
+        assert!(prepare(raw, &clear, &crypto, "<f@example.org>").unwrap().smime_shared.is_empty());
     }
 }

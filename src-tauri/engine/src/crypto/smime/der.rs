@@ -244,6 +244,51 @@ fn asn1_time(tlv: &Tlv<'_>) -> Option<i64> {
     Some(t.and_utc().timestamp())
 }
 
+/// The certificates one RecipientInfo encrypts the content key for.
+pub(super) fn recipient_ids(info: &Tlv<'_>) -> Result<Vec<CertId>, String> {
+    let mut ids = Vec::new();
+    match info.tag {
+        // KeyTransRecipientInfo: version, rid, ...
+        SEQUENCE => {
+            let fields = children(info.body)?;
+            ids.push(CertId::read(fields.get(1).ok_or_else(|| bad("recipient"))?)?);
+        }
+        // [1] KeyAgreeRecipientInfo: ..., recipientEncryptedKeys (last)
+        0xa1 => {
+            let fields = children(info.body)?;
+            let keys = expect(fields.last(), SEQUENCE, "recipient keys")?;
+            for key in children(keys.body)? {
+                let key = children(key.body)?;
+                let rid = key.first().ok_or_else(|| bad("recipient"))?;
+                ids.push(match rid.tag {
+                    // [0] RecipientKeyIdentifier: subjectKeyIdentifier first
+                    0xa0 => CertId::SubjectKeyId(
+                        expect(children(rid.body)?.first(), OCTETS, "key identifier")?.body.to_vec(),
+                    ),
+                    _ => CertId::read(rid)?,
+                });
+            }
+        }
+        // Password, KEK and other recipients name no certificate.
+        _ => {}
+    }
+    Ok(ids)
+}
+
+/// The tag and length of a DER element whose contents are `len` bytes.
+pub(super) fn header(tag: u8, len: usize) -> Vec<u8> {
+    let mut out = vec![tag];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+    out
+}
+
 fn enveloped_data(body: &[u8], authenticated: bool) -> Result<EnvelopedData, String> {
     let parts = children(body)?;
     // version, [0] originatorInfo, recipientInfos, (auth)encryptedContentInfo
@@ -254,31 +299,7 @@ fn enveloped_data(body: &[u8], authenticated: bool) -> Result<EnvelopedData, Str
     let infos = expect(parts.get(at), SET, "recipient infos")?;
     let mut recipients = Vec::new();
     for info in children(infos.body)? {
-        match info.tag {
-            // KeyTransRecipientInfo: version, rid, ...
-            SEQUENCE => {
-                let fields = children(info.body)?;
-                recipients.push(CertId::read(fields.get(1).ok_or_else(|| bad("recipient"))?)?);
-            }
-            // [1] KeyAgreeRecipientInfo: ..., recipientEncryptedKeys (last)
-            0xa1 => {
-                let fields = children(info.body)?;
-                let keys = expect(fields.last(), SEQUENCE, "recipient keys")?;
-                for key in children(keys.body)? {
-                    let key = children(key.body)?;
-                    let rid = key.first().ok_or_else(|| bad("recipient"))?;
-                    recipients.push(match rid.tag {
-                        // [0] RecipientKeyIdentifier: subjectKeyIdentifier first
-                        0xa0 => CertId::SubjectKeyId(
-                            expect(children(rid.body)?.first(), OCTETS, "key identifier")?.body.to_vec(),
-                        ),
-                        _ => CertId::read(rid)?,
-                    });
-                }
-            }
-            // Password, KEK and other recipients name no certificate.
-            _ => {}
-        }
+        recipients.extend(recipient_ids(&info)?);
     }
     let content = expect(parts.get(at + 1), SEQUENCE, "encrypted content")?;
     let cipher = algorithm(children(content.body)?.get(1), "content encryption algorithm")?;
@@ -288,6 +309,19 @@ fn enveloped_data(body: &[u8], authenticated: bool) -> Result<EnvelopedData, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_elements_read_back() {
+        for len in [0usize, 1, 127, 128, 255, 256, 70_000] {
+            let body = vec![7u8; len];
+            let der = [header(0x04, len), body].concat();
+            let (tlv, rest) = read(&der).unwrap();
+            assert_eq!((tlv.tag, tlv.body.len(), rest.len()), (0x04, len, 0));
+        }
+        assert_eq!(header(0x02, 1), [0x02, 0x01]);
+        assert_eq!(header(0x04, 200), [0x04, 0x81, 200]);
+        assert_eq!(header(0x04, 70_000), [0x04, 0x83, 0x01, 0x11, 0x70]);
+    }
 
     #[test]
     fn object_identifiers_read_in_dotted_form() {

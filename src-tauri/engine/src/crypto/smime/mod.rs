@@ -13,7 +13,7 @@ mod wrap;
 pub use identity::{ListIdentity, SmimeAlgo};
 pub use member_cert::MemberCert;
 pub use unwrap::{is_smime, unwrap};
-pub use wrap::{Cipher, envelope, sign_entity};
+pub use wrap::{Cipher, SharedEnvelope, envelope, shared_envelopes, sign_entity};
 
 use std::time::SystemTime;
 
