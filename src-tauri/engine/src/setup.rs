@@ -192,7 +192,8 @@ pub fn check_account_fields(account: &Account) -> Result<(), SetupError> {
 
 /// The list key, made or read, before anything is stored.
 pub enum PreparedKey {
-    Openpgp(ListKey),
+    // Boxed: a ListKey is several times the size of a ListIdentity.
+    Openpgp(Box<ListKey>),
     Smime(ListIdentity),
 }
 
@@ -294,10 +295,10 @@ pub fn prepare_key(
         }
         (_, KeyChoice::Generate { algo }) => {
             let algo: KeyAlgo = algo.as_deref().unwrap_or("ed25519").parse().map_err(SetupError::Invalid)?;
-            Some(PreparedKey::Openpgp(ListKey::generate(name, address, algo, now)?))
+            Some(PreparedKey::Openpgp(Box::new(ListKey::generate(name, address, algo, now)?)))
         }
         (_, KeyChoice::Import { bytes, passphrase }) => {
-            Some(PreparedKey::Openpgp(ListKey::import(bytes, passphrase.as_ref(), address, now)?))
+            Some(PreparedKey::Openpgp(Box::new(ListKey::import(bytes, passphrase.as_ref(), address, now)?)))
         }
     })
 }
