@@ -16,7 +16,7 @@ use crate::watch::{AgentStatus, LISTS_CHANGED};
 
 /// An error as the window receives it: `{code, message}`, the message in
 /// words for the owner.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct CommandError {
     pub code: &'static str,
     pub message: String,
@@ -172,7 +172,7 @@ pub async fn resolve_held(
 // ---- Members -------------------------------------------------------------
 
 /// One member as the members table shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct MemberRow {
     pub email: String,
     pub name: String,
@@ -186,7 +186,7 @@ pub struct MemberRow {
 }
 
 /// A list's members, with what the table needs to know of the list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct MembersView {
     pub address: String,
     pub name: String,
@@ -195,14 +195,14 @@ pub struct MembersView {
 }
 
 /// A user ID's name and address.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct UserAddress {
     pub name: String,
     pub email: String,
 }
 
 /// What saving a reviewed key would do.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyAction {
     /// A new member with this key.
@@ -218,7 +218,7 @@ pub enum KeyAction {
 }
 
 /// One key of a key file, reviewed before anything is saved.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct KeyCandidate {
     pub key: KeyInfo,
     /// The user IDs that carry an address, the primary one first.

@@ -15,7 +15,7 @@ use crate::Shell;
 use crate::commands::{CommandError, run};
 
 /// A list's keys, its own protocol's first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ListKeys {
     pub address: String,
     pub name: String,

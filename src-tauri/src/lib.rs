@@ -3,6 +3,8 @@
 //! the agent and every rule live in `conclave-engine`.
 
 mod activity_cmds;
+#[cfg(test)]
+mod bindings;
 mod commands;
 pub mod login;
 pub mod notify;

@@ -17,7 +17,7 @@ use crate::commands::CommandError;
 /// A [`CommandError`] that may name the settings it is about, so the
 /// window shows each reason next to its field. Only saving has such
 /// errors; everything else arrives as a plain [`CommandError`].
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct PolicyError {
     pub code: &'static str,
     pub message: String,
@@ -48,7 +48,8 @@ impl From<StoreError> for PolicyError {
 }
 
 /// One preset as the window offers it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
+#[ts(rename = "Preset")]
 pub struct PresetView {
     pub id: &'static str,
     pub name: &'static str,
@@ -58,7 +59,7 @@ pub struct PresetView {
 }
 
 /// A list's policy as the panel shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PolicyView {
     pub address: String,
     pub name: String,

@@ -21,7 +21,7 @@ pub const LISTS_CHANGED: &str = "lists-changed";
 
 /// What the window shows about the agent itself (the lists' own state is in
 /// their summaries).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct AgentStatus {
     /// Every list paused from the tray.
     pub paused_all: bool,

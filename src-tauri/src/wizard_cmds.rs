@@ -131,7 +131,7 @@ pub async fn preview_list_key(
 }
 
 /// Where the list key comes from, as the window sends it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum KeyInput {
     None,

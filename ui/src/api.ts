@@ -1,53 +1,76 @@
 // The window's only way to the app: typed wrappers over the commands and the
-// event of src-tauri (src/commands.rs, src/watch.rs). Field names are the
-// Rust ones.
+// event of src-tauri (src/commands.rs, src/watch.rs...). The types are the
+// Rust ones, generated into ./bindings.ts (see src-tauri/src/bindings.rs);
+// only the commands' argument names are written here.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type {
+  Account,
+  ActivityPage,
+  ActivityQuery,
+  AgentStatus,
+  CheckReport,
+  CommandError,
+  CreatedList,
+  HeldAction,
+  HeldPost,
+  KeyCandidate,
+  KeyInput,
+  ListCheck,
+  ListKeys,
+  ListKeySummary,
+  ListKeyView,
+  ListSummary,
+  MemberRow,
+  MembersView,
+  PolicyView,
+  Protocol,
+  ProviderPreset,
+  Role,
+} from "./bindings";
 
-/** One line of the lists overview (conclave_engine::store::ListSummary). */
-export interface ListSummary {
-  address: string;
-  name: string;
-  protocol: string;
-  members: number;
-  held: number;
-  deliveries_today: number;
-  paused: boolean;
-  has_account: boolean;
-  /** RFC 3339, UTC; null before the first check. */
-  last_check: string | null;
-  last_error: string | null;
-}
-
-/** A post waiting for an owner (conclave_engine::store::HeldPost). */
-export interface HeldPost {
-  id: number;
-  post_id: number;
-  sender: string;
-  subject: string;
-  size: number;
-  reason: string;
-  /** Automated mail (bounces, auto-replies) can only be discarded. */
-  approvable: boolean;
-  /** RFC 3339, UTC. */
-  held_at: string;
-}
-
-/** What an owner does with a held post. */
-export type HeldAction = "approve" | "reject" | "discard";
-
-/** The agent itself (src-tauri/src/watch.rs AgentStatus). */
-export interface AgentStatus {
-  paused_all: boolean;
-  error: string | null;
-  data_dir: string;
-}
-
-/** How a failed command reaches the window. */
-export interface CommandError {
-  code: string;
-  message: string;
-}
+export type {
+  Account,
+  ActivityEntry,
+  ActivityGroup,
+  ActivityPage,
+  AgentStatus,
+  CheckReport,
+  Choice,
+  CommandError,
+  CreatedList,
+  Endpoint,
+  HeldAction,
+  HeldPost,
+  KeyAction,
+  KeyCandidate,
+  KeyInfo,
+  KeyInput,
+  ListCheck,
+  ListKeys,
+  ListKeySummary,
+  ListKeyView,
+  ListSummary,
+  MemberRow,
+  MembersView,
+  PolicyError,
+  PolicyView,
+  Preset,
+  Problem,
+  ProblemKind,
+  Protocol,
+  ProviderPreset,
+  Renewal,
+  Role,
+  ServerOutcome,
+  ServerPreset,
+  SettingChoices,
+  SettingProblem,
+  TlsMode,
+  UserAddress,
+  UserName,
+  Watching,
+} from "./bindings";
 
 export const LISTS_CHANGED = "lists-changed";
 
@@ -88,67 +111,6 @@ export function errorMessage(error: unknown): string {
 }
 
 // ---- Members (src-tauri/src/commands.rs, "Members") ----
-
-export type Role = "member" | "moderator" | "owner";
-export type Protocol = "plain" | "openpgp" | "smime";
-
-/** What is known of a key (conclave_engine::crypto::openpgp::KeyInfo). */
-export interface KeyInfo {
-  /** Upper-case hex in groups of four. */
-  fingerprint: string;
-  /** The primary key's algorithm, then each valid subkey's. */
-  algorithms: string[];
-  /** RFC 3339, UTC. */
-  created: string;
-  /** RFC 3339, UTC; null when the key does not expire. */
-  expires: string | null;
-  user_ids: string[];
-}
-
-/** One member as the table shows it. */
-export interface MemberRow {
-  email: string;
-  name: string;
-  role: Role;
-  own_posts: boolean;
-  key: KeyInfo | null;
-  /** The key can receive encrypted mail now (not expired, not revoked). */
-  key_usable: boolean;
-}
-
-export interface MembersView {
-  address: string;
-  name: string;
-  protocol: Protocol;
-  members: MemberRow[];
-}
-
-export interface UserAddress {
-  name: string;
-  email: string;
-}
-
-/** What saving a reviewed key would do. */
-export type KeyAction = "add" | "set-key" | "replace" | "same" | "refused";
-
-/** One key of a key file, reviewed before anything is saved. */
-export interface KeyCandidate {
-  key: KeyInfo;
-  /** The user IDs with an address, the primary one first. */
-  addresses: UserAddress[];
-  /** The member it is for; null when the key names no address. */
-  email: string | null;
-  name: string;
-  /** One of the key's user IDs is `email`. */
-  matches: boolean;
-  /** Why it cannot be saved, in words; null when it can. */
-  refusal: string | null;
-  action: KeyAction;
-  /** The member's present key (grouped fingerprint). */
-  current: string | null;
-  /** The key (binary, public parts only), to save it. */
-  cert: number[];
-}
 
 export function fetchMembers(address: string): Promise<MembersView> {
   return invoke<MembersView>("members", { address });
@@ -213,60 +175,8 @@ export function setStartAtLogin(on: boolean): Promise<boolean> {
 
 // ---- Policy (src-tauri/src/policy_cmds.rs) ----
 
-/** One level of a crypto setting in an owner's words
- *  (conclave_engine::policy::presets::Choice). */
-export interface Choice {
-  /** The value in the CLI's spelling. */
-  value: string;
-  label: string;
-  detail: string;
-}
-
-/** One of the four crypto settings with its levels. */
-export interface SettingChoices {
-  key: string;
-  label: string;
-  choices: Choice[];
-}
-
-/** A preset: four crypto settings named after what a group wants. */
-export interface Preset {
-  id: string;
-  name: string;
-  summary: string;
-  /** The settings it sets, by their CLI keys. */
-  settings: Record<string, string>;
-}
-
 /** Every list setting by its CLI key, in the CLI's spelling. */
-export type Settings = Record<string, string>;
-
-export interface PolicyView {
-  address: string;
-  name: string;
-  protocol: Protocol;
-  /** Whether the crypto settings act on the list's posts (a plain list
-   *  without a key forwards posts as they are). */
-  crypto_applies: boolean;
-  /** max-size in bytes. */
-  settings: Settings;
-  /** The preset the saved settings are; null is "Custom". */
-  preset: string | null;
-  presets: Preset[];
-  crypto_choices: SettingChoices[];
-}
-
-/** A value a setting does not take, and why. */
-export interface SettingProblem {
-  key: string;
-  message: string;
-}
-
-/** How a failed policy command reaches the window: a CommandError that may
- *  name the settings it is about. */
-export interface PolicyError extends CommandError {
-  fields: SettingProblem[];
-}
+export type Settings = PolicyView["settings"];
 
 export function fetchPolicy(address: string): Promise<PolicyView> {
   return invoke<PolicyView>("policy", { address });
@@ -279,85 +189,15 @@ export function savePolicy(address: string, changes: [string, string][]): Promis
 
 // ---- Activity (src-tauri/src/activity_cmds.rs) ----
 
-/** What an activity entry is about (conclave_engine::store::ActivityGroup). */
-export type ActivityGroup =
-  | "accepted"
-  | "held"
-  | "rejected"
-  | "delivery"
-  | "error"
-  | "change"
-  | "server";
-
-/** One entry of the activity log (conclave_engine::store::ActivityEntry). */
-export interface ActivityEntry {
-  id: number;
-  /** RFC 3339, UTC. */
-  at: string;
-  /** The list's address and name. */
-  list: string;
-  list_name: string;
-  kind: string;
-  group: ActivityGroup;
-  post_id: number | null;
-  /** The engine's words, with the reason. */
-  message: string;
-}
-
-/** Entries newest first, and whether older ones match too. */
-export interface ActivityPage {
-  entries: ActivityEntry[];
-  more: boolean;
-}
-
-/** What to read of the log: one list (or null for all), entries older than
- *  `before` (an id), of some groups (none: all), containing `text`. */
-export interface ActivityRequest {
-  list: string | null;
-  before: number | null;
-  limit: number;
-  groups: ActivityGroup[];
-  text: string;
-}
+/** What to read of the log: the command's arguments are an ActivityQuery's
+ *  fields. */
+export type ActivityRequest = ActivityQuery;
 
 export function fetchActivity(request: ActivityRequest): Promise<ActivityPage> {
   return invoke<ActivityPage>("activity", { ...request });
 }
 
 // ---- The list key (src-tauri/src/key_cmds.rs) ----
-
-/** How a list key is renewed (conclave_engine::list_key::Renewal). */
-export type Renewal = "extend" | "never-expires" | "reissue" | "request";
-
-/** One of the list's keys (conclave_engine::list_key::ListKeyView). */
-export interface ListKeyView {
-  protocol: Protocol;
-  /** OpenPGP: the key's fingerprint; S/MIME: SHA-256 of the certificate;
-   *  upper-case hex in groups of four. */
-  fingerprint: string;
-  algorithms: string[];
-  /** RFC 3339, UTC. */
-  created: string;
-  /** RFC 3339, UTC; null when the key does not expire. */
-  expires: string | null;
-  /** OpenPGP user IDs, or the certificate's addresses. */
-  user_ids: string[];
-  /** S/MIME only. */
-  subject: string | null;
-  issuer: string | null;
-  renewal: Renewal;
-  /** What members import: armored public key or PEM certificate. */
-  public: string;
-}
-
-export interface ListKeys {
-  address: string;
-  name: string;
-  protocol: Protocol;
-  keys: ListKeyView[];
-  /** How long a renewed key is valid by default, in days. */
-  renew_days: number;
-}
 
 export function fetchListKeys(address: string): Promise<ListKeys> {
   return invoke<ListKeys>("list_keys", { address });
@@ -383,115 +223,6 @@ export function saveRenewalRequest(address: string): Promise<string | null> {
 }
 
 // ---- Creating a list: the wizard (src-tauri/src/wizard_cmds.rs) ----
-
-/** conclave_engine::model::TlsMode */
-export type TlsMode = "implicit" | "starttls" | "none";
-
-/** One server of a mail account (conclave_engine::model::Endpoint). */
-export interface Endpoint {
-  host: string;
-  port: number;
-  tls: TlsMode;
-  user: string;
-}
-
-/** A list's mail account; the passwords travel beside it, never in it. */
-export interface Account {
-  imap: Endpoint;
-  smtp: Endpoint;
-  /** An extra certificate authority (PEM) for a self-hosted server. */
-  ca_pem: string | null;
-}
-
-export interface ServerPreset {
-  host: string;
-  port: number;
-  tls: TlsMode;
-}
-
-/** A provider's servers (conclave_engine::transport::presets). */
-export interface ProviderPreset {
-  id: string;
-  name: string;
-  domains: string[];
-  imap: ServerPreset;
-  smtp: ServerPreset;
-  /** The whole address, or the part before the "@". */
-  user: "address" | "local-part";
-  /** What to know before it works (an app password...), or "". */
-  note: string;
-}
-
-/** Step 1 checked (conclave_engine::setup::ListCheck). */
-export interface ListCheck {
-  address: string;
-  /** The id of the provider that serves the address, if known. */
-  preset: string | null;
-  /** The user name that provider expects. */
-  user: string;
-}
-
-export type ProblemKind =
-  | "wrong-password"
-  | "host-not-found"
-  | "nothing-listens"
-  | "no-answer"
-  | "security-mismatch"
-  | "offline"
-  | "unreachable"
-  | "certificate"
-  | "tls"
-  | "no-starttls"
-  | "no-login"
-  | "plaintext"
-  | "ca-file"
-  | "protocol";
-
-/** Why a login failed, in words (conclave_engine::transport::Problem). */
-export interface Problem {
-  kind: ProblemKind;
-  message: string;
-  fix: string;
-  /** The server's own words. */
-  detail: string;
-}
-
-export interface ServerOutcome {
-  ok: boolean;
-  problem: Problem | null;
-}
-
-/** "Test connection", per server. */
-export interface CheckReport {
-  imap: ServerOutcome;
-  smtp: ServerOutcome;
-}
-
-/** The list key as the owner is shown it (conclave_engine::setup). */
-export interface ListKeySummary {
-  protocol: Protocol;
-  fingerprint: string;
-  algorithms: string[];
-  expires: string | null;
-  /** User IDs (OpenPGP) or the certificate's subject (S/MIME). */
-  names: string[];
-  /** The public key (armored) or certificate (PEM), for the members. */
-  public: string;
-  file_name: string;
-}
-
-export interface CreatedList {
-  address: string;
-  name: string;
-  protocol: Protocol;
-  key: ListKeySummary | null;
-}
-
-/** Where the list key comes from. */
-export type KeyInput =
-  | { kind: "none" }
-  | { kind: "generate"; algo: string }
-  | { kind: "import"; bytes: number[]; passphrase: string | null };
 
 export function fetchPresets(): Promise<ProviderPreset[]> {
   return invoke<ProviderPreset[]>("mail_presets");

@@ -45,7 +45,7 @@ pub enum ListKeyError {
 }
 
 /// How a list key is renewed, which decides what the owner is offered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum Renewal {
     /// OpenPGP with an expiry: new signatures, same key and fingerprint.
@@ -60,7 +60,7 @@ pub enum Renewal {
 }
 
 /// One of the list's keys as the owner sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ListKeyView {
     pub protocol: Protocol,
     /// OpenPGP: the key's fingerprint; S/MIME: SHA-256 of the certificate.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a list protects its posts. Plain lists forward as they are; the crypto
 /// protocols arrive with their own issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     Plain,
@@ -17,7 +17,7 @@ pub enum Protocol {
 }
 
 /// A member's part in the list. Owners and moderators receive posts too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Member,
@@ -59,7 +59,7 @@ pub enum Requirement {
 }
 
 /// Transport security of one connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum TlsMode {
     /// TLS from the first byte (IMAP 993, SMTP 465).
@@ -235,7 +235,7 @@ impl ListSettings {
 }
 
 /// A value a setting does not take, and why, in the owner's words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SettingProblem {
     /// The setting, in the CLI's spelling.
     pub key: String,
@@ -297,7 +297,7 @@ pub struct Member {
 }
 
 /// One server of an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
@@ -306,7 +306,7 @@ pub struct Endpoint {
 }
 
 /// The mail account the list lives in. Passwords are in the keychain, not here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Account {
     pub imap: Endpoint,
     pub smtp: Endpoint,

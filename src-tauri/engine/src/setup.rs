@@ -43,7 +43,7 @@ pub struct NewList {
 
 /// The list key as the owner is shown it, with the public part to hand to
 /// the members.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ListKeySummary {
     pub protocol: Protocol,
     /// Groups of four: OpenPGP's fingerprint, or S/MIME's SHA-256 of the
@@ -61,7 +61,7 @@ pub struct ListKeySummary {
 }
 
 /// A list made by [`create_list`].
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct CreatedList {
     pub address: String,
     pub name: String,
@@ -71,9 +71,10 @@ pub struct CreatedList {
 
 /// What step 1 learns: the address as it will be stored and the provider
 /// that serves it, if it is a known one.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ListCheck {
     pub address: String,
+    /// The id of the provider that serves the address, if it is a known one.
     pub preset: Option<&'static str>,
     /// The user name the provider expects, or the address.
     pub user: String,

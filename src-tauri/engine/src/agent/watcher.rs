@@ -34,7 +34,7 @@ const SLEEP_JUMP: Duration = Duration::from_secs(90);
 const CLOCK_LOOK: Duration = Duration::from_secs(60);
 
 /// How a list's mailbox is being watched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "state", content = "detail", rename_all = "lowercase")]
 pub enum Watching {
     /// Logging in.

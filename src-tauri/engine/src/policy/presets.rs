@@ -125,7 +125,7 @@ pub fn preset(id: &str) -> Option<&'static Preset> {
 }
 
 /// One level of a setting in an owner's words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Choice {
     /// The value in the CLI's spelling.
     pub value: &'static str,
@@ -135,7 +135,7 @@ pub struct Choice {
 }
 
 /// One of the four crypto settings with its levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct SettingChoices {
     pub key: &'static str,
     pub label: &'static str,

@@ -50,7 +50,7 @@ pub struct Activity {
 /// What an entry is about, as an owner filters the log: the fate of a
 /// post (accepted, held, rejected), its deliveries, errors, the owner's own
 /// changes, and where a message was filed on the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum ActivityGroup {
     /// A post went (or goes) out to the members, also after an approval.
@@ -97,7 +97,9 @@ impl ActivityGroup {
 
 /// Which entries to read: one list or all, older than an entry (paging),
 /// of some groups, containing some text.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, ts_rs::TS)]
+// The window sends these fields as the arguments of the app's `activity`
+// command, which builds the query from them.
 pub struct ActivityQuery {
     /// A list's address; `None` for every list.
     pub list: Option<String>,
@@ -113,7 +115,7 @@ pub struct ActivityQuery {
 }
 
 /// One entry of the log as the activity view shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ActivityEntry {
     pub id: i64,
     /// RFC 3339, UTC.
@@ -124,11 +126,12 @@ pub struct ActivityEntry {
     pub kind: String,
     pub group: ActivityGroup,
     pub post_id: Option<i64>,
+    /// The engine's words, with the reason.
     pub message: String,
 }
 
 /// A page of entries, newest first, and whether older ones match too.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct ActivityPage {
     pub entries: Vec<ActivityEntry>,
     pub more: bool,

@@ -6,7 +6,8 @@ use serde::Serialize;
 use super::{Result, Store, StoreError, now, rfc3339};
 use crate::model::List;
 
-#[derive(Debug, Clone, Serialize)]
+/// A post waiting for an owner.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct HeldPost {
     pub id: i64,
     pub post_id: i64,
@@ -21,7 +22,9 @@ pub struct HeldPost {
 }
 
 /// What an owner does with a held post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ts_rs::TS)]
+// The window sends it as a word that the app parses (parse_action).
+#[ts(rename = "HeldAction", rename_all = "lowercase")]
 pub enum Resolution {
     /// Send it to the members.
     Approve,

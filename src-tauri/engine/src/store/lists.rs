@@ -7,7 +7,7 @@ use super::{Result, Store, StoreError, StoredKey, now, rfc3339};
 use crate::model::{Account, Endpoint, List, ListSettings, Protocol};
 
 /// One line of the lists overview (window, tray, `list show`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ListSummary {
     pub address: String,
     pub name: String,
@@ -17,7 +17,7 @@ pub struct ListSummary {
     pub deliveries_today: u32,
     pub paused: bool,
     pub has_account: bool,
-    /// RFC 3339, UTC.
+    /// RFC 3339, UTC; `None` before the first check.
     pub last_check: Option<String>,
     pub last_error: Option<String>,
 }

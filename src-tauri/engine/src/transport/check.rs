@@ -60,20 +60,21 @@ pub async fn check_account(account: &Account, imap_password: &str, smtp_password
 }
 
 /// The window's view of a check.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct CheckReport {
     pub imap: ServerOutcome,
     pub smtp: ServerOutcome,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// How logging in to one server went.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ServerOutcome {
     pub ok: bool,
     pub problem: Option<Problem>,
 }
 
 /// Which kind of trouble: each asks the owner for a different fix.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum ProblemKind {
     WrongPassword,
@@ -94,7 +95,7 @@ pub enum ProblemKind {
 
 /// A failed login in words for someone who never set up a mail client by
 /// hand: what happened, what to do, and the server's own words.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct Problem {
     pub kind: ProblemKind,
     /// What happened, one sentence.

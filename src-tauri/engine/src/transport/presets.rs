@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::model::TlsMode;
 
 /// One server of a provider.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ServerPreset {
     pub host: &'static str,
     pub port: u16,
@@ -15,7 +15,7 @@ pub struct ServerPreset {
 }
 
 /// What a provider takes as the user name.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum UserName {
     /// The whole address, "list@example.org".
@@ -25,7 +25,7 @@ pub enum UserName {
 }
 
 /// A provider's mail servers.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ProviderPreset {
     /// Stable, for the window to remember the choice: "gmail".
     pub id: &'static str,

@@ -16,7 +16,7 @@ use std::time::SystemTime;
 use sequoia_openpgp as pgp;
 
 /// What is known of a key, for `list key show` and the members table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct KeyInfo {
     /// Upper-case hex in groups of four, as users compare them.
     pub fingerprint: String,
