@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use conclave_engine::agent::{Agent, AgentError, Watchers, Watching};
+use conclave_engine::agent::{Agent, AgentError, Watchers, Watching, Woke};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Notify;
@@ -119,8 +119,10 @@ pub async fn run(
     observe: impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static,
 ) {
     let mut watchers = Watchers::new(agent.data_dir().to_path_buf());
+    let mut woke = Woke::Work;
     loop {
-        if !watch.paused_all() {
+        // A watcher's change of state only needs showing, not a run.
+        if woke == Woke::Work && !watch.paused_all() {
             observe(&app, &watch.status(&data_dir), true);
             let result = agent.run_once(None).await;
             let error = run_error(&result);
@@ -136,7 +138,7 @@ pub async fn run(
         if let Err(e) = app.emit(LISTS_CHANGED, status) {
             eprintln!("conclave: cannot tell the window: {e}");
         }
-        watchers.wait(CHECK_INTERVAL, &watch.wake).await;
+        woke = watchers.wait(CHECK_INTERVAL, &watch.wake).await;
     }
 }
 

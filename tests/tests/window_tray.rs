@@ -198,3 +198,39 @@ async fn closing_the_window_leaves_the_list_running() {
     let _ = client.close().await;
     result.unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// A list whose server cannot be reached shows as offline, with the reason,
+/// while the agent keeps trying (here: a port on this machine where nothing
+/// listens).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_whose_server_is_out_of_reach_shows_offline() {
+    let rig = Rig::get();
+    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-away") };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    owner.ok(&["list", "create", &owner.list, "--name", "Away"]);
+    owner.ok(&[
+        "list", "account", &owner.list,
+        "--imap-host", "127.0.0.1", "--imap-port", &closed, "--imap-tls", "none", "--imap-user", "away",
+        "--smtp-host", "127.0.0.1", "--smtp-port", &closed, "--smtp-tls", "none", "--smtp-user", "away",
+        "--no-check",
+    ]);
+    let scratch = tempfile::tempdir().unwrap();
+    let (_driver, client) = open_window(owner.data.path(), scratch.path()).await;
+    let result = async {
+        let state = client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=list-state][data-state=offline]"))
+            .await?
+            .text()
+            .await?;
+        let why = client.find(Locator::Css("[data-testid=list-error]")).await?.text().await?;
+        screenshot(&client, "lists-offline").await;
+        Ok::<_, Box<dyn std::error::Error>>((state, why))
+    }
+    .await;
+    let _ = client.close().await;
+    let (state, why) = result.unwrap_or_else(|e| panic!("the list never showed as offline: {e}"));
+    assert_eq!(state, "Offline, retrying");
+    assert!(why.contains("cannot be reached") && why.contains(&closed), "{why}");
+}

@@ -1,7 +1,7 @@
 // What the overview says about a list, derived from its summary alone.
-import type { ListSummary } from "./api";
+import type { ListSummary, Watching } from "./api";
 
-export type ListStateKind = "paused" | "no-account" | "error" | "watching";
+export type ListStateKind = "paused" | "no-account" | "offline" | "error" | "watching";
 
 export interface ListState {
   kind: ListStateKind;
@@ -10,13 +10,30 @@ export interface ListState {
   detail?: string;
 }
 
+/** How the agent watches one list's mailbox (AgentStatus.watching). */
+export function watchingOf(address: string, watching: [string, Watching][] | undefined): Watching | null {
+  return watching?.find(([a]) => a === address)?.[1] ?? null;
+}
+
 /** Paused wins over everything; a list without an account is not checked,
- *  so it cannot have failed; otherwise the last check tells. */
-export function listState(list: ListSummary): ListState {
+ *  so it cannot have failed; a server out of reach is said as such (the
+ *  agent keeps trying, and the last error is usually that same failure);
+ *  otherwise the last check tells, and how new mail is noticed. */
+export function listState(list: ListSummary, watching: Watching | null = null): ListState {
   if (list.paused) return { kind: "paused", label: "Paused" };
   if (!list.has_account) return { kind: "no-account", label: "No account yet" };
+  if (watching?.state === "offline") {
+    return { kind: "offline", label: "Offline, retrying", detail: watching.detail };
+  }
   if (list.last_error) return { kind: "error", label: "Error", detail: list.last_error };
-  return { kind: "watching", label: "Watching" };
+  switch (watching?.state) {
+    case "polling":
+      return { kind: "watching", label: "Watching (checked every minute)" };
+    case "connecting":
+      return { kind: "watching", label: "Connecting…" };
+    default:
+      return { kind: "watching", label: "Watching" };
+  }
 }
 
 /** "never", a time today, or a date and time. */

@@ -16,7 +16,7 @@ use serde::Serialize;
 mod protected;
 mod watcher;
 use protected::ListCrypto;
-pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching};
+pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching, Woke};
 
 use crate::model::{Account, List};
 use crate::policy::{self, Decision, Post, render};
@@ -190,9 +190,12 @@ impl Agent {
                 return;
             }
             watchers.sync(false);
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = watchers.wait(interval, &wake) => {}
+            // A watcher going offline or coming back is no work by itself.
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    woke = watchers.wait(interval, &wake) => if woke == Woke::Work { break },
+                }
             }
         }
     }

@@ -60,15 +60,32 @@ pub struct Watchers {
     by_list: HashMap<String, Watcher>,
     /// Notified by any watcher that saw a change.
     changed: Arc<Notify>,
+    /// Notified when a watcher's state changes.
+    moved: Arc<Notify>,
 }
 
-fn set(state: &Mutex<Watching>, to: Watching) {
-    *state.lock().unwrap_or_else(|p| p.into_inner()) = to;
+/// Sets a watcher's state; a change is told to `moved`, so the window and
+/// the tray can show it without waiting for the next run.
+fn set(state: &Mutex<Watching>, to: Watching, moved: &Notify) {
+    let mut now = state.lock().unwrap_or_else(|p| p.into_inner());
+    if *now != to {
+        *now = to;
+        moved.notify_one();
+    }
+}
+
+/// Why [`Watchers::wait`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Woke {
+    /// There may be mail to take or copies to send: run the agent.
+    Work,
+    /// Only a watcher's state changed (offline, back, listening): show it.
+    Watching,
 }
 
 impl Watchers {
     pub fn new(data_dir: PathBuf) -> Watchers {
-        Watchers { data_dir, by_list: HashMap::new(), changed: Arc::new(Notify::new()) }
+        Watchers { data_dir, by_list: HashMap::new(), changed: Arc::new(Notify::new()), moved: Arc::new(Notify::new()) }
     }
 
     /// Starts a watcher for each list that is active and has an account,
@@ -102,7 +119,8 @@ impl Watchers {
             }
             let cancel = CancellationToken::new();
             let state = Arc::new(Mutex::new(Watching::Connecting));
-            tokio::spawn(watch(address.clone(), account.clone(), cancel.clone(), state.clone(), self.changed.clone()));
+            let signals = (self.changed.clone(), self.moved.clone());
+            tokio::spawn(watch(address.clone(), account.clone(), cancel.clone(), state.clone(), signals));
             self.by_list.insert(address, Watcher { account, cancel, state });
         }
     }
@@ -126,8 +144,8 @@ impl Watchers {
     /// Waits until there is work: a watched INBOX changed, `wake` was
     /// notified, `poll` passed while some list is not in IDLE (or
     /// [`QUIET_POLL`] when all are), a retry falls due, or the machine
-    /// woke from sleep.
-    pub async fn wait(&self, poll: Duration, wake: &Notify) {
+    /// woke from sleep; or only a watcher's state changed ([`Woke::Watching`]).
+    pub async fn wait(&self, poll: Duration, wake: &Notify) -> Woke {
         let all_listening =
             !self.by_list.is_empty() && self.states().iter().all(|(_, s)| *s == Watching::Listening);
         let mut limit = if all_listening { QUIET_POLL } else { poll };
@@ -136,9 +154,10 @@ impl Watchers {
             limit = limit.min(Duration::from_secs(wait));
         }
         tokio::select! {
-            _ = wake.notified() => {}
-            _ = self.changed.notified() => {}
-            _ = slept_or_elapsed(limit) => {}
+            _ = wake.notified() => Woke::Work,
+            _ = self.changed.notified() => Woke::Work,
+            _ = slept_or_elapsed(limit) => Woke::Work,
+            _ = self.moved.notified() => Woke::Watching,
         }
     }
 }
@@ -174,7 +193,13 @@ async fn slept_or_elapsed(limit: Duration) {
 /// One list's watcher: log in, select INBOX, IDLE, again and again; on
 /// failure wait (doubling) and log in again, then wake the agent to catch
 /// up on what arrived meanwhile.
-async fn watch(address: String, account: Account, cancel: CancellationToken, state: Arc<Mutex<Watching>>, changed: Arc<Notify>) {
+async fn watch(
+    address: String,
+    account: Account,
+    cancel: CancellationToken,
+    state: Arc<Mutex<Watching>>,
+    (changed, moved): (Arc<Notify>, Arc<Notify>),
+) {
     let mut backoff = BACKOFF_FIRST;
     let mut was_offline = false;
     loop {
@@ -183,12 +208,12 @@ async fn watch(address: String, account: Account, cancel: CancellationToken, sta
             let mut mailbox =
                 Mailbox::connect(&account.imap, account.ca_pem.as_deref(), password.expose()).await.map_err(|e| e.to_string())?;
             if !mailbox.can_idle() {
-                set(&state, Watching::Polling);
+                set(&state, Watching::Polling, &moved);
                 mailbox.logout().await;
                 return Ok::<bool, String>(false);
             }
             mailbox.open_inbox().await.map_err(|e| e.to_string())?;
-            set(&state, Watching::Listening);
+            set(&state, Watching::Listening, &moved);
             if was_offline {
                 // Mail may have come while the connection was down.
                 changed.notify_one();
@@ -211,7 +236,7 @@ async fn watch(address: String, account: Account, cancel: CancellationToken, sta
             // No IDLE on this server: the agent polls it; nothing to watch.
             Ok(_) => return,
             Err(why) => {
-                set(&state, Watching::Offline(why));
+                set(&state, Watching::Offline(why), &moved);
                 was_offline = true;
             }
         }

@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import type { ListSummary, Watching } from "./api";
+import { formatLastCheck, listState, watchingOf } from "./listState";
+
+function list(over: Partial<ListSummary> = {}): ListSummary {
+  return {
+    address: "team@example.org",
+    name: "Team",
+    protocol: "openpgp",
+    members: 3,
+    held: 0,
+    deliveries_today: 0,
+    paused: false,
+    has_account: true,
+    last_check: null,
+    last_error: null,
+    ...over,
+  };
+}
+
+const offline: Watching = { state: "offline", detail: "cannot reach imap.example.org:993" };
+
+describe("listState", () => {
+  it("says how new mail is noticed", () => {
+    expect(listState(list(), { state: "listening" }).label).toBe("Watching");
+    expect(listState(list(), { state: "polling" }).label).toBe("Watching (checked every minute)");
+    expect(listState(list(), { state: "connecting" }).label).toBe("Connecting…");
+    expect(listState(list()).kind).toBe("watching");
+  });
+
+  it("says offline, with the reason, over the error that the same failure left", () => {
+    const s = listState(list({ last_error: "cannot reach imap.example.org:993" }), offline);
+    expect(s).toEqual({ kind: "offline", label: "Offline, retrying", detail: offline.detail });
+  });
+
+  it("puts paused and no account first", () => {
+    expect(listState(list({ paused: true }), offline).kind).toBe("paused");
+    expect(listState(list({ has_account: false }), offline).kind).toBe("no-account");
+  });
+
+  it("shows the last error when the server is reachable", () => {
+    const s = listState(list({ last_error: "the list key is missing" }), { state: "listening" });
+    expect(s.kind).toBe("error");
+    expect(s.detail).toBe("the list key is missing");
+  });
+});
+
+describe("watchingOf", () => {
+  it("finds a list's watcher by address", () => {
+    const all: [string, Watching][] = [
+      ["a@example.org", { state: "listening" }],
+      ["team@example.org", offline],
+    ];
+    expect(watchingOf("team@example.org", all)).toEqual(offline);
+    expect(watchingOf("b@example.org", all)).toBeNull();
+    expect(watchingOf("a@example.org", undefined)).toBeNull();
+  });
+});
+
+describe("formatLastCheck", () => {
+  it("says never before the first check", () => {
+    expect(formatLastCheck(null)).toBe("never");
+  });
+});
