@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod held_view;
 mod protected;
 mod watcher;
+pub use held_view::{HeldView, RejectNotice, held_view};
 use protected::ListCrypto;
 pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching};
 
