@@ -4,6 +4,7 @@
 
 mod activity_cmds;
 mod commands;
+mod held_cmds;
 pub mod login;
 pub mod notify;
 mod policy_cmds;
@@ -167,6 +168,7 @@ pub fn run() {
             commands::status,
             commands::held_posts,
             commands::resolve_held,
+            held_cmds::held_post,
             commands::members,
             commands::review_keys,
             commands::add_member,
