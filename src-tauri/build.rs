@@ -8,6 +8,7 @@ fn main() {
         "status",
         "held_posts",
         "resolve_held",
+        "held_post",
         "members",
         "review_keys",
         "add_member",

@@ -6,6 +6,7 @@ mod activity_cmds;
 #[cfg(test)]
 mod bindings;
 mod commands;
+mod held_cmds;
 pub mod login;
 pub mod notify;
 mod policy_cmds;
@@ -169,6 +170,7 @@ pub fn run() {
             commands::status,
             commands::held_posts,
             commands::resolve_held,
+            held_cmds::held_post,
             commands::members,
             commands::review_keys,
             commands::add_member,

@@ -1,13 +1,15 @@
 //! The background agent: the engine's agent takes what waits in the lists'
 //! mailboxes as soon as their servers tell of new mail (IMAP IDLE), every
 //! minute for servers without IDLE, and at once when asked. The window hears
-//! of each run through the `lists-changed` event.
+//! of each run through the `lists-changed` event, and of a long sending
+//! through `progress` events.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use conclave_engine::agent::{Agent, AgentError, Watchers, Watching, Woke};
+use conclave_engine::agent::{Agent, AgentError, SendProgress, Watchers, Watching, Woke};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Notify;
@@ -18,6 +20,70 @@ pub const CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The event the window listens to; its payload is an [`AgentStatus`].
 pub const LISTS_CHANGED: &str = "lists-changed";
+
+/// The event of a long piece of work; its payload is a [`Progress`].
+pub const PROGRESS: &str = "progress";
+
+/// How far a list's work has got, as the window shows it ("Sending 120 of
+/// 500").
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Progress {
+    /// The list's address.
+    pub list: String,
+    /// What is going on: "sending".
+    pub what: &'static str,
+    pub done: u32,
+    pub total: u32,
+    /// The work is over (all done, or stopped on an error).
+    pub finished: bool,
+}
+
+/// The window needs a few reports a second, not one per delivery.
+pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// Lets through the first and the last report of a list's sending, and
+/// between them one per [`PROGRESS_EVERY`].
+#[derive(Debug, Default)]
+pub struct Throttle {
+    last: HashMap<String, Instant>,
+}
+
+impl Throttle {
+    pub fn pass(&mut self, p: &SendProgress, now: Instant) -> bool {
+        if p.finished {
+            self.last.remove(&p.list);
+            return true;
+        }
+        match self.last.get(&p.list) {
+            Some(at) if p.done > 0 && now.duration_since(*at) < PROGRESS_EVERY => false,
+            _ => {
+                self.last.insert(p.list.clone(), now);
+                true
+            }
+        }
+    }
+}
+
+/// Tells the window how the agent's sending goes, throttled.
+fn progress_to(app: AppHandle) -> impl Fn(&SendProgress) + Send + Sync + 'static {
+    let throttle = Mutex::new(Throttle::default());
+    move |p| {
+        let pass = throttle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pass(p, Instant::now());
+        if pass {
+            let payload = Progress {
+                list: p.list.clone(),
+                what: "sending",
+                done: p.done,
+                total: p.total,
+                finished: p.finished,
+            };
+            let _ = app.emit(PROGRESS, payload);
+        }
+    }
+}
 
 /// What the window shows about the agent itself (the lists' own state is in
 /// their summaries).
@@ -119,6 +185,7 @@ pub async fn run(
     observe: impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static,
 ) {
     let mut watchers = Watchers::new(agent.data_dir().to_path_buf());
+    let agent = agent.with_progress(progress_to(app.clone()));
     let mut woke = Woke::Work;
     loop {
         // A watcher's change of state only needs showing, not a run.
@@ -177,6 +244,34 @@ mod tests {
                 .await
                 .expect("a wake given before the wait should still count");
         });
+    }
+
+    #[test]
+    fn progress_reaches_the_window_a_few_times_a_second_and_always_at_the_end() {
+        let at = |list: &str, done: u32, finished: bool| SendProgress {
+            list: list.into(),
+            done,
+            total: 500,
+            finished,
+        };
+        let mut t = Throttle::default();
+        let start = Instant::now();
+        assert!(t.pass(&at("a@x", 0, false), start), "the start shows at once");
+        assert!(!t.pass(&at("a@x", 1, false), start + Duration::from_millis(10)));
+        assert!(
+            t.pass(&at("b@x", 0, false), start + Duration::from_millis(10)),
+            "each list by itself"
+        );
+        assert!(!t.pass(&at("a@x", 2, false), start + Duration::from_millis(200)));
+        assert!(t.pass(&at("a@x", 3, false), start + PROGRESS_EVERY));
+        assert!(
+            t.pass(&at("a@x", 500, true), start + PROGRESS_EVERY),
+            "the end is never held back"
+        );
+        assert!(
+            t.pass(&at("a@x", 0, false), start + PROGRESS_EVERY),
+            "a next sending starts afresh"
+        );
     }
 
     #[test]

@@ -8,13 +8,16 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
 
+mod held_view;
 mod protected;
 mod watcher;
+pub use held_view::{HeldView, RejectNotice, held_view};
 use protected::ListCrypto;
 pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching, Woke};
 
@@ -87,10 +90,74 @@ impl RunReport {
     }
 }
 
+/// How far the sending of one list's due deliveries has got.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SendProgress {
+    /// The list's address.
+    pub list: String,
+    /// Deliveries tried so far: sent, failed, or put off for a retry.
+    pub done: u32,
+    pub total: u32,
+    /// The last report of this sending: every delivery was tried, or the
+    /// sending stopped on an error (then `done` is less than `total`).
+    pub finished: bool,
+}
+
+/// Hears how a fan-out goes. Called on the agent's task, once per delivery:
+/// it must be quick (the app throttles what it shows).
+pub type OnProgress = Arc<dyn Fn(&SendProgress) + Send + Sync>;
+
 /// The agent over one data folder. Cheap to clone; each run opens the store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Agent {
     data_dir: PathBuf,
+    progress: Option<OnProgress>,
+}
+
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("data_dir", &self.data_dir)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// Counts the deliveries of one list's sending as its lanes try them, and
+/// tells the listener: first none of the total, then each one done, and a
+/// last report when the sending ends short of the total.
+struct Tally<'a> {
+    list: &'a str,
+    total: u32,
+    done: AtomicU32,
+    hear: Option<&'a OnProgress>,
+}
+
+impl<'a> Tally<'a> {
+    fn start(list: &'a str, total: usize, hear: Option<&'a OnProgress>) -> Tally<'a> {
+        let tally = Tally { list, total: u32::try_from(total).unwrap_or(u32::MAX), done: AtomicU32::new(0), hear };
+        tally.tell(0, tally.total == 0);
+        tally
+    }
+
+    fn one_done(&self) {
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        self.tell(done, done >= self.total);
+    }
+
+    /// The end of the sending, whatever stopped it.
+    fn end(&self) {
+        let done = self.done.load(Ordering::SeqCst);
+        if done < self.total {
+            self.tell(done, true);
+        }
+    }
+
+    fn tell(&self, done: u32, finished: bool) {
+        if let Some(hear) = self.hear {
+            hear(&SendProgress { list: self.list.to_string(), done, total: self.total, finished });
+        }
+    }
 }
 
 /// Held while an agent works on a data folder, so the app and the CLI never
@@ -125,7 +192,13 @@ pub fn retry_delay(attempts: u32) -> i64 {
 
 impl Agent {
     pub fn new(data_dir: PathBuf) -> Agent {
-        Agent { data_dir }
+        Agent { data_dir, progress: None }
+    }
+
+    /// The same agent, telling `hear` how each list's sending goes.
+    pub fn with_progress(mut self, hear: impl Fn(&SendProgress) + Send + Sync + 'static) -> Agent {
+        self.progress = Some(Arc::new(hear));
+        self
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -156,7 +229,7 @@ impl Agent {
                 report.lists.push(lr);
                 continue;
             }
-            let result = process_list(&store, &list, &mut lr).await;
+            let result = process_list(&store, &list, &mut lr, self.progress.as_ref()).await;
             let error = result.err().map(|e| e.to_string());
             let store = db(&store);
             store.record_check(&list, error.as_deref())?;
@@ -214,7 +287,12 @@ fn db(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
     store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn process_list(store: &Mutex<Store>, list: &List, report: &mut ListReport) -> Result<(), AgentError> {
+async fn process_list(
+    store: &Mutex<Store>,
+    list: &List,
+    report: &mut ListReport,
+    progress: Option<&OnProgress>,
+) -> Result<(), AgentError> {
     let account = db(store).account(list)?;
     let (imap_pw, smtp_pw) = passwords(list).await?;
     let ca = account.ca_pem.as_deref();
@@ -249,7 +327,7 @@ async fn process_list(store: &Mutex<Store>, list: &List, report: &mut ListReport
         }
     }
 
-    send_due(store, list, &account, smtp_pw.expose(), report, crypto).await?;
+    send_due(store, list, &account, smtp_pw.expose(), report, crypto, progress).await?;
     db(store).complete_posts(list)?;
 
     let to_file = db(store).posts_to_file(list)?;
@@ -395,11 +473,13 @@ async fn send_due(
     password: &str,
     report: &mut ListReport,
     crypto: Option<&ListCrypto>,
+    progress: Option<&OnProgress>,
 ) -> Result<(), AgentError> {
     let due = db(store).due_deliveries(list, now())?;
     if due.is_empty() {
         return Ok(());
     }
+    let tally = Tally::start(&list.address, due.len(), progress);
     let domain = list.address.rsplit('@').next().unwrap_or("localhost").to_string();
     // Prepared once per post: a plain list sends every member the same
     // bytes; a protected list signs once and encrypts per member.
@@ -421,9 +501,10 @@ async fn send_due(
     let lanes = if list.settings.send_rate > 0 { 1 } else { SMTP_LANES.min(due.len()) };
     let lane = |i: usize| {
         let mine: Vec<&Delivery> = due.iter().skip(i).step_by(lanes).collect();
-        send_lane(store, list, account, password, mine, &prepared, crypto, &domain)
+        send_lane(store, list, account, password, mine, &prepared, crypto, &domain, &tally)
     };
     let outcomes = futures::future::join_all((0..lanes).map(lane)).await;
+    tally.end();
     let mut first_error = None;
     for outcome in outcomes {
         let (counts, error) = outcome;
@@ -449,6 +530,7 @@ async fn send_lane(
     prepared: &HashMap<i64, Result<Rendering, String>>,
     crypto: Option<&ListCrypto>,
     domain: &str,
+    tally: &Tally<'_>,
 ) -> (LaneReport, Option<AgentError>) {
     let mut counts = LaneReport::default();
     let result = async {
@@ -476,6 +558,7 @@ async fn send_lane(
                 Err(e) => {
                     db(store).mark_failed(delivery, &e)?;
                     counts.failed += 1;
+                    tally.one_done();
                     continue;
                 }
             };
@@ -506,6 +589,8 @@ async fn send_lane(
                     }
                 }
             }
+            drop(store);
+            tally.one_done();
         }
         if let Some(conn) = smtp {
             conn.quit().await;
@@ -691,6 +776,54 @@ mod tests {
         assert!(held_recipients(&store, &list, &held[1], Resolution::Reject).unwrap().is_empty());
         assert_eq!(held_recipients(&store, &list, &held[0], Resolution::Approve).unwrap(), ["a@example.org"]);
         assert!(held_recipients(&store, &list, &held[0], Resolution::Discard).unwrap().is_empty());
+    }
+
+    fn heard() -> (OnProgress, Arc<Mutex<Vec<SendProgress>>>) {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let sink = calls.clone();
+        (Arc::new(move |p: &SendProgress| sink.lock().unwrap().push(p.clone())), calls)
+    }
+
+    #[tokio::test]
+    async fn a_fan_out_over_several_lanes_counts_up_to_its_total() {
+        let (hear, calls) = heard();
+        let tally = Tally::start("l@example.org", 10, Some(&hear));
+        // Four lanes taking turns, as send_due runs them.
+        let lane = |n: usize| {
+            let tally = &tally;
+            async move {
+                for _ in 0..n {
+                    tokio::task::yield_now().await;
+                    tally.one_done();
+                }
+            }
+        };
+        futures::future::join_all([lane(3), lane(3), lane(2), lane(2)]).await;
+        tally.end();
+        let calls = calls.lock().unwrap();
+        let done: Vec<u32> = calls.iter().map(|p| p.done).collect();
+        assert_eq!(done, (0..=10).collect::<Vec<_>>(), "from none to all, one at a time");
+        assert!(calls.iter().all(|p| p.total == 10 && p.list == "l@example.org"));
+        let last = calls.last().unwrap();
+        assert!(last.finished && last.done == last.total);
+        assert!(calls[..calls.len() - 1].iter().all(|p| !p.finished), "only the last one ends it");
+    }
+
+    #[test]
+    fn a_sending_stopped_by_an_error_still_ends() {
+        let (hear, calls) = heard();
+        let tally = Tally::start("l@example.org", 5, Some(&hear));
+        tally.one_done();
+        tally.one_done();
+        tally.end();
+        let calls = calls.lock().unwrap();
+        let last = calls.last().unwrap();
+        assert_eq!((last.done, last.total, last.finished), (2, 5, true));
+        assert_eq!(calls.len(), 4);
+        // Nobody listening is fine too.
+        let quiet = Tally::start("l@example.org", 1, None);
+        quiet.one_done();
+        quiet.end();
     }
 
     #[test]

@@ -204,6 +204,31 @@ pub(super) fn judge(
     arrived_at: i64,
 ) -> Result<Judged, AgentError> {
     let max = list.settings.max_size as usize;
+    let (evidence, unwrapped) = read_evidence(raw, post, list, crypto, store, arrived_at, max)?;
+    let decision = policy::decide_protected(post, list, members, &evidence);
+    let (decision, left_out) = match decision {
+        Decision::Distribute { recipients } => {
+            let plan = policy::plan_delivery(&list.settings, &recipients, |m| crypto.can_encrypt_to(m));
+            (Decision::Distribute { recipients: plan.to.into_iter().map(|(m, _)| m).collect() }, plan.left_out)
+        }
+        other => (other, vec![]),
+    };
+    Ok(Judged { decision, signature_digest: unwrapped.signature_digest, left_out })
+}
+
+/// What the crypto layer finds out about a post, as deciding it sees it:
+/// its encryption and a member's signature (too old, too new or a replay
+/// does not count), with the clear content when there is one. `max` bounds
+/// the decrypted size.
+pub(super) fn read_evidence(
+    raw: &[u8],
+    post: &Post,
+    list: &List,
+    crypto: &ListCrypto,
+    store: &Store,
+    arrived_at: i64,
+    max: usize,
+) -> Result<(Evidence, Unwrapped), AgentError> {
     let (raw_owned, crypto_owned, from) = (raw.to_vec(), crypto.clone(), post.signing_poster().map(str::to_string));
     let unwrapped = with_time_limit(READ_TIME_LIMIT, move || {
         crypto_owned.read(&raw_owned, from.as_deref(), max, SystemTime::now())
@@ -215,10 +240,10 @@ pub(super) fn judge(
         signature_digest: None,
         signature_time: None,
     });
-    let mut signature = match unwrapped.signed {
+    let mut signature = match &unwrapped.signed {
         Signed::No => Signature::None,
-        Signed::ByMember { email, .. } => Signature::ByMember { email },
-        Signed::Invalid(why) => Signature::Invalid(why),
+        Signed::ByMember { email, .. } => Signature::ByMember { email: email.clone() },
+        Signed::Invalid(why) => Signature::Invalid(why.clone()),
     };
     if let (Signature::ByMember { .. }, Some(made)) = (&signature, unwrapped.signature_time)
         && let Some(why) = signature_age_problem(made, arrived_at, list.settings.signature_max_age_days)
@@ -229,21 +254,13 @@ pub(super) fn judge(
         && let Some(earlier) = store.signature_seen(list, digest)? {
             signature = Signature::Invalid(format!("a replay: post {earlier} carried the same signature"));
         }
-    let encryption = match unwrapped.encrypted {
+    let encryption = match &unwrapped.encrypted {
         Encrypted::No => Encryption::None,
         Encrypted::ForList => Encryption::ToList,
         Encrypted::NotForList => Encryption::ToOtherKey,
-        Encrypted::Broken(why) => Encryption::Broken(why),
+        Encrypted::Broken(why) => Encryption::Broken(why.clone()),
     };
-    let decision = policy::decide_protected(post, list, members, &Evidence { encryption, signature });
-    let (decision, left_out) = match decision {
-        Decision::Distribute { recipients } => {
-            let plan = policy::plan_delivery(&list.settings, &recipients, |m| crypto.can_encrypt_to(m));
-            (Decision::Distribute { recipients: plan.to.into_iter().map(|(m, _)| m).collect() }, plan.left_out)
-        }
-        other => (other, vec![]),
-    };
-    Ok(Judged { decision, signature_digest: unwrapped.signature_digest, left_out })
+    Ok((Evidence { encryption, signature }, unwrapped))
 }
 
 /// Why a signature's time does not fit the post's arrival in the list's

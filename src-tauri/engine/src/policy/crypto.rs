@@ -36,6 +36,29 @@ pub struct Evidence {
     pub signature: Signature,
 }
 
+impl Encryption {
+    /// In the words the reasons of held and refused posts use.
+    pub fn describe(&self) -> String {
+        match self {
+            Encryption::None => "not encrypted".into(),
+            Encryption::ToList => "encrypted to the list's key".into(),
+            Encryption::ToOtherKey => "encrypted to a key that is not the list's: the list cannot read it".into(),
+            Encryption::Broken(why) => format!("its encryption cannot be trusted ({why}); such posts are never decrypted"),
+        }
+    }
+}
+
+impl Signature {
+    /// In the words the reasons of held and refused posts use.
+    pub fn describe(&self) -> String {
+        match self {
+            Signature::None => "not signed by a member's key".into(),
+            Signature::ByMember { email } => format!("signed by the key of the member {email}"),
+            Signature::Invalid(why) => format!("its signature does not count ({why})"),
+        }
+    }
+}
+
 /// What the crypto settings make of a post, with the reason an owner reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CryptoVerdict {
@@ -84,8 +107,7 @@ pub fn judge(settings: &ListSettings, evidence: &Evidence) -> CryptoVerdict {
 
     let missing = match &evidence.signature {
         Signature::ByMember { .. } => return Accept,
-        Signature::None => "not signed by a member's key".to_string(),
-        Signature::Invalid(why) => format!("its signature does not count ({why})"),
+        unsigned => unsigned.describe(),
     };
     match settings.post_sign {
         R::No => Accept,

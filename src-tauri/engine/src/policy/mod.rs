@@ -9,6 +9,7 @@ mod decide;
 mod post;
 pub mod presets;
 pub mod render;
+pub mod view;
 
 pub use crypto::{CryptoVerdict, DeliveryPlan, Encryption, Evidence, Signature, Wrap, judge, plan_delivery};
 pub use decide::{Decision, DiscardReason, HoldReason, RejectReason, decide, decide_protected, recipients};

@@ -310,14 +310,26 @@ fn notice_head(list: &List, to: &str, subject: &str, date: &str, message_id: &st
 
 /// The notice a poster receives when an owner rejects a held post.
 pub fn render_notice(list: &List, to: &str, subject: &str, reason: &str, message_id: &str, date: &str) -> Vec<u8> {
-    let eol = "\r\n";
-    let notice_subject = format!("Your post to {} was not accepted: {subject}", list.name);
-    let mut m = notice_head(list, to, &notice_subject, date, message_id, "auto-replied");
-    m.push_str(&format!(
+    let mut m = notice_head(list, to, &notice_subject(list, subject), date, message_id, "auto-replied");
+    m.push_str(&notice_text(list, subject, reason, "\r\n"));
+    m.into_bytes()
+}
+
+fn notice_subject(list: &List, subject: &str) -> String {
+    format!("Your post to {} was not accepted: {subject}", list.name)
+}
+
+fn notice_text(list: &List, subject: &str, reason: &str, eol: &str) -> String {
+    format!(
         "Your message \"{subject}\" to the list {} was rejected by an owner.{eol}{eol}Reason: {reason}{eol}",
         list.address
-    ));
-    m.into_bytes()
+    )
+}
+
+/// The subject and text of the notice a rejected poster gets, as the owner
+/// is shown them before choosing Reject.
+pub fn notice_words(list: &List, subject: &str, reason: &str) -> (String, String) {
+    (notice_subject(list, subject), notice_text(list, subject, reason, "\n"))
 }
 
 #[cfg(test)]
@@ -444,5 +456,8 @@ mod tests {
         let n = text(&render_notice(&list(), "eve@example.net", "Hi", "off topic", "<n@x>", "Mon, 1 Jan 2024 00:00:00 +0000"));
         assert!(n.contains("Auto-Submitted: auto-replied\r\n"));
         assert!(n.contains("Reason: off topic"));
+        let (subject, text) = notice_words(&list(), "Hi", "off topic");
+        assert!(n.contains(&format!("Subject: {subject}\r\n")), "{n}");
+        assert!(n.ends_with(&text.replace('\n', "\r\n")), "the owner is shown what the poster gets: {n}");
     }
 }
