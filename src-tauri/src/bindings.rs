@@ -67,6 +67,9 @@ fn roots(v: &mut Collect) {
     v.visit::<conclave_engine::setup::ListKeySummary>();
     v.visit::<conclave_engine::setup::CreatedList>();
     v.visit::<crate::wizard_cmds::KeyInput>();
+    // held_cmds.rs, and the progress event (watch.rs)
+    v.visit::<conclave_engine::agent::HeldView>();
+    v.visit::<crate::watch::Progress>();
 }
 
 /// Collects each declarable type once, with its dependencies.

@@ -26,11 +26,12 @@ pub const PROGRESS: &str = "progress";
 
 /// How far a list's work has got, as the window shows it ("Sending 120 of
 /// 500").
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct Progress {
     /// The list's address.
     pub list: String,
     /// What is going on: "sending".
+    #[ts(type = "\"sending\"")]
     pub what: &'static str,
     pub done: u32,
     pub total: u32,

@@ -14,6 +14,7 @@ import type {
   CreatedList,
   HeldAction,
   HeldPost,
+  HeldView,
   KeyCandidate,
   KeyInput,
   ListCheck,
@@ -24,6 +25,7 @@ import type {
   MemberRow,
   MembersView,
   PolicyView,
+  Progress,
   Protocol,
   ProviderPreset,
   Role,
@@ -35,37 +37,47 @@ export type {
   ActivityGroup,
   ActivityPage,
   AgentStatus,
+  Attachment,
   CheckReport,
   Choice,
   CommandError,
   CreatedList,
+  EncryptionKind,
   Endpoint,
+  HeaderLine,
   HeldAction,
   HeldPost,
+  HeldView,
   KeyAction,
   KeyCandidate,
   KeyInfo,
   KeyInput,
   ListCheck,
-  ListKeys,
   ListKeySummary,
   ListKeyView,
+  ListKeys,
   ListSummary,
   MemberRow,
   MembersView,
   PolicyError,
   PolicyView,
+  PostView,
   Preset,
   Problem,
   ProblemKind,
+  Progress,
+  Protection,
   Protocol,
   ProviderPreset,
+  RejectNotice,
   Renewal,
   Role,
   ServerOutcome,
   ServerPreset,
   SettingChoices,
   SettingProblem,
+  SignatureKind,
+  TextPart,
   TlsMode,
   UserAddress,
   UserName,
@@ -285,72 +297,6 @@ export function errorCode(error: unknown): string | null {
 
 // ---- A held post opened (src-tauri/src/held_cmds.rs, conclave_engine::agent::HeldView) ----
 
-/** One header field, unfolded and decoded. */
-export interface HeaderLine {
-  name: string;
-  value: string;
-}
-
-/** A part read as text; an HTML part's words without markup, its source as text. */
-export interface TextPart {
-  media_type: string;
-  text: string;
-  html_source: string | null;
-  /** Longer than the window shows; cut. */
-  cut: boolean;
-}
-
-export interface Attachment {
-  name: string;
-  media_type: string;
-  /** Bytes. */
-  size: number;
-}
-
-export type EncryptionKind = "none" | "to-list" | "other-key" | "broken";
-export type SignatureKind = "none" | "member" | "invalid" | "unread";
-
-/** What the list's crypto found, in the words of the hold reasons. */
-export interface Protection {
-  encryption: EncryptionKind;
-  encryption_words: string;
-  signature: SignatureKind;
-  signature_words: string;
-}
-
-/** conclave_engine::policy::view::PostView */
-export interface PostView {
-  /** From, To, Cc, Date, Subject, Message-ID: those the post has. */
-  main_headers: HeaderLine[];
-  headers: HeaderLine[];
-  /** Fields inside the encrypted or signed content (a protected subject). */
-  inner_headers: HeaderLine[];
-  /** Null on a list without keys. */
-  protection: Protection | null;
-  /** Decrypted for this view, in memory. */
-  decrypted: boolean;
-  texts: TextPart[];
-  attachments: Attachment[];
-  unreadable: string | null;
-}
-
-export interface RejectNotice {
-  to: string;
-  subject: string;
-  text: string;
-}
-
-export interface HeldView {
-  held: HeldPost;
-  post: PostView;
-  /** How many members Approve sends it to. */
-  approve_to: number;
-  /** What Reject tells the poster; null when nobody is told. */
-  reject_notice: RejectNotice | null;
-  /** Why the list's key could not be used to read it. */
-  key_problem: string | null;
-}
-
 export function fetchHeldPost(address: string, id: number): Promise<HeldView> {
   return invoke<HeldView>("held_post", { address, id });
 }
@@ -358,15 +304,6 @@ export function fetchHeldPost(address: string, id: number): Promise<HeldView> {
 // ---- Progress of long work (src-tauri/src/watch.rs Progress) ----
 
 export const PROGRESS = "progress";
-
-export interface Progress {
-  /** The list's address. */
-  list: string;
-  what: "sending";
-  done: number;
-  total: number;
-  finished: boolean;
-}
 
 export function onProgress(handler: (progress: Progress) => void): Promise<UnlistenFn> {
   return listen<Progress>(PROGRESS, (event) => handler(event.payload));

@@ -94,6 +94,19 @@ offline: boolean,
 watching: Array<[string, Watching]>, };
 
 /**
+ * A part the post carries as a file.
+ */
+export type Attachment = { name: string,
+/**
+ * "type/subtype", lower case.
+ */
+media_type: string,
+/**
+ * Decoded size in bytes.
+ */
+size: number, };
+
+/**
  * The window's view of a check.
  */
 export type CheckReport = { imap: ServerOutcome, smtp: ServerOutcome, };
@@ -123,9 +136,19 @@ export type CommandError = { code: string, message: string, };
 export type CreatedList = { address: string, name: string, protocol: Protocol, key: ListKeySummary | null, };
 
 /**
+ * How the post arrived encrypted, in short for the window's styling.
+ */
+export type EncryptionKind = "none" | "to-list" | "other-key" | "broken";
+
+/**
  * One server of an account.
  */
 export type Endpoint = { host: string, port: number, tls: TlsMode, user: string, };
+
+/**
+ * One header field, its value unfolded and decoded for reading.
+ */
+export type HeaderLine = { name: string, value: string, };
 
 /**
  * What an owner does with a held post.
@@ -144,6 +167,24 @@ approvable: boolean,
  * RFC 3339, UTC.
  */
 held_at: string, };
+
+/**
+ * A held post with its content and the outcomes of the owner's choices.
+ */
+export type HeldView = { held: HeldPost, post: PostView,
+/**
+ * How many members Approve sends it to.
+ */
+approve_to: number,
+/**
+ * What Reject tells the poster; `None` when nobody is told (automated
+ * mail, or no address to answer).
+ */
+reject_notice: RejectNotice | null,
+/**
+ * Why a protected list's key could not be used to read the post.
+ */
+key_problem: string | null, };
 
 /**
  * What saving a reviewed key would do.
@@ -351,6 +392,37 @@ settings: { [key in string]: string },
 preset: string | null, presets: Array<Preset>, crypto_choices: Array<SettingChoices>, };
 
 /**
+ * A post as the owner sees it.
+ */
+export type PostView = {
+/**
+ * From, To, Cc, Date, Subject and Message-ID, those it has, in that order.
+ */
+main_headers: Array<HeaderLine>,
+/**
+ * Every header field as it arrived, in order.
+ */
+headers: Array<HeaderLine>,
+/**
+ * Header fields carried inside the signed or encrypted content (a
+ * client that protects the subject puts the real one here).
+ */
+inner_headers: Array<HeaderLine>,
+/**
+ * `None` on a list without keys, which does not read encryption or
+ * signatures.
+ */
+protection: Protection | null,
+/**
+ * The text and attachments shown were decrypted for this view.
+ */
+decrypted: boolean, texts: Array<TextPart>, attachments: Array<Attachment>,
+/**
+ * Why the content cannot be shown, when it cannot.
+ */
+unreadable: string | null, };
+
+/**
  * One preset as the window offers it.
  */
 export type Preset = { id: string, name: string, summary: string,
@@ -383,6 +455,29 @@ detail: string, };
 export type ProblemKind = "wrong-password" | "host-not-found" | "nothing-listens" | "no-answer" | "security-mismatch" | "offline" | "unreachable" | "certificate" | "tls" | "no-starttls" | "no-login" | "plaintext" | "ca-file" | "protocol";
 
 /**
+ * How far a list's work has got, as the window shows it ("Sending 120 of
+ * 500").
+ */
+export type Progress = {
+/**
+ * The list's address.
+ */
+list: string,
+/**
+ * What is going on: "sending".
+ */
+what: "sending", done: number, total: number,
+/**
+ * The work is over (all done, or stopped on an error).
+ */
+finished: boolean, };
+
+/**
+ * What the crypto layer found, in the words of the hold reasons.
+ */
+export type Protection = { encryption: EncryptionKind, encryption_words: string, signature: SignatureKind, signature_words: string, };
+
+/**
  * How a list protects its posts. Plain lists forward as they are; the crypto
  * protocols arrive with their own issues.
  */
@@ -408,6 +503,11 @@ domains: Array<string>, imap: ServerPreset, smtp: ServerPreset, user: UserName,
  * What the owner must know before it works (an app password...), or "".
  */
 note: string, };
+
+/**
+ * What the poster is sent when an owner rejects their post.
+ */
+export type RejectNotice = { to: string, subject: string, text: string, };
 
 /**
  * How a list key is renewed, which decides what the owner is offered.
@@ -442,6 +542,32 @@ export type SettingProblem = {
  * The setting, in the CLI's spelling.
  */
 key: string, message: string, };
+
+/**
+ * Whose signature the post carries, in short.
+ */
+export type SignatureKind = "none" | "member" | "invalid" | "unread";
+
+/**
+ * A part of the post that is read as text.
+ */
+export type TextPart = {
+/**
+ * "type/subtype", lower case.
+ */
+media_type: string,
+/**
+ * The words: a text part as it is; an HTML part without its markup.
+ */
+text: string,
+/**
+ * An HTML part's source, to be shown as text, never rendered.
+ */
+html_source: string | null,
+/**
+ * The text was longer than [`MAX_TEXT`] characters and is cut there.
+ */
+cut: boolean, };
 
 /**
  * Transport security of one connection.

@@ -17,7 +17,7 @@ use crate::policy::Post;
 use crate::store::{HeldPost, Resolution, Store, StoreError};
 
 /// What the poster is sent when an owner rejects their post.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct RejectNotice {
     pub to: String,
     pub subject: String,
@@ -25,7 +25,7 @@ pub struct RejectNotice {
 }
 
 /// A held post with its content and the outcomes of the owner's choices.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct HeldView {
     pub held: HeldPost,
     pub post: PostView,

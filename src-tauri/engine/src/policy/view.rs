@@ -12,14 +12,14 @@ use serde::Serialize;
 use super::{Encryption, Evidence, Signature};
 
 /// One header field, its value unfolded and decoded for reading.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct HeaderLine {
     pub name: String,
     pub value: String,
 }
 
 /// A part of the post that is read as text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct TextPart {
     /// "type/subtype", lower case.
     pub media_type: String,
@@ -32,7 +32,7 @@ pub struct TextPart {
 }
 
 /// A part the post carries as a file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Attachment {
     pub name: String,
     /// "type/subtype", lower case.
@@ -42,7 +42,7 @@ pub struct Attachment {
 }
 
 /// How the post arrived encrypted, in short for the window's styling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum EncryptionKind {
     None,
@@ -52,7 +52,7 @@ pub enum EncryptionKind {
 }
 
 /// Whose signature the post carries, in short.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum SignatureKind {
     None,
@@ -63,7 +63,7 @@ pub enum SignatureKind {
 }
 
 /// What the crypto layer found, in the words of the hold reasons.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct Protection {
     pub encryption: EncryptionKind,
     pub encryption_words: String,
@@ -72,7 +72,7 @@ pub struct Protection {
 }
 
 /// A post as the owner sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 pub struct PostView {
     /// From, To, Cc, Date, Subject and Message-ID, those it has, in that order.
     pub main_headers: Vec<HeaderLine>,
