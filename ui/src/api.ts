@@ -105,21 +105,24 @@ export interface KeyInfo {
   user_ids: string[];
 }
 
-/** One member as the table shows it. */
+/** One member as the table shows it (src-tauri/src/member_cmds.rs). */
 export interface MemberRow {
   email: string;
   name: string;
   role: Role;
   own_posts: boolean;
-  key: KeyInfo | null;
-  /** The key can receive encrypted mail now (not expired, not revoked). */
-  key_usable: boolean;
+  /** Their keys, the list's own protocol first: on a mixed list an
+   *  OpenPGP key and an S/MIME certificate. Empty: no key. */
+  keys: MemberKeyView[];
 }
 
 export interface MembersView {
   address: string;
   name: string;
   protocol: Protocol;
+  /** The protocols the list encrypts to members in (both on a mixed list,
+   *  none on a plain one). */
+  protocols: Protocol[];
   members: MemberRow[];
 }
 
@@ -131,10 +134,18 @@ export interface UserAddress {
 /** What saving a reviewed key would do. */
 export type KeyAction = "add" | "set-key" | "replace" | "same" | "refused";
 
-/** One key of a key file, reviewed before anything is saved. */
+/** One key or certificate of a key file, reviewed before anything is saved
+ *  (conclave_engine::member_keys::KeyCandidate). */
 export interface KeyCandidate {
+  protocol: Protocol;
+  /** S/MIME: fingerprint is the certificate's SHA-256, created its start of
+   *  validity, user_ids its addresses. */
   key: KeyInfo;
-  /** The user IDs with an address, the primary one first. */
+  /** S/MIME: subject, issuer, addresses, validity. */
+  certificate: CertInfo | null;
+  /** S/MIME: whether a trusted authority issued it, or why not. */
+  trust: Trust | null;
+  /** The user IDs (certificate addresses) with an address, the primary one first. */
   addresses: UserAddress[];
   /** The member it is for; null when the key names no address. */
   email: string | null;
@@ -144,9 +155,13 @@ export interface KeyCandidate {
   /** Why it cannot be saved, in words; null when it can. */
   refusal: string | null;
   action: KeyAction;
-  /** The member's present key (grouped fingerprint). */
+  /** Saving needs "Trust this certificate for this member only" (pin). */
+  needs_pin: boolean;
+  /** The member's present key of this protocol (grouped fingerprint). */
   current: string | null;
-  /** The key (binary, public parts only), to save it. */
+  /** Something to know that does not stop saving. */
+  note: string | null;
+  /** The key (binary, public parts only) or certificate (PEM), to save it. */
   cert: number[];
 }
 
@@ -154,23 +169,25 @@ export function fetchMembers(address: string): Promise<MembersView> {
   return invoke<MembersView>("members", { address });
 }
 
-/** Reads a key file (or pasted text) and says what saving it would do. */
+/** Reads key files (or pasted text) and says what saving them would do. */
 export function reviewKeys(
   address: string,
   email: string | null,
-  bytes: Uint8Array,
+  files: Uint8Array[],
 ): Promise<KeyCandidate[]> {
-  return invoke<KeyCandidate[]>("review_keys", { address, email, bytes: Array.from(bytes) });
+  return invoke<KeyCandidate[]>("review_keys", { address, email, files: files.map((f) => Array.from(f)) });
 }
 
+/** `pin`: an S/MIME certificate trusted for this member only. */
 export function addMember(
   address: string,
   email: string,
   name: string,
   role: Role,
   key: number[] | null,
+  pin = false,
 ): Promise<MemberRow> {
-  return invoke<MemberRow>("add_member", { address, email, name, role, key });
+  return invoke<MemberRow>("add_member", { address, email, name, role, key, pin });
 }
 
 export function setMemberKey(
@@ -178,21 +195,25 @@ export function setMemberKey(
   email: string,
   key: number[],
   replace: boolean,
+  pin = false,
 ): Promise<MemberRow> {
-  return invoke<MemberRow>("set_member_key", { address, email, key, replace });
+  return invoke<MemberRow>("set_member_key", { address, email, key, replace, pin });
 }
 
-/** Adds one member per key (by fingerprint), all or none. */
+/** Adds one member per key (by fingerprint), all or none; `pinned`
+ *  certificates are trusted for their member only. */
 export function importMembers(
   address: string,
-  bytes: Uint8Array,
+  files: Uint8Array[],
   fingerprints: string[],
+  pinned: string[],
   role: Role,
 ): Promise<MemberRow[]> {
   return invoke<MemberRow[]>("import_members", {
     address,
-    bytes: Array.from(bytes),
+    files: files.map((f) => Array.from(f)),
     fingerprints,
+    pinned,
     role,
   });
 }
@@ -550,4 +571,57 @@ export function errorCode(error: unknown): string | null {
     return String((error as CommandError).code);
   }
   return null;
+}
+
+// ---- Members' S/MIME certificates and the list's trusted authorities
+// (src-tauri/src/member_cmds.rs) ----
+
+/** What is known of a certificate (conclave_engine::crypto::smime::CertInfo). */
+export interface CertInfo {
+  /** SHA-256 of the certificate, upper-case hex in groups of four. */
+  fingerprint: string;
+  subject: string;
+  issuer: string;
+  emails: string[];
+  /** "RSA 2048", "ECDSA P-256". */
+  algorithm: string;
+  /** RFC 3339, UTC. */
+  valid_from: string;
+  expires: string;
+  self_signed: boolean;
+}
+
+/** How a certificate stands with the list's trusted authorities
+ *  (conclave_engine::crypto::smime::Trust); all but "authority" must be
+ *  pinned to be taken. */
+export type Trust =
+  | { kind: "authority"; subject: string; fingerprint: string }
+  | { kind: "self-signed" }
+  | { kind: "unknown-issuer"; issuer: string }
+  | { kind: "broken"; why: string };
+
+/** One of a member's keys (conclave_engine::member_keys::MemberKeyView). */
+export interface MemberKeyView {
+  protocol: Protocol;
+  /** S/MIME: the certificate's SHA-256, its algorithm, start of validity,
+   *  expiry and addresses. */
+  key: KeyInfo;
+  certificate: CertInfo | null;
+  /** A copy can be encrypted to it now. */
+  usable: boolean;
+  /** Why it cannot, when that is known beyond its expiry. */
+  problem: string | null;
+}
+
+export function fetchTrustedAuthorities(address: string): Promise<CertInfo[]> {
+  return invoke<CertInfo[]>("trusted_authorities", { address });
+}
+
+/** Trusts the authorities in a certificate file; the list's authorities after. */
+export function trustAuthority(address: string, bytes: Uint8Array): Promise<CertInfo[]> {
+  return invoke<CertInfo[]>("trust_authority", { address, bytes: Array.from(bytes) });
+}
+
+export function removeTrustedAuthority(address: string, fingerprint: string): Promise<CertInfo[]> {
+  return invoke<CertInfo[]>("remove_trusted_authority", { address, fingerprint });
 }
