@@ -40,14 +40,16 @@ fn roots(v: &mut Collect) {
     // Every command's error, and the lists-changed event (watch.rs).
     v.visit::<crate::commands::CommandError>();
     v.visit::<crate::watch::AgentStatus>();
-    // commands.rs: the overview, held posts, members.
+    // commands.rs: the overview and held posts.
     v.visit::<ListSummary>();
     v.visit::<HeldPost>();
     v.visit::<Resolution>();
     v.visit::<Role>();
-    v.visit::<crate::commands::MembersView>();
-    v.visit::<crate::commands::MemberRow>();
-    v.visit::<crate::commands::KeyCandidate>();
+    // member_cmds.rs: members, their keys and certificates, authorities.
+    v.visit::<crate::member_cmds::MembersView>();
+    v.visit::<crate::member_cmds::MemberRow>();
+    v.visit::<conclave_engine::member_keys::KeyCandidate>();
+    v.visit::<conclave_engine::crypto::smime::CertInfo>();
     // policy_cmds.rs
     v.visit::<crate::policy_cmds::PolicyView>();
     v.visit::<crate::policy_cmds::PolicyError>();

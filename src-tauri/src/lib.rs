@@ -11,6 +11,7 @@ pub mod login;
 pub mod notify;
 mod policy_cmds;
 mod key_cmds;
+mod member_cmds;
 pub mod shell;
 pub mod tray;
 pub mod watch;
@@ -171,12 +172,15 @@ pub fn run() {
             commands::held_posts,
             commands::resolve_held,
             held_cmds::held_post,
-            commands::members,
-            commands::review_keys,
-            commands::add_member,
-            commands::set_member_key,
-            commands::import_members,
-            commands::remove_member,
+            member_cmds::members,
+            member_cmds::review_keys,
+            member_cmds::add_member,
+            member_cmds::set_member_key,
+            member_cmds::import_members,
+            member_cmds::remove_member,
+            member_cmds::trusted_authorities,
+            member_cmds::trust_authority,
+            member_cmds::remove_trusted_authority,
             login::start_at_login,
             login::set_start_at_login,
             policy_cmds::policy,

@@ -6,6 +6,7 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   Account,
+  CertInfo,
   ActivityPage,
   ActivityQuery,
   AgentStatus,
@@ -38,6 +39,7 @@ export type {
   ActivityPage,
   AgentStatus,
   Attachment,
+  CertInfo,
   CheckReport,
   Choice,
   CommandError,
@@ -57,6 +59,7 @@ export type {
   ListKeyView,
   ListKeys,
   ListSummary,
+  MemberKeyView,
   MemberRow,
   MembersView,
   PolicyError,
@@ -79,6 +82,7 @@ export type {
   SignatureKind,
   TextPart,
   TlsMode,
+  Trust,
   UserAddress,
   UserName,
   Watching,
@@ -128,23 +132,25 @@ export function fetchMembers(address: string): Promise<MembersView> {
   return invoke<MembersView>("members", { address });
 }
 
-/** Reads a key file (or pasted text) and says what saving it would do. */
+/** Reads key files (or pasted text) and says what saving them would do. */
 export function reviewKeys(
   address: string,
   email: string | null,
-  bytes: Uint8Array,
+  files: Uint8Array[],
 ): Promise<KeyCandidate[]> {
-  return invoke<KeyCandidate[]>("review_keys", { address, email, bytes: Array.from(bytes) });
+  return invoke<KeyCandidate[]>("review_keys", { address, email, files: files.map((f) => Array.from(f)) });
 }
 
+/** `pin`: an S/MIME certificate trusted for this member only. */
 export function addMember(
   address: string,
   email: string,
   name: string,
   role: Role,
   key: number[] | null,
+  pin = false,
 ): Promise<MemberRow> {
-  return invoke<MemberRow>("add_member", { address, email, name, role, key });
+  return invoke<MemberRow>("add_member", { address, email, name, role, key, pin });
 }
 
 export function setMemberKey(
@@ -152,21 +158,25 @@ export function setMemberKey(
   email: string,
   key: number[],
   replace: boolean,
+  pin = false,
 ): Promise<MemberRow> {
-  return invoke<MemberRow>("set_member_key", { address, email, key, replace });
+  return invoke<MemberRow>("set_member_key", { address, email, key, replace, pin });
 }
 
-/** Adds one member per key (by fingerprint), all or none. */
+/** Adds one member per key (by fingerprint), all or none; `pinned`
+ *  certificates are trusted for their member only. */
 export function importMembers(
   address: string,
-  bytes: Uint8Array,
+  files: Uint8Array[],
   fingerprints: string[],
+  pinned: string[],
   role: Role,
 ): Promise<MemberRow[]> {
   return invoke<MemberRow[]>("import_members", {
     address,
-    bytes: Array.from(bytes),
+    files: files.map((f) => Array.from(f)),
     fingerprints,
+    pinned,
     role,
   });
 }
@@ -307,4 +317,20 @@ export const PROGRESS = "progress";
 
 export function onProgress(handler: (progress: Progress) => void): Promise<UnlistenFn> {
   return listen<Progress>(PROGRESS, (event) => handler(event.payload));
+}
+
+// ---- Members' S/MIME certificates and the list's trusted authorities
+// (src-tauri/src/member_cmds.rs) ----
+
+export function fetchTrustedAuthorities(address: string): Promise<CertInfo[]> {
+  return invoke<CertInfo[]>("trusted_authorities", { address });
+}
+
+/** Trusts the authorities in a certificate file; the list's authorities after. */
+export function trustAuthority(address: string, bytes: Uint8Array): Promise<CertInfo[]> {
+  return invoke<CertInfo[]>("trust_authority", { address, bytes: Array.from(bytes) });
+}
+
+export function removeTrustedAuthority(address: string, fingerprint: string): Promise<CertInfo[]> {
+  return invoke<CertInfo[]>("remove_trusted_authority", { address, fingerprint });
 }

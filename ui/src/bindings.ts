@@ -107,6 +107,24 @@ media_type: string,
 size: number, };
 
 /**
+ * What is known of a certificate, for `list key show` and the members
+ * table.
+ */
+export type CertInfo = {
+/**
+ * SHA-256 of the certificate, upper-case hex in groups of four.
+ */
+fingerprint: string, subject: string, issuer: string, emails: Array<string>,
+/**
+ * "RSA 3072", "ECDSA P-256".
+ */
+algorithm: string,
+/**
+ * RFC 3339, UTC.
+ */
+valid_from: string, expires: string, self_signed: boolean, };
+
+/**
  * The window's view of a check.
  */
 export type CheckReport = { imap: ServerOutcome, smtp: ServerOutcome, };
@@ -192,24 +210,32 @@ key_problem: string | null, };
 export type KeyAction = "add" | "set-key" | "replace" | "same" | "refused";
 
 /**
- * One key of a key file, reviewed before anything is saved.
+ * One key or certificate of a key file, reviewed before anything is saved.
  */
-export type KeyCandidate = { key: KeyInfo,
+export type KeyCandidate = { protocol: Protocol, key: KeyInfo,
 /**
- * The user IDs that carry an address, the primary one first.
+ * S/MIME: subject, issuer, addresses, validity.
+ */
+certificate: CertInfo | null,
+/**
+ * S/MIME: whether a trusted authority issued it, or why not.
+ */
+trust: Trust | null,
+/**
+ * The user IDs (or certificate addresses), the primary one first.
  */
 addresses: Array<UserAddress>,
 /**
- * The member it is for: the one asked for, else its primary user ID's
- * address. `None` when the key names no address at all.
+ * The member it is for: the one asked for, else its first address.
+ * `None` when it names no address at all.
  */
 email: string | null,
 /**
- * The name that goes with it (from the user ID).
+ * The name that goes with it (user ID, or the certificate's name).
  */
 name: string,
 /**
- * Whether one of the key's user IDs is `email`.
+ * Whether it names `email`.
  */
 matches: boolean,
 /**
@@ -217,11 +243,21 @@ matches: boolean,
  */
 refusal: string | null, action: KeyAction,
 /**
- * The member's present key (grouped fingerprint), when they have one.
+ * Saving needs the owner to pin it ("trust this certificate for this
+ * member only"): no trusted authority vouches for it.
+ */
+needs_pin: boolean,
+/**
+ * The member's present key of this protocol (grouped fingerprint).
  */
 current: string | null,
 /**
- * The key itself (binary, public parts only), for saving it.
+ * Something to know that does not stop saving.
+ */
+note: string | null,
+/**
+ * What saving is given: the OpenPGP key (binary, public parts only),
+ * or the certificate with the file's authorities (PEM).
  */
 cert: Array<number>, };
 
@@ -347,23 +383,47 @@ export type ListSummary = { address: string, name: string, protocol: string, mem
 last_check: string | null, last_error: string | null, };
 
 /**
+ * One of a member's keys as the members table (and `member list`) shows it.
+ */
+export type MemberKeyView = { protocol: Protocol,
+/**
+ * Fingerprint in groups of four (S/MIME: the certificate's SHA-256),
+ * algorithms, created (S/MIME: valid from), expiry, user IDs (S/MIME:
+ * the certificate's addresses).
+ */
+key: KeyInfo,
+/**
+ * S/MIME: subject, issuer, validity.
+ */
+certificate: CertInfo | null,
+/**
+ * Whether a copy can be encrypted to it now.
+ */
+usable: boolean,
+/**
+ * Why it cannot, when that is known beyond its expiry.
+ */
+problem: string | null, };
+
+/**
  * One member as the members table shows it.
  */
 export type MemberRow = { email: string, name: string, role: Role, own_posts: boolean,
 /**
- * The member's OpenPGP key, if they have one.
+ * The member's keys, the list's own protocol first (a member of a
+ * mixed list may have an OpenPGP key and an S/MIME certificate).
  */
-key: KeyInfo | null,
-/**
- * Whether that key can receive encrypted mail now (neither expired
- * nor revoked since it was added).
- */
-key_usable: boolean, };
+keys: Array<MemberKeyView>, };
 
 /**
  * A list's members, with what the table needs to know of the list.
  */
-export type MembersView = { address: string, name: string, protocol: Protocol, members: Array<MemberRow>, };
+export type MembersView = { address: string, name: string, protocol: Protocol,
+/**
+ * The protocols the list encrypts to members in (both on a mixed
+ * list, none on a plain one).
+ */
+protocols: Array<Protocol>, members: Array<MemberRow>, };
 
 /**
  * A [`CommandError`] that may name the settings it is about, so the
@@ -575,7 +635,13 @@ cut: boolean, };
 export type TlsMode = "implicit" | "starttls" | "none";
 
 /**
- * A user ID's name and address.
+ * How a certificate stands with the authorities a list trusts. Any but
+ * `Authority` is taken only when the owner pins it.
+ */
+export type Trust = { "kind": "authority", subject: string, fingerprint: string, } | { "kind": "self-signed" } | { "kind": "unknown-issuer", issuer: string, } | { "kind": "broken", why: string, };
+
+/**
+ * A user ID's (or certificate's) name and address.
  */
 export type UserAddress = { name: string, email: string, };
 

@@ -6,6 +6,8 @@
 //!   [`policy::render`] builds what each member receives. No I/O.
 //! - [`store`] (SQLite) and [`secrets`] (the OS keychain) beside it.
 //! - [`transport`] at the edge: IMAP in, SMTP out; no policy.
+//! - [`list_key`] and [`member_keys`]: the list's keys and its members'
+//!   keys as an owner looks after them (the CLI and the window alike).
 //! - [`setup`] makes a list whole (account, keychain, key) or not at all.
 //! - [`agent`] ties them together: fetch → record → decide → queue → send →
 //!   finish, exactly once per post.
@@ -13,6 +15,7 @@
 pub mod agent;
 pub mod crypto;
 pub mod list_key;
+pub mod member_keys;
 pub mod mime;
 pub mod model;
 pub mod paths;

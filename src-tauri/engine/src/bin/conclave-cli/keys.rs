@@ -7,11 +7,12 @@ use std::time::SystemTime;
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
 use conclave_engine::crypto::openpgp::{KeyAlgo, KeyInfo, ListKey, MemberKey};
-use conclave_engine::crypto::smime::{self, CertInfo, ListIdentity, MemberCert, SmimeAlgo};
+use conclave_engine::crypto::smime::{self, CertInfo, ListIdentity, SmimeAlgo};
 use conclave_engine::list_key;
+use conclave_engine::member_keys::{self, MemberKeyError};
 use conclave_engine::model::{List, Protocol};
 use conclave_engine::secrets::{self, SecretKind};
-use conclave_engine::store::{Store, StoreError, StoredKey, TrustAnchor};
+use conclave_engine::store::{Store, StoreError, StoredKey};
 
 use super::{password, read_file};
 
@@ -253,11 +254,11 @@ pub fn trust_cmd(cmd: TrustCmd, store: &Store) -> Result<()> {
     match cmd {
         TrustCmd::Add { list, file } => {
             let list = store.list(&list)?;
-            let certs = smime::read_certs(&read_file(&file)?)?;
-            for cert in certs {
-                let info = smime::info(&cert);
-                let anchor = TrustAnchor { fingerprint: info.fingerprint.clone(), subject: info.subject.clone(), cert: cert.to_der()? };
-                store.add_trust_anchor(&list, &anchor)?;
+            let trusted = member_keys::trust_authorities(store, &list, &read_file(&file)?).map_err(|e| match e {
+                MemberKeyError::Store(e) => anyhow::Error::from(e),
+                e => anyhow!("{} is refused: {e}", file.display()),
+            })?;
+            for info in trusted {
                 println!("{}: trusts {} ({}), valid until {}", list.address, info.subject, info.fingerprint, info.expires);
             }
         }
@@ -335,58 +336,32 @@ fn print_cert(address: &str, info: &CertInfo, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Whether a key file holds X.509 certificates (S/MIME) rather than
-/// OpenPGP keys.
-pub fn is_certificate_file(bytes: &[u8]) -> bool {
-    smime::read_certs(bytes).is_ok()
-}
-
 /// A member's key file, checked: which protocol, what to store, and the
-/// fingerprint to show. S/MIME certificates must chain to one of the
-/// list's anchors unless `pin`.
+/// fingerprint to show (the engine decides, as for the window).
 pub fn checked_member_key(store: &Store, list: &List, path: &Path, email: &str, pin: bool) -> Result<(Protocol, StoredKey)> {
     let bytes = read_file(path)?;
-    let now = SystemTime::now();
-    let refused = |e: &dyn std::fmt::Display| anyhow!("the key in {} is refused: {e}", path.display());
-    if is_certificate_file(&bytes) {
-        let anchors = store
-            .trust_anchors(list)?
-            .iter()
-            .filter_map(|a| openssl::x509::X509::from_der(&a.cert).ok())
-            .collect::<Vec<_>>();
-        let cert = MemberCert::check(&bytes, email, &anchors, pin, now).map_err(|e| refused(&e))?;
-        Ok((Protocol::Smime, StoredKey { fingerprint: cert.fingerprint(), cert: cert.to_bytes() }))
-    } else {
-        if pin {
-            bail!("--pin is for S/MIME certificates; OpenPGP keys are taken as given");
-        }
-        let key = MemberKey::check(&bytes, email, now).map_err(|e| refused(&e))?;
-        Ok((Protocol::Openpgp, StoredKey { fingerprint: key.fingerprint(), cert: key.to_bytes() }))
-    }
+    member_keys::check(store, list, &bytes, email, pin, SystemTime::now()).map_err(|e| match e {
+        MemberKeyError::Store(e) => e.into(),
+        e @ MemberKeyError::PinNotForOpenPgp => anyhow!("{e}"),
+        e => anyhow!("the key in {} is refused: {e}", path.display()),
+    })
 }
 
-/// What the members table shows of a member's key of one protocol.
+/// What `member list` shows of a member's key of one protocol.
 pub fn member_key_summary(stored: &StoredKey, protocol: Protocol, now: SystemTime) -> serde_json::Value {
-    match protocol {
-        Protocol::Smime => match MemberCert::from_stored(&stored.cert) {
-            Ok(c) => {
-                let info = c.info();
-                serde_json::json!({
-                    "protocol": "smime", "fingerprint": info.fingerprint, "algorithms": [info.algorithm],
-                    "expires": info.expires, "subject": info.subject, "usable": c.can_encrypt(now),
-                })
-            }
-            Err(_) => serde_json::json!({ "protocol": "smime", "fingerprint": stored.fingerprint, "usable": false }),
-        },
-        _ => match MemberKey::from_stored(&stored.cert) {
-            Ok(k) => {
-                let info = k.info(now);
-                serde_json::json!({
-                    "protocol": "openpgp", "fingerprint": info.fingerprint, "algorithms": info.algorithms,
-                    "expires": info.expires, "user_ids": info.user_ids, "usable": k.can_encrypt(now),
-                })
-            }
-            Err(_) => serde_json::json!({ "protocol": "openpgp", "fingerprint": stored.fingerprint, "usable": false }),
-        },
+    let view = member_keys::describe(stored, protocol, now);
+    match (&view.certificate, protocol) {
+        (Some(info), _) => serde_json::json!({
+            "protocol": "smime", "fingerprint": info.fingerprint, "algorithms": [info.algorithm],
+            "expires": info.expires, "subject": info.subject, "usable": view.usable,
+        }),
+        (None, Protocol::Smime) => serde_json::json!({ "protocol": "smime", "fingerprint": stored.fingerprint, "usable": false }),
+        (None, _) if view.key.algorithms.is_empty() => {
+            serde_json::json!({ "protocol": "openpgp", "fingerprint": stored.fingerprint, "usable": false })
+        }
+        (None, _) => serde_json::json!({
+            "protocol": "openpgp", "fingerprint": view.key.fingerprint, "algorithms": view.key.algorithms,
+            "expires": view.key.expires, "user_ids": view.key.user_ids, "usable": view.usable,
+        }),
     }
 }

@@ -313,7 +313,8 @@ mod tests {
         let now = SystemTime::now();
         let id = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
         let i = id.info();
-        assert_eq!(i.emails, vec!["list@example.org".to_string(), "list@example.org".to_string()]);
+        // In subjectAltName and the subject's emailAddress, listed once.
+        assert_eq!(i.emails, vec!["list@example.org".to_string()]);
         assert_eq!(i.algorithm, "ECDSA P-256");
         assert!(i.self_signed);
         let pem = ListIdentity::key_to_keychain(id.key()).unwrap();

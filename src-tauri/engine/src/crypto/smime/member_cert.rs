@@ -83,10 +83,26 @@ impl MemberCert {
         if !pinned {
             let others: Vec<X509> = certs.iter().filter(|c| c.to_der().ok() != cert.to_der().ok()).cloned().collect();
             if let Err(why) = chains_to(&cert, &others, anchors) {
-                return Err(SmimeError::Refused(why));
+                return Err(SmimeError::Refused(why.to_string()));
             }
         }
         Ok(MemberCert { cert })
+    }
+
+    /// What a certificate is and how it stands, whether or not it would be
+    /// taken, so that an owner sees it before anything is saved: why it
+    /// cannot be a member's at all, if so, and whether it chains to one of
+    /// `anchors` (with `others` as intermediates) or would have to be
+    /// pinned. [`MemberCert::check`] decides the same way.
+    pub fn examine(cert: &X509, others: &[X509], anchors: &[X509], now: SystemTime) -> CertReview {
+        let unsuitable = emails(cert).err().or_else(|| unsuitable(cert, now));
+        let trust = match chains_to(cert, others, anchors) {
+            Ok(anchor) => Trust::Authority { subject: info(&anchor).subject, fingerprint: super::fingerprint(&anchor) },
+            Err(Untrusted::Unknown) if info(cert).self_signed => Trust::SelfSigned,
+            Err(Untrusted::Unknown) => Trust::UnknownIssuer { issuer: info(cert).issuer },
+            Err(Untrusted::Broken(why)) => Trust::Broken { why },
+        };
+        CertReview { info: info(cert), unsuitable, trust }
     }
 
     /// A certificate read back from the store (checked when it was added).
@@ -121,30 +137,98 @@ impl MemberCert {
     }
 }
 
-/// Whether the certificate chains to one of the anchors, with `others` as
+/// What is known of a certificate before it is taken or refused
+/// ([`MemberCert::examine`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CertReview {
+    pub info: CertInfo,
+    /// Why it cannot be a member's certificate at all, pinned or not.
+    pub unsuitable: Option<String>,
+    pub trust: Trust,
+}
+
+/// How a certificate stands with the authorities a list trusts. Any but
+/// `Authority` is taken only when the owner pins it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Trust {
+    /// Issued (directly or through the file's intermediates) by this
+    /// trusted authority.
+    Authority { subject: String, fingerprint: String },
+    /// Signed by its own key: only the member can vouch for it.
+    SelfSigned,
+    /// Issued by an authority the list does not trust.
+    UnknownIssuer { issuer: String },
+    /// Its chain to a trusted authority does not verify.
+    Broken { why: String },
+}
+
+impl Trust {
+    pub fn trusted(&self) -> bool {
+        matches!(self, Trust::Authority { .. })
+    }
+}
+
+/// Whether a certificate is an authority's (it signs certificates) rather
+/// than a member's: its key usage says so, or it issued another
+/// certificate among `others` and carries no address of its own.
+pub fn is_authority(cert: &X509Ref, others: &[X509]) -> bool {
+    if cert.key_usage().is_some_and(|u| u.contains(X509KeyUsage::KEY_CERT_SIGN)) {
+        return true;
+    }
+    let subject = cert.subject_name().to_der().ok();
+    let own = cert.to_der().ok();
+    emails(cert).is_ok_and(|e| e.is_empty())
+        && others
+            .iter()
+            .any(|o| o.to_der().ok() != own && o.issuer_name().to_der().ok() == subject)
+}
+
+enum Untrusted {
+    /// No trusted authority is its issuer.
+    Unknown,
+    Broken(String),
+}
+
+impl std::fmt::Display for Untrusted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Untrusted::Unknown => f.write_str(
+                "it is not issued by an authority this list trusts: add the authority's certificate with \
+                 `list trust add`, or pin this certificate (--pin) if the member gave it to you in person",
+            ),
+            Untrusted::Broken(why) => write!(f, "its chain to the list's authority does not verify ({why})"),
+        }
+    }
+}
+
+/// The trusted authority the certificate chains to, with `others` as
 /// intermediates.
-fn chains_to(cert: &X509Ref, others: &[X509], anchors: &[X509]) -> Result<(), String> {
-    let untrusted = "it is not issued by an authority this list trusts: add the authority's certificate with \
-                     `list trust add`, or pin this certificate (--pin) if the member gave it to you in person";
+fn chains_to(cert: &X509Ref, others: &[X509], anchors: &[X509]) -> Result<X509, Untrusted> {
     if anchors.is_empty() {
-        return Err(untrusted.into());
+        return Err(Untrusted::Unknown);
     }
-    let mut store = X509StoreBuilder::new().map_err(|e| e.to_string())?;
+    let broken = |e: openssl::error::ErrorStack| Untrusted::Broken(e.to_string());
+    let mut store = X509StoreBuilder::new().map_err(broken)?;
     for a in anchors {
-        store.add_cert(a.clone()).map_err(|e| e.to_string())?;
+        store.add_cert(a.clone()).map_err(broken)?;
     }
-    store.set_purpose(X509PurposeId::SMIME_SIGN).map_err(|e| e.to_string())?;
+    store.set_purpose(X509PurposeId::SMIME_SIGN).map_err(broken)?;
     let store = store.build();
-    let mut chain = openssl::stack::Stack::new().map_err(|e| e.to_string())?;
+    let mut chain = openssl::stack::Stack::new().map_err(broken)?;
     for o in others {
-        chain.push(o.clone()).map_err(|e| e.to_string())?;
+        chain.push(o.clone()).map_err(broken)?;
     }
-    let mut ctx = X509StoreContext::new().map_err(|e| e.to_string())?;
-    let (ok, error) = ctx
-        .init(&store, cert, &chain, |c| Ok((c.verify_cert()?, c.error())))
-        .map_err(|e| e.to_string())?;
+    let mut ctx = X509StoreContext::new().map_err(broken)?;
+    let (ok, error, top) = ctx
+        .init(&store, cert, &chain, |c| {
+            let ok = c.verify_cert()?;
+            let top = c.chain().and_then(|s| s.iter().last().map(|t| t.to_owned()));
+            Ok((ok, c.error(), top))
+        })
+        .map_err(broken)?;
     if ok {
-        return Ok(());
+        return top.ok_or_else(|| Untrusted::Broken("no chain was built".into()));
     }
     let unknown_issuer = [
         openssl_sys::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
@@ -153,9 +237,9 @@ fn chains_to(cert: &X509Ref, others: &[X509], anchors: &[X509]) -> Result<(), St
         openssl_sys::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
     ];
     if unknown_issuer.contains(&error.as_raw()) {
-        Err(untrusted.into())
+        Err(Untrusted::Unknown)
     } else {
-        Err(format!("its chain to the list's authority does not verify ({})", error.error_string()))
+        Err(Untrusted::Broken(error.error_string().to_string()))
     }
 }
 
@@ -191,6 +275,30 @@ mod tests {
         let later = now + std::time::Duration::from_secs(40 * 86_400);
         let e = MemberCert::check(&pem(&issued), "bob@example.org", std::slice::from_ref(&ca), false, later).err().unwrap();
         assert!(e.to_string().contains("expired"), "{e}");
+    }
+
+    #[test]
+    fn examined_it_says_which_authority_vouches_for_it_or_why_none_does() {
+        let ca_key = new_key(SmimeAlgo::P256).unwrap();
+        let ca = make_cert("", &ca_key, None, 30, true).unwrap();
+        let key = new_key(SmimeAlgo::P256).unwrap();
+        let issued = make_cert("bob@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
+        let own = make_cert("bob@example.org", &key, None, 30, false).unwrap();
+        let now = SystemTime::now();
+
+        let r = MemberCert::examine(&issued, &[], std::slice::from_ref(&ca), now);
+        assert_eq!(r.trust, Trust::Authority { subject: info(&ca).subject, fingerprint: super::super::fingerprint(&ca) });
+        assert!(r.unsuitable.is_none() && r.trust.trusted());
+        // The list trusts someone, but not the issuer.
+        let r = MemberCert::examine(&issued, &[], std::slice::from_ref(&own), now);
+        assert_eq!(r.trust, Trust::UnknownIssuer { issuer: info(&ca).subject });
+        assert_eq!(MemberCert::examine(&own, &[], std::slice::from_ref(&ca), now).trust, Trust::SelfSigned);
+        let later = now + std::time::Duration::from_secs(40 * 86_400);
+        assert!(MemberCert::examine(&issued, &[], &[ca.clone()], later).unsuitable.unwrap().contains("expired"));
+
+        assert!(is_authority(&ca, &[]));
+        assert!(!is_authority(&issued, std::slice::from_ref(&ca)));
+        assert!(!is_authority(&own, &[]));
     }
 
     #[test]

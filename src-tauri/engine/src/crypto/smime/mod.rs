@@ -11,7 +11,7 @@ mod unwrap;
 mod wrap;
 
 pub use identity::{ListIdentity, SmimeAlgo};
-pub use member_cert::MemberCert;
+pub use member_cert::{CertReview, MemberCert, Trust, is_authority};
 pub use unwrap::{is_smime, unwrap};
 pub use wrap::{Cipher, SharedEnvelope, envelope, shared_envelopes, sign_entity};
 
@@ -47,7 +47,7 @@ fn failed(e: impl std::fmt::Display) -> SmimeError {
 
 /// What is known of a certificate, for `list key show` and the members
 /// table.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct CertInfo {
     /// SHA-256 of the certificate, upper-case hex in groups of four.
     pub fingerprint: String,
@@ -139,7 +139,24 @@ pub(crate) fn emails(cert: &X509Ref) -> Result<Vec<String>, String> {
             return Err(format!("it carries the address {e:?}, which holds spaces or control characters (a spoofing trick)"));
         }
     }
-    Ok(found)
+    // The same address often stands in both places.
+    let mut unique: Vec<String> = Vec::with_capacity(found.len());
+    for e in found {
+        if !unique.iter().any(|u| u.eq_ignore_ascii_case(&e)) {
+            unique.push(e);
+        }
+    }
+    Ok(unique)
+}
+
+/// The subject's common name, when it is a name rather than an address
+/// (what a member is called, for the members table).
+pub fn person_name(cert: &X509Ref) -> Option<String> {
+    cert.subject_name()
+        .entries_by_nid(openssl::nid::Nid::COMMONNAME)
+        .next()
+        .map(|e| String::from_utf8_lossy(e.data().as_slice()).trim().to_string())
+        .filter(|n| !n.is_empty() && !n.contains('@') && !n.chars().any(char::is_control))
 }
 
 pub fn info(cert: &X509Ref) -> CertInfo {

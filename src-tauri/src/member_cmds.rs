@@ -1,0 +1,478 @@
+//! The members screen: the members with their keys of either protocol,
+//! reviewing key files before anything is saved, adding members and keys,
+//! and the authorities an S/MIME list trusts. The rules are the engine's
+//! (`conclave_engine::member_keys`), the same as `conclave-cli member` and
+//! `list trust` follow.
+
+use std::time::SystemTime;
+
+use conclave_engine::crypto::smime::CertInfo;
+use conclave_engine::member_keys::{self, KeyCandidate, MemberKeyError, MemberKeyView};
+use conclave_engine::model::{List, Protocol, Role};
+use conclave_engine::store::{Store, StoreError};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, State};
+
+use crate::Shell;
+use crate::commands::{CommandError, run, with_store};
+use crate::watch::LISTS_CHANGED;
+
+/// One member as the members table shows it.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct MemberRow {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub own_posts: bool,
+    /// The member's keys, the list's own protocol first (a member of a
+    /// mixed list may have an OpenPGP key and an S/MIME certificate).
+    pub keys: Vec<MemberKeyView>,
+}
+
+/// A list's members, with what the table needs to know of the list.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
+pub struct MembersView {
+    pub address: String,
+    pub name: String,
+    pub protocol: Protocol,
+    /// The protocols the list encrypts to members in (both on a mixed
+    /// list, none on a plain one).
+    pub protocols: Vec<Protocol>,
+    pub members: Vec<MemberRow>,
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn key_error(e: MemberKeyError) -> CommandError {
+    match e {
+        MemberKeyError::Store(e) => e.into(),
+        MemberKeyError::OpenPgp(e) => CommandError {
+            code: "key-refused",
+            message: format!("The key is refused: {e}"),
+        },
+        other => CommandError {
+            code: "key-refused",
+            message: capitalized(&other.to_string()),
+        },
+    }
+}
+
+/// The list, when it keeps keys for its members.
+fn keyed_list(store: &Store, address: &str) -> Result<List, CommandError> {
+    let list = store.list(address)?;
+    if member_keys::key_protocols(store, &list)?.is_empty() {
+        return Err(CommandError {
+            code: "no-keys",
+            message: format!(
+                "{} is a plain list: it keeps no keys for its members",
+                list.address
+            ),
+        });
+    }
+    Ok(list)
+}
+
+pub fn member_row(
+    store: &Store,
+    list: &List,
+    email: &str,
+    now: SystemTime,
+) -> Result<MemberRow, StoreError> {
+    let m = store
+        .member(list, email)?
+        .ok_or_else(|| StoreError::NoSuchMember {
+            list: list.address.clone(),
+            email: email.into(),
+        })?;
+    Ok(MemberRow {
+        keys: member_keys::member_keys(store, list, &m.email, now)?,
+        email: m.email,
+        name: m.name,
+        role: m.role,
+        own_posts: m.own_posts,
+    })
+}
+
+fn parse_role(role: &str) -> Result<Role, CommandError> {
+    role.parse().map_err(|e: String| CommandError {
+        code: "bad-role",
+        message: e,
+    })
+}
+
+/// The members of a list, with their keys, ordered by address.
+#[tauri::command]
+pub async fn members(
+    shell: State<'_, Shell>,
+    address: String,
+) -> Result<MembersView, CommandError> {
+    with_store(shell.data_dir.clone(), move |store| {
+        let list = store.list(&address)?;
+        let now = SystemTime::now();
+        let members = store
+            .members(&list)?
+            .iter()
+            .map(|m| member_row(store, &list, &m.email, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(MembersView {
+            protocols: member_keys::key_protocols(store, &list)?,
+            address: list.address,
+            name: list.name,
+            protocol: list.protocol,
+            members,
+        })
+    })
+    .await
+}
+
+/// What the keys and certificates in files (or pasted text) are and what
+/// saving them would do. Nothing is saved.
+#[tauri::command]
+pub async fn review_keys(
+    shell: State<'_, Shell>,
+    address: String,
+    email: Option<String>,
+    files: Vec<Vec<u8>>,
+) -> Result<Vec<KeyCandidate>, CommandError> {
+    run(shell.data_dir.clone(), move |store| {
+        let list = keyed_list(store, &address)?;
+        member_keys::review(store, &list, email.as_deref(), &files, SystemTime::now())
+            .map_err(key_error)
+    })
+    .await
+}
+
+/// Adds one member, with a key when one is given (`pin`: an S/MIME
+/// certificate the owner trusts for this member only). The key is checked
+/// before anything is saved; a refused key adds nobody.
+#[tauri::command]
+#[allow(clippy::too_many_arguments)]
+pub async fn add_member(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    address: String,
+    email: String,
+    name: String,
+    role: String,
+    key: Option<Vec<u8>>,
+    pin: bool,
+) -> Result<MemberRow, CommandError> {
+    let row = run(shell.data_dir.clone(), move |store| {
+        let role = parse_role(&role)?;
+        let now = SystemTime::now();
+        let (list, key) = match key {
+            Some(bytes) => {
+                let list = keyed_list(store, &address)?;
+                let key = member_keys::check(store, &list, &bytes, &email, pin, now)
+                    .map_err(key_error)?;
+                (list, Some(key))
+            }
+            None => (store.list(&address)?, None),
+        };
+        let m = store.add_member(&list, &email, &name, role)?;
+        if let Some((protocol, key)) = &key
+            && let Err(e) = store.set_member_key(&list, &m.email, *protocol, key, false)
+        {
+            // Nothing half-added: a member whose key could not be saved goes.
+            let _ = store.remove_member(&list, &m.email);
+            return Err(e.into());
+        }
+        Ok(member_row(store, &list, &m.email, now)?)
+    })
+    .await?;
+    let _ = app.emit(LISTS_CHANGED, shell.status());
+    Ok(row)
+}
+
+/// Gives a member a key, or replaces theirs of the same protocol when
+/// `replace` is true (logged with both fingerprints).
+#[tauri::command]
+pub async fn set_member_key(
+    shell: State<'_, Shell>,
+    address: String,
+    email: String,
+    key: Vec<u8>,
+    replace: bool,
+    pin: bool,
+) -> Result<MemberRow, CommandError> {
+    run(shell.data_dir.clone(), move |store| {
+        let list = keyed_list(store, &address)?;
+        let now = SystemTime::now();
+        let (protocol, stored) =
+            member_keys::check(store, &list, &key, &email, pin, now).map_err(key_error)?;
+        store.set_member_key(&list, &email, protocol, &stored, replace)?;
+        Ok(member_row(store, &list, &email, now)?)
+    })
+    .await
+}
+
+/// Adds a member for each of the given keys of the files (by fingerprint,
+/// as the review listed them), all or none; the certificates in `pinned`
+/// are trusted for their member only.
+#[tauri::command]
+pub async fn import_members(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    address: String,
+    files: Vec<Vec<u8>>,
+    fingerprints: Vec<String>,
+    pinned: Vec<String>,
+    role: String,
+) -> Result<Vec<MemberRow>, CommandError> {
+    let rows = run(shell.data_dir.clone(), move |store| {
+        let role = parse_role(&role)?;
+        let list = keyed_list(store, &address)?;
+        let now = SystemTime::now();
+        let added = member_keys::import(store, &list, &files, &fingerprints, &pinned, role, now)
+            .map_err(key_error)?;
+        Ok(added
+            .iter()
+            .map(|e| member_row(store, &list, e, now))
+            .collect::<Result<Vec<_>, _>>()?)
+    })
+    .await?;
+    let _ = app.emit(LISTS_CHANGED, shell.status());
+    Ok(rows)
+}
+
+/// Removes a member and their keys.
+#[tauri::command]
+pub async fn remove_member(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    address: String,
+    email: String,
+) -> Result<(), CommandError> {
+    with_store(shell.data_dir.clone(), move |store| {
+        store.remove_member(&store.list(&address)?, &email)
+    })
+    .await?;
+    let _ = app.emit(LISTS_CHANGED, shell.status());
+    Ok(())
+}
+
+// ---- Trusted authorities (S/MIME) ------------------------------------------
+
+/// The authorities the list trusts to vouch for members' certificates.
+#[tauri::command]
+pub async fn trusted_authorities(
+    shell: State<'_, Shell>,
+    address: String,
+) -> Result<Vec<CertInfo>, CommandError> {
+    with_store(shell.data_dir.clone(), move |store| {
+        member_keys::trusted_authorities(store, &store.list(&address)?)
+    })
+    .await
+}
+
+/// Trusts the authorities of a certificate file; the list's authorities
+/// afterwards.
+#[tauri::command]
+pub async fn trust_authority(
+    shell: State<'_, Shell>,
+    address: String,
+    bytes: Vec<u8>,
+) -> Result<Vec<CertInfo>, CommandError> {
+    run(shell.data_dir.clone(), move |store| {
+        let list = store.list(&address)?;
+        member_keys::trust_authorities(store, &list, &bytes).map_err(key_error)?;
+        Ok(member_keys::trusted_authorities(store, &list)?)
+    })
+    .await
+}
+
+/// Stops trusting an authority (members already added keep their
+/// certificates); the list's authorities afterwards.
+#[tauri::command]
+pub async fn remove_trusted_authority(
+    shell: State<'_, Shell>,
+    address: String,
+    fingerprint: String,
+) -> Result<Vec<CertInfo>, CommandError> {
+    with_store(shell.data_dir.clone(), move |store| {
+        let list = store.list(&address)?;
+        store.remove_trust_anchor(&list, &fingerprint)?;
+        member_keys::trusted_authorities(store, &list)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use conclave_engine::crypto::openpgp::{KeyAlgo, ListKey};
+    use conclave_engine::member_keys::KeyAction;
+
+    fn public_key(name: &str, email: &str) -> Vec<u8> {
+        ListKey::generate(name, email, KeyAlgo::Ed25519, SystemTime::now())
+            .unwrap()
+            .public_armored()
+            .into_bytes()
+    }
+
+    fn openpgp_store() -> (tempfile::TempDir, Store, List) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let list = store
+            .create_list("list@example.org", "L", Protocol::Openpgp)
+            .unwrap();
+        (dir, store, list)
+    }
+
+    #[test]
+    fn a_keyring_is_reviewed_key_by_key_and_added_all_at_once() {
+        let (_d, store, list) = openpgp_store();
+        store
+            .add_member(&list, "bob@example.org", "", Role::Member)
+            .unwrap();
+        let ring = vec![
+            [
+                public_key("Ann", "ann@example.org"),
+                public_key("Bob", "bob@example.org"),
+                public_key("Cid", "cid@example.org"),
+                public_key("The list", "list@example.org"),
+                public_key("Ann again", "ann@example.org"),
+            ]
+            .concat(),
+        ];
+        let now = SystemTime::now();
+        let review = member_keys::review(&store, &list, None, &ring, now).unwrap();
+        let actions: Vec<_> = review
+            .iter()
+            .map(|c| (c.email.clone().unwrap(), c.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("ann@example.org".to_string(), KeyAction::Add),
+                ("bob@example.org".to_string(), KeyAction::SetKey),
+                ("cid@example.org".to_string(), KeyAction::Add),
+                ("list@example.org".to_string(), KeyAction::Refused),
+                ("ann@example.org".to_string(), KeyAction::Refused),
+            ]
+        );
+        assert_eq!(review[0].name, "Ann");
+        assert!(review[0].matches && review[0].refusal.is_none());
+        assert!(
+            review[3]
+                .refusal
+                .as_deref()
+                .unwrap()
+                .contains("list's own address")
+        );
+        assert!(
+            review[4]
+                .refusal
+                .as_deref()
+                .unwrap()
+                .contains("earlier key")
+        );
+        assert_eq!(
+            review[0].key.fingerprint.len(),
+            49,
+            "grouped by four: {}",
+            review[0].key.fingerprint
+        );
+
+        let add: Vec<String> = review
+            .iter()
+            .filter(|c| c.action == KeyAction::Add)
+            .map(|c| c.key.fingerprint.clone())
+            .collect();
+        // A key that cannot be added in the request: nobody is added.
+        let mut wrong = add.clone();
+        wrong.push(review[3].key.fingerprint.clone());
+        let e = member_keys::import(&store, &list, &ring, &wrong, &[], Role::Member, now)
+            .map_err(key_error)
+            .unwrap_err();
+        assert!(e.message.starts_with("Nobody was added"), "{}", e.message);
+        assert_eq!(store.members(&list).unwrap().len(), 1);
+
+        let added =
+            member_keys::import(&store, &list, &ring, &add, &[], Role::Moderator, now).unwrap();
+        assert_eq!(added, ["ann@example.org", "cid@example.org"]);
+        let ann = member_row(&store, &list, "ann@example.org", now).unwrap();
+        assert_eq!((ann.name.as_str(), ann.role), ("Ann", Role::Moderator));
+        assert_eq!(ann.keys[0].key.fingerprint, review[0].key.fingerprint);
+        assert!(ann.keys[0].usable);
+        // Done twice: they are members now, nothing is added again.
+        assert!(member_keys::import(&store, &list, &ring, &add, &[], Role::Member, now).is_err());
+        assert_eq!(store.members(&list).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_key_for_one_member_says_whether_it_names_them_and_what_it_replaces() {
+        let (_d, store, list) = openpgp_store();
+        store
+            .add_member(&list, "bob@example.org", "", Role::Member)
+            .unwrap();
+        let now = SystemTime::now();
+        let review = |bytes: Vec<u8>| {
+            member_keys::review(&store, &list, Some("bob@example.org"), &[bytes], now).unwrap()
+        };
+        let eve = review(public_key("Eve", "eve@example.org"));
+        assert_eq!(eve.len(), 1);
+        assert!(!eve[0].matches);
+        assert_eq!(eve[0].action, KeyAction::Refused);
+        assert!(
+            eve[0]
+                .refusal
+                .as_deref()
+                .unwrap()
+                .contains("belongs to someone else"),
+            "{:?}",
+            eve[0].refusal
+        );
+
+        let first = public_key("Bob", "bob@example.org");
+        let c = review(first.clone()).remove(0);
+        assert_eq!(c.action, KeyAction::SetKey);
+        let (protocol, stored) =
+            member_keys::check(&store, &list, &c.cert, "bob@example.org", false, now).unwrap();
+        store
+            .set_member_key(&list, "bob@example.org", protocol, &stored, false)
+            .unwrap();
+        assert_eq!(review(first)[0].action, KeyAction::Same);
+
+        let second = review(public_key("Bob", "bob@example.org"));
+        assert_eq!(second[0].action, KeyAction::Replace);
+        assert_eq!(
+            second[0].current.as_deref(),
+            Some(c.key.fingerprint.as_str())
+        );
+        let e = CommandError::from(StoreError::MemberKeyExists {
+            list: list.address.clone(),
+            email: "bob@example.org".into(),
+            fingerprint: "AA".into(),
+        });
+        assert!(!e.message.contains("conclave-cli"), "{}", e.message);
+    }
+
+    #[test]
+    fn what_is_no_key_is_refused_in_words() {
+        let (_d, store, list) = openpgp_store();
+        let e = member_keys::review(&store, &list, None, &[b"hello".to_vec()], SystemTime::now())
+            .map_err(key_error)
+            .unwrap_err();
+        assert_eq!(e.code, "key-refused");
+        assert!(
+            e.message
+                .starts_with("No key or certificate was found in it"),
+            "{}",
+            e.message
+        );
+        let plain = store
+            .create_list("plain@example.org", "P", Protocol::Plain)
+            .unwrap();
+        assert_eq!(
+            keyed_list(&store, &plain.address).unwrap_err().code,
+            "no-keys"
+        );
+    }
+}
