@@ -27,6 +27,8 @@ pub struct MemberRow {
     /// The member's keys, the list's own protocol first (a member of a
     /// mixed list may have an OpenPGP key and an S/MIME certificate).
     pub keys: Vec<MemberKeyView>,
+    /// Their mail server refused the last copy sent to them: its answer.
+    pub bouncing: Option<String>,
 }
 
 /// A list's members, with what the table needs to know of the list.
@@ -84,6 +86,17 @@ pub fn member_row(
     email: &str,
     now: SystemTime,
 ) -> Result<MemberRow, StoreError> {
+    let bouncing = store.bouncing(list)?.remove(&email.to_ascii_lowercase());
+    member_row_with(store, list, email, now, bouncing)
+}
+
+fn member_row_with(
+    store: &Store,
+    list: &List,
+    email: &str,
+    now: SystemTime,
+    bouncing: Option<String>,
+) -> Result<MemberRow, StoreError> {
     let m = store
         .member(list, email)?
         .ok_or_else(|| StoreError::NoSuchMember {
@@ -96,6 +109,7 @@ pub fn member_row(
         name: m.name,
         role: m.role,
         own_posts: m.own_posts,
+        bouncing,
     })
 }
 
@@ -115,10 +129,14 @@ pub async fn members(
     with_store(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
         let now = SystemTime::now();
+        let mut bouncing = store.bouncing(&list)?;
         let members = store
             .members(&list)?
             .iter()
-            .map(|m| member_row(store, &list, &m.email, now))
+            .map(|m| {
+                let refused = bouncing.remove(&m.email.to_ascii_lowercase());
+                member_row_with(store, &list, &m.email, now, refused)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(MembersView {
             protocols: member_keys::key_protocols(store, &list)?,

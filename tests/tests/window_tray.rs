@@ -95,7 +95,9 @@ async fn click(client: &Client, testid: &str) -> Result<(), Box<dyn std::error::
 async fn closing_the_window_leaves_the_list_running() {
     let rig = Rig::get();
     let (alice, bob, eve) = (rig.unique("alice"), rig.unique("bob"), rig.unique("eve"));
-    let owner = Owner::new("list-tray", &[&alice, &bob]);
+    // The rig answers 550 for this one: the members screen says bouncing.
+    let gone = rig.unique("refuse-gone");
+    let owner = Owner::new("list-tray", &[&alice, &bob, &gone]);
     let scratch = tempfile::tempdir().unwrap();
     let home = scratch.path().join("home");
     let notifications = Notifications::watch(scratch.path()).await;
@@ -192,6 +194,22 @@ async fn closing_the_window_leaves_the_list_running() {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(state, "visible", "the first app should show its window again");
+
+        // The member whose server refused the copy shows as bouncing.
+        click(&client, "members-open").await?;
+        let badge = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&format!("[data-testid=member-row][data-email='{gone}'] [data-testid=member-bouncing]")))
+            .await?;
+        assert_eq!(badge.text().await?, "Bouncing");
+        let why = badge.attr("title").await?.unwrap_or_default();
+        assert!(why.contains("550"), "the server's answer is given: {why}");
+        let fine = client
+            .find_all(Locator::Css(&format!("[data-testid=member-row][data-email='{bob}'] [data-testid=member-bouncing]")))
+            .await?;
+        assert!(fine.is_empty(), "a member who got the copy is not bouncing");
+        screenshot(&client, "members-bouncing").await;
         Ok::<_, Box<dyn std::error::Error>>(())
     }
     .await;

@@ -413,7 +413,11 @@ export type MemberRow = { email: string, name: string, role: Role, own_posts: bo
  * The member's keys, the list's own protocol first (a member of a
  * mixed list may have an OpenPGP key and an S/MIME certificate).
  */
-keys: Array<MemberKeyView>, };
+keys: Array<MemberKeyView>,
+/**
+ * Their mail server refused the last copy sent to them: its answer.
+ */
+bouncing: string | null, };
 
 /**
  * A list's members, with what the table needs to know of the list.

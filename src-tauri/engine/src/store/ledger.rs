@@ -444,4 +444,41 @@ mod tests {
         s.mark_on_server(&to_file[0], OnServer::Processed).unwrap();
         assert!(s.posts_to_file(&l).unwrap().is_empty());
     }
+
+    #[test]
+    fn a_member_bounces_while_their_last_copy_was_refused() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let post = |uid: u32| {
+            let raw = format!("post {uid}");
+            let new = NewPost { uidvalidity: 1, uid, message_id: &format!("<{uid}@x>"), raw: raw.as_bytes(), arrived_at: None };
+            let Sighting::New(id) = s.record_post(&l, &new).unwrap() else { panic!("post {uid} taken for a copy") };
+            s.begin_attempt(id).unwrap();
+            s.settle_post(id, &settle(&["Gone@example.org", "ok@example.org", "nokey@example.org"])).unwrap();
+            s.deliveries(id).unwrap()
+        };
+        for d in post(1) {
+            match d.recipient.as_str() {
+                "Gone@example.org" => {
+                    s.mark_sending(d.id).unwrap();
+                    s.mark_failed(&d, "550 5.1.1 no such user").unwrap();
+                }
+                // Never tried: no key to encrypt to.
+                "nokey@example.org" => s.mark_failed(&d, "has no valid key").unwrap(),
+                _ => {
+                    s.mark_sending(d.id).unwrap();
+                    s.mark_sent(d.id).unwrap();
+                }
+            }
+        }
+        let bouncing = s.bouncing(&l).unwrap();
+        assert_eq!(bouncing.len(), 1, "{bouncing:?}");
+        assert_eq!(bouncing["gone@example.org"], "550 5.1.1 no such user");
+        // The next copy goes through: no longer bouncing.
+        for d in post(2) {
+            s.mark_sending(d.id).unwrap();
+            s.mark_sent(d.id).unwrap();
+        }
+        assert!(s.bouncing(&l).unwrap().is_empty());
+    }
 }

@@ -143,6 +143,32 @@ impl Store {
     }
 
     /// A final failure, recorded against the recipient.
+    /// The members whose mail server refused the last copy of a post sent
+    /// to them (after its retries), with the server's answer, by lowercased
+    /// address. A copy that could not be made (no usable key) never reached
+    /// a server and does not count; a later copy that went through clears it.
+    pub fn bouncing(&self, list: &List) -> Result<std::collections::HashMap<String, String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT lower(d.recipient), d.state, d.last_error FROM deliveries d
+             WHERE d.id IN (
+                 SELECT MAX(d2.id) FROM deliveries d2 JOIN posts p ON p.id = d2.post_id
+                 WHERE p.list_id = ?1 AND d2.kind = 'post' AND d2.attempts > 0
+                   AND d2.state IN ('sent', 'failed')
+                 GROUP BY lower(d2.recipient))",
+        )?;
+        let rows = stmt.query_map([list.id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })?;
+        let mut out = std::collections::HashMap::new();
+        for row in rows {
+            let (email, state, error) = row?;
+            if state == "failed" {
+                out.insert(email, error.unwrap_or_else(|| "refused".into()));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn mark_failed(&self, d: &Delivery, error: &str) -> Result<()> {
         self.conn.execute(
             "UPDATE deliveries SET state = 'failed', last_error = ?1, updated_at = ?2 WHERE id = ?3",

@@ -473,6 +473,7 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
             let now = std::time::SystemTime::now();
             let mut rows = Vec::new();
             let protected = list.protocol != Protocol::Plain;
+            let mut bouncing = store.bouncing(&list)?;
             for m in members {
                 let mut keys = Vec::new();
                 for protocol in [Protocol::Openpgp, Protocol::Smime] {
@@ -489,6 +490,7 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                     "keys": keys,
                     "key_usable": usable,
                     "receives_posts": receives,
+                    "bouncing": bouncing.remove(&m.email.to_ascii_lowercase()),
                 }));
             }
             if json {
@@ -508,8 +510,12 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                         (true, true) => "no key".to_string(),
                         _ => described.join("; "),
                     };
+                    let bounced = match r["bouncing"].as_str() {
+                        Some(why) => format!("  — bouncing: their server refused the last copy ({why})"),
+                        None => String::new(),
+                    };
                     println!(
-                        "{:<40} {:<10} {}{}  {key}{}",
+                        "{:<40} {:<10} {}{}  {key}{}{bounced}",
                         r["email"].as_str().unwrap_or(""),
                         r["role"].as_str().unwrap_or(""),
                         r["name"].as_str().unwrap_or(""),
