@@ -273,6 +273,9 @@ async fn switching_to_a_preset_saves_its_four_settings() {
     }
 }
 
+/// The footer the owner types in the window.
+const FOOTER: &str = "Secure list: meetings on Tuesdays";
+
 /// Needs the mail rig (CONCLAVE_RIG_DIR) and a keychain (the list key).
 #[tokio::test(flavor = "multi_thread")]
 async fn under_encrypted_discussion_the_app_refuses_an_unsigned_plain_post() {
@@ -310,6 +313,7 @@ async fn under_encrypted_discussion_the_app_refuses_an_unsigned_plain_post() {
     let result = async {
         let before = open_policy(&client).await?;
         choose(&client, "encrypted-discussion").await?;
+        replace_text(&client, "policy-footer", FOOTER).await?;
         client
             .find(Locator::Css("[data-testid=policy-save]"))
             .await?
@@ -366,6 +370,16 @@ async fn under_encrypted_discussion_the_app_refuses_an_unsigned_plain_post() {
     let copy = String::from_utf8_lossy(&got[0]);
     assert!(copy.contains("multipart/encrypted"), "{copy}");
     assert!(!copy.contains("in the clear") && !copy.contains("Meeting at 7"), "{copy}");
+    assert!(!copy.contains(FOOTER), "the footer travels encrypted too");
+    // Bob's gpg opens it: the post, then the footer set in the window.
+    let start = copy.find("-----BEGIN PGP MESSAGE-----").expect("an armored message");
+    let end = copy.find("-----END PGP MESSAGE-----").expect("its end") + "-----END PGP MESSAGE-----".len();
+    let opened = gpgs[1].run(&["--decrypt"], Some(copy[start..end].as_bytes()));
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    let opened = String::from_utf8_lossy(&opened.stdout);
+    let (post, footer) = (opened.find("Meeting at 7.").expect("the post"), opened.find(FOOTER).expect("the footer"));
+    assert!(post < footer, "the footer follows the post:\n{opened}");
     let s = owner.json(&["list", "show", &owner.list, "--json"]);
     assert_eq!(s["settings"]["post-encrypt"], "force");
+    assert_eq!(s["settings"]["footer"], FOOTER);
 }

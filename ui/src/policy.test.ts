@@ -105,6 +105,12 @@ describe("the draft", () => {
     ]);
   });
 
+  it("takes a footer's line ends and trailing blanks as the engine keeps them", () => {
+    expect(sameValue("footer", "Union\nTuesdays", "Union\r\nTuesdays\n\n")).toBe(true);
+    expect(sameValue("footer", "Union", "union")).toBe(false);
+    expect(sameValue("footer", "", "  ")).toBe(true);
+  });
+
   it("keeps the subject prefix exact: a space is a change", () => {
     expect(sameValue("subject-prefix", "[T] ", "[T]")).toBe(false);
     expect(sameValue("subject-prefix", "", "")).toBe(true);

@@ -54,6 +54,8 @@ export function sameValue(key: string, saved: string | undefined, drafted: strin
   if (saved === undefined || drafted === undefined) return false;
   // The prefix goes into subjects as it is: a trailing space counts.
   if (key === "subject-prefix") return false;
+  // The engine keeps a footer's lines as they are, without trailing blanks.
+  if (key === "footer") return saved.trimEnd() === drafted.replace(/\r\n?/g, "\n").trimEnd();
   if (key === "max-size") {
     const a = parseSize(saved);
     return a !== null && a === parseSize(drafted);

@@ -131,7 +131,14 @@ pub struct ListSettings {
     /// Whether the list's owners get a mail for every post held, rejected
     /// or discarded (headers and reason only, never the content).
     pub owner_notices: bool,
+    /// Text added to every copy as a part of its own after the post (inside
+    /// the list's signature and encryption); empty for none.
+    #[serde(default)]
+    pub footer: String,
 }
+
+/// The longest footer a list takes: a few lines, not a document.
+pub const MAX_FOOTER_CHARS: usize = 2000;
 
 impl ListSettings {
     /// Every key `list set` accepts, in the spelling of the CLI.
@@ -147,6 +154,7 @@ impl ListSettings {
         "distrib-sign",
         "signature-max-age-days",
         "owner-notices",
+        "footer",
     ];
 
     pub fn defaults_for(name: &str) -> Self {
@@ -162,6 +170,7 @@ impl ListSettings {
             distrib_sign: true,
             owner_notices: true,
             signature_max_age_days: 7,
+            footer: String::new(),
         }
     }
 
@@ -169,7 +178,8 @@ impl ListSettings {
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         // Values end up in headers (the subject prefix) and in the settings
         // the CLI prints; a line break would let a value add header fields.
-        if value.contains(['\r', '\n']) {
+        // A footer is body text and may take several lines.
+        if key != "footer" && value.contains(['\r', '\n']) {
             return Err(format!("the value of {key} must be on one line (no line breaks)"));
         }
         match key {
@@ -187,6 +197,16 @@ impl ListSettings {
             "distrib-encrypt" => self.distrib_encrypt = value.parse()?,
             "distrib-sign" => self.distrib_sign = parse_yes_no(value)?,
             "owner-notices" => self.owner_notices = parse_yes_no(value)?,
+            "footer" => {
+                let text = value.replace("\r\n", "\n").replace('\r', "\n");
+                if text.chars().count() > MAX_FOOTER_CHARS {
+                    return Err(format!("a footer takes at most {MAX_FOOTER_CHARS} characters"));
+                }
+                if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                    return Err("a footer is plain text: no control characters".into());
+                }
+                self.footer = text.trim_end().to_string();
+            }
             "signature-max-age-days" => {
                 self.signature_max_age_days = value.trim().parse().map_err(|_| {
                     format!("'{value}' is not a number of days (0 to accept signatures of any age)")
@@ -230,6 +250,7 @@ impl ListSettings {
             ("distrib-sign", if self.distrib_sign { "yes" } else { "no" }.to_string()),
             ("signature-max-age-days", self.signature_max_age_days.to_string()),
             ("owner-notices", if self.owner_notices { "yes" } else { "no" }.to_string()),
+            ("footer", self.footer.clone()),
         ]
     }
 }
@@ -341,6 +362,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_footer_takes_lines_but_no_control_characters() {
+        let mut s = ListSettings::defaults_for("T");
+        assert_eq!(s.footer, "");
+        s.set("footer", "Tenants' union\r\nMeetings on Tuesdays\n\n").unwrap();
+        assert_eq!(s.footer, "Tenants' union\nMeetings on Tuesdays");
+        assert!(s.set("footer", "bell\u{7}").unwrap_err().contains("plain text"));
+        assert!(s.set("footer", &"x".repeat(MAX_FOOTER_CHARS + 1)).unwrap_err().contains("at most"));
+        // Other values stay on one line.
+        assert!(s.set("subject-prefix", "[T]\n").is_err());
+        s.set("footer", "").unwrap();
+        assert_eq!(s.footer, "");
+    }
+
+    #[test]
     fn settings_round_trip_through_set() {
         let mut s = ListSettings::defaults_for("Tenants");
         assert_eq!(s.subject_prefix, "[Tenants] ");
@@ -382,9 +417,10 @@ mod tests {
     }
 
     #[test]
-    fn no_setting_takes_a_line_break() {
+    fn no_setting_but_the_footer_takes_a_line_break() {
         let mut s = ListSettings::defaults_for("x");
-        for key in ListSettings::KEYS {
+        // The footer is body text, never a header: see a_footer_takes_lines...
+        for key in ListSettings::KEYS.iter().filter(|k| **k != "footer") {
             for bad in ["[x]\r\nBcc: eve@example.net", "yes\n", "\r7"] {
                 let e = s.set(key, bad).unwrap_err();
                 assert!(e.contains("one line"), "{key} {bad:?}: {e}");

@@ -309,6 +309,11 @@ pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id:
         return Err("the post can no longer be decrypted with the list key".into());
     }
     let content = unwrapped.content.unwrap_or_else(|| render::entity_of(raw));
+    // The footer goes inside what the list signs and encrypts.
+    let content = match list.settings.footer.as_str() {
+        "" => content,
+        footer => render::with_footer(&crate::mime::crlf(&content), footer),
+    };
     let sign = list.settings.distrib_sign;
     let openpgp = match &crypto.openpgp {
         None => None,

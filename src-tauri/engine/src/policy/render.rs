@@ -110,6 +110,9 @@ fn decoded_subject(raw: &[u8]) -> String {
 /// The post as a member receives it. The same bytes go to every member of a
 /// plain list; `fallback_message_id` is used only when the post has none.
 pub fn render_post(raw: &[u8], list: &List, fallback_message_id: &str) -> Vec<u8> {
+    if !list.settings.footer.is_empty() {
+        return render_post_with_footer(raw, list, fallback_message_id);
+    }
     let (fields, body, eol) = split(raw);
     let prefix = &list.settings.subject_prefix;
     let subject = decoded_subject(raw);
@@ -169,6 +172,70 @@ pub fn render_post(raw: &[u8], list: &List, fallback_message_id: &str) -> Vec<u8
     out.extend_from_slice(eol.as_bytes());
     out.extend_from_slice(body);
     out
+}
+
+/// A plain copy with the list's footer: the post's own content (its
+/// Content-* fields and body, untouched) becomes the first part of a
+/// multipart/mixed whose second part is the footer, so a signature the
+/// poster made over that content still holds.
+fn render_post_with_footer(raw: &[u8], list: &List, fallback_message_id: &str) -> Vec<u8> {
+    let (fields, _, _) = split(raw);
+    let outer: Vec<u8> = fields
+        .iter()
+        .filter(|f| {
+            let lname = f.name.to_ascii_lowercase();
+            !lname.starts_with("content-") && lname != "mime-version"
+        })
+        .flat_map(|f| [f.name.as_bytes(), b":", f.raw].concat())
+        .collect();
+    let wrapped = with_footer(&entity_of(raw), &list.settings.footer);
+    let stripped = [crate::mime::crlf(&outer).as_slice(), b"MIME-Version: 1.0\r\n", &wrapped].concat();
+    // The wrapped entity is CRLF already; the post's fields may not be.
+    let mut settings = list.settings.clone();
+    settings.footer.clear();
+    let plain = List { settings, ..list.clone() };
+    crate::mime::crlf(&render_post(&stripped, &plain, fallback_message_id))
+}
+
+/// `entity` (Content-* fields and body, CRLF) followed by the footer, as a
+/// multipart/mixed entity; `entity` itself when there is no footer.
+pub fn with_footer(entity: &[u8], footer: &str) -> Vec<u8> {
+    if footer.trim().is_empty() {
+        return entity.to_vec();
+    }
+    // A boundary that cannot occur in the post.
+    let mut boundary = String::from("conclave-footer");
+    let mut n: u64 = entity.len() as u64;
+    while memchr_find(entity, boundary.as_bytes()) {
+        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        boundary = format!("conclave-footer-{n:016x}");
+    }
+    let text = footer.replace('\n', "\r\n");
+    let (encoding, body) = if footer.is_ascii() && footer.lines().all(|l| l.len() <= 900) {
+        ("7bit", format!("{text}\r\n"))
+    } else {
+        let b64 = openssl::base64::encode_block(text.as_bytes());
+        let lines: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+        ("base64", format!("{}\r\n", lines.join("\r\n")))
+    };
+    let mut out = Vec::with_capacity(entity.len() + text.len() + 300);
+    out.extend_from_slice(format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n").as_bytes());
+    out.extend_from_slice(entity);
+    if !entity.ends_with(b"\r\n") {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: {encoding}\r\n\
+             Content-Disposition: inline\r\nContent-Description: list footer\r\n\r\n{body}--{boundary}--\r\n"
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Header fields a protected copy takes from the post; everything else is
@@ -368,6 +435,39 @@ mod tests {
         assert!(s.ends_with("\r\n\r\nBody line 1\r\n\r\nFrom the body: not a header\r\n"));
         // The poster's network address does not travel.
         assert!(!s.contains("192.0.2.7") && !s.contains("Return-Path") && !s.contains("folded continuation"));
+    }
+
+    #[test]
+    fn a_footer_follows_the_post_in_a_part_of_its_own() {
+        let mut l = list();
+        l.settings.footer = "Tenants' union\nTuesdays at 7".into();
+        let raw = b"From: a@example.org\nSubject: hi\nContent-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\nhello\n";
+        let out = render_post(raw, &l, "<x@y>");
+        let text = text(&out);
+        let parsed = mail_parser::MessageParser::default().parse(&out).unwrap();
+        assert_eq!(parsed.subject(), Some("[Tenants] hi"));
+        assert_eq!(parsed.parts.len(), 3, "multipart, the post, the footer: {text}");
+        assert_eq!(parsed.body_text(0).unwrap().trim(), "hello");
+        assert_eq!(parsed.body_text(1).unwrap().trim(), "Tenants' union\r\nTuesdays at 7");
+        assert_eq!(text.matches("MIME-Version").count(), 1, "{text}");
+        assert!(!text.contains("\n\n") || text.contains("\r\n\r\n"), "CRLF throughout");
+        assert!(!out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'), "no bare LF: {text}");
+    }
+
+    #[test]
+    fn a_footer_wraps_any_entity_and_keeps_it_byte_for_byte() {
+        let entity = b"Content-Type: multipart/signed; boundary=\"s\"; protocol=\"application/pgp-signature\"\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\nsigned\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\nSIG\r\n--s--\r\n";
+        assert_eq!(with_footer(entity, ""), entity);
+        let wrapped = with_footer(entity, "Ünion news");
+        let parsed = mail_parser::MessageParser::default().parse(&wrapped).unwrap();
+        // The signed part is carried unchanged.
+        assert!(wrapped.windows(entity.len()).any(|w| w == entity));
+        let footer = parsed.parts.last().unwrap();
+        assert_eq!(footer.text_contents().map(str::trim_end), Some("Ünion news"));
+        // A boundary already in the post is not used again.
+        let tricky = b"Content-Type: text/plain\r\n\r\n--conclave-footer\r\n";
+        let again = text(&with_footer(tricky, "f"));
+        assert!(again.contains("boundary=\"conclave-footer-"), "{again}");
     }
 
     #[test]

@@ -74,7 +74,8 @@ enum ListCmd {
     /// they are kept in the system keychain only.
     Account(AccountArgs),
     /// Change a setting: subject-prefix, reply-to (poster|list),
-    /// non-member-posts (hold|reject), max-size, send-rate, name.
+    /// non-member-posts (hold|reject), max-size, send-rate, footer (text
+    /// after every post; may span lines), the four crypto settings, name.
     Set { list: String, key: String, value: String },
     /// Show one list (or all) with its settings and state.
     Show {
