@@ -430,7 +430,10 @@ mod tests {
         store
             .add_member(&list, "bob@example.org", "", Role::Member)
             .unwrap();
-        let now = SystemTime::now();
+        // The keys below are made after this; OpenPGP counts creation in
+        // whole seconds, so a key made as the second turns would not be
+        // valid yet at a `now` taken just before it.
+        let now = SystemTime::now() + std::time::Duration::from_secs(5);
         let review = |bytes: Vec<u8>| {
             member_keys::review(&store, &list, Some("bob@example.org"), &[bytes], now).unwrap()
         };
