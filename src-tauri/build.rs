@@ -27,6 +27,7 @@ fn main() {
         "renew_list_key",
         "save_list_key",
         "save_renewal_request",
+        "install_list_certificate",
         "mail_presets",
         "check_new_list",
         "test_account",

@@ -175,6 +175,19 @@ pub async fn save_list_key(
     write(&path, &text).map(Some)
 }
 
+/// S/MIME from an authority: installs its answer to a request (the
+/// certificate for the list's key in the keychain, with its chain).
+#[tauri::command]
+pub async fn install_list_certificate(
+    shell: State<'_, Shell>,
+    address: String,
+    bytes: Vec<u8>,
+) -> Result<ListKeyView, CommandError> {
+    list_key::install_certificate(&shell.data_dir, &address, &bytes)
+        .await
+        .map_err(key_error)
+}
+
 /// S/MIME from an authority: saves a certificate request on the list's
 /// present key, to send to the authority; `None` when cancelled.
 #[tauri::command]

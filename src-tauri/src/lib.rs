@@ -190,6 +190,7 @@ pub fn run() {
             key_cmds::renew_list_key,
             key_cmds::save_list_key,
             key_cmds::save_renewal_request,
+            key_cmds::install_list_certificate,
             wizard_cmds::mail_presets,
             wizard_cmds::check_new_list,
             wizard_cmds::test_account,

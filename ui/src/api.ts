@@ -244,6 +244,12 @@ export function saveRenewalRequest(address: string): Promise<string | null> {
   return invoke<string | null>("save_renewal_request", { address });
 }
 
+/** Installs an authority's certificate for the list's S/MIME key (the
+ *  answer to a request); the key as it is now. */
+export function installListCertificate(address: string, bytes: Uint8Array): Promise<ListKeyView> {
+  return invoke<ListKeyView>("install_list_certificate", { address, bytes: Array.from(bytes) });
+}
+
 // ---- Creating a list: the wizard (src-tauri/src/wizard_cmds.rs) ----
 
 export function fetchPresets(): Promise<ProviderPreset[]> {

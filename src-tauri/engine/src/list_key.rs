@@ -42,6 +42,8 @@ pub enum ListKeyError {
     Mismatch { list: String, protocol: Protocol, found: String, recorded: String },
     #[error("renewing needs at least one day: give --days N")]
     NoDays,
+    #[error("{list} has no S/MIME key waiting for a certificate: make a request first (`conclave-cli list key generate {list} --protocol smime --csr FILE`, or \"Save renewal request…\" in the list key screen)")]
+    NoRequest { list: String },
 }
 
 /// How a list key is renewed, which decides what the owner is offered.
@@ -239,6 +241,25 @@ pub async fn renew(data_dir: &Path, address: &str, protocol: Option<Protocol>, d
     let store = Store::open(data_dir)?;
     store.renew_list_key(&list, protocol, &new.stored, &new.expires)?;
     describe(protocol, &new.stored, now)
+}
+
+/// Installs the certificate an authority issued for the list's S/MIME key
+/// (PEM, DER or PKCS#7, with its chain): the answer to a request made with
+/// `generate --csr` or to a renewal request. The key stays in the keychain;
+/// the certificate must be for that very key and the list's address, and
+/// replaces the one on record knowingly (logged).
+pub async fn install_certificate(data_dir: &Path, address: &str, bytes: &[u8]) -> Result<ListKeyView, ListKeyError> {
+    let now = SystemTime::now();
+    let list = Store::open(data_dir)?.list(address)?;
+    let secret = secrets::load(&list.address, SecretKind::SmimeListKey).await.map_err(|e| match e {
+        SecretError::Missing(_) => ListKeyError::NoRequest { list: list.address.clone() },
+        other => other.into(),
+    })?;
+    let key = ListIdentity::key_from_keychain(&secret)?;
+    let identity = ListIdentity::with_key(key, smime::read_certs(bytes)?, &list.address, now)?;
+    let stored = StoredKey { fingerprint: identity.fingerprint(), cert: identity.public_pem() };
+    Store::open(data_dir)?.set_list_key(&list, Protocol::Smime, &stored, true)?;
+    describe(Protocol::Smime, &stored, now)
 }
 
 /// A certificate signing request (PEM) on the list's present S/MIME key,

@@ -184,20 +184,9 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
         }
         KeyCmd::InstallCert { list, file } => {
             let list = store.list(&list)?;
-            let pem = secrets::load(&list.address, SecretKind::SmimeListKey).await.map_err(|_| {
-                anyhow!(
-                    "{} has no waiting S/MIME key: make a request first with `conclave-cli list key generate {} --protocol smime --csr FILE`",
-                    list.address,
-                    list.address
-                )
-            })?;
-            let key = ListIdentity::key_from_keychain(&pem)?;
-            let identity = ListIdentity::with_key(key, smime::read_certs(&read_file(&file)?)?, &list.address, now)?;
-            // The key is the one already in the keychain; a certificate for
-            // it replaces the old one knowingly.
-            let stored = StoredKey { fingerprint: identity.fingerprint(), cert: identity.public_pem() };
-            store.set_list_key(&list, Protocol::Smime, &stored, true)?;
-            print_cert(&list.address, &identity.info(), false)?;
+            let view = conclave_engine::list_key::install_certificate(store.dir(), &list.address, &read_file(&file)?).await?;
+            let certs = smime::read_certs(view.public.as_bytes())?;
+            print_cert(&list.address, &smime::info(certs.first().ok_or_else(|| anyhow!("no certificate was installed"))?), false)?;
         }
         KeyCmd::Export { list, protocol } => {
             let list = store.list(&list)?;
