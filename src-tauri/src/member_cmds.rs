@@ -328,7 +328,8 @@ mod tests {
     use conclave_engine::member_keys::KeyAction;
 
     fn public_key(name: &str, email: &str) -> Vec<u8> {
-        ListKey::generate(name, email, KeyAlgo::Ed25519, SystemTime::now())
+        // Made a minute ago: see the review's `now` below.
+        ListKey::generate(name, email, KeyAlgo::Ed25519, SystemTime::now() - std::time::Duration::from_secs(60))
             .unwrap()
             .public_armored()
             .into_bytes()

@@ -593,8 +593,12 @@ mod tests {
     use crate::crypto::smime::test_support::cert_for;
     use openssl::pkey::{PKey, Private};
 
+    /// A member's public key, made a minute ago: OpenPGP counts creation in
+    /// whole seconds, and a key made as the second turns would not yet be
+    /// valid at a `now` the test took just before.
     fn pgp(name: &str, email: &str) -> Vec<u8> {
-        ListKey::generate(name, email, KeyAlgo::Ed25519, SystemTime::now()).unwrap().public_armored().into_bytes()
+        let made = SystemTime::now() - std::time::Duration::from_secs(60);
+        ListKey::generate(name, email, KeyAlgo::Ed25519, made).unwrap().public_armored().into_bytes()
     }
 
     fn ca() -> (X509, PKey<Private>) {

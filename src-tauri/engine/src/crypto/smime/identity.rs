@@ -62,6 +62,9 @@ fn subject(common_name: &str, email: &str) -> Result<X509Name, openssl::error::E
     Ok(name.build())
 }
 
+/// How far back a certificate the list makes is valid from.
+const NOT_BEFORE_SLACK_SECS: i64 = 10 * 60;
+
 /// A certificate for `email` (an authority's when `email` is empty), signed
 /// by `issuer` or by its own key. Used for the list's self-signed
 /// certificate, and by tests to play an authority.
@@ -93,7 +96,14 @@ fn make_named_cert(
     b.set_subject_name(name)?;
     b.set_issuer_name(issuer.map(|(c, _)| c.subject_name()).unwrap_or(name))?;
     b.set_pubkey(key)?;
-    let (from, until) = (Asn1Time::days_from_now(0)?, Asn1Time::days_from_now(days)?);
+    // Valid from a few minutes back: a member whose clock runs a little
+    // behind, or a check whose `now` was taken just before (times are whole
+    // seconds), must not find it not yet valid.
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+        - NOT_BEFORE_SLACK_SECS;
+    let (from, until) = (Asn1Time::from_unix(since)?, Asn1Time::days_from_now(days)?);
     b.set_not_before(&from)?;
     b.set_not_after(&until)?;
     if authority {
