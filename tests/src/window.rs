@@ -160,6 +160,23 @@ pub async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
     (driver, client)
 }
 
+/// Runs the built `conclave-cli` on the data folder `data`, as the owner
+/// would beside the window; expects success and returns what it printed.
+pub fn cli(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(built("conclave-cli"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("conclave-cli runs");
+    assert!(
+        out.status.success(),
+        "conclave-cli {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Waits up to `secs` for `ok` to hold of the elements matching `css`.
 pub async fn wait_for_all(
     client: &Client,

@@ -369,18 +369,7 @@ fn the_list_identity_comes_from_pkcs12_or_from_an_authority_answering_a_request(
     let out = owner.ok(&["list", "key", "generate", &owner.list, "--csr", csr.to_str().unwrap()]);
     assert!(out.contains("install-cert"), "{out}");
     assert!(owner.fails(&["list", "key", "export", &owner.list]).contains("no smime key yet"));
-    let signed = std::process::Command::new("openssl")
-        .args(["x509", "-req", "-days", "30", "-copy_extensions", "copyall", "-in"])
-        .arg(&csr)
-        .arg("-CA")
-        .arg(&ca.cert)
-        .arg("-CAkey")
-        .arg(&ca.key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .unwrap();
-    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    ca.sign_request(&csr, &cert);
     // Another list's certificate does not fit this key.
     let foreign = dir.path().join("foreign.pem");
     std::fs::write(&foreign, ca.issue(&owner.list).pem()).unwrap();

@@ -4,13 +4,11 @@
 //! member is removed after a confirmation. The CLI sees what the window did.
 //! Needs no mail rig: nothing is sent.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use rig::gpg::Gpg;
-use rig::window::{built, open_window, screenshot, wait_for_all};
+use rig::window::{cli, open_window, screenshot, wait_for_all};
 
 const LIST: &str = "members@conclave.test";
 
@@ -21,21 +19,6 @@ fn grouped(fpr: &str) -> String {
         .map(|c| std::str::from_utf8(c).unwrap())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn cli(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(built("conclave-cli"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("conclave-cli runs");
-    assert!(
-        out.status.success(),
-        "conclave-cli {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The text of each member row's cell `testid`, by address.

@@ -15,26 +15,11 @@ use std::time::Duration;
 use fantoccini::{Client, Locator};
 use rig::gpg::Gpg;
 use rig::smime::{Ca, MemberCert};
-use rig::window::{built, open_window, screenshot, wait_for_all};
+use rig::window::{cli, open_window, screenshot, wait_for_all};
 
 const LIST: &str = "clinic@conclave.test";
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
-
-fn cli(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(built("conclave-cli"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("conclave-cli runs");
-    assert!(
-        out.status.success(),
-        "conclave-cli {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// SHA-256 of a PEM certificate as openssl prints it, in the engine's
 /// spelling: upper-case hex in groups of four.

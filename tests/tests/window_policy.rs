@@ -6,33 +6,17 @@
 //! a signed, encrypted one.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, Locator};
 use rig::Rig;
 use rig::gpg::{Gpg, encrypted_mail, gpg_to_list};
 use rig::owner::Owner;
-use rig::window::{built, open_window, screenshot};
+use rig::window::{cli, open_window, screenshot};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
 const LIST: &str = "policy@conclave.test";
-
-fn cli(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(built("conclave-cli"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("conclave-cli runs");
-    assert!(
-        out.status.success(),
-        "conclave-cli {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// The list's settings as `list show --json` prints them.
 fn settings(data: &Path, list: &str) -> serde_json::Value {

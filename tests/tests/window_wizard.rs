@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use fantoccini::{Client, Locator};
 use rig::Rig;
-use rig::window::{built, open_window, screenshot, wait_for_all};
+use rig::window::{built, cli, open_window, screenshot, wait_for_all};
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-fn cli(data: &Path, args: &[&str]) -> (bool, String, String) {
+/// Runs `conclave-cli` that may fail: whether it worked, its output and errors.
+fn cli_outcome(data: &Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(built("conclave-cli"))
         .arg("--data-dir")
         .arg(data)
@@ -29,12 +30,6 @@ fn cli(data: &Path, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn cli_ok(data: &Path, args: &[&str]) -> String {
-    let (ok, out, err) = cli(data, args);
-    assert!(ok, "conclave-cli {args:?} failed:\n{err}");
-    out
 }
 
 async fn css(client: &Client, selector: &str) -> Result<fantoccini::elements::Element, Failure> {
@@ -164,7 +159,7 @@ async fn a_list_is_created_by_clicking_after_a_failed_and_a_working_test() {
             .await?;
         screenshot(&client, "wizard-account-failed").await;
         // Nothing is saved while the wizard runs.
-        let half_saved = cli_ok(&data, &["list", "show", "--json"]);
+        let half_saved = cli(&data, &["list", "show", "--json"]);
 
         // The right IMAP password, and an SMTP login set apart with a wrong
         // one: each server has its own outcome.
@@ -276,7 +271,7 @@ async fn a_list_is_created_by_clicking_after_a_failed_and_a_working_test() {
     );
 
     let shown: serde_json::Value =
-        serde_json::from_str(&cli_ok(&data, &["list", "show", &list, "--json"])).unwrap();
+        serde_json::from_str(&cli(&data, &["list", "show", &list, "--json"])).unwrap();
     assert_eq!(shown["summary"]["protocol"], "openpgp");
     assert_eq!(shown["summary"]["name"], "Wizard Test");
     let account = &shown["account"];
@@ -299,7 +294,7 @@ async fn a_list_is_created_by_clicking_after_a_failed_and_a_working_test() {
     );
 
     let key: serde_json::Value =
-        serde_json::from_str(&cli_ok(&data, &["list", "key", "show", &list, "--json"])).unwrap();
+        serde_json::from_str(&cli(&data, &["list", "key", "show", &list, "--json"])).unwrap();
     assert_eq!(
         key["fingerprint"].as_str().unwrap(),
         seen.fingerprint,
@@ -308,7 +303,7 @@ async fn a_list_is_created_by_clicking_after_a_failed_and_a_working_test() {
     assert_eq!(key["user_ids"][0], format!("Wizard Test <{list}>"));
 
     // The passwords are in the keychain: `list check` logs in with them.
-    let (ok, out, err) = cli(&data, &["list", "check", &list]);
+    let (ok, out, err) = cli_outcome(&data, &["list", "check", &list]);
     assert!(ok, "list check failed: {err}");
     assert!(out.contains("IMAP and SMTP logins work"), "{out}");
     // ...and nowhere in the database.
@@ -423,14 +418,14 @@ async fn an_smime_list_takes_its_identity_from_a_pkcs12_file_with_its_password()
     );
 
     let key: serde_json::Value =
-        serde_json::from_str(&cli_ok(&data, &["list", "key", "show", &list, "--json"])).unwrap();
+        serde_json::from_str(&cli(&data, &["list", "key", "show", &list, "--json"])).unwrap();
     assert_eq!(key["fingerprint"].as_str().unwrap(), fingerprint);
     let shown: serde_json::Value =
-        serde_json::from_str(&cli_ok(&data, &["list", "show", &list, "--json"])).unwrap();
+        serde_json::from_str(&cli(&data, &["list", "show", &list, "--json"])).unwrap();
     assert_eq!(shown["summary"]["protocol"], "smime");
     assert_eq!(shown["account"]["imap"]["tls"], "implicit");
     assert_eq!(shown["account"]["smtp"]["port"], rig.smtps_port);
-    let (ok, out, err) = cli(&data, &["list", "check", &list]);
+    let (ok, out, err) = cli_outcome(&data, &["list", "check", &list]);
     assert!(
         ok && out.contains("IMAP and SMTP logins work"),
         "{out}{err}"
