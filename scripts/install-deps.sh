@@ -18,6 +18,7 @@ app_pkgs=(
 )
 test_pkgs=(
   dovecot-imapd dovecot-lmtpd postfix openssl
+  python3-milter        # the rig's header From check (tests/rig/from_milter.py)
   dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth webkit2gtk-driver
   gnupg gpgsm

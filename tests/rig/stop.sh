@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Stops the mail rig started by tests/rig/start.sh DIR: asks Dovecot and
-# Postfix to stop, waits for them, and kills whatever is left of the
-# processes whose pid files are in DIR. Mailboxes and certificates stay.
+# Stops the mail rig started by tests/rig/start.sh DIR: asks Dovecot,
+# Postfix and the From milter to stop, waits for them, and kills whatever is
+# left of the processes whose pid files are in DIR. Mailboxes and
+# certificates stay.
 #
 #   tests/rig/stop.sh DIR
 set -uo pipefail
@@ -14,20 +15,30 @@ pf=$DIR/postfix
 
 # Pid files first: the polite commands may remove them.
 pids=()
-for f in "$dc/run/master.pid" "$DIR/postfix-queue/pid/master.pid"; do
+for f in "$dc/run/master.pid" "$DIR/postfix-queue/pid/master.pid" "$DIR/milter/milter.pid"; do
   [ -s "$f" ] && pids+=("$(tr -dc 0-9 <"$f")")
 done
 
 alive() { # pid: running (not a zombie), and not a recycled pid of something else
   local exe
   exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 1
-  case "$exe" in */dovecot|*/master) return 0 ;; *) return 1 ;; esac
+  case "$exe" in
+    */dovecot|*/master) return 0 ;;
+    */python3*) tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF "from_milter.py unix:$DIR/" ;;
+    *) return 1 ;;
+  esac
 }
 
 # SIGTERM is what `dovecot stop` and `postfix stop` send to the masters, but
 # those commands then wait in turn (3 s together); this waits for both at once.
+# The milter keeps no state and libmilter takes up to 5 s to act on a
+# SIGTERM: it gets SIGKILL at once.
 for pid in "${pids[@]}"; do
-  [ -n "$pid" ] && alive "$pid" && kill -TERM "$pid" 2>/dev/null
+  [ -n "$pid" ] && alive "$pid" || continue
+  case "$(readlink "/proc/$pid/exe")" in
+    */python3*) kill -KILL "$pid" 2>/dev/null ;;
+    *) kill -TERM "$pid" 2>/dev/null ;;
+  esac
 done
 for _ in $(seq 100); do
   any=0
@@ -49,5 +60,5 @@ if [ -s "$DIR/rig.env" ]; then
     sleep 0.05
   done
 fi
-rm -f "$dc/run/master.pid" "$DIR/postfix-queue/pid/master.pid" "$DIR/rig.env"
+rm -f "$dc/run/master.pid" "$DIR/postfix-queue/pid/master.pid" "$DIR/milter/milter.pid" "$DIR/milter/from.sock" "$DIR/rig.env"
 exit 0
