@@ -4,8 +4,14 @@
 //! The rig is started once per test run by `scripts/test.sh`, which exports
 //! `CONCLAVE_RIG_DIR`. Tests get it with [`Rig::get`], invent fresh mailboxes
 //! with [`Rig::unique`] (any `user@conclave.test` exists and logs in with the
-//! rig password), submit mail with [`Rig::submit`] and look into mailboxes
-//! directly on disk with [`Rig::messages`] / [`Rig::wait_for`].
+//! rig password), submit mail with [`Rig::submit`], bring in mail from
+//! "other servers" with [`Rig::deliver`] and look into mailboxes directly on
+//! disk with [`Rig::messages`] / [`Rig::wait_for`].
+//!
+//! Submission is as strict as real providers: a login sends only with its
+//! own address as envelope sender and header From (see the README). Mail
+//! that stands for another server's (bounces, forgeries, people at other
+//! providers) goes through [`Rig::deliver`], the rig's MX port.
 //!
 //! Mailboxes are Maildirs with `LAYOUT=fs`:
 //! `$RIG_DIR/mail/<domain>/<user>/<folder path>/{cur,new,tmp}`, so `INBOX`
@@ -49,6 +55,12 @@ pub struct Rig {
     pub smtps_port: u16,
     /// SMTP with AUTH and no TLS at all (the app's "no TLS" loopback mode).
     pub smtp_plain_port: u16,
+    /// Gmail-like submission (STARTTLS required, then AUTH): a foreign
+    /// header From is rewritten to the login instead of refused.
+    pub gmail_port: u16,
+    /// Inbound MX: no AUTH, no TLS needed, any sender, only recipients
+    /// `@conclave.test`; mail from other servers arrives this way.
+    pub mx_port: u16,
     /// The CA that signed the servers' certificate (`ca.pem`).
     pub ca_path: PathBuf,
     /// A CA that signed nothing the rig serves, for "untrusted" tests.
@@ -110,6 +122,8 @@ impl Rig {
             submission_port: port("RIG_SUBMISSION_PORT")?,
             smtps_port: port("RIG_SMTPS_PORT")?,
             smtp_plain_port: port("RIG_SMTP_PLAIN_PORT")?,
+            gmail_port: port("RIG_GMAIL_PORT")?,
+            mx_port: port("RIG_MX_PORT")?,
             ca_path: get("RIG_CA")?.into(),
             other_ca_path: get("RIG_OTHER_CA")?.into(),
             domain: get("RIG_DOMAIN")?,
@@ -137,9 +151,11 @@ impl Rig {
     }
 
     /// Sends raw message bytes through submission (STARTTLS, trusting the
-    /// rig CA), authenticated as `login_user` with the rig password.
-    /// `envelope_from: None` submits with the empty sender `MAIL FROM:<>`, as
-    /// a bounce. Panics if the server does not accept the message.
+    /// rig CA), authenticated as `login_user` with the rig password. The rig
+    /// accepts only `envelope_from` and a header From that are the login
+    /// (letter case aside); `None` (`MAIL FROM:<>`) is refused: bounces and
+    /// forgeries go through [`Rig::deliver`]. Panics if the server does not
+    /// accept the message.
     pub fn submit(&self, login_user: &str, envelope_from: Option<&str>, rcpts: &[&str], raw: &[u8]) {
         if let Err(e) = self.try_submit(login_user, &self.password, envelope_from, rcpts, raw) {
             panic!("submitting as {login_user} to {rcpts:?} failed: {e:?}");
@@ -155,31 +171,57 @@ impl Rig {
         rcpts: &[&str],
         raw: &[u8],
     ) -> Result<(), lettre::transport::smtp::Error> {
-        let from = envelope_from.map(|a| a.parse::<Address>().unwrap_or_else(|e| panic!("bad sender {a}: {e}")));
-        let to = rcpts
-            .iter()
-            .map(|a| a.parse::<Address>().unwrap_or_else(|e| panic!("bad recipient {a}: {e}")))
-            .collect();
-        let envelope = Envelope::new(from, to).expect("an envelope needs at least one recipient");
-        // lettre ends the data with CRLF "." CRLF itself: a message's own
-        // final CRLF would otherwise arrive as an extra empty line.
-        let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
-        self.smtp(login_user, password).send_raw(&envelope, raw).map(|_| ())
+        let smtp = self.smtp_on(self.submission_port, Some((login_user, password)));
+        send(&smtp, envelope_from, rcpts, raw)
+    }
+
+    /// Like [`Rig::try_submit`] with the rig password, through the Gmail-like
+    /// port: a header From other than the login is rewritten to it (the
+    /// display name kept) rather than refused.
+    pub fn try_submit_gmail(
+        &self,
+        login_user: &str,
+        envelope_from: Option<&str>,
+        rcpts: &[&str],
+        raw: &[u8],
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        let smtp = self.smtp_on(self.gmail_port, Some((login_user, &self.password)));
+        send(&smtp, envelope_from, rcpts, raw)
+    }
+
+    /// Brings `raw` in from "another server" through the MX port: no login,
+    /// any envelope sender (`None` is `MAIL FROM:<>`, a bounce) and any
+    /// header From, recipients `@conclave.test` only. For bounces, forgeries
+    /// and mail from people at other providers. Panics if it is refused.
+    pub fn deliver(&self, envelope_from: Option<&str>, rcpts: &[&str], raw: &[u8]) {
+        if let Err(e) = send(&self.smtp_on(self.mx_port, None), envelope_from, rcpts, raw) {
+            panic!("delivering from {envelope_from:?} to {rcpts:?} through the MX port failed: {e:?}");
+        }
     }
 
     /// A blocking SMTP client for the submission port (STARTTLS required,
     /// rig CA trusted), logging in as `login_user` with `password`.
     pub fn smtp(&self, login_user: &str, password: &str) -> SmtpTransport {
+        self.smtp_on(self.submission_port, Some((login_user, password)))
+    }
+
+    /// An SMTP client for `port`: with a login, STARTTLS (rig CA trusted)
+    /// and AUTH; without, plain SMTP as between servers (the MX port).
+    fn smtp_on(&self, port: u16, login: Option<(&str, &str)>) -> SmtpTransport {
+        let builder = SmtpTransport::builder_dangerous(self.host.clone())
+            .port(port)
+            .timeout(Some(Duration::from_secs(30)));
+        let Some((user, password)) = login else {
+            return builder.build();
+        };
         let pem = std::fs::read(&self.ca_path).unwrap_or_else(|e| panic!("{}: {e}", self.ca_path.display()));
         let tls = TlsParameters::builder(self.host.clone())
             .add_root_certificate(Certificate::from_pem(&pem).expect("the rig CA is PEM"))
             .build()
             .expect("TLS parameters");
-        SmtpTransport::builder_dangerous(self.host.clone())
-            .port(self.submission_port)
+        builder
             .tls(Tls::Required(tls))
-            .credentials(Credentials::new(login_user.to_string(), password.to_string()))
-            .timeout(Some(Duration::from_secs(30)))
+            .credentials(Credentials::new(user.to_string(), password.to_string()))
             .build()
     }
 
@@ -282,6 +324,25 @@ impl Rig {
         let _ = std::os::unix::fs::chown(&tmp, Some(uid), Some(gid));
         std::fs::rename(&tmp, dir.join("new").join(&name)).unwrap();
     }
+}
+
+/// Sends `raw` with this envelope; `None` is the null sender `MAIL FROM:<>`.
+fn send(
+    smtp: &SmtpTransport,
+    envelope_from: Option<&str>,
+    rcpts: &[&str],
+    raw: &[u8],
+) -> Result<(), lettre::transport::smtp::Error> {
+    let from = envelope_from.map(|a| a.parse::<Address>().unwrap_or_else(|e| panic!("bad sender {a}: {e}")));
+    let to = rcpts
+        .iter()
+        .map(|a| a.parse::<Address>().unwrap_or_else(|e| panic!("bad recipient {a}: {e}")))
+        .collect();
+    let envelope = Envelope::new(from, to).expect("an envelope needs at least one recipient");
+    // lettre ends the data with CRLF "." CRLF itself: a message's own
+    // final CRLF would otherwise arrive as an extra empty line.
+    let raw = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+    smtp.send_raw(&envelope, raw).map(|_| ())
 }
 
 /// Orders Maildir file names by delivery time: `<secs>.M<usecs>P<pid>…`.
