@@ -132,11 +132,12 @@ fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
     let ga = member(&owner, &alice, &list_key, true);
     let _gb = member(&owner, &bob, &list_key, true);
 
-    // Mallory made a key with Alice's address; it is not Alice's key.
+    // Mallory made a key with Alice's address; it is not Alice's key. She
+    // cannot log in as Alice: her forgery comes from another server.
     let mallory = Gpg::new();
     mallory.generate(&format!("Alice <{alice}>"), "future-default", "never", &[]);
     let forged = with_headers(&alice, &owner.list, &signed_entity(&mallory, &alice, ENTITY));
-    rig.submit(&alice, Some(&alice), &[&owner.list], &forged);
+    rig.deliver(Some(&alice), &[&owner.list], &forged);
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
     assert!(out.contains("1 held") && out.contains("0 sent"), "{out}");

@@ -142,7 +142,7 @@ async fn a_held_post_approved_in_the_window_reaches_the_members() {
     let post = rig::post(&eve, &owner.list, "let me in", "hi\r\n");
     rig.submit(&eve, Some(&eve), &[&owner.list], &post);
     let bounce = rig::post(&format!("MAILER-DAEMON@{}", rig.domain), &owner.list, "Undelivered Mail", "gone\r\n");
-    rig.submit(&alice, None, &[&owner.list], &bounce);
+    rig.deliver(None, &[&owner.list], &bounce);
     rig.wait_for(&owner.list, "INBOX", 2, Duration::from_secs(20));
     let out = owner.run_once();
     assert!(out.contains("2 held") && out.contains("0 sent"), "{out}");
