@@ -47,6 +47,12 @@ fn a_login_sends_as_itself_and_a_wrong_password_is_refused() {
     let mixed = format!("{}@{}", alice.split('@').next().unwrap(), rig.domain.to_uppercase());
     rig.submit(&shouting, Some(&mixed), &[&bob], &rig::post(&shouting, &bob, "case", "x\r\n"));
     rig.wait_for(&bob, "INBOX", 2, Duration::from_secs(20));
+    // Without a From, Postfix adds one: the envelope sender, the login.
+    let no_from = b"To: someone\r\nSubject: no From\r\n\r\nx\r\n";
+    rig.submit(&alice, Some(&alice), &[&bob], no_from);
+    let got = rig.wait_for(&bob, "INBOX", 3, Duration::from_secs(20));
+    let added = got.iter().find(|m| header(m, "Subject").as_deref() == Some("no From")).unwrap();
+    assert_eq!(header(added, "From").unwrap(), alice);
 
     let refused = rig.try_submit(&alice, "wrong-password", Some(&alice), &[&bob], &post);
     let err = refused.expect_err("a wrong password must be refused");
