@@ -107,13 +107,19 @@ impl Rig {
             .map(|(k, v)| (k.trim(), v.trim().trim_matches(|c| c == '"' || c == '\'')))
             .collect();
         let get = |k: &str| -> Result<String, String> {
-            vars.get(k).map(|v| v.to_string()).ok_or_else(|| format!("{} lacks {k}", file.display()))
+            vars.get(k)
+                .map(|v| v.to_string())
+                .ok_or_else(|| format!("{} lacks {k}", file.display()))
         };
         let port = |k: &str| -> Result<u16, String> {
-            get(k)?.parse().map_err(|e| format!("{} has a bad {k}: {e}", file.display()))
+            get(k)?
+                .parse()
+                .map_err(|e| format!("{} has a bad {k}: {e}", file.display()))
         };
         Ok(Rig {
-            dir: get("RIG_DIR").map(PathBuf::from).unwrap_or_else(|_| dir.to_path_buf()),
+            dir: get("RIG_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| dir.to_path_buf()),
             host: get("RIG_HOST")?,
             host_nomove: get("RIG_HOST_NOMOVE")?,
             host_nouidplus: get("RIG_HOST_NOUIDPLUS")?,
@@ -156,7 +162,13 @@ impl Rig {
     /// (letter case aside); `None` (`MAIL FROM:<>`) is refused: bounces and
     /// forgeries go through [`Rig::deliver`]. Panics if the server does not
     /// accept the message.
-    pub fn submit(&self, login_user: &str, envelope_from: Option<&str>, rcpts: &[&str], raw: &[u8]) {
+    pub fn submit(
+        &self,
+        login_user: &str,
+        envelope_from: Option<&str>,
+        rcpts: &[&str],
+        raw: &[u8],
+    ) {
         if let Err(e) = self.try_submit(login_user, &self.password, envelope_from, rcpts, raw) {
             panic!("submitting as {login_user} to {rcpts:?} failed: {e:?}");
         }
@@ -195,7 +207,9 @@ impl Rig {
     /// and mail from people at other providers. Panics if it is refused.
     pub fn deliver(&self, envelope_from: Option<&str>, rcpts: &[&str], raw: &[u8]) {
         if let Err(e) = send(&self.smtp_on(self.mx_port, None), envelope_from, rcpts, raw) {
-            panic!("delivering from {envelope_from:?} to {rcpts:?} through the MX port failed: {e:?}");
+            panic!(
+                "delivering from {envelope_from:?} to {rcpts:?} through the MX port failed: {e:?}"
+            );
         }
     }
 
@@ -214,7 +228,8 @@ impl Rig {
         let Some((user, password)) = login else {
             return builder.build();
         };
-        let pem = std::fs::read(&self.ca_path).unwrap_or_else(|e| panic!("{}: {e}", self.ca_path.display()));
+        let pem = std::fs::read(&self.ca_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", self.ca_path.display()));
         let tls = TlsParameters::builder(self.host.clone())
             .add_root_certificate(Certificate::from_pem(&pem).expect("the rig CA is PEM"))
             .build()
@@ -229,8 +244,14 @@ impl Rig {
     /// the mailbox of `user_addr` (it may not exist yet).
     pub fn maildir(&self, user_addr: &str, folder: &str) -> PathBuf {
         let addr = user_addr.to_lowercase();
-        let (local, domain) = addr.rsplit_once('@').unwrap_or_else(|| panic!("{user_addr} is not an address"));
-        let folder = if folder.eq_ignore_ascii_case("INBOX") { "INBOX" } else { folder };
+        let (local, domain) = addr
+            .rsplit_once('@')
+            .unwrap_or_else(|| panic!("{user_addr} is not an address"));
+        let folder = if folder.eq_ignore_ascii_case("INBOX") {
+            "INBOX"
+        } else {
+            folder
+        };
         let mut p = self.dir.join("mail").join(domain).join(local);
         for part in folder.split('/') {
             p.push(part);
@@ -244,7 +265,9 @@ impl Rig {
         let dir = self.maildir(user_addr, folder);
         let mut files: Vec<((u64, u64, String), PathBuf)> = Vec::new();
         for sub in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir.join(sub)) else {
+                continue;
+            };
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if name.starts_with('.') {
@@ -255,13 +278,22 @@ impl Rig {
         }
         files.sort();
         // A file can move from new/ to cur/ while we read: skip what vanished.
-        files.into_iter().filter_map(|(_, p)| std::fs::read(p).ok()).collect()
+        files
+            .into_iter()
+            .filter_map(|(_, p)| std::fs::read(p).ok())
+            .collect()
     }
 
     /// Polls until `folder` of `user_addr` holds at least `count` messages
     /// and returns them; panics with what is there after `timeout`. Use
     /// generous timeouts: this is a wait, not a timing assertion.
-    pub fn wait_for(&self, user_addr: &str, folder: &str, count: usize, timeout: Duration) -> Vec<Vec<u8>> {
+    pub fn wait_for(
+        &self,
+        user_addr: &str,
+        folder: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<Vec<u8>> {
         let start = Instant::now();
         loop {
             let got = self.messages(user_addr, folder);
@@ -288,7 +320,8 @@ impl Rig {
     pub fn drop_into(&self, user_addr: &str, folder: &str, raw: &[u8]) {
         let dir = self.maildir(user_addr, folder);
         let mail_root = self.dir.join("mail");
-        let owner = std::fs::metadata(&mail_root).unwrap_or_else(|e| panic!("{}: {e}", mail_root.display()));
+        let owner = std::fs::metadata(&mail_root)
+            .unwrap_or_else(|e| panic!("{}: {e}", mail_root.display()));
         use std::os::unix::fs::MetadataExt;
         let (uid, gid) = (owner.uid(), owner.gid());
         // Create each missing level ourselves, so each gets Dovecot's owner.
@@ -318,7 +351,8 @@ impl Rig {
             raw.len()
         );
         let tmp = dir.join("tmp").join(&name);
-        let mut f = std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
+        let mut f =
+            std::fs::File::create(&tmp).unwrap_or_else(|e| panic!("{}: {e}", tmp.display()));
         f.write_all(raw).unwrap();
         drop(f);
         let _ = std::os::unix::fs::chown(&tmp, Some(uid), Some(gid));
@@ -333,10 +367,16 @@ fn send(
     rcpts: &[&str],
     raw: &[u8],
 ) -> Result<(), lettre::transport::smtp::Error> {
-    let from = envelope_from.map(|a| a.parse::<Address>().unwrap_or_else(|e| panic!("bad sender {a}: {e}")));
+    let from = envelope_from.map(|a| {
+        a.parse::<Address>()
+            .unwrap_or_else(|e| panic!("bad sender {a}: {e}"))
+    });
     let to = rcpts
         .iter()
-        .map(|a| a.parse::<Address>().unwrap_or_else(|e| panic!("bad recipient {a}: {e}")))
+        .map(|a| {
+            a.parse::<Address>()
+                .unwrap_or_else(|e| panic!("bad recipient {a}: {e}"))
+        })
         .collect();
     let envelope = Envelope::new(from, to).expect("an envelope needs at least one recipient");
     // lettre ends the data with CRLF "." CRLF itself: a message's own
@@ -350,7 +390,11 @@ fn delivery_key(name: &str) -> (u64, u64, String) {
     let (secs, rest) = name.split_once('.').unwrap_or((name, ""));
     let usecs = rest
         .strip_prefix('M')
-        .map(|r| r.chars().take_while(char::is_ascii_digit).collect::<String>())
+        .map(|r| {
+            r.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
         .and_then(|d| d.parse().ok())
         .unwrap_or(0);
     (secs.parse().unwrap_or(0), usecs, name.to_string())
@@ -366,7 +410,13 @@ fn summary(raw: &[u8]) -> String {
             .map(|l| l.trim().to_string())
             .unwrap_or_default()
     };
-    format!("{} | {} | {} | {} bytes", pick("From:"), pick("To:"), pick("Subject:"), raw.len())
+    format!(
+        "{} | {} | {} | {} bytes",
+        pick("From:"),
+        pick("To:"),
+        pick("Subject:"),
+        raw.len()
+    )
 }
 
 /// A simple RFC 5322 message with Date and a unique Message-ID, CRLF line
@@ -374,7 +424,10 @@ fn summary(raw: &[u8]) -> String {
 pub fn post(from: &str, to: &str, subject: &str, body: &str) -> Vec<u8> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("conclave.test");
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("conclave.test");
     let body = body.replace("\r\n", "\n").replace('\n', "\r\n");
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {}\r\n\
@@ -402,7 +455,9 @@ pub fn rfc5322_date(secs: u64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} +0000",
         WD[days.rem_euclid(7) as usize],
@@ -422,15 +477,20 @@ mod tests {
     #[test]
     fn dates_are_rfc5322() {
         assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(rfc5322_date(1_732_784_703), "Thu, 28 Nov 2024 09:05:03 +0000");
+        assert_eq!(
+            rfc5322_date(1_732_784_703),
+            "Thu, 28 Nov 2024 09:05:03 +0000"
+        );
         assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
     }
 
     #[test]
     fn maildir_names_sort_by_delivery() {
-        let mut v = [delivery_key("1700000001.M5P1.h,S=1:2,S"),
+        let mut v = [
+            delivery_key("1700000001.M5P1.h,S=1:2,S"),
             delivery_key("1700000000.M999999P1.h"),
-            delivery_key("1700000001.M40P1.h")];
+            delivery_key("1700000001.M40P1.h"),
+        ];
         v.sort();
         assert_eq!(v[0].0, 1_700_000_000);
         assert_eq!((v[1].1, v[2].1), (5, 40));
@@ -441,7 +501,12 @@ mod tests {
         let a = String::from_utf8(post("a@x.test", "b@x.test", "hi", "one\ntwo\n")).unwrap();
         let b = String::from_utf8(post("a@x.test", "b@x.test", "hi", "one\r\n")).unwrap();
         assert!(a.ends_with("one\r\ntwo\r\n") && !a.replace("\r\n", "").contains('\n'));
-        let id = |s: &str| s.lines().find(|l| l.starts_with("Message-ID:")).unwrap().to_string();
+        let id = |s: &str| {
+            s.lines()
+                .find(|l| l.starts_with("Message-ID:"))
+                .unwrap()
+                .to_string()
+        };
         assert_ne!(id(&a), id(&b));
     }
 }

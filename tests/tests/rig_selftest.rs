@@ -18,7 +18,10 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
 /// What the server answered, for assertions on its words.
 fn refusal(result: Result<(), lettre::transport::smtp::Error>, what: &str) -> String {
     let err = result.expect_err(what);
-    assert!(err.is_permanent(), "{what}: a final (5xx) answer expected, got {err:?}");
+    assert!(
+        err.is_permanent(),
+        "{what}: a final (5xx) answer expected, got {err:?}"
+    );
     format!("{err:?} {err}")
 }
 
@@ -40,55 +43,124 @@ fn a_login_sends_as_itself_and_a_wrong_password_is_refused() {
     let got = rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20));
     assert_eq!(got.len(), 1);
     let text = String::from_utf8_lossy(&got[0]);
-    assert!(text.contains("Subject: rig self-test") && text.contains("Hello from the rig."), "{text}");
+    assert!(
+        text.contains("Subject: rig self-test") && text.contains("Hello from the rig."),
+        "{text}"
+    );
 
     // Logins and addresses match whatever their letter case.
     let shouting = alice.to_uppercase();
-    let mixed = format!("{}@{}", alice.split('@').next().unwrap(), rig.domain.to_uppercase());
-    rig.submit(&shouting, Some(&mixed), &[&bob], &rig::post(&shouting, &bob, "case", "x\r\n"));
+    let mixed = format!(
+        "{}@{}",
+        alice.split('@').next().unwrap(),
+        rig.domain.to_uppercase()
+    );
+    rig.submit(
+        &shouting,
+        Some(&mixed),
+        &[&bob],
+        &rig::post(&shouting, &bob, "case", "x\r\n"),
+    );
     rig.wait_for(&bob, "INBOX", 2, Duration::from_secs(20));
     // Without a From, Postfix adds one: the envelope sender, the login.
     let no_from = b"To: someone\r\nSubject: no From\r\n\r\nx\r\n";
     rig.submit(&alice, Some(&alice), &[&bob], no_from);
     let got = rig.wait_for(&bob, "INBOX", 3, Duration::from_secs(20));
-    let added = got.iter().find(|m| header(m, "Subject").as_deref() == Some("no From")).unwrap();
+    let added = got
+        .iter()
+        .find(|m| header(m, "Subject").as_deref() == Some("no From"))
+        .unwrap();
     assert_eq!(header(added, "From").unwrap(), alice);
 
     let refused = rig.try_submit(&alice, "wrong-password", Some(&alice), &[&bob], &post);
     let err = refused.expect_err("a wrong password must be refused");
-    assert!(err.is_permanent() || err.to_string().contains("535"), "{err:?}");
+    assert!(
+        err.is_permanent() || err.to_string().contains("535"),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn a_foreign_or_null_envelope_sender_is_refused() {
     let rig = Rig::get();
-    let (alice, bob, mallory) = (rig.unique("alice"), rig.unique("bob"), rig.unique("mallory"));
+    let (alice, bob, mallory) = (
+        rig.unique("alice"),
+        rig.unique("bob"),
+        rig.unique("mallory"),
+    );
     let post = rig::post(&alice, &bob, "envelope", "x\r\n");
 
-    let said = refusal(rig.try_submit(&alice, &rig.password, Some(&mallory), &[&bob], &post), "a foreign sender");
-    assert!(said.contains("553") && said.contains(&format!("not owned by user {alice}")), "{said}");
-    let said = refusal(rig.try_submit(&alice, &rig.password, Some("alice@elsewhere.test"), &[&bob], &post), "another domain");
+    let said = refusal(
+        rig.try_submit(&alice, &rig.password, Some(&mallory), &[&bob], &post),
+        "a foreign sender",
+    );
+    assert!(
+        said.contains("553") && said.contains(&format!("not owned by user {alice}")),
+        "{said}"
+    );
+    let said = refusal(
+        rig.try_submit(
+            &alice,
+            &rig.password,
+            Some("alice@elsewhere.test"),
+            &[&bob],
+            &post,
+        ),
+        "another domain",
+    );
     assert!(said.contains("not owned by user"), "{said}");
     // An account does not submit bounces: those come from servers.
-    let bounce = rig::post(&format!("MAILER-DAEMON@{}", rig.domain), &bob, "bounce", "x\r\n");
-    let said = refusal(rig.try_submit(&alice, &rig.password, None, &[&bob], &bounce), "the null sender");
-    assert!(said.contains("553") && said.contains("null sender"), "{said}");
+    let bounce = rig::post(
+        &format!("MAILER-DAEMON@{}", rig.domain),
+        &bob,
+        "bounce",
+        "x\r\n",
+    );
+    let said = refusal(
+        rig.try_submit(&alice, &rig.password, None, &[&bob], &bounce),
+        "the null sender",
+    );
+    assert!(
+        said.contains("553") && said.contains("null sender"),
+        "{said}"
+    );
     assert!(rig.messages(&bob, "INBOX").is_empty());
 }
 
 #[test]
 fn a_foreign_header_from_is_refused_as_send_as_denied() {
     let rig = Rig::get();
-    let (alice, bob, mallory) = (rig.unique("alice"), rig.unique("bob"), rig.unique("mallory"));
+    let (alice, bob, mallory) = (
+        rig.unique("alice"),
+        rig.unique("bob"),
+        rig.unique("mallory"),
+    );
 
     let forged = rig::post(&mallory, &bob, "not me", "x\r\n");
-    let said = refusal(rig.try_submit(&alice, &rig.password, Some(&alice), &[&bob], &forged), "a foreign From");
+    let said = refusal(
+        rig.try_submit(&alice, &rig.password, Some(&alice), &[&bob], &forged),
+        "a foreign From",
+    );
     assert!(said.contains("550") && said.contains("5.7.60"), "{said}");
-    assert!(said.contains(&format!("SendAsDenied: the account {alice} may not send as {mallory}")), "{said}");
+    assert!(
+        said.contains(&format!(
+            "SendAsDenied: the account {alice} may not send as {mallory}"
+        )),
+        "{said}"
+    );
 
-    let two = with_from(&rig::post(&alice, &bob, "two", "x\r\n"), &format!("{alice}, {mallory}"));
-    let said = refusal(rig.try_submit(&alice, &rig.password, Some(&alice), &[&bob], &two), "two From addresses");
-    assert!(said.contains("SendAsDenied") && said.contains("2 From addresses"), "{said}");
+    let two = with_from(
+        &rig::post(&alice, &bob, "two", "x\r\n"),
+        &format!("{alice}, {mallory}"),
+    );
+    let said = refusal(
+        rig.try_submit(&alice, &rig.password, Some(&alice), &[&bob], &two),
+        "two From addresses",
+    );
+    assert!(
+        said.contains("SendAsDenied") && said.contains("2 From addresses"),
+        "{said}"
+    );
     assert!(rig.messages(&bob, "INBOX").is_empty());
 }
 
@@ -96,14 +168,24 @@ fn a_foreign_header_from_is_refused_as_send_as_denied() {
 fn the_gmail_port_rewrites_a_foreign_header_from_to_the_login() {
     let rig = Rig::get();
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
-    let post = with_from(&rig::post(&alice, &bob, "as someone else", "x\r\n"), "\"Alice Example\" <someone@elsewhere.test>");
-    rig.try_submit_gmail(&alice, Some(&alice), &[&bob], &post).expect("the Gmail port takes it");
+    let post = with_from(
+        &rig::post(&alice, &bob, "as someone else", "x\r\n"),
+        "\"Alice Example\" <someone@elsewhere.test>",
+    );
+    rig.try_submit_gmail(&alice, Some(&alice), &[&bob], &post)
+        .expect("the Gmail port takes it");
     let got = rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20));
-    assert_eq!(header(&got[0], "From").unwrap(), format!("\"Alice Example\" <{alice}>"));
+    assert_eq!(
+        header(&got[0], "From").unwrap(),
+        format!("\"Alice Example\" <{alice}>")
+    );
     assert_eq!(header(&got[0], "Subject").unwrap(), "as someone else");
 
     // The envelope sender is held to the login all the same.
-    let said = refusal(rig.try_submit_gmail(&alice, Some("someone@elsewhere.test"), &[&bob], &post), "a foreign sender");
+    let said = refusal(
+        rig.try_submit_gmail(&alice, Some("someone@elsewhere.test"), &[&bob], &post),
+        "a foreign sender",
+    );
     assert!(said.contains("not owned by user"), "{said}");
 }
 
@@ -111,13 +193,32 @@ fn the_gmail_port_rewrites_a_foreign_header_from_to_the_login() {
 fn the_mx_port_takes_forgeries_and_bounces_from_other_servers() {
     let rig = Rig::get();
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
-    rig.deliver(Some("mallory@elsewhere.test"), &[&bob], &rig::post(&alice, &bob, "forged", "x\r\n"));
-    let bounce = rig::post("MAILER-DAEMON@elsewhere.test", &bob, "Undelivered Mail", "gone\r\n");
+    rig.deliver(
+        Some("mallory@elsewhere.test"),
+        &[&bob],
+        &rig::post(&alice, &bob, "forged", "x\r\n"),
+    );
+    let bounce = rig::post(
+        "MAILER-DAEMON@elsewhere.test",
+        &bob,
+        "Undelivered Mail",
+        "gone\r\n",
+    );
     rig.deliver(None, &[&bob], &bounce);
     let got = rig.wait_for(&bob, "INBOX", 2, Duration::from_secs(20));
-    let by_subject = |s: &str| got.iter().find(|m| header(m, "Subject").as_deref() == Some(s)).expect(s);
+    let by_subject = |s: &str| {
+        got.iter()
+            .find(|m| header(m, "Subject").as_deref() == Some(s))
+            .expect(s)
+    };
     let forged = by_subject("forged");
     assert_eq!(header(forged, "From").unwrap(), alice);
-    assert_eq!(header(forged, "Return-Path").unwrap(), "<mallory@elsewhere.test>");
-    assert_eq!(header(by_subject("Undelivered Mail"), "Return-Path").unwrap(), "<>");
+    assert_eq!(
+        header(forged, "Return-Path").unwrap(),
+        "<mallory@elsewhere.test>"
+    );
+    assert_eq!(
+        header(by_subject("Undelivered Mail"), "Return-Path").unwrap(),
+        "<>"
+    );
 }

@@ -141,7 +141,12 @@ async fn a_held_post_approved_in_the_window_reaches_the_members() {
     // A non-member's post, and a bounce, which can only be discarded.
     let post = rig::post(&eve, &owner.list, "let me in", "hi\r\n");
     rig.submit(&eve, Some(&eve), &[&owner.list], &post);
-    let bounce = rig::post(&format!("MAILER-DAEMON@{}", rig.domain), &owner.list, "Undelivered Mail", "gone\r\n");
+    let bounce = rig::post(
+        &format!("MAILER-DAEMON@{}", rig.domain),
+        &owner.list,
+        "Undelivered Mail",
+        "gone\r\n",
+    );
     rig.deliver(None, &[&owner.list], &bounce);
     rig.wait_for(&owner.list, "INBOX", 2, Duration::from_secs(20));
     let out = owner.run_once();
@@ -169,7 +174,11 @@ async fn a_held_post_approved_in_the_window_reaches_the_members() {
         screenshot(&client, "held-panel").await;
         let (mut approvable, mut bounce) = (None, None);
         for row in rows {
-            let subject = row.find(Locator::Css("[data-testid=held-subject]")).await?.text().await?;
+            let subject = row
+                .find(Locator::Css("[data-testid=held-subject]"))
+                .await?
+                .text()
+                .await?;
             let approve = row.find(Locator::Css("[data-testid=held-approve]")).await?;
             let enabled = approve.is_enabled().await?;
             match subject.as_str() {
@@ -191,7 +200,11 @@ async fn a_held_post_approved_in_the_window_reaches_the_members() {
         .await?;
         wait_for_all(&client, "[data-testid=held-row]", 10, |r| r.len() == 1).await?;
 
-        bounce.find(Locator::Css("[data-testid=held-discard]")).await?.click().await?;
+        bounce
+            .find(Locator::Css("[data-testid=held-discard]"))
+            .await?
+            .click()
+            .await?;
         client
             .wait()
             .at_most(Duration::from_secs(10))
