@@ -17,6 +17,7 @@
 //! `$RIG_DIR/mail/<domain>/<user>/<folder path>/{cur,new,tmp}`, so `INBOX`
 //! is `.../INBOX/` and `Conclave/Processed` is `.../Conclave/Processed/`.
 
+pub mod copy;
 pub mod gpg;
 pub mod owner;
 pub mod smime;

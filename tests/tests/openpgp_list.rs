@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use conclave_engine::mime;
 use rig::Rig;
+use rig::copy::{inner_header, note, poster_content};
 use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, signed_entity_with, with_headers};
 use rig::owner::Owner;
 
@@ -89,20 +90,42 @@ fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
     let out = owner.run_once();
     assert!(out.contains("1 distributed") && out.contains("3 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
 
-    // Bob: encrypted to his key alone, signed by the list, content intact.
+    // Bob: encrypted to his key alone, signed by the list, content intact,
+    // sent as the list with Alice's name, nothing in the clear beyond a
+    // plain list's headers.
     let copy = &rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20))[0];
-    assert_eq!(header(copy, "X-Conclave-Decrypted").as_deref(), Some("yes"));
+    assert_eq!(header(copy, "X-Conclave-Decrypted"), None, "nothing in the clear says it was encrypted");
+    assert_eq!(header(copy, "From").unwrap(), format!("\"{} via Secure\" <{}>", alice.split('@').next().unwrap(), owner.list));
+    assert_eq!(header(copy, "Reply-To").unwrap(), owner.list, "replies stay on the list");
+    assert_eq!(header(copy, "Subject").unwrap(), "[...]");
     assert!(header(copy, "List-Id").unwrap().contains(&owner.list.replacen('@', ".", 1)));
+    assert_eq!(header(copy, "List-Unsubscribe").unwrap(), format!("<mailto:{}?subject=unsubscribe>", owner.list));
+    assert!(header(copy, "Autocrypt").unwrap().starts_with(&format!("addr={}; prefer-encrypt=mutual; keydata=", owner.list)));
     assert!(!String::from_utf8_lossy(copy).contains("Secret meeting"), "no clear text on the wire");
     let signed = open_copy(&gb, copy);
-    assert_eq!(verify_list_signature(&gb, &signed, &owner.list), ENTITY);
+    let payload = verify_list_signature(&gb, &signed, &owner.list);
+    assert_eq!(poster_content(&payload), ENTITY);
+    assert_eq!(inner_header(&payload, "From").unwrap(), format!("{} <{alice}>", alice.split('@').next().unwrap()));
+    assert_eq!(inner_header(&payload, "Subject").unwrap(), "[Secure] ...");
+    let said = note(&payload).expect("the list says who signed");
+    let fpr = String::from_utf8(ga.ok(&["--with-colons", "--list-keys", &alice])).unwrap();
+    let fpr = fpr.lines().find(|l| l.starts_with("fpr:")).unwrap().split(':').nth(9).unwrap().to_string();
+    let grouped: Vec<&str> = fpr.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect();
+    assert!(said.contains(&format!("Sig: good signature by {alice}")) && said.contains(&grouped.join(" ")), "{said}");
+    assert!(said.contains("Enc: the post reached the list encrypted"), "{said}");
     // Alice, the poster, gets her copy the same way.
     let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
-    assert_eq!(verify_list_signature(&ga, &open_copy(&ga, copy), &owner.list), ENTITY);
-    // Carol has no key: under distrib-encrypt yes she gets it signed, not encrypted.
+    assert_eq!(poster_content(&verify_list_signature(&ga, &open_copy(&ga, copy), &owner.list)), ENTITY);
+    // Carol has no key, and the post arrived encrypted: she gets a notice
+    // signed by the list, with not a word of the post.
     let copy = &rig.wait_for(&carol, "INBOX", 1, Duration::from_secs(20))[0];
     assert_eq!(mime::media_type(&header(copy, "Content-Type").unwrap()), "multipart/signed");
-    assert!(String::from_utf8_lossy(copy).contains("Secret meeting"));
+    let text = String::from_utf8_lossy(copy);
+    assert!(!text.contains("Secret meeting") && !text.contains("back door"), "{text}");
+    assert_eq!(header(copy, "Subject").unwrap(), "[Secure] a post you did not receive");
+    assert!(text.contains("public key"), "{text}");
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(log.contains("1 without a usable key got a notice instead"), "{log}");
 
     // Under distrib-encrypt force, Carol gets nothing and the owner sees why.
     owner.ok(&["list", "set", &owner.list, "distrib-encrypt", "force"]);
@@ -262,8 +285,11 @@ fn every_post_shape_from_gpg_reaches_members_intact() {
         let out = owner.run_once();
         assert!(out.contains("1 distributed") && out.contains("1 sent"), "shape {n}: {out}\n{}", owner.ok(&["log", &owner.list]));
         let copy = &rig.wait_for(&bob, "INBOX", n + 1, Duration::from_secs(20))[n];
-        let got = verify_list_signature(&gb, &open_copy(&gb, copy), &owner.list);
+        let payload = verify_list_signature(&gb, &open_copy(&gb, copy), &owner.list);
+        let got = poster_content(&payload);
         assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(content), "shape {n}");
+        // Every shape here is signed by Alice: the list says so inside.
+        assert!(note(&payload).is_some_and(|n| n.contains(&format!("good signature by {alice}"))), "shape {n}");
         assert_eq!(got, *content, "shape {n}: byte for byte");
     }
 }

@@ -41,7 +41,12 @@ fn a_post_reaches_every_member_once_with_the_list_headers() {
         assert_eq!(header(m, "List-Post").unwrap(), format!("<mailto:{}>", owner.list));
         assert_eq!(header(m, "X-Loop").unwrap(), owner.list);
         assert_eq!(header(m, "Subject").unwrap(), "[Test List] Meeting on Tuesday");
-        assert_eq!(header(m, "From").unwrap(), alice);
+        // Sent as the list, with the poster's name (no name given: the
+        // address's local part); replies go to the poster on a plain list.
+        let local = alice.split('@').next().unwrap();
+        assert_eq!(header(m, "From").unwrap(), format!("\"{local} via Test List\" <{}>", owner.list));
+        assert_eq!(header(m, "Reply-To").unwrap(), alice);
+        assert_eq!(header(m, "List-Help").unwrap(), format!("<mailto:{}?subject=help>", owner.list));
         // Dovecot stores lines with LF; the body is otherwise as posted.
         let body = String::from_utf8_lossy(m).replace("\r\n", "\n");
         assert!(body.ends_with("\n\nSee you at 7.\n"), "{body}");

@@ -176,7 +176,21 @@ export type HeldAction = "approve" | "reject" | "discard";
 /**
  * A post waiting for an owner.
  */
-export type HeldPost = { id: number, post_id: number, sender: string, subject: string, size: number, reason: string,
+export type HeldPost = { id: number, post_id: number,
+/**
+ * What From says.
+ */
+sender: string,
+/**
+ * The member whose key made a good signature on it, when a member's
+ * key did, even if From names someone else: who really wrote it.
+ */
+signed_by: string | null,
+/**
+ * That member's key: the OpenPGP fingerprint or the certificate's
+ * SHA-256.
+ */
+signer_key: string | null, subject: string, size: number, reason: string,
 /**
  * Automated mail (bounces, auto-replies) can only be discarded.
  */

@@ -44,6 +44,8 @@ function view(over: Partial<HeldView> = {}, p: Partial<PostView> = {}): HeldView
       reason: "eve@example.net is not a member",
       approvable: true,
       held_at: "2026-03-01T12:00:00Z",
+      signed_by: null,
+      signer_key: null,
     },
     post: post(p),
     approve_to: 3,

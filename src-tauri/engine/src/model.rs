@@ -135,6 +135,12 @@ pub struct ListSettings {
     /// the list's signature and encryption); empty for none.
     #[serde(default)]
     pub footer: String,
+    /// Whether an encrypted copy's clear Subject is the placeholder `[...]`
+    /// (the real one travels inside the encryption, RFC 9788). Clients of
+    /// OpenPGP lists show the inner subject; Outlook and Apple Mail show
+    /// only the outer one, so S/MIME and mixed lists leave it off.
+    #[serde(default)]
+    pub protect_subject: bool,
 }
 
 /// The longest footer a list takes: a few lines, not a document.
@@ -155,12 +161,16 @@ impl ListSettings {
         "signature-max-age-days",
         "owner-notices",
         "footer",
+        "protect-subject",
     ];
 
-    pub fn defaults_for(name: &str) -> Self {
+    /// A new list's settings. On a list with a key, replies go to the list:
+    /// a member answering the poster alone has no key for them, and the
+    /// easy way out would be an unencrypted reply off the list.
+    pub fn defaults_for(name: &str, protocol: Protocol) -> Self {
         ListSettings {
             subject_prefix: format!("[{name}] "),
-            reply_to: ReplyTo::Poster,
+            reply_to: if protocol == Protocol::Plain { ReplyTo::Poster } else { ReplyTo::List },
             non_member_posts: NonMemberPosts::Hold,
             max_size: 10 * 1024 * 1024,
             send_rate: 0,
@@ -171,16 +181,23 @@ impl ListSettings {
             owner_notices: true,
             signature_max_age_days: 7,
             footer: String::new(),
+            protect_subject: protocol == Protocol::Openpgp,
         }
     }
 
     /// Changes one setting; the error says which values are allowed.
     pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
         // Values end up in headers (the subject prefix) and in the settings
-        // the CLI prints; a line break would let a value add header fields.
-        // A footer is body text and may take several lines.
-        if key != "footer" && value.contains(['\r', '\n']) {
-            return Err(format!("the value of {key} must be on one line (no line breaks)"));
+        // the CLI prints; a line break would let a value add header fields,
+        // and other control characters garble what the owner reads. A
+        // footer is body text and may take several lines.
+        if key != "footer" {
+            if value.contains(['\r', '\n']) {
+                return Err(format!("the value of {key} must be on one line (no line breaks)"));
+            }
+            if value.chars().any(char::is_control) {
+                return Err(format!("the value of {key} must be plain text (no control characters)"));
+            }
         }
         match key {
             "subject-prefix" => self.subject_prefix = value.to_string(),
@@ -197,6 +214,7 @@ impl ListSettings {
             "distrib-encrypt" => self.distrib_encrypt = value.parse()?,
             "distrib-sign" => self.distrib_sign = parse_yes_no(value)?,
             "owner-notices" => self.owner_notices = parse_yes_no(value)?,
+            "protect-subject" => self.protect_subject = parse_yes_no(value)?,
             "footer" => {
                 let text = value.replace("\r\n", "\n").replace('\r', "\n");
                 if text.chars().count() > MAX_FOOTER_CHARS {
@@ -251,6 +269,7 @@ impl ListSettings {
             ("signature-max-age-days", self.signature_max_age_days.to_string()),
             ("owner-notices", if self.owner_notices { "yes" } else { "no" }.to_string()),
             ("footer", self.footer.clone()),
+            ("protect-subject", if self.protect_subject { "yes" } else { "no" }.to_string()),
         ]
     }
 }
@@ -335,6 +354,20 @@ pub struct Account {
     pub ca_pem: Option<String>,
 }
 
+/// A member's name as the owner typed it, trimmed. It becomes the display
+/// name of every copy the member posts ("Alice via Tenants"), so it must be
+/// one line of plain text: a line break would let it add header fields.
+pub fn check_member_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.chars().any(char::is_control) {
+        return Err("a member's name must be one line of plain text (no line breaks or control characters)".into());
+    }
+    if name.chars().count() > 200 {
+        return Err("a member's name takes at most 200 characters".into());
+    }
+    Ok(name.to_string())
+}
+
 /// Checks an e-mail address well enough to refuse typos; it is no validator
 /// of RFC 5321 in full.
 pub fn check_address(addr: &str) -> Result<String, String> {
@@ -363,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_footer_takes_lines_but_no_control_characters() {
-        let mut s = ListSettings::defaults_for("T");
+        let mut s = ListSettings::defaults_for("T", Protocol::Plain);
         assert_eq!(s.footer, "");
         s.set("footer", "Tenants' union\r\nMeetings on Tuesdays\n\n").unwrap();
         assert_eq!(s.footer, "Tenants' union\nMeetings on Tuesdays");
@@ -377,7 +410,7 @@ mod tests {
 
     #[test]
     fn settings_round_trip_through_set() {
-        let mut s = ListSettings::defaults_for("Tenants");
+        let mut s = ListSettings::defaults_for("Tenants", Protocol::Plain);
         assert_eq!(s.subject_prefix, "[Tenants] ");
         s.set("reply-to", "list").unwrap();
         s.set("non-member-posts", "REJECT").unwrap();
@@ -398,7 +431,7 @@ mod tests {
         assert_eq!(s.non_member_posts, NonMemberPosts::Reject);
         assert_eq!(s.max_size, 2 * 1024 * 1024);
         assert_eq!(s.subject_prefix, "");
-        let mut t = ListSettings::defaults_for("x");
+        let mut t = ListSettings::defaults_for("x", Protocol::Plain);
         for (k, v) in s.pairs() {
             t.set(k, &v).unwrap();
         }
@@ -409,7 +442,7 @@ mod tests {
 
     #[test]
     fn crypto_settings_default_to_protecting_posts() {
-        let s = ListSettings::defaults_for("x");
+        let s = ListSettings::defaults_for("x", Protocol::Plain);
         assert_eq!(
             (s.post_encrypt, s.post_sign, s.distrib_encrypt, s.distrib_sign, s.signature_max_age_days),
             (Requirement::Yes, Requirement::Yes, Requirement::Yes, true, 7)
@@ -418,7 +451,7 @@ mod tests {
 
     #[test]
     fn no_setting_but_the_footer_takes_a_line_break() {
-        let mut s = ListSettings::defaults_for("x");
+        let mut s = ListSettings::defaults_for("x", Protocol::Plain);
         // The footer is body text, never a header: see a_footer_takes_lines...
         for key in ListSettings::KEYS.iter().filter(|k| **k != "footer") {
             for bad in ["[x]\r\nBcc: eve@example.net", "yes\n", "\r7"] {
@@ -426,12 +459,36 @@ mod tests {
                 assert!(e.contains("one line"), "{key} {bad:?}: {e}");
             }
         }
-        assert_eq!(s, ListSettings::defaults_for("x"));
+        assert_eq!(s, ListSettings::defaults_for("x", Protocol::Plain));
+    }
+
+    #[test]
+    fn no_setting_takes_a_control_character() {
+        let mut s = ListSettings::defaults_for("x", Protocol::Plain);
+        for key in ListSettings::KEYS.iter().filter(|k| **k != "footer") {
+            let e = s.set(key, "[x]\u{1b}[31m").unwrap_err();
+            assert!(e.contains("control characters"), "{key}: {e}");
+        }
+        assert_eq!(s, ListSettings::defaults_for("x", Protocol::Plain));
+        s.set("subject-prefix", "[Mieter\u{fc}] ").unwrap();
+        s.set("protect-subject", "yes").unwrap();
+        assert!(s.protect_subject);
+        assert!(ListSettings::defaults_for("x", Protocol::Openpgp).protect_subject);
+        assert!(!ListSettings::defaults_for("x", Protocol::Smime).protect_subject);
+    }
+
+    #[test]
+    fn member_names_are_one_line_of_text() {
+        assert_eq!(check_member_name("  Alice Liddell ").unwrap(), "Alice Liddell");
+        for bad in ["Alice\r\nBcc: eve@example.net", "Ali\nce", "A\u{7}lice", "\u{1b}[31mAlice"] {
+            assert!(check_member_name(bad).unwrap_err().contains("one line"), "{bad:?}");
+        }
+        assert!(check_member_name(&"x".repeat(201)).is_err());
     }
 
     #[test]
     fn bad_settings_say_what_is_allowed() {
-        let mut s = ListSettings::defaults_for("x");
+        let mut s = ListSettings::defaults_for("x", Protocol::Plain);
         let e = s.set("non-member-posts", "maybe").unwrap_err();
         assert!(e.contains("hold, reject"), "{e}");
         let e = s.set("colour", "red").unwrap_err();
@@ -449,7 +506,7 @@ mod tests {
 
     #[test]
     fn changes_apply_all_together_or_not_at_all() {
-        let s = ListSettings::defaults_for("x");
+        let s = ListSettings::defaults_for("x", Protocol::Plain);
         let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
         let next = s
             .with_changes(&pairs(&[("post-sign", "force"), ("max-size", "500K"), ("reply-to", "list")]))
@@ -489,7 +546,7 @@ mod tests {
             name: "T".into(),
             protocol: Protocol::Plain,
             paused: false,
-            settings: ListSettings::defaults_for("T"),
+            settings: ListSettings::defaults_for("T", Protocol::Plain),
         };
         assert_eq!(l.list_id(), "tenants.example.org");
     }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::protected::{self, ListCrypto};
 use super::{AgentError, held_recipients};
-use crate::policy::render;
+use crate::policy::notices;
 use crate::policy::view::PostView;
 use crate::policy::Post;
 use crate::store::{HeldPost, Resolution, Store, StoreError};
@@ -77,7 +77,7 @@ pub async fn held_view(data_dir: &Path, address: &str, held_id: i64) -> Result<H
         };
         let approve_to = if held.approvable { held_recipients(&store, &list, &held, Resolution::Approve)?.len() } else { 0 };
         let reject_notice = held_recipients(&store, &list, &held, Resolution::Reject)?.into_iter().next().map(|to| {
-            let (subject, text) = render::notice_words(&list, &held.subject, &held.reason);
+            let (subject, text) = notices::notice_words(&list, &held.subject, &held.reason);
             RejectNotice { to, subject, text }
         });
         Ok(HeldView { held, post, approve_to, reject_notice, key_problem })
@@ -94,7 +94,7 @@ mod tests {
 
     fn hold(store: &Store, list: &crate::model::List, uid: u32, raw: &[u8], sender: &str, approvable: bool) -> i64 {
         let Sighting::New(id) = store
-            .record_post(list, &NewPost { uidvalidity: 1, uid, message_id: "", raw, arrived_at: None })
+            .record_post(list, &NewPost { uidvalidity: 1, uid, message_id: "", sender: "", raw, arrived_at: None })
             .unwrap()
         else {
             panic!()
@@ -106,8 +106,7 @@ mod tests {
             subject: "let me in".into(),
             recipients: vec![],
             approvable,
-            signature_digest: None,
-            notify_owners: vec![],
+            ..Settlement::default()
         };
         store.settle_post(id, &settle).unwrap();
         store.held_id_of(id).unwrap().unwrap()

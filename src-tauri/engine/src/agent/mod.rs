@@ -14,15 +14,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod commands;
 mod held_view;
 mod protected;
 mod watcher;
 pub use held_view::{HeldView, RejectNotice, held_view};
-use protected::ListCrypto;
+use protected::{Copy, ListCrypto, Masthead};
 pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching, Woke};
 
 use crate::model::{Account, List};
-use crate::policy::{self, Decision, Post, render};
+use crate::policy::render::{Author, ListHeaders};
+use crate::policy::{self, Decision, Post, notices, render};
 use crate::secrets::{self, SecretError, SecretKind};
 use crate::store::{
     Delivery, DeliveryKind, NewPost, OnServer, PostRecord, Settlement, Sighting, Store, StoreError, now,
@@ -68,6 +70,8 @@ pub struct ListReport {
     pub held: u32,
     pub rejected: u32,
     pub discarded: u32,
+    /// Members' commands to the list (help, unsubscribe), answered.
+    pub answered: u32,
     pub quarantined: u32,
     pub sent: u32,
     pub retrying: u32,
@@ -315,8 +319,9 @@ async fn process_list(
             continue;
         }
         let Some((raw, arrived_at)) = mailbox.fetch(uid).await? else { continue };
-        let message_id = policy::Post::read(&raw).map(|p| p.message_id).unwrap_or_default();
-        let new = NewPost { uidvalidity, uid, message_id: &message_id, raw: &raw, arrived_at };
+        let (message_id, sender) =
+            policy::Post::read(&raw).map(|p| (p.message_id.clone(), p.sender_text())).unwrap_or_default();
+        let new = NewPost { uidvalidity, uid, message_id: &message_id, sender: &sender, raw: &raw, arrived_at };
         let sighting = db(store).record_post(list, &new)?;
         match sighting {
             Sighting::New(id) => {
@@ -327,7 +332,14 @@ async fn process_list(
         }
     }
 
-    send_due(store, list, &account, smtp_pw.expose(), report, crypto, progress).await?;
+    let members = db(store).members(list)?;
+    let headers = ListHeaders {
+        owner: members.iter().find(|m| m.role == crate::model::Role::Owner).map(|m| m.email.clone()),
+        autocrypt_keydata: crypto.and_then(ListCrypto::autocrypt_keydata),
+    };
+    let masthead = Masthead { headers: &headers, members: &members };
+    let sending = Sending { store, list, account: &account, password: smtp_pw.expose(), crypto, masthead: &masthead };
+    sending.send_due(report, progress).await?;
     db(store).complete_posts(list)?;
 
     let to_file = db(store).posts_to_file(list)?;
@@ -350,16 +362,7 @@ fn decide_recorded(
 ) -> Result<(), AgentError> {
     let attempts = store.begin_attempt(post_id)?;
     let raw = store.post_raw(post_id)?.unwrap_or_default();
-    let quarantine = |reason: String| Settlement {
-        decision: "quarantine",
-        reason,
-        sender: String::new(),
-        subject: String::new(),
-        recipients: vec![],
-        approvable: false,
-        signature_digest: None,
-        notify_owners: vec![],
-    };
+    let quarantine = |reason: String| Settlement { decision: "quarantine", reason, ..Settlement::default() };
     let settlement = if attempts > MAX_DECIDE_ATTEMPTS {
         quarantine(format!("processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"))
     } else {
@@ -369,12 +372,28 @@ fn decide_recorded(
                 Ok(post) => post,
                 Err(unreadable) => return Ok(Err(unreadable)),
             };
+            let reused = store.message_id_taken(post_id)?;
             Ok(Ok(match crypto {
-                None => (policy::decide(&post, list, &members), None, vec![], post),
+                None => {
+                    let decision = policy::hold_reused_message_id(policy::decide(&post, list, &members), reused);
+                    let plan = match &decision {
+                        Decision::Distribute { recipients } => {
+                            policy::plan_delivery(&list.settings, recipients, false, |_| false)
+                        }
+                        _ => policy::plan_delivery(&list.settings, &[], false, |_| false),
+                    };
+                    (decision, None, None, plan, post)
+                }
                 Some(crypto) => {
                     let arrived = store.post_arrived_at(post_id)?;
                     let judged = protected::judge(&raw, &post, list, &members, crypto, store, arrived)?;
-                    (judged.decision, judged.signature_digest, judged.left_out, post)
+                    let decision = policy::hold_reused_message_id(judged.decision, reused);
+                    let recipients = match &decision {
+                        Decision::Distribute { recipients } => recipients.as_slice(),
+                        _ => &[],
+                    };
+                    let plan = protected::plan(list, crypto, recipients, judged.arrived_encrypted);
+                    (decision, judged.signature_digest, judged.signer, plan, post)
                 }
             }))
         }));
@@ -382,8 +401,8 @@ fn decide_recorded(
             Err(_) => quarantine("Conclave failed on this message (an internal error); please report it".into()),
             Ok(Err(e)) => return Err(e),
             Ok(Ok(Err(unreadable))) => quarantine(unreadable.to_string()),
-            Ok(Ok(Ok((decision, digest, left_out, post)))) => {
-                for member in &left_out {
+            Ok(Ok(Ok((decision, digest, signer, plan, post)))) => {
+                for member in &plan.left_out {
                     store.log(
                         list.id,
                         Some(post_id),
@@ -393,17 +412,29 @@ fn decide_recorded(
                 }
                 // Bounces and loops are not told to owners by mail: an
                 // owner's auto-reply to such a notice would come back as
-                // another bounce, and so on.
+                // another bounce, and so on. Commands are answered, not
+                // reported.
                 let quiet = matches!(
                     decision,
-                    Decision::Hold(policy::HoldReason::Automated { .. }) | Decision::Discard(policy::DiscardReason::Loop)
+                    Decision::Hold(policy::HoldReason::Automated { .. })
+                        | Decision::Discard(policy::DiscardReason::Loop)
+                        | Decision::Command(_)
                 );
                 let notify_owners = if list.settings.owner_notices && !quiet {
                     members.iter().filter(|m| m.role == crate::model::Role::Owner).map(|m| m.email.clone()).collect()
                 } else {
                     vec![]
                 };
-                Settlement { signature_digest: digest, notify_owners, ..settlement_for(&post, decision) }
+                let base = match decision {
+                    Decision::Command(command) => commands::settle(store, list, post_id, &post, &command)?,
+                    Decision::Distribute { .. } => Settlement {
+                        recipients: plan.post_to(),
+                        keyless_notices: plan.notice_to(),
+                        ..settlement_for(&post, Decision::Distribute { recipients: vec![] })
+                    },
+                    other => settlement_for(&post, other),
+                };
+                Settlement { signature_digest: digest, signer, notify_owners, ..base }
             }
         }
     };
@@ -412,6 +443,7 @@ fn decide_recorded(
         "hold" => report.held += 1,
         "reject" => report.rejected += 1,
         "discard" => report.discarded += 1,
+        "command" => report.answered += 1,
         _ => report.quarantined += 1,
     }
     store.settle_post(post_id, &settlement)?;
@@ -419,28 +451,20 @@ fn decide_recorded(
 }
 
 fn settlement_for(post: &Post, decision: Decision) -> Settlement {
-    let sender = post
-        .poster()
-        .map(str::to_string)
-        .unwrap_or_else(|| post.from.iter().map(|m| m.address.as_str()).collect::<Vec<_>>().join(", "));
     let base = |decision: &'static str, reason: String| Settlement {
         decision,
         reason,
-        sender: sender.clone(),
+        sender: post.sender_text(),
         subject: post.subject.clone(),
-        recipients: vec![],
         approvable: true,
-        signature_digest: None,
-        notify_owners: vec![],
+        ..Settlement::default()
     };
     match decision {
-        Decision::Distribute { recipients } => Settlement {
-            recipients,
-            ..base("distribute", "from a member".into())
-        },
+        Decision::Distribute { recipients } => Settlement { recipients, ..base("distribute", "from a member".into()) },
         Decision::Hold(r) => Settlement { approvable: r.approvable(), ..base("hold", r.to_string()) },
         Decision::Reject(r) => base("reject", r.to_string()),
         Decision::Discard(r) => base("discard", r.to_string()),
+        Decision::Command(c) => base("command", c.describe().to_string()),
     }
 }
 
@@ -463,173 +487,209 @@ struct LaneReport {
     retrying: u32,
 }
 
-/// Sends every delivery that is due, each state committed before and after
-/// its send: over one SMTP connection when the list has a send-rate, else
-/// over up to [`SMTP_LANES`] connections side by side.
-async fn send_due(
-    store: &Mutex<Store>,
-    list: &List,
-    account: &Account,
-    password: &str,
-    report: &mut ListReport,
-    crypto: Option<&ListCrypto>,
-    progress: Option<&OnProgress>,
-) -> Result<(), AgentError> {
-    let due = db(store).due_deliveries(list, now())?;
-    if due.is_empty() {
-        return Ok(());
-    }
-    let tally = Tally::start(&list.address, due.len(), progress);
-    let domain = list.address.rsplit('@').next().unwrap_or("localhost").to_string();
-    // Prepared once per post: a plain list sends every member the same
-    // bytes; a protected list signs once and encrypts per member.
-    let mut prepared: HashMap<i64, Result<Rendering, String>> = HashMap::new();
-    for delivery in due.iter().filter(|d| d.kind == DeliveryKind::Post) {
-        prepared.entry(delivery.post_id).or_insert_with(|| {
-            let raw = db(store)
-                .post_raw(delivery.post_id)
-                .ok()
-                .flatten()
-                .ok_or_else(|| "the post's content is no longer stored".to_string())?;
-            let fallback = format!("<conclave.{}.{}@{domain}>", list.id, delivery.post_id);
-            match crypto {
-                None => Ok(Rendering::Plain(Arc::new(render::render_post(&raw, list, &fallback)))),
-                Some(c) => protected::prepare(&raw, list, c, &fallback).map(Rendering::Protected),
-            }
-        });
-    }
-    let lanes = if list.settings.send_rate > 0 { 1 } else { SMTP_LANES.min(due.len()) };
-    let lane = |i: usize| {
-        let mine: Vec<&Delivery> = due.iter().skip(i).step_by(lanes).collect();
-        send_lane(store, list, account, password, mine, &prepared, crypto, &domain, &tally)
-    };
-    let outcomes = futures::future::join_all((0..lanes).map(lane)).await;
-    tally.end();
-    let mut first_error = None;
-    for outcome in outcomes {
-        let (counts, error) = outcome;
-        report.sent += counts.sent;
-        report.failed += counts.failed;
-        report.retrying += counts.retrying;
-        if first_error.is_none() {
-            first_error = error;
-        }
-    }
-    first_error.map_or(Ok(()), Err)
+/// One list's sending in one run: what it sends with and as.
+struct Sending<'a> {
+    store: &'a Mutex<Store>,
+    list: &'a List,
+    account: &'a Account,
+    password: &'a str,
+    crypto: Option<&'a ListCrypto>,
+    masthead: &'a Masthead<'a>,
 }
 
-/// One lane of a fan-out: its deliveries in order over one connection.
-/// What was done is counted even when the lane stops on an error.
-#[allow(clippy::too_many_arguments)]
-async fn send_lane(
-    store: &Mutex<Store>,
-    list: &List,
-    account: &Account,
-    password: &str,
-    due: Vec<&Delivery>,
-    prepared: &HashMap<i64, Result<Rendering, String>>,
-    crypto: Option<&ListCrypto>,
-    domain: &str,
-    tally: &Tally<'_>,
-) -> (LaneReport, Option<AgentError>) {
-    let mut counts = LaneReport::default();
-    let result = async {
-        let pause = (list.settings.send_rate > 0).then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
-        let mut smtp: Option<Outgoing> = None;
-        for (i, delivery) in due.into_iter().enumerate() {
-            if let (true, Some(p)) = (i > 0, pause) {
-                tokio::time::sleep(p).await;
+impl Sending<'_> {
+    fn domain(&self) -> &str {
+        self.list.address.rsplit('@').next().unwrap_or("localhost")
+    }
+
+    /// Sends every delivery that is due, each state committed before and
+    /// after its send: over one SMTP connection when the list has a
+    /// send-rate, else over up to [`SMTP_LANES`] connections side by side.
+    async fn send_due(&self, report: &mut ListReport, progress: Option<&OnProgress>) -> Result<(), AgentError> {
+        let due = db(self.store).due_deliveries(self.list, now())?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let tally = Tally::start(&self.list.address, due.len(), progress);
+        // Prepared once per post: a plain list sends every member the same
+        // bytes; a protected list signs once and encrypts per member.
+        let mut prepared: HashMap<i64, Result<Rendering, String>> = HashMap::new();
+        for delivery in due.iter().filter(|d| d.kind == DeliveryKind::Post) {
+            prepared.entry(delivery.post_id).or_insert_with(|| self.prepare(delivery.post_id));
+        }
+        let lanes = if self.list.settings.send_rate > 0 { 1 } else { SMTP_LANES.min(due.len()) };
+        let lane = |i: usize| {
+            let mine: Vec<&Delivery> = due.iter().skip(i).step_by(lanes).collect();
+            self.send_lane(mine, &prepared, &tally)
+        };
+        let outcomes = futures::future::join_all((0..lanes).map(lane)).await;
+        tally.end();
+        let mut first_error = None;
+        for outcome in outcomes {
+            let (counts, error) = outcome;
+            report.sent += counts.sent;
+            report.failed += counts.failed;
+            report.retrying += counts.retrying;
+            if first_error.is_none() {
+                first_error = error;
             }
-            let message: Result<Arc<Vec<u8>>, String> = match delivery.kind {
-                DeliveryKind::Post => match (prepared.get(&delivery.post_id), crypto) {
-                    (None, _) => Err("the post was not prepared".into()),
-                    (Some(Err(e)), _) => Err(e.clone()),
-                    (Some(Ok(Rendering::Plain(m))), _) => Ok(m.clone()),
-                    (Some(Ok(Rendering::Protected(p))), Some(c)) => {
-                        protected::copy_for(p, list, c, &delivery.recipient).map(Arc::new)
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn prepare(&self, post_id: i64) -> Result<Rendering, String> {
+        let raw = db(self.store)
+            .post_raw(post_id)
+            .ok()
+            .flatten()
+            .ok_or_else(|| "the post's content is no longer stored".to_string())?;
+        let fallback = format!("<conclave.{}.{post_id}@{}>", self.list.id, self.domain());
+        match self.crypto {
+            None => {
+                let post = Post::read(&raw).map_err(|e| e.to_string())?;
+                let author = match post.poster() {
+                    Some(p) => Author::named(p, self.masthead.members),
+                    None => Author::the_list(self.list),
+                };
+                let copy = render::render_post(&raw, self.list, self.masthead.headers, &author, &fallback);
+                Ok(Rendering::Plain(Arc::new(copy)))
+            }
+            Some(c) => protected::prepare(&raw, self.list, c, self.masthead, &fallback).map(Rendering::Protected),
+        }
+    }
+
+    /// What one delivery sends.
+    fn message(
+        &self,
+        delivery: &Delivery,
+        prepared: &HashMap<i64, Result<Rendering, String>>,
+    ) -> Result<Result<Arc<Vec<u8>>, String>, AgentError> {
+        let keyless = |d: &Delivery| -> Result<Vec<u8>, String> {
+            let crypto = self.crypto.ok_or("the list has no key to sign a notice with")?;
+            let message_id = format!("<conclave.keyless.{}@{}>", d.id, self.domain());
+            let date = chrono::Utc::now().to_rfc2822();
+            let env = notices::Envelope { to: &d.recipient, message_id: &message_id, date: &date };
+            protected::keyless_notice(self.list, crypto, self.masthead, &env)
+        };
+        Ok(match delivery.kind {
+            DeliveryKind::Post => match (prepared.get(&delivery.post_id), self.crypto) {
+                (None, _) => Err("the post was not prepared".into()),
+                (Some(Err(e)), _) => Err(e.clone()),
+                (Some(Ok(Rendering::Plain(m))), _) => Ok(m.clone()),
+                (Some(Ok(Rendering::Protected(p))), Some(c)) => {
+                    match protected::copy_for(p, self.list, c, &delivery.recipient) {
+                        Ok(Copy::Post(m)) => Ok(Arc::new(m)),
+                        // Its key went away since the post was decided.
+                        Ok(Copy::KeylessNotice) => keyless(delivery).map(Arc::new),
+                        Err(e) => Err(e),
                     }
-                    (Some(Ok(Rendering::Protected(_))), None) => Err("no list key".into()),
-                },
-                DeliveryKind::Notice => Ok(Arc::new(notice(&db(store), list, delivery, domain)?)),
-                DeliveryKind::OwnerNotice => Ok(Arc::new(owner_notice(&db(store), list, delivery, domain)?)),
-            };
-            let message = match message {
-                Ok(m) => m,
-                Err(e) => {
-                    db(store).mark_failed(delivery, &e)?;
-                    counts.failed += 1;
-                    tally.one_done();
-                    continue;
                 }
-            };
-            if smtp.as_ref().is_none_or(|s| s.is_broken()) {
-                smtp = Some(Outgoing::connect(&account.smtp, account.ca_pem.as_deref(), password).await?);
-            }
-            let conn = smtp.as_mut().expect("connected above");
-            db(store).mark_sending(delivery.id)?;
-            let outcome = conn.send(&list.address, &delivery.recipient, &message).await;
-            let store = db(store);
-            match outcome {
-                SendOutcome::Sent => {
-                    store.mark_sent(delivery.id)?;
-                    counts.sent += 1;
+                (Some(Ok(Rendering::Protected(_))), None) => Err("no list key".into()),
+            },
+            DeliveryKind::KeylessNotice => keyless(delivery).map(Arc::new),
+            DeliveryKind::Reply => db(self.store)
+                .delivery_body(delivery.id)?
+                .map(Arc::new)
+                .ok_or_else(|| "the answer was not written".to_string()),
+            DeliveryKind::Notice => Ok(Arc::new(self.notice(delivery)?)),
+            DeliveryKind::OwnerNotice => Ok(Arc::new(self.owner_notice(delivery)?)),
+        })
+    }
+
+    /// One lane of a fan-out: its deliveries in order over one connection.
+    /// What was done is counted even when the lane stops on an error.
+    async fn send_lane(
+        &self,
+        due: Vec<&Delivery>,
+        prepared: &HashMap<i64, Result<Rendering, String>>,
+        tally: &Tally<'_>,
+    ) -> (LaneReport, Option<AgentError>) {
+        let (store, list) = (self.store, self.list);
+        let mut counts = LaneReport::default();
+        let result = async {
+            let pause =
+                (list.settings.send_rate > 0).then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
+            let mut smtp: Option<Outgoing> = None;
+            for (i, delivery) in due.into_iter().enumerate() {
+                if let (true, Some(p)) = (i > 0, pause) {
+                    tokio::time::sleep(p).await;
                 }
-                SendOutcome::Failed(e) => {
-                    store.mark_failed(delivery, &e)?;
-                    counts.failed += 1;
-                }
-                SendOutcome::Retry(e) => {
-                    let attempts = delivery.attempts + 1;
-                    if attempts >= MAX_SEND_ATTEMPTS {
-                        store.mark_failed(delivery, &format!("gave up after {attempts} tries: {e}"))?;
+                let message = match self.message(delivery, prepared)? {
+                    Ok(m) => m,
+                    Err(e) => {
+                        db(store).mark_failed(delivery, &e)?;
                         counts.failed += 1;
-                    } else {
-                        store.mark_retry(delivery, &e, now() + retry_delay(attempts))?;
-                        counts.retrying += 1;
+                        tally.one_done();
+                        continue;
+                    }
+                };
+                if smtp.as_ref().is_none_or(|s| s.is_broken()) {
+                    smtp = Some(Outgoing::connect(&self.account.smtp, self.account.ca_pem.as_deref(), self.password).await?);
+                }
+                let conn = smtp.as_mut().expect("connected above");
+                db(store).mark_sending(delivery.id)?;
+                let outcome = conn.send(&list.address, &delivery.recipient, &message).await;
+                let store = db(store);
+                match outcome {
+                    SendOutcome::Sent => {
+                        store.mark_sent(delivery.id)?;
+                        counts.sent += 1;
+                    }
+                    SendOutcome::Failed(e) => {
+                        store.mark_failed(delivery, &e)?;
+                        counts.failed += 1;
+                    }
+                    SendOutcome::Retry(e) => {
+                        let attempts = delivery.attempts + 1;
+                        if attempts >= MAX_SEND_ATTEMPTS {
+                            store.mark_failed(delivery, &format!("gave up after {attempts} tries: {e}"))?;
+                            counts.failed += 1;
+                        } else {
+                            store.mark_retry(delivery, &e, now() + retry_delay(attempts))?;
+                            counts.retrying += 1;
+                        }
                     }
                 }
+                drop(store);
+                tally.one_done();
             }
-            drop(store);
-            tally.one_done();
+            if let Some(conn) = smtp {
+                conn.quit().await;
+            }
+            Ok::<(), AgentError>(())
         }
-        if let Some(conn) = smtp {
-            conn.quit().await;
-        }
-        Ok::<(), AgentError>(())
+        .await;
+        (counts, result.err())
     }
-    .await;
-    (counts, result.err())
-}
 
-fn notice(store: &Store, list: &List, delivery: &Delivery, domain: &str) -> Result<Vec<u8>, AgentError> {
-    let post = store.post(delivery.post_id)?;
-    Ok(render::render_notice(
-        list,
-        &delivery.recipient,
-        &post.subject,
-        post.reason.as_deref().unwrap_or("no reason given"),
-        &format!("<conclave.notice.{}@{domain}>", delivery.id),
-        &chrono::Utc::now().to_rfc2822(),
-    ))
-}
+    fn notice(&self, delivery: &Delivery) -> Result<Vec<u8>, AgentError> {
+        let post = db(self.store).post(delivery.post_id)?;
+        let message_id = format!("<conclave.notice.{}@{}>", delivery.id, self.domain());
+        let date = chrono::Utc::now().to_rfc2822();
+        let env = notices::Envelope { to: &delivery.recipient, message_id: &message_id, date: &date };
+        Ok(notices::render_notice(self.list, &env, &post.subject, post.reason.as_deref().unwrap_or("no reason given")))
+    }
 
-fn owner_notice(store: &Store, list: &List, delivery: &Delivery, domain: &str) -> Result<Vec<u8>, AgentError> {
-    let post = store.post(delivery.post_id)?;
-    let held_id = store.held_id_of(post.id)?;
-    Ok(render::render_owner_notice(
-        list,
-        &delivery.recipient,
-        &render::OwnerNotice {
-            sender: &post.sender,
-            subject: &post.subject,
-            message_id: &post.message_id,
-            decision: post.decision.as_deref().unwrap_or(""),
-            reason: post.reason.as_deref().unwrap_or(""),
-            held_id,
-        },
-        &format!("<conclave.owner.{}@{domain}>", delivery.id),
-        &chrono::Utc::now().to_rfc2822(),
-    ))
+    fn owner_notice(&self, delivery: &Delivery) -> Result<Vec<u8>, AgentError> {
+        let store = db(self.store);
+        let post = store.post(delivery.post_id)?;
+        let held_id = store.held_id_of(post.id)?;
+        let message_id = format!("<conclave.owner.{}@{}>", delivery.id, self.domain());
+        let date = chrono::Utc::now().to_rfc2822();
+        let env = notices::Envelope { to: &delivery.recipient, message_id: &message_id, date: &date };
+        Ok(notices::render_owner_notice(
+            self.list,
+            &notices::OwnerNotice {
+                sender: &post.sender,
+                subject: &post.subject,
+                message_id: &post.message_id,
+                decision: post.decision.as_deref().unwrap_or(""),
+                reason: post.reason.as_deref().unwrap_or(""),
+                held_id,
+            },
+            &env,
+        ))
+    }
 }
 
 /// Who gets a held post once an owner resolves it: the members when
@@ -704,7 +764,7 @@ mod tests {
         store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
         let raw = b"From: a@example.org\r\nSubject: boom\r\n\r\nbody\r\n";
         let Sighting::New(id) = store
-            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw, arrived_at: None })
+            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", sender: "", raw, arrived_at: None })
             .unwrap()
         else {
             panic!()
@@ -730,7 +790,7 @@ mod tests {
         store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
         let raw = b"From: a@example.org\r\nSubject: ok\r\n\r\nbody\r\n";
         let Sighting::New(id) = store
-            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", raw, arrived_at: None })
+            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", sender: "", raw, arrived_at: None })
             .unwrap()
         else {
             panic!()
@@ -754,7 +814,7 @@ mod tests {
         for (uid, sender, approvable) in [(1, "eve@example.net", true), (2, "mailer-daemon@example.net", false)] {
             let raw = format!("From: {sender}\r\n\r\nx");
             let Sighting::New(id) = store
-                .record_post(&list, &NewPost { uidvalidity: 1, uid, message_id: "", raw: raw.as_bytes(), arrived_at: None })
+                .record_post(&list, &NewPost { uidvalidity: 1, uid, message_id: "", sender: "", raw: raw.as_bytes(), arrived_at: None })
                 .unwrap()
             else {
                 panic!()
@@ -766,8 +826,7 @@ mod tests {
                 subject: "s".into(),
                 recipients: vec![],
                 approvable,
-                signature_digest: None,
-                notify_owners: vec![],
+                ..Settlement::default()
             };
             store.settle_post(id, &settle).unwrap();
         }

@@ -11,7 +11,8 @@ use crate::crypto::openpgp::{self, ListKey, MemberKey};
 use crate::crypto::smime::{self, ListIdentity, MemberCert};
 use crate::crypto::{Encrypted, Signed, Unwrapped};
 use crate::model::{List, Member, Protocol, Requirement};
-use crate::policy::{self, Decision, Encryption, Evidence, Post, Signature, render};
+use crate::policy::render::{Author, ListHeaders, Protection};
+use crate::policy::{self, Decision, DeliveryPlan, Encryption, Evidence, Post, Signature, notices, render};
 use crate::secrets::{self, SecretKind};
 use crate::store::Store;
 
@@ -148,6 +149,11 @@ impl ListCrypto {
         out
     }
 
+    /// The list's OpenPGP key as an `Autocrypt` header publishes it.
+    pub(super) fn autocrypt_keydata(&self) -> Option<String> {
+        self.openpgp.as_ref().map(|p| p.key.autocrypt_keydata())
+    }
+
     /// Whether a member can receive an encrypted copy now.
     pub(super) fn can_encrypt_to(&self, email: &str) -> bool {
         let now = SystemTime::now();
@@ -183,11 +189,16 @@ impl ListCrypto {
 
 /// What deciding a protected post found.
 pub(super) struct Judged {
+    /// The decision by the rules and the crypto settings, before it is
+    /// known who of the recipients gets which copy.
     pub decision: Decision,
     pub signature_digest: Option<String>,
-    /// Members who receive nothing because they have no usable key
-    /// (distrib-encrypt force).
-    pub left_out: Vec<String>,
+    /// The member whose key made a good signature, and that key as people
+    /// read it, even when From names someone else.
+    pub signer: Option<(String, String)>,
+    /// It reached the list encrypted to the list's key: it never leaves
+    /// unencrypted.
+    pub arrived_encrypted: bool,
 }
 
 /// How far a signature may lie after the post's arrival (clocks differ).
@@ -206,14 +217,34 @@ pub(super) fn judge(
     let max = list.settings.max_size as usize;
     let (evidence, unwrapped) = read_evidence(raw, post, list, crypto, store, arrived_at, max)?;
     let decision = policy::decide_protected(post, list, members, &evidence);
-    let (decision, left_out) = match decision {
-        Decision::Distribute { recipients } => {
-            let plan = policy::plan_delivery(&list.settings, &recipients, |m| crypto.can_encrypt_to(m));
-            (Decision::Distribute { recipients: plan.to.into_iter().map(|(m, _)| m).collect() }, plan.left_out)
+    let signer = match &unwrapped.signed {
+        Signed::ByMember { email, fingerprint } | Signed::NotTheSender { email, fingerprint } => {
+            Some((email.clone(), readable_key(raw, fingerprint)))
         }
-        other => (other, vec![]),
+        _ => None,
     };
-    Ok(Judged { decision, signature_digest: unwrapped.signature_digest, left_out })
+    Ok(Judged {
+        decision,
+        signature_digest: unwrapped.signature_digest,
+        signer,
+        arrived_encrypted: unwrapped.encrypted == Encrypted::ForList,
+    })
+}
+
+/// Which recipients get the post, which a notice instead, and who nothing.
+pub(super) fn plan(list: &List, crypto: &ListCrypto, recipients: &[String], arrived_encrypted: bool) -> DeliveryPlan {
+    policy::plan_delivery(&list.settings, recipients, arrived_encrypted, |m| crypto.can_encrypt_to(m))
+}
+
+/// A signer's key as members and owners compare it: an OpenPGP
+/// fingerprint in groups of four, or a certificate's SHA-256 (grouped
+/// already), named by kind.
+fn readable_key(raw: &[u8], fingerprint: &str) -> String {
+    if smime::is_smime(raw) {
+        return format!("S/MIME certificate SHA-256 {fingerprint}");
+    }
+    let grouped: Vec<&str> = fingerprint.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+    format!("OpenPGP key {}", grouped.join(" "))
 }
 
 /// What the crypto layer finds out about a post, as deciding it sees it:
@@ -243,6 +274,11 @@ pub(super) fn read_evidence(
     let mut signature = match &unwrapped.signed {
         Signed::No => Signature::None,
         Signed::ByMember { email, .. } => Signature::ByMember { email: email.clone() },
+        Signed::NotTheSender { email, fingerprint } => Signature::NotTheSender {
+            email: email.clone(),
+            key: readable_key(raw, fingerprint),
+            from: post.sender_text(),
+        },
         Signed::Invalid(why) => Signature::Invalid(why.clone()),
     };
     if let (Signature::ByMember { .. }, Some(made)) = (&signature, unwrapped.signature_time)
@@ -251,9 +287,10 @@ pub(super) fn read_evidence(
         signature = Signature::Invalid(why);
     }
     if let (Signature::ByMember { .. }, Some(digest)) = (&signature, &unwrapped.signature_digest)
-        && let Some(earlier) = store.signature_seen(list, digest)? {
-            signature = Signature::Invalid(format!("a replay: post {earlier} carried the same signature"));
-        }
+        && let Some(earlier) = store.signature_seen(list, digest)?
+    {
+        signature = Signature::Invalid(format!("a replay: post {earlier} carried the same signature"));
+    }
     let encryption = match &unwrapped.encrypted {
         Encrypted::No => Encryption::None,
         Encrypted::ForList => Encryption::ToList,
@@ -280,111 +317,204 @@ pub(super) fn signature_age_problem(made: SystemTime, arrived_at: i64, max_age_d
     None
 }
 
-/// A post made ready for its copies: the outer headers, and the entity
-/// (signed by the list when it should be) that goes in or under them, once
-/// per protocol the list has.
+/// What every copy of one run names: the list's own header fields, and the
+/// members whose names the copies carry.
+pub(super) struct Masthead<'a> {
+    pub headers: &'a ListHeaders,
+    pub members: &'a [Member],
+}
+
+/// A post made ready for its copies: the clear headers of encrypted and of
+/// clear copies, and per protocol the list has, what goes under them. What
+/// is encrypted and what is only signed differ (RFC 9788: the encrypted
+/// payload says what its clear header hides), and each is built only when
+/// some member gets it.
 pub(super) struct Prepared {
-    headers: Vec<u8>,
+    encrypted_head: Vec<u8>,
+    clear_head: Vec<u8>,
+    /// It reached the list encrypted: no clear copy exists.
+    arrived_encrypted: bool,
     openpgp: Option<PreparedOpenPgp>,
-    /// The entity signed by the list's S/MIME key (or unsigned).
-    smime: Option<Vec<u8>>,
-    /// That entity encrypted once for the members who get S/MIME copies;
-    /// empty when it could not be (each copy is then enveloped alone).
-    smime_shared: Vec<smime::SharedEnvelope>,
+    smime: Option<PreparedSmime>,
 }
 
 struct PreparedOpenPgp {
-    entity: Vec<u8>,
-    /// The entity encrypted once for the whole fan-out, when anyone gets an
-    /// encrypted copy.
+    /// The payload (signed by the list when it should be) for clear copies.
+    clear: Option<Vec<u8>>,
+    /// The payload encrypted once for the whole fan-out.
     shared: Option<openpgp::SharedPayload>,
 }
 
-pub(super) fn prepare(raw: &[u8], list: &List, crypto: &ListCrypto, fallback_id: &str) -> Result<Arc<Prepared>, String> {
+struct PreparedSmime {
+    clear: Option<Vec<u8>>,
+    /// The signed (or unsigned) payload of encrypted copies.
+    encrypted: Option<Vec<u8>>,
+    /// That payload encrypted once for the members who get S/MIME copies;
+    /// empty when it could not be (each copy is then enveloped alone).
+    shared: Vec<smime::SharedEnvelope>,
+}
+
+/// One member's copy, or the word that they get a notice instead.
+pub(super) enum Copy {
+    Post(Vec<u8>),
+    /// The post arrived encrypted and the list has no usable key of theirs.
+    KeylessNotice,
+}
+
+pub(super) fn prepare(
+    raw: &[u8],
+    list: &List,
+    crypto: &ListCrypto,
+    masthead: &Masthead<'_>,
+    fallback_id: &str,
+) -> Result<Arc<Prepared>, String> {
     let max = list.settings.max_size as usize;
     let post = Post::read(raw).map_err(|e| e.to_string())?;
     let unwrapped = crypto.read(raw, post.signing_poster(), max, SystemTime::now());
-    let decrypted = unwrapped.encrypted == Encrypted::ForList;
+    let arrived_encrypted = unwrapped.encrypted == Encrypted::ForList;
     if matches!(unwrapped.encrypted, Encrypted::NotForList | Encrypted::Broken(_)) {
         return Err("the post can no longer be decrypted with the list key".into());
     }
-    let content = unwrapped.content.unwrap_or_else(|| render::entity_of(raw));
-    // The footer goes inside what the list signs and encrypts.
-    let content = match list.settings.footer.as_str() {
-        "" => content,
-        footer => render::with_footer(&crate::mime::crlf(&content), footer),
+    // Copies name who signed, when a member's key did (an owner approved
+    // the post if From said otherwise), else the single sender.
+    let author = match &unwrapped.signed {
+        Signed::ByMember { email, .. } | Signed::NotTheSender { email, .. } => Author::named(email, masthead.members),
+        _ => post.poster().map(|p| Author::named(p, masthead.members)).unwrap_or_else(|| Author::the_list(list)),
     };
+    let note = match &unwrapped.signed {
+        Signed::ByMember { email, fingerprint } => {
+            let made = unwrapped.signature_time.map(|t| {
+                chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%d %H:%M UTC").to_string()
+            });
+            Some(render::signature_note(email, &readable_key(raw, fingerprint), made.as_deref(), arrived_encrypted))
+        }
+        _ => None,
+    };
+    let content = unwrapped.content.unwrap_or_else(|| render::entity_of(raw));
+    let (payload, inner_subject) = render::payload(&crate::mime::crlf(&content), note.as_deref(), &list.settings.footer);
+    let heads = render::copy_headers(raw, inner_subject.as_deref(), list, masthead.headers, &author, fallback_id);
+
     let sign = list.settings.distrib_sign;
+    let encrypt_any = list.settings.distrib_encrypt != Requirement::No || arrived_encrypted;
+    let clear_any = !arrived_encrypted && list.settings.distrib_encrypt != Requirement::Force;
+    let encrypted_payload =
+        encrypt_any.then(|| render::protect_headers(&payload, &heads.inner, Protection::Encrypted, &heads.encrypted));
+    // A clear copy the list does not sign is an ordinary message: nothing
+    // in it is protected, so it carries no inner header.
+    let clear_payload = clear_any.then(|| match sign {
+        true => render::protect_headers(&payload, &heads.inner, Protection::Signed, &heads.clear),
+        false => payload.clone(),
+    });
+
     let openpgp = match &crypto.openpgp {
         None => None,
         Some(p) => {
-            let entity = if sign { openpgp::sign_entity(&content, &p.key).map_err(|e| e.to_string())? } else { content.clone() };
-            let shared = match list.settings.distrib_encrypt {
-                Requirement::No => None,
-                _ => Some(openpgp::SharedPayload::new(&entity).map_err(|e| e.to_string())?),
+            let signed = |entity: &[u8]| -> Result<Vec<u8>, String> {
+                if sign { openpgp::sign_entity(entity, &p.key).map_err(|e| e.to_string()) } else { Ok(entity.to_vec()) }
             };
-            Some(PreparedOpenPgp { entity, shared })
+            let clear = clear_payload.as_deref().map(signed).transpose()?;
+            let shared = match &encrypted_payload {
+                None => None,
+                Some(e) => Some(openpgp::SharedPayload::new(&signed(e)?).map_err(|e| e.to_string())?),
+            };
+            Some(PreparedOpenPgp { clear, shared })
         }
     };
     let smime = match &crypto.smime {
         None => None,
-        Some(s) if sign => Some(smime::sign_entity(&content, &s.identity).map_err(|e| e.to_string())?),
-        Some(_) => Some(crate::mime::crlf(&content)),
-    };
-    let smime_shared = match (&smime, &crypto.smime, list.settings.distrib_encrypt) {
-        (Some(entity), Some(keys), Requirement::Yes | Requirement::Force) => crypto.smime_envelopes(entity, keys),
-        _ => Vec::new(),
+        Some(s) => {
+            let signed = |entity: &[u8]| -> Result<Vec<u8>, String> {
+                if sign {
+                    smime::sign_entity(entity, &s.identity).map_err(|e| e.to_string())
+                } else {
+                    Ok(crate::mime::crlf(entity))
+                }
+            };
+            let clear = clear_payload.as_deref().map(signed).transpose()?;
+            let encrypted = encrypted_payload.as_deref().map(signed).transpose()?;
+            let shared = match &encrypted {
+                Some(entity) => crypto.smime_envelopes(entity, s),
+                None => Vec::new(),
+            };
+            Some(PreparedSmime { clear, encrypted, shared })
+        }
     };
     Ok(Arc::new(Prepared {
-        headers: render::render_protected_headers(raw, list, fallback_id, decrypted),
+        encrypted_head: render::head_bytes(&heads.encrypted),
+        clear_head: render::head_bytes(&heads.clear),
+        arrived_encrypted,
         openpgp,
         smime,
-        smime_shared,
     }))
 }
 
 /// One member's copy, in the protocol of the key the member has (the
 /// list's own protocol first when they have both): encrypted to that key
-/// when the list says so, else the list-signed entity. Under
-/// distrib-encrypt force a member without a usable key gets nothing (the
-/// error says why).
-pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, member: &str) -> Result<Vec<u8>, String> {
+/// when the list says so or the post arrived encrypted, else the clear
+/// payload. A member without a usable key gets nothing under
+/// distrib-encrypt force (the error says why), and a notice instead of a
+/// post that arrived encrypted.
+pub(super) fn copy_for(prepared: &Prepared, list: &List, crypto: &ListCrypto, member: &str) -> Result<Copy, String> {
     enum Route<'a> {
         OpenPgp(&'a MemberKey, &'a PreparedOpenPgp),
-        Smime(&'a MemberCert, &'a Vec<u8>),
+        Smime(&'a MemberCert, &'a PreparedSmime),
     }
     let now = SystemTime::now();
     let pgp = crypto.openpgp_key(member, now).zip(prepared.openpgp.as_ref()).map(|(k, p)| Route::OpenPgp(k, p));
-    let cms = crypto.smime_cert(member, now).zip(prepared.smime.as_ref()).map(|(c, e)| Route::Smime(c, e));
+    let cms = crypto.smime_cert(member, now).zip(prepared.smime.as_ref()).map(|(c, s)| Route::Smime(c, s));
     let route = if crypto.prefers == Protocol::Smime { cms.or(pgp) } else { pgp.or(cms) };
-    let body = match (list.settings.distrib_encrypt, route) {
-        (Requirement::Yes | Requirement::Force, Some(Route::OpenPgp(key, p))) => match &p.shared {
-            Some(shared) => shared.copy_for(key).map_err(|e| e.to_string())?,
-            None => return Err("the post was prepared without encryption".into()),
-        },
-        (Requirement::Yes | Requirement::Force, Some(Route::Smime(cert, entity))) => {
-            match prepared.smime_shared.iter().find_map(|s| s.copy_for(member)) {
+    let encrypt = list.settings.distrib_encrypt != Requirement::No || prepared.arrived_encrypted;
+    let not_prepared = || "the post was not prepared for this kind of copy".to_string();
+    let (head, body) = match route {
+        Some(Route::OpenPgp(key, p)) if encrypt => {
+            let shared = p.shared.as_ref().ok_or_else(not_prepared)?;
+            (&prepared.encrypted_head, shared.copy_for(key).map_err(|e| e.to_string())?)
+        }
+        Some(Route::Smime(cert, s)) if encrypt => {
+            let body = match s.shared.iter().find_map(|shared| shared.copy_for(member)) {
                 Some(copy) => copy.map_err(|e| e.to_string())?,
                 None => {
-                    let gcm = crypto.smime.as_ref().is_some_and(|s| s.gcm.iter().any(|m| m.eq_ignore_ascii_case(member)));
+                    let entity = s.encrypted.as_ref().ok_or_else(not_prepared)?;
+                    let gcm = crypto.smime.as_ref().is_some_and(|k| k.gcm.iter().any(|m| m.eq_ignore_ascii_case(member)));
                     smime::envelope(entity, cert, if gcm { smime::Cipher::Gcm } else { smime::Cipher::Cbc })
                         .map_err(|e| e.to_string())?
                 }
-            }
+            };
+            (&prepared.encrypted_head, body)
         }
-        (Requirement::Force, None) => {
+        None if list.settings.distrib_encrypt == Requirement::Force => {
             return Err(format!("{member} has no valid key, and the list sends only encrypted (distrib-encrypt force)"));
         }
+        None if prepared.arrived_encrypted => return Ok(Copy::KeylessNotice),
         // A clear copy, signed in the protocol the member can check.
-        (_, Some(Route::OpenPgp(_, p))) => p.entity.clone(),
-        (_, Some(Route::Smime(_, entity))) => entity.clone(),
-        (_, None) => match (crypto.prefers, &prepared.openpgp, &prepared.smime) {
-            (Protocol::Smime, _, Some(entity)) | (_, None, Some(entity)) => entity.clone(),
-            (_, Some(p), _) => p.entity.clone(),
-            (_, None, None) => return Err("the list has no key to sign with".into()),
-        },
+        Some(Route::OpenPgp(_, p)) => (&prepared.clear_head, p.clear.clone().ok_or_else(not_prepared)?),
+        Some(Route::Smime(_, s)) => (&prepared.clear_head, s.clear.clone().ok_or_else(not_prepared)?),
+        None => {
+            let pgp_clear = prepared.openpgp.as_ref().and_then(|p| p.clear.clone());
+            let cms_clear = prepared.smime.as_ref().and_then(|s| s.clear.clone());
+            let body = if crypto.prefers == Protocol::Smime { cms_clear.or(pgp_clear) } else { pgp_clear.or(cms_clear) };
+            (&prepared.clear_head, body.ok_or_else(|| "the list has no key to sign with".to_string())?)
+        }
     };
-    Ok([prepared.headers.as_slice(), &body].concat())
+    Ok(Copy::Post([head.as_slice(), &body].concat()))
+}
+
+/// The notice a member without a usable key gets instead of a post that
+/// arrived encrypted: signed by the list (in its own protocol first), with
+/// no word of the post.
+pub(super) fn keyless_notice(
+    list: &List,
+    crypto: &ListCrypto,
+    masthead: &Masthead<'_>,
+    env: &notices::Envelope<'_>,
+) -> Result<Vec<u8>, String> {
+    let (head, entity) = notices::keyless_notice(list, env, masthead.headers.owner.as_deref());
+    let signed = match (crypto.prefers, &crypto.openpgp, &crypto.smime) {
+        (Protocol::Smime, _, Some(s)) | (_, None, Some(s)) => smime::sign_entity(&entity, &s.identity).map_err(|e| e.to_string())?,
+        (_, Some(p), _) => openpgp::sign_entity(&entity, &p.key).map_err(|e| e.to_string())?,
+        (_, None, None) => return Err("the list has no key to sign with".into()),
+    };
+    Ok([head.as_slice(), &signed].concat())
 }
 
 #[cfg(test)]
@@ -429,15 +559,18 @@ mod tests {
             name: "L".into(),
             protocol: Protocol::Smime,
             paused: false,
-            settings: crate::model::ListSettings::defaults_for("L"),
+            settings: crate::model::ListSettings::defaults_for("L", crate::model::Protocol::Plain),
         };
         let raw = b"From: ann@example.org\r\nTo: list@example.org\r\nSubject: s\r\nMessage-ID: <1@example.org>\r\n\r\nhello\r\n";
-        let prepared = prepare(raw, &list, &crypto, "<f@example.org>").unwrap();
+        let headers = ListHeaders::default();
+        let masthead = Masthead { headers: &headers, members: &[] };
+        let prepared = prepare(raw, &list, &crypto, &masthead, "<f@example.org>").unwrap();
         // One envelope for the CBC readers, one for the GCM reader.
-        assert_eq!(prepared.smime_shared.len(), 2);
+        let shared = &prepared.smime.as_ref().unwrap().shared;
+        assert_eq!(shared.len(), 2);
         for email in ["ann@example.org", "bob@example.org", "cy@example.org"] {
-            assert!(prepared.smime_shared.iter().filter(|s| s.has(email)).count() == 1, "{email}");
-            let copy = copy_for(&prepared, &list, &crypto, email).unwrap();
+            assert!(shared.iter().filter(|s| s.has(email)).count() == 1, "{email}");
+            let Copy::Post(copy) = copy_for(&prepared, &list, &crypto, email).unwrap() else { panic!("{email} has a key") };
             let text = String::from_utf8_lossy(&copy);
             let kind = if email == "cy@example.org" { "authEnveloped-data" } else { "smime-type=enveloped-data" };
             assert!(text.contains(kind), "{email}: {text}");
@@ -445,6 +578,7 @@ mod tests {
         // Nothing to share when the list sends clear copies.
         let mut clear = list.clone();
         clear.settings.distrib_encrypt = Requirement::No;
-        assert!(prepare(raw, &clear, &crypto, "<f@example.org>").unwrap().smime_shared.is_empty());
+        let prepared = prepare(raw, &clear, &crypto, &masthead, "<f@example.org>").unwrap();
+        assert!(prepared.smime.as_ref().unwrap().shared.is_empty());
     }
 }

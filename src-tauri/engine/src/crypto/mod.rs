@@ -26,6 +26,10 @@ pub enum Encrypted {
 pub enum Signed {
     No,
     ByMember { email: String, fingerprint: String },
+    /// A good signature by a member's valid key, but the post's From does
+    /// not name that member alone: it does not count, yet an owner is told
+    /// who really signed.
+    NotTheSender { email: String, fingerprint: String },
     /// Signed, but it does not count; the reason is for the owner's log.
     Invalid(String),
 }

@@ -24,9 +24,12 @@ pub enum Signature {
     /// A good signature by the key of the member who posted it.
     ByMember { email: String },
     /// Signed, but the signature does not count (bad, expired or revoked
-    /// key, weak hash, From mismatch, replay, not a member's key...); the
-    /// reason says which.
+    /// key, weak hash, replay, not a member's key...); the reason says which.
     Invalid(String),
+    /// A good signature by a member's valid key, but From does not name
+    /// that member alone (another address, several, or none): an insider
+    /// claiming to be someone else. `from` is what From says.
+    NotTheSender { email: String, key: String, from: String },
 }
 
 /// What the crypto layer found out about a post.
@@ -55,6 +58,12 @@ impl Signature {
             Signature::None => "not signed by a member's key".into(),
             Signature::ByMember { email } => format!("signed by the key of the member {email}"),
             Signature::Invalid(why) => format!("its signature does not count ({why})"),
+            Signature::NotTheSender { email, key, from } => {
+                let from = if from.is_empty() { "no one" } else { from };
+                format!(
+                    "its signature does not count: it was made with the key of the member {email} ({key}), but From says {from}"
+                )
+            }
         }
     }
 }
@@ -109,14 +118,17 @@ pub fn judge(settings: &ListSettings, evidence: &Evidence) -> CryptoVerdict {
         Signature::ByMember { .. } => return Accept,
         unsigned => unsigned.describe(),
     };
-    match settings.post_sign {
-        R::No => Accept,
-        R::Yes => Hold(format!(
+    match (settings.post_sign, &evidence.signature) {
+        (R::No, _) => Accept,
+        (R::Yes, Signature::NotTheSender { email, .. }) => Hold(format!(
+            "{missing}; approve to send it as a post by {email}, the member who signed it"
+        )),
+        (R::Yes, _) => Hold(format!(
             "{missing}, and the list requires it (post-sign yes); approve to send it anyway"
         )),
         // Force means unsigned mail is noise (spam, forgeries): dropped
         // without filling the owners' queue.
-        R::Force => Discard(format!("{missing}, and the list requires it (post-sign force)")),
+        (R::Force, _) => Discard(format!("{missing}, and the list requires it (post-sign force)")),
     }
 }
 
@@ -125,6 +137,9 @@ pub fn judge(settings: &ListSettings, evidence: &Evidence) -> CryptoVerdict {
 pub enum Wrap {
     Plain,
     EncryptTo,
+    /// A content-free notice instead of the post: it reached the list
+    /// encrypted and the member has no usable key.
+    Notice,
 }
 
 /// Who gets which copy of a post, and who gets none.
@@ -138,23 +153,42 @@ pub struct DeliveryPlan {
     pub left_out: Vec<String>,
 }
 
-/// Applies distrib-encrypt and distrib-sign to the recipients of a post,
-/// with the exact meanings: under `no` and `yes` a decrypted post
-/// may reach a member without a key in plaintext (it then carries
-/// `X-Conclave-Decrypted: yes`); only `force` keeps it from them.
+impl DeliveryPlan {
+    /// The members who get the post itself.
+    pub fn post_to(&self) -> Vec<String> {
+        self.to.iter().filter(|(_, w)| *w != Wrap::Notice).map(|(m, _)| m.clone()).collect()
+    }
+
+    /// The members who get a notice instead.
+    pub fn notice_to(&self) -> Vec<String> {
+        self.to.iter().filter(|(_, w)| *w == Wrap::Notice).map(|(m, _)| m.clone()).collect()
+    }
+}
+
+/// Applies distrib-encrypt and distrib-sign to the recipients of a post.
+/// A post that arrived encrypted never leaves unencrypted, whatever the
+/// settings: a member without a usable key gets a notice instead (and
+/// under `force`, nothing). An unencrypted post reaches members without a
+/// key unencrypted under `no` and `yes`; only `force` keeps it from them.
 pub fn plan_delivery(
     settings: &ListSettings,
     recipients: &[String],
+    arrived_encrypted: bool,
     has_valid_key: impl Fn(&str) -> bool,
 ) -> DeliveryPlan {
     let mut plan = DeliveryPlan { sign: settings.distrib_sign, to: Vec::new(), left_out: Vec::new() };
     for member in recipients {
         let keyed = has_valid_key(member);
-        match (settings.distrib_encrypt, keyed) {
-            (Requirement::No, _) | (Requirement::Yes, false) => plan.to.push((member.clone(), Wrap::Plain)),
-            (Requirement::Yes | Requirement::Force, true) => plan.to.push((member.clone(), Wrap::EncryptTo)),
-            (Requirement::Force, false) => plan.left_out.push(member.clone()),
-        }
+        let wrap = match (settings.distrib_encrypt, keyed, arrived_encrypted) {
+            (Requirement::Force, false, _) => {
+                plan.left_out.push(member.clone());
+                continue;
+            }
+            (_, false, true) => Wrap::Notice,
+            (Requirement::No, _, false) | (Requirement::Yes, false, false) => Wrap::Plain,
+            (_, true, _) => Wrap::EncryptTo,
+        };
+        plan.to.push((member.clone(), wrap));
     }
     plan
 }
@@ -183,7 +217,7 @@ mod tests {
     const LEVELS: [Requirement; 3] = [Requirement::No, Requirement::Yes, Requirement::Force];
 
     fn settings(f: impl FnOnce(&mut ListSettings)) -> ListSettings {
-        let mut s = ListSettings::defaults_for("L");
+        let mut s = ListSettings::defaults_for("L", crate::model::Protocol::Plain);
         f(&mut s);
         s
     }
@@ -267,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_signed_post_to_the_list_key_passes_the_defaults() {
-        let v = judge(&ListSettings::defaults_for("L"), &evidence(Encryption::ToList, signed()));
+        let v = judge(&ListSettings::defaults_for("L", crate::model::Protocol::Plain), &evidence(Encryption::ToList, signed()));
         assert_eq!(v, CryptoVerdict::Accept);
     }
 
@@ -303,6 +337,20 @@ mod tests {
     }
 
     #[test]
+    fn an_insiders_signature_for_someone_else_does_not_count() {
+        let forged = evidence(
+            Encryption::ToList,
+            Signature::NotTheSender { email: "bob@example.org".into(), key: "OpenPGP key B0B0".into(), from: "alice@example.org".into() },
+        );
+        let CryptoVerdict::Hold(r) = judge(&settings(|_| {}), &forged) else { panic!() };
+        assert!(r.contains("bob@example.org") && r.contains("B0B0") && r.contains("From says alice@example.org"), "{r}");
+        assert!(r.contains("approve to send it as a post by bob@example.org"), "{r}");
+        let v = judge(&settings(|s| s.post_sign = Requirement::Force), &forged);
+        assert!(matches!(v, CryptoVerdict::Discard(_)), "{v:?}");
+        assert_eq!(judge(&settings(|s| s.post_sign = Requirement::No), &forged), CryptoVerdict::Accept);
+    }
+
+    #[test]
     fn unsigned_posts_are_held_or_discarded_per_post_sign() {
         let unsigned = evidence(Encryption::ToList, Signature::None);
         let v = judge(&settings(|s| s.post_sign = Requirement::Force), &unsigned);
@@ -331,27 +379,32 @@ mod tests {
     const ALICE: &str = "alice@example.org"; // has a key
     const BOB: &str = "bob@example.org"; // has none
 
-    fn plan(de: Requirement, ds: bool) -> DeliveryPlan {
+    fn plan(de: Requirement, ds: bool, arrived_encrypted: bool) -> DeliveryPlan {
         let s = settings(|s| {
             s.distrib_encrypt = de;
             s.distrib_sign = ds;
         });
-        plan_delivery(&s, &[ALICE.to_string(), BOB.to_string()], |m| m == ALICE)
+        plan_delivery(&s, &[ALICE.to_string(), BOB.to_string()], arrived_encrypted, |m| m == ALICE)
     }
 
     #[test]
     fn every_combination_of_delivery_settings() {
-        // distrib-encrypt → (Alice's copy, Bob's copy); None means left out.
+        // (distrib-encrypt, arrived encrypted) → (Alice's copy, Bob's
+        // copy); None means left out.
         let table = [
-            ("no", Some(Wrap::Plain), Some(Wrap::Plain)),
-            ("yes", Some(Wrap::EncryptTo), Some(Wrap::Plain)),
-            ("force", Some(Wrap::EncryptTo), None),
+            ("no", false, Some(Wrap::Plain), Some(Wrap::Plain)),
+            ("yes", false, Some(Wrap::EncryptTo), Some(Wrap::Plain)),
+            ("force", false, Some(Wrap::EncryptTo), None),
+            // What arrived encrypted never leaves in the clear.
+            ("no", true, Some(Wrap::EncryptTo), Some(Wrap::Notice)),
+            ("yes", true, Some(Wrap::EncryptTo), Some(Wrap::Notice)),
+            ("force", true, Some(Wrap::EncryptTo), None),
         ];
         let mut checked = 0;
-        for (de, alice, bob) in table {
+        for (de, encrypted, alice, bob) in table {
             for ds in [true, false] {
-                let p = plan(de.parse().unwrap(), ds);
-                let case = format!("distrib-encrypt {de}, distrib-sign {ds}: {p:?}");
+                let p = plan(de.parse().unwrap(), ds, encrypted);
+                let case = format!("distrib-encrypt {de}, arrived encrypted {encrypted}, distrib-sign {ds}: {p:?}");
                 assert_eq!(p.sign, ds, "{case}");
                 let mut to = Vec::new();
                 let mut left_out = Vec::new();
@@ -363,15 +416,18 @@ mod tests {
                 }
                 assert_eq!(p.to, to, "{case}");
                 assert_eq!(p.left_out, left_out, "{case}");
+                assert!(!(encrypted && p.to.iter().any(|(_, w)| *w == Wrap::Plain)), "{case}");
                 checked += 1;
             }
         }
-        assert_eq!(checked, 3 * 2);
+        assert_eq!(checked, 6 * 2);
+        let p = plan(Requirement::Yes, true, true);
+        assert_eq!((p.post_to(), p.notice_to()), (vec![ALICE.to_string()], vec![BOB.to_string()]));
     }
 
     #[test]
     fn forced_encryption_leaves_out_members_without_a_key() {
-        let p = plan(Requirement::Force, true);
+        let p = plan(Requirement::Force, true, false);
         assert_eq!(p.to, vec![(ALICE.to_string(), Wrap::EncryptTo)]);
         assert_eq!(p.left_out, vec![BOB.to_string()]);
     }

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-use super::Post;
-use crate::model::{List, Member, NonMemberPosts};
+use super::commands::{ListCommand, command_in};
+use super::{CryptoVerdict, Evidence, Post, Signature};
+use crate::model::{List, Member, NonMemberPosts, Requirement};
 
 /// What happens to a post, with the reason a list owner reads in the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +17,9 @@ pub enum Decision {
     Reject(RejectReason),
     /// Drop without telling anyone.
     Discard(DiscardReason),
+    /// A member's command to the list itself (help, unsubscribe): answered,
+    /// never sent to the members.
+    Command(ListCommand),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +32,9 @@ pub enum HoldReason {
     Automated { why: String },
     /// What the list's encryption and signature settings say.
     Crypto(String),
+    /// Another post with this Message-ID, from another sender, went out
+    /// already: one of the two pretends to be the other.
+    ReusedMessageId { post: i64, sender: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +49,9 @@ pub enum DiscardReason {
     /// list already.
     Loop,
     Crypto(String),
+    /// "help" or "unsubscribe" from an address that is no member's: not
+    /// answered, so the list cannot be made to mail strangers.
+    CommandFromNonMember { what: &'static str, from: String },
 }
 
 impl HoldReason {
@@ -67,6 +77,11 @@ impl fmt::Display for HoldReason {
                 write!(f, "an automated message ({why}); it is never sent to members")
             }
             HoldReason::Crypto(why) => f.write_str(why),
+            HoldReason::ReusedMessageId { post, sender } => write!(
+                f,
+                "it has the Message-ID of post {post}, which went out already from {sender}: one of them may pretend \
+                 to be the other; approve to send it too"
+            ),
         }
     }
 }
@@ -87,6 +102,9 @@ impl fmt::Display for DiscardReason {
         match self {
             DiscardReason::Loop => f.write_str("it went through this list already (its List-Id or X-Loop): a mail loop"),
             DiscardReason::Crypto(why) => f.write_str(why),
+            DiscardReason::CommandFromNonMember { what, from } => {
+                write!(f, "{what} from {from}, who is not a member: not answered")
+            }
         }
     }
 }
@@ -115,6 +133,17 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
         return Decision::Hold(HoldReason::TooLarge { size: post.size, max: list.settings.max_size });
     }
 
+    if let Some(command) = command_in(&post.subject) {
+        let member = post.poster().filter(|p| members.iter().any(|m| m.email.eq_ignore_ascii_case(p)));
+        return match member {
+            Some(_) => Decision::Command(command),
+            None => Decision::Discard(DiscardReason::CommandFromNonMember {
+                what: command.describe(),
+                from: post.from.iter().map(|m| m.address.as_str()).collect::<Vec<_>>().join(", "),
+            }),
+        };
+    }
+
     let Some(poster) = post.poster() else {
         return Decision::Hold(HoldReason::NoSinglePoster);
     };
@@ -132,16 +161,48 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
 
 /// Decides a post of a list that reads encrypted and signed mail: the
 /// list's rules first, then what the crypto layer found, judged by the four
-/// settings (post-encrypt, post-sign).
-pub fn decide_protected(post: &Post, list: &List, members: &[Member], evidence: &super::Evidence) -> Decision {
+/// settings (post-encrypt, post-sign). Under post-sign force a post whose
+/// signature does not count for the one member its From names is dropped
+/// whatever else the rules say of it (several From addresses or none, a
+/// non-member's address): such mail is noise or a forgery, and holding it
+/// would let an insider's forgery wait for an owner's click.
+pub fn decide_protected(post: &Post, list: &List, members: &[Member], evidence: &Evidence) -> Decision {
+    let verdict = || match super::judge(&list.settings, evidence) {
+        CryptoVerdict::Accept => None,
+        CryptoVerdict::Hold(r) => Some(Decision::Hold(HoldReason::Crypto(r))),
+        CryptoVerdict::Reject(r) => Some(Decision::Reject(RejectReason::Crypto(r))),
+        CryptoVerdict::Discard(r) => Some(Decision::Discard(DiscardReason::Crypto(r))),
+    };
     match decide(post, list, members) {
-        Decision::Distribute { recipients } => match super::judge(&list.settings, evidence) {
-            super::CryptoVerdict::Accept => Decision::Distribute { recipients },
-            super::CryptoVerdict::Hold(r) => Decision::Hold(HoldReason::Crypto(r)),
-            super::CryptoVerdict::Reject(r) => Decision::Reject(RejectReason::Crypto(r)),
-            super::CryptoVerdict::Discard(r) => Decision::Discard(DiscardReason::Crypto(r)),
+        Decision::Distribute { recipients } => verdict().unwrap_or(Decision::Distribute { recipients }),
+        kept @ (Decision::Command(_)
+        | Decision::Discard(DiscardReason::Loop)
+        | Decision::Hold(HoldReason::Automated { .. })) => kept,
+        other if list.settings.post_sign == Requirement::Force => verdict().unwrap_or(other),
+        // Held because From names no single sender, yet a member signed it:
+        // the owner is told who, and approving sends it as theirs.
+        Decision::Hold(HoldReason::NoSinglePoster) => match &evidence.signature {
+            Signature::NotTheSender { .. } => Decision::Hold(HoldReason::Crypto(format!(
+                "{}; {}",
+                HoldReason::NoSinglePoster,
+                evidence.signature.describe()
+            ))),
+            _ => Decision::Hold(HoldReason::NoSinglePoster),
         },
         other => other,
+    }
+}
+
+/// A post about to go out is held instead when another sender's post with
+/// the same Message-ID went out before (`earlier`: that post and its
+/// sender). Discarding it as a copy would let anyone who learns a
+/// Message-ID first suppress a member's post.
+pub fn hold_reused_message_id(decision: Decision, earlier: Option<(i64, String)>) -> Decision {
+    match (decision, earlier) {
+        (Decision::Distribute { .. }, Some((post, sender))) => {
+            Decision::Hold(HoldReason::ReusedMessageId { post, sender })
+        }
+        (decision, _) => decision,
     }
 }
 
@@ -184,7 +245,7 @@ mod tests {
             name: "L".into(),
             protocol: Protocol::Plain,
             paused: false,
-            settings: ListSettings::defaults_for("L"),
+            settings: ListSettings::defaults_for("L", crate::model::Protocol::Plain),
         }
     }
 
@@ -296,6 +357,85 @@ mod tests {
             decide_protected(&post("From: alice@example.org"), &l, &members(), &signed),
             Decision::Distribute { .. }
         ));
+    }
+
+    fn insider(from: &str) -> Evidence {
+        Evidence {
+            encryption: crate::policy::Encryption::ToList,
+            signature: Signature::NotTheSender { email: "bob@example.org".into(), key: "OpenPGP key B0B0".into(), from: from.into() },
+        }
+    }
+
+    #[test]
+    fn under_post_sign_force_only_a_signature_for_the_one_sender_counts() {
+        let mut l = list();
+        l.settings.post_sign = Requirement::Force;
+        let cases = [
+            ("From: alice@example.org, bob@example.org", insider("alice@example.org, bob@example.org")),
+            ("From: alice@example.org", insider("alice@example.org")),
+            ("Subject: nobody", insider("")),
+            (
+                "From: eve@example.net",
+                Evidence { encryption: crate::policy::Encryption::None, signature: Signature::None },
+            ),
+        ];
+        for (head, evidence) in cases {
+            let d = decide_protected(&post(head), &l, &members(), &evidence);
+            assert!(matches!(d, Decision::Discard(DiscardReason::Crypto(_))), "{head}: {d:?}");
+        }
+        // A counted signature on an oversized post: held for its size.
+        l.settings.max_size = 10;
+        let signed = Evidence {
+            encryption: crate::policy::Encryption::ToList,
+            signature: Signature::ByMember { email: "alice@example.org".into() },
+        };
+        let d = decide_protected(&post("From: alice@example.org"), &l, &members(), &signed);
+        assert!(matches!(d, Decision::Hold(HoldReason::TooLarge { .. })), "{d:?}");
+    }
+
+    #[test]
+    fn under_post_sign_yes_an_insider_forgery_is_held_naming_the_signer() {
+        let l = list();
+        for head in ["From: alice@example.org, bob@example.org", "From: alice@example.org"] {
+            let d = decide_protected(&post(head), &l, &members(), &insider("alice@example.org"));
+            let Decision::Hold(reason) = &d else { panic!("{head}: {d:?}") };
+            let r = reason.to_string();
+            assert!(r.contains("bob@example.org") && r.contains("B0B0"), "{head}: {r}");
+            assert!(reason.approvable());
+        }
+    }
+
+    #[test]
+    fn commands_are_answered_for_members_only() {
+        assert_eq!(
+            decide(&post("From: alice@example.org\r\nSubject: help"), &list(), &members()),
+            Decision::Command(ListCommand::Help)
+        );
+        assert_eq!(
+            decide(&post("From: bob@example.org\r\nSubject: unsubscribe"), &list(), &members()),
+            Decision::Command(ListCommand::Unsubscribe)
+        );
+        let d = decide(&post("From: eve@example.net\r\nSubject: unsubscribe"), &list(), &members());
+        assert!(matches!(d, Decision::Discard(DiscardReason::CommandFromNonMember { .. })), "{d:?}");
+        // A bounce that quotes "help" is a bounce.
+        let d = decide(&post("From: alice@example.org\r\nSubject: help\r\nAuto-Submitted: auto-replied"), &list(), &members());
+        assert!(matches!(d, Decision::Hold(HoldReason::Automated { .. })), "{d:?}");
+        // Whatever the crypto settings: asking for help needs no signature.
+        let mut l = list();
+        l.settings.post_sign = Requirement::Force;
+        let unsigned = Evidence { encryption: crate::policy::Encryption::None, signature: Signature::None };
+        let d = decide_protected(&post("From: alice@example.org\r\nSubject: help"), &l, &members(), &unsigned);
+        assert_eq!(d, Decision::Command(ListCommand::Help));
+    }
+
+    #[test]
+    fn a_reused_message_id_holds_what_would_go_out() {
+        let go = Decision::Distribute { recipients: vec!["a@example.org".into()] };
+        assert_eq!(hold_reused_message_id(go.clone(), None), go);
+        let held = hold_reused_message_id(go, Some((4, "eve@example.net".into())));
+        let Decision::Hold(r) = &held else { panic!("{held:?}") };
+        assert!(r.to_string().contains("post 4") && r.to_string().contains("eve@example.net"), "{r}");
+        assert_eq!(hold_reused_message_id(Decision::Discard(DiscardReason::Loop), Some((4, "x".into()))), Decision::Discard(DiscardReason::Loop));
     }
 
     #[test]

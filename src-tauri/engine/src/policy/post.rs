@@ -63,6 +63,15 @@ impl Post {
         }
     }
 
+    /// Who From names, as the ledger and the activity log keep it: the
+    /// poster, or every From address.
+    pub fn sender_text(&self) -> String {
+        match self.poster() {
+            Some(p) => p.to_string(),
+            None => self.from.iter().map(|m| m.address.as_str()).collect::<Vec<_>>().join(", "),
+        }
+    }
+
     pub fn read(raw: &[u8]) -> Result<Post, Unreadable> {
         if raw.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Unreadable("it is empty".into()));

@@ -217,7 +217,7 @@ mod tests {
     use super::*;
 
     fn defaults() -> ListSettings {
-        ListSettings::defaults_for("L")
+        ListSettings::defaults_for("L", crate::model::Protocol::Plain)
     }
 
     fn crypto(settings: &ListSettings) -> (Requirement, Requirement, Requirement, bool) {

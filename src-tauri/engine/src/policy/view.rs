@@ -216,7 +216,7 @@ fn protection(e: &Evidence) -> Protection {
         }
         (_, s @ Signature::None) => (SignatureKind::None, s.describe()),
         (_, s @ Signature::ByMember { .. }) => (SignatureKind::Member, s.describe()),
-        (_, s @ Signature::Invalid(_)) => (SignatureKind::Invalid, s.describe()),
+        (_, s @ (Signature::Invalid(_) | Signature::NotTheSender { .. })) => (SignatureKind::Invalid, s.describe()),
     };
     Protection { encryption, encryption_words: e.encryption.describe(), signature, signature_words }
 }

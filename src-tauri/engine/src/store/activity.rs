@@ -271,7 +271,7 @@ mod tests {
 
     fn post(s: &Store, list: &List, uid: u32) -> i64 {
         let raw = format!("post {uid}");
-        let new = NewPost { uidvalidity: 1, uid, message_id: "", raw: raw.as_bytes(), arrived_at: None };
+        let new = NewPost { uidvalidity: 1, uid, message_id: "", sender: "", raw: raw.as_bytes(), arrived_at: None };
         let Sighting::New(id) = s.record_post(list, &new).unwrap() else { panic!("a new post") };
         id
     }
@@ -284,8 +284,7 @@ mod tests {
             subject: subject.into(),
             recipients: recipients.iter().map(|r| r.to_string()).collect(),
             approvable: true,
-            signature_digest: None,
-            notify_owners: vec![],
+            ..Settlement::default()
         };
         s.settle_post(id, &settlement).unwrap();
     }
@@ -329,7 +328,7 @@ mod tests {
         let refused = post(s, &l, 4);
         settle(s, refused, "reject", "50% off_now", &[]);
         // The same post again: a copy, discarded.
-        let copy = NewPost { uidvalidity: 1, uid: 5, message_id: "", raw: b"post 4", arrived_at: None };
+        let copy = NewPost { uidvalidity: 1, uid: 5, message_id: "", sender: "", raw: b"post 4", arrived_at: None };
         assert!(matches!(s.record_post(&l, &copy).unwrap(), Sighting::Copy { .. }));
         s.set_setting("l@example.org", "max-size", "1M").unwrap();
         l

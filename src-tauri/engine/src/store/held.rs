@@ -11,7 +11,14 @@ use crate::model::List;
 pub struct HeldPost {
     pub id: i64,
     pub post_id: i64,
+    /// What From says.
     pub sender: String,
+    /// The member whose key made a good signature on it, when a member's
+    /// key did, even if From names someone else: who really wrote it.
+    pub signed_by: Option<String>,
+    /// That member's key: the OpenPGP fingerprint or the certificate's
+    /// SHA-256.
+    pub signer_key: Option<String>,
     pub subject: String,
     pub size: u64,
     pub reason: String,
@@ -56,7 +63,7 @@ impl Store {
     /// Held posts still waiting, oldest first.
     pub fn held_posts(&self, list: &List) -> Result<Vec<HeldPost>> {
         let mut stmt = self.conn.prepare(
-            "SELECT h.id, h.post_id, p.sender, p.subject, p.size, h.reason, h.approvable, h.held_at
+            "SELECT h.id, h.post_id, p.sender, p.subject, p.size, h.reason, h.approvable, h.held_at, p.signer, p.signer_key
              FROM held_posts h JOIN posts p ON p.id = h.post_id
              WHERE p.list_id = ?1 AND h.resolution IS NULL ORDER BY h.id",
         )?;
@@ -70,6 +77,8 @@ impl Store {
                 reason: r.get(5)?,
                 approvable: r.get(6)?,
                 held_at: rfc3339(r.get(7)?),
+                signed_by: r.get(8)?,
+                signer_key: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

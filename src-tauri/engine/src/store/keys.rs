@@ -39,10 +39,27 @@ impl Store {
     /// Records the list's public certificate. Replacing one is refused
     /// unless asked for, because members encrypt to the old one.
     pub fn set_list_key(&self, list: &List, protocol: Protocol, key: &StoredKey, replace: bool) -> Result<()> {
-        if let Some(old) = self.list_key(list, protocol)?
+        let old = self.list_key(list, protocol)?;
+        if let Some(old) = &old
             && !replace && old.fingerprint != key.fingerprint {
-                return Err(StoreError::ListKeyExists { list: list.address.clone(), fingerprint: old.fingerprint });
+                return Err(StoreError::ListKeyExists { list: list.address.clone(), fingerprint: old.fingerprint.clone() });
             }
+        // An OpenPGP list that takes an S/MIME certificate becomes a mixed
+        // list, whose S/MIME members' clients (Outlook, Apple Mail) show
+        // only the clear Subject: it is no longer hidden.
+        if protocol == Protocol::Smime && list.protocol != Protocol::Smime && old.is_none() && list.settings.protect_subject {
+            self.conn.execute(
+                "INSERT INTO list_settings (list_id, key, value) VALUES (?1, 'protect-subject', 'no')
+                 ON CONFLICT (list_id, key) DO UPDATE SET value = excluded.value",
+                [list.id],
+            )?;
+            self.log(
+                list.id,
+                None,
+                ActivityKind::Config,
+                "protect-subject set to 'no': the list now sends S/MIME too, and S/MIME mail clients show only the clear subject",
+            )?;
+        }
         self.conn.execute(
             "INSERT INTO list_keys (list_id, protocol, fingerprint, public_cert, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)

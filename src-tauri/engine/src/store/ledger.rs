@@ -68,6 +68,8 @@ pub struct NewPost<'a> {
     pub uidvalidity: u32,
     pub uid: u32,
     pub message_id: &'a str,
+    /// Who From names (see `Post::sender_text`).
+    pub sender: &'a str,
     pub raw: &'a [u8],
     /// The server's arrival time (INTERNALDATE), seconds since the epoch.
     pub arrived_at: Option<i64>,
@@ -126,9 +128,9 @@ fn row_to_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
 }
 
 /// The decision about a post, as the store records it in one transaction.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Settlement {
-    /// "distribute", "hold", "reject", "discard", "quarantine".
+    /// "distribute", "hold", "reject", "discard", "quarantine", "command".
     pub decision: &'static str,
     pub reason: String,
     pub sender: String,
@@ -142,6 +144,26 @@ pub struct Settlement {
     pub signature_digest: Option<String>,
     /// Owners to tell of a hold, rejection or discard.
     pub notify_owners: Vec<String>,
+    /// For "distribute": members who get a notice instead of the post (it
+    /// arrived encrypted and the list has no usable key of theirs).
+    pub keyless_notices: Vec<String>,
+    /// The member whose key made a good signature on the post, with that
+    /// key, even when From names someone else.
+    pub signer: Option<(String, String)>,
+    /// For "command": the list's answers, written now (recipient, message).
+    pub replies: Vec<(String, Vec<u8>)>,
+    /// For "command": what it changes in the list.
+    pub membership: Option<MembershipChange>,
+}
+
+/// What a member's command changes, done in the same transaction as the
+/// rest of its settlement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// A request to leave, waiting for its confirmation with `token`.
+    RequestLeave { email: String, token: String },
+    /// Confirmed: the member leaves, and the request is done.
+    Leave { email: String },
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -179,31 +201,45 @@ impl Store {
     pub fn record_post(&self, list: &List, new: &NewPost<'_>) -> Result<Sighting> {
         let hash = sha256_hex(new.raw);
         let tx = self.conn.unchecked_transaction()?;
+        // A different post that reuses a Message-ID is no copy: taking it
+        // for one would let whoever sends a Message-ID first suppress the
+        // real post. It is recorded, and deciding it looks at the reuse.
         let earlier: Option<i64> = tx
             .query_row(
                 "SELECT id FROM posts WHERE list_id = ?1 AND state != 'quarantined'
-                   AND ((?2 != '' AND message_id = ?2) OR raw_sha256 = ?3)
+                   AND ((?2 != '' AND message_id = ?2 AND lower(sender) = lower(?4)) OR raw_sha256 = ?3)
                  ORDER BY id LIMIT 1",
-                params![list.id, new.message_id, hash],
+                params![list.id, new.message_id, hash, new.sender],
                 |r| r.get(0),
             )
             .optional()?;
         let sighting = match earlier {
             None => {
                 tx.execute(
-                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, raw_sha256, size, raw, received_at, arrived_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![list.id, new.uidvalidity, new.uid, new.message_id, hash, new.raw.len() as i64, new.raw, now(), new.arrived_at],
+                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, sender, raw_sha256, size, raw, received_at, arrived_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        list.id,
+                        new.uidvalidity,
+                        new.uid,
+                        new.message_id,
+                        new.sender,
+                        hash,
+                        new.raw.len() as i64,
+                        new.raw,
+                        now(),
+                        new.arrived_at
+                    ],
                 )?;
                 Sighting::New(tx.last_insert_rowid())
             }
             Some(of) => {
-                let reason = format!("a copy of post {of} (same Message-ID or same content): not sent again");
+                let reason = format!("a copy of post {of} (the same content, or its Message-ID from the same sender): not sent again");
                 tx.execute(
-                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, raw_sha256, size, state,
+                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, sender, raw_sha256, size, state,
                                         decision, reason, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'done', 'discard', ?7, ?8)",
-                    params![list.id, new.uidvalidity, new.uid, new.message_id, hash, new.raw.len() as i64, reason, now()],
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'done', 'discard', ?8, ?9)",
+                    params![list.id, new.uidvalidity, new.uid, new.message_id, new.sender, hash, new.raw.len() as i64, reason, now()],
                 )?;
                 let post_id = tx.last_insert_rowid();
                 // The earlier record may point at a mailbox position the
@@ -223,6 +259,23 @@ impl Store {
         };
         tx.commit()?;
         Ok(sighting)
+    }
+
+    /// An earlier post of the list that went out with this post's
+    /// Message-ID from another sender: (its id, its sender).
+    pub fn message_id_taken(&self, post_id: i64) -> Result<Option<(i64, String)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT e.id, e.sender FROM posts p JOIN posts e
+                   ON e.list_id = p.list_id AND e.message_id = p.message_id AND e.id < p.id
+                 WHERE p.id = ?1 AND p.message_id != '' AND lower(e.sender) != lower(p.sender)
+                   AND e.decision IN ('distribute', 'approved')
+                 ORDER BY e.id LIMIT 1",
+                [post_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
     }
 
     /// When the post reached the list's mailbox: the server's INTERNALDATE,
@@ -250,9 +303,10 @@ impl Store {
         if post.state != PostState::Received {
             return Err(StoreError::Invalid(format!("post {post_id} was decided already")));
         }
+        let sends = !s.recipients.is_empty() || !s.keyless_notices.is_empty() || !s.replies.is_empty();
         let state = match s.decision {
-            "distribute" if !s.recipients.is_empty() => PostState::Queued,
-            "distribute" | "reject" | "discard" => PostState::Done,
+            "distribute" | "command" if sends => PostState::Queued,
+            "distribute" | "reject" | "discard" | "command" => PostState::Done,
             "hold" => PostState::Held,
             "quarantine" => PostState::Quarantined,
             other => return Err(StoreError::Invalid(format!("unknown decision {other}"))),
@@ -261,11 +315,23 @@ impl Store {
         let keep_raw = matches!(state, PostState::Queued | PostState::Held);
         tx.execute(
             &format!(
-                "UPDATE posts SET state = ?1, decision = ?2, reason = ?3, sender = ?4, subject = ?5{}
-                 WHERE id = ?6",
-                if keep_raw { "" } else { ", raw = NULL" }
+                "UPDATE posts SET state = ?1, decision = ?2, reason = ?3, sender = ?4, subject = ?5,
+                                  signer = ?6, signer_key = ?7{}
+                 WHERE id = ?8",
+                // A command's answers are written already; its bytes are
+                // not needed to send them.
+                if keep_raw && s.decision != "command" { "" } else { ", raw = NULL" }
             ),
-            params![state_str(state), s.decision, s.reason, s.sender, s.subject, post_id],
+            params![
+                state_str(state),
+                s.decision,
+                s.reason,
+                s.sender,
+                s.subject,
+                s.signer.as_ref().map(|(e, _)| e),
+                s.signer.as_ref().map(|(_, k)| k),
+                post_id
+            ],
         )?;
         let t = now();
         for rcpt in &s.recipients {
@@ -273,6 +339,36 @@ impl Store {
                 "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at) VALUES (?1, 'post', ?2, ?3)",
                 params![post_id, rcpt, t],
             )?;
+        }
+        for rcpt in &s.keyless_notices {
+            tx.execute(
+                "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at) VALUES (?1, 'keyless-notice', ?2, ?3)",
+                params![post_id, rcpt, t],
+            )?;
+        }
+        for (rcpt, body) in &s.replies {
+            tx.execute(
+                "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at, body) VALUES (?1, 'reply', ?2, ?3, ?4)",
+                params![post_id, rcpt, t, body],
+            )?;
+        }
+        match &s.membership {
+            None => {}
+            Some(MembershipChange::RequestLeave { email, token }) => {
+                tx.execute(
+                    "INSERT INTO unsubscribe_requests (list_id, email, token, requested_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (list_id, email) DO UPDATE SET token = excluded.token, requested_at = excluded.requested_at",
+                    params![post.list_id, email, token, t],
+                )?;
+            }
+            Some(MembershipChange::Leave { email }) => {
+                tx.execute("DELETE FROM unsubscribe_requests WHERE list_id = ?1 AND email = ?2", params![post.list_id, email])?;
+                tx.execute("DELETE FROM members WHERE list_id = ?1 AND email = ?2", params![post.list_id, email])?;
+                tx.execute(
+                    "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'config', ?4)",
+                    params![post.list_id, post_id, t, format!("member {email} removed: they confirmed by mail that they leave")],
+                )?;
+            }
         }
         if let (PostState::Queued | PostState::Done, Some(digest)) = (state, &s.signature_digest)
             && s.decision == "distribute"
@@ -318,26 +414,38 @@ impl Store {
     /// were completed.
     pub fn complete_posts(&self, list: &List) -> Result<usize> {
         let tx = self.conn.unchecked_transaction()?;
-        let finished: Vec<(i64, String, String, i64, i64)> = {
+        let finished: Vec<(i64, String, String, i64, i64, i64, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT p.id, p.sender, p.subject,
                         (SELECT count(*) FROM deliveries d WHERE d.post_id = p.id AND d.kind = 'post' AND d.state = 'sent'),
-                        (SELECT count(*) FROM deliveries d WHERE d.post_id = p.id AND d.kind = 'post' AND d.state = 'failed')
+                        (SELECT count(*) FROM deliveries d WHERE d.post_id = p.id AND d.kind = 'post' AND d.state = 'failed'),
+                        (SELECT count(*) FROM deliveries d WHERE d.post_id = p.id AND d.kind = 'keyless-notice' AND d.state = 'sent'),
+                        coalesce(p.decision, '')
                  FROM posts p
                  WHERE p.list_id = ?1 AND p.state = 'queued'
                    AND NOT EXISTS (SELECT 1 FROM deliveries d
                                    WHERE d.post_id = p.id AND d.state IN ('queued', 'sending'))
                  ORDER BY p.id",
             )?;
-            let rows = stmt.query_map([list.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?;
+            let rows = stmt.query_map([list.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         };
         let t = now();
-        for (post_id, sender, subject, sent, failed) in &finished {
+        for (post_id, sender, subject, sent, failed, notices, decision) in &finished {
             tx.execute("UPDATE posts SET state = 'done', raw = NULL WHERE id = ?1", [post_id])?;
+            if decision == "command" {
+                continue;
+            }
             // One line per post, not per member: a list of a thousand
             // members would otherwise bury everything else in the log.
             let mut line = format!("post from {sender} \"{subject}\": delivered to {sent} member(s)");
+            if *notices > 0 {
+                line.push_str(&format!(
+                    "; {notices} without a usable key got a notice instead (the post arrived encrypted)"
+                ));
+            }
             if *failed > 0 {
                 line.push_str(&format!("; {failed} could not be reached (see the errors)"));
             }
@@ -348,6 +456,19 @@ impl Store {
         }
         tx.commit()?;
         Ok(finished.len())
+    }
+
+    /// The member who asked to leave with this confirmation code, if the
+    /// request is still open (made less than `max_age` seconds ago).
+    pub fn unsubscribe_request(&self, list: &List, token: &str, max_age: i64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT email FROM unsubscribe_requests WHERE list_id = ?1 AND token = ?2 AND requested_at > ?3",
+                params![list.id, token, now() - max_age],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// Posts still in the INBOX whose fate is settled: ready to be filed away
@@ -399,23 +520,59 @@ mod tests {
             subject: "hi".into(),
             recipients: recipients.iter().map(|s| s.to_string()).collect(),
             approvable: true,
-            signature_digest: None,
-            notify_owners: vec![],
+            ..Settlement::default()
         }
+    }
+
+    #[test]
+    fn a_message_id_reused_by_another_sender_is_no_copy() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let new = |uid, sender, raw: &'static [u8]| NewPost { uidvalidity: 1, uid, message_id: "<m@x>", sender, raw, arrived_at: None };
+        // Eve squats on the Message-ID of a post Alice is about to send.
+        let Sighting::New(eve) = s.record_post(&l, &new(1, "eve@example.net", b"squat")).unwrap() else { panic!() };
+        let Sighting::New(alice) = s.record_post(&l, &new(2, "Alice@example.org", b"real")).unwrap() else {
+            panic!("the member's post was taken for a copy")
+        };
+        // Eve's was held, not sent: Alice's post is nobody's copy.
+        s.settle_post(eve, &Settlement { decision: "hold", sender: "eve@example.net".into(), ..Settlement::default() }).unwrap();
+        assert_eq!(s.message_id_taken(alice).unwrap(), None);
+        // Had Eve's gone out, Alice's is one to look at.
+        let Sighting::New(mallory) = s.record_post(&l, &new(3, "mallory@example.org", b"again")).unwrap() else { panic!() };
+        s.settle_post(alice, &Settlement { decision: "distribute", sender: "alice@example.org".into(), ..Settlement::default() }).unwrap();
+        assert_eq!(s.message_id_taken(mallory).unwrap(), Some((alice, "alice@example.org".into())));
+        // The same sender again is a copy.
+        let again = s.record_post(&l, &new(4, "alice@EXAMPLE.org", b"real, relayed twice")).unwrap();
+        assert!(matches!(again, Sighting::Copy { of, .. } if of == alice), "{again:?}");
+    }
+
+    #[test]
+    fn a_full_disk_says_so() {
+        let (_d, s) = store();
+        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        // SQLite answers SQLITE_FULL at its page limit as on a full disk.
+        let pages: i64 = s.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        s.conn.pragma_update(None, "max_page_count", pages).unwrap();
+        let big = vec![7u8; 1 << 20];
+        let e = s
+            .record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "", sender: "", raw: &big, arrived_at: None })
+            .unwrap_err();
+        assert!(matches!(e, crate::store::StoreError::DiskFull), "{e:?}");
+        assert!(e.to_string().contains("disk") && e.to_string().contains("full"), "{e}");
     }
 
     #[test]
     fn a_copy_is_recognised_by_message_id_or_bytes() {
         let (_d, s) = store();
         let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        let first = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<a@x>", raw: b"one", arrived_at: None }).unwrap();
+        let first = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<a@x>", sender: "", raw: b"one", arrived_at: None }).unwrap();
         let Sighting::New(first) = first else { panic!() };
         // Same Message-ID, other bytes (e.g. a Received line more).
-        let again = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 7, message_id: "<a@x>", raw: b"one!", arrived_at: None }).unwrap();
+        let again = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 7, message_id: "<a@x>", sender: "", raw: b"one!", arrived_at: None }).unwrap();
         assert!(matches!(again, Sighting::Copy { of, .. } if of == first));
         // No Message-ID, same bytes.
-        let Sighting::New(_) = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 8, message_id: "", raw: b"two", arrived_at: None }).unwrap() else { panic!() };
-        let copy = s.record_post(&l, &NewPost { uidvalidity: 3, uid: 1, message_id: "", raw: b"two", arrived_at: None }).unwrap();
+        let Sighting::New(_) = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 8, message_id: "", sender: "", raw: b"two", arrived_at: None }).unwrap() else { panic!() };
+        let copy = s.record_post(&l, &NewPost { uidvalidity: 3, uid: 1, message_id: "", sender: "", raw: b"two", arrived_at: None }).unwrap();
         assert!(matches!(copy, Sighting::Copy { .. }));
         // The renumbered original is never moved by its stale position.
         assert_eq!(s.post(first).unwrap().on_server, OnServer::Processed);
@@ -425,7 +582,7 @@ mod tests {
     fn settling_queues_deliveries_and_completion_forgets_bytes() {
         let (_d, s) = store();
         let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        let Sighting::New(id) = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<m>", raw: b"raw", arrived_at: None }).unwrap() else { panic!() };
+        let Sighting::New(id) = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<m>", sender: "", raw: b"raw", arrived_at: None }).unwrap() else { panic!() };
         assert_eq!(s.begin_attempt(id).unwrap(), 1);
         s.settle_post(id, &settle(&["b@example.org", "c@example.org"])).unwrap();
         assert!(s.settle_post(id, &settle(&[])).is_err(), "a post is decided once");
@@ -451,7 +608,7 @@ mod tests {
         let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
         let post = |uid: u32| {
             let raw = format!("post {uid}");
-            let new = NewPost { uidvalidity: 1, uid, message_id: &format!("<{uid}@x>"), raw: raw.as_bytes(), arrived_at: None };
+            let new = NewPost { uidvalidity: 1, uid, message_id: &format!("<{uid}@x>"), sender: "", raw: raw.as_bytes(), arrived_at: None };
             let Sighting::New(id) = s.record_post(&l, &new).unwrap() else { panic!("post {uid} taken for a copy") };
             s.begin_attempt(id).unwrap();
             s.settle_post(id, &settle(&["Gone@example.org", "ok@example.org", "nokey@example.org"])).unwrap();

@@ -72,7 +72,7 @@ impl Store {
             params![address, name, protocol.as_str(), now()],
         )?;
         let id = self.conn.last_insert_rowid();
-        for (key, value) in ListSettings::defaults_for(name).pairs() {
+        for (key, value) in ListSettings::defaults_for(name, protocol).pairs() {
             self.conn.execute(
                 "INSERT INTO list_settings (list_id, key, value) VALUES (?1, ?2, ?3)",
                 params![id, key, value],
@@ -114,7 +114,8 @@ impl Store {
             .optional()?
             .ok_or_else(|| StoreError::NoSuchList(address.trim().to_string()))?;
         let (id, address, name, protocol, paused) = row;
-        let mut settings = ListSettings::defaults_for(&name);
+        let protocol: Protocol = protocol.parse().map_err(StoreError::Invalid)?;
+        let mut settings = ListSettings::defaults_for(&name, protocol);
         let mut stmt = self
             .conn
             .prepare("SELECT key, value FROM list_settings WHERE list_id = ?1")?;
@@ -129,7 +130,7 @@ impl Store {
             id,
             address,
             name,
-            protocol: protocol.parse().map_err(StoreError::Invalid)?,
+            protocol,
             paused,
             settings,
         })
@@ -382,7 +383,7 @@ mod tests {
         let saved = s
             .set_settings(
                 "l@example.org",
-                &change(&[("post-encrypt", "force"), ("post-sign", "yes"), ("max-size", "1M"), ("reply-to", "list")]),
+                &change(&[("post-encrypt", "force"), ("post-sign", "yes"), ("max-size", "1M"), ("reply-to", "poster")]),
             )
             .unwrap();
         assert_eq!(saved.settings.post_encrypt, crate::model::Requirement::Force);
@@ -392,6 +393,8 @@ mod tests {
         assert_eq!(log.len(), before + 3, "post-sign was yes already: {log:?}");
         assert!(log.contains(&"post-encrypt set to 'force'".to_string()), "{log:?}");
         assert!(log.contains(&"max-size set to '1048576'".to_string()), "{log:?}");
+        // An OpenPGP list sends replies to the list unless told otherwise.
+        assert!(log.contains(&"reply-to set to 'poster'".to_string()), "{log:?}");
         assert!(matches!(s.set_settings("nope@example.org", &[]), Err(StoreError::NoSuchList(_))));
     }
 

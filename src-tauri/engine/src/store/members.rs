@@ -16,9 +16,10 @@ impl Store {
         if self.member(list, &email)?.is_some() {
             return Err(StoreError::MemberExists { list: list.address.clone(), email });
         }
+        let name = crate::model::check_member_name(name).map_err(StoreError::Invalid)?;
         self.conn.execute(
             "INSERT INTO members (list_id, email, name, role, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![list.id, email, name.trim(), role.as_str(), now()],
+            params![list.id, email, name, role.as_str(), now()],
         )?;
         self.log(list.id, None, ActivityKind::Config, &format!("member {email} added as {role}"))?;
         Ok(self.member(list, &email)?.expect("just inserted"))
@@ -42,7 +43,7 @@ impl Store {
             .member(list, email)?
             .ok_or_else(|| StoreError::NoSuchMember { list: list.address.clone(), email: email.trim().into() })?;
         let (column, stored): (&str, rusqlite::types::Value) = match key {
-            "name" => ("name", value.trim().to_string().into()),
+            "name" => ("name", crate::model::check_member_name(value).map_err(StoreError::Invalid)?.into()),
             "role" => ("role", value.parse::<Role>().map_err(StoreError::Invalid)?.as_str().to_string().into()),
             "own-posts" => ("own_posts", (parse_yes_no(value).map_err(StoreError::Invalid)? as i64).into()),
             "smime-cipher" => match value.trim().to_ascii_lowercase().as_str() {

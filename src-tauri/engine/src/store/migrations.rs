@@ -174,6 +174,49 @@ const STEPS: &[&str] = &[
     ALTER TABLE members ADD COLUMN smime_cipher TEXT NOT NULL DEFAULT 'cbc'
         CHECK (smime_cipher IN ('cbc', 'gcm'));
     "#,
+    // 4: what the list writes itself, and who really signed. Deliveries
+    // take two more kinds: the content-free notice a member without a key
+    // gets instead of a post that arrived encrypted, and the list's answers
+    // to members' commands (help, unsubscribe), whose text is written when
+    // the command is taken (body). SQLite cannot change a CHECK, so the
+    // table is made again with its rows.
+    r#"
+    CREATE TABLE deliveries_4 (
+        id              INTEGER PRIMARY KEY,
+        post_id         INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+        kind            TEXT NOT NULL DEFAULT 'post'
+                        CHECK (kind IN ('post', 'notice', 'owner-notice', 'keyless-notice', 'reply')),
+        recipient       TEXT NOT NULL COLLATE NOCASE,
+        state           TEXT NOT NULL DEFAULT 'queued'
+                        CHECK (state IN ('queued', 'sending', 'sent', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        updated_at      INTEGER NOT NULL,
+        body            BLOB,
+        UNIQUE (post_id, kind, recipient)
+    ) STRICT;
+    INSERT INTO deliveries_4 (id, post_id, kind, recipient, state, attempts, next_attempt_at, last_error, updated_at)
+        SELECT id, post_id, kind, recipient, state, attempts, next_attempt_at, last_error, updated_at FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_4 RENAME TO deliveries;
+    CREATE INDEX deliveries_pending ON deliveries (state, next_attempt_at);
+
+    -- A member's request to leave, until they confirm it with the code
+    -- the list mailed them (or it ends).
+    CREATE TABLE unsubscribe_requests (
+        list_id      INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        email        TEXT NOT NULL COLLATE NOCASE,
+        token        TEXT NOT NULL UNIQUE,
+        requested_at INTEGER NOT NULL,
+        PRIMARY KEY (list_id, email)
+    ) STRICT;
+
+    -- The member whose key made a good signature on the post, and that
+    -- key, even when From names someone else (an owner is shown both).
+    ALTER TABLE posts ADD COLUMN signer TEXT;
+    ALTER TABLE posts ADD COLUMN signer_key TEXT;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {
@@ -204,6 +247,36 @@ mod tests {
         run(&mut conn, &path).unwrap();
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, STEPS.len() as i64);
+    }
+
+    #[test]
+    fn deliveries_survive_the_rebuild_of_their_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let mut conn = Connection::open(&path).unwrap();
+        for (i, step) in STEPS.iter().enumerate().take(3) {
+            conn.execute_batch(step).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO lists (id, address, name, created_at) VALUES (1, 'l@example.org', 'L', 0);
+             INSERT INTO posts (id, list_id, uidvalidity, uid, raw_sha256, size, received_at) VALUES (1, 1, 1, 1, 'h', 1, 0);
+             INSERT INTO deliveries (post_id, kind, recipient, state, attempts, updated_at)
+                 VALUES (1, 'owner-notice', 'o@example.org', 'sending', 2, 0);",
+        )
+        .unwrap();
+        run(&mut conn, &path).unwrap();
+        let row: (String, String, i64) = conn
+            .query_row("SELECT kind, state, attempts FROM deliveries WHERE post_id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(row, ("owner-notice".into(), "sending".into(), 2));
+        conn.execute(
+            "INSERT INTO deliveries (post_id, kind, recipient, updated_at, body) VALUES (1, 'reply', 'm@example.org', 0, x'00')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]

@@ -17,7 +17,7 @@ use rusqlite::Connection;
 pub use activity::{Activity, ActivityEntry, ActivityGroup, ActivityKind, ActivityPage, ActivityQuery, MAX_ACTIVITY_PAGE};
 pub use held::{HeldPost, Resolution};
 pub use keys::{StoredKey, TrustAnchor};
-pub use ledger::{NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex};
+pub use ledger::{MembershipChange, NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex};
 pub use lists::ListSummary;
 pub use outbox::{Delivery, DeliveryKind, DeliveryState};
 
@@ -62,8 +62,19 @@ pub enum StoreError {
     ListKeyExists { list: String, fingerprint: String },
     #[error("{email} has a key already ({fingerprint}); replacing a member's key is an explicit step: `conclave-cli member key {list} {email} FILE --replace`")]
     MemberKeyExists { list: String, email: String, fingerprint: String },
+    #[error("the disk that holds Conclave's data is full: free some space, then try again (nothing was lost: the change was not made)")]
+    DiskFull,
     #[error("the local database failed: {0}. If this repeats, copy the data folder aside and report it")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StoreError::DiskFull,
+            _ => StoreError::Sql(e),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -30,6 +30,11 @@ pub enum DeliveryKind {
     /// A notice to an owner that the post was held, rejected or discarded:
     /// its headers and the reason, never its content.
     OwnerNotice,
+    /// Instead of a post that arrived encrypted, to a member the list has
+    /// no usable key for: that a post went out, and how to send a key.
+    KeylessNotice,
+    /// The list's answer to a member's command, written when it was taken.
+    Reply,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,6 +55,8 @@ fn row_to_delivery(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
         kind: match r.get::<_, String>(2)?.as_str() {
             "notice" => DeliveryKind::Notice,
             "owner-notice" => DeliveryKind::OwnerNotice,
+            "keyless-notice" => DeliveryKind::KeylessNotice,
+            "reply" => DeliveryKind::Reply,
             _ => DeliveryKind::Post,
         },
         recipient: r.get(3)?,
@@ -108,6 +115,11 @@ impl Store {
             [list.id],
             |r| r.get(0),
         )?)
+    }
+
+    /// The message of a delivery written in advance (the list's answers).
+    pub fn delivery_body(&self, delivery_id: i64) -> Result<Option<Vec<u8>>> {
+        Ok(self.conn.query_row("SELECT body FROM deliveries WHERE id = ?1", [delivery_id], |r| r.get(0))?)
     }
 
     pub fn mark_sending(&self, delivery_id: i64) -> Result<()> {

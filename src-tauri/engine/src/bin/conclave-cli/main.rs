@@ -264,7 +264,7 @@ fn print_report(report: &RunReport) {
             continue;
         }
         println!(
-            "{}: {} new post(s): {} distributed, {} held, {} rejected, {} discarded, {} quarantined; \
+            "{}: {} new post(s): {} distributed, {} held, {} rejected, {} discarded, {} answered, {} quarantined; \
              {} sent, {} to retry, {} failed; {} filed; {} waiting",
             l.address,
             l.new_posts,
@@ -272,6 +272,7 @@ fn print_report(report: &RunReport) {
             l.held,
             l.rejected,
             l.discarded,
+            l.answered,
             l.quarantined,
             l.sent,
             l.retrying,
@@ -542,6 +543,9 @@ async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Res
             } else {
                 for h in held {
                     println!("{:>5}  {}  {}  \"{}\"\n       {}", h.id, h.held_at, h.sender, h.subject, h.reason);
+                    if let (Some(signer), Some(key)) = (&h.signed_by, &h.signer_key) {
+                        println!("       signed by {signer} ({key})");
+                    }
                 }
             }
             return Ok(ExitCode::SUCCESS);

@@ -129,6 +129,13 @@ impl ListKey {
         Sensitive::new(String::from_utf8(bytes).expect("armor is ASCII"))
     }
 
+    /// The public certificate as an `Autocrypt` header's keydata: binary,
+    /// base64, on one line (the header folds it).
+    pub fn autocrypt_keydata(&self) -> String {
+        let bytes = self.cert.to_vec().expect("serializing to memory does not fail");
+        openssl::base64::encode_block(&bytes)
+    }
+
     /// The public certificate, armored, for members to import.
     pub fn public_armored(&self) -> String {
         let bytes = self.cert.armored().to_vec().expect("serializing to memory does not fail");

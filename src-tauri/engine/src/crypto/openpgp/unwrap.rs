@@ -370,7 +370,7 @@ fn judge(
         return (Signed::Invalid("signed by a key that is no member's".into()), None, None);
     };
     let p = policy();
-    match key.cert().with_policy(&p, now) {
+    let names_from = match key.cert().with_policy(&p, now) {
         Err(e) => return (Signed::Invalid(format!("the signer's key is not valid now: {e}")), None, None),
         Ok(vc) => {
             if let RevocationStatus::Revoked(_) = vc.revocation_status() {
@@ -379,21 +379,21 @@ fn judge(
             if let Err(e) = vc.alive() {
                 return (Signed::Invalid(format!("the signer's key has expired: {e}")), None, None);
             }
-            let Some(from) = from else {
-                return (Signed::Invalid("it does not have exactly one From address (or its Sender differs), so the signature cannot be tied to the poster".into()), None, None);
-            };
-            let names_from = vc
-                .userids()
-                .any(|u| u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(from)));
-            if !names_from || !email.eq_ignore_ascii_case(from) {
-                return (Signed::Invalid(format!("signed by {email}'s key, but From is {from}: a forged sender")), None, None);
-            }
+            from.is_some_and(|from| {
+                email.eq_ignore_ascii_case(from)
+                    && vc.userids().any(|u| u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(from)))
+            })
         }
-    }
+    };
     let recipients: Vec<_> = sig.intended_recipients().collect();
     let list_fpr = list_key.cert().fingerprint();
     if !recipients.is_empty() && !recipients.iter().any(|r| **r == list_fpr) {
         return (Signed::Invalid("the signature was made for other recipients (Intended Recipient), not this list".into()), None, None);
+    }
+    // Last: the signature is good and a member's; whether the post says it
+    // is theirs decides whether it counts.
+    if !names_from {
+        return (Signed::NotTheSender { email: email.clone(), fingerprint: fingerprint.to_hex() }, None, sig.signature_creation_time());
     }
     let digest = sig.to_vec().ok().map(|bytes| crate::store::sha256_hex(&bytes));
     (Signed::ByMember { email: email.clone(), fingerprint: fingerprint.to_hex() }, digest, sig.signature_creation_time())

@@ -121,7 +121,8 @@ pub fn unwrap(
             }
             let inner = inner(&clear, members, from, now);
             let encrypted = match (&inner.signed, info.authenticated) {
-                (Signed::ByMember { .. }, _) | (_, true) => Encrypted::ForList,
+                // A member's signature over the content protects it.
+                (Signed::ByMember { .. } | Signed::NotTheSender { .. }, _) | (_, true) => Encrypted::ForList,
                 (Signed::No, false) => Encrypted::Broken(
                     "encrypted with AES-CBC, which does not protect against changes, and not signed by a member inside; \
                      ask the poster to sign encrypted posts"
@@ -176,7 +177,7 @@ fn inner(clear: &[u8], members: &[(String, MemberCert)], from: Option<&str>, now
     match checked.signed {
         // What the signature covers is what members get; an inner signature
         // that does not count leaves the clear entity, still marked invalid.
-        Signed::ByMember { .. } => finish(Encrypted::ForList, checked),
+        Signed::ByMember { .. } | Signed::NotTheSender { .. } => finish(Encrypted::ForList, checked),
         _ => Unwrapped { signed: checked.signed, content: Some(clear.to_vec()), ..plain() },
     }
 }
@@ -197,9 +198,11 @@ impl Checked {
 
 fn finish(encrypted: Encrypted, c: Checked) -> Unwrapped {
     let good = matches!(c.signed, Signed::ByMember { .. });
+    // What a member's key signed is the content, whoever From names.
+    let verified = good || matches!(c.signed, Signed::NotTheSender { .. });
     Unwrapped {
         encrypted,
-        content: if good { c.content } else { None },
+        content: if verified { c.content } else { None },
         signature_digest: if good { c.digest } else { None },
         signature_time: if good { c.time } else { None },
         signed: c.signed,
@@ -290,11 +293,6 @@ fn verify(
     let Some((email, cert)) = members.iter().find(|(_, c)| signer.signer.names(c.cert())) else {
         return Checked::invalid("it is signed by a certificate that is no member's".into());
     };
-    match from {
-        Some(f) if f.eq_ignore_ascii_case(email) => {}
-        Some(f) => return Checked::invalid(format!("it is signed by {email}'s certificate but From says {f}")),
-        None => return Checked::invalid("it has no single From address the signature could vouch for".into()),
-    }
     if let Some(why) = cert.unusable(now) {
         return Checked::invalid(format!("the signing certificate of {email} does not count: {why}"));
     }
@@ -323,10 +321,17 @@ fn verify(
         Some(d) => d.to_vec(),
         None => out,
     };
+    let time = signer.signing_time.map(|t| std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64));
+    // Last: the signature is good and a member's; whether the post says it
+    // is theirs decides whether it counts.
+    if !from.is_some_and(|f| f.eq_ignore_ascii_case(email)) {
+        let signed = Signed::NotTheSender { email: email.clone(), fingerprint: cert.fingerprint() };
+        return Checked { signed, content: Some(content), digest: None, time };
+    }
     Checked {
         signed: Signed::ByMember { email: email.clone(), fingerprint: cert.fingerprint() },
         content: Some(content),
         digest: Some(digest),
-        time: signer.signing_time.map(|t| std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64)),
+        time,
     }
 }

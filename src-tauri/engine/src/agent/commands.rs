@@ -1,0 +1,97 @@
+//! Members' commands to the list (help, unsubscribe), taken as a post is
+//! decided: the answer is written now and sent like any delivery, and what
+//! a command changes is done in the same transaction as its settlement.
+
+use crate::model::{List, Protocol};
+use crate::policy::notices::{self, Envelope, UNSUBSCRIBE_DAYS};
+use crate::policy::{ListCommand, Post};
+use crate::store::{MembershipChange, Settlement, Store};
+
+use super::AgentError;
+
+/// What taking `command` (from the member `post` names) records.
+pub(super) fn settle(
+    store: &Store,
+    list: &List,
+    post_id: i64,
+    post: &Post,
+    command: &ListCommand,
+) -> Result<Settlement, AgentError> {
+    // decide() makes a command only of a member's post with one sender.
+    let member = post.poster().unwrap_or_default().to_string();
+    let domain = list.address.rsplit('@').next().unwrap_or("localhost");
+    let message_id = format!("<conclave.reply.{}.{post_id}@{domain}>", list.id);
+    let date = chrono::Utc::now().to_rfc2822();
+    let env = Envelope { to: &member, message_id: &message_id, date: &date };
+    let owner = store.members(list)?.into_iter().find(|m| m.role == crate::model::Role::Owner).map(|m| m.email);
+    let base = Settlement {
+        decision: "command",
+        sender: post.sender_text(),
+        subject: post.subject.clone(),
+        ..Settlement::default()
+    };
+    Ok(match command {
+        ListCommand::Help => {
+            let mut keys = Vec::new();
+            for protocol in [Protocol::Openpgp, Protocol::Smime] {
+                if let Some(key) = store.list_key(list, protocol)? {
+                    keys.push(key_line(protocol, &key.fingerprint));
+                }
+            }
+            Settlement {
+                reason: format!("{}: answered", command.describe()),
+                replies: vec![(member.clone(), notices::render_help(list, &env, &keys, owner.as_deref()))],
+                ..base
+            }
+        }
+        ListCommand::Unsubscribe => {
+            let token = new_token();
+            Settlement {
+                reason: format!("{}: {member} was asked by mail to confirm", command.describe()),
+                replies: vec![(member.clone(), notices::render_unsubscribe_confirm(list, &env, &token))],
+                membership: Some(MembershipChange::RequestLeave { email: member.clone(), token }),
+                ..base
+            }
+        }
+        ListCommand::ConfirmUnsubscribe { token } => {
+            match store.unsubscribe_request(list, token, UNSUBSCRIBE_DAYS * 86_400)? {
+                Some(email) if email.eq_ignore_ascii_case(&member) => Settlement {
+                    reason: format!("{}: {member} confirmed and was removed", command.describe()),
+                    replies: vec![(member.clone(), notices::render_goodbye(list, &env))],
+                    membership: Some(MembershipChange::Leave { email }),
+                    ..base
+                },
+                Some(email) => Settlement {
+                    reason: format!(
+                        "{} from {member} with the code sent to {email}: nobody was removed",
+                        command.describe()
+                    ),
+                    ..base
+                },
+                None => Settlement {
+                    reason: format!("{} with an unknown or expired code: nobody was removed", command.describe()),
+                    ..base
+                },
+            }
+        }
+    })
+}
+
+/// A confirmation code: 128 random bits, as hex.
+fn new_token() -> String {
+    let mut bytes = [0u8; 16];
+    openssl::rand::rand_bytes(&mut bytes).expect("the system's random source works");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The list's key as the help text names it.
+fn key_line(protocol: Protocol, fingerprint: &str) -> String {
+    match protocol {
+        Protocol::Smime => format!("S/MIME certificate SHA-256 {fingerprint}"),
+        _ => {
+            let hex: String = fingerprint.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+            let grouped: Vec<&str> = hex.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+            format!("OpenPGP key {}", grouped.join(" "))
+        }
+    }
+}

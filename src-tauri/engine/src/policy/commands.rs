@@ -1,0 +1,68 @@
+//! Commands members send the list by mail (RFC 2369 `List-Help` and
+//! `List-Unsubscribe` point at them): a Subject that is only "help" or
+//! "unsubscribe", and the answer that confirms leaving. They are answered,
+//! never passed on to the members.
+
+use super::notices::CONFIRM_WORD;
+
+/// What a member asks of the list itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListCommand {
+    /// How the list works.
+    Help,
+    /// To leave; answered with a request to confirm.
+    Unsubscribe,
+    /// The confirmation of a request to leave, with the code the list sent.
+    ConfirmUnsubscribe { token: String },
+}
+
+impl ListCommand {
+    /// In the words of the activity log.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            ListCommand::Help => "a request for help",
+            ListCommand::Unsubscribe => "a request to leave the list",
+            ListCommand::ConfirmUnsubscribe { .. } => "a confirmation of leaving the list",
+        }
+    }
+}
+
+/// The command a Subject carries, if it is one. Only a Subject that is the
+/// command word alone counts (a post about unsubscribing is a post), except
+/// for the confirmation, which is a reply and so starts with "Re:".
+pub fn command_in(subject: &str) -> Option<ListCommand> {
+    let s = subject.trim();
+    if s.eq_ignore_ascii_case("help") {
+        return Some(ListCommand::Help);
+    }
+    if s.eq_ignore_ascii_case("unsubscribe") {
+        return Some(ListCommand::Unsubscribe);
+    }
+    let lower = s.to_ascii_lowercase();
+    let at = lower.find(&format!("{CONFIRM_WORD} "))?;
+    let token: String =
+        s[at + CONFIRM_WORD.len() + 1..].trim_start().chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    (token.len() >= 16).then(|| ListCommand::ConfirmUnsubscribe { token: token.to_ascii_lowercase() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_command_word_alone_is_a_command() {
+        assert_eq!(command_in(" Help "), Some(ListCommand::Help));
+        assert_eq!(command_in("UNSUBSCRIBE"), Some(ListCommand::Unsubscribe));
+        assert_eq!(command_in("How do I unsubscribe?"), None);
+        assert_eq!(command_in("help with the rent"), None);
+        assert_eq!(command_in(""), None);
+    }
+
+    #[test]
+    fn a_reply_to_the_confirmation_carries_its_code() {
+        let token = "0123456789abcdef0123456789abcdef";
+        let subject = format!("Re: Confirm leaving Tenants: {CONFIRM_WORD} {}", token.to_uppercase());
+        assert_eq!(command_in(&subject), Some(ListCommand::ConfirmUnsubscribe { token: token.into() }));
+        assert_eq!(command_in(&format!("{CONFIRM_WORD} short")), None);
+    }
+}

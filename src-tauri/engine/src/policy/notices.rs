@@ -1,0 +1,297 @@
+//! Mail the list writes itself: notices to owners and posters, the notice a
+//! member without a key gets instead of an encrypted post, and the answers
+//! to the commands members send (help, unsubscribe). Each is marked as
+//! automatic (RFC 3834) and carries the list's loop marks, so no machine
+//! answers it and it never comes back through the list. None of them
+//! carries a post's content.
+
+use super::render::{header_text, phrase};
+use crate::model::List;
+
+/// What an owner is told about a post the list did not send.
+pub struct OwnerNotice<'a> {
+    pub sender: &'a str,
+    pub subject: &'a str,
+    pub message_id: &'a str,
+    /// "hold", "reject" or "discard".
+    pub decision: &'a str,
+    pub reason: &'a str,
+    pub held_id: Option<i64>,
+}
+
+/// When and as what a notice goes out.
+pub struct Envelope<'a> {
+    pub to: &'a str,
+    pub message_id: &'a str,
+    pub date: &'a str,
+}
+
+/// The mail to an owner about a held, rejected or discarded post: its
+/// headers and the reason, never its content (which may have been
+/// decrypted by the list).
+pub fn render_owner_notice(list: &List, n: &OwnerNotice<'_>, env: &Envelope<'_>) -> Vec<u8> {
+    let eol = "\r\n";
+    let what = match n.decision {
+        "hold" => "held for an owner",
+        "reject" => "rejected",
+        _ => "discarded",
+    };
+    let subject = format!("[{}] post {what}: {}", list.name, n.subject);
+    let mut m = notice_head(list, env, &subject, "auto-generated");
+    m.push_str(&format!("A post to {} was {what}.{eol}{eol}", list.address));
+    m.push_str(&format!(
+        "From:       {}{eol}Subject:    {}{eol}Message-ID: {}{eol}Reason:     {}{eol}{eol}",
+        one_line(n.sender),
+        one_line(n.subject),
+        one_line(n.message_id),
+        one_line(n.reason)
+    ));
+    if let Some(id) = n.held_id.filter(|_| n.decision == "hold") {
+        m.push_str(&format!(
+            "Approve, reject or discard it in the Conclave window, or with{eol}  conclave-cli held approve|reject|discard {} {id}{eol}{eol}",
+            list.address
+        ));
+    }
+    m.push_str(&format!("The post's content is not included in this notice.{eol}"));
+    m.into_bytes()
+}
+
+/// Text from a post shown in a notice's body stays on its line.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// The header block and empty line of a notice from the list.
+fn notice_head(list: &List, env: &Envelope<'_>, subject: &str, auto: &str) -> String {
+    let mut m = head_fields(list, env, subject, auto);
+    m.push_str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    m
+}
+
+/// The fields every notice has, up to (not including) its Content-* fields.
+fn head_fields(list: &List, env: &Envelope<'_>, subject: &str, auto: &str) -> String {
+    let mut m = String::new();
+    let mut add = |name: &str, value: &str| m.push_str(&format!("{name}: {value}\r\n"));
+    add("From", &format!("{} <{}>", phrase(&one_line(&list.name)), list.address));
+    add("To", env.to);
+    add("Subject", &header_text(subject));
+    add("Date", env.date);
+    add("Message-ID", env.message_id);
+    add("Auto-Submitted", auto);
+    add("X-Loop", &list.address);
+    add("List-Id", &format!("{} <{}>", phrase(&one_line(&list.name)), list.list_id()));
+    add("MIME-Version", "1.0");
+    m
+}
+
+/// The notice a poster receives when an owner rejects a held post.
+pub fn render_notice(list: &List, env: &Envelope<'_>, subject: &str, reason: &str) -> Vec<u8> {
+    let mut m = notice_head(list, env, &notice_subject(list, subject), "auto-replied");
+    m.push_str(&notice_text(list, subject, reason, "\r\n"));
+    m.into_bytes()
+}
+
+fn notice_subject(list: &List, subject: &str) -> String {
+    format!("Your post to {} was not accepted: {subject}", list.name)
+}
+
+fn notice_text(list: &List, subject: &str, reason: &str, eol: &str) -> String {
+    format!(
+        "Your message \"{}\" to the list {} was rejected by an owner.{eol}{eol}Reason: {}{eol}",
+        one_line(subject),
+        list.address,
+        one_line(reason)
+    )
+}
+
+/// The subject and text of the notice a rejected poster gets, as the owner
+/// is shown them before choosing Reject.
+pub fn notice_words(list: &List, subject: &str, reason: &str) -> (String, String) {
+    (notice_subject(list, subject), notice_text(list, subject, reason, "\n"))
+}
+
+/// The header (with the empty line) and the text entity of the notice a
+/// member gets instead of a post that reached the list encrypted while the
+/// list has no usable key of theirs: no subject, no word of the post, and
+/// how to send a key. The caller signs the entity with the list's key.
+pub fn keyless_notice(list: &List, env: &Envelope<'_>, owner: Option<&str>) -> (Vec<u8>, Vec<u8>) {
+    let eol = "\r\n";
+    let subject = format!("[{}] a post you did not receive", list.name);
+    let head = head_fields(list, env, &subject, "auto-generated").into_bytes();
+    let send_to = match owner {
+        Some(owner) => format!("the list's owner ({owner})"),
+        None => "the list's owner".to_string(),
+    };
+    let text = format!(
+        "A post went out on the list {name} ({address}) that you did not receive.{eol}{eol}\
+         It reached the list encrypted, and the list sends encrypted posts only encrypted.{eol}\
+         The list has no usable key of yours (none, or it has expired or been revoked),{eol}\
+         so nothing of the post was sent to you.{eol}{eol}\
+         To receive the list's posts, send your public key (OpenPGP, or your S/MIME{eol}\
+         certificate) to {send_to}, who adds it to the list.{eol}",
+        name = one_line(&list.name),
+        address = list.address,
+    );
+    let entity = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+    )
+    .into_bytes();
+    (head, entity)
+}
+
+/// The answer to a member's "help": what the list is and how to use it.
+pub fn render_help(list: &List, env: &Envelope<'_>, keys: &[String], owner: Option<&str>) -> Vec<u8> {
+    let eol = "\r\n";
+    let mut m = notice_head(list, env, &format!("[{}] how this list works", list.name), "auto-replied");
+    m.push_str(&format!(
+        "This is the mailing list {} ({}).{eol}{eol}To write to everyone on the list, send your mail to {}.{eol}",
+        one_line(&list.name),
+        list.address,
+        list.address
+    ));
+    if !keys.is_empty() {
+        m.push_str(&format!(
+            "Encrypt it to the list's key and sign it with your own; the list sends{eol}\
+             each member a copy encrypted to their own key. The list's key:{eol}"
+        ));
+        for k in keys {
+            m.push_str(&format!("  {k}{eol}"));
+        }
+        m.push_str(&format!("Compare it with what your owner gave you before you trust it.{eol}"));
+    }
+    m.push_str(&format!(
+        "{eol}To leave the list, send a mail to {} with the subject \"unsubscribe\";{eol}\
+         the list asks you to confirm before anything changes.{eol}",
+        list.address
+    ));
+    if let Some(owner) = owner {
+        m.push_str(&format!("{eol}Questions about the list go to its owner: {owner}{eol}"));
+    }
+    m.into_bytes()
+}
+
+/// The words a member's answer must carry in its Subject to confirm that
+/// they want to leave.
+pub const CONFIRM_WORD: &str = "unsubscribe-confirm";
+
+/// How long a request to leave waits for its confirmation.
+pub const UNSUBSCRIBE_DAYS: i64 = 7;
+
+/// The mail that asks a member to confirm leaving: a reply that keeps the
+/// Subject (with its code) confirms. A forged "unsubscribe" thus removes
+/// no one: the code goes to the member's own mailbox.
+pub fn render_unsubscribe_confirm(list: &List, env: &Envelope<'_>, token: &str) -> Vec<u8> {
+    let eol = "\r\n";
+    let mut m = head_fields(list, env, &format!("Confirm leaving {}: {CONFIRM_WORD} {token}", list.name), "auto-replied");
+    m.push_str(&format!("Reply-To: {}\r\n", list.address));
+    m.push_str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    m.push_str(&format!(
+        "Someone, probably you, asked to remove {to} from the list {name} ({address}).{eol}{eol}\
+         To leave the list, reply to this mail and keep its subject as it is.{eol}{eol}\
+         If you did not ask for this, ignore this mail: nothing changes. The request{eol}\
+         ends by itself in {UNSUBSCRIBE_DAYS} days.{eol}",
+        to = env.to,
+        name = one_line(&list.name),
+        address = list.address,
+    ));
+    m.into_bytes()
+}
+
+/// The last mail a member gets after confirming that they leave.
+pub fn render_goodbye(list: &List, env: &Envelope<'_>) -> Vec<u8> {
+    let eol = "\r\n";
+    let mut m = notice_head(list, env, &format!("You have left {}", list.name), "auto-replied");
+    m.push_str(&format!(
+        "You have left the list {} ({}). You will receive no more of its posts.{eol}{eol}\
+         To come back, ask the list's owner.{eol}",
+        one_line(&list.name),
+        list.address
+    ));
+    m.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ListSettings, Protocol};
+
+    fn list() -> List {
+        List {
+            id: 1,
+            address: "list@example.org".into(),
+            name: "Tenants".into(),
+            protocol: Protocol::Plain,
+            paused: false,
+            settings: ListSettings::defaults_for("Tenants", Protocol::Plain),
+        }
+    }
+
+    fn env() -> Envelope<'static> {
+        Envelope { to: "owner@example.org", message_id: "<n@x>", date: "Mon, 1 Jan 2024 00:00:00 +0000" }
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn owner_notices_carry_headers_and_reason_only() {
+        let n = OwnerNotice {
+            sender: "eve@example.net",
+            subject: "hello",
+            message_id: "<m@x>",
+            decision: "hold",
+            reason: "eve@example.net is not a member",
+            held_id: Some(7),
+        };
+        let t = text(&render_owner_notice(&list(), &n, &env()));
+        assert!(t.contains("Subject: [Tenants] post held for an owner: hello\r\n"), "{t}");
+        assert!(t.contains("Reason:     eve@example.net is not a member"));
+        assert!(t.contains("held approve|reject|discard list@example.org 7"));
+        assert!(t.contains("Auto-Submitted: auto-generated\r\n"));
+    }
+
+    #[test]
+    fn a_subject_with_a_line_break_adds_no_header_field() {
+        let n = OwnerNotice {
+            sender: "eve@example.net",
+            subject: "hi\r\nBcc: victim@example.org",
+            message_id: "<m@x>",
+            decision: "reject",
+            reason: "r",
+            held_id: None,
+        };
+        let t = text(&render_owner_notice(&list(), &n, &env()));
+        assert!(!t.contains("\r\nBcc:"), "{t}");
+        let r = text(&render_notice(&list(), &env(), "x\nBcc: victim@example.org", "off\ntopic"));
+        assert!(!r.contains("\nBcc:") && !r.contains("\r\ntopic"), "{r}");
+    }
+
+    #[test]
+    fn notices_are_marked_automatic() {
+        let n = text(&render_notice(&list(), &env(), "Hi", "off topic"));
+        assert!(n.contains("Auto-Submitted: auto-replied\r\n"));
+        assert!(n.contains("Reason: off topic"));
+        let (subject, text) = notice_words(&list(), "Hi", "off topic");
+        assert!(n.contains(&format!("Subject: {subject}\r\n")), "{n}");
+        assert!(n.ends_with(&text.replace('\n', "\r\n")), "the owner is shown what the poster gets: {n}");
+    }
+
+    #[test]
+    fn the_keyless_notice_names_no_post() {
+        let (head, entity) = keyless_notice(&list(), &env(), Some("owner@example.org"));
+        let all = text(&[head.as_slice(), b"\r\n", &entity].concat());
+        assert!(all.contains("Subject: [Tenants] a post you did not receive\r\n"), "{all}");
+        assert!(all.contains("owner@example.org") && all.contains("public key"));
+        assert!(!text(&head).ends_with("\r\n\r\n"), "the caller adds the signed entity");
+    }
+
+    #[test]
+    fn the_confirmation_carries_its_code_in_the_subject() {
+        let t = text(&render_unsubscribe_confirm(&list(), &env(), "abc123"));
+        assert!(t.contains(&format!("Subject: Confirm leaving Tenants: {CONFIRM_WORD} abc123\r\n")), "{t}");
+        assert!(t.contains("Reply-To: list@example.org\r\n"));
+        let h = text(&render_help(&list(), &env(), &["OpenPGP 0123 4567".into()], Some("o@example.org")));
+        assert!(h.contains("unsubscribe") && h.contains("OpenPGP 0123 4567") && h.contains("o@example.org"), "{h}");
+    }
+}
