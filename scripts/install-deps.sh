@@ -22,7 +22,8 @@ test_pkgs=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth webkit2gtk-driver
   gnupg gpgsm
-  time                  # peak memory in scripts/measure-memory.sh
+  rnp                   # the OpenPGP library inside Thunderbird, as a member reads copies
+  time                  # peak memory (scripts/measure-memory.sh, tests/tests/owner_input.rs)
 )
 
 pkgs=("${app_pkgs[@]}")

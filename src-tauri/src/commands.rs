@@ -56,6 +56,7 @@ impl From<StoreError> for CommandError {
                     "{email} has a key already ({fingerprint}): use “Replace key” in their row to replace it"
                 ),
             ),
+            StoreError::DiskFull => ("disk-full", e.to_string()),
             _ => ("store", e.to_string()),
         };
         CommandError { code, message }

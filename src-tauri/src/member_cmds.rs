@@ -299,7 +299,7 @@ pub async fn trust_authority(
 ) -> Result<Vec<CertInfo>, CommandError> {
     run(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
-        member_keys::trust_authorities(store, &list, &bytes).map_err(key_error)?;
+        member_keys::trust_authorities(store, &list, &bytes, std::time::SystemTime::now()).map_err(key_error)?;
         Ok(member_keys::trusted_authorities(store, &list)?)
     })
     .await

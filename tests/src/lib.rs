@@ -19,6 +19,7 @@
 
 pub mod copy;
 pub mod gpg;
+pub mod lists;
 pub mod owner;
 pub mod smime;
 pub mod window;

@@ -233,6 +233,34 @@ impl Ca {
         Ca { dir, key, cert, issuing: Mutex::new(()) }
     }
 
+    /// An authority whose certificate ended in 2021 (self-signed with
+    /// `openssl ca`, which takes explicit dates); it issues nothing here.
+    pub fn expired(name: &str) -> Ca {
+        let dir = tempdir("smime-ca");
+        let (key, cert, csr) = (dir.path().join("ca.key"), dir.path().join("ca.pem"), dir.path().join("ca.csr"));
+        let conf = dir.path().join("ca.cnf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[ca]\ndefault_ca = issuer\n\
+                 [issuer]\ndatabase = {db}/index.txt\nserial = {db}/serial\nnew_certs_dir = {db}\ndefault_md = sha256\npolicy = any\n\
+                 unique_subject = no\ncopy_extensions = none\n[any]\ncommonName = supplied\n\
+                 [req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = {name}\n\
+                 [v3_ca]\nbasicConstraints = critical,CA:true\nkeyUsage = critical,keyCertSign,cRLSign\n\
+                 subjectKeyIdentifier = hash\n",
+                db = s(dir.path()),
+            ),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("index.txt"), b"").unwrap();
+        openssl(&["req", "-new", "-newkey", "rsa:2048", "-noenc", "-config", s(&conf), "-keyout", s(&key), "-out", s(&csr)], b"");
+        let mut sign = vec!["ca", "-batch", "-notext", "-rand_serial", "-selfsign", "-config", s(&conf), "-extensions", "v3_ca",
+                            "-keyfile", s(&key), "-in", s(&csr), "-out", s(&cert)];
+        sign.extend_from_slice(Validity::Expired.args());
+        openssl(&sign, b"");
+        Ca { dir, key, cert, issuing: Mutex::new(()) }
+    }
+
     /// Answers a certificate request (`csr`, PEM) with a certificate valid
     /// for 30 days, its extensions as asked, written to `out` (PEM).
     pub fn sign_request(&self, csr: &Path, out: &Path) {

@@ -14,6 +14,7 @@
 
 pub mod agent;
 pub mod crypto;
+pub mod files;
 pub mod list_key;
 pub mod member_keys;
 pub mod mime;

@@ -41,6 +41,8 @@ pub enum MemberKeyError {
     NotAnAuthority(String),
     #[error("nobody was added: {0}")]
     NotImported(String),
+    #[error("the authority {subject} cannot be trusted now: {why}; ask for its current certificate")]
+    AuthorityNotValid { subject: String, why: String },
 }
 
 /// Which protocol a key file is: X.509 certificates (PEM, DER, PKCS#7) are
@@ -550,10 +552,30 @@ pub fn import(
 /// Trusts the authorities of a certificate file (PEM, DER or PKCS#7) to
 /// vouch for the list's members' S/MIME certificates. Refuses a file with
 /// a certificate that is no authority's, before trusting any.
-pub fn trust_authorities(store: &Store, list: &List, bytes: &[u8]) -> Result<Vec<CertInfo>, MemberKeyError> {
+pub fn trust_authorities(
+    store: &Store,
+    list: &List,
+    bytes: &[u8],
+    now: std::time::SystemTime,
+) -> Result<Vec<CertInfo>, MemberKeyError> {
     let certs = smime::read_certs(bytes)?;
     if let Some(leaf) = certs.iter().find(|c| !smime::is_authority(c, &certs)) {
         return Err(MemberKeyError::NotAnAuthority(smime::info(leaf).subject));
+    }
+    // An authority out of its validity vouches for nobody: every member
+    // certificate checked against it would be refused later, one by one.
+    let at = openssl::asn1::Asn1Time::from_unix(
+        now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+    )
+    .map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
+    for cert in &certs {
+        let info = smime::info(cert);
+        if cert.not_after() < at {
+            return Err(MemberKeyError::AuthorityNotValid { subject: info.subject, why: format!("it expired on {}", info.expires) });
+        }
+        if cert.not_before() > at {
+            return Err(MemberKeyError::AuthorityNotValid { subject: info.subject, why: format!("it is valid only from {}", info.valid_from) });
+        }
     }
     let mut out = Vec::new();
     for cert in certs {
@@ -641,7 +663,7 @@ mod tests {
 
         let e = check(&store, &list, &issued.to_pem().unwrap(), "bob@example.org", false, now).unwrap_err();
         assert!(e.to_string().contains("not issued by an authority this list trusts"), "{e}");
-        let trusted = trust_authorities(&store, &list, &authority.0.to_pem().unwrap()).unwrap();
+        let trusted = trust_authorities(&store, &list, &authority.0.to_pem().unwrap(), SystemTime::now()).unwrap();
         assert_eq!(trusted[0].fingerprint, smime::fingerprint(&authority.0));
         let (protocol, stored) = check(&store, &list, &issued.to_der().unwrap(), "bob@example.org", false, now).unwrap();
         assert_eq!((protocol, stored.fingerprint), (Protocol::Smime, smime::fingerprint(&issued)));
@@ -654,8 +676,14 @@ mod tests {
         assert_eq!(protocol, Protocol::Openpgp);
 
         // A member's certificate is no authority.
-        let e = trust_authorities(&store, &list, &own.to_pem().unwrap()).unwrap_err();
+        let e = trust_authorities(&store, &list, &own.to_pem().unwrap(), now).unwrap_err();
         assert!(matches!(e, MemberKeyError::NotAnAuthority(_)), "{e}");
+        // An authority past its end (here: in thirty years) is refused, and
+        // nothing of it is stored.
+        let later = now + std::time::Duration::from_secs(30 * 365 * 86_400);
+        let other = ca();
+        let e = trust_authorities(&store, &list, &other.0.to_pem().unwrap(), later).unwrap_err();
+        assert!(matches!(e, MemberKeyError::AuthorityNotValid { .. }) && e.to_string().contains("expired on"), "{e}");
         assert_eq!(trusted_authorities(&store, &list).unwrap().len(), 1);
     }
 
@@ -663,7 +691,7 @@ mod tests {
     fn a_review_says_what_each_certificate_is_and_whether_it_must_be_pinned() {
         let (_d, store, list) = setup(Protocol::Smime);
         let authority = ca();
-        trust_authorities(&store, &list, &authority.0.to_pem().unwrap()).unwrap();
+        trust_authorities(&store, &list, &authority.0.to_pem().unwrap(), SystemTime::now()).unwrap();
         let ann = cert_for("ann@example.org", Some((&authority.0, &authority.1)), Some(2048));
         let (cid, _) = cert_for("cid@example.org", Some((&authority.0, &authority.1)), None);
         let (own, _) = cert_for("dan@example.org", None, None);

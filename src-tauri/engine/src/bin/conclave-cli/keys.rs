@@ -243,7 +243,7 @@ pub fn trust_cmd(cmd: TrustCmd, store: &Store) -> Result<()> {
     match cmd {
         TrustCmd::Add { list, file } => {
             let list = store.list(&list)?;
-            let trusted = member_keys::trust_authorities(store, &list, &read_file(&file)?).map_err(|e| match e {
+            let trusted = member_keys::trust_authorities(store, &list, &read_file(&file)?, std::time::SystemTime::now()).map_err(|e| match e {
                 MemberKeyError::Store(e) => anyhow::Error::from(e),
                 e => anyhow!("{} is refused: {e}", file.display()),
             })?;

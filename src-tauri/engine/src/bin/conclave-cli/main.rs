@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use conclave_engine::agent::{Agent, RunReport};
 use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
@@ -313,7 +313,8 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             let list = store.list(&a.list)?;
             let ca_pem = match &a.ca_file {
                 Some(path) => Some(
-                    std::fs::read_to_string(path).with_context(|| format!("cannot read the CA file {}", path.display()))?,
+                    String::from_utf8(read_file(path)?)
+                        .map_err(|_| anyhow!("the CA file {} is not PEM text", path.display()))?,
                 ),
                 None => None,
             };
@@ -395,8 +396,9 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A key, certificate or authority file, read through a bound.
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    Ok(conclave_engine::files::read_bounded(path, conclave_engine::files::MAX_KEY_FILE)?)
 }
 
 fn print_list(v: &serde_json::Value) {
