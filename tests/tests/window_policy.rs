@@ -205,6 +205,28 @@ async fn switching_to_a_preset_saves_its_four_settings() {
             .await?;
         let reopened = open_policy(&client).await?;
         let reopened_checked = checked_preset(&client).await?;
+        // An OpenPGP list hides encrypted copies' subjects; the owner turns
+        // it off (members reading S/MIME in Outlook, say).
+        let protect = client
+            .find(Locator::Css("[data-testid=policy-protect-subject]"))
+            .await?;
+        if protect.prop("checked").await?.as_deref() != Some("true") {
+            return Err("an OpenPGP list starts with protect-subject on".into());
+        }
+        client
+            .execute(
+                "document.querySelector('[data-testid=policy-protect-subject]').scrollIntoView({block: 'center'})",
+                vec![],
+            )
+            .await?;
+        screenshot(&client, "policy-protect-subject").await;
+        protect.click().await?;
+        client
+            .find(Locator::Css("[data-testid=policy-save]"))
+            .await?
+            .click()
+            .await?;
+        saved(&client).await?;
         Ok::<_, Failure>((
             first,
             first_checked,
@@ -247,11 +269,13 @@ async fn switching_to_a_preset_saves_its_four_settings() {
     assert_eq!(s["distrib-encrypt"], "force", "{s}");
     assert_eq!(s["distrib-sign"], "yes", "{s}");
     assert_eq!(s["max-size"], (2 * 1024 * 1024).to_string(), "{s}");
+    assert_eq!(s["protect-subject"], "no", "{s}");
     let log = cli(&data, &["log", LIST]);
     for line in [
         "post-encrypt set to 'force'",
         "distrib-encrypt set to 'force'",
         "max-size set to '2097152'",
+        "protect-subject set to 'no'",
     ] {
         assert!(log.contains(line), "the change is in the activity: {line}\n{log}");
     }

@@ -102,7 +102,8 @@ pub const PRESETS: &[Preset] = &[
         id: "encrypted-delivery",
         name: "Encrypted delivery",
         summary: "Posts are taken as members send them, encrypted or not, signed or not. \
-                  Members with a key get their copy encrypted, the others an unencrypted one.",
+                  Members with a key get their copy encrypted, the others an unencrypted one \
+                  (of a post that arrived encrypted, only a notice that they missed it).",
         settings: CryptoSettings {
             post_encrypt: Yes,
             post_sign: Requirement::No,
@@ -185,11 +186,17 @@ pub const CRYPTO_CHOICES: &[SettingChoices] = &[
         key: "distrib-encrypt",
         label: "Copies sent to the members",
         choices: &[
-            Choice { value: "no", label: "Not encrypted", detail: "every member gets an unencrypted copy" },
+            Choice {
+                value: "no",
+                label: "Not encrypted",
+                detail: "every member gets an unencrypted copy, except of a post that arrived encrypted: that goes out \
+                         encrypted, and members without a key get a notice instead",
+            },
             Choice {
                 value: "yes",
                 label: "Encrypted where possible",
-                detail: "members with a key get an encrypted copy, the others an unencrypted one",
+                detail: "members with a key get an encrypted copy, the others an unencrypted one (of a post that arrived \
+                         encrypted, a notice instead)",
             },
             Choice {
                 value: "force",
