@@ -22,6 +22,7 @@ test_pkgs=(
   dbus dbus-x11 gnome-keyring libsecret-tools
   xvfb xauth webkit2gtk-driver
   gnupg gpgsm
+  neomutt tmux          # a member's mail client, driven headless (tests/src/neomutt.rs)
   time                  # peak memory in scripts/measure-memory.sh
 )
 
