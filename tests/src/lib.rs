@@ -21,6 +21,7 @@
 
 pub mod copy;
 pub mod gpg;
+pub mod neomutt;
 pub mod owner;
 pub mod smime;
 pub mod window;
