@@ -84,8 +84,16 @@ impl Terminal {
         term
     }
 
+    /// Runs tmux on this server. The environment is PATH alone (the server
+    /// and its program inherit it, plus the `-e` variables): nothing of the
+    /// caller's (TMUX, EDITOR, MAIL, EMAIL, REPLYTO, …) reaches the program.
     fn tmux(&self, args: &[&str]) -> Output {
         Command::new("tmux")
+            .env_clear()
+            .env(
+                "PATH",
+                std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into()),
+            )
             .arg("-S")
             .arg(&self.socket)
             .args(args)
