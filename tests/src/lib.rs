@@ -4,7 +4,9 @@
 //! The rig is started once per test run by `scripts/test.sh`, which exports
 //! `CONCLAVE_RIG_DIR`. Tests get it with [`Rig::get`], invent fresh mailboxes
 //! with [`Rig::unique`] (any `user@conclave.test` exists and logs in with the
-//! rig password), submit mail with [`Rig::submit`], bring in mail from
+//! rig password) or, for members at other providers, [`Rig::unique_at`] one
+//! of [`Rig::other_domains`] (`riseup.test`, `posteo.test`: served exactly
+//! like conclave.test), submit mail with [`Rig::submit`], bring in mail from
 //! "other servers" with [`Rig::deliver`] and look into mailboxes directly on
 //! disk with [`Rig::messages`] / [`Rig::wait_for`].
 //!
@@ -20,6 +22,7 @@
 pub mod copy;
 pub mod gpg;
 pub mod lists;
+pub mod neomutt;
 pub mod owner;
 pub mod smime;
 pub mod window;
@@ -60,8 +63,8 @@ pub struct Rig {
     /// Gmail-like submission (STARTTLS required, then AUTH): a foreign
     /// header From is rewritten to the login instead of refused.
     pub gmail_port: u16,
-    /// Inbound MX: no AUTH, no TLS needed, any sender, only recipients
-    /// `@conclave.test`; mail from other servers arrives this way.
+    /// Inbound MX: no AUTH, no TLS needed, any sender, only recipients in
+    /// the rig's domains; mail from other servers arrives this way.
     pub mx_port: u16,
     /// The CA that signed the servers' certificate (`ca.pem`).
     pub ca_path: PathBuf,
@@ -69,7 +72,12 @@ pub struct Rig {
     pub other_ca_path: PathBuf,
     /// `conclave.test`
     pub domain: String,
-    /// The password of every `…@conclave.test` account.
+    /// More local domains served exactly like `domain` (accounts, delivery,
+    /// the strict submission, the MX port), for members at other providers:
+    /// `RIG_OTHER_DOMAINS`, by default `riseup.test` and `posteo.test`.
+    /// Empty for a rig started by an older start.sh.
+    pub other_domains: Vec<String>,
+    /// The password of every account in the rig's domains.
     pub password: String,
 }
 
@@ -135,6 +143,10 @@ impl Rig {
             ca_path: get("RIG_CA")?.into(),
             other_ca_path: get("RIG_OTHER_CA")?.into(),
             domain: get("RIG_DOMAIN")?,
+            other_domains: vars
+                .get("RIG_OTHER_DOMAINS")
+                .map(|v| v.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
             password: get("RIG_PASSWORD")?,
         })
     }
@@ -156,6 +168,33 @@ impl Rig {
     /// rig password.
     pub fn unique(&self, prefix: &str) -> String {
         self.addr(&self.unique_local(prefix))
+    }
+
+    /// Every domain the rig serves: `domain` first, then `other_domains`.
+    pub fn domains(&self) -> Vec<&str> {
+        std::iter::once(self.domain.as_str())
+            .chain(self.other_domains.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// Like [`Rig::unique`], at `domain`, which must be one the rig serves
+    /// (see [`Rig::domains`]): `prefix-<pid>-<n>@riseup.test`. Panics with
+    /// instructions for any other domain.
+    pub fn unique_at(&self, prefix: &str, domain: &str) -> String {
+        let served = self.domains();
+        if !served.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+            panic!(
+                "the rig in {} serves {served:?}, not {domain}: a rig started by an older \
+                 tests/rig/start.sh has no other domains (restart it), and \
+                 RIG_OTHER_DOMAINS chooses them",
+                self.dir.display()
+            );
+        }
+        format!(
+            "{}@{}",
+            self.unique_local(prefix),
+            domain.to_ascii_lowercase()
+        )
     }
 
     /// Sends raw message bytes through submission (STARTTLS, trusting the
@@ -205,7 +244,7 @@ impl Rig {
 
     /// Brings `raw` in from "another server" through the MX port: no login,
     /// any envelope sender (`None` is `MAIL FROM:<>`, a bounce) and any
-    /// header From, recipients `@conclave.test` only. For bounces, forgeries
+    /// header From, recipients in the rig's domains only. For bounces, forgeries
     /// and mail from people at other providers. Panics if it is refused.
     pub fn deliver(&self, envelope_from: Option<&str>, rcpts: &[&str], raw: &[u8]) {
         if let Err(e) = send(&self.smtp_on(self.mx_port, None), envelope_from, rcpts, raw) {
@@ -243,7 +282,8 @@ impl Rig {
     }
 
     /// The Maildir folder of `folder` ("INBOX", "Conclave/Processed", …) in
-    /// the mailbox of `user_addr` (it may not exist yet).
+    /// the mailbox of `user_addr` (it may not exist yet), at any of the
+    /// rig's domains: `$RIG_DIR/mail/<domain>/<local>/<folder>`.
     pub fn maildir(&self, user_addr: &str, folder: &str) -> PathBuf {
         let addr = user_addr.to_lowercase();
         let (local, domain) = addr

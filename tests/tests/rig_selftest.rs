@@ -222,3 +222,111 @@ fn the_mx_port_takes_forgeries_and_bounces_from_other_servers() {
         "<>"
     );
 }
+
+#[test]
+fn the_other_domains_have_accounts_delivery_and_the_same_rules() {
+    let rig = Rig::get();
+    assert!(
+        rig.other_domains.len() >= 2,
+        "rig.env names {:?} beside {}: restart the rig with the current start.sh",
+        rig.other_domains,
+        rig.domain
+    );
+    let alice = rig.unique("alice");
+    let others: Vec<String> = rig
+        .other_domains
+        .iter()
+        .map(|d| rig.unique_at("member", d))
+        .collect();
+    let to: Vec<&str> = others.iter().map(String::as_str).collect();
+
+    // Mail from conclave.test reaches a mailbox at each domain, on disk
+    // under that domain.
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &to,
+        &rig::post(&alice, &to.join(", "), "across domains", "x\r\n"),
+    );
+    for (addr, domain) in others.iter().zip(&rig.other_domains) {
+        let got = rig.wait_for(addr, "INBOX", 1, Duration::from_secs(20));
+        assert_eq!(header(&got[0], "Subject").unwrap(), "across domains");
+        let local = addr.split('@').next().unwrap();
+        assert!(
+            rig.maildir(addr, "INBOX")
+                .ends_with(format!("mail/{domain}/{local}/INBOX")),
+            "{}",
+            rig.maildir(addr, "INBOX").display()
+        );
+    }
+
+    // An account at another domain logs in and sends as itself, to every
+    // domain; letter case does not matter there either.
+    let (first, second) = (&others[0], &others[1]);
+    rig.submit(
+        &first.to_uppercase(),
+        Some(first),
+        &[&alice, second],
+        &rig::post(first, &alice, "from elsewhere", "x\r\n"),
+    );
+    rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20));
+    rig.wait_for(second, "INBOX", 2, Duration::from_secs(20));
+
+    // The same local part at another domain is someone else.
+    let twin = format!("{}@{}", first.split('@').next().unwrap(), rig.domain);
+    let said = refusal(
+        rig.try_submit(
+            first,
+            &rig.password,
+            Some(&twin),
+            &[&alice],
+            &rig::post(&twin, &alice, "twin", "x\r\n"),
+        ),
+        "a sender at another domain",
+    );
+    assert!(
+        said.contains(&format!("not owned by user {first}")),
+        "{said}"
+    );
+    let said = refusal(
+        rig.try_submit(
+            first,
+            &rig.password,
+            Some(first),
+            &[&alice],
+            &rig::post(&twin, &alice, "twin", "x\r\n"),
+        ),
+        "a header From at another domain",
+    );
+    assert!(
+        said.contains(&format!(
+            "SendAsDenied: the account {first} may not send as {twin}"
+        )),
+        "{said}"
+    );
+    // Domains the rig does not serve stay refused.
+    let said = refusal(
+        rig.try_submit(
+            first,
+            &rig.password,
+            Some(first),
+            &["someone@elsewhere.test"],
+            &rig::post(first, "someone@elsewhere.test", "out", "x\r\n"),
+        ),
+        "a recipient outside the rig",
+    );
+    assert!(said.contains("5.7.1"), "{said}");
+
+    // The MX port takes mail for them from other servers.
+    rig.deliver(
+        Some("someone@elsewhere.test"),
+        &[second],
+        &rig::post("someone@elsewhere.test", second, "via mx", "x\r\n"),
+    );
+    let got = rig.wait_for(second, "INBOX", 3, Duration::from_secs(20));
+    assert!(
+        got.iter()
+            .any(|m| header(m, "Subject").as_deref() == Some("via mx"))
+    );
+    assert_eq!(rig.messages(&alice, "INBOX").len(), 1);
+}
