@@ -125,3 +125,15 @@ pub fn with_headers(from: &str, to: &str, entity: &[u8]) -> Vec<u8> {
     [format!("From: {from}\r\nTo: {to}\r\nSubject: signed\r\nMIME-Version: 1.0\r\n").as_bytes(), entity].concat()
 }
 
+/// Decrypts a member's PGP/MIME copy with their gpg, as their client would:
+/// the list-signed entity inside.
+pub fn open_copy(g: &Gpg, copy: &[u8]) -> Vec<u8> {
+    use conclave_engine::mime;
+    let (head, body) = mime::split_head(copy);
+    let ct = mime::header(head, "Content-Type").unwrap_or_default();
+    assert_eq!(mime::media_type(&ct), "multipart/encrypted", "{}", String::from_utf8_lossy(copy));
+    let parts = mime::parts(body, &mime::param(&ct, "boundary").unwrap()).unwrap();
+    let out = g.run(&["--decrypt"], Some(mime::split_head(parts[1]).1));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}

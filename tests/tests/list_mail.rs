@@ -11,7 +11,7 @@ use std::time::Duration;
 use conclave_engine::mime;
 use rig::Rig;
 use rig::copy::{inner_header, note, poster_content};
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list};
+use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, open_copy};
 use rig::lists::{fingerprint, gpg_member, grouped, openpgp_list};
 use rig::owner::Owner;
 
@@ -35,13 +35,6 @@ fn ciphertext(copy: &[u8]) -> Vec<u8> {
     assert_eq!(mime::media_type(&ct), "multipart/encrypted", "{}", text(copy));
     let parts = mime::parts(mime::split_head(copy).1, &mime::param(&ct, "boundary").unwrap()).unwrap();
     mime::split_head(parts[1]).1.to_vec()
-}
-
-/// Decrypts a copy with the member's gpg: the list-signed entity.
-fn gpg_decrypt(g: &Gpg, copy: &[u8]) -> Vec<u8> {
-    let out = g.run(&["--decrypt"], Some(&ciphertext(copy)));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
 }
 
 /// The payload a list-signed entity carries (its first part).
@@ -122,7 +115,7 @@ fn a_thunderbird_post_and_a_plain_subject_reach_members_protected_and_without_go
         assert_eq!(header(copy, "Reply-To").unwrap(), owner.list);
         assert!(!clear.contains("X-Conclave-Decrypted") && !clear.contains("Gossip") && !clear.contains("QUxJQ0U"), "{clear}");
         assert!(!clear.contains("Manager") && !clear.contains("Rent strike") && !clear.contains("Meeting place"), "{clear}");
-        let signed = gpg_decrypt(&gb, copy);
+        let signed = open_copy(&gb, copy);
         let shown = text(&signed);
         assert!(!shown.contains("Gossip") && !shown.contains("R09TU0lQ") && !shown.contains("Manager"), "{shown}");
         // What gpg shows the member: who signed, with the key's fingerprint.
@@ -139,7 +132,7 @@ fn a_thunderbird_post_and_a_plain_subject_reach_members_protected_and_without_go
     subjects.sort();
     assert_eq!(subjects, ["[Tenants] Meeting place", "[Tenants] Rent strike plans"]);
     // The Thunderbird post's own text arrives as it was, its gossip gone.
-    let contents: Vec<String> = copies.iter().map(|c| text(&poster_content(&payload_of(&gpg_decrypt(&gb, c))))).collect();
+    let contents: Vec<String> = copies.iter().map(|c| text(&poster_content(&payload_of(&open_copy(&gb, c))))).collect();
     assert!(contents.iter().any(|c| c.contains("We start on the first.") && c.starts_with("Content-Type: multipart/mixed")), "{contents:?}");
 
     // The list publishes its key to Autocrypt clients.
@@ -275,7 +268,7 @@ fn an_insiders_forgery_is_dropped_or_held_naming_the_signer_and_a_squatted_messa
     assert!(approved.contains("3 sent"), "{approved}\n{}", owner.ok(&["log", &owner.list]));
     let copy = rig.wait_for(&carol, "INBOX", 1, WAIT).pop().unwrap();
     assert_eq!(header(&copy, "From").unwrap(), format!("\"{} via Secure\" <{}>", local(&bob), owner.list));
-    let payload = payload_of(&gpg_decrypt(&gc, &copy));
+    let payload = payload_of(&open_copy(&gc, &copy));
     assert_eq!(inner_header(&payload, "From").unwrap(), format!("{} <{bob}>", local(&bob)));
     assert!(!text(mime::split_head(&payload).0).contains(&alice), "{}", text(&payload));
 
@@ -295,7 +288,7 @@ fn an_insiders_forgery_is_dropped_or_held_naming_the_signer_and_a_squatted_messa
     let out = owner.run_once();
     assert!(out.contains("1 distributed") && out.contains("3 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
     let copy = rig.wait_for(&carol, "INBOX", 2, WAIT).pop().unwrap();
-    assert!(text(&poster_content(&payload_of(&gpg_decrypt(&gc, &copy)))).contains("The real post."));
+    assert!(text(&poster_content(&payload_of(&open_copy(&gc, &copy)))).contains("The real post."));
 }
 
 #[test]

@@ -7,7 +7,8 @@ use std::time::Duration;
 use conclave_engine::mime;
 use rig::Rig;
 use rig::copy::{inner_header, note, poster_content};
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, signed_entity, signed_entity_with, with_headers};
+use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, signed_entity_with, with_headers};
+use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
 use rig::owner::Owner;
 
 const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nSecret meeting at 7, back door.\r\nGr\xc3\xbc\xc3\x9fe\r\n";
@@ -16,47 +17,9 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
     mime::header(mime::split_head(raw).0, name)
 }
 
-/// An OpenPGP list "Secure" on the rig with a fresh key; returns its owner
-/// and the exported public key members import.
-fn secure_list(prefix: &str) -> (Owner, Vec<u8>) {
-    let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique(prefix) };
-    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
-    owner.account(&rig.ca_path, &rig.password);
-    let show = owner.ok(&["list", "key", "generate", &owner.list]);
-    assert!(show.contains("Ed25519, Cv25519"), "{show}");
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
-    (owner, list_key)
-}
-
-/// A member with their own gpg, the list's key imported, their key given
-/// to the list owner.
-fn member(owner: &Owner, address: &str, list_key: &[u8], with_key: bool) -> Gpg {
-    let g = Gpg::new();
-    // Keys made a month ago, so a test can sign as if days earlier.
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let month_ago = format!("{}", secs - 30 * 86_400);
-    g.generate(&format!("Member <{address}>"), "future-default", "never", &["--faked-system-time", &month_ago]);
-    assert!(g.run(&["--import"], Some(list_key)).status.success());
-    if with_key {
-        let file = g.home.path().join("key.asc");
-        std::fs::write(&file, g.export(address)).unwrap();
-        let out = owner.ok(&["member", "add", &owner.list, address, "--key", file.to_str().unwrap()]);
-        assert!(out.contains("key "), "{out}");
-    } else {
-        owner.ok(&["member", "add", &owner.list, address]);
-    }
-    g
-}
-
-/// Decrypts a member's copy with their gpg; returns the signed entity.
-fn open_copy(g: &Gpg, copy: &[u8]) -> Vec<u8> {
-    let ct = header(copy, "Content-Type").unwrap();
-    assert_eq!(mime::media_type(&ct), "multipart/encrypted", "{}", String::from_utf8_lossy(copy));
-    let parts = mime::parts(mime::split_head(copy).1, &mime::param(&ct, "boundary").unwrap()).unwrap();
-    let out = g.run(&["--decrypt"], Some(mime::split_head(parts[1]).1));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
+/// An OpenPGP list "Secure" on the rig with a fresh key.
+fn secure(prefix: &str) -> (Owner, Vec<u8>) {
+    openpgp_list(prefix, "Secure")
 }
 
 /// Verifies the list's signature on a signed entity with the member's gpg;
@@ -78,7 +41,7 @@ fn verify_list_signature(g: &Gpg, signed: &[u8], list: &str) -> Vec<u8> {
 #[test]
 fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
     let rig = Rig::get();
-    let (owner, list_key) = secure_list("list-pgp");
+    let (owner, list_key) = secure("list-pgp");
     let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
     let ga = member(&owner, &alice, &list_key, true);
     let gb = member(&owner, &bob, &list_key, true);
@@ -108,10 +71,8 @@ fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
     assert_eq!(inner_header(&payload, "From").unwrap(), format!("{} <{alice}>", alice.split('@').next().unwrap()));
     assert_eq!(inner_header(&payload, "Subject").unwrap(), "[Secure] ...");
     let said = note(&payload).expect("the list says who signed");
-    let fpr = String::from_utf8(ga.ok(&["--with-colons", "--list-keys", &alice])).unwrap();
-    let fpr = fpr.lines().find(|l| l.starts_with("fpr:")).unwrap().split(':').nth(9).unwrap().to_string();
-    let grouped: Vec<&str> = fpr.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    assert!(said.contains(&format!("Sig: good signature by {alice}")) && said.contains(&grouped.join(" ")), "{said}");
+    let fpr = grouped(&fingerprint(&ga, &alice));
+    assert!(said.contains(&format!("Sig: good signature by {alice}")) && said.contains(&fpr), "{said}");
     assert!(said.contains("Enc: the post reached the list encrypted"), "{said}");
     // Alice, the poster, gets her copy the same way.
     let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
@@ -150,7 +111,7 @@ fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
 #[test]
 fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
     let rig = Rig::get();
-    let (owner, list_key) = secure_list("list-pgp-bad");
+    let (owner, list_key) = secure("list-pgp-bad");
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
     let ga = member(&owner, &alice, &list_key, true);
     let _gb = member(&owner, &bob, &list_key, true);
@@ -210,7 +171,7 @@ fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
 #[test]
 fn an_owner_notice_about_a_decrypted_post_carries_no_content() {
     let rig = Rig::get();
-    let (owner, list_key) = secure_list("list-pgp-notice");
+    let (owner, list_key) = secure("list-pgp-notice");
     let (alice, boss) = (rig.unique("alice"), rig.unique("boss"));
     let ga = member(&owner, &alice, &list_key, true);
     owner.ok(&["member", "add", &owner.list, &boss, "--role", "owner"]);
@@ -229,7 +190,7 @@ fn an_owner_notice_about_a_decrypted_post_carries_no_content() {
 #[test]
 fn every_post_shape_from_gpg_reaches_members_intact() {
     let rig = Rig::get();
-    let (owner, list_key) = secure_list("list-pgp-shapes");
+    let (owner, list_key) = secure("list-pgp-shapes");
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
     let ga = member(&owner, &alice, &list_key, true);
     let gb = member(&owner, &bob, &list_key, true);

@@ -46,6 +46,8 @@ const DROPPED: &[&str] = &[
     // Replaced: the copy is from the list, and replies go where the list says.
     "from",
     "reply-to",
+    "mail-followup-to",
+    "mail-reply-to",
 ];
 
 /// The fields of a post a protected copy shows beside the list's own: who
@@ -267,6 +269,17 @@ fn reply_to(list: &List, author: &Author, posters_own: Option<String>) -> String
     }
 }
 
+/// Where answers go, as header fields: Reply-To, and on a list that keeps
+/// replies on the list `Mail-Followup-To` too, so a member's reply to all
+/// leaves out whoever the post had in Cc (mutt and others honour it).
+fn reply_fields(list: &List, author: &Author, posters_own: Option<String>) -> Vec<(String, String)> {
+    let mut fields = vec![field("Reply-To", reply_to(list, author, posters_own))];
+    if list.settings.reply_to == ReplyTo::List {
+        fields.push(field("Mail-Followup-To", list.address.clone()));
+    }
+    fields
+}
+
 /// The post's own Reply-To, when the copy names the post's single sender
 /// (an owner-approved post signed by someone else keeps none of it).
 fn posters_reply_to(fields: &[Field<'_>], author: &Author) -> Option<String> {
@@ -331,7 +344,9 @@ pub fn render_post(raw: &[u8], list: &List, headers: &ListHeaders, author: &Auth
     if !has_message_id {
         add(&mut out, "Message-ID", fallback_message_id);
     }
-    add(&mut out, "Reply-To", &reply_to(list, author, posters_reply_to(&fields, author)));
+    for (name, value) in reply_fields(list, author, posters_reply_to(&fields, author)) {
+        add(&mut out, &name, &value);
+    }
     for (name, value) in headers.fields(list) {
         add(&mut out, &name, &value);
     }
@@ -405,14 +420,14 @@ pub fn copy_headers(
     }
     let outer_subject = fields.iter().find(|f| f.is("subject")).map(|f| f.value());
     let subject = subject_with_prefix(list, inner_subject.or(outer_subject.as_deref()));
-    let reply = field("Reply-To", reply_to(list, author, posters_reply_to(&fields, author)));
+    let reply = reply_fields(list, author, posters_reply_to(&fields, author));
     let list_fields = headers.fields(list);
 
     let outer = |subject: String| {
         let mut f = vec![field("From", author.via(list))];
         f.extend(thread.iter().cloned());
         f.push(field("Subject", subject));
-        f.push(reply.clone());
+        f.extend(reply.iter().cloned());
         f.push(field("MIME-Version", "1.0".into()));
         f.extend(list_fields.iter().cloned());
         f.extend(headers.autocrypt(list));
@@ -422,7 +437,7 @@ pub fn copy_headers(
     let mut inner = vec![field("From", author.mailbox())];
     inner.extend(thread.iter().cloned());
     inner.push(field("Subject", subject.clone()));
-    inner.push(reply.clone());
+    inner.extend(reply.iter().cloned());
     inner.extend(list_fields.iter().cloned());
     CopyHeaders { encrypted: outer(hidden), clear: outer(subject), inner }
 }
@@ -755,7 +770,10 @@ mod tests {
         l.settings.reply_to = ReplyTo::List;
         let out = render_post(POST, &l, &headers(), &alice(), "<x@x>");
         assert_eq!(header(&out, "Reply-To").unwrap(), "list@example.org");
+        assert_eq!(header(&out, "Mail-Followup-To").unwrap(), "list@example.org", "reply-all leaves out the Cc");
         assert!(!text(&out).contains("alice@home.example"));
+        let to_poster = render_post(POST, &list(), &headers(), &alice(), "<x@x>");
+        assert_eq!(header(&to_poster, "Mail-Followup-To"), None);
         assert_eq!(ListSettings::defaults_for("T", Protocol::Openpgp).reply_to, ReplyTo::List);
         assert_eq!(ListSettings::defaults_for("T", Protocol::Smime).reply_to, ReplyTo::List);
         assert_eq!(ListSettings::defaults_for("T", Protocol::Plain).reply_to, ReplyTo::Poster);
@@ -801,6 +819,8 @@ mod tests {
         assert_eq!(get(&heads.encrypted, "From").unwrap(), "\"Alice Liddell via Tenants\" <list@example.org>");
         assert_eq!(get(&heads.inner, "From").unwrap(), "Alice Liddell <alice@example.org>");
         assert_eq!(get(&heads.encrypted, "Reply-To").unwrap(), "list@example.org");
+        assert_eq!(get(&heads.encrypted, "Mail-Followup-To").unwrap(), "list@example.org");
+        assert_eq!(get(&heads.inner, "Mail-Followup-To").unwrap(), "list@example.org");
         assert_eq!(get(&heads.encrypted, "Message-ID").unwrap(), "<m1@example.org>");
         for fields in [&heads.encrypted, &heads.clear, &heads.inner] {
             assert!(get(fields, "Autocrypt-Gossip").is_none() && get(fields, "Received").is_none());
