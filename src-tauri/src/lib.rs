@@ -7,11 +7,11 @@ mod activity_cmds;
 mod bindings;
 mod commands;
 mod held_cmds;
+mod key_cmds;
 pub mod login;
+mod member_cmds;
 pub mod notify;
 mod policy_cmds;
-mod key_cmds;
-mod member_cmds;
 pub mod shell;
 pub mod tray;
 pub mod watch;
@@ -103,13 +103,14 @@ fn on_tray(app: &AppHandle, action: TrayAction) {
 fn observer(data_dir: PathBuf) -> impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static {
     let last: Mutex<Option<notify::Snapshot>> = Mutex::new(None);
     move |app, status, working| {
-        let lists = match conclave_engine::store::Store::open(&data_dir).and_then(|s| s.list_summaries()) {
-            Ok(lists) => lists,
-            Err(e) => {
-                eprintln!("conclave: cannot read the lists for the tray: {e}");
-                Vec::new()
-            }
-        };
+        let lists =
+            match conclave_engine::store::Store::open(&data_dir).and_then(|s| s.list_summaries()) {
+                Ok(lists) => lists,
+                Err(e) => {
+                    eprintln!("conclave: cannot read the lists for the tray: {e}");
+                    Vec::new()
+                }
+            };
         let look = tray::look(status, &lists, working);
         tray::show(app, look, &tray::tooltip(look, status, &lists));
         let now = notify::Snapshot::of(status, &lists);
@@ -141,7 +142,8 @@ fn on_hidden(app: &AppHandle, data_dir: &Path) {
 /// A second start on the same data folder only brings this one's window
 /// forward, so two agents never take the same mailbox.
 fn single_instance(data_dir: &Path) -> tauri::plugin::TauriPlugin<tauri::Wry> {
-    let builder = tauri_plugin_single_instance::Builder::new().callback(|app, _args, _cwd| open_window(app));
+    let builder =
+        tauri_plugin_single_instance::Builder::new().callback(|app, _args, _cwd| open_window(app));
     #[cfg(target_os = "linux")]
     let builder = builder.dbus_id(shell::instance_id(data_dir));
     #[cfg(not(target_os = "linux"))]
@@ -158,7 +160,11 @@ pub fn run() {
         // First, so that a second start goes no further.
         .plugin(single_instance(&data_dir))
         .plugin(tauri_plugin_notification::init())
-        .plugin(tauri_plugin_autostart::Builder::new().arg(login::IN_TRAY_ARG).build())
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .arg(login::IN_TRAY_ARG)
+                .build(),
+        )
         .plugin(tauri_plugin_dialog::init())
         .manage(Shell {
             data_dir: data_dir.clone(),

@@ -34,7 +34,12 @@ pub fn start_at_login(app: AppHandle) -> Result<bool, CommandError> {
 #[tauri::command]
 pub fn set_start_at_login(app: AppHandle, on: bool) -> Result<bool, CommandError> {
     let launcher = app.autolaunch();
-    if on { launcher.enable() } else { launcher.disable() }.map_err(failed)?;
+    if on {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    }
+    .map_err(failed)?;
     launcher.is_enabled().map_err(failed)
 }
 
@@ -44,7 +49,12 @@ mod tests {
 
     #[test]
     fn only_the_login_entry_starts_in_the_tray() {
-        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>().into_iter();
+        let args = |a: &[&str]| {
+            a.iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
         assert!(started_in_tray(args(&["conclave", "--in-tray"])));
         assert!(!started_in_tray(args(&["conclave"])));
         assert!(!started_in_tray(args(&["conclave", "--in-tray=no"])));

@@ -299,7 +299,8 @@ pub async fn trust_authority(
 ) -> Result<Vec<CertInfo>, CommandError> {
     run(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
-        member_keys::trust_authorities(store, &list, &bytes, std::time::SystemTime::now()).map_err(key_error)?;
+        member_keys::trust_authorities(store, &list, &bytes, std::time::SystemTime::now())
+            .map_err(key_error)?;
         Ok(member_keys::trusted_authorities(store, &list)?)
     })
     .await
@@ -329,10 +330,15 @@ mod tests {
 
     fn public_key(name: &str, email: &str) -> Vec<u8> {
         // Made a minute ago: see the review's `now` below.
-        ListKey::generate(name, email, KeyAlgo::Ed25519, SystemTime::now() - std::time::Duration::from_secs(60))
-            .unwrap()
-            .public_armored()
-            .into_bytes()
+        ListKey::generate(
+            name,
+            email,
+            KeyAlgo::Ed25519,
+            SystemTime::now() - std::time::Duration::from_secs(60),
+        )
+        .unwrap()
+        .public_armored()
+        .into_bytes()
     }
 
     fn openpgp_store() -> (tempfile::TempDir, Store, List) {

@@ -21,9 +21,18 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn of(status: &AgentStatus, lists: &[ListSummary]) -> Snapshot {
-        let name = |l: &ListSummary| if l.name.is_empty() { l.address.clone() } else { l.name.clone() };
+        let name = |l: &ListSummary| {
+            if l.name.is_empty() {
+                l.address.clone()
+            } else {
+                l.name.clone()
+            }
+        };
         Snapshot {
-            held: lists.iter().map(|l| (l.address.clone(), (name(l), l.held))).collect(),
+            held: lists
+                .iter()
+                .map(|l| (l.address.clone(), (name(l), l.held)))
+                .collect(),
             errors: lists
                 .iter()
                 .filter(|l| !l.paused)
@@ -50,7 +59,10 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
     if let Some(e) = &after.agent_error
         && before.agent_error.as_ref() != Some(e)
     {
-        out.push(Notice { title: "Conclave stopped taking posts".into(), body: e.clone() });
+        out.push(Notice {
+            title: "Conclave stopped taking posts".into(),
+            body: e.clone(),
+        });
     }
     for (address, (name, held)) in &after.held {
         let was = before.held.get(address).map_or(0, |(_, n)| *n);
@@ -68,7 +80,10 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
     }
     for (address, (name, error)) in &after.errors {
         if before.errors.get(address).map(|(_, e)| e) != Some(error) {
-            out.push(Notice { title: format!("{name}: a problem"), body: error.clone() });
+            out.push(Notice {
+                title: format!("{name}: a problem"),
+                body: error.clone(),
+            });
         }
     }
     out
@@ -77,8 +92,17 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
 /// Shows `notice`; a desktop without a notification service only loses the
 /// notice (the tray icon and the window still say it).
 pub fn show(app: &AppHandle, notice: &Notice) {
-    if let Err(e) = app.notification().builder().title(&notice.title).body(&notice.body).show() {
-        eprintln!("conclave: cannot show a notification ({e}): {}: {}", notice.title, notice.body);
+    if let Err(e) = app
+        .notification()
+        .builder()
+        .title(&notice.title)
+        .body(&notice.body)
+        .show()
+    {
+        eprintln!(
+            "conclave: cannot show a notification ({e}): {}: {}",
+            notice.title, notice.body
+        );
     }
 }
 
@@ -112,7 +136,10 @@ mod tests {
     }
 
     fn between(a: (Option<&str>, ListSummary), b: (Option<&str>, ListSummary)) -> Vec<Notice> {
-        news(&Snapshot::of(&status(a.0), &[a.1]), &Snapshot::of(&status(b.0), &[b.1]))
+        news(
+            &Snapshot::of(&status(a.0), &[a.1]),
+            &Snapshot::of(&status(b.0), &[b.1]),
+        )
     }
 
     #[test]
@@ -134,9 +161,18 @@ mod tests {
     fn a_list_error_is_told_when_it_starts_or_changes() {
         let refused = Some("the server refused the password: correct it in the account settings");
         let n = between((None, list(0, None)), (None, list(0, refused)));
-        assert_eq!(n, vec![Notice { title: "Team: a problem".into(), body: refused.unwrap().into() }]);
+        assert_eq!(
+            n,
+            vec![Notice {
+                title: "Team: a problem".into(),
+                body: refused.unwrap().into()
+            }]
+        );
         assert!(between((None, list(0, refused)), (None, list(0, refused))).is_empty());
-        assert_eq!(between((None, list(0, refused)), (None, list(0, Some("offline")))).len(), 1);
+        assert_eq!(
+            between((None, list(0, refused)), (None, list(0, Some("offline")))).len(),
+            1
+        );
         assert!(between((None, list(0, refused)), (None, list(0, None))).is_empty());
     }
 
@@ -149,7 +185,10 @@ mod tests {
 
     #[test]
     fn the_agent_stopping_is_told() {
-        let n = between((None, list(0, None)), (Some("another Conclave agent runs"), list(0, None)));
+        let n = between(
+            (None, list(0, None)),
+            (Some("another Conclave agent runs"), list(0, None)),
+        );
         assert_eq!(n[0].title, "Conclave stopped taking posts");
         assert!(between((Some("x"), list(0, None)), (Some("x"), list(0, None))).is_empty());
     }

@@ -26,7 +26,11 @@ pub struct PolicyError {
 
 impl From<CommandError> for PolicyError {
     fn from(e: CommandError) -> Self {
-        PolicyError { code: e.code, message: e.message, fields: vec![] }
+        PolicyError {
+            code: e.code,
+            message: e.message,
+            fields: vec![],
+        }
     }
 }
 
@@ -37,7 +41,11 @@ impl From<StoreError> for PolicyError {
                 code: "bad-settings",
                 message: format!(
                     "Nothing was saved: {} not right. Correct {} and save again.",
-                    if fields.len() == 1 { "one value is" } else { "some values are" },
+                    if fields.len() == 1 {
+                        "one value is"
+                    } else {
+                        "some values are"
+                    },
                     if fields.len() == 1 { "it" } else { "them" },
                 ),
                 fields,
@@ -103,7 +111,11 @@ pub fn policy_view(store: &Store, list: &List) -> Result<PolicyView, StoreError>
 }
 
 /// Saves the changes (CLI key, value) all at once, or none of them.
-pub fn save(store: &Store, address: &str, changes: &[(String, String)]) -> Result<PolicyView, StoreError> {
+pub fn save(
+    store: &Store,
+    address: &str,
+    changes: &[(String, String)],
+) -> Result<PolicyView, StoreError> {
     let list = store.set_settings(address, changes)?;
     policy_view(store, &list)
 }
@@ -125,7 +137,10 @@ async fn with_store<T: Send + 'static>(
 /// A list's settings, the preset they match, and what the panel offers.
 #[tauri::command]
 pub async fn policy(shell: State<'_, Shell>, address: String) -> Result<PolicyView, PolicyError> {
-    with_store(shell.data_dir.clone(), move |store| policy_view(store, &store.list(&address)?)).await
+    with_store(shell.data_dir.clone(), move |store| {
+        policy_view(store, &store.list(&address)?)
+    })
+    .await
 }
 
 /// Saves changed settings together; a bad value saves nothing and comes
@@ -137,7 +152,10 @@ pub async fn save_policy(
     address: String,
     changes: Vec<(String, String)>,
 ) -> Result<PolicyView, PolicyError> {
-    with_store(shell.data_dir.clone(), move |store| save(store, &address, &changes)).await
+    with_store(shell.data_dir.clone(), move |store| {
+        save(store, &address, &changes)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -151,19 +169,31 @@ mod tests {
     }
 
     fn changes(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn a_preset_saved_is_the_preset_shown() {
         let (_d, s) = store();
-        let list = s.create_list("l@example.org", "L", Protocol::Openpgp).unwrap();
+        let list = s
+            .create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
         let view = policy_view(&s, &list).unwrap();
         assert!(view.crypto_applies);
         assert_eq!(view.preset, None, "a new list's defaults are no preset");
         assert_eq!(view.presets.len(), PRESETS.len());
-        let discussion = view.presets.iter().find(|p| p.name == "Encrypted discussion").unwrap();
-        let chosen: Vec<_> = discussion.settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let discussion = view
+            .presets
+            .iter()
+            .find(|p| p.name == "Encrypted discussion")
+            .unwrap();
+        let chosen: Vec<_> = discussion
+            .settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let saved = save(&s, "l@example.org", &chosen).unwrap();
         assert_eq!(saved.preset, Some("encrypted-discussion"));
         assert_eq!(saved.settings["post-encrypt"], "force");
@@ -174,16 +204,24 @@ mod tests {
     #[test]
     fn a_bad_value_saves_nothing_and_names_its_field() {
         let (_d, s) = store();
-        s.create_list("l@example.org", "L", Protocol::Openpgp).unwrap();
-        let e: PolicyError = save(&s, "l@example.org", &changes(&[("post-sign", "force"), ("send-rate", "fast")]))
-            .unwrap_err()
-            .into();
+        s.create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
+        let e: PolicyError = save(
+            &s,
+            "l@example.org",
+            &changes(&[("post-sign", "force"), ("send-rate", "fast")]),
+        )
+        .unwrap_err()
+        .into();
         assert_eq!(e.code, "bad-settings");
         assert_eq!(e.fields.len(), 1);
         assert_eq!(e.fields[0].key, "send-rate");
         assert!(e.fields[0].message.contains("messages a minute"), "{e:?}");
         assert!(e.message.starts_with("Nothing was saved"), "{e:?}");
-        assert_eq!(s.list("l@example.org").unwrap().settings.post_sign.as_str(), "yes");
+        assert_eq!(
+            s.list("l@example.org").unwrap().settings.post_sign.as_str(),
+            "yes"
+        );
 
         let e: PolicyError = save(&s, "gone@example.org", &[]).unwrap_err().into();
         assert_eq!((e.code, e.fields.len()), ("list-not-found", 0));
@@ -192,13 +230,16 @@ mod tests {
     #[test]
     fn crypto_settings_apply_to_a_plain_list_only_once_it_has_a_key() {
         let (_d, s) = store();
-        let list = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let list = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
         assert!(!policy_view(&s, &list).unwrap().crypto_applies);
         let key = conclave_engine::store::StoredKey {
             fingerprint: "AB".repeat(20),
             cert: b"public key".to_vec(),
         };
-        s.set_list_key(&list, Protocol::Openpgp, &key, false).unwrap();
+        s.set_list_key(&list, Protocol::Openpgp, &key, false)
+            .unwrap();
         assert!(policy_view(&s, &list).unwrap().crypto_applies);
     }
 }

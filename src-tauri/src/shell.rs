@@ -93,7 +93,10 @@ mod tests {
         assert_ne!(a, instance_id(Path::new("/home/b/.local/share/conclave")));
         // A D-Bus name element may not start with a digit.
         let last = a.rsplit('.').next().unwrap();
-        assert!(last.starts_with('d') && last[1..].chars().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert!(
+            last.starts_with('d') && last[1..].chars().all(|c| c.is_ascii_hexdigit()),
+            "{a}"
+        );
     }
 
     #[test]

@@ -99,9 +99,14 @@ pub fn look(status: &AgentStatus, lists: &[ListSummary], working: bool) -> TrayL
 /// The tooltip: the look in words, with the count that matters.
 pub fn tooltip(look: TrayLook, status: &AgentStatus, lists: &[ListSummary]) -> String {
     let held: u32 = lists.iter().map(|l| l.held).sum();
-    let failing = lists.iter().filter(|l| !l.paused && l.last_error.is_some()).count();
+    let failing = lists
+        .iter()
+        .filter(|l| !l.paused && l.last_error.is_some())
+        .count();
     let what = match look {
-        TrayLook::Error if status.error.is_some() => "the agent stopped: open the window to see why".to_string(),
+        TrayLook::Error if status.error.is_some() => {
+            "the agent stopped: open the window to see why".to_string()
+        }
         TrayLook::Error => match failing {
             1 => "a list has a problem: open the window to see it".to_string(),
             n => format!("{n} lists have problems: open the window to see them"),
@@ -166,7 +171,9 @@ fn base_icon() -> Image<'static> {
 
 /// Shows `look` and `tip` on the tray icon.
 pub fn show(app: &AppHandle, look: TrayLook, tip: &str) {
-    let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
+    let Some(tray) = app.tray_by_id(TRAY_ID) else {
+        return;
+    };
     let base = base_icon();
     let icon = match badge_colour(look) {
         Some(colour) => Image::new_owned(
@@ -194,7 +201,13 @@ pub fn install(
     on_action: impl Fn(&AppHandle, TrayAction) + Send + Sync + 'static,
 ) -> tauri::Result<()> {
     let open = MenuItem::with_id(app, TrayAction::Open.id(), "Open", true, None::<&str>)?;
-    let check = MenuItem::with_id(app, TrayAction::CheckNow.id(), "Check now", true, None::<&str>)?;
+    let check = MenuItem::with_id(
+        app,
+        TrayAction::CheckNow.id(),
+        "Check now",
+        true,
+        None::<&str>,
+    )?;
     let pause = MenuItem::with_id(
         app,
         TrayAction::TogglePause.id(),
@@ -281,7 +294,10 @@ mod tests {
     fn a_quiet_agent_looks_idle_and_says_what_it_watches() {
         let lists = [list("a@x"), list("b@x")];
         assert_eq!(look(&status(), &lists, false), TrayLook::Idle);
-        assert_eq!(tooltip(TrayLook::Idle, &status(), &lists), "Conclave: watching 2 lists");
+        assert_eq!(
+            tooltip(TrayLook::Idle, &status(), &lists),
+            "Conclave: watching 2 lists"
+        );
     }
 
     #[test]
@@ -319,15 +335,27 @@ mod tests {
         let mut paused = status();
         paused.paused_all = true;
         assert_eq!(look(&paused, &[list("a@x")], false), TrayLook::Paused);
-        assert_eq!(tooltip(TrayLook::Paused, &paused, &[]), "Conclave: all lists paused");
+        assert_eq!(
+            tooltip(TrayLook::Paused, &paused, &[]),
+            "Conclave: all lists paused"
+        );
     }
 
     #[test]
     fn every_look_but_idle_gets_its_own_dot() {
-        let looks = [TrayLook::Error, TrayLook::Offline, TrayLook::Attention, TrayLook::Working];
+        let looks = [
+            TrayLook::Error,
+            TrayLook::Offline,
+            TrayLook::Attention,
+            TrayLook::Working,
+        ];
         let colours: Vec<_> = looks.iter().map(|l| badge_colour(*l).unwrap()).collect();
         for (i, c) in colours.iter().enumerate() {
-            assert!(!colours[i + 1..].contains(c), "{:?} shares its colour", looks[i]);
+            assert!(
+                !colours[i + 1..].contains(c),
+                "{:?} shares its colour",
+                looks[i]
+            );
         }
         assert_eq!(badge_colour(TrayLook::Idle), None);
     }
@@ -340,8 +368,15 @@ mod tests {
         let at = |x: u32, y: u32| &out[((y * w + x) * 4) as usize..((y * w + x) * 4 + 4) as usize];
         // The dot's centre is r + ring from the corner: 64/6 + 2.
         assert_eq!(at(51, 51), [1, 2, 3, 0xff]);
-        assert_eq!(at(4, 4), [0, 0, 0, 0], "the rest of the icon is left as it was");
+        assert_eq!(
+            at(4, 4),
+            [0, 0, 0, 0],
+            "the rest of the icon is left as it was"
+        );
         assert_eq!(at(63, 0), [0, 0, 0, 0]);
-        assert!(out.chunks(4).any(|p| p == [0xff, 0xff, 0xff, 0xff]), "a white ring");
+        assert!(
+            out.chunks(4).any(|p| p == [0xff, 0xff, 0xff, 0xff]),
+            "a white ring"
+        );
     }
 }

@@ -149,7 +149,10 @@ impl Watch {
     }
 
     pub fn watching(&self) -> Vec<(String, Watching)> {
-        self.watching.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.watching
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn set_watching(&self, states: Vec<(String, Watching)>) {
@@ -163,7 +166,9 @@ impl Watch {
             paused_all: self.paused_all(),
             error: self.error(),
             data_dir: data_dir.to_string(),
-            offline: watching.iter().any(|(_, w)| matches!(w, Watching::Offline(_))),
+            offline: watching
+                .iter()
+                .any(|(_, w)| matches!(w, Watching::Offline(_))),
             watching,
         }
     }
@@ -257,7 +262,10 @@ mod tests {
         };
         let mut t = Throttle::default();
         let start = Instant::now();
-        assert!(t.pass(&at("a@x", 0, false), start), "the start shows at once");
+        assert!(
+            t.pass(&at("a@x", 0, false), start),
+            "the start shows at once"
+        );
         assert!(!t.pass(&at("a@x", 1, false), start + Duration::from_millis(10)));
         assert!(
             t.pass(&at("b@x", 0, false), start + Duration::from_millis(10)),

@@ -23,17 +23,34 @@ fn count(rig: &Rig, user: &str) -> usize {
     ["new", "cur"]
         .iter()
         .filter_map(|s| std::fs::read_dir(dir.join(s)).ok())
-        .map(|d| d.flatten().filter(|e| !e.file_name().to_string_lossy().starts_with('.')).count())
+        .map(|d| {
+            d.flatten()
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .count()
+        })
         .sum()
 }
 
 fn main() {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-e2e") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Bench", "--protocol", "openpgp"]);
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique("list-e2e"),
+    };
+    owner.ok(&[
+        "list",
+        "create",
+        &owner.list,
+        "--name",
+        "Bench",
+        "--protocol",
+        "openpgp",
+    ]);
     owner.account(&rig.ca_path, &rig.password);
     owner.ok(&["list", "key", "generate", &owner.list]);
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let list_key = owner
+        .ok(&["list", "key", "export", &owner.list])
+        .into_bytes();
 
     // One gpg home holds every member's key (the members are simulated);
     // member 0 posts.
@@ -44,7 +61,14 @@ fn main() {
         gpg.generate(&format!("M <{m}>"), "future-default", "never", &[]);
         let file = gpg.home.path().join("k.asc");
         std::fs::write(&file, gpg.export(m)).unwrap();
-        owner.ok(&["member", "add", &owner.list, m, "--key", file.to_str().unwrap()]);
+        owner.ok(&[
+            "member",
+            "add",
+            &owner.list,
+            m,
+            "--key",
+            file.to_str().unwrap(),
+        ]);
     }
 
     let mut agent = Command::new(cli_path())
@@ -59,14 +83,30 @@ fn main() {
 
     let mut times = Vec::new();
     for round in 1..=ROUNDS {
-        let entity = format!("Content-Type: text/plain; charset=utf-8\r\n\r\nRound {round}: the meeting is at seven.\r\n");
-        let ct = gpg_to_list(&gpg, &["--local-user", &members[0], "--sign", "--encrypt", "--recipient", &owner.list], entity.as_bytes());
+        let entity = format!(
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nRound {round}: the meeting is at seven.\r\n"
+        );
+        let ct = gpg_to_list(
+            &gpg,
+            &[
+                "--local-user",
+                &members[0],
+                "--sign",
+                "--encrypt",
+                "--recipient",
+                &owner.list,
+            ],
+            entity.as_bytes(),
+        );
         let post = encrypted_mail(&members[0], &owner.list, &ct);
         let start = Instant::now();
         rig.submit(&members[0], Some(&members[0]), &[&owner.list], &post);
         let deadline = start + Duration::from_secs(120);
         while members.iter().any(|m| count(rig, m) < round) {
-            assert!(Instant::now() < deadline, "round {round}: not every member got the post in two minutes");
+            assert!(
+                Instant::now() < deadline,
+                "round {round}: not every member got the post in two minutes"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         times.push(start.elapsed());
@@ -76,7 +116,13 @@ fn main() {
     let _ = agent.wait();
     let mut sorted = times.clone();
     sorted.sort();
-    let shown: Vec<String> = times.iter().map(|t| format!("{:.2} s", t.as_secs_f64())).collect();
-    println!("end to end, {MEMBERS} members, OpenPGP (submission to the last inbox), {ROUNDS} rounds: {}", shown.join(", "));
+    let shown: Vec<String> = times
+        .iter()
+        .map(|t| format!("{:.2} s", t.as_secs_f64()))
+        .collect();
+    println!(
+        "end to end, {MEMBERS} members, OpenPGP (submission to the last inbox), {ROUNDS} rounds: {}",
+        shown.join(", ")
+    );
     println!("median {:.2} s", sorted[ROUNDS / 2].as_secs_f64());
 }

@@ -15,7 +15,10 @@ use rig::gpg::{Gpg, encrypted_mail};
 use rig::owner::{Owner, cli_path};
 
 fn members() -> usize {
-    std::env::var("CONCLAVE_MEMBERS").ok().and_then(|n| n.parse().ok()).unwrap_or(1000)
+    std::env::var("CONCLAVE_MEMBERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000)
 }
 
 /// A member's public key (Cv25519, as gpg's future-default), armored.
@@ -32,12 +35,25 @@ fn member_key(email: &str) -> Vec<u8> {
 fn main() {
     let n = members();
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-mem") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Bench", "--protocol", "openpgp"]);
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique("list-mem"),
+    };
+    owner.ok(&[
+        "list",
+        "create",
+        &owner.list,
+        "--name",
+        "Bench",
+        "--protocol",
+        "openpgp",
+    ]);
     owner.account(&rig.ca_path, &rig.password);
     owner.ok(&["list", "key", "generate", &owner.list]);
     owner.ok(&["list", "set", &owner.list, "max-size", "5M"]);
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let list_key = owner
+        .ok(&["list", "key", "export", &owner.list])
+        .into_bytes();
 
     let gpg = Gpg::new();
     assert!(gpg.run(&["--import"], Some(&list_key)).status.success());
@@ -46,14 +62,29 @@ fn main() {
     // Only the poster needs a secret key in gpg. The others' public keys are
     // made in-process: gpg takes seconds a key once its keyring holds
     // hundreds, which made the 1000-member setup outlast the measurement.
-    gpg.generate(&format!("M <{}>", members[0]), "future-default", "never", &[]);
+    gpg.generate(
+        &format!("M <{}>", members[0]),
+        "future-default",
+        "never",
+        &[],
+    );
     let file = gpg.home.path().join("k.asc");
     for (i, m) in members.iter().enumerate() {
         let key = if i == 0 { gpg.export(m) } else { member_key(m) };
         std::fs::write(&file, key).unwrap();
-        owner.ok(&["member", "add", &owner.list, m, "--key", file.to_str().unwrap()]);
+        owner.ok(&[
+            "member",
+            "add",
+            &owner.list,
+            m,
+            "--key",
+            file.to_str().unwrap(),
+        ]);
     }
-    eprintln!("{n} members with keys set up in {:.0} s", t.elapsed().as_secs_f64());
+    eprintln!(
+        "{n} members with keys set up in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
 
     // A text part and a 1 MiB attachment, signed and encrypted by a member.
     // Incompressible bytes (xorshift), so the post stays a megabyte.
@@ -68,7 +99,11 @@ fn main() {
         .collect();
     use base64::Engine;
     let encoded = base64::engine::general_purpose::STANDARD.encode(&attachment);
-    let b64: Vec<u8> = encoded.as_bytes().chunks(76).flat_map(|l| [l, b"\r\n".as_slice()].concat()).collect();
+    let b64: Vec<u8> = encoded
+        .as_bytes()
+        .chunks(76)
+        .flat_map(|l| [l, b"\r\n".as_slice()].concat())
+        .collect();
     let entity = [
         b"Content-Type: multipart/mixed; boundary=\"m1\"\r\n\r\n--m1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThe report.\r\n--m1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"report.bin\"\r\n\r\n".as_slice(),
         &b64,
@@ -80,8 +115,18 @@ fn main() {
     let input = gpg.home.path().join("post.eml");
     std::fs::write(&input, &entity).unwrap();
     let ct = gpg.ok(&[
-        "--armor", "--trust-model", "always", "--local-user", &members[0], "--sign", "--encrypt",
-        "--recipient", &owner.list, "--output", "-", input.to_str().unwrap(),
+        "--armor",
+        "--trust-model",
+        "always",
+        "--local-user",
+        &members[0],
+        "--sign",
+        "--encrypt",
+        "--recipient",
+        &owner.list,
+        "--output",
+        "-",
+        input.to_str().unwrap(),
     ]);
     let post = encrypted_mail(&members[0], &owner.list, &ct);
     rig.submit(&members[0], Some(&members[0]), &[&owner.list], &post);
@@ -102,7 +147,10 @@ fn main() {
     assert!(out.status.success(), "{report}\n{stats}");
     let peak_kb: u64 = stats
         .lines()
-        .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Maximum resident set size (kbytes): ")
+        })
         .and_then(|v| v.trim().parse().ok())
         .expect("time -v reports the peak");
     println!("{}", report.trim());

@@ -20,7 +20,10 @@ pub fn inner_fields(payload: &[u8]) -> Vec<(String, String)> {
             fields.push((name.trim().to_string(), value.trim().to_string()));
         }
     }
-    fields.into_iter().filter(|(n, _)| !n.to_ascii_lowercase().starts_with("content-")).collect()
+    fields
+        .into_iter()
+        .filter(|(n, _)| !n.to_ascii_lowercase().starts_with("content-"))
+        .collect()
 }
 
 /// The first protected header field called `name`, unfolded.
@@ -43,7 +46,11 @@ fn wrapped(payload: &[u8]) -> Option<(Option<String>, Vec<u8>, Option<String>)> 
     let parts = mime::parts(body, &boundary)?;
     let (mut note, mut footer, mut entity) = (None, None, None);
     for part in parts {
-        let text = || String::from_utf8_lossy(mime::split_head(part).1).trim_end().replace("\r\n", "\n");
+        let text = || {
+            String::from_utf8_lossy(mime::split_head(part).1)
+                .trim_end()
+                .replace("\r\n", "\n")
+        };
         match mime::header(mime::split_head(part).0, "Content-Description").as_deref() {
             Some("checked by the list") => note = Some(text()),
             Some("list footer") => footer = Some(text()),
@@ -73,7 +80,13 @@ pub fn poster_content(payload: &[u8]) -> Vec<u8> {
     let mut keep = false;
     for line in head.split('\n').filter(|l| !l.is_empty()) {
         if !line.starts_with([' ', '\t']) {
-            keep = line.split(':').next().unwrap_or("").trim().to_ascii_lowercase().starts_with("content-");
+            keep = line
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+                .starts_with("content-");
         }
         if keep {
             out.push_str(line);
@@ -81,7 +94,10 @@ pub fn poster_content(payload: &[u8]) -> Vec<u8> {
         }
     }
     for hp in ["cipher", "clear"] {
-        out = out.replace(&format!(";\r\n protected-headers=\"v1\";\r\n hp=\"{hp}\""), "");
+        out = out.replace(
+            &format!(";\r\n protected-headers=\"v1\";\r\n hp=\"{hp}\""),
+            "",
+        );
     }
     [out.as_bytes(), b"\r\n", &mime::crlf(body)].concat()
 }

@@ -15,7 +15,10 @@ pub struct Gpg {
 impl Gpg {
     #[allow(clippy::new_without_default)]
     pub fn new() -> Gpg {
-        let home = tempfile::Builder::new().prefix("gpg").tempdir_in("/tmp").unwrap();
+        let home = tempfile::Builder::new()
+            .prefix("gpg")
+            .tempdir_in("/tmp")
+            .unwrap();
         Gpg { home }
     }
 
@@ -23,12 +26,24 @@ impl Gpg {
         let mut cmd = Command::new("gpg");
         cmd.arg("--homedir")
             .arg(self.home.path())
-            .args(["--batch", "--yes", "--no-tty", "--pinentry-mode", "loopback"])
+            .args([
+                "--batch",
+                "--yes",
+                "--no-tty",
+                "--pinentry-mode",
+                "loopback",
+            ])
             .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("gpg runs (scripts/test.sh installs gnupg)");
+        let mut child = cmd
+            .spawn()
+            .expect("gpg runs (scripts/test.sh installs gnupg)");
         if let Some(input) = stdin {
             use std::io::Write;
             child.stdin.take().unwrap().write_all(input).unwrap();
@@ -38,7 +53,11 @@ impl Gpg {
 
     pub fn ok(&self, args: &[&str]) -> Vec<u8> {
         let out = self.run(args, None);
-        assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
@@ -49,11 +68,22 @@ impl Gpg {
     pub fn generate(&self, uid: &str, algo: &str, expire: &str, extra: &[&str]) -> String {
         let mut args = vec!["--passphrase", ""];
         args.extend_from_slice(extra);
-        let usage = if algo == "future-default" { "default" } else { "sign,cert" };
+        let usage = if algo == "future-default" {
+            "default"
+        } else {
+            "sign,cert"
+        };
         args.extend_from_slice(&["--quick-gen-key", uid, algo, usage, expire]);
         self.ok(&args);
         let listing = String::from_utf8(self.ok(&["--with-colons", "--list-keys", uid])).unwrap();
-        let fpr = listing.lines().find(|l| l.starts_with("fpr:")).unwrap().split(':').nth(9).unwrap().to_string();
+        let fpr = listing
+            .lines()
+            .find(|l| l.starts_with("fpr:"))
+            .unwrap()
+            .split(':')
+            .nth(9)
+            .unwrap()
+            .to_string();
         if algo.starts_with("rsa") {
             let mut args = vec!["--passphrase", ""];
             args.extend_from_slice(extra);
@@ -78,13 +108,16 @@ impl Drop for Gpg {
     }
 }
 
-
 /// Runs gpg over `input` with armored output and no trust questions.
 pub fn gpg_to_list(g: &Gpg, extra: &[&str], input: &[u8]) -> Vec<u8> {
     let mut args = vec!["--armor", "--trust-model", "always", "--passphrase", ""];
     args.extend_from_slice(extra);
     let out = g.run(&args, Some(input));
-    assert!(out.status.success(), "gpg {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "gpg {extra:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -110,7 +143,13 @@ pub fn signed_entity(g: &Gpg, who: &str, entity: &[u8]) -> Vec<u8> {
 /// Like [`signed_entity`], with more gpg options (e.g. a faked time).
 pub fn signed_entity_with(g: &Gpg, who: &str, entity: &[u8], extra: &[&str]) -> Vec<u8> {
     let mut args = extra.to_vec();
-    args.extend_from_slice(&["--local-user", who, "--detach-sign", "--digest-algo", "SHA256"]);
+    args.extend_from_slice(&[
+        "--local-user",
+        who,
+        "--detach-sign",
+        "--digest-algo",
+        "SHA256",
+    ]);
     let sig = gpg_to_list(g, &args, &crlf(entity));
     let mut e = b"Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s1\"\r\n\r\n--s1\r\n".to_vec();
     e.extend_from_slice(entity);
@@ -122,7 +161,11 @@ pub fn signed_entity_with(g: &Gpg, who: &str, entity: &[u8], extra: &[&str]) -> 
 
 /// A message with simple headers around an entity.
 pub fn with_headers(from: &str, to: &str, entity: &[u8]) -> Vec<u8> {
-    [format!("From: {from}\r\nTo: {to}\r\nSubject: signed\r\nMIME-Version: 1.0\r\n").as_bytes(), entity].concat()
+    [
+        format!("From: {from}\r\nTo: {to}\r\nSubject: signed\r\nMIME-Version: 1.0\r\n").as_bytes(),
+        entity,
+    ]
+    .concat()
 }
 
 /// Decrypts a member's PGP/MIME copy with their gpg, as their client would:
@@ -131,9 +174,18 @@ pub fn open_copy(g: &Gpg, copy: &[u8]) -> Vec<u8> {
     use conclave_engine::mime;
     let (head, body) = mime::split_head(copy);
     let ct = mime::header(head, "Content-Type").unwrap_or_default();
-    assert_eq!(mime::media_type(&ct), "multipart/encrypted", "{}", String::from_utf8_lossy(copy));
+    assert_eq!(
+        mime::media_type(&ct),
+        "multipart/encrypted",
+        "{}",
+        String::from_utf8_lossy(copy)
+    );
     let parts = mime::parts(body, &mime::param(&ct, "boundary").unwrap()).unwrap();
     let out = g.run(&["--decrypt"], Some(mime::split_head(parts[1]).1));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }

@@ -12,7 +12,11 @@ pub fn cli_path() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
     let p = target.join("debug/conclave-cli");
-    assert!(p.exists(), "{} is missing: build it first (scripts/test.sh does)", p.display());
+    assert!(
+        p.exists(),
+        "{} is missing: build it first (scripts/test.sh does)",
+        p.display()
+    );
     p
 }
 
@@ -60,7 +64,10 @@ impl Owner {
     /// A new list on the rig, its account checked and saved, with members.
     pub fn new(prefix: &str, members: &[&str]) -> Owner {
         let rig = crate::Rig::get();
-        let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique(prefix) };
+        let owner = Owner {
+            data: tempfile::tempdir().unwrap(),
+            list: rig.unique(prefix),
+        };
         owner.ok(&["list", "create", &owner.list, "--name", "Test List"]);
         owner.account(&rig.ca_path, &rig.password);
         for m in members {
@@ -73,12 +80,27 @@ impl Owner {
         let rig = crate::Rig::get();
         let local = self.list.clone();
         [
-            "list", "account", &self.list,
-            "--imap-host", &rig.host, "--imap-port", &rig.imap_port.to_string(), "--imap-tls", "starttls",
-            "--imap-user", &local,
-            "--smtp-host", &rig.host, "--smtp-port", &rig.submission_port.to_string(), "--smtp-tls", "starttls",
-            "--smtp-user", &local,
-            "--ca-file", ca.to_str().unwrap(),
+            "list",
+            "account",
+            &self.list,
+            "--imap-host",
+            &rig.host,
+            "--imap-port",
+            &rig.imap_port.to_string(),
+            "--imap-tls",
+            "starttls",
+            "--imap-user",
+            &local,
+            "--smtp-host",
+            &rig.host,
+            "--smtp-port",
+            &rig.submission_port.to_string(),
+            "--smtp-tls",
+            "starttls",
+            "--smtp-user",
+            &local,
+            "--ca-file",
+            ca.to_str().unwrap(),
         ]
         .iter()
         .map(|s| s.to_string())
@@ -94,4 +116,3 @@ impl Owner {
         self.ok(&["run", "--once", "--list", &self.list])
     }
 }
-

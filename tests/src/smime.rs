@@ -33,15 +33,25 @@ use conclave_engine::mime;
 
 /// Runs `program` with `stdin` piped in; its output, or what it said on
 /// standard error when it failed.
-fn run(program: &str, env: &[(&str, &Path)], args: &[&str], stdin: &[u8]) -> Result<Vec<u8>, String> {
+fn run(
+    program: &str,
+    env: &[(&str, &Path)],
+    args: &[&str],
+    stdin: &[u8],
+) -> Result<Vec<u8>, String> {
     let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     // Messages in English, so failures read the same on every machine.
     cmd.env("LC_ALL", "C").env("LANGUAGE", "C");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{program} runs (scripts/install-deps.sh test): {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{program} runs (scripts/install-deps.sh test): {e}"));
     let mut input = child.stdin.take().unwrap();
     let data = stdin.to_vec();
     // Written from a thread: a large input would otherwise deadlock against
@@ -55,7 +65,10 @@ fn run(program: &str, env: &[(&str, &Path)], args: &[&str], stdin: &[u8]) -> Res
     if out.status.success() {
         Ok(out.stdout)
     } else {
-        Err(format!("{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr)))
+        Err(format!(
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
@@ -69,7 +82,10 @@ fn s(path: &Path) -> &str {
 }
 
 fn tempdir(prefix: &str) -> tempfile::TempDir {
-    tempfile::Builder::new().prefix(prefix).tempdir_in("/tmp").unwrap()
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .unwrap()
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -129,8 +145,18 @@ impl Validity {
     fn args(self) -> &'static [&'static str] {
         match self {
             Validity::Current => &["-days", "365"],
-            Validity::Expired => &["-startdate", "20200101000000Z", "-enddate", "20210101000000Z"],
-            Validity::NotYetValid => &["-startdate", "20990101000000Z", "-enddate", "21000101000000Z"],
+            Validity::Expired => &[
+                "-startdate",
+                "20200101000000Z",
+                "-enddate",
+                "20210101000000Z",
+            ],
+            Validity::NotYetValid => &[
+                "-startdate",
+                "20990101000000Z",
+                "-enddate",
+                "21000101000000Z",
+            ],
         }
     }
 }
@@ -150,7 +176,12 @@ pub struct CertSpec {
 
 impl CertSpec {
     pub fn new(email: &str) -> CertSpec {
-        CertSpec { email: email.to_string(), san: None, key: KeyKind::Rsa2048, validity: Validity::Current }
+        CertSpec {
+            email: email.to_string(),
+            san: None,
+            key: KeyKind::Rsa2048,
+            validity: Validity::Current,
+        }
     }
 
     pub fn key(mut self, key: KeyKind) -> CertSpec {
@@ -182,7 +213,11 @@ impl CertSpec {
     fn config(&self, db: &Path, issued: bool) -> String {
         let san = self.san.as_deref().unwrap_or(&self.email);
         // A self-signed certificate has no other key to point to.
-        let aki = if issued { "authorityKeyIdentifier = keyid\n" } else { "" };
+        let aki = if issued {
+            "authorityKeyIdentifier = keyid\n"
+        } else {
+            ""
+        };
         format!(
             "[ca]\ndefault_ca = issuer\n\
              [issuer]\ndatabase = {db}/index.txt\nserial = {db}/serial\nnew_certs_dir = {db}\ndefault_md = sha256\n\
@@ -225,19 +260,44 @@ impl Ca {
         )
         .unwrap();
         openssl(
-            &["req", "-x509", "-new", "-newkey", "rsa:3072", "-noenc", "-days", "3650", "-config", s(&conf),
-              "-extensions", "v3_ca", "-keyout", s(&key), "-out", s(&cert)],
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-newkey",
+                "rsa:3072",
+                "-noenc",
+                "-days",
+                "3650",
+                "-config",
+                s(&conf),
+                "-extensions",
+                "v3_ca",
+                "-keyout",
+                s(&key),
+                "-out",
+                s(&cert),
+            ],
             b"",
         );
         std::fs::write(dir.path().join("index.txt"), b"").unwrap();
-        Ca { dir, key, cert, issuing: Mutex::new(()) }
+        Ca {
+            dir,
+            key,
+            cert,
+            issuing: Mutex::new(()),
+        }
     }
 
     /// An authority whose certificate ended in 2021 (self-signed with
     /// `openssl ca`, which takes explicit dates); it issues nothing here.
     pub fn expired(name: &str) -> Ca {
         let dir = tempdir("smime-ca");
-        let (key, cert, csr) = (dir.path().join("ca.key"), dir.path().join("ca.pem"), dir.path().join("ca.csr"));
+        let (key, cert, csr) = (
+            dir.path().join("ca.key"),
+            dir.path().join("ca.pem"),
+            dir.path().join("ca.csr"),
+        );
         let conf = dir.path().join("ca.cnf");
         std::fs::write(
             &conf,
@@ -253,20 +313,69 @@ impl Ca {
         )
         .unwrap();
         std::fs::write(dir.path().join("index.txt"), b"").unwrap();
-        openssl(&["req", "-new", "-newkey", "rsa:2048", "-noenc", "-config", s(&conf), "-keyout", s(&key), "-out", s(&csr)], b"");
-        let mut sign = vec!["ca", "-batch", "-notext", "-rand_serial", "-selfsign", "-config", s(&conf), "-extensions", "v3_ca",
-                            "-keyfile", s(&key), "-in", s(&csr), "-out", s(&cert)];
+        openssl(
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-noenc",
+                "-config",
+                s(&conf),
+                "-keyout",
+                s(&key),
+                "-out",
+                s(&csr),
+            ],
+            b"",
+        );
+        let mut sign = vec![
+            "ca",
+            "-batch",
+            "-notext",
+            "-rand_serial",
+            "-selfsign",
+            "-config",
+            s(&conf),
+            "-extensions",
+            "v3_ca",
+            "-keyfile",
+            s(&key),
+            "-in",
+            s(&csr),
+            "-out",
+            s(&cert),
+        ];
         sign.extend_from_slice(Validity::Expired.args());
         openssl(&sign, b"");
-        Ca { dir, key, cert, issuing: Mutex::new(()) }
+        Ca {
+            dir,
+            key,
+            cert,
+            issuing: Mutex::new(()),
+        }
     }
 
     /// Answers a certificate request (`csr`, PEM) with a certificate valid
     /// for 30 days, its extensions as asked, written to `out` (PEM).
     pub fn sign_request(&self, csr: &Path, out: &Path) {
         openssl(
-            &["x509", "-req", "-days", "30", "-copy_extensions", "copyall", "-in", s(csr), "-CA", s(&self.cert),
-              "-CAkey", s(&self.key), "-out", s(out)],
+            &[
+                "x509",
+                "-req",
+                "-days",
+                "30",
+                "-copy_extensions",
+                "copyall",
+                "-in",
+                s(csr),
+                "-CA",
+                s(&self.cert),
+                "-CAkey",
+                s(&self.key),
+                "-out",
+                s(out),
+            ],
             b"",
         );
     }
@@ -315,16 +424,40 @@ impl MemberCert {
         let dir = tempdir("smime-member");
         let p = |name: &str| dir.path().join(name);
         let (key, cert, csr, conf) = (p("key.pem"), p("cert.pem"), p("req.pem"), p("member.cnf"));
-        let db = ca.map(|ca| ca.dir.path().to_path_buf()).unwrap_or_else(|| dir.path().to_path_buf());
+        let db = ca
+            .map(|ca| ca.dir.path().to_path_buf())
+            .unwrap_or_else(|| dir.path().to_path_buf());
         if ca.is_none() {
             std::fs::write(db.join("index.txt"), b"").unwrap();
         }
         std::fs::write(&conf, spec.config(&db, ca.is_some())).unwrap();
-        let mut req = vec!["req", "-new", "-noenc", "-config", s(&conf), "-keyout", s(&key), "-out", s(&csr)];
+        let mut req = vec![
+            "req",
+            "-new",
+            "-noenc",
+            "-config",
+            s(&conf),
+            "-keyout",
+            s(&key),
+            "-out",
+            s(&csr),
+        ];
         req.extend_from_slice(spec.key.newkey());
         openssl(&req, b"");
-        let mut sign = vec!["ca", "-batch", "-notext", "-rand_serial", "-config", s(&conf), "-extensions", "member",
-                            "-in", s(&csr), "-out", s(&cert)];
+        let mut sign = vec![
+            "ca",
+            "-batch",
+            "-notext",
+            "-rand_serial",
+            "-config",
+            s(&conf),
+            "-extensions",
+            "member",
+            "-in",
+            s(&csr),
+            "-out",
+            s(&cert),
+        ];
         sign.extend_from_slice(spec.validity.args());
         let issuer = match ca {
             Some(ca) => {
@@ -339,7 +472,13 @@ impl MemberCert {
             }
         };
         openssl(&sign, b"");
-        MemberCert { email: spec.email.clone(), key, cert, issuer, dir }
+        MemberCert {
+            email: spec.email.clone(),
+            key,
+            cert,
+            issuer,
+            dir,
+        }
     }
 
     /// The certificate, PEM.
@@ -355,7 +494,14 @@ impl MemberCert {
     /// A certs-only PKCS#7 bundle (DER, as `.p7c`/`.p7b` files are): the
     /// member's certificate and, if any, the issuing CA's.
     pub fn pkcs7(&self) -> Vec<u8> {
-        let mut args = vec!["crl2pkcs7", "-nocrl", "-outform", "DER", "-certfile", s(&self.cert)];
+        let mut args = vec![
+            "crl2pkcs7",
+            "-nocrl",
+            "-outform",
+            "DER",
+            "-certfile",
+            s(&self.cert),
+        ];
         if let Some(ca) = &self.issuer {
             args.extend_from_slice(&["-certfile", s(ca)]);
         }
@@ -372,12 +518,31 @@ impl MemberCert {
     /// 2.2 cannot read OpenSSL 3.0's default ("encryptedData error at
     /// pkcs5PBES2-params"), and many clients still export this.
     pub fn pkcs12_3des(&self, password: &str) -> Vec<u8> {
-        self.pkcs12_with(password, &["-certpbe", "PBE-SHA1-3DES", "-keypbe", "PBE-SHA1-3DES", "-macalg", "sha1"])
+        self.pkcs12_with(
+            password,
+            &[
+                "-certpbe",
+                "PBE-SHA1-3DES",
+                "-keypbe",
+                "PBE-SHA1-3DES",
+                "-macalg",
+                "sha1",
+            ],
+        )
     }
 
     fn pkcs12_with(&self, password: &str, extra: &[&str]) -> Vec<u8> {
         let pass = format!("pass:{password}");
-        let mut args = vec!["pkcs12", "-export", "-inkey", s(&self.key), "-in", s(&self.cert), "-passout", &pass];
+        let mut args = vec![
+            "pkcs12",
+            "-export",
+            "-inkey",
+            s(&self.key),
+            "-in",
+            s(&self.cert),
+            "-passout",
+            &pass,
+        ];
         if let Some(ca) = &self.issuer {
             args.extend_from_slice(&["-certfile", s(ca)]);
         }
@@ -387,7 +552,11 @@ impl MemberCert {
 
     /// `openssl x509 -text`: for checking what a certificate claims.
     pub fn text(&self) -> String {
-        String::from_utf8(openssl(&["x509", "-in", s(&self.cert), "-noout", "-text"], b"")).unwrap()
+        String::from_utf8(openssl(
+            &["x509", "-in", s(&self.cert), "-noout", "-text"],
+            b"",
+        ))
+        .unwrap()
     }
 
     /// SHA-1 fingerprint, upper-case hex without colons (gpgsm's spelling).
@@ -398,7 +567,11 @@ impl MemberCert {
 
 /// SHA-1 fingerprint of a PEM certificate file, upper-case hex, no colons.
 fn fingerprint(cert: &Path) -> String {
-    let out = String::from_utf8(openssl(&["x509", "-in", s(cert), "-noout", "-fingerprint", "-sha1"], b"")).unwrap();
+    let out = String::from_utf8(openssl(
+        &["x509", "-in", s(cert), "-noout", "-fingerprint", "-sha1"],
+        b"",
+    ))
+    .unwrap();
     out.trim().rsplit('=').next().unwrap().replace(':', "")
 }
 
@@ -439,7 +612,9 @@ pub fn text_entity(text: &str) -> Vec<u8> {
 /// application/octet-stream attachment called `name`.
 pub fn entity_with_attachment(text: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
     let boundary = mime::new_boundary(&next().to_be_bytes());
-    let mut e = format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n").into_bytes();
+    let mut e =
+        format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n--{boundary}\r\n")
+            .into_bytes();
     e.extend_from_slice(&text_entity(text));
     e.extend_from_slice(
         format!(
@@ -456,8 +631,14 @@ pub fn entity_with_attachment(text: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
 /// A whole message from `from` to `to` around an S/MIME entity: Date, a
 /// unique Message-ID, MIME-Version, CRLF, ready for `Rig::submit`.
 pub fn message(from: &str, to: &str, subject: &str, entity: &[u8]) -> Vec<u8> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let domain = from.rsplit_once('@').map(|(_, d)| d).unwrap_or("conclave.test");
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("conclave.test");
     let mut m = format!(
         "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {}\r\n\
          Message-ID: <{now}.{}.{}.smime@{domain}>\r\nMIME-Version: 1.0\r\n",
@@ -475,7 +656,9 @@ pub fn message(from: &str, to: &str, subject: &str, entity: &[u8]) -> Vec<u8> {
 /// the message, not to an inner entity.
 fn as_entity(smime: &[u8]) -> Vec<u8> {
     let out = mime::crlf(smime);
-    out.strip_prefix(b"MIME-Version: 1.0\r\n".as_slice()).map(<[u8]>::to_vec).unwrap_or(out)
+    out.strip_prefix(b"MIME-Version: 1.0\r\n".as_slice())
+        .map(<[u8]>::to_vec)
+        .unwrap_or(out)
 }
 
 /// `openssl cms` over `entity` (CRLF first), S/MIME out. `-binary` signs
@@ -529,7 +712,12 @@ pub fn encrypted(to: &[&Path], cipher: Cipher, entity: &[u8]) -> Vec<u8> {
 pub fn tampered(signed: &[u8]) -> Vec<u8> {
     let (content, _) = signed_parts(signed).expect("tampered() takes a multipart/signed entity");
     let at = content.as_ptr() as usize - signed.as_ptr() as usize + content.len();
-    [&signed[..at], b"P.S. added after signing\r\n".as_slice(), &signed[at..]].concat()
+    [
+        &signed[..at],
+        b"P.S. added after signing\r\n".as_slice(),
+        &signed[at..],
+    ]
+    .concat()
 }
 
 /// The signed content and the signature part of a multipart/signed entity.
@@ -553,19 +741,53 @@ impl MemberCert {
     /// Like [`MemberCert::signed`] with another digest (`"sha1"` for the
     /// weak-digest refusal).
     pub fn signed_with_digest(&self, md: &str, entity: &[u8]) -> Vec<u8> {
-        cms(&["-sign", "-md", md, "-signer", s(&self.cert), "-inkey", s(&self.key)], entity)
+        cms(
+            &[
+                "-sign",
+                "-md",
+                md,
+                "-signer",
+                s(&self.cert),
+                "-inkey",
+                s(&self.key),
+            ],
+            entity,
+        )
     }
 
     /// Signed by this member and `other` together: two SignerInfos in one
     /// signature, which no mail client makes and a list must refuse.
     pub fn signed_with(&self, other: &MemberCert, entity: &[u8]) -> Vec<u8> {
-        cms(&["-sign", "-signer", s(&self.cert), "-inkey", s(&self.key), "-signer", s(&other.cert), "-inkey", s(&other.key)], entity)
+        cms(
+            &[
+                "-sign",
+                "-signer",
+                s(&self.cert),
+                "-inkey",
+                s(&self.key),
+                "-signer",
+                s(&other.cert),
+                "-inkey",
+                s(&other.key),
+            ],
+            entity,
+        )
     }
 
     /// application/pkcs7-mime; smime-type=signed-data — the content inside
     /// the CMS blob (`-nodetach`).
     pub fn signed_opaque(&self, entity: &[u8]) -> Vec<u8> {
-        cms(&["-sign", "-nodetach", "-signer", s(&self.cert), "-inkey", s(&self.key)], entity)
+        cms(
+            &[
+                "-sign",
+                "-nodetach",
+                "-signer",
+                s(&self.cert),
+                "-inkey",
+                s(&self.key),
+            ],
+            entity,
+        )
     }
 
     /// Signed (detached), then the multipart/signed entity encrypted to `to`.
@@ -581,13 +803,22 @@ impl MemberCert {
     /// The member's copy decrypted with `openssl cms -decrypt`: the inner
     /// entity. Panics if it cannot be.
     pub fn decrypt(&self, copy: &[u8]) -> Vec<u8> {
-        self.try_decrypt(copy).unwrap_or_else(|e| panic!("{} cannot decrypt its copy: {e}", self.email))
+        self.try_decrypt(copy)
+            .unwrap_or_else(|e| panic!("{} cannot decrypt its copy: {e}", self.email))
     }
 
     /// Like [`MemberCert::decrypt`], with openssl's complaint on failure.
     /// `copy` is a whole message: openssl reads its S/MIME headers.
     pub fn try_decrypt(&self, copy: &[u8]) -> Result<Vec<u8>, String> {
-        let args = ["cms", "-decrypt", "-binary", "-recip", s(&self.cert), "-inkey", s(&self.key)];
+        let args = [
+            "cms",
+            "-decrypt",
+            "-binary",
+            "-recip",
+            s(&self.cert),
+            "-inkey",
+            s(&self.key),
+        ];
         run("openssl", &[], &args, &mime::crlf(copy))
     }
 }
@@ -601,7 +832,14 @@ pub fn verify(signed: &[u8], list_cert: &Path) -> Result<Vec<u8>, String> {
     // `-binary` alone would rejoin the lines of a multipart/signed part with
     // bare LF, and the signature over the CRLF original would then fail;
     // `-crlfeol` keeps them CRLF, so the content comes back as signed.
-    let args = ["cms", "-verify", "-binary", "-crlfeol", "-CAfile", s(list_cert)];
+    let args = [
+        "cms",
+        "-verify",
+        "-binary",
+        "-crlfeol",
+        "-CAfile",
+        s(list_cert),
+    ];
     run("openssl", &[], &args, &mime::crlf(signed))
 }
 
@@ -628,8 +866,15 @@ impl Gpgsm {
     /// Imports `member`'s key and certificates and trusts its CA (or its own
     /// certificate when self-signed).
     pub fn for_member(member: &MemberCert) -> Gpgsm {
-        let home = tempfile::Builder::new().prefix("gpgsm").tempdir_in("/tmp").unwrap();
-        let g = Gpgsm { home, passphrase: GPGSM_PASSPHRASE.to_string(), signer: member.sha1_fingerprint() };
+        let home = tempfile::Builder::new()
+            .prefix("gpgsm")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let g = Gpgsm {
+            home,
+            passphrase: GPGSM_PASSPHRASE.to_string(),
+            signer: member.sha1_fingerprint(),
+        };
         let p12 = g.file("member.p12", &member.pkcs12_3des(GPGSM_PASSPHRASE));
         g.ok(&["--import", s(&p12)]);
         g.trust(member.issuer.as_deref().unwrap_or(&member.cert));
@@ -657,11 +902,23 @@ impl Gpgsm {
     /// gpgsm with this home, offline (no dirmngr, so no CRLs), answering
     /// passphrase questions itself.
     pub fn run(&self, args: &[&str]) -> Result<Vec<u8>, String> {
-        let mut all = vec!["--batch", "--disable-dirmngr", "--disable-crl-checks", "--pinentry-mode", "loopback",
-                           "--passphrase-fd", "0"];
+        let mut all = vec![
+            "--batch",
+            "--disable-dirmngr",
+            "--disable-crl-checks",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase-fd",
+            "0",
+        ];
         all.extend_from_slice(args);
         let stdin = format!("{}\n", self.passphrase);
-        run("gpgsm", &[("GNUPGHOME", self.home.path())], &all, stdin.as_bytes())
+        run(
+            "gpgsm",
+            &[("GNUPGHOME", self.home.path())],
+            &all,
+            stdin.as_bytes(),
+        )
     }
 
     fn ok(&self, args: &[&str]) -> Vec<u8> {
@@ -713,7 +970,10 @@ impl Gpgsm {
 
     /// application/pkcs7-mime; smime-type=signed-data, made by gpgsm.
     pub fn signed_opaque(&self, entity: &[u8]) -> Vec<u8> {
-        let blob = self.over(&["--local-user", &self.signer, "--sign"], &mime::crlf(entity));
+        let blob = self.over(
+            &["--local-user", &self.signer, "--sign"],
+            &mime::crlf(entity),
+        );
         pkcs7_mime("signed-data", &blob)
     }
 
@@ -751,11 +1011,13 @@ impl Gpgsm {
     pub fn verify(&self, signed: &[u8]) -> Result<Vec<u8>, String> {
         if let Some((content, sig_part)) = signed_parts(signed) {
             let sig = pkcs7_body(sig_part).ok_or("the signature part is not base64")?;
-            let (sig_file, content_file) = (self.file("sig.p7s", &sig), self.file("content", content));
+            let (sig_file, content_file) =
+                (self.file("sig.p7s", &sig), self.file("content", content));
             self.run(&["--verify", s(&sig_file), s(&content_file)])?;
             return Ok(content.to_vec());
         }
-        let blob = pkcs7_body(signed).ok_or("neither multipart/signed nor base64 application/pkcs7-mime")?;
+        let blob = pkcs7_body(signed)
+            .ok_or("neither multipart/signed nor base64 application/pkcs7-mime")?;
         let input = self.file("signed.p7m", &blob);
         self.run(&["--verify", "--output", "-", s(&input)])
     }
@@ -786,6 +1048,10 @@ fn pkcs7_body(entity: &[u8]) -> Option<Vec<u8>> {
     if !cte.eq_ignore_ascii_case("base64") {
         return None;
     }
-    let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let text: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     B64.decode(text).ok()
 }

@@ -20,14 +20,25 @@ async fn a_fan_out_reports_each_delivery_up_to_the_total() {
 
     let heard: Arc<Mutex<Vec<SendProgress>>> = Arc::default();
     let sink = heard.clone();
-    let agent = Agent::new(owner.data.path().to_path_buf()).with_progress(move |p| sink.lock().unwrap().push(p.clone()));
-    let report = agent.run_once(Some(&owner.list)).await.expect("the agent runs");
+    let agent = Agent::new(owner.data.path().to_path_buf())
+        .with_progress(move |p| sink.lock().unwrap().push(p.clone()));
+    let report = agent
+        .run_once(Some(&owner.list))
+        .await
+        .expect("the agent runs");
     assert_eq!(report.lists[0].sent, 12, "{report:?}");
 
     let heard = heard.lock().unwrap();
-    assert!(heard.iter().all(|p| p.list == owner.list && p.total == 12), "{heard:?}");
+    assert!(
+        heard.iter().all(|p| p.list == owner.list && p.total == 12),
+        "{heard:?}"
+    );
     let done: Vec<u32> = heard.iter().map(|p| p.done).collect();
-    assert_eq!(done, (0..=12).collect::<Vec<_>>(), "each delivery once, in order");
+    assert_eq!(
+        done,
+        (0..=12).collect::<Vec<_>>(),
+        "each delivery once, in order"
+    );
     let last = heard.last().unwrap();
     assert!(last.finished && last.done == last.total, "{last:?}");
     for m in &members {

@@ -43,7 +43,12 @@ fn a_post_is_sent_as_soon_as_it_arrives_not_at_the_next_poll() {
     // one after the other: each is noticed while the agent waits.
     for (i, subject) in ["first", "second"].iter().enumerate() {
         std::thread::sleep(Duration::from_secs(2));
-        rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, subject, "hello\r\n"));
+        rig.submit(
+            &alice,
+            Some(&alice),
+            &[&owner.list],
+            &rig::post(&alice, &owner.list, subject, "hello\r\n"),
+        );
         // Polling would take an hour; IDLE takes about a second.
         let got = rig.wait_for(&bob, "INBOX", i + 1, Duration::from_secs(30));
         assert!(String::from_utf8_lossy(&got[i]).contains(subject));

@@ -7,7 +7,9 @@ use std::time::Duration;
 use conclave_engine::mime;
 use rig::Rig;
 use rig::copy::{inner_header, note, poster_content};
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, signed_entity_with, with_headers};
+use rig::gpg::{
+    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, signed_entity_with, with_headers,
+};
 use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
 use rig::owner::Owner;
 
@@ -27,14 +29,24 @@ fn secure(prefix: &str) -> (Owner, Vec<u8>) {
 fn verify_list_signature(g: &Gpg, signed: &[u8], list: &str) -> Vec<u8> {
     let ct = header(signed, "Content-Type").unwrap();
     assert_eq!(mime::media_type(&ct), "multipart/signed");
-    let parts = mime::parts(mime::split_head(signed).1, &mime::param(&ct, "boundary").unwrap()).unwrap();
+    let parts = mime::parts(
+        mime::split_head(signed).1,
+        &mime::param(&ct, "boundary").unwrap(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (data, sig) = (dir.path().join("data"), dir.path().join("sig.asc"));
     std::fs::write(&data, mime::crlf(parts[0])).unwrap();
     std::fs::write(&sig, mime::split_head(parts[1]).1).unwrap();
-    let out = g.run(&["--verify", sig.to_str().unwrap(), data.to_str().unwrap()], None);
+    let out = g.run(
+        &["--verify", sig.to_str().unwrap(), data.to_str().unwrap()],
+        None,
+    );
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && said.contains(&format!("Good signature from \"Secure <{list}>\"")), "{said}");
+    assert!(
+        out.status.success() && said.contains(&format!("Good signature from \"Secure <{list}>\"")),
+        "{said}"
+    );
     mime::crlf(parts[0])
 }
 
@@ -47,60 +59,161 @@ fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
     let gb = member(&owner, &bob, &list_key, true);
     let _gc = member(&owner, &carol, &list_key, false);
 
-    let ct = gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], ENTITY);
-    rig.submit(&alice, Some(&alice), &[&owner.list], &encrypted_mail(&alice, &owner.list, &ct));
+    let ct = gpg_to_list(
+        &ga,
+        &[
+            "--local-user",
+            &alice,
+            "--sign",
+            "--encrypt",
+            "--recipient",
+            &owner.list,
+        ],
+        ENTITY,
+    );
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&owner.list],
+        &encrypted_mail(&alice, &owner.list, &ct),
+    );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("1 distributed") && out.contains("3 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+    assert!(
+        out.contains("1 distributed") && out.contains("3 sent"),
+        "{out}\n{}",
+        owner.ok(&["log", &owner.list])
+    );
 
     // Bob: encrypted to his key alone, signed by the list, content intact,
     // sent as the list with Alice's name, nothing in the clear beyond a
     // plain list's headers.
     let copy = &rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20))[0];
-    assert_eq!(header(copy, "X-Conclave-Decrypted"), None, "nothing in the clear says it was encrypted");
-    assert_eq!(header(copy, "From").unwrap(), format!("\"{} via Secure\" <{}>", alice.split('@').next().unwrap(), owner.list));
-    assert_eq!(header(copy, "Reply-To").unwrap(), owner.list, "replies stay on the list");
+    assert_eq!(
+        header(copy, "X-Conclave-Decrypted"),
+        None,
+        "nothing in the clear says it was encrypted"
+    );
+    assert_eq!(
+        header(copy, "From").unwrap(),
+        format!(
+            "\"{} via Secure\" <{}>",
+            alice.split('@').next().unwrap(),
+            owner.list
+        )
+    );
+    assert_eq!(
+        header(copy, "Reply-To").unwrap(),
+        owner.list,
+        "replies stay on the list"
+    );
     assert_eq!(header(copy, "Subject").unwrap(), "[...]");
-    assert!(header(copy, "List-Id").unwrap().contains(&owner.list.replacen('@', ".", 1)));
-    assert_eq!(header(copy, "List-Unsubscribe").unwrap(), format!("<mailto:{}?subject=unsubscribe>", owner.list));
-    assert!(header(copy, "Autocrypt").unwrap().starts_with(&format!("addr={}; prefer-encrypt=mutual; keydata=", owner.list)));
-    assert!(!String::from_utf8_lossy(copy).contains("Secret meeting"), "no clear text on the wire");
+    assert!(
+        header(copy, "List-Id")
+            .unwrap()
+            .contains(&owner.list.replacen('@', ".", 1))
+    );
+    assert_eq!(
+        header(copy, "List-Unsubscribe").unwrap(),
+        format!("<mailto:{}?subject=unsubscribe>", owner.list)
+    );
+    assert!(header(copy, "Autocrypt").unwrap().starts_with(&format!(
+        "addr={}; prefer-encrypt=mutual; keydata=",
+        owner.list
+    )));
+    assert!(
+        !String::from_utf8_lossy(copy).contains("Secret meeting"),
+        "no clear text on the wire"
+    );
     let signed = open_copy(&gb, copy);
     let payload = verify_list_signature(&gb, &signed, &owner.list);
     assert_eq!(poster_content(&payload), ENTITY);
-    assert_eq!(inner_header(&payload, "From").unwrap(), format!("{} <{alice}>", alice.split('@').next().unwrap()));
+    assert_eq!(
+        inner_header(&payload, "From").unwrap(),
+        format!("{} <{alice}>", alice.split('@').next().unwrap())
+    );
     assert_eq!(inner_header(&payload, "Subject").unwrap(), "[Secure] ...");
     let said = note(&payload).expect("the list says who signed");
     let fpr = grouped(&fingerprint(&ga, &alice));
-    assert!(said.contains(&format!("Sig: good signature by {alice}")) && said.contains(&fpr), "{said}");
-    assert!(said.contains("Enc: the post reached the list encrypted"), "{said}");
+    assert!(
+        said.contains(&format!("Sig: good signature by {alice}")) && said.contains(&fpr),
+        "{said}"
+    );
+    assert!(
+        said.contains("Enc: the post reached the list encrypted"),
+        "{said}"
+    );
     // Alice, the poster, gets her copy the same way.
     let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
-    assert_eq!(poster_content(&verify_list_signature(&ga, &open_copy(&ga, copy), &owner.list)), ENTITY);
+    assert_eq!(
+        poster_content(&verify_list_signature(
+            &ga,
+            &open_copy(&ga, copy),
+            &owner.list
+        )),
+        ENTITY
+    );
     // Carol has no key, and the post arrived encrypted: she gets a notice
     // signed by the list, with not a word of the post.
     let copy = &rig.wait_for(&carol, "INBOX", 1, Duration::from_secs(20))[0];
-    assert_eq!(mime::media_type(&header(copy, "Content-Type").unwrap()), "multipart/signed");
+    assert_eq!(
+        mime::media_type(&header(copy, "Content-Type").unwrap()),
+        "multipart/signed"
+    );
     let text = String::from_utf8_lossy(copy);
-    assert!(!text.contains("Secret meeting") && !text.contains("back door"), "{text}");
-    assert_eq!(header(copy, "Subject").unwrap(), "[Secure] a post you did not receive");
+    assert!(
+        !text.contains("Secret meeting") && !text.contains("back door"),
+        "{text}"
+    );
+    assert_eq!(
+        header(copy, "Subject").unwrap(),
+        "[Secure] a post you did not receive"
+    );
     assert!(text.contains("public key"), "{text}");
     let log = owner.ok(&["log", &owner.list]);
-    assert!(log.contains("1 without a usable key got a notice instead"), "{log}");
+    assert!(
+        log.contains("1 without a usable key got a notice instead"),
+        "{log}"
+    );
 
     // Under distrib-encrypt force, Carol gets nothing and the owner sees why.
     owner.ok(&["list", "set", &owner.list, "distrib-encrypt", "force"]);
     let members = owner.json(&["member", "list", &owner.list, "--json"]);
-    let carol_row = members.as_array().unwrap().iter().find(|m| m["email"] == carol.as_str()).unwrap();
+    let carol_row = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == carol.as_str())
+        .unwrap();
     assert_eq!(carol_row["receives_posts"], false);
     // (Other words: the same words signed in the same second make the same
     // signature, which the list would rightly take for a replay.)
     let second = b"Content-Type: text/plain; charset=utf-8\r\n\r\nSecond meeting moved to 8.\r\n";
-    let ct = gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], second);
-    rig.submit(&alice, Some(&alice), &[&owner.list], &encrypted_mail(&alice, &owner.list, &ct));
+    let ct = gpg_to_list(
+        &ga,
+        &[
+            "--local-user",
+            &alice,
+            "--sign",
+            "--encrypt",
+            "--recipient",
+            &owner.list,
+        ],
+        second,
+    );
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&owner.list],
+        &encrypted_mail(&alice, &owner.list, &ct),
+    );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("1 distributed") && out.contains("2 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+    assert!(
+        out.contains("1 distributed") && out.contains("2 sent"),
+        "{out}\n{}",
+        owner.ok(&["log", &owner.list])
+    );
     rig.wait_for(&bob, "INBOX", 2, Duration::from_secs(20));
     let log = owner.ok(&["log", &owner.list]);
     assert!(log.contains(&format!("not sent to {carol}")), "{log}");
@@ -120,52 +233,108 @@ fn forged_unsigned_and_replayed_posts_never_reach_the_members() {
     // cannot log in as Alice: her forgery comes from another server.
     let mallory = Gpg::new();
     mallory.generate(&format!("Alice <{alice}>"), "future-default", "never", &[]);
-    let forged = with_headers(&alice, &owner.list, &signed_entity(&mallory, &alice, ENTITY));
+    let forged = with_headers(
+        &alice,
+        &owner.list,
+        &signed_entity(&mallory, &alice, ENTITY),
+    );
     rig.deliver(Some(&alice), &[&owner.list], &forged);
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
     assert!(out.contains("1 held") && out.contains("0 sent"), "{out}");
     let held = owner.json(&["held", "list", &owner.list, "--json"]);
-    assert!(held[0]["reason"].as_str().unwrap().contains("signature"), "{held}");
+    assert!(
+        held[0]["reason"].as_str().unwrap().contains("signature"),
+        "{held}"
+    );
 
     // Unsigned under post-sign force: discarded.
     owner.ok(&["list", "set", &owner.list, "post-sign", "force"]);
-    rig.submit(&alice, Some(&alice), &[&owner.list], &rig::post(&alice, &owner.list, "unsigned", "hi\r\n"));
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&owner.list],
+        &rig::post(&alice, &owner.list, "unsigned", "hi\r\n"),
+    );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("1 discarded") && out.contains("0 sent"), "{out}");
+    assert!(
+        out.contains("1 discarded") && out.contains("0 sent"),
+        "{out}"
+    );
 
     // A properly signed post goes out once; the same signed post sent
     // again (new Message-ID, same signature) is a replay.
     let signed = signed_entity(&ga, &alice, ENTITY);
-    let first = [format!("Message-ID: <one.{alice}>\r\n").as_bytes(), &with_headers(&alice, &owner.list, &signed)].concat();
+    let first = [
+        format!("Message-ID: <one.{alice}>\r\n").as_bytes(),
+        &with_headers(&alice, &owner.list, &signed),
+    ]
+    .concat();
     rig.submit(&alice, Some(&alice), &[&owner.list], &first);
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("1 distributed") && out.contains("2 sent"), "{out}");
-    let replay = [format!("Message-ID: <two.{alice}>\r\n").as_bytes(), &with_headers(&alice, &owner.list, &signed)].concat();
+    assert!(
+        out.contains("1 distributed") && out.contains("2 sent"),
+        "{out}"
+    );
+    let replay = [
+        format!("Message-ID: <two.{alice}>\r\n").as_bytes(),
+        &with_headers(&alice, &owner.list, &signed),
+    ]
+    .concat();
     rig.submit(&alice, Some(&alice), &[&owner.list], &replay);
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("1 discarded") && out.contains("0 sent"), "{out}");
+    assert!(
+        out.contains("1 discarded") && out.contains("0 sent"),
+        "{out}"
+    );
     let log = owner.ok(&["log", &owner.list]);
     assert!(log.contains("a replay"), "{log}");
 
     // Signed ten days before it reached the list: an old post sent again.
     owner.ok(&["list", "set", &owner.list, "post-sign", "yes"]);
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let old_time = format!("{}!", secs - 10 * 86_400);
-    let old = signed_entity_with(&ga, &alice, b"Content-Type: text/plain\r\n\r\nold words\r\n", &["--faked-system-time", &old_time]);
-    rig.submit(&alice, Some(&alice), &[&owner.list], &with_headers(&alice, &owner.list, &old));
+    let old = signed_entity_with(
+        &ga,
+        &alice,
+        b"Content-Type: text/plain\r\n\r\nold words\r\n",
+        &["--faked-system-time", &old_time],
+    );
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&owner.list],
+        &with_headers(&alice, &owner.list, &old),
+    );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
     assert!(out.contains("1 held") && out.contains("0 sent"), "{out}");
     let held = owner.json(&["held", "list", &owner.list, "--json"]);
-    let reasons: Vec<_> = held.as_array().unwrap().iter().map(|h| h["reason"].as_str().unwrap().to_string()).collect();
-    assert!(reasons.iter().any(|r| r.contains("10 days before the post reached the list")), "{reasons:?}");
+    let reasons: Vec<_> = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["reason"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("10 days before the post reached the list")),
+        "{reasons:?}"
+    );
     rig.wait_for(&bob, "INBOX", 1, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(rig.messages(&bob, "INBOX").len(), 1, "only the one good post reached Bob");
+    assert_eq!(
+        rig.messages(&bob, "INBOX").len(),
+        1,
+        "only the one good post reached Bob"
+    );
 }
 
 #[test]
@@ -177,14 +346,25 @@ fn an_owner_notice_about_a_decrypted_post_carries_no_content() {
     owner.ok(&["member", "add", &owner.list, &boss, "--role", "owner"]);
     // Encrypted to the list but not signed: held under post-sign yes.
     let ct = gpg_to_list(&ga, &["--encrypt", "--recipient", &owner.list], ENTITY);
-    rig.submit(&alice, Some(&alice), &[&owner.list], &encrypted_mail(&alice, &owner.list, &ct));
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&owner.list],
+        &encrypted_mail(&alice, &owner.list, &ct),
+    );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
     assert!(out.contains("1 held"), "{out}");
     let notice = &rig.wait_for(&boss, "INBOX", 1, Duration::from_secs(20))[0];
     let text = String::from_utf8_lossy(notice);
-    assert!(text.contains("not signed by a member") || text.contains("signature"), "{text}");
-    assert!(!text.contains("Secret meeting") && !text.contains("BEGIN PGP"), "{text}");
+    assert!(
+        text.contains("not signed by a member") || text.contains("signature"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Secret meeting") && !text.contains("BEGIN PGP"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -202,12 +382,22 @@ fn every_post_shape_from_gpg_reaches_members_intact() {
         const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut out = String::new();
         for chunk in attachment.chunks(3) {
-            let n = (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+            let n = (chunk[0] as u32) << 16
+                | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+                | *chunk.get(2).unwrap_or(&0) as u32;
             for k in 0..4 {
-                out.push(if k <= chunk.len() { A[(n >> (18 - 6 * k) & 63) as usize] as char } else { '=' });
+                out.push(if k <= chunk.len() {
+                    A[(n >> (18 - 6 * k) & 63) as usize] as char
+                } else {
+                    '='
+                });
             }
         }
-        out.as_bytes().chunks(76).map(|l| String::from_utf8(l.to_vec()).unwrap()).collect::<Vec<_>>().join("\r\n")
+        out.as_bytes()
+            .chunks(76)
+            .map(|l| String::from_utf8(l.to_vec()).unwrap())
+            .collect::<Vec<_>>()
+            .join("\r\n")
     };
     let mixed = format!(
         "Content-Type: multipart/mixed; boundary=\"mx\"\r\n\r\n--mx\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMinutes attached.\r\n\
@@ -215,20 +405,70 @@ fn every_post_shape_from_gpg_reaches_members_intact() {
          Content-Disposition: attachment; filename=\"minutes.bin\"\r\n\r\n{b64}\r\n--mx--\r\n"
     )
     .into_bytes();
-    let pgp_mime = encrypted_mail(&alice, &owner.list, &gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], &mixed));
-    let signed_only = with_headers(&alice, &owner.list, &signed_entity(&ga, &alice, b"Content-Type: text/plain\r\n\r\nSigned, not secret.\r\n"));
-    let inner = signed_entity(&ga, &alice, b"Content-Type: text/plain\r\n\r\nSigned inside.\r\n");
-    let signed_inside = encrypted_mail(&alice, &owner.list, &gpg_to_list(&ga, &["--encrypt", "--recipient", &owner.list], &inner));
-    let clear = gpg_to_list(&ga, &["--local-user", &alice, "--clearsign"], b"Inline words.\n");
+    let pgp_mime = encrypted_mail(
+        &alice,
+        &owner.list,
+        &gpg_to_list(
+            &ga,
+            &[
+                "--local-user",
+                &alice,
+                "--sign",
+                "--encrypt",
+                "--recipient",
+                &owner.list,
+            ],
+            &mixed,
+        ),
+    );
+    let signed_only = with_headers(
+        &alice,
+        &owner.list,
+        &signed_entity(
+            &ga,
+            &alice,
+            b"Content-Type: text/plain\r\n\r\nSigned, not secret.\r\n",
+        ),
+    );
+    let inner = signed_entity(
+        &ga,
+        &alice,
+        b"Content-Type: text/plain\r\n\r\nSigned inside.\r\n",
+    );
+    let signed_inside = encrypted_mail(
+        &alice,
+        &owner.list,
+        &gpg_to_list(&ga, &["--encrypt", "--recipient", &owner.list], &inner),
+    );
+    let clear = gpg_to_list(
+        &ga,
+        &["--local-user", &alice, "--clearsign"],
+        b"Inline words.\n",
+    );
     let inline = [
         format!("From: {alice}\r\nTo: {}\r\nSubject: inline\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", owner.list).as_bytes(),
         &mime::crlf(&clear),
     ]
     .concat();
 
-    let inline_ct = gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], b"Inline secret.\n");
+    let inline_ct = gpg_to_list(
+        &ga,
+        &[
+            "--local-user",
+            &alice,
+            "--sign",
+            "--encrypt",
+            "--recipient",
+            &owner.list,
+        ],
+        b"Inline secret.\n",
+    );
     let inline_encrypted = [
-        format!("From: {alice}\r\nTo: {}\r\nSubject: inline secret\r\nContent-Type: text/plain\r\n\r\n", owner.list).as_bytes(),
+        format!(
+            "From: {alice}\r\nTo: {}\r\nSubject: inline secret\r\nContent-Type: text/plain\r\n\r\n",
+            owner.list
+        )
+        .as_bytes(),
         &mime::crlf(&inline_ct),
     ]
     .concat();
@@ -244,13 +484,24 @@ fn every_post_shape_from_gpg_reaches_members_intact() {
         rig.submit(&alice, Some(&alice), &[&owner.list], mail);
         rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
         let out = owner.run_once();
-        assert!(out.contains("1 distributed") && out.contains("1 sent"), "shape {n}: {out}\n{}", owner.ok(&["log", &owner.list]));
+        assert!(
+            out.contains("1 distributed") && out.contains("1 sent"),
+            "shape {n}: {out}\n{}",
+            owner.ok(&["log", &owner.list])
+        );
         let copy = &rig.wait_for(&bob, "INBOX", n + 1, Duration::from_secs(20))[n];
         let payload = verify_list_signature(&gb, &open_copy(&gb, copy), &owner.list);
         let got = poster_content(&payload);
-        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(content), "shape {n}");
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(content),
+            "shape {n}"
+        );
         // Every shape here is signed by Alice: the list says so inside.
-        assert!(note(&payload).is_some_and(|n| n.contains(&format!("good signature by {alice}"))), "shape {n}");
+        assert!(
+            note(&payload).is_some_and(|n| n.contains(&format!("good signature by {alice}"))),
+            "shape {n}"
+        );
         assert_eq!(got, *content, "shape {n}: byte for byte");
     }
 }

@@ -27,20 +27,45 @@ struct SmimeList {
 
 fn smime_list(prefix: &str) -> SmimeList {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique(prefix) };
-    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "smime"]);
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique(prefix),
+    };
+    owner.ok(&[
+        "list",
+        "create",
+        &owner.list,
+        "--name",
+        "Secure",
+        "--protocol",
+        "smime",
+    ]);
     owner.account(&rig.ca_path, &rig.password);
     let show = owner.ok(&["list", "key", "generate", &owner.list]);
-    assert!(show.contains("RSA 3072") && show.contains("self-signed"), "{show}");
+    assert!(
+        show.contains("RSA 3072") && show.contains("self-signed"),
+        "{show}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("list.pem");
     std::fs::write(&cert, owner.ok(&["list", "key", "export", &owner.list])).unwrap();
-    SmimeList { owner, cert, _dir: dir }
+    SmimeList {
+        owner,
+        cert,
+        _dir: dir,
+    }
 }
 
 /// Gives the owner a member's certificate; `pin` for a self-made one.
 fn add_member(owner: &Owner, m: &MemberCert, pin: bool) {
-    let mut args = vec!["member", "add", &owner.list, &m.email, "--key", m.cert.to_str().unwrap()];
+    let mut args = vec![
+        "member",
+        "add",
+        &owner.list,
+        &m.email,
+        "--key",
+        m.cert.to_str().unwrap(),
+    ];
     if pin {
         args.push("--pin");
     }
@@ -55,9 +80,15 @@ fn add_member(owner: &Owner, m: &MemberCert, pin: bool) {
 /// list's payload (its protected headers, its note on who signed).
 fn open_payload(m: &MemberCert, copy: &[u8], list_cert: &Path) -> Vec<u8> {
     let ct = header(copy, "Content-Type").unwrap();
-    assert_eq!(mime::media_type(&ct), "application/pkcs7-mime", "{}", String::from_utf8_lossy(copy));
+    assert_eq!(
+        mime::media_type(&ct),
+        "application/pkcs7-mime",
+        "{}",
+        String::from_utf8_lossy(copy)
+    );
     let signed = m.decrypt(copy);
-    smime::verify(&signed, list_cert).unwrap_or_else(|e| panic!("{}: the list signature does not verify: {e}", m.email))
+    smime::verify(&signed, list_cert)
+        .unwrap_or_else(|e| panic!("{}: the list signature does not verify: {e}", m.email))
 }
 
 /// The post's own content in a member's copy.
@@ -88,7 +119,13 @@ fn every_shape_made_by_openssl_reaches_every_member_signed_by_the_list() {
     let ca = Ca::new("Tenants Union CA");
     let ca_file = ca.dir.path().join("anchor.pem");
     std::fs::write(&ca_file, ca.pem()).unwrap();
-    owner.ok(&["list", "trust", "add", &owner.list, ca_file.to_str().unwrap()]);
+    owner.ok(&[
+        "list",
+        "trust",
+        "add",
+        &owner.list,
+        ca_file.to_str().unwrap(),
+    ]);
 
     let alice = ca.issue(&rig.unique("alice"));
     let bob = MemberCert::self_signed(&rig.unique("bob"));
@@ -97,55 +134,114 @@ fn every_shape_made_by_openssl_reaches_every_member_signed_by_the_list() {
     add_member(owner, &bob, true);
     add_member(owner, &carol, false);
     // Carol's client reads AES-GCM.
-    owner.ok(&["member", "set", &owner.list, &carol.email, "smime-cipher", "gcm"]);
+    owner.ok(&[
+        "member",
+        "set",
+        &owner.list,
+        &carol.email,
+        "smime-cipher",
+        "gcm",
+    ]);
 
     let attachment: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
     let entities = [
-        smime::entity_with_attachment("Detached, with the minutes attached.", "minutes.bin", &attachment),
+        smime::entity_with_attachment(
+            "Detached, with the minutes attached.",
+            "minutes.bin",
+            &attachment,
+        ),
         smime::text_entity("Opaque signed: the meeting moves to Thursday."),
         smime::text_entity("Signed, then encrypted (CBC): bring the flyers."),
-        smime::entity_with_attachment("Signed, then encrypted (GCM): the key list.", "keys.bin", &attachment[..500]),
+        smime::entity_with_attachment(
+            "Signed, then encrypted (GCM): the key list.",
+            "keys.bin",
+            &attachment[..500],
+        ),
     ];
     let list_cert = [l.cert.as_path()];
     let posts = [
         alice.post(&owner.list, "detached", &alice.signed(&entities[0])),
         alice.post(&owner.list, "opaque", &alice.signed_opaque(&entities[1])),
-        alice.post(&owner.list, "cbc", &alice.signed_then_encrypted(&list_cert, Cipher::Aes256Cbc, &entities[2])),
-        alice.post(&owner.list, "gcm", &alice.signed_then_encrypted(&list_cert, Cipher::Aes256Gcm, &entities[3])),
+        alice.post(
+            &owner.list,
+            "cbc",
+            &alice.signed_then_encrypted(&list_cert, Cipher::Aes256Cbc, &entities[2]),
+        ),
+        alice.post(
+            &owner.list,
+            "gcm",
+            &alice.signed_then_encrypted(&list_cert, Cipher::Aes256Gcm, &entities[3]),
+        ),
     ];
     for p in &posts {
         submit(&alice.email, &owner.list, p);
     }
     rig.wait_for(&owner.list, "INBOX", posts.len(), Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("4 distributed") && out.contains("12 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+    assert!(
+        out.contains("4 distributed") && out.contains("12 sent"),
+        "{out}\n{}",
+        owner.ok(&["log", &owner.list])
+    );
 
     for m in [&alice, &bob, &carol] {
         let copies = rig.wait_for(&m.email, "INBOX", posts.len(), Duration::from_secs(20));
         let mut opened: Vec<Vec<u8>> = Vec::new();
         let mut notes: Vec<String> = Vec::new();
         for copy in &copies {
-            assert!(!contains(copy, "meeting moves"), "no clear text on the wire");
+            assert!(
+                !contains(copy, "meeting moves"),
+                "no clear text on the wire"
+            );
             let kind = mime::param(&header(copy, "Content-Type").unwrap(), "smime-type").unwrap();
-            let expected = if m.email == carol.email { "authEnveloped-data" } else { "enveloped-data" };
+            let expected = if m.email == carol.email {
+                "authEnveloped-data"
+            } else {
+                "enveloped-data"
+            };
             assert_eq!(kind, expected, "{}", m.email);
             let payload = open_payload(m, copy, &l.cert);
             notes.push(rig::copy::note(&payload).unwrap_or_default());
             opened.push(rig::copy::poster_content(&payload));
         }
         for e in &entities {
-            assert!(opened.iter().any(|o| o == e), "{} did not get one post byte for byte", m.email);
+            assert!(
+                opened.iter().any(|o| o == e),
+                "{} did not get one post byte for byte",
+                m.email
+            );
         }
         // Inside the list's signature, members read who signed each post
         // and whether it reached the list encrypted; nothing outside says.
-        assert!(copies.iter().all(|c| header(c, "X-Conclave-Decrypted").is_none()));
-        assert!(notes.iter().all(|n| n.contains(&format!("Sig: good signature by {}", alice.email))), "{notes:?}");
-        let decrypted = notes.iter().filter(|n| n.contains("reached the list encrypted")).count();
+        assert!(
+            copies
+                .iter()
+                .all(|c| header(c, "X-Conclave-Decrypted").is_none())
+        );
+        assert!(
+            notes
+                .iter()
+                .all(|n| n.contains(&format!("Sig: good signature by {}", alice.email))),
+            "{notes:?}"
+        );
+        let decrypted = notes
+            .iter()
+            .filter(|n| n.contains("reached the list encrypted"))
+            .count();
         assert_eq!(decrypted, 2, "{}: {notes:?}", m.email);
         // S/MIME lists show the real subject outside: Outlook and Apple Mail
         // read no other.
-        assert!(copies.iter().all(|c| header(c, "Subject").unwrap().starts_with("[")), "prefixed");
-        assert!(copies.iter().all(|c| header(c, "Subject").as_deref() != Some("[...]")));
+        assert!(
+            copies
+                .iter()
+                .all(|c| header(c, "Subject").unwrap().starts_with("[")),
+            "prefixed"
+        );
+        assert!(
+            copies
+                .iter()
+                .all(|c| header(c, "Subject").as_deref() != Some("[...]"))
+        );
     }
 }
 
@@ -157,7 +253,13 @@ fn every_shape_made_by_gpgsm_reaches_the_members() {
     let ca = Ca::new("Newsroom CA");
     let ca_file = ca.dir.path().join("anchor.pem");
     std::fs::write(&ca_file, ca.pem()).unwrap();
-    owner.ok(&["list", "trust", "add", &owner.list, ca_file.to_str().unwrap()]);
+    owner.ok(&[
+        "list",
+        "trust",
+        "add",
+        &owner.list,
+        ca_file.to_str().unwrap(),
+    ]);
     let alice = ca.issue(&rig.unique("alice"));
     let bob = ca.issue(&rig.unique("bob"));
     add_member(owner, &alice, false);
@@ -173,23 +275,36 @@ fn every_shape_made_by_gpgsm_reaches_the_members() {
     let posts = [
         alice.post(&owner.list, "detached", &client.signed(&entities[0])),
         alice.post(&owner.list, "opaque", &client.signed_opaque(&entities[1])),
-        alice.post(&owner.list, "encrypted", &client.signed_then_encrypted(&[l.cert.as_path()], &entities[2])),
+        alice.post(
+            &owner.list,
+            "encrypted",
+            &client.signed_then_encrypted(&[l.cert.as_path()], &entities[2]),
+        ),
     ];
     for p in &posts {
         submit(&alice.email, &owner.list, p);
     }
     rig.wait_for(&owner.list, "INBOX", posts.len(), Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("3 distributed") && out.contains("6 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+    assert!(
+        out.contains("3 distributed") && out.contains("6 sent"),
+        "{out}\n{}",
+        owner.ok(&["log", &owner.list])
+    );
     let copies = rig.wait_for(&bob.email, "INBOX", posts.len(), Duration::from_secs(20));
     let opened: Vec<_> = copies.iter().map(|c| open_copy(&bob, c, &l.cert)).collect();
     for e in &entities {
-        assert!(opened.iter().any(|o| o == e), "bob did not get one post byte for byte");
+        assert!(
+            opened.iter().any(|o| o == e),
+            "bob did not get one post byte for byte"
+        );
     }
     // And gpgsm reads the copies the list sends to its user.
     let copies = rig.wait_for(&alice.email, "INBOX", posts.len(), Duration::from_secs(20));
     let signed = client.decrypt(&copies[0]).expect("gpgsm decrypts its copy");
-    client.verify(&signed).expect("gpgsm verifies the list's signature");
+    client
+        .verify(&signed)
+        .expect("gpgsm verifies the list's signature");
 }
 
 #[test]
@@ -199,7 +314,14 @@ fn certificates_the_list_must_not_take_are_refused_with_the_reason() {
     let owner = &l.owner;
     let ca = Ca::new("Org CA");
     let refused = |m: &MemberCert, pin: bool| {
-        let mut args = vec!["member", "add", &owner.list, &m.email, "--key", m.cert.to_str().unwrap()];
+        let mut args = vec![
+            "member",
+            "add",
+            &owner.list,
+            &m.email,
+            "--key",
+            m.cert.to_str().unwrap(),
+        ];
         if pin {
             args.push("--pin");
         }
@@ -210,10 +332,13 @@ fn certificates_the_list_must_not_take_are_refused_with_the_reason() {
     assert!(refused(&issued, false).contains("not issued by an authority this list trusts"));
     let expired = MemberCert::self_signed_with(&CertSpec::new(&rig.unique("old")).expired());
     assert!(refused(&expired, true).contains("expired"));
-    let small = MemberCert::self_signed_with(&CertSpec::new(&rig.unique("small")).key(KeyKind::Rsa1024));
+    let small =
+        MemberCert::self_signed_with(&CertSpec::new(&rig.unique("small")).key(KeyKind::Rsa1024));
     assert!(refused(&small, true).contains("1024 bits"));
     let email = rig.unique("erin");
-    let spoof = MemberCert::self_signed_with(&CertSpec::new(&email).san_email(&email.replacen('@', "\t@", 1)));
+    let spoof = MemberCert::self_signed_with(
+        &CertSpec::new(&email).san_email(&email.replacen('@', "\t@", 1)),
+    );
     let e = refused(&spoof, true);
     assert!(e.contains("spaces or control characters"), "{e}");
     // Nobody was added by any of it.
@@ -223,10 +348,23 @@ fn certificates_the_list_must_not_take_are_refused_with_the_reason() {
     // PKCS#7 bundle, just as well).
     let ca_file = ca.dir.path().join("anchor.pem");
     std::fs::write(&ca_file, ca.pem()).unwrap();
-    owner.ok(&["list", "trust", "add", &owner.list, ca_file.to_str().unwrap()]);
+    owner.ok(&[
+        "list",
+        "trust",
+        "add",
+        &owner.list,
+        ca_file.to_str().unwrap(),
+    ]);
     let bundle = issued.dir.path().join("bundle.p7b");
     std::fs::write(&bundle, issued.pkcs7()).unwrap();
-    owner.ok(&["member", "add", &owner.list, &issued.email, "--key", bundle.to_str().unwrap()]);
+    owner.ok(&[
+        "member",
+        "add",
+        &owner.list,
+        &issued.email,
+        "--key",
+        bundle.to_str().unwrap(),
+    ]);
     let trust = owner.ok(&["list", "trust", "list", &owner.list]);
     assert!(trust.contains("Org CA"), "{trust}");
 }
@@ -248,64 +386,190 @@ fn forged_tampered_weak_and_foreign_posts_reach_no_member() {
         send(&alice.email, &owner.list, &raw);
         rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
         let out = owner.run_once();
-        assert!(out.contains("1 held") && out.contains("0 sent"), "{subject}: {out}\n{}", owner.ok(&["log", &owner.list]));
+        assert!(
+            out.contains("1 held") && out.contains("0 sent"),
+            "{subject}: {out}\n{}",
+            owner.ok(&["log", &owner.list])
+        );
         let list = owner.json(&["held", "list", &owner.list, "--json"]);
-        let last = list.as_array().unwrap().iter().find(|h| h["subject"] == subject).expect("held").clone();
-        assert!(last["reason"].as_str().unwrap().contains(reason), "{subject}: {last}");
+        let last = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["subject"] == subject)
+            .expect("held")
+            .clone();
+        assert!(
+            last["reason"].as_str().unwrap().contains(reason),
+            "{subject}: {last}"
+        );
     };
     // Bob signs, but the post says it is from Alice.
-    held("forged", forge, smime::message(&alice.email, &owner.list, "forged", &bob.signed(&entity)), "From says");
+    held(
+        "forged",
+        forge,
+        smime::message(&alice.email, &owner.list, "forged", &bob.signed(&entity)),
+        "From says",
+    );
     // A certificate with Alice's address that is not the one she gave.
-    held("impostor", forge, mallory.post(&owner.list, "impostor", &mallory.signed(&entity)), "no member's");
+    held(
+        "impostor",
+        forge,
+        mallory.post(&owner.list, "impostor", &mallory.signed(&entity)),
+        "no member's",
+    );
     // Changed after signing.
-    held("tampered", submit, alice.post(&owner.list, "tampered", &smime::tampered(&alice.signed(&entity))), "does not match");
+    held(
+        "tampered",
+        submit,
+        alice.post(
+            &owner.list,
+            "tampered",
+            &smime::tampered(&alice.signed(&entity)),
+        ),
+        "does not match",
+    );
     // Two signers in one signature.
-    held("two-signers", submit, alice.post(&owner.list, "two-signers", &alice.signed_with(&bob, &entity)), "2 signers");
+    held(
+        "two-signers",
+        submit,
+        alice.post(
+            &owner.list,
+            "two-signers",
+            &alice.signed_with(&bob, &entity),
+        ),
+        "2 signers",
+    );
     // SHA-1.
-    held("sha1", submit, alice.post(&owner.list, "sha1", &alice.signed_with_digest("sha1", &entity)), "SHA-1");
+    held(
+        "sha1",
+        submit,
+        alice.post(
+            &owner.list,
+            "sha1",
+            &alice.signed_with_digest("sha1", &entity),
+        ),
+        "SHA-1",
+    );
     // Encrypted to Bob's certificate, not the list's.
-    held("elsewhere", submit, alice.post(&owner.list, "elsewhere", &alice.signed_then_encrypted(&[bob.cert.as_path()], Cipher::Aes256Cbc, &entity)), "not the list's");
+    held(
+        "elsewhere",
+        submit,
+        alice.post(
+            &owner.list,
+            "elsewhere",
+            &alice.signed_then_encrypted(&[bob.cert.as_path()], Cipher::Aes256Cbc, &entity),
+        ),
+        "not the list's",
+    );
 
     let rejected = |subject: &str, raw: Vec<u8>, reason: &str| {
         submit(&alice.email, &owner.list, &raw);
         rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
         let out = owner.run_once();
-        assert!(out.contains("1 rejected"), "{subject}: {out}\n{}", owner.ok(&["log", &owner.list]));
+        assert!(
+            out.contains("1 rejected"),
+            "{subject}: {out}\n{}",
+            owner.ok(&["log", &owner.list])
+        );
         let log = owner.ok(&["log", &owner.list]);
         assert!(log.contains(reason), "{subject}: {log}");
     };
-    rejected("rc2", alice.post(&owner.list, "rc2", &alice.signed_then_encrypted(&list_cert, Cipher::Rc2_40, &entity)), "RC2");
-    rejected("3des", alice.post(&owner.list, "3des", &alice.signed_then_encrypted(&list_cert, Cipher::Des3, &entity)), "3DES");
+    rejected(
+        "rc2",
+        alice.post(
+            &owner.list,
+            "rc2",
+            &alice.signed_then_encrypted(&list_cert, Cipher::Rc2_40, &entity),
+        ),
+        "RC2",
+    );
+    rejected(
+        "3des",
+        alice.post(
+            &owner.list,
+            "3des",
+            &alice.signed_then_encrypted(&list_cert, Cipher::Des3, &entity),
+        ),
+        "3DES",
+    );
     // CBC without a signature inside: no integrity, never decrypted for anyone.
-    rejected("unsigned-cbc", alice.post(&owner.list, "unsigned-cbc", &smime::encrypted(&list_cert, Cipher::Aes256Cbc, &entity)), "AES-CBC");
+    rejected(
+        "unsigned-cbc",
+        alice.post(
+            &owner.list,
+            "unsigned-cbc",
+            &smime::encrypted(&list_cert, Cipher::Aes256Cbc, &entity),
+        ),
+        "AES-CBC",
+    );
 
     // Unsigned under post-sign force: dropped.
     owner.ok(&["list", "set", &owner.list, "post-sign", "force"]);
-    submit(&alice.email, &owner.list, &rig::post(&alice.email, &owner.list, "unsigned", "hi\r\n"));
+    submit(
+        &alice.email,
+        &owner.list,
+        &rig::post(&alice.email, &owner.list, "unsigned", "hi\r\n"),
+    );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("1 discarded") && out.contains("0 sent"), "{out}");
+    assert!(
+        out.contains("1 discarded") && out.contains("0 sent"),
+        "{out}"
+    );
 
     // Rejections tell the poster; members got nothing at all.
     std::thread::sleep(Duration::from_millis(500));
-    assert!(rig.messages(&bob.email, "INBOX").is_empty(), "nothing reached Bob");
+    assert!(
+        rig.messages(&bob.email, "INBOX").is_empty(),
+        "nothing reached Bob"
+    );
     let to_alice = rig.messages(&alice.email, "INBOX");
-    assert!(to_alice.iter().all(|m| !contains(m, "Only for the members")), "only notices, without the content");
+    assert!(
+        to_alice
+            .iter()
+            .all(|m| !contains(m, "Only for the members")),
+        "only notices, without the content"
+    );
 }
 
 #[test]
 fn a_mixed_list_serves_openpgp_and_smime_members_from_one_post() {
     use rig::gpg::{Gpg, encrypted_mail, gpg_to_list};
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-mixed") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Secure", "--protocol", "openpgp"]);
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique("list-mixed"),
+    };
+    owner.ok(&[
+        "list",
+        "create",
+        &owner.list,
+        "--name",
+        "Secure",
+        "--protocol",
+        "openpgp",
+    ]);
     owner.account(&rig.ca_path, &rig.password);
     owner.ok(&["list", "key", "generate", &owner.list]);
-    owner.ok(&["list", "key", "generate", &owner.list, "--protocol", "smime"]);
-    let pgp_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    owner.ok(&[
+        "list",
+        "key",
+        "generate",
+        &owner.list,
+        "--protocol",
+        "smime",
+    ]);
+    let pgp_key = owner
+        .ok(&["list", "key", "export", &owner.list])
+        .into_bytes();
     let dir = tempfile::tempdir().unwrap();
     let list_cert = dir.path().join("list.pem");
-    std::fs::write(&list_cert, owner.ok(&["list", "key", "export", &owner.list, "--protocol", "smime"])).unwrap();
+    std::fs::write(
+        &list_cert,
+        owner.ok(&["list", "key", "export", &owner.list, "--protocol", "smime"]),
+    )
+    .unwrap();
 
     // Alice uses gpg; Bob uses S/MIME.
     let alice = rig.unique("alice");
@@ -314,40 +578,95 @@ fn a_mixed_list_serves_openpgp_and_smime_members_from_one_post() {
     assert!(ga.run(&["--import"], Some(&pgp_key)).status.success());
     let key_file = ga.home.path().join("alice.asc");
     std::fs::write(&key_file, ga.export(&alice)).unwrap();
-    owner.ok(&["member", "add", &owner.list, &alice, "--key", key_file.to_str().unwrap()]);
+    owner.ok(&[
+        "member",
+        "add",
+        &owner.list,
+        &alice,
+        "--key",
+        key_file.to_str().unwrap(),
+    ]);
     let bob = MemberCert::self_signed(&rig.unique("bob"));
     add_member(&owner, &bob, true);
 
     let entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\nOne post, two protocols.\r\n";
-    let ct = gpg_to_list(&ga, &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list], entity);
-    submit(&alice, &owner.list, &encrypted_mail(&alice, &owner.list, &ct));
+    let ct = gpg_to_list(
+        &ga,
+        &[
+            "--local-user",
+            &alice,
+            "--sign",
+            "--encrypt",
+            "--recipient",
+            &owner.list,
+        ],
+        entity,
+    );
+    submit(
+        &alice,
+        &owner.list,
+        &encrypted_mail(&alice, &owner.list, &ct),
+    );
     // And Bob answers in S/MIME.
     let answer = smime::text_entity("Received, in S/MIME.");
-    submit(&bob.email, &owner.list, &bob.post(&owner.list, "answer", &bob.signed_then_encrypted(&[list_cert.as_path()], Cipher::Aes256Cbc, &answer)));
+    submit(
+        &bob.email,
+        &owner.list,
+        &bob.post(
+            &owner.list,
+            "answer",
+            &bob.signed_then_encrypted(&[list_cert.as_path()], Cipher::Aes256Cbc, &answer),
+        ),
+    );
     rig.wait_for(&owner.list, "INBOX", 2, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("2 distributed") && out.contains("4 sent"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+    assert!(
+        out.contains("2 distributed") && out.contains("4 sent"),
+        "{out}\n{}",
+        owner.ok(&["log", &owner.list])
+    );
 
     // Bob reads both in openssl, signed by the list's certificate.
     let copies = rig.wait_for(&bob.email, "INBOX", 2, Duration::from_secs(20));
-    let opened: Vec<_> = copies.iter().map(|c| open_copy(&bob, c, &list_cert)).collect();
-    assert!(opened.iter().any(|o| o.as_slice() == entity), "Alice's OpenPGP post reached Bob in S/MIME");
+    let opened: Vec<_> = copies
+        .iter()
+        .map(|c| open_copy(&bob, c, &list_cert))
+        .collect();
+    assert!(
+        opened.iter().any(|o| o.as_slice() == entity),
+        "Alice's OpenPGP post reached Bob in S/MIME"
+    );
     assert!(opened.contains(&answer));
     // Alice reads both in gpg, signed by the list's OpenPGP key.
     let copies = rig.wait_for(&alice, "INBOX", 2, Duration::from_secs(20));
     for copy in &copies {
         let ct = header(copy, "Content-Type").unwrap();
         assert_eq!(mime::media_type(&ct), "multipart/encrypted");
-        let parts = mime::parts(mime::split_head(copy).1, &mime::param(&ct, "boundary").unwrap()).unwrap();
+        let parts = mime::parts(
+            mime::split_head(copy).1,
+            &mime::param(&ct, "boundary").unwrap(),
+        )
+        .unwrap();
         let out = ga.run(&["--decrypt"], Some(mime::split_head(parts[1]).1));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let signed = out.stdout;
         let sct = header(&signed, "Content-Type").unwrap();
-        let sparts = mime::parts(mime::split_head(&signed).1, &mime::param(&sct, "boundary").unwrap()).unwrap();
+        let sparts = mime::parts(
+            mime::split_head(&signed).1,
+            &mime::param(&sct, "boundary").unwrap(),
+        )
+        .unwrap();
         let (data, sig) = (dir.path().join("data"), dir.path().join("sig.asc"));
         std::fs::write(&data, mime::crlf(sparts[0])).unwrap();
         std::fs::write(&sig, mime::split_head(sparts[1]).1).unwrap();
-        let v = ga.run(&["--verify", sig.to_str().unwrap(), data.to_str().unwrap()], None);
+        let v = ga.run(
+            &["--verify", sig.to_str().unwrap(), data.to_str().unwrap()],
+            None,
+        );
         assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
     }
 }
@@ -357,8 +676,19 @@ fn the_list_identity_comes_from_pkcs12_or_from_an_authority_answering_a_request(
     let rig = Rig::get();
     let ca = Ca::new("Org CA");
     let new_list = |prefix: &str| {
-        let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique(prefix) };
-        owner.ok(&["list", "create", &owner.list, "--name", "Org", "--protocol", "smime"]);
+        let owner = Owner {
+            data: tempfile::tempdir().unwrap(),
+            list: rig.unique(prefix),
+        };
+        owner.ok(&[
+            "list",
+            "create",
+            &owner.list,
+            "--name",
+            "Org",
+            "--protocol",
+            "smime",
+        ]);
         owner
     };
 
@@ -378,27 +708,72 @@ fn the_list_identity_comes_from_pkcs12_or_from_an_authority_answering_a_request(
     };
     let wrong = import("battery staple");
     assert!(!wrong.status.success());
-    assert!(String::from_utf8_lossy(&wrong.stderr).contains("password does not open"), "{}", String::from_utf8_lossy(&wrong.stderr));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("password does not open"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
     let right = import("correct horse");
-    assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
+    assert!(
+        right.status.success(),
+        "{}",
+        String::from_utf8_lossy(&right.stderr)
+    );
     let show = owner.json(&["list", "key", "show", &owner.list, "--json"]);
-    assert!(show["issuer"].as_str().unwrap().contains("Org CA"), "{show}");
+    assert!(
+        show["issuer"].as_str().unwrap().contains("Org CA"),
+        "{show}"
+    );
     assert_eq!(show["self_signed"], false);
 
     // A request the authority answers; the key never leaves the keychain.
     let owner = new_list("list-csr");
     let dir = tempfile::tempdir().unwrap();
     let (csr, cert) = (dir.path().join("list.csr"), dir.path().join("list.pem"));
-    let out = owner.ok(&["list", "key", "generate", &owner.list, "--csr", csr.to_str().unwrap()]);
+    let out = owner.ok(&[
+        "list",
+        "key",
+        "generate",
+        &owner.list,
+        "--csr",
+        csr.to_str().unwrap(),
+    ]);
     assert!(out.contains("install-cert"), "{out}");
-    assert!(owner.fails(&["list", "key", "export", &owner.list]).contains("no smime key yet"));
+    assert!(
+        owner
+            .fails(&["list", "key", "export", &owner.list])
+            .contains("no smime key yet")
+    );
     ca.sign_request(&csr, &cert);
     // Another list's certificate does not fit this key.
     let foreign = dir.path().join("foreign.pem");
     std::fs::write(&foreign, ca.issue(&owner.list).pem()).unwrap();
-    assert!(owner.fails(&["list", "key", "install-cert", &owner.list, foreign.to_str().unwrap()]).contains("does not belong"));
-    owner.ok(&["list", "key", "install-cert", &owner.list, cert.to_str().unwrap()]);
+    assert!(
+        owner
+            .fails(&[
+                "list",
+                "key",
+                "install-cert",
+                &owner.list,
+                foreign.to_str().unwrap()
+            ])
+            .contains("does not belong")
+    );
+    owner.ok(&[
+        "list",
+        "key",
+        "install-cert",
+        &owner.list,
+        cert.to_str().unwrap(),
+    ]);
     let show = owner.json(&["list", "key", "show", &owner.list, "--json"]);
-    assert!(show["issuer"].as_str().unwrap().contains("Org CA"), "{show}");
-    assert!(owner.ok(&["list", "key", "export", &owner.list]).contains("BEGIN CERTIFICATE"));
+    assert!(
+        show["issuer"].as_str().unwrap().contains("Org CA"),
+        "{show}"
+    );
+    assert!(
+        owner
+            .ok(&["list", "key", "export", &owner.list])
+            .contains("BEGIN CERTIFICATE")
+    );
 }

@@ -53,11 +53,24 @@ async fn text_of(client: &Client, css: &str) -> Result<String, Failure> {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_encrypted_held_post_is_read_in_the_window_and_approved() {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-held-detail") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Tenants", "--protocol", "openpgp"]);
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique("list-held-detail"),
+    };
+    owner.ok(&[
+        "list",
+        "create",
+        &owner.list,
+        "--name",
+        "Tenants",
+        "--protocol",
+        "openpgp",
+    ]);
     owner.account(&rig.ca_path, &rig.password);
     owner.ok(&["list", "key", "generate", &owner.list]);
-    let list_key = owner.ok(&["list", "key", "export", &owner.list]).into_bytes();
+    let list_key = owner
+        .ok(&["list", "key", "export", &owner.list])
+        .into_bytes();
 
     // Alice is a member with a key; Eve is not a member.
     let alice = rig.unique("alice");
@@ -65,16 +78,32 @@ async fn an_encrypted_held_post_is_read_in_the_window_and_approved() {
     ga.generate(&format!("Alice <{alice}>"), "future-default", "never", &[]);
     let key_file = ga.home.path().join("alice.asc");
     std::fs::write(&key_file, ga.export(&alice)).unwrap();
-    owner.ok(&["member", "add", &owner.list, &alice, "--key", key_file.to_str().unwrap()]);
+    owner.ok(&[
+        "member",
+        "add",
+        &owner.list,
+        &alice,
+        "--key",
+        key_file.to_str().unwrap(),
+    ]);
     let eve = rig.unique("eve");
     let ge = Gpg::new();
     assert!(ge.run(&["--import"], Some(&list_key)).status.success());
     let ct = gpg_to_list(&ge, &["--encrypt", "--recipient", &owner.list], &entity());
     let subject = "Minutes for Tuesday";
-    rig.submit(&eve, Some(&eve), &[&owner.list], &encrypted_post(&eve, &owner.list, subject, &ct));
+    rig.submit(
+        &eve,
+        Some(&eve),
+        &[&owner.list],
+        &encrypted_post(&eve, &owner.list, subject, &ct),
+    );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
-    assert!(out.contains("1 held"), "{out}\n{}", owner.ok(&["log", &owner.list]));
+    assert!(
+        out.contains("1 held"),
+        "{out}\n{}",
+        owner.ok(&["log", &owner.list])
+    );
 
     let tmp = tempfile::tempdir().unwrap();
     let (_driver, client) = open_window(owner.data.path(), tmp.path()).await;
@@ -129,17 +158,30 @@ async fn an_encrypted_held_post_is_read_in_the_window_and_approved() {
     .await;
     let _ = client.close().await;
 
-    let ((title, text, attachments, encryption, headers, notice), got) = result.unwrap_or_else(|e| panic!("{e}"));
+    let ((title, text, attachments, encryption, headers, notice), got) =
+        result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(title, subject);
     assert!(text.contains(WORDS), "the decrypted text: {text:?}");
-    assert!(attachments.contains(FILE) && attachments.contains("application/pdf"), "{attachments:?}");
+    assert!(
+        attachments.contains(FILE) && attachments.contains("application/pdf"),
+        "{attachments:?}"
+    );
     assert!(
         encryption.contains("Encrypted to the list's key") && encryption.contains("not saved"),
         "{encryption:?}"
     );
-    assert!(headers.contains(&eve) && headers.contains(&owner.list), "{headers:?}");
-    assert!(notice.contains(&format!("Your post to Tenants was not accepted: {subject}")), "{notice:?}");
-    assert!(notice.contains("is not a member"), "the poster is told the hold reason: {notice:?}");
+    assert!(
+        headers.contains(&eve) && headers.contains(&owner.list),
+        "{headers:?}"
+    );
+    assert!(
+        notice.contains(&format!("Your post to Tenants was not accepted: {subject}")),
+        "{notice:?}"
+    );
+    assert!(
+        notice.contains("is not a member"),
+        "the poster is told the hold reason: {notice:?}"
+    );
 
     // Read and sent, the clear text was never written to the data folder.
     let mut files = vec![owner.data.path().to_path_buf()];
@@ -163,6 +205,10 @@ async fn an_encrypted_held_post_is_read_in_the_window_and_approved() {
     assert_eq!(mime::media_type(&ct), "multipart/encrypted");
     let parts = mime::parts(body, &mime::param(&ct, "boundary").unwrap()).unwrap();
     let out = ga.run(&["--decrypt"], Some(mime::split_head(parts[1]).1));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(WORDS));
 }

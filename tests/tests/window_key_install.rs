@@ -28,11 +28,33 @@ async fn pick(client: &Client, file: &Path) -> Result<(), fantoccini::error::Cmd
 async fn an_authoritys_certificate_is_installed_from_the_window() {
     let rig = Rig::get();
     let ca = Ca::new("Org CA");
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-install") };
-    owner.ok(&["list", "create", &owner.list, "--name", "Org", "--protocol", "smime"]);
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique("list-install"),
+    };
+    owner.ok(&[
+        "list",
+        "create",
+        &owner.list,
+        "--name",
+        "Org",
+        "--protocol",
+        "smime",
+    ]);
     let dir = tempfile::tempdir().unwrap();
-    let (csr, cert, foreign) = (dir.path().join("list.csr"), dir.path().join("list.pem"), dir.path().join("other.pem"));
-    owner.ok(&["list", "key", "generate", &owner.list, "--csr", csr.to_str().unwrap()]);
+    let (csr, cert, foreign) = (
+        dir.path().join("list.csr"),
+        dir.path().join("list.pem"),
+        dir.path().join("other.pem"),
+    );
+    owner.ok(&[
+        "list",
+        "key",
+        "generate",
+        &owner.list,
+        "--csr",
+        csr.to_str().unwrap(),
+    ]);
     ca.sign_request(&csr, &cert);
     // The same address, another key: it does not fit.
     std::fs::write(&foreign, ca.issue(&owner.list).pem()).unwrap();
@@ -47,7 +69,11 @@ async fn an_authoritys_certificate_is_installed_from_the_window() {
             .await?
             .click()
             .await?;
-        client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("[data-testid=key-none]")).await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[data-testid=key-none]"))
+            .await?;
 
         pick(&client, &foreign).await?;
         let refused = client
@@ -62,11 +88,17 @@ async fn an_authoritys_certificate_is_installed_from_the_window() {
         let shown = client
             .wait()
             .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css("[data-testid=list-key][data-protocol=smime] [data-testid=key-fingerprint]"))
+            .for_element(Locator::Css(
+                "[data-testid=list-key][data-protocol=smime] [data-testid=key-fingerprint]",
+            ))
             .await?
             .text()
             .await?;
-        let said = client.find(Locator::Css("[data-testid=key-renewed]")).await?.text().await?;
+        let said = client
+            .find(Locator::Css("[data-testid=key-renewed]"))
+            .await?
+            .text()
+            .await?;
         screenshot(&client, "list-key-installed").await;
         Ok::<_, Box<dyn std::error::Error>>((refused, shown, said))
     }
@@ -76,8 +108,18 @@ async fn an_authoritys_certificate_is_installed_from_the_window() {
     assert!(refused.contains("does not belong"), "{refused}");
     assert!(said.contains("Org CA"), "{said}");
     let show = owner.json(&["list", "key", "show", &owner.list, "--json"]);
-    assert!(show["issuer"].as_str().unwrap().contains("Org CA"), "{show}");
+    assert!(
+        show["issuer"].as_str().unwrap().contains("Org CA"),
+        "{show}"
+    );
     let fingerprint = show["fingerprint"].as_str().unwrap();
-    assert_eq!(shown.split_whitespace().collect::<String>(), fingerprint.split_whitespace().collect::<String>());
-    assert!(owner.ok(&["list", "key", "export", &owner.list]).contains("BEGIN CERTIFICATE"));
+    assert_eq!(
+        shown.split_whitespace().collect::<String>(),
+        fingerprint.split_whitespace().collect::<String>()
+    );
+    assert!(
+        owner
+            .ok(&["list", "key", "export", &owner.list])
+            .contains("BEGIN CERTIFICATE")
+    );
 }

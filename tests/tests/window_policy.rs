@@ -45,7 +45,10 @@ async fn open_policy(client: &Client) -> Result<String, Failure> {
         Ok(c) => c,
         Err(e) => {
             let text = client.find(Locator::Css("main")).await?.text().await?;
-            return Err(format!("the policy panel did not show the current preset ({e}); the window says:\n{text}").into());
+            return Err(format!(
+                "the policy panel did not show the current preset ({e}); the window says:\n{text}"
+            )
+            .into());
         }
     };
     Ok(current.text().await?)
@@ -69,7 +72,12 @@ async fn checked_preset(client: &Client) -> Result<Option<String>, Failure> {
         .find_all(Locator::Css("[data-testid=policy-preset]"))
         .await?
     {
-        if label.find(Locator::Css("input")).await?.is_selected().await? {
+        if label
+            .find(Locator::Css("input"))
+            .await?
+            .is_selected()
+            .await?
+        {
             return Ok(label.attr("data-preset").await?);
         }
     }
@@ -242,8 +250,17 @@ async fn switching_to_a_preset_saves_its_four_settings() {
     .await;
     let _ = client.close().await;
 
-    let (first, first_checked, pending, refusal, after_refusal, done, current, reopened, reopened_checked) =
-        result.unwrap_or_else(|e| panic!("{e}"));
+    let (
+        first,
+        first_checked,
+        pending,
+        refusal,
+        after_refusal,
+        done,
+        current,
+        reopened,
+        reopened_checked,
+    ) = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(first, "Signed posts only, no spam");
     assert_eq!(first_checked.as_deref(), Some("signed-posts-only"));
     assert_eq!(
@@ -277,7 +294,10 @@ async fn switching_to_a_preset_saves_its_four_settings() {
         "max-size set to '2097152'",
         "protect-subject set to 'no'",
     ] {
-        assert!(log.contains(line), "the change is in the activity: {line}\n{log}");
+        assert!(
+            log.contains(line),
+            "the change is in the activity: {line}\n{log}"
+        );
     }
 }
 
@@ -309,10 +329,21 @@ async fn under_encrypted_discussion_the_app_refuses_an_unsigned_plain_post() {
     for who in [&alice, &bob] {
         let g = Gpg::new();
         g.generate(&format!("Member <{who}>"), "future-default", "never", &[]);
-        assert!(g.run(&["--import"], Some(list_key.as_bytes())).status.success());
+        assert!(
+            g.run(&["--import"], Some(list_key.as_bytes()))
+                .status
+                .success()
+        );
         let file = g.home.path().join("key.asc");
         std::fs::write(&file, g.export(who)).unwrap();
-        owner.ok(&["member", "add", &owner.list, who, "--key", file.to_str().unwrap()]);
+        owner.ok(&[
+            "member",
+            "add",
+            &owner.list,
+            who,
+            "--key",
+            file.to_str().unwrap(),
+        ]);
         gpgs.push(g);
     }
 
@@ -357,10 +388,22 @@ async fn under_encrypted_discussion_the_app_refuses_an_unsigned_plain_post() {
         let entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\nMeeting at 7.\r\n";
         let ct = gpg_to_list(
             &gpgs[0],
-            &["--local-user", &alice, "--sign", "--encrypt", "--recipient", &owner.list],
+            &[
+                "--local-user",
+                &alice,
+                "--sign",
+                "--encrypt",
+                "--recipient",
+                &owner.list,
+            ],
             entity,
         );
-        rig.submit(&alice, Some(&alice), &[&owner.list], &encrypted_mail(&alice, &owner.list, &ct));
+        rig.submit(
+            &alice,
+            Some(&alice),
+            &[&owner.list],
+            &encrypted_mail(&alice, &owner.list, &ct),
+        );
         let to = bob.clone();
         let got = tokio::task::spawn_blocking(move || {
             Rig::get().wait_for(&to, "INBOX", 1, Duration::from_secs(90))
@@ -377,15 +420,28 @@ async fn under_encrypted_discussion_the_app_refuses_an_unsigned_plain_post() {
     assert_eq!(got.len(), 1, "only the signed, encrypted post reached Bob");
     let copy = String::from_utf8_lossy(&got[0]);
     assert!(copy.contains("multipart/encrypted"), "{copy}");
-    assert!(!copy.contains("in the clear") && !copy.contains("Meeting at 7"), "{copy}");
+    assert!(
+        !copy.contains("in the clear") && !copy.contains("Meeting at 7"),
+        "{copy}"
+    );
     assert!(!copy.contains(FOOTER), "the footer travels encrypted too");
     // Bob's gpg opens it: the post, then the footer set in the window.
-    let start = copy.find("-----BEGIN PGP MESSAGE-----").expect("an armored message");
-    let end = copy.find("-----END PGP MESSAGE-----").expect("its end") + "-----END PGP MESSAGE-----".len();
+    let start = copy
+        .find("-----BEGIN PGP MESSAGE-----")
+        .expect("an armored message");
+    let end = copy.find("-----END PGP MESSAGE-----").expect("its end")
+        + "-----END PGP MESSAGE-----".len();
     let opened = gpgs[1].run(&["--decrypt"], Some(copy[start..end].as_bytes()));
-    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
     let opened = String::from_utf8_lossy(&opened.stdout);
-    let (post, footer) = (opened.find("Meeting at 7.").expect("the post"), opened.find(FOOTER).expect("the footer"));
+    let (post, footer) = (
+        opened.find("Meeting at 7.").expect("the post"),
+        opened.find(FOOTER).expect("the footer"),
+    );
     assert!(post < footer, "the footer follows the post:\n{opened}");
     let s = owner.json(&["list", "show", &owner.list, "--json"]);
     assert_eq!(s["settings"]["post-encrypt"], "force");

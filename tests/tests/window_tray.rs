@@ -67,9 +67,11 @@ impl Notifications {
     }
 
     async fn wait_for(&self, text: &str) -> Result<(), String> {
-        wait_until(&format!("a notification saying {text:?}"), 30, || self.seen().contains(text))
-            .await
-            .map_err(|e| format!("{e}; the bus saw:\n{}", self.seen()))
+        wait_until(&format!("a notification saying {text:?}"), 30, || {
+            self.seen().contains(text)
+        })
+        .await
+        .map_err(|e| format!("{e}; the bus saw:\n{}", self.seen()))
     }
 }
 
@@ -84,7 +86,9 @@ async fn click(client: &Client, testid: &str) -> Result<(), Box<dyn std::error::
     client
         .wait()
         .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(&format!("[data-testid={testid}]:not([disabled])")))
+        .for_element(Locator::Css(&format!(
+            "[data-testid={testid}]:not([disabled])"
+        )))
         .await?
         .click()
         .await?;
@@ -223,13 +227,37 @@ async fn closing_the_window_leaves_the_list_running() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_list_whose_server_is_out_of_reach_shows_offline() {
     let rig = Rig::get();
-    let owner = Owner { data: tempfile::tempdir().unwrap(), list: rig.unique("list-away") };
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique("list-away"),
+    };
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     owner.ok(&["list", "create", &owner.list, "--name", "Away"]);
     owner.ok(&[
-        "list", "account", &owner.list,
-        "--imap-host", "127.0.0.1", "--imap-port", &closed, "--imap-tls", "none", "--imap-user", "away",
-        "--smtp-host", "127.0.0.1", "--smtp-port", &closed, "--smtp-tls", "none", "--smtp-user", "away",
+        "list",
+        "account",
+        &owner.list,
+        "--imap-host",
+        "127.0.0.1",
+        "--imap-port",
+        &closed,
+        "--imap-tls",
+        "none",
+        "--imap-user",
+        "away",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        &closed,
+        "--smtp-tls",
+        "none",
+        "--smtp-user",
+        "away",
         "--no-check",
     ]);
     let scratch = tempfile::tempdir().unwrap();
@@ -242,7 +270,11 @@ async fn a_list_whose_server_is_out_of_reach_shows_offline() {
             .await?
             .text()
             .await?;
-        let why = client.find(Locator::Css("[data-testid=list-error]")).await?.text().await?;
+        let why = client
+            .find(Locator::Css("[data-testid=list-error]"))
+            .await?
+            .text()
+            .await?;
         screenshot(&client, "lists-offline").await;
         Ok::<_, Box<dyn std::error::Error>>((state, why))
     }
@@ -250,5 +282,8 @@ async fn a_list_whose_server_is_out_of_reach_shows_offline() {
     let _ = client.close().await;
     let (state, why) = result.unwrap_or_else(|e| panic!("the list never showed as offline: {e}"));
     assert_eq!(state, "Offline, retrying");
-    assert!(why.contains("cannot be reached") && why.contains(&closed), "{why}");
+    assert!(
+        why.contains("cannot be reached") && why.contains(&closed),
+        "{why}"
+    );
 }

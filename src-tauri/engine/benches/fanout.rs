@@ -32,8 +32,8 @@ use conclave_engine::crypto::smime::{self, ListIdentity, MemberCert, SmimeAlgo};
 use criterion::{BenchmarkId, Criterion};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
-use sequoia_openpgp as pgp;
 use pgp::serialize::SerializeInto;
+use sequoia_openpgp as pgp;
 
 fn cache_dir() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -54,11 +54,16 @@ fn members(kind: &str, n: usize) -> Vec<(String, MemberKey, Vec<u8>)> {
             let public = match std::fs::read(&path) {
                 Ok(bytes) => bytes,
                 Err(_) => {
-                    let suite = if kind == "rsa3072" { pgp::cert::CipherSuite::RSA3k } else { pgp::cert::CipherSuite::Cv25519 };
-                    let (cert, _) = pgp::cert::CertBuilder::general_purpose(Some(format!("M <{email}>")))
-                        .set_cipher_suite(suite)
-                        .generate()
-                        .unwrap();
+                    let suite = if kind == "rsa3072" {
+                        pgp::cert::CipherSuite::RSA3k
+                    } else {
+                        pgp::cert::CipherSuite::Cv25519
+                    };
+                    let (cert, _) =
+                        pgp::cert::CertBuilder::general_purpose(Some(format!("M <{email}>")))
+                            .set_cipher_suite(suite)
+                            .generate()
+                            .unwrap();
                     let bytes = cert.armored().to_vec().unwrap();
                     std::fs::write(&path, &bytes).unwrap();
                     bytes
@@ -73,23 +78,32 @@ fn members(kind: &str, n: usize) -> Vec<(String, MemberKey, Vec<u8>)> {
 /// A member's S/MIME certificate as a mail client would make it for itself:
 /// self-signed, for the address, for signing and encrypting mail.
 fn smime_cert(email: &str, key: &PKey<Private>) -> X509 {
-    use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName};
+    use openssl::x509::extension::{
+        BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
+    };
     let mut name = openssl::x509::X509Name::builder().unwrap();
     name.append_entry_by_text("CN", email).unwrap();
-    name.append_entry_by_nid(openssl::nid::Nid::PKCS9_EMAILADDRESS, email).unwrap();
+    name.append_entry_by_nid(openssl::nid::Nid::PKCS9_EMAILADDRESS, email)
+        .unwrap();
     let name = name.build();
     let mut b = X509::builder().unwrap();
     b.set_version(2).unwrap();
     let mut serial = openssl::bn::BigNum::new().unwrap();
-    serial.rand(127, openssl::bn::MsbOption::MAYBE_ZERO, false).unwrap();
-    b.set_serial_number(&serial.to_asn1_integer().unwrap()).unwrap();
+    serial
+        .rand(127, openssl::bn::MsbOption::MAYBE_ZERO, false)
+        .unwrap();
+    b.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
     b.set_subject_name(&name).unwrap();
     b.set_issuer_name(&name).unwrap();
     b.set_pubkey(key).unwrap();
-    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap()).unwrap();
+    b.set_not_before(&openssl::asn1::Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
     // Cached across runs: valid long enough never to expire in the cache.
-    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(3650).unwrap()).unwrap();
-    b.append_extension(BasicConstraints::new().build().unwrap()).unwrap();
+    b.set_not_after(&openssl::asn1::Asn1Time::days_from_now(3650).unwrap())
+        .unwrap();
+    b.append_extension(BasicConstraints::new().build().unwrap())
+        .unwrap();
     let mut usage = KeyUsage::new();
     usage.critical().digital_signature();
     if key.rsa().is_ok() {
@@ -98,8 +112,12 @@ fn smime_cert(email: &str, key: &PKey<Private>) -> X509 {
         usage.key_agreement();
     }
     b.append_extension(usage.build().unwrap()).unwrap();
-    b.append_extension(ExtendedKeyUsage::new().email_protection().build().unwrap()).unwrap();
-    let san = SubjectAlternativeName::new().email(email).build(&b.x509v3_context(None, None)).unwrap();
+    b.append_extension(ExtendedKeyUsage::new().email_protection().build().unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .email(email)
+        .build(&b.x509v3_context(None, None))
+        .unwrap();
     b.append_extension(san).unwrap();
     b.sign(key, openssl::hash::MessageDigest::sha256()).unwrap();
     b.build()
@@ -126,11 +144,18 @@ fn smime_members(kind: &str, n: usize) -> Vec<SmimeMember> {
                     let key = if kind == "rsa2048" {
                         PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap()
                     } else {
-                        let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+                        let group = openssl::ec::EcGroup::from_curve_name(
+                            openssl::nid::Nid::X9_62_PRIME256V1,
+                        )
+                        .unwrap();
                         PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap()
                     };
                     let cert = smime_cert(&email, &key).to_pem().unwrap();
-                    std::fs::write(dir.join(format!("smime-{kind}-{i}.key")), key.private_key_to_pem_pkcs8().unwrap()).unwrap();
+                    std::fs::write(
+                        dir.join(format!("smime-{kind}-{i}.key")),
+                        key.private_key_to_pem_pkcs8().unwrap(),
+                    )
+                    .unwrap();
                     std::fs::write(&pem, &cert).unwrap();
                     cert
                 }
@@ -179,10 +204,16 @@ impl Size {
 fn post(size: Size) -> Vec<u8> {
     let mut text = Vec::new();
     while text.len() < 10 * 1024 {
-        text.extend_from_slice(b"The tenants' meeting moves to the back room of the library at seven.\r\n");
+        text.extend_from_slice(
+            b"The tenants' meeting moves to the back room of the library at seven.\r\n",
+        );
     }
     match size {
-        Size::Text10K => [b"Content-Type: text/plain; charset=utf-8\r\n\r\n".as_slice(), &text].concat(),
+        Size::Text10K => [
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n".as_slice(),
+            &text,
+        ]
+        .concat(),
         Size::Attach1M => {
             let b = "=_bench_mixed_7f3a";
             let mut out = format!(
@@ -211,11 +242,16 @@ fn post(size: Size) -> Vec<u8> {
 
 /// `per` applied to every item, the items split over the cores: the sum.
 fn spread<T: Sync>(items: &[T], per: impl Fn(&T) -> usize + Sync) -> usize {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let chunk = items.len().div_ceil(threads).max(1);
     let per = &per;
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|part| s.spawn(move || part.iter().map(per).sum::<usize>())).collect();
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(per).sum::<usize>()))
+            .collect();
         handles.into_iter().map(|h| h.join().unwrap()).sum()
     })
 }
@@ -237,14 +273,25 @@ fn conclave_smime(list: &ListIdentity, entity: &[u8], members: &[SmimeMember]) -
     smime_copies(&shared, members)
 }
 
-fn smime_once(list: &ListIdentity, entity: &[u8], members: &[SmimeMember]) -> Vec<smime::SharedEnvelope> {
+fn smime_once(
+    list: &ListIdentity,
+    entity: &[u8],
+    members: &[SmimeMember],
+) -> Vec<smime::SharedEnvelope> {
     let signed = smime::sign_entity(entity, list).unwrap();
-    let refs: Vec<(&str, &MemberCert)> = members.iter().map(|m| (m.email.as_str(), &m.cert)).collect();
+    let refs: Vec<(&str, &MemberCert)> = members
+        .iter()
+        .map(|m| (m.email.as_str(), &m.cert))
+        .collect();
     smime::shared_envelopes(&signed, &refs, smime::Cipher::Cbc).unwrap()
 }
 
 fn smime_copy(shared: &[smime::SharedEnvelope], member: &SmimeMember) -> Vec<u8> {
-    shared.iter().find_map(|s| s.copy_for(&member.email)).expect("every member has a share").unwrap()
+    shared
+        .iter()
+        .find_map(|s| s.copy_for(&member.email))
+        .expect("every member has a share")
+        .unwrap()
 }
 
 fn smime_copies(shared: &[smime::SharedEnvelope], members: &[SmimeMember]) -> usize {
@@ -253,7 +300,12 @@ fn smime_copies(shared: &[smime::SharedEnvelope], members: &[SmimeMember]) -> us
 
 /// Runs a program with `input` on its standard input; its standard output.
 fn run(cmd: &mut Command, input: &[u8]) -> Vec<u8> {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("runs");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
     let mut stdin = child.stdin.take().unwrap();
     // Written from a thread: a large input would otherwise block against a
     // full output pipe.
@@ -261,7 +313,11 @@ fn run(cmd: &mut Command, input: &[u8]) -> Vec<u8> {
         s.spawn(move || stdin.write_all(input).unwrap());
         child.wait_with_output().unwrap()
     });
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -270,7 +326,12 @@ struct GpgHome(tempfile::TempDir);
 
 impl GpgHome {
     fn new(list: &ListKey, members: &[(String, MemberKey, Vec<u8>)]) -> GpgHome {
-        let home = GpgHome(tempfile::Builder::new().prefix("gb").tempdir_in("/tmp").unwrap());
+        let home = GpgHome(
+            tempfile::Builder::new()
+                .prefix("gb")
+                .tempdir_in("/tmp")
+                .unwrap(),
+        );
         home.run(&["--import"], list.to_keychain().expose().as_bytes());
         let all: Vec<u8> = members.iter().flat_map(|(_, _, p)| p.clone()).collect();
         home.run(&["--import"], &all);
@@ -282,7 +343,15 @@ impl GpgHome {
             Command::new("gpg")
                 .arg("--homedir")
                 .arg(self.0.path())
-                .args(["--batch", "--yes", "--quiet", "--trust-model", "always", "--pinentry-mode", "loopback"])
+                .args([
+                    "--batch",
+                    "--yes",
+                    "--quiet",
+                    "--trust-model",
+                    "always",
+                    "--pinentry-mode",
+                    "loopback",
+                ])
                 .args(args),
             input,
         )
@@ -291,14 +360,33 @@ impl GpgHome {
 
 impl Drop for GpgHome {
     fn drop(&mut self) {
-        let _ = Command::new("gpgconf").arg("--homedir").arg(self.0.path()).args(["--kill", "gpg-agent"]).status();
+        let _ = Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.0.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
     }
 }
 
 /// The old way: gpg signs once, then one gpg process per member encrypts
 /// the signed entity (RFC 3156 multipart/signed).
-fn gpg_per_member(home: &GpgHome, list: &str, entity: &[u8], members: &[(String, MemberKey, Vec<u8>)]) -> usize {
-    let sig = home.run(&["--armor", "--local-user", list, "--detach-sign", "--digest-algo", "SHA256"], entity);
+fn gpg_per_member(
+    home: &GpgHome,
+    list: &str,
+    entity: &[u8],
+    members: &[(String, MemberKey, Vec<u8>)],
+) -> usize {
+    let sig = home.run(
+        &[
+            "--armor",
+            "--local-user",
+            list,
+            "--detach-sign",
+            "--digest-algo",
+            "SHA256",
+        ],
+        entity,
+    );
     let b = "=_bench_signed_5c1e";
     let signed = [
         format!(
@@ -313,7 +401,9 @@ fn gpg_per_member(home: &GpgHome, list: &str, entity: &[u8], members: &[(String,
     .concat();
     let mut total = 0;
     for (email, _, _) in members {
-        total += home.run(&["--armor", "--encrypt", "--recipient", email], &signed).len();
+        total += home
+            .run(&["--armor", "--encrypt", "--recipient", email], &signed)
+            .len();
     }
     total
 }
@@ -325,9 +415,16 @@ struct OpensslDir {
 
 impl OpensslDir {
     fn new(list: &ListIdentity) -> OpensslDir {
-        let dir = tempfile::Builder::new().prefix("ob").tempdir_in("/tmp").unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("ob")
+            .tempdir_in("/tmp")
+            .unwrap();
         std::fs::write(dir.path().join("list.pem"), list.public_pem()).unwrap();
-        std::fs::write(dir.path().join("list.key"), list.key().private_key_to_pem_pkcs8().unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join("list.key"),
+            list.key().private_key_to_pem_pkcs8().unwrap(),
+        )
+        .unwrap();
         OpensslDir { dir }
     }
 
@@ -346,25 +443,59 @@ fn openssl_cms() -> Command {
 /// process per member.
 fn openssl_per_member(dir: &OpensslDir, entity: &[u8], members: &[SmimeMember]) -> usize {
     let signed = run(
-        openssl_cms().args(["-sign", "-md", "sha256", "-signer"]).arg(dir.path("list.pem")).arg("-inkey").arg(dir.path("list.key")),
+        openssl_cms()
+            .args(["-sign", "-md", "sha256", "-signer"])
+            .arg(dir.path("list.pem"))
+            .arg("-inkey")
+            .arg(dir.path("list.key")),
         entity,
     );
     let mut total = 0;
     for m in members {
-        total += run(openssl_cms().args(["-encrypt", "-aes256", "-binary"]).arg(&m.pem), &signed).len();
+        total += run(
+            openssl_cms()
+                .args(["-encrypt", "-aes256", "-binary"])
+                .arg(&m.pem),
+            &signed,
+        )
+        .len();
     }
     total
 }
 
 /// Conclave's copy for the first member opens with openssl and carries a
 /// list signature openssl accepts: the benchmark times real copies.
-fn check_smime_copy(list: &ListIdentity, dir: &OpensslDir, entity: &[u8], kind: &str, member: &SmimeMember) {
+fn check_smime_copy(
+    list: &ListIdentity,
+    dir: &OpensslDir,
+    entity: &[u8],
+    kind: &str,
+    member: &SmimeMember,
+) {
     let signed = smime::sign_entity(entity, list).unwrap();
-    let copy = smime_copy(&smime_once(list, entity, std::slice::from_ref(member)), member);
+    let copy = smime_copy(
+        &smime_once(list, entity, std::slice::from_ref(member)),
+        member,
+    );
     let key = member.pem.with_extension("key");
-    let opened = run(openssl_cms().args(["-decrypt", "-inkey"]).arg(&key).arg("-recip").arg(&member.pem), &copy);
-    assert_eq!(opened, signed, "{kind}: the copy opens to the signed entity");
-    run(openssl_cms().args(["-verify", "-CAfile"]).arg(dir.path("list.pem")), &opened);
+    let opened = run(
+        openssl_cms()
+            .args(["-decrypt", "-inkey"])
+            .arg(&key)
+            .arg("-recip")
+            .arg(&member.pem),
+        &copy,
+    );
+    assert_eq!(
+        opened, signed,
+        "{kind}: the copy opens to the signed entity"
+    );
+    run(
+        openssl_cms()
+            .args(["-verify", "-CAfile"])
+            .arg(dir.path("list.pem")),
+        &opened,
+    );
 }
 
 fn timed(mut f: impl FnMut()) -> Duration {
@@ -408,7 +539,11 @@ fn key_label(kind: &str) -> &'static str {
     }
 }
 
-fn cases(kinds: [&'static str; 2], full_kind: &'static str, full: bool) -> Vec<(&'static str, Size, usize)> {
+fn cases(
+    kinds: [&'static str; 2],
+    full_kind: &'static str,
+    full: bool,
+) -> Vec<(&'static str, Size, usize)> {
     let mut out = Vec::new();
     for size in [Size::Text10K, Size::Attach1M] {
         for kind in kinds {
@@ -433,17 +568,34 @@ fn main() {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();
-    let posts = [(Size::Text10K, post(Size::Text10K)), (Size::Attach1M, post(Size::Attach1M))];
-    let entity = |size: Size| posts.iter().find(|(s, _)| *s == size).map(|(_, p)| p.as_slice()).unwrap();
+    let posts = [
+        (Size::Text10K, post(Size::Text10K)),
+        (Size::Attach1M, post(Size::Attach1M)),
+    ];
+    let entity = |size: Size| {
+        posts
+            .iter()
+            .find(|(s, _)| *s == size)
+            .map(|(_, p)| p.as_slice())
+            .unwrap()
+    };
     let mut table = Vec::new();
 
-    let list = ListKey::generate("Bench", "list@bench.example", KeyAlgo::Ed25519, SystemTime::now()).unwrap();
+    let list = ListKey::generate(
+        "Bench",
+        "list@bench.example",
+        KeyAlgo::Ed25519,
+        SystemTime::now(),
+    )
+    .unwrap();
     for (kind, size, n) in cases(["cv25519", "rsa3072"], "cv25519", full) {
         let m = members(kind, n);
         let home = GpgHome::new(&list, &m);
         let entity = entity(size);
         let mut group = criterion.benchmark_group(format!("openpgp-{kind}-{}", size.id()));
-        group.bench_with_input(BenchmarkId::new("conclave", n), &n, |b, _| b.iter(|| conclave(&list, entity, &m)));
+        group.bench_with_input(BenchmarkId::new("conclave", n), &n, |b, _| {
+            b.iter(|| conclave(&list, entity, &m))
+        });
         if n <= 100 {
             group.bench_with_input(BenchmarkId::new("gpg-per-member", n), &n, |b, _| {
                 b.iter(|| gpg_per_member(&home, "list@bench.example", entity, &m))
@@ -463,7 +615,17 @@ fn main() {
         });
         let mut bytes = 0;
         let copies = timed(|| bytes = spread(&m, |(_, k, _)| shared.copy_for(k).unwrap().len()));
-        table.push(Row { protocol: "OpenPGP", kind, size, n, ours, theirs, once, copies, copy_bytes: bytes / n });
+        table.push(Row {
+            protocol: "OpenPGP",
+            kind,
+            size,
+            n,
+            ours,
+            theirs,
+            once,
+            copies,
+            copy_bytes: bytes / n,
+        });
     }
 
     let list = ListIdentity::generate("list@bench.example", SmimeAlgo::Rsa3072).unwrap();
@@ -477,7 +639,9 @@ fn main() {
             checked.push(kind);
         }
         let mut group = criterion.benchmark_group(format!("smime-{kind}-{}", size.id()));
-        group.bench_with_input(BenchmarkId::new("conclave", n), &n, |b, _| b.iter(|| conclave_smime(&list, entity, &m)));
+        group.bench_with_input(BenchmarkId::new("conclave", n), &n, |b, _| {
+            b.iter(|| conclave_smime(&list, entity, &m))
+        });
         if n <= 100 {
             group.bench_with_input(BenchmarkId::new("openssl-per-member", n), &n, |b, _| {
                 b.iter(|| openssl_per_member(&dir, entity, &m))
@@ -496,14 +660,30 @@ fn main() {
         });
         let mut bytes = 0;
         let copies = timed(|| bytes = smime_copies(&shared, &m));
-        table.push(Row { protocol: "S/MIME", kind, size, n, ours, theirs, once, copies, copy_bytes: bytes / n });
+        table.push(Row {
+            protocol: "S/MIME",
+            kind,
+            size,
+            n,
+            ours,
+            theirs,
+            once,
+            copies,
+            copy_bytes: bytes / n,
+        });
     }
     drop(dir);
 
     criterion.final_summary();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    println!("\nFan-out, Conclave against one process per member ({cores} cores, median of three runs):\n");
-    println!("| protocol | member keys | post | N | Conclave total | per member | baseline total | per member | ratio |");
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!(
+        "\nFan-out, Conclave against one process per member ({cores} cores, median of three runs):\n"
+    );
+    println!(
+        "| protocol | member keys | post | N | Conclave total | per member | baseline total | per member | ratio |"
+    );
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
     for r in &table {
         println!(
@@ -519,9 +699,15 @@ fn main() {
             r.theirs.as_secs_f64() / r.ours.as_secs_f64()
         );
     }
-    println!("\n(baseline: gpg --encrypt per member for OpenPGP, openssl cms -encrypt per member for S/MIME)");
-    println!("\nWhere Conclave's time goes (once per post: sign, and encrypt (OpenPGP also compresses; S/MIME makes the RecipientInfos); then the copies, over {cores} cores):\n");
-    println!("| protocol | member keys | post | N | once per post | copies | per copy | copy size |");
+    println!(
+        "\n(baseline: gpg --encrypt per member for OpenPGP, openssl cms -encrypt per member for S/MIME)"
+    );
+    println!(
+        "\nWhere Conclave's time goes (once per post: sign, and encrypt (OpenPGP also compresses; S/MIME makes the RecipientInfos); then the copies, over {cores} cores):\n"
+    );
+    println!(
+        "| protocol | member keys | post | N | once per post | copies | per copy | copy size |"
+    );
     println!("|---|---|---|---:|---:|---:|---:|---:|");
     for r in &table {
         println!(

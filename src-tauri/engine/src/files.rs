@@ -24,12 +24,20 @@ pub enum FileError {
 /// The whole file, if it holds at most `limit` bytes; never reads more than
 /// one byte past the limit.
 pub fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, FileError> {
-    let unreadable = |source| FileError::Unreadable { path: path.to_path_buf(), source };
+    let unreadable = |source| FileError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
-    file.take(limit as u64 + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
     if bytes.len() > limit {
-        return Err(FileError::TooLarge { path: path.to_path_buf(), limit });
+        return Err(FileError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
     }
     Ok(bytes)
 }
@@ -41,8 +49,20 @@ mod tests {
     #[test]
     fn an_endless_file_is_refused_after_the_limit() {
         let e = read_bounded(Path::new("/dev/zero"), MAX_KEY_FILE).unwrap_err();
-        assert!(matches!(e, FileError::TooLarge { limit: MAX_KEY_FILE, .. }), "{e}");
-        assert!(e.to_string().contains("1024 KiB") && e.to_string().contains("right file"), "{e}");
+        assert!(
+            matches!(
+                e,
+                FileError::TooLarge {
+                    limit: MAX_KEY_FILE,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("1024 KiB") && e.to_string().contains("right file"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -50,9 +70,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("key.asc");
         std::fs::write(&path, vec![b'k'; MAX_KEY_FILE]).unwrap();
-        assert_eq!(read_bounded(&path, MAX_KEY_FILE).unwrap().len(), MAX_KEY_FILE);
+        assert_eq!(
+            read_bounded(&path, MAX_KEY_FILE).unwrap().len(),
+            MAX_KEY_FILE
+        );
         let e = read_bounded(&dir.path().join("nope"), MAX_KEY_FILE).unwrap_err();
         assert!(e.to_string().starts_with("cannot read "), "{e}");
-        assert!(read_bounded(dir.path(), MAX_KEY_FILE).is_err(), "a folder is no key");
+        assert!(
+            read_bounded(dir.path(), MAX_KEY_FILE).is_err(),
+            "a folder is no key"
+        );
     }
 }

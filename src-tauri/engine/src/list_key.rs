@@ -32,17 +32,32 @@ pub enum ListKeyError {
     OpenPgp(#[from] OpenPgpError),
     #[error(transparent)]
     Smime(#[from] SmimeError),
-    #[error("{list} is a plain list: it has no keys (give --protocol openpgp|smime to add one with `conclave-cli list key generate`)")]
+    #[error(
+        "{list} is a plain list: it has no keys (give --protocol openpgp|smime to add one with `conclave-cli list key generate`)"
+    )]
     Plain { list: String },
-    #[error("{list} has no {protocol} key yet: make one with `conclave-cli list key generate {list} --protocol {protocol}`")]
+    #[error(
+        "{list} has no {protocol} key yet: make one with `conclave-cli list key generate {list} --protocol {protocol}`"
+    )]
     NoKey { list: String, protocol: Protocol },
-    #[error("the keychain has no {protocol} secret key for {list}: import the list key again with `conclave-cli list key import {list} FILE --replace`")]
+    #[error(
+        "the keychain has no {protocol} secret key for {list}: import the list key again with `conclave-cli list key import {list} FILE --replace`"
+    )]
     NoSecret { list: String, protocol: Protocol },
-    #[error("the {protocol} key in the keychain ({found}) is not the one on record for {list} ({recorded}): import the list key again with `conclave-cli list key import {list} FILE --replace`")]
-    Mismatch { list: String, protocol: Protocol, found: String, recorded: String },
+    #[error(
+        "the {protocol} key in the keychain ({found}) is not the one on record for {list} ({recorded}): import the list key again with `conclave-cli list key import {list} FILE --replace`"
+    )]
+    Mismatch {
+        list: String,
+        protocol: Protocol,
+        found: String,
+        recorded: String,
+    },
     #[error("renewing needs at least one day: give --days N")]
     NoDays,
-    #[error("{list} has no S/MIME key waiting for a certificate: make a request first (`conclave-cli list key generate {list} --protocol smime --csr FILE`, or \"Save renewal request…\" in the list key screen)")]
+    #[error(
+        "{list} has no S/MIME key waiting for a certificate: make a request first (`conclave-cli list key generate {list} --protocol smime --csr FILE`, or \"Save renewal request…\" in the list key screen)"
+    )]
     NoRequest { list: String },
 }
 
@@ -88,13 +103,19 @@ pub struct ListKeyView {
 
 fn protocol_of(list: &List, asked: Option<Protocol>) -> Result<Protocol, ListKeyError> {
     match asked.unwrap_or(list.protocol) {
-        Protocol::Plain => Err(ListKeyError::Plain { list: list.address.clone() }),
+        Protocol::Plain => Err(ListKeyError::Plain {
+            list: list.address.clone(),
+        }),
         p => Ok(p),
     }
 }
 
 /// Describes a stored public key of the list.
-pub fn describe(protocol: Protocol, stored: &StoredKey, now: SystemTime) -> Result<ListKeyView, ListKeyError> {
+pub fn describe(
+    protocol: Protocol,
+    stored: &StoredKey,
+    now: SystemTime,
+) -> Result<ListKeyView, ListKeyError> {
     let public = String::from_utf8_lossy(&stored.cert).into_owned();
     if protocol == Protocol::Smime {
         let cert = smime::read_certs(&stored.cert)?
@@ -113,14 +134,22 @@ pub fn describe(protocol: Protocol, stored: &StoredKey, now: SystemTime) -> Resu
             user_ids,
             subject: Some(info.subject),
             issuer: Some(info.issuer),
-            renewal: if info.self_signed { Renewal::Reissue } else { Renewal::Request },
+            renewal: if info.self_signed {
+                Renewal::Reissue
+            } else {
+                Renewal::Request
+            },
             public,
         });
     }
     let info = MemberKey::from_stored(&stored.cert)?.info(now);
     Ok(ListKeyView {
         protocol,
-        renewal: if info.expires.is_some() { Renewal::Extend } else { Renewal::NeverExpires },
+        renewal: if info.expires.is_some() {
+            Renewal::Extend
+        } else {
+            Renewal::NeverExpires
+        },
         fingerprint: info.fingerprint,
         algorithms: info.algorithms,
         created: info.created,
@@ -134,13 +163,25 @@ pub fn describe(protocol: Protocol, stored: &StoredKey, now: SystemTime) -> Resu
 
 /// The list's key of one protocol (the list's own when `None`), or `None`
 /// when it has none yet.
-pub fn show(store: &Store, list: &List, protocol: Option<Protocol>, now: SystemTime) -> Result<Option<ListKeyView>, ListKeyError> {
+pub fn show(
+    store: &Store,
+    list: &List,
+    protocol: Option<Protocol>,
+    now: SystemTime,
+) -> Result<Option<ListKeyView>, ListKeyError> {
     let protocol = protocol_of(list, protocol)?;
-    store.list_key(list, protocol)?.map(|k| describe(protocol, &k, now)).transpose()
+    store
+        .list_key(list, protocol)?
+        .map(|k| describe(protocol, &k, now))
+        .transpose()
 }
 
 /// Every key the list has, its own protocol's first (a mixed list has two).
-pub fn show_all(store: &Store, list: &List, now: SystemTime) -> Result<Vec<ListKeyView>, ListKeyError> {
+pub fn show_all(
+    store: &Store,
+    list: &List,
+    now: SystemTime,
+) -> Result<Vec<ListKeyView>, ListKeyError> {
     let mut order = vec![Protocol::Openpgp, Protocol::Smime];
     order.sort_by_key(|p| *p != list.protocol);
     let mut out = Vec::new();
@@ -184,15 +225,19 @@ pub fn renewed(
         Protocol::Smime => {
             let key = ListIdentity::key_from_keychain(secret)?;
             let certs = smime::read_certs(&recorded.cert)?;
-            let identity = ListIdentity::with_key(key, certs, &list.address, now).map_err(|e| match e {
-                SmimeError::KeyMismatch => mismatch("another private key".into()),
-                other => other.into(),
-            })?;
+            let identity =
+                ListIdentity::with_key(key, certs, &list.address, now).map_err(|e| match e {
+                    SmimeError::KeyMismatch => mismatch("another private key".into()),
+                    other => other.into(),
+                })?;
             let new = identity.renew(&list.address, days, now)?;
             Ok(Renewed {
                 secret: None,
                 expires: new.info().expires,
-                stored: StoredKey { fingerprint: new.fingerprint(), cert: new.public_pem() },
+                stored: StoredKey {
+                    fingerprint: new.fingerprint(),
+                    cert: new.public_pem(),
+                },
             })
         }
         _ => {
@@ -205,21 +250,33 @@ pub fn renewed(
             Ok(Renewed {
                 expires: new.info(now).expires.unwrap_or_default(),
                 secret: Some(new.to_keychain()),
-                stored: StoredKey { fingerprint: new.fingerprint(), cert: new.public_armored().into_bytes() },
+                stored: StoredKey {
+                    fingerprint: new.fingerprint(),
+                    cert: new.public_armored().into_bytes(),
+                },
             })
         }
     }
 }
 
 fn secret_kind(protocol: Protocol) -> SecretKind {
-    if protocol == Protocol::Smime { SecretKind::SmimeListKey } else { SecretKind::OpenPgpListKey }
+    if protocol == Protocol::Smime {
+        SecretKind::SmimeListKey
+    } else {
+        SecretKind::OpenPgpListKey
+    }
 }
 
 /// Renews the list's key of `protocol` (the list's own when `None`) for
 /// `days` from now: keychain first, then the store, which logs it. The
 /// store is opened only between keychain calls, so the future can move
 /// between threads.
-pub async fn renew(data_dir: &Path, address: &str, protocol: Option<Protocol>, days: u32) -> Result<ListKeyView, ListKeyError> {
+pub async fn renew(
+    data_dir: &Path,
+    address: &str,
+    protocol: Option<Protocol>,
+    days: u32,
+) -> Result<ListKeyView, ListKeyError> {
     let now = SystemTime::now();
     let (list, protocol, recorded) = {
         let store = Store::open(data_dir)?;
@@ -227,13 +284,21 @@ pub async fn renew(data_dir: &Path, address: &str, protocol: Option<Protocol>, d
         let protocol = protocol_of(&list, protocol)?;
         let recorded = store
             .list_key(&list, protocol)?
-            .ok_or_else(|| ListKeyError::NoKey { list: list.address.clone(), protocol })?;
+            .ok_or_else(|| ListKeyError::NoKey {
+                list: list.address.clone(),
+                protocol,
+            })?;
         (list, protocol, recorded)
     };
-    let secret = secrets::load(&list.address, secret_kind(protocol)).await.map_err(|e| match e {
-        SecretError::Missing(_) => ListKeyError::NoSecret { list: list.address.clone(), protocol },
-        other => other.into(),
-    })?;
+    let secret = secrets::load(&list.address, secret_kind(protocol))
+        .await
+        .map_err(|e| match e {
+            SecretError::Missing(_) => ListKeyError::NoSecret {
+                list: list.address.clone(),
+                protocol,
+            },
+            other => other.into(),
+        })?;
     let new = renewed(&list, protocol, &recorded, &secret, days, now)?;
     if let Some(secret) = new.secret {
         secrets::store(&list.address, secret_kind(protocol), secret).await?;
@@ -248,16 +313,27 @@ pub async fn renew(data_dir: &Path, address: &str, protocol: Option<Protocol>, d
 /// `generate --csr` or to a renewal request. The key stays in the keychain;
 /// the certificate must be for that very key and the list's address, and
 /// replaces the one on record knowingly (logged).
-pub async fn install_certificate(data_dir: &Path, address: &str, bytes: &[u8]) -> Result<ListKeyView, ListKeyError> {
+pub async fn install_certificate(
+    data_dir: &Path,
+    address: &str,
+    bytes: &[u8],
+) -> Result<ListKeyView, ListKeyError> {
     let now = SystemTime::now();
     let list = Store::open(data_dir)?.list(address)?;
-    let secret = secrets::load(&list.address, SecretKind::SmimeListKey).await.map_err(|e| match e {
-        SecretError::Missing(_) => ListKeyError::NoRequest { list: list.address.clone() },
-        other => other.into(),
-    })?;
+    let secret = secrets::load(&list.address, SecretKind::SmimeListKey)
+        .await
+        .map_err(|e| match e {
+            SecretError::Missing(_) => ListKeyError::NoRequest {
+                list: list.address.clone(),
+            },
+            other => other.into(),
+        })?;
     let key = ListIdentity::key_from_keychain(&secret)?;
     let identity = ListIdentity::with_key(key, smime::read_certs(bytes)?, &list.address, now)?;
-    let stored = StoredKey { fingerprint: identity.fingerprint(), cert: identity.public_pem() };
+    let stored = StoredKey {
+        fingerprint: identity.fingerprint(),
+        cert: identity.public_pem(),
+    };
     Store::open(data_dir)?.set_list_key(&list, Protocol::Smime, &stored, true)?;
     describe(Protocol::Smime, &stored, now)
 }
@@ -269,17 +345,27 @@ pub async fn renewal_request(data_dir: &Path, address: &str) -> Result<Vec<u8>, 
     let (list, recorded) = {
         let store = Store::open(data_dir)?;
         let list = store.list(address)?;
-        let recorded = store
-            .list_key(&list, Protocol::Smime)?
-            .ok_or_else(|| ListKeyError::NoKey { list: list.address.clone(), protocol: Protocol::Smime })?;
+        let recorded =
+            store
+                .list_key(&list, Protocol::Smime)?
+                .ok_or_else(|| ListKeyError::NoKey {
+                    list: list.address.clone(),
+                    protocol: Protocol::Smime,
+                })?;
         (list, recorded)
     };
-    let secret = secrets::load(&list.address, SecretKind::SmimeListKey).await.map_err(|e| match e {
-        SecretError::Missing(_) => ListKeyError::NoSecret { list: list.address.clone(), protocol: Protocol::Smime },
-        other => other.into(),
-    })?;
+    let secret = secrets::load(&list.address, SecretKind::SmimeListKey)
+        .await
+        .map_err(|e| match e {
+            SecretError::Missing(_) => ListKeyError::NoSecret {
+                list: list.address.clone(),
+                protocol: Protocol::Smime,
+            },
+            other => other.into(),
+        })?;
     let key = ListIdentity::key_from_keychain(&secret)?;
-    let identity = ListIdentity::with_key(key, smime::read_certs(&recorded.cert)?, &list.address, now)?;
+    let identity =
+        ListIdentity::with_key(key, smime::read_certs(&recorded.cert)?, &list.address, now)?;
     Ok(identity.renewal_request(&list.address)?)
 }
 
@@ -300,37 +386,86 @@ mod tests {
     #[test]
     fn a_plain_list_has_no_keys_and_says_how_to_make_one() {
         let (_d, s) = store();
-        let plain = s.create_list("p@example.org", "P", Protocol::Plain).unwrap();
-        assert!(matches!(show(&s, &plain, None, SystemTime::now()), Err(ListKeyError::Plain { .. })));
-        assert!(show(&s, &plain, Some(Protocol::Openpgp), SystemTime::now()).unwrap().is_none());
+        let plain = s
+            .create_list("p@example.org", "P", Protocol::Plain)
+            .unwrap();
+        assert!(matches!(
+            show(&s, &plain, None, SystemTime::now()),
+            Err(ListKeyError::Plain { .. })
+        ));
+        assert!(
+            show(&s, &plain, Some(Protocol::Openpgp), SystemTime::now())
+                .unwrap()
+                .is_none()
+        );
         assert!(show_all(&s, &plain, SystemTime::now()).unwrap().is_empty());
-        let e = ListKeyError::NoKey { list: "l@example.org".into(), protocol: Protocol::Openpgp };
-        assert!(e.to_string().contains("list key generate l@example.org --protocol openpgp"), "{e}");
+        let e = ListKeyError::NoKey {
+            list: "l@example.org".into(),
+            protocol: Protocol::Openpgp,
+        };
+        assert!(
+            e.to_string()
+                .contains("list key generate l@example.org --protocol openpgp"),
+            "{e}"
+        );
     }
 
     #[test]
     fn an_openpgp_key_is_renewed_with_its_fingerprint_and_logged() {
         let (_d, s) = store();
-        let list = s.create_list("l@example.org", "L", Protocol::Openpgp).unwrap();
+        let list = s
+            .create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
         let now = SystemTime::now();
         let key = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, now - DAY).unwrap();
         // A key made without expiry: nothing to renew.
-        let stored = StoredKey { fingerprint: key.fingerprint(), cert: key.public_armored().into_bytes() };
-        s.set_list_key(&list, Protocol::Openpgp, &stored, false).unwrap();
+        let stored = StoredKey {
+            fingerprint: key.fingerprint(),
+            cert: key.public_armored().into_bytes(),
+        };
+        s.set_list_key(&list, Protocol::Openpgp, &stored, false)
+            .unwrap();
         let view = show(&s, &list, None, now).unwrap().unwrap();
         assert_eq!(view.renewal, Renewal::NeverExpires);
-        assert!(view.public.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+        assert!(
+            view.public
+                .starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        );
         assert!(matches!(
-            renewed(&list, Protocol::Openpgp, &stored, &key.to_keychain(), 30, now),
+            renewed(
+                &list,
+                Protocol::Openpgp,
+                &stored,
+                &key.to_keychain(),
+                30,
+                now
+            ),
             Err(ListKeyError::OpenPgp(OpenPgpError::Renew(_)))
         ));
         // Another key in the keychain than on record.
         let other = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, now).unwrap();
         assert!(matches!(
-            renewed(&list, Protocol::Openpgp, &stored, &other.to_keychain(), 30, now),
+            renewed(
+                &list,
+                Protocol::Openpgp,
+                &stored,
+                &other.to_keychain(),
+                30,
+                now
+            ),
             Err(ListKeyError::Mismatch { .. })
         ));
-        assert!(matches!(renewed(&list, Protocol::Openpgp, &stored, &key.to_keychain(), 0, now), Err(ListKeyError::NoDays)));
+        assert!(matches!(
+            renewed(
+                &list,
+                Protocol::Openpgp,
+                &stored,
+                &key.to_keychain(),
+                0,
+                now
+            ),
+            Err(ListKeyError::NoDays)
+        ));
     }
 
     #[test]
@@ -338,7 +473,9 @@ mod tests {
         use sequoia_openpgp::cert::{CertBuilder, CipherSuite};
         use sequoia_openpgp::serialize::SerializeInto;
         let (_d, s) = store();
-        let list = s.create_list("l@example.org", "L", Protocol::Openpgp).unwrap();
+        let list = s
+            .create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
         let now = SystemTime::now();
         let (cert, _) = CertBuilder::general_purpose(Some("L <l@example.org>"))
             .set_cipher_suite(CipherSuite::Cv25519)
@@ -348,31 +485,68 @@ mod tests {
             .unwrap();
         let armored = String::from_utf8(cert.as_tsk().armored().to_vec().unwrap()).unwrap();
         let key = ListKey::import(armored.as_bytes(), None, "l@example.org", now).unwrap();
-        let stored = StoredKey { fingerprint: key.fingerprint(), cert: key.public_armored().into_bytes() };
-        s.set_list_key(&list, Protocol::Openpgp, &stored, false).unwrap();
+        let stored = StoredKey {
+            fingerprint: key.fingerprint(),
+            cert: key.public_armored().into_bytes(),
+        };
+        s.set_list_key(&list, Protocol::Openpgp, &stored, false)
+            .unwrap();
         let before = show(&s, &list, None, now).unwrap().unwrap();
         assert_eq!(before.renewal, Renewal::Extend);
 
-        let new = renewed(&list, Protocol::Openpgp, &stored, &key.to_keychain(), 365, now).unwrap();
+        let new = renewed(
+            &list,
+            Protocol::Openpgp,
+            &stored,
+            &key.to_keychain(),
+            365,
+            now,
+        )
+        .unwrap();
         assert_eq!(new.stored.fingerprint, stored.fingerprint);
         let secret = new.secret.expect("the keychain gets the new signatures");
-        assert_eq!(ListKey::from_keychain(&secret).unwrap().info(now).expires.as_deref(), Some(new.expires.as_str()));
-        s.renew_list_key(&list, Protocol::Openpgp, &new.stored, &new.expires).unwrap();
+        assert_eq!(
+            ListKey::from_keychain(&secret)
+                .unwrap()
+                .info(now)
+                .expires
+                .as_deref(),
+            Some(new.expires.as_str())
+        );
+        s.renew_list_key(&list, Protocol::Openpgp, &new.stored, &new.expires)
+            .unwrap();
         let after = show(&s, &list, None, now).unwrap().unwrap();
-        assert!(after.expires > before.expires, "{:?} → {:?}", before.expires, after.expires);
+        assert!(
+            after.expires > before.expires,
+            "{:?} → {:?}",
+            before.expires,
+            after.expires
+        );
         assert_eq!(after.fingerprint, before.fingerprint);
         let log = s.activity(&list, 1).unwrap();
-        assert!(log[0].message.contains("openpgp list key renewed, valid until"), "{:?}", log[0]);
+        assert!(
+            log[0]
+                .message
+                .contains("openpgp list key renewed, valid until"),
+            "{:?}",
+            log[0]
+        );
     }
 
     #[test]
     fn a_self_signed_certificate_is_reissued_on_the_key_in_the_keychain() {
         let (_d, s) = store();
-        let list = s.create_list("l@example.org", "L", Protocol::Smime).unwrap();
+        let list = s
+            .create_list("l@example.org", "L", Protocol::Smime)
+            .unwrap();
         let now = SystemTime::now();
         let id = ListIdentity::generate("l@example.org", SmimeAlgo::P256).unwrap();
-        let stored = StoredKey { fingerprint: id.fingerprint(), cert: id.public_pem() };
-        s.set_list_key(&list, Protocol::Smime, &stored, false).unwrap();
+        let stored = StoredKey {
+            fingerprint: id.fingerprint(),
+            cert: id.public_pem(),
+        };
+        s.set_list_key(&list, Protocol::Smime, &stored, false)
+            .unwrap();
         let before = show(&s, &list, None, now).unwrap().unwrap();
         assert_eq!(before.renewal, Renewal::Reissue);
         assert_eq!(before.user_ids, ["l@example.org"]);
@@ -381,12 +555,19 @@ mod tests {
         let secret = ListIdentity::key_to_keychain(id.key()).unwrap();
         let new = renewed(&list, Protocol::Smime, &stored, &secret, 1000, now).unwrap();
         assert!(new.secret.is_none(), "the private key stays as it is");
-        s.renew_list_key(&list, Protocol::Smime, &new.stored, &new.expires).unwrap();
+        s.renew_list_key(&list, Protocol::Smime, &new.stored, &new.expires)
+            .unwrap();
         let after = show(&s, &list, None, now).unwrap().unwrap();
         assert!(after.expires > before.expires);
         assert_ne!(after.fingerprint, before.fingerprint);
         let log = s.activity(&list, 1).unwrap();
-        assert!(log[0].message.contains(&format!("{} → {}", before.fingerprint, after.fingerprint)), "{:?}", log[0]);
+        assert!(
+            log[0]
+                .message
+                .contains(&format!("{} → {}", before.fingerprint, after.fingerprint)),
+            "{:?}",
+            log[0]
+        );
 
         let other = ListIdentity::generate("l@example.org", SmimeAlgo::P256).unwrap();
         let wrong = ListIdentity::key_to_keychain(other.key()).unwrap();

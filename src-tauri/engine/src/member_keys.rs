@@ -29,26 +29,42 @@ pub enum MemberKeyError {
     Smime(#[from] SmimeError),
     #[error("pinning (--pin) is for S/MIME certificates; OpenPGP keys are taken as given")]
     PinNotForOpenPgp,
-    #[error("no key or certificate was found in it: give an OpenPGP key (.asc, .gpg) or an S/MIME certificate (.pem, .crt, .cer, .der, .p7b)")]
+    #[error(
+        "no key or certificate was found in it: give an OpenPGP key (.asc, .gpg) or an S/MIME certificate (.pem, .crt, .cer, .der, .p7b)"
+    )]
     NoKey,
-    #[error("it holds a private key: a member's private key must never leave their computer; ask them for their public key or certificate only")]
+    #[error(
+        "it holds a private key: a member's private key must never leave their computer; ask them for their public key or certificate only"
+    )]
     PrivateKey,
-    #[error("the files are {size} bytes together, more than the {max} read at once: give fewer at a time")]
+    #[error(
+        "the files are {size} bytes together, more than the {max} read at once: give fewer at a time"
+    )]
     TooLarge { size: usize, max: usize },
-    #[error("it holds only authority certificates ({0}), no member's: add an authority to the list's trusted authorities instead")]
+    #[error(
+        "it holds only authority certificates ({0}), no member's: add an authority to the list's trusted authorities instead"
+    )]
     OnlyAuthorities(String),
-    #[error("{0} is not an authority's certificate (it cannot issue certificates): give the certificate of the authority that issued the members' certificates, or pin a member's own certificate with --pin")]
+    #[error(
+        "{0} is not an authority's certificate (it cannot issue certificates): give the certificate of the authority that issued the members' certificates, or pin a member's own certificate with --pin"
+    )]
     NotAnAuthority(String),
     #[error("nobody was added: {0}")]
     NotImported(String),
-    #[error("the authority {subject} cannot be trusted now: {why}; ask for its current certificate")]
+    #[error(
+        "the authority {subject} cannot be trusted now: {why}; ask for its current certificate"
+    )]
     AuthorityNotValid { subject: String, why: String },
 }
 
 /// Which protocol a key file is: X.509 certificates (PEM, DER, PKCS#7) are
 /// S/MIME; everything else is read as OpenPGP.
 pub fn protocol_of(bytes: &[u8]) -> Protocol {
-    if smime::read_certs(bytes).is_ok() { Protocol::Smime } else { Protocol::Openpgp }
+    if smime::read_certs(bytes).is_ok() {
+        Protocol::Smime
+    } else {
+        Protocol::Openpgp
+    }
 }
 
 /// The protocols a list encrypts to its members in: its own, and the other
@@ -69,7 +85,11 @@ pub fn key_protocols(store: &Store, list: &List) -> Result<Vec<Protocol>, StoreE
 
 /// The list's trusted authorities, as certificates.
 pub fn anchors(store: &Store, list: &List) -> Result<Vec<X509>, StoreError> {
-    Ok(store.trust_anchors(list)?.iter().filter_map(|a| X509::from_der(&a.cert).ok()).collect())
+    Ok(store
+        .trust_anchors(list)?
+        .iter()
+        .filter_map(|a| X509::from_der(&a.cert).ok())
+        .collect())
 }
 
 /// A member's key file, checked for `email`: which protocol it is and what
@@ -86,14 +106,26 @@ pub fn check(
     match protocol_of(bytes) {
         Protocol::Smime => {
             let cert = MemberCert::check(bytes, email, &anchors(store, list)?, pin, now)?;
-            Ok((Protocol::Smime, StoredKey { fingerprint: cert.fingerprint(), cert: cert.to_bytes() }))
+            Ok((
+                Protocol::Smime,
+                StoredKey {
+                    fingerprint: cert.fingerprint(),
+                    cert: cert.to_bytes(),
+                },
+            ))
         }
         _ => {
             if pin {
                 return Err(MemberKeyError::PinNotForOpenPgp);
             }
             let key = MemberKey::check(bytes, email, now)?;
-            Ok((Protocol::Openpgp, StoredKey { fingerprint: key.fingerprint(), cert: key.to_bytes() }))
+            Ok((
+                Protocol::Openpgp,
+                StoredKey {
+                    fingerprint: key.fingerprint(),
+                    cert: key.to_bytes(),
+                },
+            ))
         }
     }
 }
@@ -147,19 +179,36 @@ pub fn describe(stored: &StoredKey, protocol: Protocol, now: SystemTime) -> Memb
             Ok(c) => {
                 let info = c.info();
                 let problem = c.unusable(now);
-                MemberKeyView { protocol, key: cert_key_info(&info), certificate: Some(info), usable: problem.is_none(), problem }
+                MemberKeyView {
+                    protocol,
+                    key: cert_key_info(&info),
+                    certificate: Some(info),
+                    usable: problem.is_none(),
+                    problem,
+                }
             }
             Err(e) => unreadable(e.to_string()),
         },
         _ => match MemberKey::from_stored(&stored.cert) {
-            Ok(k) => MemberKeyView { protocol, key: k.info(now), certificate: None, usable: k.can_encrypt(now), problem: None },
+            Ok(k) => MemberKeyView {
+                protocol,
+                key: k.info(now),
+                certificate: None,
+                usable: k.can_encrypt(now),
+                problem: None,
+            },
             Err(e) => unreadable(e.to_string()),
         },
     }
 }
 
 /// Every key of a member, the list's own protocol first.
-pub fn member_keys(store: &Store, list: &List, email: &str, now: SystemTime) -> Result<Vec<MemberKeyView>, StoreError> {
+pub fn member_keys(
+    store: &Store,
+    list: &List,
+    email: &str,
+    now: SystemTime,
+) -> Result<Vec<MemberKeyView>, StoreError> {
     let mut order = [Protocol::Openpgp, Protocol::Smime];
     if list.protocol == Protocol::Smime {
         order.reverse();
@@ -238,7 +287,12 @@ struct Parts {
     certs: Vec<X509>,
 }
 
-const CERT_LABELS: [&str; 4] = ["CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE", "PKCS7"];
+const CERT_LABELS: [&str; 4] = [
+    "CERTIFICATE",
+    "X509 CERTIFICATE",
+    "TRUSTED CERTIFICATE",
+    "PKCS7",
+];
 
 fn split_file(bytes: &[u8], parts: &mut Parts) -> Result<(), MemberKeyError> {
     let text = String::from_utf8_lossy(bytes);
@@ -277,14 +331,19 @@ fn armor_blocks(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut open: Option<(String, Vec<&str>)> = None;
     for raw in text.lines() {
-        let line = raw.trim_start_matches(|c: char| c.is_whitespace() || c == '>').trim_end();
+        let line = raw
+            .trim_start_matches(|c: char| c.is_whitespace() || c == '>')
+            .trim_end();
         if let Some((label, lines)) = &mut open {
             lines.push(line);
             if line == format!("-----END {label}-----") {
                 let (label, lines) = open.take().expect("a block is open");
                 out.push((label, lines.join("\n") + "\n"));
             }
-        } else if let Some(label) = line.strip_prefix("-----BEGIN ").and_then(|l| l.strip_suffix("-----")) {
+        } else if let Some(label) = line
+            .strip_prefix("-----BEGIN ")
+            .and_then(|l| l.strip_suffix("-----"))
+        {
             open = Some((label.to_string(), vec![line]));
         }
     }
@@ -327,9 +386,15 @@ pub fn review(
 ) -> Result<Vec<KeyCandidate>, MemberKeyError> {
     let size: usize = files.iter().map(Vec::len).sum();
     if size > MAX_REVIEW_BYTES {
-        return Err(MemberKeyError::TooLarge { size, max: MAX_REVIEW_BYTES });
+        return Err(MemberKeyError::TooLarge {
+            size,
+            max: MAX_REVIEW_BYTES,
+        });
     }
-    let mut parts = Parts { openpgp: vec![], certs: vec![] };
+    let mut parts = Parts {
+        openpgp: vec![],
+        certs: vec![],
+    };
     for f in files {
         split_file(f, &mut parts)?;
     }
@@ -348,7 +413,10 @@ pub fn review(
         })?;
         for cert in certs {
             let (key, addrs) = MemberKey::inspect(&cert, now)?;
-            let addresses = addrs.into_iter().map(|(name, email)| UserAddress { name, email }).collect();
+            let addresses = addrs
+                .into_iter()
+                .map(|(name, email)| UserAddress { name, email })
+                .collect();
             let c = KeyCandidate {
                 protocol: Protocol::Openpgp,
                 key,
@@ -377,8 +445,10 @@ pub fn review(
             certs.push(c);
         }
     }
-    let (authorities, leaves): (Vec<X509>, Vec<X509>) =
-        certs.iter().cloned().partition(|c| smime::is_authority(c, &certs));
+    let (authorities, leaves): (Vec<X509>, Vec<X509>) = certs
+        .iter()
+        .cloned()
+        .partition(|c| smime::is_authority(c, &certs));
     if leaves.is_empty() && !authorities.is_empty() && out.is_empty() {
         let names: Vec<String> = authorities.iter().map(|a| smime::info(a).subject).collect();
         return Err(MemberKeyError::OnlyAuthorities(names.join("; ")));
@@ -386,13 +456,26 @@ pub fn review(
     let trusted = anchors(store, list)?;
     let mut chain_pem = Vec::new();
     for a in &authorities {
-        chain_pem.extend(a.to_pem().map_err(|e| SmimeError::NotACertificate(e.to_string()))?);
+        chain_pem.extend(
+            a.to_pem()
+                .map_err(|e| SmimeError::NotACertificate(e.to_string()))?,
+        );
     }
     for leaf in &leaves {
         let review = MemberCert::examine(leaf, &authorities, &trusted, now);
         let name = smime::person_name(leaf).unwrap_or_default();
-        let addresses = review.info.emails.iter().map(|e| UserAddress { name: name.clone(), email: e.clone() }).collect();
-        let mut cert = leaf.to_pem().map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
+        let addresses = review
+            .info
+            .emails
+            .iter()
+            .map(|e| UserAddress {
+                name: name.clone(),
+                email: e.clone(),
+            })
+            .collect();
+        let mut cert = leaf
+            .to_pem()
+            .map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
         cert.extend_from_slice(&chain_pem);
         out.push(KeyCandidate {
             protocol: Protocol::Smime,
@@ -424,15 +507,23 @@ pub fn review(
             Some(e) => Some(e.to_string()),
             None => c.addresses.first().map(|a| a.email.clone()),
         };
-        c.matches = target.as_ref().is_some_and(|t| c.addresses.iter().any(|a| a.email.eq_ignore_ascii_case(t)));
+        c.matches = target
+            .as_ref()
+            .is_some_and(|t| c.addresses.iter().any(|a| a.email.eq_ignore_ascii_case(t)));
         c.name = target
             .as_ref()
             .and_then(|t| c.addresses.iter().find(|a| a.email.eq_ignore_ascii_case(t)))
             .map(|a| a.name.clone())
             .unwrap_or_default();
-        let what = if c.protocol == Protocol::Smime { "certificate" } else { "key" };
+        let what = if c.protocol == Protocol::Smime {
+            "certificate"
+        } else {
+            "key"
+        };
         let Some(target) = target else {
-            c.refusal = Some(format!("The {what} names no e-mail address, so it cannot be told whose it is."));
+            c.refusal = Some(format!(
+                "The {what} names no e-mail address, so it cannot be told whose it is."
+            ));
             decided.push(c);
             continue;
         };
@@ -440,31 +531,53 @@ pub fn review(
         let existing = store.member(list, &target)?;
         if let Some(m) = &existing {
             c.email = Some(m.email.clone());
-            c.current = store.member_key(list, &m.email, c.protocol)?.map(|k| describe(&k, c.protocol, now).key.fingerprint);
+            c.current = store
+                .member_key(list, &m.email, c.protocol)?
+                .map(|k| describe(&k, c.protocol, now).key.fingerprint);
         }
         let refusal = if let Err(e) = crate::model::check_address(&target) {
             Some(e)
         } else if target.eq_ignore_ascii_case(&list.address) {
             Some("this is the list's own address: the list cannot be its own member".into())
         } else if decided.iter().any(|d| {
-            d.refusal.is_none() && d.protocol == c.protocol && d.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&target))
+            d.refusal.is_none()
+                && d.protocol == c.protocol
+                && d.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&target))
         }) {
-            Some(format!("an earlier {what} in this file is for {target} already: give one {what} per member"))
+            Some(format!(
+                "an earlier {what} in this file is for {target} already: give one {what} per member"
+            ))
         } else if c.protocol == Protocol::Smime {
             if !c.matches {
-                let found = c.addresses.iter().map(|a| a.email.as_str()).collect::<Vec<_>>().join(", ");
+                let found = c
+                    .addresses
+                    .iter()
+                    .map(|a| a.email.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 Some(if found.is_empty() {
-                    format!("the certificate carries no address, so it is not {target}'s: give the member's own certificate")
+                    format!(
+                        "the certificate carries no address, so it is not {target}'s: give the member's own certificate"
+                    )
                 } else {
-                    format!("the certificate is for {found}, not {target}: it is someone else's, or the member needs one for this address")
+                    format!(
+                        "the certificate is for {found}, not {target}: it is someone else's, or the member needs one for this address"
+                    )
                 })
             } else {
                 unsuitable.map(|why| format!("the certificate is refused: {why}"))
             }
         } else {
-            MemberKey::check(&c.cert, &target, now).err().map(|e| e.to_string())
+            MemberKey::check(&c.cert, &target, now)
+                .err()
+                .map(|e| e.to_string())
         };
-        let same = c.current.as_deref().is_some_and(|cur| cur.replace(' ', "") == c.key.fingerprint.replace(' ', ""));
+        let same = c
+            .current
+            .as_deref()
+            .is_some_and(|cur| cur.replace(' ', "") == c.key.fingerprint.replace(' ', ""));
         c.action = match (&refusal, &existing, &c.current) {
             (Some(_), _, _) => KeyAction::Refused,
             (None, None, _) => KeyAction::Add,
@@ -502,14 +615,21 @@ pub fn import(
     let reviewed = review(store, list, None, files, now)?;
     let mut chosen: Vec<(String, String, Vec<(Protocol, StoredKey)>)> = Vec::new();
     for fpr in fingerprints {
-        let c = reviewed.iter().find(|c| same(&c.key.fingerprint, fpr)).ok_or_else(|| {
-            MemberKeyError::NotImported(format!("the key {fpr} is not in the file any more. Import the file again."))
-        })?;
+        let c = reviewed
+            .iter()
+            .find(|c| same(&c.key.fingerprint, fpr))
+            .ok_or_else(|| {
+                MemberKeyError::NotImported(format!(
+                    "the key {fpr} is not in the file any more. Import the file again."
+                ))
+            })?;
         let who = c.email.as_deref().unwrap_or("no address");
         if c.action != KeyAction::Add {
             return Err(MemberKeyError::NotImported(format!(
                 "the key {fpr} for {who} can no longer be added ({}). Import the file again.",
-                c.refusal.clone().unwrap_or_else(|| "that address is a member now".into())
+                c.refusal
+                    .clone()
+                    .unwrap_or_else(|| "that address is a member now".into())
             )));
         }
         let pin = pinned.iter().any(|p| same(p, fpr));
@@ -519,9 +639,21 @@ pub fn import(
             )));
         }
         let email = c.email.clone().expect("an addable key has an address");
-        let (protocol, stored) = check(store, list, &c.cert, &email, pin && c.protocol == Protocol::Smime, now)
-            .map_err(|e| MemberKeyError::NotImported(format!("the key {fpr} for {email} is refused: {e}")))?;
-        match chosen.iter_mut().find(|(e, _, _)| e.eq_ignore_ascii_case(&email)) {
+        let (protocol, stored) = check(
+            store,
+            list,
+            &c.cert,
+            &email,
+            pin && c.protocol == Protocol::Smime,
+            now,
+        )
+        .map_err(|e| {
+            MemberKeyError::NotImported(format!("the key {fpr} for {email} is refused: {e}"))
+        })?;
+        match chosen
+            .iter_mut()
+            .find(|(e, _, _)| e.eq_ignore_ascii_case(&email))
+        {
             Some((_, name, keys)) => {
                 if name.is_empty() {
                     *name = c.name.clone();
@@ -535,13 +667,17 @@ pub fn import(
     for (email, name, keys) in &chosen {
         let written = store.add_member(list, email, name, role).and_then(|m| {
             added.push(m.email.clone());
-            keys.iter().try_for_each(|(protocol, stored)| store.set_member_key(list, &m.email, *protocol, stored, false))
+            keys.iter().try_for_each(|(protocol, stored)| {
+                store.set_member_key(list, &m.email, *protocol, stored, false)
+            })
         });
         if let Err(e) = written {
             for email in &added {
                 let _ = store.remove_member(list, email);
             }
-            return Err(MemberKeyError::NotImported(format!("saving {email} failed: {e}")));
+            return Err(MemberKeyError::NotImported(format!(
+                "saving {email} failed: {e}"
+            )));
         }
     }
     Ok(added)
@@ -565,23 +701,40 @@ pub fn trust_authorities(
     // An authority out of its validity vouches for nobody: every member
     // certificate checked against it would be refused later, one by one.
     let at = openssl::asn1::Asn1Time::from_unix(
-        now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+        now.duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
     )
     .map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
     for cert in &certs {
         let info = smime::info(cert);
         if cert.not_after() < at {
-            return Err(MemberKeyError::AuthorityNotValid { subject: info.subject, why: format!("it expired on {}", info.expires) });
+            return Err(MemberKeyError::AuthorityNotValid {
+                subject: info.subject,
+                why: format!("it expired on {}", info.expires),
+            });
         }
         if cert.not_before() > at {
-            return Err(MemberKeyError::AuthorityNotValid { subject: info.subject, why: format!("it is valid only from {}", info.valid_from) });
+            return Err(MemberKeyError::AuthorityNotValid {
+                subject: info.subject,
+                why: format!("it is valid only from {}", info.valid_from),
+            });
         }
     }
     let mut out = Vec::new();
     for cert in certs {
         let info = smime::info(&cert);
-        let der = cert.to_der().map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
-        store.add_trust_anchor(list, &TrustAnchor { fingerprint: info.fingerprint.clone(), subject: info.subject.clone(), cert: der })?;
+        let der = cert
+            .to_der()
+            .map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
+        store.add_trust_anchor(
+            list,
+            &TrustAnchor {
+                fingerprint: info.fingerprint.clone(),
+                subject: info.subject.clone(),
+                cert: der,
+            },
+        )?;
         out.push(info);
     }
     Ok(out)
@@ -620,7 +773,10 @@ mod tests {
     /// valid at a `now` the test took just before.
     fn pgp(name: &str, email: &str) -> Vec<u8> {
         let made = SystemTime::now() - std::time::Duration::from_secs(60);
-        ListKey::generate(name, email, KeyAlgo::Ed25519, made).unwrap().public_armored().into_bytes()
+        ListKey::generate(name, email, KeyAlgo::Ed25519, made)
+            .unwrap()
+            .public_armored()
+            .into_bytes()
     }
 
     fn ca() -> (X509, PKey<Private>) {
@@ -634,12 +790,17 @@ mod tests {
             stack.push((*c).clone()).unwrap();
         }
         let flags = openssl::pkcs7::Pkcs7Flags::DETACHED | openssl::pkcs7::Pkcs7Flags::BINARY;
-        openssl::pkcs7::Pkcs7::sign(&signer.0, &signer.1, &stack, b"", flags).unwrap().to_der().unwrap()
+        openssl::pkcs7::Pkcs7::sign(&signer.0, &signer.1, &stack, b"", flags)
+            .unwrap()
+            .to_der()
+            .unwrap()
     }
 
     fn setup(protocol: Protocol) -> (tempfile::TempDir, Store, List) {
         let (dir, store) = crate::store::test_support::store();
-        let list = store.create_list("list@example.org", "L", protocol).unwrap();
+        let list = store
+            .create_list("list@example.org", "L", protocol)
+            .unwrap();
         (dir, store, list)
     }
 
@@ -648,8 +809,15 @@ mod tests {
         let (cert, _) = cert_for("bob@example.org", None, None);
         assert_eq!(protocol_of(&cert.to_pem().unwrap()), Protocol::Smime);
         assert_eq!(protocol_of(&cert.to_der().unwrap()), Protocol::Smime);
-        assert_eq!(protocol_of(&pgp("Bob", "bob@example.org")), Protocol::Openpgp);
-        assert_eq!(protocol_of(b"hello"), Protocol::Openpgp, "what is no certificate is read as OpenPGP (and refused there)");
+        assert_eq!(
+            protocol_of(&pgp("Bob", "bob@example.org")),
+            Protocol::Openpgp
+        );
+        assert_eq!(
+            protocol_of(b"hello"),
+            Protocol::Openpgp,
+            "what is no certificate is read as OpenPGP (and refused there)"
+        );
     }
 
     #[test]
@@ -661,18 +829,84 @@ mod tests {
         // After the certificates were made: they are valid from then.
         let now = SystemTime::now();
 
-        let e = check(&store, &list, &issued.to_pem().unwrap(), "bob@example.org", false, now).unwrap_err();
-        assert!(e.to_string().contains("not issued by an authority this list trusts"), "{e}");
-        let trusted = trust_authorities(&store, &list, &authority.0.to_pem().unwrap(), SystemTime::now()).unwrap();
+        let e = check(
+            &store,
+            &list,
+            &issued.to_pem().unwrap(),
+            "bob@example.org",
+            false,
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("not issued by an authority this list trusts"),
+            "{e}"
+        );
+        let trusted = trust_authorities(
+            &store,
+            &list,
+            &authority.0.to_pem().unwrap(),
+            SystemTime::now(),
+        )
+        .unwrap();
         assert_eq!(trusted[0].fingerprint, smime::fingerprint(&authority.0));
-        let (protocol, stored) = check(&store, &list, &issued.to_der().unwrap(), "bob@example.org", false, now).unwrap();
-        assert_eq!((protocol, stored.fingerprint), (Protocol::Smime, smime::fingerprint(&issued)));
+        let (protocol, stored) = check(
+            &store,
+            &list,
+            &issued.to_der().unwrap(),
+            "bob@example.org",
+            false,
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (protocol, stored.fingerprint),
+            (Protocol::Smime, smime::fingerprint(&issued))
+        );
 
-        assert!(check(&store, &list, &own.to_pem().unwrap(), "bob@example.org", false, now).is_err());
-        assert!(check(&store, &list, &own.to_pem().unwrap(), "bob@example.org", true, now).is_ok(), "pinned");
-        let e = check(&store, &list, &pgp("Bob", "bob@example.org"), "bob@example.org", true, now).unwrap_err();
+        assert!(
+            check(
+                &store,
+                &list,
+                &own.to_pem().unwrap(),
+                "bob@example.org",
+                false,
+                now
+            )
+            .is_err()
+        );
+        assert!(
+            check(
+                &store,
+                &list,
+                &own.to_pem().unwrap(),
+                "bob@example.org",
+                true,
+                now
+            )
+            .is_ok(),
+            "pinned"
+        );
+        let e = check(
+            &store,
+            &list,
+            &pgp("Bob", "bob@example.org"),
+            "bob@example.org",
+            true,
+            now,
+        )
+        .unwrap_err();
         assert!(matches!(e, MemberKeyError::PinNotForOpenPgp), "{e}");
-        let (protocol, _) = check(&store, &list, &pgp("Bob", "bob@example.org"), "bob@example.org", false, now).unwrap();
+        let (protocol, _) = check(
+            &store,
+            &list,
+            &pgp("Bob", "bob@example.org"),
+            "bob@example.org",
+            false,
+            now,
+        )
+        .unwrap();
         assert_eq!(protocol, Protocol::Openpgp);
 
         // A member's certificate is no authority.
@@ -683,7 +917,11 @@ mod tests {
         let later = now + std::time::Duration::from_secs(30 * 365 * 86_400);
         let other = ca();
         let e = trust_authorities(&store, &list, &other.0.to_pem().unwrap(), later).unwrap_err();
-        assert!(matches!(e, MemberKeyError::AuthorityNotValid { .. }) && e.to_string().contains("expired on"), "{e}");
+        assert!(
+            matches!(e, MemberKeyError::AuthorityNotValid { .. })
+                && e.to_string().contains("expired on"),
+            "{e}"
+        );
         assert_eq!(trusted_authorities(&store, &list).unwrap().len(), 1);
     }
 
@@ -691,17 +929,34 @@ mod tests {
     fn a_review_says_what_each_certificate_is_and_whether_it_must_be_pinned() {
         let (_d, store, list) = setup(Protocol::Smime);
         let authority = ca();
-        trust_authorities(&store, &list, &authority.0.to_pem().unwrap(), SystemTime::now()).unwrap();
-        let ann = cert_for("ann@example.org", Some((&authority.0, &authority.1)), Some(2048));
+        trust_authorities(
+            &store,
+            &list,
+            &authority.0.to_pem().unwrap(),
+            SystemTime::now(),
+        )
+        .unwrap();
+        let ann = cert_for(
+            "ann@example.org",
+            Some((&authority.0, &authority.1)),
+            Some(2048),
+        );
         let (cid, _) = cert_for("cid@example.org", Some((&authority.0, &authority.1)), None);
         let (own, _) = cert_for("dan@example.org", None, None);
         let (small, _) = cert_for("eve@example.org", None, Some(1024));
         let now = SystemTime::now();
 
         // A bundle of two members with their authority, and two other files.
-        let files = vec![bundle(&[&cid, &authority.0], &ann), own.to_pem().unwrap(), small.to_der().unwrap()];
+        let files = vec![
+            bundle(&[&cid, &authority.0], &ann),
+            own.to_pem().unwrap(),
+            small.to_der().unwrap(),
+        ];
         let review = review(&store, &list, None, &files, now).unwrap();
-        let seen: Vec<_> = review.iter().map(|c| (c.email.clone().unwrap(), c.action, c.needs_pin)).collect();
+        let seen: Vec<_> = review
+            .iter()
+            .map(|c| (c.email.clone().unwrap(), c.action, c.needs_pin))
+            .collect();
         assert_eq!(
             seen,
             [
@@ -712,9 +967,15 @@ mod tests {
             ],
             "the authority in the bundle is no candidate"
         );
-        assert!(matches!(&review[0].trust, Some(Trust::Authority { subject, .. }) if subject.contains("Conclave test authority")));
+        assert!(
+            matches!(&review[0].trust, Some(Trust::Authority { subject, .. }) if subject.contains("Conclave test authority"))
+        );
         assert_eq!(review[2].trust, Some(Trust::SelfSigned));
-        assert!(review[3].refusal.as_deref().unwrap().contains("1024 bits"), "{:?}", review[3].refusal);
+        assert!(
+            review[3].refusal.as_deref().unwrap().contains("1024 bits"),
+            "{:?}",
+            review[3].refusal
+        );
         assert_eq!(review[0].key.fingerprint, smime::fingerprint(&ann.0));
         assert_eq!(review[0].key.algorithms, ["RSA 2048"]);
         let info = review[0].certificate.as_ref().unwrap();
@@ -722,19 +983,39 @@ mod tests {
         assert!(review[0].matches);
 
         // For one member: a certificate for another address is refused.
-        let other = super::review(&store, &list, Some("bob@example.org"), &[own.to_pem().unwrap()], now).unwrap();
+        let other = super::review(
+            &store,
+            &list,
+            Some("bob@example.org"),
+            &[own.to_pem().unwrap()],
+            now,
+        )
+        .unwrap();
         assert_eq!(other[0].action, KeyAction::Refused);
         assert!(!other[0].matches);
         let why = other[0].refusal.as_deref().unwrap();
-        assert!(why.starts_with("The certificate is for dan@example.org, not bob@example.org"), "{why}");
+        assert!(
+            why.starts_with("The certificate is for dan@example.org, not bob@example.org"),
+            "{why}"
+        );
 
         // Adding all at once: the self-signed one only when pinned; all or none.
-        let fprs: Vec<String> = review[..3].iter().map(|c| c.key.fingerprint.clone()).collect();
+        let fprs: Vec<String> = review[..3]
+            .iter()
+            .map(|c| c.key.fingerprint.clone())
+            .collect();
         let e = import(&store, &list, &files, &fprs, &[], Role::Member, now).unwrap_err();
-        assert!(e.to_string().contains("not issued by an authority this list trusts"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("not issued by an authority this list trusts"),
+            "{e}"
+        );
         assert!(store.members(&list).unwrap().is_empty(), "nobody was added");
         let added = import(&store, &list, &files, &fprs, &fprs[2..], Role::Member, now).unwrap();
-        assert_eq!(added, ["ann@example.org", "cid@example.org", "dan@example.org"]);
+        assert_eq!(
+            added,
+            ["ann@example.org", "cid@example.org", "dan@example.org"]
+        );
         let keys = member_keys(&store, &list, "cid@example.org", now).unwrap();
         assert_eq!(keys.len(), 1);
         assert_eq!(keys[0].key.fingerprint, smime::fingerprint(&cid));
@@ -753,21 +1034,46 @@ mod tests {
         let now = SystemTime::now();
         // Quoted from a mail, the key of one protocol after the other's.
         let text = both.clone();
-        let quoted: String = String::from_utf8(text).unwrap().lines().map(|l| format!("> {l}\n")).collect();
+        let quoted: String = String::from_utf8(text)
+            .unwrap()
+            .lines()
+            .map(|l| format!("> {l}\n"))
+            .collect();
         let review = review(&store, &list, None, &[quoted.into_bytes()], now).unwrap();
         let protocols: Vec<_> = review.iter().map(|c| (c.protocol, c.action)).collect();
-        assert_eq!(protocols, [(Protocol::Openpgp, KeyAction::Add), (Protocol::Smime, KeyAction::Add)]);
+        assert_eq!(
+            protocols,
+            [
+                (Protocol::Openpgp, KeyAction::Add),
+                (Protocol::Smime, KeyAction::Add)
+            ]
+        );
         assert!(review[0].note.is_none());
-        assert!(review[1].note.as_deref().unwrap().contains("no S/MIME certificate of its own"), "{:?}", review[1].note);
+        assert!(
+            review[1]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("no S/MIME certificate of its own"),
+            "{:?}",
+            review[1].note
+        );
 
         // Both are added to the one member.
         let fprs: Vec<String> = review.iter().map(|c| c.key.fingerprint.clone()).collect();
         let added = import(&store, &list, &[both], &fprs, &fprs[1..], Role::Member, now).unwrap();
         assert_eq!(added, ["bob@example.org"]);
         let keys = member_keys(&store, &list, "bob@example.org", now).unwrap();
-        assert_eq!(keys.iter().map(|k| k.protocol).collect::<Vec<_>>(), [Protocol::Openpgp, Protocol::Smime]);
+        assert_eq!(
+            keys.iter().map(|k| k.protocol).collect::<Vec<_>>(),
+            [Protocol::Openpgp, Protocol::Smime]
+        );
 
-        let secret = [cert.to_pem().unwrap(), key.private_key_to_pem_pkcs8().unwrap()].concat();
+        let secret = [
+            cert.to_pem().unwrap(),
+            key.private_key_to_pem_pkcs8().unwrap(),
+        ]
+        .concat();
         let e = super::review(&store, &list, None, &[secret], now).unwrap_err();
         assert!(matches!(e, MemberKeyError::PrivateKey), "{e}");
         let e = super::review(&store, &list, None, &[b"hello".to_vec()], now).unwrap_err();

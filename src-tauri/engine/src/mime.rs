@@ -7,7 +7,11 @@
 pub fn split_head(raw: &[u8]) -> (&[u8], &[u8]) {
     let mut i = 0;
     while i < raw.len() {
-        let end = raw[i..].iter().position(|&b| b == b'\n').map(|p| i + p + 1).unwrap_or(raw.len());
+        let end = raw[i..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| i + p + 1)
+            .unwrap_or(raw.len());
         let line = &raw[i..end];
         if line == b"\r\n" || line == b"\n" {
             return (&raw[..i], &raw[end..]);
@@ -34,16 +38,22 @@ pub fn header(head: &[u8], name: &str) -> Option<String> {
             break;
         }
         if let Some((n, v)) = line.split_once(':')
-            && n.trim().eq_ignore_ascii_case(name) {
-                value = Some(v.trim().to_string());
-            }
+            && n.trim().eq_ignore_ascii_case(name)
+        {
+            value = Some(v.trim().to_string());
+        }
     }
     value
 }
 
 /// "type/subtype" of a Content-Type value, lower case.
 pub fn media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// A parameter of a header value (`boundary`, `protocol`, `micalg`).
@@ -52,7 +62,10 @@ pub fn param(value: &str, name: &str) -> Option<String> {
         let (n, v) = part.split_once('=')?;
         if n.trim().eq_ignore_ascii_case(name) {
             let v = v.trim();
-            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            let v = v
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(v);
             return Some(v.to_string());
         }
     }
@@ -69,7 +82,11 @@ pub fn parts<'a>(body: &'a [u8], boundary: &str) -> Option<Vec<&'a [u8]>> {
     let mut i = 0;
     let mut closed = false;
     while i < body.len() {
-        let end = body[i..].iter().position(|&b| b == b'\n').map(|p| i + p + 1).unwrap_or(body.len());
+        let end = body[i..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| i + p + 1)
+            .unwrap_or(body.len());
         let line = &body[i..end];
         let bare = line.strip_suffix(b"\n").unwrap_or(line);
         let bare = bare.strip_suffix(b"\r").unwrap_or(bare);
@@ -145,7 +162,10 @@ mod tests {
         let (head, body) = split_head(SIGNED);
         let ct = header(head, "content-type").unwrap();
         assert_eq!(media_type(&ct), "multipart/signed");
-        assert_eq!(param(&ct, "protocol").as_deref(), Some("application/pgp-signature"));
+        assert_eq!(
+            param(&ct, "protocol").as_deref(),
+            Some("application/pgp-signature")
+        );
         assert_eq!(param(&ct, "micalg").as_deref(), Some("pgp-sha256"));
         let p = parts(body, &param(&ct, "boundary").unwrap()).unwrap();
         assert_eq!(p.len(), 2);

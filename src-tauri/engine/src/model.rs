@@ -170,7 +170,11 @@ impl ListSettings {
     pub fn defaults_for(name: &str, protocol: Protocol) -> Self {
         ListSettings {
             subject_prefix: format!("[{name}] "),
-            reply_to: if protocol == Protocol::Plain { ReplyTo::Poster } else { ReplyTo::List },
+            reply_to: if protocol == Protocol::Plain {
+                ReplyTo::Poster
+            } else {
+                ReplyTo::List
+            },
             non_member_posts: NonMemberPosts::Hold,
             max_size: 10 * 1024 * 1024,
             send_rate: 0,
@@ -193,10 +197,14 @@ impl ListSettings {
         // footer is body text and may take several lines.
         if key != "footer" {
             if value.contains(['\r', '\n']) {
-                return Err(format!("the value of {key} must be on one line (no line breaks)"));
+                return Err(format!(
+                    "the value of {key} must be on one line (no line breaks)"
+                ));
             }
             if value.chars().any(char::is_control) {
-                return Err(format!("the value of {key} must be plain text (no control characters)"));
+                return Err(format!(
+                    "the value of {key} must be plain text (no control characters)"
+                ));
             }
         }
         match key {
@@ -218,9 +226,14 @@ impl ListSettings {
             "footer" => {
                 let text = value.replace("\r\n", "\n").replace('\r', "\n");
                 if text.chars().count() > MAX_FOOTER_CHARS {
-                    return Err(format!("a footer takes at most {MAX_FOOTER_CHARS} characters"));
+                    return Err(format!(
+                        "a footer takes at most {MAX_FOOTER_CHARS} characters"
+                    ));
                 }
-                if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+                if text
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\t')
+                {
                     return Err("a footer is plain text: no control characters".into());
                 }
                 self.footer = text.trim_end().to_string();
@@ -243,15 +256,25 @@ impl ListSettings {
     /// These settings with every change applied, or every change that
     /// cannot be made, each with its reason. All or nothing: one bad value
     /// leaves the others unapplied too.
-    pub fn with_changes(&self, changes: &[(String, String)]) -> Result<ListSettings, Vec<SettingProblem>> {
+    pub fn with_changes(
+        &self,
+        changes: &[(String, String)],
+    ) -> Result<ListSettings, Vec<SettingProblem>> {
         let mut next = self.clone();
         let problems: Vec<SettingProblem> = changes
             .iter()
             .filter_map(|(key, value)| {
-                next.set(key, value).err().map(|message| SettingProblem { key: key.clone(), message })
+                next.set(key, value).err().map(|message| SettingProblem {
+                    key: key.clone(),
+                    message,
+                })
             })
             .collect();
-        if problems.is_empty() { Ok(next) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(next)
+        } else {
+            Err(problems)
+        }
     }
 
     /// The settings as (key, value) pairs, in the CLI's spelling.
@@ -265,11 +288,23 @@ impl ListSettings {
             ("post-encrypt", self.post_encrypt.to_string()),
             ("post-sign", self.post_sign.to_string()),
             ("distrib-encrypt", self.distrib_encrypt.to_string()),
-            ("distrib-sign", if self.distrib_sign { "yes" } else { "no" }.to_string()),
-            ("signature-max-age-days", self.signature_max_age_days.to_string()),
-            ("owner-notices", if self.owner_notices { "yes" } else { "no" }.to_string()),
+            (
+                "distrib-sign",
+                if self.distrib_sign { "yes" } else { "no" }.to_string(),
+            ),
+            (
+                "signature-max-age-days",
+                self.signature_max_age_days.to_string(),
+            ),
+            (
+                "owner-notices",
+                if self.owner_notices { "yes" } else { "no" }.to_string(),
+            ),
             ("footer", self.footer.clone()),
-            ("protect-subject", if self.protect_subject { "yes" } else { "no" }.to_string()),
+            (
+                "protect-subject",
+                if self.protect_subject { "yes" } else { "no" }.to_string(),
+            ),
         ]
     }
 }
@@ -360,7 +395,10 @@ pub struct Account {
 pub fn check_member_name(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.chars().any(char::is_control) {
-        return Err("a member's name must be one line of plain text (no line breaks or control characters)".into());
+        return Err(
+            "a member's name must be one line of plain text (no line breaks or control characters)"
+                .into(),
+        );
     }
     if name.chars().count() > 200 {
         return Err("a member's name takes at most 200 characters".into());
@@ -378,7 +416,9 @@ pub fn check_address(addr: &str) -> Result<String, String> {
                 && domain.contains('.')
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
-                && !a.chars().any(|c| c.is_whitespace() || c.is_control() || "<>(),;:\"[]\\".contains(c))
+                && !a
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>(),;:\"[]\\".contains(c))
                 && !domain.contains('@')
         }
         None => false,
@@ -386,7 +426,9 @@ pub fn check_address(addr: &str) -> Result<String, String> {
     if ok {
         Ok(a.to_string())
     } else {
-        Err(format!("'{addr}' is not an e-mail address (like name@example.org)"))
+        Err(format!(
+            "'{addr}' is not an e-mail address (like name@example.org)"
+        ))
     }
 }
 
@@ -398,10 +440,19 @@ mod tests {
     fn a_footer_takes_lines_but_no_control_characters() {
         let mut s = ListSettings::defaults_for("T", Protocol::Plain);
         assert_eq!(s.footer, "");
-        s.set("footer", "Tenants' union\r\nMeetings on Tuesdays\n\n").unwrap();
+        s.set("footer", "Tenants' union\r\nMeetings on Tuesdays\n\n")
+            .unwrap();
         assert_eq!(s.footer, "Tenants' union\nMeetings on Tuesdays");
-        assert!(s.set("footer", "bell\u{7}").unwrap_err().contains("plain text"));
-        assert!(s.set("footer", &"x".repeat(MAX_FOOTER_CHARS + 1)).unwrap_err().contains("at most"));
+        assert!(
+            s.set("footer", "bell\u{7}")
+                .unwrap_err()
+                .contains("plain text")
+        );
+        assert!(
+            s.set("footer", &"x".repeat(MAX_FOOTER_CHARS + 1))
+                .unwrap_err()
+                .contains("at most")
+        );
         // Other values stay on one line.
         assert!(s.set("subject-prefix", "[T]\n").is_err());
         s.set("footer", "").unwrap();
@@ -444,8 +495,20 @@ mod tests {
     fn crypto_settings_default_to_protecting_posts() {
         let s = ListSettings::defaults_for("x", Protocol::Plain);
         assert_eq!(
-            (s.post_encrypt, s.post_sign, s.distrib_encrypt, s.distrib_sign, s.signature_max_age_days),
-            (Requirement::Yes, Requirement::Yes, Requirement::Yes, true, 7)
+            (
+                s.post_encrypt,
+                s.post_sign,
+                s.distrib_encrypt,
+                s.distrib_sign,
+                s.signature_max_age_days
+            ),
+            (
+                Requirement::Yes,
+                Requirement::Yes,
+                Requirement::Yes,
+                true,
+                7
+            )
         );
     }
 
@@ -479,9 +542,20 @@ mod tests {
 
     #[test]
     fn member_names_are_one_line_of_text() {
-        assert_eq!(check_member_name("  Alice Liddell ").unwrap(), "Alice Liddell");
-        for bad in ["Alice\r\nBcc: eve@example.net", "Ali\nce", "A\u{7}lice", "\u{1b}[31mAlice"] {
-            assert!(check_member_name(bad).unwrap_err().contains("one line"), "{bad:?}");
+        assert_eq!(
+            check_member_name("  Alice Liddell ").unwrap(),
+            "Alice Liddell"
+        );
+        for bad in [
+            "Alice\r\nBcc: eve@example.net",
+            "Ali\nce",
+            "A\u{7}lice",
+            "\u{1b}[31mAlice",
+        ] {
+            assert!(
+                check_member_name(bad).unwrap_err().contains("one line"),
+                "{bad:?}"
+            );
         }
         assert!(check_member_name(&"x".repeat(201)).is_err());
     }
@@ -507,9 +581,17 @@ mod tests {
     #[test]
     fn changes_apply_all_together_or_not_at_all() {
         let s = ListSettings::defaults_for("x", Protocol::Plain);
-        let pairs = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let pairs = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
         let next = s
-            .with_changes(&pairs(&[("post-sign", "force"), ("max-size", "500K"), ("reply-to", "list")]))
+            .with_changes(&pairs(&[
+                ("post-sign", "force"),
+                ("max-size", "500K"),
+                ("reply-to", "list"),
+            ]))
             .unwrap();
         assert_eq!(next.post_sign, Requirement::Force);
         assert_eq!(next.max_size, 500 * 1024);
@@ -527,13 +609,24 @@ mod tests {
         let keys: Vec<_> = problems.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, ["max-size", "send-rate", "colour"]);
         assert!(problems[0].message.contains("not a size"), "{problems:?}");
-        assert!(problems[1].message.contains("messages a minute"), "{problems:?}");
+        assert!(
+            problems[1].message.contains("messages a minute"),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn addresses() {
         assert_eq!(check_address(" a@b.org ").unwrap(), "a@b.org");
-        for bad in ["", "a", "a@b", "@b.org", "a b@c.org", "a@b.org>", "a@@b.org"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.org",
+            "a b@c.org",
+            "a@b.org>",
+            "a@@b.org",
+        ] {
             assert!(check_address(bad).is_err(), "{bad}");
         }
     }

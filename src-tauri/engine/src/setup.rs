@@ -16,7 +16,9 @@ use crate::model::{Account, Endpoint, Protocol, check_address};
 use crate::secrets::{self, SecretError, SecretKind, Sensitive};
 use crate::store::{Store, StoreError, StoredKey};
 use crate::transport::presets::preset_for_address;
-use crate::transport::{Problem, TransportError, check_account, check_tls_allowed, explain, parse_ca_pem};
+use crate::transport::{
+    Problem, TransportError, check_account, check_tls_allowed, explain, parse_ca_pem,
+};
 
 /// Where the list key comes from.
 pub enum KeyChoice {
@@ -27,7 +29,10 @@ pub enum KeyChoice {
     Generate { algo: Option<String> },
     /// An exported secret key: OpenPGP (armored or binary), or S/MIME
     /// (PKCS#12, or PEM with the key and the certificate).
-    Import { bytes: Vec<u8>, passphrase: Option<Sensitive<String>> },
+    Import {
+        bytes: Vec<u8>,
+        passphrase: Option<Sensitive<String>>,
+    },
 }
 
 /// Everything the wizard asked for.
@@ -88,7 +93,10 @@ pub enum SetupError {
     #[error("a list {0} exists already: choose another address, or find that list in the overview")]
     ListExists(String),
     #[error("the {server} server: {problem}")]
-    Login { server: &'static str, problem: Problem },
+    Login {
+        server: &'static str,
+        problem: Problem,
+    },
     #[error("{0}: type the passphrase that protects it")]
     NeedsPassphrase(String),
     #[error("the list key: {0}")]
@@ -114,7 +122,9 @@ impl From<StoreError> for SetupError {
 impl From<OpenPgpError> for SetupError {
     fn from(e: OpenPgpError) -> Self {
         match e {
-            OpenPgpError::NeedsPassphrase | OpenPgpError::WrongPassphrase => SetupError::NeedsPassphrase(capitalized(&e)),
+            OpenPgpError::NeedsPassphrase | OpenPgpError::WrongPassphrase => {
+                SetupError::NeedsPassphrase(capitalized(&e))
+            }
             other => SetupError::Key(other.to_string()),
         }
     }
@@ -123,7 +133,9 @@ impl From<OpenPgpError> for SetupError {
 impl From<SmimeError> for SetupError {
     fn from(e: SmimeError) -> Self {
         match e {
-            SmimeError::NeedsPassword | SmimeError::WrongPassword => SetupError::NeedsPassphrase(capitalized(&e)),
+            SmimeError::NeedsPassword | SmimeError::WrongPassword => {
+                SetupError::NeedsPassphrase(capitalized(&e))
+            }
             other => SetupError::Key(other.to_string()),
         }
     }
@@ -142,10 +154,14 @@ fn capitalized(e: &dyn std::fmt::Display) -> String {
 pub fn check_list(store: &Store, address: &str, name: &str) -> Result<ListCheck, SetupError> {
     let name = name.trim();
     if name.is_empty() {
-        return Err(SetupError::Invalid("give the list a name, like “Tenants of Elm Street”".into()));
+        return Err(SetupError::Invalid(
+            "give the list a name, like “Tenants of Elm Street”".into(),
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(SetupError::Invalid("the list's name must be one line of text".into()));
+        return Err(SetupError::Invalid(
+            "the list's name must be one line of text".into(),
+        ));
     }
     let address = check_address(address).map_err(SetupError::Invalid)?;
     if store.list_exists(&address)? {
@@ -164,19 +180,29 @@ pub fn check_account_fields(account: &Account) -> Result<(), SetupError> {
     let server = |kind: &str, ep: &Endpoint| -> Result<(), SetupError> {
         let host = ep.host.trim();
         if host.is_empty() {
-            return Err(SetupError::Invalid(format!("give the {kind} server's host name, like {}.example.org", kind.to_ascii_lowercase())));
+            return Err(SetupError::Invalid(format!(
+                "give the {kind} server's host name, like {}.example.org",
+                kind.to_ascii_lowercase()
+            )));
         }
-        if host.chars().any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@') {
+        if host
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '/' || c == '@')
+        {
             return Err(SetupError::Invalid(format!(
                 "“{host}” is not a host name: give only the server's name, like {}.example.org",
                 kind.to_ascii_lowercase()
             )));
         }
         if ep.port == 0 {
-            return Err(SetupError::Invalid(format!("give the {kind} server's port (a number from 1 to 65535)")));
+            return Err(SetupError::Invalid(format!(
+                "give the {kind} server's port (a number from 1 to 65535)"
+            )));
         }
         if ep.user.trim().is_empty() {
-            return Err(SetupError::Invalid(format!("give the {kind} user name (often the whole e-mail address)")));
+            return Err(SetupError::Invalid(format!(
+                "give the {kind} user name (often the whole e-mail address)"
+            )));
         }
         check_tls_allowed(ep).map_err(|e| SetupError::Login {
             server: if kind == "IMAP" { "IMAP" } else { "SMTP" },
@@ -201,7 +227,12 @@ pub enum PreparedKey {
 impl std::fmt::Debug for PreparedKey {
     // Never the secret parts.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PreparedKey({}, {})", self.protocol(), self.stored().fingerprint)
+        write!(
+            f,
+            "PreparedKey({}, {})",
+            self.protocol(),
+            self.stored().fingerprint
+        )
     }
 }
 
@@ -218,15 +249,24 @@ impl PreparedKey {
     fn secret(&self) -> Result<(SecretKind, Sensitive<String>), SetupError> {
         Ok(match self {
             PreparedKey::Openpgp(k) => (SecretKind::OpenPgpListKey, k.to_keychain()),
-            PreparedKey::Smime(i) => (SecretKind::SmimeListKey, ListIdentity::key_to_keychain(i.key())?),
+            PreparedKey::Smime(i) => (
+                SecretKind::SmimeListKey,
+                ListIdentity::key_to_keychain(i.key())?,
+            ),
         })
     }
 
     /// What the store keeps: the public part only.
     fn stored(&self) -> StoredKey {
         match self {
-            PreparedKey::Openpgp(k) => StoredKey { fingerprint: k.fingerprint(), cert: k.public_armored().into_bytes() },
-            PreparedKey::Smime(i) => StoredKey { fingerprint: i.fingerprint(), cert: i.public_pem() },
+            PreparedKey::Openpgp(k) => StoredKey {
+                fingerprint: k.fingerprint(),
+                cert: k.public_armored().into_bytes(),
+            },
+            PreparedKey::Smime(i) => StoredKey {
+                fingerprint: i.fingerprint(),
+                cert: i.public_pem(),
+            },
         }
     }
 
@@ -265,10 +305,16 @@ impl PreparedKey {
 fn key_fits(protocol: Protocol, choice: &KeyChoice) -> Result<(), SetupError> {
     match (protocol, choice) {
         (Protocol::Plain, KeyChoice::None) => Ok(()),
-        (Protocol::Plain, _) => Err(SetupError::Invalid("a plain list has no key: choose OpenPGP or S/MIME for one".into())),
+        (Protocol::Plain, _) => Err(SetupError::Invalid(
+            "a plain list has no key: choose OpenPGP or S/MIME for one".into(),
+        )),
         (_, KeyChoice::None) => Err(SetupError::Invalid(format!(
             "an {} list needs a key: generate one, or import the one you have",
-            if protocol == Protocol::Smime { "S/MIME" } else { "OpenPGP" }
+            if protocol == Protocol::Smime {
+                "S/MIME"
+            } else {
+                "OpenPGP"
+            }
         ))),
         _ => Ok(()),
     }
@@ -288,19 +334,29 @@ pub fn prepare_key(
     Ok(match (protocol, choice) {
         (_, KeyChoice::None) => None,
         (Protocol::Smime, KeyChoice::Generate { algo }) => {
-            let algo: SmimeAlgo = algo.as_deref().unwrap_or("rsa3072").parse().map_err(SetupError::Invalid)?;
+            let algo: SmimeAlgo = algo
+                .as_deref()
+                .unwrap_or("rsa3072")
+                .parse()
+                .map_err(SetupError::Invalid)?;
             Some(PreparedKey::Smime(ListIdentity::generate(address, algo)?))
         }
-        (Protocol::Smime, KeyChoice::Import { bytes, passphrase }) => {
-            Some(PreparedKey::Smime(ListIdentity::import(bytes, passphrase.as_ref(), address, now)?))
-        }
+        (Protocol::Smime, KeyChoice::Import { bytes, passphrase }) => Some(PreparedKey::Smime(
+            ListIdentity::import(bytes, passphrase.as_ref(), address, now)?,
+        )),
         (_, KeyChoice::Generate { algo }) => {
-            let algo: KeyAlgo = algo.as_deref().unwrap_or("ed25519").parse().map_err(SetupError::Invalid)?;
-            Some(PreparedKey::Openpgp(Box::new(ListKey::generate(name, address, algo, now)?)))
+            let algo: KeyAlgo = algo
+                .as_deref()
+                .unwrap_or("ed25519")
+                .parse()
+                .map_err(SetupError::Invalid)?;
+            Some(PreparedKey::Openpgp(Box::new(ListKey::generate(
+                name, address, algo, now,
+            )?)))
         }
-        (_, KeyChoice::Import { bytes, passphrase }) => {
-            Some(PreparedKey::Openpgp(Box::new(ListKey::import(bytes, passphrase.as_ref(), address, now)?)))
-        }
+        (_, KeyChoice::Import { bytes, passphrase }) => Some(PreparedKey::Openpgp(Box::new(
+            ListKey::import(bytes, passphrase.as_ref(), address, now)?,
+        ))),
     })
 }
 
@@ -328,7 +384,11 @@ fn tidy(account: &Account) -> Account {
 }
 
 /// Tries both logins; the first failure is the error.
-async fn check_logins(account: &Account, imap: &Sensitive<String>, smtp: &Sensitive<String>) -> Result<(), SetupError> {
+async fn check_logins(
+    account: &Account,
+    imap: &Sensitive<String>,
+    smtp: &Sensitive<String>,
+) -> Result<(), SetupError> {
     let check = check_account(account, imap.expose(), smtp.expose()).await;
     let failed = |server: &'static str, e: &TransportError, ep: &Endpoint| SetupError::Login {
         server,
@@ -350,7 +410,15 @@ async fn check_logins(account: &Account, imap: &Sensitive<String>, smtp: &Sensit
 /// it are removed again.
 pub async fn create_list(data_dir: &Path, new: NewList) -> Result<CreatedList, SetupError> {
     let now = SystemTime::now();
-    let NewList { address, name, protocol, account, imap_password, smtp_password, key: choice } = new;
+    let NewList {
+        address,
+        name,
+        protocol,
+        account,
+        imap_password,
+        smtp_password,
+        key: choice,
+    } = new;
     let address = {
         let store = Store::open(data_dir)?;
         check_list(&store, &address, &name)?.address
@@ -391,7 +459,13 @@ pub async fn create_list(data_dir: &Path, new: NewList) -> Result<CreatedList, S
     let (dir, a, n) = (data_dir.to_path_buf(), address.clone(), name.clone());
     let written = tokio::task::spawn_blocking(move || -> Result<_, SetupError> {
         let store = Store::open(&dir)?;
-        Ok(store.create_configured_list(&a, &n, protocol, &account, public.as_ref().map(|(p, k)| (*p, k)))?)
+        Ok(store.create_configured_list(
+            &a,
+            &n,
+            protocol,
+            &account,
+            public.as_ref().map(|(p, k)| (*p, k)),
+        )?)
     })
     .await
     .map_err(|e| SetupError::Internal(e.to_string()))
@@ -415,7 +489,9 @@ pub async fn create_list(data_dir: &Path, new: NewList) -> Result<CreatedList, S
 async fn forget(address: &str, kinds: &[SecretKind]) {
     for kind in kinds {
         if let Err(e) = secrets::forget(address, *kind).await {
-            eprintln!("conclave: a secret of the list that was not created stays in the keychain ({e})");
+            eprintln!(
+                "conclave: a secret of the list that was not created stays in the keychain ({e})"
+            );
         }
     }
 }
@@ -427,7 +503,12 @@ mod tests {
     use crate::transport::ProblemKind;
 
     fn endpoint(host: &str, port: u16, tls: TlsMode) -> Endpoint {
-        Endpoint { host: host.into(), port, tls, user: "list@example.org".into() }
+        Endpoint {
+            host: host.into(),
+            port,
+            tls,
+            user: "list@example.org".into(),
+        }
     }
 
     fn account() -> Account {
@@ -451,13 +532,23 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert!(invalid(check_list(&store, "l@example.org", "  ")).contains("name"));
         assert!(invalid(check_list(&store, "l@example.org", "Two\nlines")).contains("one line"));
-        assert!(invalid(check_list(&store, "not an address", "L")).contains("not an e-mail address"));
+        assert!(
+            invalid(check_list(&store, "not an address", "L")).contains("not an e-mail address")
+        );
         let c = check_list(&store, " l@example.org ", "L").unwrap();
-        assert_eq!((c.address.as_str(), c.preset, c.user.as_str()), ("l@example.org", None, "l@example.org"));
+        assert_eq!(
+            (c.address.as_str(), c.preset, c.user.as_str()),
+            ("l@example.org", None, "l@example.org")
+        );
         let c = check_list(&store, "tenants@riseup.net", "L").unwrap();
         assert_eq!((c.preset, c.user.as_str()), (Some("riseup"), "tenants"));
-        assert_eq!(check_list(&store, "t@gmail.com", "L").unwrap().preset, Some("gmail"));
-        store.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        assert_eq!(
+            check_list(&store, "t@gmail.com", "L").unwrap().preset,
+            Some("gmail")
+        );
+        store
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
         let e = check_list(&store, "L@Example.org", "Again").unwrap_err();
         assert!(matches!(e, SetupError::ListExists(_)), "{e:?}");
         assert!(e.to_string().contains("exists already"));
@@ -481,36 +572,96 @@ mod tests {
         let mut a = account();
         a.smtp.tls = TlsMode::None;
         match check_account_fields(&a) {
-            Err(SetupError::Login { server: "SMTP", problem }) => assert_eq!(problem.kind, ProblemKind::Plaintext),
+            Err(SetupError::Login {
+                server: "SMTP",
+                problem,
+            }) => assert_eq!(problem.kind, ProblemKind::Plaintext),
             other => panic!("{other:?}"),
         }
         let mut a = account();
         a.imap = endpoint("127.0.0.1", 143, TlsMode::None);
-        assert!(check_account_fields(&a).is_ok(), "no security to this computer is allowed");
+        assert!(
+            check_account_fields(&a).is_ok(),
+            "no security to this computer is allowed"
+        );
         let mut a = account();
         a.ca_pem = Some("not a certificate".into());
         assert!(invalid(check_account_fields(&a)).contains("not a PEM certificate"));
-        assert!(invalid(check_passwords(&Sensitive::new(String::new()), &Sensitive::new("x".into()))).contains("IMAP"));
+        assert!(
+            invalid(check_passwords(
+                &Sensitive::new(String::new()),
+                &Sensitive::new("x".into())
+            ))
+            .contains("IMAP")
+        );
     }
 
     #[test]
     fn the_key_must_fit_the_protocol() {
         let now = SystemTime::now();
         let generate = KeyChoice::Generate { algo: None };
-        assert!(invalid(prepare_key("l@example.org", "L", Protocol::Plain, &generate, now)).contains("plain list has no key"));
-        assert!(prepare_key("l@example.org", "L", Protocol::Plain, &KeyChoice::None, now).unwrap().is_none());
-        assert!(invalid(prepare_key("l@example.org", "L", Protocol::Openpgp, &KeyChoice::None, now)).contains("needs a key"));
-        assert!(invalid(prepare_key("l@example.org", "L", Protocol::Smime, &KeyChoice::None, now)).contains("S/MIME"));
-        let bad = KeyChoice::Generate { algo: Some("dsa".into()) };
-        assert!(invalid(prepare_key("l@example.org", "L", Protocol::Openpgp, &bad, now)).contains("ed25519"));
+        assert!(
+            invalid(prepare_key(
+                "l@example.org",
+                "L",
+                Protocol::Plain,
+                &generate,
+                now
+            ))
+            .contains("plain list has no key")
+        );
+        assert!(
+            prepare_key("l@example.org", "L", Protocol::Plain, &KeyChoice::None, now)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            invalid(prepare_key(
+                "l@example.org",
+                "L",
+                Protocol::Openpgp,
+                &KeyChoice::None,
+                now
+            ))
+            .contains("needs a key")
+        );
+        assert!(
+            invalid(prepare_key(
+                "l@example.org",
+                "L",
+                Protocol::Smime,
+                &KeyChoice::None,
+                now
+            ))
+            .contains("S/MIME")
+        );
+        let bad = KeyChoice::Generate {
+            algo: Some("dsa".into()),
+        };
+        assert!(
+            invalid(prepare_key(
+                "l@example.org",
+                "L",
+                Protocol::Openpgp,
+                &bad,
+                now
+            ))
+            .contains("ed25519")
+        );
     }
 
     #[test]
     fn a_generated_openpgp_key_is_shown_with_what_members_need() {
         let now = SystemTime::now();
-        let key = prepare_key(" l@example.org", " Tenants ", Protocol::Openpgp, &KeyChoice::Generate { algo: None }, now)
-            .unwrap()
-            .unwrap();
+        let key = prepare_key(
+            " l@example.org",
+            " Tenants ",
+            Protocol::Openpgp,
+            &KeyChoice::Generate { algo: None },
+            now,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(key.protocol(), Protocol::Openpgp);
         let s = key.summary("L@example.org", now);
         assert_eq!(s.names, ["Tenants <l@example.org>"]);
@@ -523,21 +674,37 @@ mod tests {
         assert!(secret.expose().contains("PRIVATE KEY BLOCK"));
         let stored = key.stored();
         assert_eq!(stored.fingerprint, s.fingerprint.replace(' ', ""));
-        assert!(!String::from_utf8_lossy(&stored.cert).contains("PRIVATE"), "the store gets the public part only");
+        assert!(
+            !String::from_utf8_lossy(&stored.cert).contains("PRIVATE"),
+            "the store gets the public part only"
+        );
     }
 
     #[test]
     fn an_smime_identity_is_generated_or_imported_with_its_password() {
         let now = SystemTime::now();
-        let made = prepare_key("l@example.org", "L", Protocol::Smime, &KeyChoice::Generate { algo: Some("p256".into()) }, now)
-            .unwrap()
-            .unwrap();
+        let made = prepare_key(
+            "l@example.org",
+            "L",
+            Protocol::Smime,
+            &KeyChoice::Generate {
+                algo: Some("p256".into()),
+            },
+            now,
+        )
+        .unwrap()
+        .unwrap();
         let s = made.summary("l@example.org", now);
-        assert_eq!((s.protocol, s.algorithms.as_slice()), (Protocol::Smime, ["ECDSA P-256".to_string()].as_slice()));
+        assert_eq!(
+            (s.protocol, s.algorithms.as_slice()),
+            (Protocol::Smime, ["ECDSA P-256".to_string()].as_slice())
+        );
         assert!(s.public.starts_with("-----BEGIN CERTIFICATE-----") && s.expires.is_some());
         assert_eq!(made.secret().unwrap().0, SecretKind::SmimeListKey);
 
-        let PreparedKey::Smime(identity) = &made else { panic!("S/MIME") };
+        let PreparedKey::Smime(identity) = &made else {
+            panic!("S/MIME")
+        };
         let p12 = openssl::pkcs12::Pkcs12::builder()
             .name("list")
             .pkey(identity.key())
@@ -546,33 +713,86 @@ mod tests {
             .unwrap()
             .to_der()
             .unwrap();
-        let import = |pass: Option<&str>| KeyChoice::Import { bytes: p12.clone(), passphrase: pass.map(|p| Sensitive::new(p.into())) };
+        let import = |pass: Option<&str>| KeyChoice::Import {
+            bytes: p12.clone(),
+            passphrase: pass.map(|p| Sensitive::new(p.into())),
+        };
         for pass in [None, Some("wrong")] {
-            let e = prepare_key("l@example.org", "L", Protocol::Smime, &import(pass), now).err().unwrap();
+            let e = prepare_key("l@example.org", "L", Protocol::Smime, &import(pass), now)
+                .err()
+                .unwrap();
             assert!(matches!(e, SetupError::NeedsPassphrase(_)), "{e:?}");
             assert!(e.to_string().contains("type the passphrase"), "{e}");
         }
-        let imported = prepare_key("l@example.org", "L", Protocol::Smime, &import(Some("open sesame")), now).unwrap().unwrap();
-        assert_eq!(imported.summary("l@example.org", now).fingerprint, s.fingerprint);
-        let e = prepare_key("other@example.org", "L", Protocol::Smime, &import(Some("open sesame")), now).err().unwrap();
-        assert!(matches!(e, SetupError::Key(ref m) if m.contains("other@example.org")), "{e:?}");
+        let imported = prepare_key(
+            "l@example.org",
+            "L",
+            Protocol::Smime,
+            &import(Some("open sesame")),
+            now,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            imported.summary("l@example.org", now).fingerprint,
+            s.fingerprint
+        );
+        let e = prepare_key(
+            "other@example.org",
+            "L",
+            Protocol::Smime,
+            &import(Some("open sesame")),
+            now,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(e, SetupError::Key(ref m) if m.contains("other@example.org")),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn an_openpgp_key_file_must_hold_the_list_s_secret_key() {
         let now = SystemTime::now();
         let key = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, now).unwrap();
-        let import = |bytes: &[u8]| KeyChoice::Import { bytes: bytes.to_vec(), passphrase: None };
-        let e = prepare_key("l@example.org", "L", Protocol::Openpgp, &import(key.public_armored().as_bytes()), now)
-            .err()
-            .unwrap();
-        assert!(matches!(e, SetupError::Key(ref m) if m.contains("public key only")), "{e:?}");
-        let e = prepare_key("l@example.org", "L", Protocol::Openpgp, &import(b"hello"), now).err().unwrap();
+        let import = |bytes: &[u8]| KeyChoice::Import {
+            bytes: bytes.to_vec(),
+            passphrase: None,
+        };
+        let e = prepare_key(
+            "l@example.org",
+            "L",
+            Protocol::Openpgp,
+            &import(key.public_armored().as_bytes()),
+            now,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            matches!(e, SetupError::Key(ref m) if m.contains("public key only")),
+            "{e:?}"
+        );
+        let e = prepare_key(
+            "l@example.org",
+            "L",
+            Protocol::Openpgp,
+            &import(b"hello"),
+            now,
+        )
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("not an OpenPGP key"), "{e}");
         let secret = key.to_keychain();
-        let ok = prepare_key("l@example.org", "L", Protocol::Openpgp, &import(secret.expose().as_bytes()), now)
-            .unwrap()
-            .unwrap();
+        let ok = prepare_key(
+            "l@example.org",
+            "L",
+            Protocol::Openpgp,
+            &import(secret.expose().as_bytes()),
+            now,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!(ok.stored().fingerprint, key.fingerprint());
     }
 }

@@ -22,8 +22,16 @@ pub(super) fn settle(
     let domain = list.address.rsplit('@').next().unwrap_or("localhost");
     let message_id = format!("<conclave.reply.{}.{post_id}@{domain}>", list.id);
     let date = chrono::Utc::now().to_rfc2822();
-    let env = Envelope { to: &member, message_id: &message_id, date: &date };
-    let owner = store.members(list)?.into_iter().find(|m| m.role == crate::model::Role::Owner).map(|m| m.email);
+    let env = Envelope {
+        to: &member,
+        message_id: &message_id,
+        date: &date,
+    };
+    let owner = store
+        .members(list)?
+        .into_iter()
+        .find(|m| m.role == crate::model::Role::Owner)
+        .map(|m| m.email);
     let base = Settlement {
         decision: "command",
         sender: post.sender_text(),
@@ -40,16 +48,28 @@ pub(super) fn settle(
             }
             Settlement {
                 reason: format!("{}: answered", command.describe()),
-                replies: vec![(member.clone(), notices::render_help(list, &env, &keys, owner.as_deref()))],
+                replies: vec![(
+                    member.clone(),
+                    notices::render_help(list, &env, &keys, owner.as_deref()),
+                )],
                 ..base
             }
         }
         ListCommand::Unsubscribe => {
             let token = new_token();
             Settlement {
-                reason: format!("{}: {member} was asked by mail to confirm", command.describe()),
-                replies: vec![(member.clone(), notices::render_unsubscribe_confirm(list, &env, &token))],
-                membership: Some(MembershipChange::RequestLeave { email: member.clone(), token }),
+                reason: format!(
+                    "{}: {member} was asked by mail to confirm",
+                    command.describe()
+                ),
+                replies: vec![(
+                    member.clone(),
+                    notices::render_unsubscribe_confirm(list, &env, &token),
+                )],
+                membership: Some(MembershipChange::RequestLeave {
+                    email: member.clone(),
+                    token,
+                }),
                 ..base
             }
         }
@@ -69,7 +89,10 @@ pub(super) fn settle(
                     ..base
                 },
                 None => Settlement {
-                    reason: format!("{} with an unknown or expired code: nobody was removed", command.describe()),
+                    reason: format!(
+                        "{} with an unknown or expired code: nobody was removed",
+                        command.describe()
+                    ),
                     ..base
                 },
             }
@@ -89,8 +112,15 @@ fn key_line(protocol: Protocol, fingerprint: &str) -> String {
     match protocol {
         Protocol::Smime => format!("S/MIME certificate SHA-256 {fingerprint}"),
         _ => {
-            let hex: String = fingerprint.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-            let grouped: Vec<&str> = hex.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+            let hex: String = fingerprint
+                .chars()
+                .filter(|c| c.is_ascii_hexdigit())
+                .collect();
+            let grouped: Vec<&str> = hex
+                .as_bytes()
+                .chunks(4)
+                .map(|c| std::str::from_utf8(c).unwrap_or(""))
+                .collect();
             format!("OpenPGP key {}", grouped.join(" "))
         }
     }

@@ -11,9 +11,9 @@ use serde::Serialize;
 
 use super::protected::{self, ListCrypto};
 use super::{AgentError, held_recipients};
+use crate::policy::Post;
 use crate::policy::notices;
 use crate::policy::view::PostView;
-use crate::policy::Post;
 use crate::store::{HeldPost, Resolution, Store, StoreError};
 
 /// What the poster is sent when an owner rejects their post.
@@ -44,7 +44,11 @@ pub struct HeldView {
 const GROWTH: usize = 4;
 
 /// Opens held post `held_id` of the list `address` in the data folder.
-pub async fn held_view(data_dir: &Path, address: &str, held_id: i64) -> Result<HeldView, AgentError> {
+pub async fn held_view(
+    data_dir: &Path,
+    address: &str,
+    held_id: i64,
+) -> Result<HeldView, AgentError> {
     let store = Mutex::new(Store::open(data_dir)?);
     let (list, held, raw, arrived) = {
         let db = super::db(&store);
@@ -53,7 +57,10 @@ pub async fn held_view(data_dir: &Path, address: &str, held_id: i64) -> Result<H
             .held_posts(&list)?
             .into_iter()
             .find(|h| h.id == held_id)
-            .ok_or_else(|| StoreError::NoSuchHeldPost { list: list.address.clone(), id: held_id })?;
+            .ok_or_else(|| StoreError::NoSuchHeldPost {
+                list: list.address.clone(),
+                id: held_id,
+            })?;
         let raw = db.post_raw(held.post_id)?.unwrap_or_default();
         let arrived = db.post_arrived_at(held.post_id)?;
         (list, held, raw, arrived)
@@ -70,20 +77,38 @@ pub async fn held_view(data_dir: &Path, address: &str, held_id: i64) -> Result<H
         let post = match (Post::read(&raw), crypto.as_ref()) {
             (Ok(post), Some(crypto)) => {
                 let max = (list.settings.max_size as usize).max(raw.len().saturating_mul(GROWTH));
-                let (evidence, unwrapped) = protected::read_evidence(&raw, &post, &list, crypto, &store, arrived, max)?;
+                let (evidence, unwrapped) =
+                    protected::read_evidence(&raw, &post, &list, crypto, &store, arrived, max)?;
                 PostView::of(&raw, Some(&evidence), unwrapped.content.as_deref())
             }
             _ => PostView::of(&raw, None, None),
         };
-        let approve_to = if held.approvable { held_recipients(&store, &list, &held, Resolution::Approve)?.len() } else { 0 };
-        let reject_notice = held_recipients(&store, &list, &held, Resolution::Reject)?.into_iter().next().map(|to| {
-            let (subject, text) = notices::notice_words(&list, &held.subject, &held.reason);
-            RejectNotice { to, subject, text }
-        });
-        Ok(HeldView { held, post, approve_to, reject_notice, key_problem })
+        let approve_to = if held.approvable {
+            held_recipients(&store, &list, &held, Resolution::Approve)?.len()
+        } else {
+            0
+        };
+        let reject_notice = held_recipients(&store, &list, &held, Resolution::Reject)?
+            .into_iter()
+            .next()
+            .map(|to| {
+                let (subject, text) = notices::notice_words(&list, &held.subject, &held.reason);
+                RejectNotice { to, subject, text }
+            });
+        Ok(HeldView {
+            held,
+            post,
+            approve_to,
+            reject_notice,
+            key_problem,
+        })
     })
     .await
-    .map_err(|e| AgentError::Store(StoreError::Invalid(format!("reading the held post failed: {e}"))))?
+    .map_err(|e| {
+        AgentError::Store(StoreError::Invalid(format!(
+            "reading the held post failed: {e}"
+        )))
+    })?
 }
 
 #[cfg(test)]
@@ -92,16 +117,35 @@ mod tests {
     use crate::model::{Protocol, Role};
     use crate::store::{NewPost, Settlement, Sighting};
 
-    fn hold(store: &Store, list: &crate::model::List, uid: u32, raw: &[u8], sender: &str, approvable: bool) -> i64 {
+    fn hold(
+        store: &Store,
+        list: &crate::model::List,
+        uid: u32,
+        raw: &[u8],
+        sender: &str,
+        approvable: bool,
+    ) -> i64 {
         let Sighting::New(id) = store
-            .record_post(list, &NewPost { uidvalidity: 1, uid, message_id: "", sender: "", raw, arrived_at: None })
+            .record_post(
+                list,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid,
+                    message_id: "",
+                    sender: "",
+                    raw,
+                    arrived_at: None,
+                },
+            )
             .unwrap()
         else {
             panic!()
         };
         let settle = Settlement {
             decision: "hold",
-            reason: format!("{sender} is not a member; approve to send it, or add them as a member"),
+            reason: format!(
+                "{sender} is not a member; approve to send it, or add them as a member"
+            ),
             sender: sender.into(),
             subject: "let me in".into(),
             recipients: vec![],
@@ -117,12 +161,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (list, id, bounce) = {
             let store = Store::open(dir.path()).unwrap();
-            let list = store.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-            store.add_member(&list, "a@example.org", "", Role::Member).unwrap();
-            store.add_member(&list, "b@example.org", "", Role::Member).unwrap();
+            let list = store
+                .create_list("l@example.org", "L", Protocol::Plain)
+                .unwrap();
+            store
+                .add_member(&list, "a@example.org", "", Role::Member)
+                .unwrap();
+            store
+                .add_member(&list, "b@example.org", "", Role::Member)
+                .unwrap();
             let raw = b"From: eve@example.net\r\nTo: l@example.org\r\nSubject: let me in\r\n\r\nHello list.\r\n";
             let id = hold(&store, &list, 1, raw, "eve@example.net", true);
-            let bounce = hold(&store, &list, 2, b"From: mailer-daemon@example.net\r\n\r\ngone", "mailer-daemon@example.net", false);
+            let bounce = hold(
+                &store,
+                &list,
+                2,
+                b"From: mailer-daemon@example.net\r\n\r\ngone",
+                "mailer-daemon@example.net",
+                false,
+            );
             (list, id, bounce)
         };
         let v = held_view(dir.path(), &list.address, id).await.unwrap();
@@ -133,12 +190,28 @@ mod tests {
         let notice = v.reject_notice.unwrap();
         assert_eq!(notice.to, "eve@example.net");
         assert_eq!(notice.subject, "Your post to L was not accepted: let me in");
-        assert!(notice.text.contains("Reason: eve@example.net is not a member"), "{}", notice.text);
+        assert!(
+            notice
+                .text
+                .contains("Reason: eve@example.net is not a member"),
+            "{}",
+            notice.text
+        );
 
         let v = held_view(dir.path(), &list.address, bounce).await.unwrap();
-        assert_eq!((v.approve_to, v.reject_notice), (0, None), "automated mail is never sent on nor answered");
+        assert_eq!(
+            (v.approve_to, v.reject_notice),
+            (0, None),
+            "automated mail is never sent on nor answered"
+        );
 
         let e = held_view(dir.path(), &list.address, 999).await.unwrap_err();
-        assert!(matches!(e, AgentError::Store(StoreError::NoSuchHeldPost { id: 999, .. })), "{e}");
+        assert!(
+            matches!(
+                e,
+                AgentError::Store(StoreError::NoSuchHeldPost { id: 999, .. })
+            ),
+            "{e}"
+        );
     }
 }

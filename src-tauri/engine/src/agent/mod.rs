@@ -27,7 +27,8 @@ use crate::policy::render::{Author, ListHeaders};
 use crate::policy::{self, Decision, Post, notices, render};
 use crate::secrets::{self, SecretError, SecretKind};
 use crate::store::{
-    Delivery, DeliveryKind, NewPost, OnServer, PostRecord, Settlement, Sighting, Store, StoreError, now,
+    Delivery, DeliveryKind, NewPost, OnServer, PostRecord, Settlement, Sighting, Store, StoreError,
+    now,
 };
 use crate::transport::imap::Mailbox;
 use crate::transport::smtp::{Outgoing, SendOutcome};
@@ -48,11 +49,17 @@ pub enum AgentError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Transport(#[from] TransportError),
-    #[error("another Conclave agent is already working on {0} (the app, or `conclave-cli run`): let it do the work, or stop it first")]
+    #[error(
+        "another Conclave agent is already working on {0} (the app, or `conclave-cli run`): let it do the work, or stop it first"
+    )]
     Busy(PathBuf),
-    #[error("the list {0} has no key of its protocol yet: make one with `conclave-cli list key generate {0}` or import one with `conclave-cli list key import`")]
+    #[error(
+        "the list {0} has no key of its protocol yet: make one with `conclave-cli list key generate {0}` or import one with `conclave-cli list key import`"
+    )]
     NoListKey(String),
-    #[error("the list key in the keychain cannot be read ({0}): import it again with `conclave-cli list key import`")]
+    #[error(
+        "the list key in the keychain cannot be read ({0}): import it again with `conclave-cli list key import`"
+    )]
     BadListKey(String),
     #[error("cannot use the lock file {path}: {detail}")]
     Lock { path: PathBuf, detail: String },
@@ -139,7 +146,12 @@ struct Tally<'a> {
 
 impl<'a> Tally<'a> {
     fn start(list: &'a str, total: usize, hear: Option<&'a OnProgress>) -> Tally<'a> {
-        let tally = Tally { list, total: u32::try_from(total).unwrap_or(u32::MAX), done: AtomicU32::new(0), hear };
+        let tally = Tally {
+            list,
+            total: u32::try_from(total).unwrap_or(u32::MAX),
+            done: AtomicU32::new(0),
+            hear,
+        };
         tally.tell(0, tally.total == 0);
         tally
     }
@@ -159,7 +171,12 @@ impl<'a> Tally<'a> {
 
     fn tell(&self, done: u32, finished: bool) {
         if let Some(hear) = self.hear {
-            hear(&SendProgress { list: self.list.to_string(), done, total: self.total, finished });
+            hear(&SendProgress {
+                list: self.list.to_string(),
+                done,
+                total: self.total,
+                finished,
+            });
         }
     }
 }
@@ -179,11 +196,17 @@ fn lock(data_dir: &Path) -> Result<RunLock, AgentError> {
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| AgentError::Lock { path: path.clone(), detail: e.to_string() })?;
+        .map_err(|e| AgentError::Lock {
+            path: path.clone(),
+            detail: e.to_string(),
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(RunLock(file)),
         Err(std::fs::TryLockError::WouldBlock) => Err(AgentError::Busy(data_dir.to_path_buf())),
-        Err(std::fs::TryLockError::Error(e)) => Err(AgentError::Lock { path, detail: e.to_string() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(AgentError::Lock {
+            path,
+            detail: e.to_string(),
+        }),
     }
 }
 
@@ -196,7 +219,10 @@ pub fn retry_delay(attempts: u32) -> i64 {
 
 impl Agent {
     pub fn new(data_dir: PathBuf) -> Agent {
-        Agent { data_dir, progress: None }
+        Agent {
+            data_dir,
+            progress: None,
+        }
     }
 
     /// The same agent, telling `hear` how each list's sending goes.
@@ -221,7 +247,11 @@ impl Agent {
         };
         let mut report = RunReport::default();
         for list in lists {
-            let mut lr = ListReport { address: list.address.clone(), paused: list.paused, ..Default::default() };
+            let mut lr = ListReport {
+                address: list.address.clone(),
+                paused: list.paused,
+                ..Default::default()
+            };
             if list.paused {
                 report.lists.push(lr);
                 continue;
@@ -278,7 +308,9 @@ impl Agent {
     }
 }
 
-async fn passwords(list: &List) -> Result<(secrets::Sensitive<String>, secrets::Sensitive<String>), AgentError> {
+async fn passwords(
+    list: &List,
+) -> Result<(secrets::Sensitive<String>, secrets::Sensitive<String>), AgentError> {
     let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
     let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
     Ok((imap, smtp))
@@ -288,7 +320,9 @@ async fn passwords(list: &List) -> Result<(secrets::Sensitive<String>, secrets::
 /// between threads; each use locks it for one synchronous step, never across
 /// an await.
 fn db(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 async fn process_list(
@@ -318,10 +352,20 @@ async fn process_list(
         if known {
             continue;
         }
-        let Some((raw, arrived_at)) = mailbox.fetch(uid).await? else { continue };
-        let (message_id, sender) =
-            policy::Post::read(&raw).map(|p| (p.message_id.clone(), p.sender_text())).unwrap_or_default();
-        let new = NewPost { uidvalidity, uid, message_id: &message_id, sender: &sender, raw: &raw, arrived_at };
+        let Some((raw, arrived_at)) = mailbox.fetch(uid).await? else {
+            continue;
+        };
+        let (message_id, sender) = policy::Post::read(&raw)
+            .map(|p| (p.message_id.clone(), p.sender_text()))
+            .unwrap_or_default();
+        let new = NewPost {
+            uidvalidity,
+            uid,
+            message_id: &message_id,
+            sender: &sender,
+            raw: &raw,
+            arrived_at,
+        };
         let sighting = db(store).record_post(list, &new)?;
         match sighting {
             Sighting::New(id) => {
@@ -334,11 +378,24 @@ async fn process_list(
 
     let members = db(store).members(list)?;
     let headers = ListHeaders {
-        owner: members.iter().find(|m| m.role == crate::model::Role::Owner).map(|m| m.email.clone()),
+        owner: members
+            .iter()
+            .find(|m| m.role == crate::model::Role::Owner)
+            .map(|m| m.email.clone()),
         autocrypt_keydata: crypto.and_then(ListCrypto::autocrypt_keydata),
     };
-    let masthead = Masthead { headers: &headers, members: &members };
-    let sending = Sending { store, list, account: &account, password: smtp_pw.expose(), crypto, masthead: &masthead };
+    let masthead = Masthead {
+        headers: &headers,
+        members: &members,
+    };
+    let sending = Sending {
+        store,
+        list,
+        account: &account,
+        password: smtp_pw.expose(),
+        crypto,
+        masthead: &masthead,
+    };
     sending.send_due(report, progress).await?;
     db(store).complete_posts(list)?;
 
@@ -362,9 +419,15 @@ fn decide_recorded(
 ) -> Result<(), AgentError> {
     let attempts = store.begin_attempt(post_id)?;
     let raw = store.post_raw(post_id)?.unwrap_or_default();
-    let quarantine = |reason: String| Settlement { decision: "quarantine", reason, ..Settlement::default() };
+    let quarantine = |reason: String| Settlement {
+        decision: "quarantine",
+        reason,
+        ..Settlement::default()
+    };
     let settlement = if attempts > MAX_DECIDE_ATTEMPTS {
-        quarantine(format!("processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"))
+        quarantine(format!(
+            "processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"
+        ))
     } else {
         let members = store.members(list)?;
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<_, AgentError> {
@@ -375,7 +438,10 @@ fn decide_recorded(
             let reused = store.message_id_taken(post_id)?;
             Ok(Ok(match crypto {
                 None => {
-                    let decision = policy::hold_reused_message_id(policy::decide(&post, list, &members), reused);
+                    let decision = policy::hold_reused_message_id(
+                        policy::decide(&post, list, &members),
+                        reused,
+                    );
                     let plan = match &decision {
                         Decision::Distribute { recipients } => {
                             policy::plan_delivery(&list.settings, recipients, false, |_| false)
@@ -386,7 +452,8 @@ fn decide_recorded(
                 }
                 Some(crypto) => {
                     let arrived = store.post_arrived_at(post_id)?;
-                    let judged = protected::judge(&raw, &post, list, &members, crypto, store, arrived)?;
+                    let judged =
+                        protected::judge(&raw, &post, list, &members, crypto, store, arrived)?;
                     let decision = policy::hold_reused_message_id(judged.decision, reused);
                     let recipients = match &decision {
                         Decision::Distribute { recipients } => recipients.as_slice(),
@@ -398,7 +465,9 @@ fn decide_recorded(
             }))
         }));
         match outcome {
-            Err(_) => quarantine("Conclave failed on this message (an internal error); please report it".into()),
+            Err(_) => quarantine(
+                "Conclave failed on this message (an internal error); please report it".into(),
+            ),
             Ok(Err(e)) => return Err(e),
             Ok(Ok(Err(unreadable))) => quarantine(unreadable.to_string()),
             Ok(Ok(Ok((decision, digest, signer, plan, post)))) => {
@@ -421,12 +490,18 @@ fn decide_recorded(
                         | Decision::Command(_)
                 );
                 let notify_owners = if list.settings.owner_notices && !quiet {
-                    members.iter().filter(|m| m.role == crate::model::Role::Owner).map(|m| m.email.clone()).collect()
+                    members
+                        .iter()
+                        .filter(|m| m.role == crate::model::Role::Owner)
+                        .map(|m| m.email.clone())
+                        .collect()
                 } else {
                     vec![]
                 };
                 let base = match decision {
-                    Decision::Command(command) => commands::settle(store, list, post_id, &post, &command)?,
+                    Decision::Command(command) => {
+                        commands::settle(store, list, post_id, &post, &command)?
+                    }
                     Decision::Distribute { .. } => Settlement {
                         recipients: plan.post_to(),
                         keyless_notices: plan.notice_to(),
@@ -434,7 +509,12 @@ fn decide_recorded(
                     },
                     other => settlement_for(&post, other),
                 };
-                Settlement { signature_digest: digest, signer, notify_owners, ..base }
+                Settlement {
+                    signature_digest: digest,
+                    signer,
+                    notify_owners,
+                    ..base
+                }
             }
         }
     };
@@ -460,8 +540,14 @@ fn settlement_for(post: &Post, decision: Decision) -> Settlement {
         ..Settlement::default()
     };
     match decision {
-        Decision::Distribute { recipients } => Settlement { recipients, ..base("distribute", "from a member".into()) },
-        Decision::Hold(r) => Settlement { approvable: r.approvable(), ..base("hold", r.to_string()) },
+        Decision::Distribute { recipients } => Settlement {
+            recipients,
+            ..base("distribute", "from a member".into())
+        },
+        Decision::Hold(r) => Settlement {
+            approvable: r.approvable(),
+            ..base("hold", r.to_string())
+        },
         Decision::Reject(r) => base("reject", r.to_string()),
         Decision::Discard(r) => base("discard", r.to_string()),
         Decision::Command(c) => base("command", c.describe().to_string()),
@@ -505,7 +591,11 @@ impl Sending<'_> {
     /// Sends every delivery that is due, each state committed before and
     /// after its send: over one SMTP connection when the list has a
     /// send-rate, else over up to [`SMTP_LANES`] connections side by side.
-    async fn send_due(&self, report: &mut ListReport, progress: Option<&OnProgress>) -> Result<(), AgentError> {
+    async fn send_due(
+        &self,
+        report: &mut ListReport,
+        progress: Option<&OnProgress>,
+    ) -> Result<(), AgentError> {
         let due = db(self.store).due_deliveries(self.list, now())?;
         if due.is_empty() {
             return Ok(());
@@ -515,9 +605,15 @@ impl Sending<'_> {
         // bytes; a protected list signs once and encrypts per member.
         let mut prepared: HashMap<i64, Result<Rendering, String>> = HashMap::new();
         for delivery in due.iter().filter(|d| d.kind == DeliveryKind::Post) {
-            prepared.entry(delivery.post_id).or_insert_with(|| self.prepare(delivery.post_id));
+            prepared
+                .entry(delivery.post_id)
+                .or_insert_with(|| self.prepare(delivery.post_id));
         }
-        let lanes = if self.list.settings.send_rate > 0 { 1 } else { SMTP_LANES.min(due.len()) };
+        let lanes = if self.list.settings.send_rate > 0 {
+            1
+        } else {
+            SMTP_LANES.min(due.len())
+        };
         let lane = |i: usize| {
             let mine: Vec<&Delivery> = due.iter().skip(i).step_by(lanes).collect();
             self.send_lane(mine, &prepared, &tally)
@@ -551,10 +647,12 @@ impl Sending<'_> {
                     Some(p) => Author::named(p, self.masthead.members),
                     None => Author::the_list(self.list),
                 };
-                let copy = render::render_post(&raw, self.list, self.masthead.headers, &author, &fallback);
+                let copy =
+                    render::render_post(&raw, self.list, self.masthead.headers, &author, &fallback);
                 Ok(Rendering::Plain(Arc::new(copy)))
             }
-            Some(c) => protected::prepare(&raw, self.list, c, self.masthead, &fallback).map(Rendering::Protected),
+            Some(c) => protected::prepare(&raw, self.list, c, self.masthead, &fallback)
+                .map(Rendering::Protected),
         }
     }
 
@@ -565,10 +663,16 @@ impl Sending<'_> {
         prepared: &HashMap<i64, Result<Rendering, String>>,
     ) -> Result<Result<Arc<Vec<u8>>, String>, AgentError> {
         let keyless = |d: &Delivery| -> Result<Vec<u8>, String> {
-            let crypto = self.crypto.ok_or("the list has no key to sign a notice with")?;
+            let crypto = self
+                .crypto
+                .ok_or("the list has no key to sign a notice with")?;
             let message_id = format!("<conclave.keyless.{}@{}>", d.id, self.domain());
             let date = chrono::Utc::now().to_rfc2822();
-            let env = notices::Envelope { to: &d.recipient, message_id: &message_id, date: &date };
+            let env = notices::Envelope {
+                to: &d.recipient,
+                message_id: &message_id,
+                date: &date,
+            };
             protected::keyless_notice(self.list, crypto, self.masthead, &env)
         };
         Ok(match delivery.kind {
@@ -607,8 +711,8 @@ impl Sending<'_> {
         let (store, list) = (self.store, self.list);
         let mut counts = LaneReport::default();
         let result = async {
-            let pause =
-                (list.settings.send_rate > 0).then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
+            let pause = (list.settings.send_rate > 0)
+                .then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
             let mut smtp: Option<Outgoing> = None;
             for (i, delivery) in due.into_iter().enumerate() {
                 if let (true, Some(p)) = (i > 0, pause) {
@@ -624,11 +728,20 @@ impl Sending<'_> {
                     }
                 };
                 if smtp.as_ref().is_none_or(|s| s.is_broken()) {
-                    smtp = Some(Outgoing::connect(&self.account.smtp, self.account.ca_pem.as_deref(), self.password).await?);
+                    smtp = Some(
+                        Outgoing::connect(
+                            &self.account.smtp,
+                            self.account.ca_pem.as_deref(),
+                            self.password,
+                        )
+                        .await?,
+                    );
                 }
                 let conn = smtp.as_mut().expect("connected above");
                 db(store).mark_sending(delivery.id)?;
-                let outcome = conn.send(&list.address, &delivery.recipient, &message).await;
+                let outcome = conn
+                    .send(&list.address, &delivery.recipient, &message)
+                    .await;
                 let store = db(store);
                 match outcome {
                     SendOutcome::Sent => {
@@ -642,7 +755,10 @@ impl Sending<'_> {
                     SendOutcome::Retry(e) => {
                         let attempts = delivery.attempts + 1;
                         if attempts >= MAX_SEND_ATTEMPTS {
-                            store.mark_failed(delivery, &format!("gave up after {attempts} tries: {e}"))?;
+                            store.mark_failed(
+                                delivery,
+                                &format!("gave up after {attempts} tries: {e}"),
+                            )?;
                             counts.failed += 1;
                         } else {
                             store.mark_retry(delivery, &e, now() + retry_delay(attempts))?;
@@ -666,8 +782,17 @@ impl Sending<'_> {
         let post = db(self.store).post(delivery.post_id)?;
         let message_id = format!("<conclave.notice.{}@{}>", delivery.id, self.domain());
         let date = chrono::Utc::now().to_rfc2822();
-        let env = notices::Envelope { to: &delivery.recipient, message_id: &message_id, date: &date };
-        Ok(notices::render_notice(self.list, &env, &post.subject, post.reason.as_deref().unwrap_or("no reason given")))
+        let env = notices::Envelope {
+            to: &delivery.recipient,
+            message_id: &message_id,
+            date: &date,
+        };
+        Ok(notices::render_notice(
+            self.list,
+            &env,
+            &post.subject,
+            post.reason.as_deref().unwrap_or("no reason given"),
+        ))
     }
 
     fn owner_notice(&self, delivery: &Delivery) -> Result<Vec<u8>, AgentError> {
@@ -676,7 +801,11 @@ impl Sending<'_> {
         let held_id = store.held_id_of(post.id)?;
         let message_id = format!("<conclave.owner.{}@{}>", delivery.id, self.domain());
         let date = chrono::Utc::now().to_rfc2822();
-        let env = notices::Envelope { to: &delivery.recipient, message_id: &message_id, date: &date };
+        let env = notices::Envelope {
+            to: &delivery.recipient,
+            message_id: &message_id,
+            date: &date,
+        };
         Ok(notices::render_owner_notice(
             self.list,
             &notices::OwnerNotice {
@@ -705,10 +834,13 @@ pub fn held_recipients(
     use crate::store::Resolution;
     Ok(match how {
         Resolution::Approve => {
-            let poster = (!held.sender.is_empty() && !held.sender.contains(',')).then_some(held.sender.as_str());
+            let poster = (!held.sender.is_empty() && !held.sender.contains(','))
+                .then_some(held.sender.as_str());
             policy::recipients(poster, &store.members(list)?)
         }
-        Resolution::Reject if held.approvable && crate::model::check_address(&held.sender).is_ok() => {
+        Resolution::Reject
+            if held.approvable && crate::model::check_address(&held.sender).is_ok() =>
+        {
             vec![held.sender.clone()]
         }
         _ => vec![],
@@ -760,11 +892,25 @@ mod tests {
     fn a_post_that_keeps_failing_is_quarantined_not_retried_forever() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let list = store.create_list("l@example.org", "L", crate::model::Protocol::Plain).unwrap();
-        store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
+        let list = store
+            .create_list("l@example.org", "L", crate::model::Protocol::Plain)
+            .unwrap();
+        store
+            .add_member(&list, "a@example.org", "", crate::model::Role::Member)
+            .unwrap();
         let raw = b"From: a@example.org\r\nSubject: boom\r\n\r\nbody\r\n";
         let Sighting::New(id) = store
-            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", sender: "", raw, arrived_at: None })
+            .record_post(
+                &list,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid: 1,
+                    message_id: "",
+                    sender: "",
+                    raw,
+                    arrived_at: None,
+                },
+            )
             .unwrap()
         else {
             panic!()
@@ -779,18 +925,36 @@ mod tests {
         let post = store.post(id).unwrap();
         assert_eq!(post.state, crate::store::PostState::Quarantined);
         assert!(store.deliveries(id).unwrap().is_empty());
-        assert_eq!(store.posts_to_file(&list).unwrap().len(), 1, "set aside on the server too");
+        assert_eq!(
+            store.posts_to_file(&list).unwrap().len(),
+            1,
+            "set aside on the server too"
+        );
     }
 
     #[test]
     fn a_post_decided_after_an_earlier_crash_goes_out_normally() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let list = store.create_list("l@example.org", "L", crate::model::Protocol::Plain).unwrap();
-        store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
+        let list = store
+            .create_list("l@example.org", "L", crate::model::Protocol::Plain)
+            .unwrap();
+        store
+            .add_member(&list, "a@example.org", "", crate::model::Role::Member)
+            .unwrap();
         let raw = b"From: a@example.org\r\nSubject: ok\r\n\r\nbody\r\n";
         let Sighting::New(id) = store
-            .record_post(&list, &NewPost { uidvalidity: 1, uid: 1, message_id: "", sender: "", raw, arrived_at: None })
+            .record_post(
+                &list,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid: 1,
+                    message_id: "",
+                    sender: "",
+                    raw,
+                    arrived_at: None,
+                },
+            )
             .unwrap()
         else {
             panic!()
@@ -809,12 +973,29 @@ mod tests {
         use crate::store::Resolution;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let list = store.create_list("l@example.org", "L", crate::model::Protocol::Plain).unwrap();
-        store.add_member(&list, "a@example.org", "", crate::model::Role::Member).unwrap();
-        for (uid, sender, approvable) in [(1, "eve@example.net", true), (2, "mailer-daemon@example.net", false)] {
+        let list = store
+            .create_list("l@example.org", "L", crate::model::Protocol::Plain)
+            .unwrap();
+        store
+            .add_member(&list, "a@example.org", "", crate::model::Role::Member)
+            .unwrap();
+        for (uid, sender, approvable) in [
+            (1, "eve@example.net", true),
+            (2, "mailer-daemon@example.net", false),
+        ] {
             let raw = format!("From: {sender}\r\n\r\nx");
             let Sighting::New(id) = store
-                .record_post(&list, &NewPost { uidvalidity: 1, uid, message_id: "", sender: "", raw: raw.as_bytes(), arrived_at: None })
+                .record_post(
+                    &list,
+                    &NewPost {
+                        uidvalidity: 1,
+                        uid,
+                        message_id: "",
+                        sender: "",
+                        raw: raw.as_bytes(),
+                        arrived_at: None,
+                    },
+                )
                 .unwrap()
             else {
                 panic!()
@@ -831,16 +1012,33 @@ mod tests {
             store.settle_post(id, &settle).unwrap();
         }
         let held = store.held_posts(&list).unwrap();
-        assert_eq!(held_recipients(&store, &list, &held[0], Resolution::Reject).unwrap(), ["eve@example.net"]);
-        assert!(held_recipients(&store, &list, &held[1], Resolution::Reject).unwrap().is_empty());
-        assert_eq!(held_recipients(&store, &list, &held[0], Resolution::Approve).unwrap(), ["a@example.org"]);
-        assert!(held_recipients(&store, &list, &held[0], Resolution::Discard).unwrap().is_empty());
+        assert_eq!(
+            held_recipients(&store, &list, &held[0], Resolution::Reject).unwrap(),
+            ["eve@example.net"]
+        );
+        assert!(
+            held_recipients(&store, &list, &held[1], Resolution::Reject)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            held_recipients(&store, &list, &held[0], Resolution::Approve).unwrap(),
+            ["a@example.org"]
+        );
+        assert!(
+            held_recipients(&store, &list, &held[0], Resolution::Discard)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     fn heard() -> (OnProgress, Arc<Mutex<Vec<SendProgress>>>) {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let sink = calls.clone();
-        (Arc::new(move |p: &SendProgress| sink.lock().unwrap().push(p.clone())), calls)
+        (
+            Arc::new(move |p: &SendProgress| sink.lock().unwrap().push(p.clone())),
+            calls,
+        )
     }
 
     #[tokio::test]
@@ -861,11 +1059,22 @@ mod tests {
         tally.end();
         let calls = calls.lock().unwrap();
         let done: Vec<u32> = calls.iter().map(|p| p.done).collect();
-        assert_eq!(done, (0..=10).collect::<Vec<_>>(), "from none to all, one at a time");
-        assert!(calls.iter().all(|p| p.total == 10 && p.list == "l@example.org"));
+        assert_eq!(
+            done,
+            (0..=10).collect::<Vec<_>>(),
+            "from none to all, one at a time"
+        );
+        assert!(
+            calls
+                .iter()
+                .all(|p| p.total == 10 && p.list == "l@example.org")
+        );
         let last = calls.last().unwrap();
         assert!(last.finished && last.done == last.total);
-        assert!(calls[..calls.len() - 1].iter().all(|p| !p.finished), "only the last one ends it");
+        assert!(
+            calls[..calls.len() - 1].iter().all(|p| !p.finished),
+            "only the last one ends it"
+        );
     }
 
     #[test]

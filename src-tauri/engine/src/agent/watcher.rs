@@ -85,7 +85,12 @@ pub enum Woke {
 
 impl Watchers {
     pub fn new(data_dir: PathBuf) -> Watchers {
-        Watchers { data_dir, by_list: HashMap::new(), changed: Arc::new(Notify::new()), moved: Arc::new(Notify::new()) }
+        Watchers {
+            data_dir,
+            by_list: HashMap::new(),
+            changed: Arc::new(Notify::new()),
+            moved: Arc::new(Notify::new()),
+        }
     }
 
     /// Starts a watcher for each list that is active and has an account,
@@ -120,8 +125,21 @@ impl Watchers {
             let cancel = CancellationToken::new();
             let state = Arc::new(Mutex::new(Watching::Connecting));
             let signals = (self.changed.clone(), self.moved.clone());
-            tokio::spawn(watch(address.clone(), account.clone(), cancel.clone(), state.clone(), signals));
-            self.by_list.insert(address, Watcher { account, cancel, state });
+            tokio::spawn(watch(
+                address.clone(),
+                account.clone(),
+                cancel.clone(),
+                state.clone(),
+                signals,
+            ));
+            self.by_list.insert(
+                address,
+                Watcher {
+                    account,
+                    cancel,
+                    state,
+                },
+            );
         }
     }
 
@@ -130,7 +148,12 @@ impl Watchers {
         let mut out: Vec<_> = self
             .by_list
             .iter()
-            .map(|(a, w)| (a.clone(), w.state.lock().unwrap_or_else(|p| p.into_inner()).clone()))
+            .map(|(a, w)| {
+                (
+                    a.clone(),
+                    w.state.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                )
+            })
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
@@ -138,7 +161,9 @@ impl Watchers {
 
     /// Whether any list is offline now.
     pub fn offline(&self) -> bool {
-        self.states().iter().any(|(_, s)| matches!(s, Watching::Offline(_)))
+        self.states()
+            .iter()
+            .any(|(_, s)| matches!(s, Watching::Offline(_)))
     }
 
     /// Waits until there is work: a watched INBOX changed, `wake` was
@@ -146,10 +171,13 @@ impl Watchers {
     /// [`QUIET_POLL`] when all are), a retry falls due, or the machine
     /// woke from sleep; or only a watcher's state changed ([`Woke::Watching`]).
     pub async fn wait(&self, poll: Duration, wake: &Notify) -> Woke {
-        let all_listening =
-            !self.by_list.is_empty() && self.states().iter().all(|(_, s)| *s == Watching::Listening);
+        let all_listening = !self.by_list.is_empty()
+            && self.states().iter().all(|(_, s)| *s == Watching::Listening);
         let mut limit = if all_listening { QUIET_POLL } else { poll };
-        if let Some(due) = Store::open(&self.data_dir).ok().and_then(|s| s.next_retry_at().ok().flatten()) {
+        if let Some(due) = Store::open(&self.data_dir)
+            .ok()
+            .and_then(|s| s.next_retry_at().ok().flatten())
+        {
             let wait = (due - crate::store::now()).max(1) as u64;
             limit = limit.min(Duration::from_secs(wait));
         }
@@ -204,9 +232,13 @@ async fn watch(
     let mut was_offline = false;
     loop {
         let attempt = async {
-            let password = secrets::load(&address, SecretKind::ImapPassword).await.map_err(|e| e.to_string())?;
+            let password = secrets::load(&address, SecretKind::ImapPassword)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut mailbox =
-                Mailbox::connect(&account.imap, account.ca_pem.as_deref(), password.expose()).await.map_err(|e| e.to_string())?;
+                Mailbox::connect(&account.imap, account.ca_pem.as_deref(), password.expose())
+                    .await
+                    .map_err(|e| e.to_string())?;
             if !mailbox.can_idle() {
                 set(&state, Watching::Polling, &moved);
                 mailbox.logout().await;
@@ -263,6 +295,9 @@ mod tests {
     fn watching_states_read_plainly_as_json() {
         let s = serde_json::to_string(&Watching::Offline("no route".into())).unwrap();
         assert_eq!(s, r#"{"state":"offline","detail":"no route"}"#);
-        assert_eq!(serde_json::to_string(&Watching::Listening).unwrap(), r#"{"state":"listening"}"#);
+        assert_eq!(
+            serde_json::to_string(&Watching::Listening).unwrap(),
+            r#"{"state":"listening"}"#
+        );
     }
 }

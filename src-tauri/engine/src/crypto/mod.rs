@@ -25,11 +25,17 @@ pub enum Encrypted {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signed {
     No,
-    ByMember { email: String, fingerprint: String },
+    ByMember {
+        email: String,
+        fingerprint: String,
+    },
     /// A good signature by a member's valid key, but the post's From does
     /// not name that member alone: it does not count, yet an owner is told
     /// who really signed.
-    NotTheSender { email: String, fingerprint: String },
+    NotTheSender {
+        email: String,
+        fingerprint: String,
+    },
     /// Signed, but it does not count; the reason is for the owner's log.
     Invalid(String),
 }
@@ -46,4 +52,3 @@ pub struct Unwrapped {
     /// When the accepted signature says it was made.
     pub signature_time: Option<SystemTime>,
 }
-

@@ -40,9 +40,14 @@ pub fn command_in(subject: &str) -> Option<ListCommand> {
     }
     let lower = s.to_ascii_lowercase();
     let at = lower.find(&format!("{CONFIRM_WORD} "))?;
-    let token: String =
-        s[at + CONFIRM_WORD.len() + 1..].trim_start().chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
-    (token.len() >= 16).then(|| ListCommand::ConfirmUnsubscribe { token: token.to_ascii_lowercase() })
+    let token: String = s[at + CONFIRM_WORD.len() + 1..]
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    (token.len() >= 16).then(|| ListCommand::ConfirmUnsubscribe {
+        token: token.to_ascii_lowercase(),
+    })
 }
 
 #[cfg(test)]
@@ -61,8 +66,16 @@ mod tests {
     #[test]
     fn a_reply_to_the_confirmation_carries_its_code() {
         let token = "0123456789abcdef0123456789abcdef";
-        let subject = format!("Re: Confirm leaving Tenants: {CONFIRM_WORD} {}", token.to_uppercase());
-        assert_eq!(command_in(&subject), Some(ListCommand::ConfirmUnsubscribe { token: token.into() }));
+        let subject = format!(
+            "Re: Confirm leaving Tenants: {CONFIRM_WORD} {}",
+            token.to_uppercase()
+        );
+        assert_eq!(
+            command_in(&subject),
+            Some(ListCommand::ConfirmUnsubscribe {
+                token: token.into()
+            })
+        );
         assert_eq!(command_in(&format!("{CONFIRM_WORD} short")), None);
     }
 }

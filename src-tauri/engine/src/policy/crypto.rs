@@ -22,14 +22,20 @@ pub enum Encryption {
 pub enum Signature {
     None,
     /// A good signature by the key of the member who posted it.
-    ByMember { email: String },
+    ByMember {
+        email: String,
+    },
     /// Signed, but the signature does not count (bad, expired or revoked
     /// key, weak hash, replay, not a member's key...); the reason says which.
     Invalid(String),
     /// A good signature by a member's valid key, but From does not name
     /// that member alone (another address, several, or none): an insider
     /// claiming to be someone else. `from` is what From says.
-    NotTheSender { email: String, key: String, from: String },
+    NotTheSender {
+        email: String,
+        key: String,
+        from: String,
+    },
 }
 
 /// What the crypto layer found out about a post.
@@ -45,8 +51,12 @@ impl Encryption {
         match self {
             Encryption::None => "not encrypted".into(),
             Encryption::ToList => "encrypted to the list's key".into(),
-            Encryption::ToOtherKey => "encrypted to a key that is not the list's: the list cannot read it".into(),
-            Encryption::Broken(why) => format!("its encryption cannot be trusted ({why}); such posts are never decrypted"),
+            Encryption::ToOtherKey => {
+                "encrypted to a key that is not the list's: the list cannot read it".into()
+            }
+            Encryption::Broken(why) => {
+                format!("its encryption cannot be trusted ({why}); such posts are never decrypted")
+            }
         }
     }
 }
@@ -128,7 +138,9 @@ pub fn judge(settings: &ListSettings, evidence: &Evidence) -> CryptoVerdict {
         )),
         // Force means unsigned mail is noise (spam, forgeries): dropped
         // without filling the owners' queue.
-        (R::Force, _) => Discard(format!("{missing}, and the list requires it (post-sign force)")),
+        (R::Force, _) => Discard(format!(
+            "{missing}, and the list requires it (post-sign force)"
+        )),
     }
 }
 
@@ -156,12 +168,20 @@ pub struct DeliveryPlan {
 impl DeliveryPlan {
     /// The members who get the post itself.
     pub fn post_to(&self) -> Vec<String> {
-        self.to.iter().filter(|(_, w)| *w != Wrap::Notice).map(|(m, _)| m.clone()).collect()
+        self.to
+            .iter()
+            .filter(|(_, w)| *w != Wrap::Notice)
+            .map(|(m, _)| m.clone())
+            .collect()
     }
 
     /// The members who get a notice instead.
     pub fn notice_to(&self) -> Vec<String> {
-        self.to.iter().filter(|(_, w)| *w == Wrap::Notice).map(|(m, _)| m.clone()).collect()
+        self.to
+            .iter()
+            .filter(|(_, w)| *w == Wrap::Notice)
+            .map(|(m, _)| m.clone())
+            .collect()
     }
 }
 
@@ -176,7 +196,11 @@ pub fn plan_delivery(
     arrived_encrypted: bool,
     has_valid_key: impl Fn(&str) -> bool,
 ) -> DeliveryPlan {
-    let mut plan = DeliveryPlan { sign: settings.distrib_sign, to: Vec::new(), left_out: Vec::new() };
+    let mut plan = DeliveryPlan {
+        sign: settings.distrib_sign,
+        to: Vec::new(),
+        left_out: Vec::new(),
+    };
     for member in recipients {
         let keyed = has_valid_key(member);
         let wrap = match (settings.distrib_encrypt, keyed, arrived_encrypted) {
@@ -223,11 +247,16 @@ mod tests {
     }
 
     fn evidence(encryption: Encryption, signature: Signature) -> Evidence {
-        Evidence { encryption, signature }
+        Evidence {
+            encryption,
+            signature,
+        }
     }
 
     fn signed() -> Signature {
-        Signature::ByMember { email: "alice@example.org".into() }
+        Signature::ByMember {
+            email: "alice@example.org".into(),
+        }
     }
 
     /// The table for post-encrypt, written out: what stops a post
@@ -267,7 +296,10 @@ mod tests {
             ("none", Encryption::None),
             ("to-list", Encryption::ToList),
             ("to-other", Encryption::ToOtherKey),
-            ("broken", Encryption::Broken("no integrity protection".into())),
+            (
+                "broken",
+                Encryption::Broken("no integrity protection".into()),
+            ),
         ];
         let signatures = [
             ("none", Signature::None),
@@ -288,9 +320,15 @@ mod tests {
                             .unwrap_or((Kind::Accept, ""));
                         let verdict = judge(&s, &evidence(enc.clone(), sig.clone()));
                         let (kind, reason) = kind_and_reason(&verdict);
-                        let case = format!("post-encrypt {pe}, post-sign {ps}, {enc_name}, {sig_name}: {verdict:?}");
+                        let case = format!(
+                            "post-encrypt {pe}, post-sign {ps}, {enc_name}, {sig_name}: {verdict:?}"
+                        );
                         assert_eq!(kind, expected.0, "{case}");
-                        assert!(reason.contains(expected.1), "{case} should say {:?}", expected.1);
+                        assert!(
+                            reason.contains(expected.1),
+                            "{case} should say {:?}",
+                            expected.1
+                        );
                         checked += 1;
                     }
                 }
@@ -301,7 +339,10 @@ mod tests {
 
     #[test]
     fn a_signed_post_to_the_list_key_passes_the_defaults() {
-        let v = judge(&ListSettings::defaults_for("L", crate::model::Protocol::Plain), &evidence(Encryption::ToList, signed()));
+        let v = judge(
+            &ListSettings::defaults_for("L", crate::model::Protocol::Plain),
+            &evidence(Encryption::ToList, signed()),
+        );
         assert_eq!(v, CryptoVerdict::Accept);
     }
 
@@ -319,7 +360,13 @@ mod tests {
             s.post_encrypt = Requirement::No;
             s.post_sign = Requirement::No;
         });
-        let v = judge(&lax, &evidence(Encryption::Broken("no integrity protection (MDC)".into()), signed()));
+        let v = judge(
+            &lax,
+            &evidence(
+                Encryption::Broken("no integrity protection (MDC)".into()),
+                signed(),
+            ),
+        );
         assert_eq!(
             v,
             CryptoVerdict::Reject(
@@ -331,23 +378,48 @@ mod tests {
 
     #[test]
     fn a_post_for_another_key_is_held_with_that_reason() {
-        let v = judge(&settings(|_| {}), &evidence(Encryption::ToOtherKey, Signature::None));
-        let CryptoVerdict::Hold(reason) = v else { panic!("{v:?}") };
-        assert!(reason.starts_with("encrypted to a key that is not the list's: "), "{reason}");
+        let v = judge(
+            &settings(|_| {}),
+            &evidence(Encryption::ToOtherKey, Signature::None),
+        );
+        let CryptoVerdict::Hold(reason) = v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            reason.starts_with("encrypted to a key that is not the list's: "),
+            "{reason}"
+        );
     }
 
     #[test]
     fn an_insiders_signature_for_someone_else_does_not_count() {
         let forged = evidence(
             Encryption::ToList,
-            Signature::NotTheSender { email: "bob@example.org".into(), key: "OpenPGP key B0B0".into(), from: "alice@example.org".into() },
+            Signature::NotTheSender {
+                email: "bob@example.org".into(),
+                key: "OpenPGP key B0B0".into(),
+                from: "alice@example.org".into(),
+            },
         );
-        let CryptoVerdict::Hold(r) = judge(&settings(|_| {}), &forged) else { panic!() };
-        assert!(r.contains("bob@example.org") && r.contains("B0B0") && r.contains("From says alice@example.org"), "{r}");
-        assert!(r.contains("approve to send it as a post by bob@example.org"), "{r}");
+        let CryptoVerdict::Hold(r) = judge(&settings(|_| {}), &forged) else {
+            panic!()
+        };
+        assert!(
+            r.contains("bob@example.org")
+                && r.contains("B0B0")
+                && r.contains("From says alice@example.org"),
+            "{r}"
+        );
+        assert!(
+            r.contains("approve to send it as a post by bob@example.org"),
+            "{r}"
+        );
         let v = judge(&settings(|s| s.post_sign = Requirement::Force), &forged);
         assert!(matches!(v, CryptoVerdict::Discard(_)), "{v:?}");
-        assert_eq!(judge(&settings(|s| s.post_sign = Requirement::No), &forged), CryptoVerdict::Accept);
+        assert_eq!(
+            judge(&settings(|s| s.post_sign = Requirement::No), &forged),
+            CryptoVerdict::Accept
+        );
     }
 
     #[test]
@@ -356,12 +428,22 @@ mod tests {
         let v = judge(&settings(|s| s.post_sign = Requirement::Force), &unsigned);
         assert_eq!(
             v,
-            CryptoVerdict::Discard("not signed by a member's key, and the list requires it (post-sign force)".into())
+            CryptoVerdict::Discard(
+                "not signed by a member's key, and the list requires it (post-sign force)".into()
+            )
         );
-        let forged = evidence(Encryption::ToList, Signature::Invalid("signed by a key that is not a member's".into()));
+        let forged = evidence(
+            Encryption::ToList,
+            Signature::Invalid("signed by a key that is not a member's".into()),
+        );
         let v = judge(&settings(|_| {}), &forged);
-        let CryptoVerdict::Hold(reason) = v else { panic!("{v:?}") };
-        assert!(reason.contains("not a member's") && reason.contains("post-sign yes"), "{reason}");
+        let CryptoVerdict::Hold(reason) = v else {
+            panic!("{v:?}")
+        };
+        assert!(
+            reason.contains("not a member's") && reason.contains("post-sign yes"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -373,7 +455,10 @@ mod tests {
             s.post_sign = Requirement::Force;
         });
         let v = judge(&s, &evidence(Encryption::ToOtherKey, Signature::None));
-        assert!(matches!(&v, CryptoVerdict::Reject(r) if r.contains("post-encrypt force")), "{v:?}");
+        assert!(
+            matches!(&v, CryptoVerdict::Reject(r) if r.contains("post-encrypt force")),
+            "{v:?}"
+        );
     }
 
     const ALICE: &str = "alice@example.org"; // has a key
@@ -384,7 +469,12 @@ mod tests {
             s.distrib_encrypt = de;
             s.distrib_sign = ds;
         });
-        plan_delivery(&s, &[ALICE.to_string(), BOB.to_string()], arrived_encrypted, |m| m == ALICE)
+        plan_delivery(
+            &s,
+            &[ALICE.to_string(), BOB.to_string()],
+            arrived_encrypted,
+            |m| m == ALICE,
+        )
     }
 
     #[test]
@@ -404,7 +494,9 @@ mod tests {
         for (de, encrypted, alice, bob) in table {
             for ds in [true, false] {
                 let p = plan(de.parse().unwrap(), ds, encrypted);
-                let case = format!("distrib-encrypt {de}, arrived encrypted {encrypted}, distrib-sign {ds}: {p:?}");
+                let case = format!(
+                    "distrib-encrypt {de}, arrived encrypted {encrypted}, distrib-sign {ds}: {p:?}"
+                );
                 assert_eq!(p.sign, ds, "{case}");
                 let mut to = Vec::new();
                 let mut left_out = Vec::new();
@@ -416,13 +508,19 @@ mod tests {
                 }
                 assert_eq!(p.to, to, "{case}");
                 assert_eq!(p.left_out, left_out, "{case}");
-                assert!(!(encrypted && p.to.iter().any(|(_, w)| *w == Wrap::Plain)), "{case}");
+                assert!(
+                    !(encrypted && p.to.iter().any(|(_, w)| *w == Wrap::Plain)),
+                    "{case}"
+                );
                 checked += 1;
             }
         }
         assert_eq!(checked, 6 * 2);
         let p = plan(Requirement::Yes, true, true);
-        assert_eq!((p.post_to(), p.notice_to()), (vec![ALICE.to_string()], vec![BOB.to_string()]));
+        assert_eq!(
+            (p.post_to(), p.notice_to()),
+            (vec![ALICE.to_string()], vec![BOB.to_string()])
+        );
     }
 
     #[test]

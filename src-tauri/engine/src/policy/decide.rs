@@ -24,17 +24,27 @@ pub enum Decision {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HoldReason {
-    NonMember { from: String },
-    TooLarge { size: u64, max: u64 },
+    NonMember {
+        from: String,
+    },
+    TooLarge {
+        size: u64,
+        max: u64,
+    },
     NoSinglePoster,
     /// Bounces, auto-replies, delivery reports: shown to the owners, never
     /// sent to the members.
-    Automated { why: String },
+    Automated {
+        why: String,
+    },
     /// What the list's encryption and signature settings say.
     Crypto(String),
     /// Another post with this Message-ID, from another sender, went out
     /// already: one of the two pretends to be the other.
-    ReusedMessageId { post: i64, sender: String },
+    ReusedMessageId {
+        post: i64,
+        sender: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +61,10 @@ pub enum DiscardReason {
     Crypto(String),
     /// "help" or "unsubscribe" from an address that is no member's: not
     /// answered, so the list cannot be made to mail strangers.
-    CommandFromNonMember { what: &'static str, from: String },
+    CommandFromNonMember {
+        what: &'static str,
+        from: String,
+    },
 }
 
 impl HoldReason {
@@ -65,16 +78,25 @@ impl fmt::Display for HoldReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HoldReason::NonMember { from } => {
-                write!(f, "{from} is not a member; approve to send it, or add them as a member")
+                write!(
+                    f,
+                    "{from} is not a member; approve to send it, or add them as a member"
+                )
             }
             HoldReason::TooLarge { size, max } => {
-                write!(f, "{size} bytes, larger than the list's maximum of {max} (setting max-size)")
+                write!(
+                    f,
+                    "{size} bytes, larger than the list's maximum of {max} (setting max-size)"
+                )
             }
-            HoldReason::NoSinglePoster => {
-                f.write_str("it does not name exactly one sender in From, so it is not known who posted it")
-            }
+            HoldReason::NoSinglePoster => f.write_str(
+                "it does not name exactly one sender in From, so it is not known who posted it",
+            ),
             HoldReason::Automated { why } => {
-                write!(f, "an automated message ({why}); it is never sent to members")
+                write!(
+                    f,
+                    "an automated message ({why}); it is never sent to members"
+                )
             }
             HoldReason::Crypto(why) => f.write_str(why),
             HoldReason::ReusedMessageId { post, sender } => write!(
@@ -90,7 +112,10 @@ impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RejectReason::NonMember { from } => {
-                write!(f, "{from} is not a member and the list rejects posts from non-members")
+                write!(
+                    f,
+                    "{from} is not a member and the list rejects posts from non-members"
+                )
             }
             RejectReason::Crypto(why) => f.write_str(why),
         }
@@ -100,7 +125,9 @@ impl fmt::Display for RejectReason {
 impl fmt::Display for DiscardReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DiscardReason::Loop => f.write_str("it went through this list already (its List-Id or X-Loop): a mail loop"),
+            DiscardReason::Loop => f.write_str(
+                "it went through this list already (its List-Id or X-Loop): a mail loop",
+            ),
             DiscardReason::Crypto(why) => f.write_str(why),
             DiscardReason::CommandFromNonMember { what, from } => {
                 write!(f, "{what} from {from}, who is not a member: not answered")
@@ -117,10 +144,10 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
         let v = v.to_ascii_lowercase();
         v.contains(&format!("<{list_id}>"))
     });
-    let carries_our_loop = post
-        .x_loops
-        .iter()
-        .any(|v| v.trim_matches(|c| c == '<' || c == '>' || char::is_whitespace(c)).eq_ignore_ascii_case(&list.address));
+    let carries_our_loop = post.x_loops.iter().any(|v| {
+        v.trim_matches(|c| c == '<' || c == '>' || char::is_whitespace(c))
+            .eq_ignore_ascii_case(&list.address)
+    });
     if carries_our_id || carries_our_loop {
         return Decision::Discard(DiscardReason::Loop);
     }
@@ -130,16 +157,26 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
     }
 
     if post.size > list.settings.max_size {
-        return Decision::Hold(HoldReason::TooLarge { size: post.size, max: list.settings.max_size });
+        return Decision::Hold(HoldReason::TooLarge {
+            size: post.size,
+            max: list.settings.max_size,
+        });
     }
 
     if let Some(command) = command_in(&post.subject) {
-        let member = post.poster().filter(|p| members.iter().any(|m| m.email.eq_ignore_ascii_case(p)));
+        let member = post
+            .poster()
+            .filter(|p| members.iter().any(|m| m.email.eq_ignore_ascii_case(p)));
         return match member {
             Some(_) => Decision::Command(command),
             None => Decision::Discard(DiscardReason::CommandFromNonMember {
                 what: command.describe(),
-                from: post.from.iter().map(|m| m.address.as_str()).collect::<Vec<_>>().join(", "),
+                from: post
+                    .from
+                    .iter()
+                    .map(|m| m.address.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             }),
         };
     }
@@ -156,7 +193,9 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
         };
     }
 
-    Decision::Distribute { recipients: recipients(Some(poster), members) }
+    Decision::Distribute {
+        recipients: recipients(Some(poster), members),
+    }
 }
 
 /// Decides a post of a list that reads encrypted and signed mail: the
@@ -166,7 +205,12 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
 /// whatever else the rules say of it (several From addresses or none, a
 /// non-member's address): such mail is noise or a forgery, and holding it
 /// would let an insider's forgery wait for an owner's click.
-pub fn decide_protected(post: &Post, list: &List, members: &[Member], evidence: &Evidence) -> Decision {
+pub fn decide_protected(
+    post: &Post,
+    list: &List,
+    members: &[Member],
+    evidence: &Evidence,
+) -> Decision {
     let verdict = || match super::judge(&list.settings, evidence) {
         CryptoVerdict::Accept => None,
         CryptoVerdict::Hold(r) => Some(Decision::Hold(HoldReason::Crypto(r))),
@@ -174,7 +218,9 @@ pub fn decide_protected(post: &Post, list: &List, members: &[Member], evidence: 
         CryptoVerdict::Discard(r) => Some(Decision::Discard(DiscardReason::Crypto(r))),
     };
     match decide(post, list, members) {
-        Decision::Distribute { recipients } => verdict().unwrap_or(Decision::Distribute { recipients }),
+        Decision::Distribute { recipients } => {
+            verdict().unwrap_or(Decision::Distribute { recipients })
+        }
         kept @ (Decision::Command(_)
         | Decision::Discard(DiscardReason::Loop)
         | Decision::Hold(HoldReason::Automated { .. })) => kept,
@@ -250,11 +296,20 @@ mod tests {
     }
 
     fn member(email: &str, own_posts: bool) -> Member {
-        Member { email: email.into(), name: String::new(), role: Role::Member, own_posts }
+        Member {
+            email: email.into(),
+            name: String::new(),
+            role: Role::Member,
+            own_posts,
+        }
     }
 
     fn members() -> Vec<Member> {
-        vec![member("alice@example.org", true), member("bob@example.org", false), member("carol@example.org", true)]
+        vec![
+            member("alice@example.org", true),
+            member("bob@example.org", false),
+            member("carol@example.org", true),
+        ]
     }
 
     fn post(headers: &str) -> Post {
@@ -263,11 +318,19 @@ mod tests {
 
     #[test]
     fn a_member_post_goes_to_everyone() {
-        let d = decide(&post("From: Alice <ALICE@example.org>"), &list(), &members());
+        let d = decide(
+            &post("From: Alice <ALICE@example.org>"),
+            &list(),
+            &members(),
+        );
         assert_eq!(
             d,
             Decision::Distribute {
-                recipients: vec!["alice@example.org".into(), "bob@example.org".into(), "carol@example.org".into()]
+                recipients: vec![
+                    "alice@example.org".into(),
+                    "bob@example.org".into(),
+                    "carol@example.org".into()
+                ]
             }
         );
     }
@@ -277,7 +340,9 @@ mod tests {
         let d = decide(&post("From: bob@example.org"), &list(), &members());
         assert_eq!(
             d,
-            Decision::Distribute { recipients: vec!["alice@example.org".into(), "carol@example.org".into()] }
+            Decision::Distribute {
+                recipients: vec!["alice@example.org".into(), "carol@example.org".into()]
+            }
         );
     }
 
@@ -285,7 +350,12 @@ mod tests {
     fn non_members_are_held_or_rejected_per_setting() {
         let p = post("From: eve@example.net");
         let d = decide(&p, &list(), &members());
-        assert_eq!(d, Decision::Hold(HoldReason::NonMember { from: "eve@example.net".into() }));
+        assert_eq!(
+            d,
+            Decision::Hold(HoldReason::NonMember {
+                from: "eve@example.net".into()
+            })
+        );
         let mut l = list();
         l.settings.non_member_posts = NonMemberPosts::Reject;
         assert!(matches!(decide(&p, &l, &members()), Decision::Reject(_)));
@@ -298,11 +368,18 @@ mod tests {
             "From: alice@example.org\r\nList-Id: <LIST.example.org>",
             "From: alice@example.org\r\nX-Loop: list@example.org",
         ] {
-            assert_eq!(decide(&post(h), &list(), &members()), Decision::Discard(DiscardReason::Loop), "{h}");
+            assert_eq!(
+                decide(&post(h), &list(), &members()),
+                Decision::Discard(DiscardReason::Loop),
+                "{h}"
+            );
         }
         // Another list's id is not ours.
         let other = post("From: alice@example.org\r\nList-Id: Other <other.example.org>");
-        assert!(matches!(decide(&other, &list(), &members()), Decision::Distribute { .. }));
+        assert!(matches!(
+            decide(&other, &list(), &members()),
+            Decision::Distribute { .. }
+        ));
     }
 
     #[test]
@@ -318,7 +395,10 @@ mod tests {
             }
         }
         let human = post("From: alice@example.org\r\nAuto-Submitted: no");
-        assert!(matches!(decide(&human, &list(), &members()), Decision::Distribute { .. }));
+        assert!(matches!(
+            decide(&human, &list(), &members()),
+            Decision::Distribute { .. }
+        ));
     }
 
     #[test]
@@ -329,15 +409,26 @@ mod tests {
             decide(&post("From: alice@example.org"), &l, &members()),
             Decision::Hold(HoldReason::TooLarge { .. })
         ));
-        for h in ["Subject: who?", "From: alice@example.org, bob@example.org", "From: alice@example.org\r\nFrom: bob@example.org"] {
-            assert_eq!(decide(&post(h), &list(), &members()), Decision::Hold(HoldReason::NoSinglePoster), "{h}");
+        for h in [
+            "Subject: who?",
+            "From: alice@example.org, bob@example.org",
+            "From: alice@example.org\r\nFrom: bob@example.org",
+        ] {
+            assert_eq!(
+                decide(&post(h), &list(), &members()),
+                Decision::Hold(HoldReason::NoSinglePoster),
+                "{h}"
+            );
         }
     }
 
     #[test]
     fn the_crypto_verdict_applies_only_to_what_the_list_would_send() {
         use crate::policy::{Encryption, Evidence, Signature};
-        let unsigned = Evidence { encryption: Encryption::None, signature: Signature::None };
+        let unsigned = Evidence {
+            encryption: Encryption::None,
+            signature: Signature::None,
+        };
         let mut l = list();
         l.settings.post_sign = crate::model::Requirement::Force;
         assert!(matches!(
@@ -346,12 +437,19 @@ mod tests {
         ));
         // A loop stays a loop, whatever its signature.
         assert_eq!(
-            decide_protected(&post("From: alice@example.org\r\nX-Loop: list@example.org"), &l, &members(), &unsigned),
+            decide_protected(
+                &post("From: alice@example.org\r\nX-Loop: list@example.org"),
+                &l,
+                &members(),
+                &unsigned
+            ),
             Decision::Discard(DiscardReason::Loop)
         );
         let signed = Evidence {
             encryption: Encryption::None,
-            signature: Signature::ByMember { email: "alice@example.org".into() },
+            signature: Signature::ByMember {
+                email: "alice@example.org".into(),
+            },
         };
         assert!(matches!(
             decide_protected(&post("From: alice@example.org"), &l, &members(), &signed),
@@ -362,7 +460,11 @@ mod tests {
     fn insider(from: &str) -> Evidence {
         Evidence {
             encryption: crate::policy::Encryption::ToList,
-            signature: Signature::NotTheSender { email: "bob@example.org".into(), key: "OpenPGP key B0B0".into(), from: from.into() },
+            signature: Signature::NotTheSender {
+                email: "bob@example.org".into(),
+                key: "OpenPGP key B0B0".into(),
+                from: from.into(),
+            },
         }
     }
 
@@ -371,36 +473,58 @@ mod tests {
         let mut l = list();
         l.settings.post_sign = Requirement::Force;
         let cases = [
-            ("From: alice@example.org, bob@example.org", insider("alice@example.org, bob@example.org")),
+            (
+                "From: alice@example.org, bob@example.org",
+                insider("alice@example.org, bob@example.org"),
+            ),
             ("From: alice@example.org", insider("alice@example.org")),
             ("Subject: nobody", insider("")),
             (
                 "From: eve@example.net",
-                Evidence { encryption: crate::policy::Encryption::None, signature: Signature::None },
+                Evidence {
+                    encryption: crate::policy::Encryption::None,
+                    signature: Signature::None,
+                },
             ),
         ];
         for (head, evidence) in cases {
             let d = decide_protected(&post(head), &l, &members(), &evidence);
-            assert!(matches!(d, Decision::Discard(DiscardReason::Crypto(_))), "{head}: {d:?}");
+            assert!(
+                matches!(d, Decision::Discard(DiscardReason::Crypto(_))),
+                "{head}: {d:?}"
+            );
         }
         // A counted signature on an oversized post: held for its size.
         l.settings.max_size = 10;
         let signed = Evidence {
             encryption: crate::policy::Encryption::ToList,
-            signature: Signature::ByMember { email: "alice@example.org".into() },
+            signature: Signature::ByMember {
+                email: "alice@example.org".into(),
+            },
         };
         let d = decide_protected(&post("From: alice@example.org"), &l, &members(), &signed);
-        assert!(matches!(d, Decision::Hold(HoldReason::TooLarge { .. })), "{d:?}");
+        assert!(
+            matches!(d, Decision::Hold(HoldReason::TooLarge { .. })),
+            "{d:?}"
+        );
     }
 
     #[test]
     fn under_post_sign_yes_an_insider_forgery_is_held_naming_the_signer() {
         let l = list();
-        for head in ["From: alice@example.org, bob@example.org", "From: alice@example.org"] {
+        for head in [
+            "From: alice@example.org, bob@example.org",
+            "From: alice@example.org",
+        ] {
             let d = decide_protected(&post(head), &l, &members(), &insider("alice@example.org"));
-            let Decision::Hold(reason) = &d else { panic!("{head}: {d:?}") };
+            let Decision::Hold(reason) = &d else {
+                panic!("{head}: {d:?}")
+            };
             let r = reason.to_string();
-            assert!(r.contains("bob@example.org") && r.contains("B0B0"), "{head}: {r}");
+            assert!(
+                r.contains("bob@example.org") && r.contains("B0B0"),
+                "{head}: {r}"
+            );
             assert!(reason.approvable());
         }
     }
@@ -408,39 +532,88 @@ mod tests {
     #[test]
     fn commands_are_answered_for_members_only() {
         assert_eq!(
-            decide(&post("From: alice@example.org\r\nSubject: help"), &list(), &members()),
+            decide(
+                &post("From: alice@example.org\r\nSubject: help"),
+                &list(),
+                &members()
+            ),
             Decision::Command(ListCommand::Help)
         );
         assert_eq!(
-            decide(&post("From: bob@example.org\r\nSubject: unsubscribe"), &list(), &members()),
+            decide(
+                &post("From: bob@example.org\r\nSubject: unsubscribe"),
+                &list(),
+                &members()
+            ),
             Decision::Command(ListCommand::Unsubscribe)
         );
-        let d = decide(&post("From: eve@example.net\r\nSubject: unsubscribe"), &list(), &members());
-        assert!(matches!(d, Decision::Discard(DiscardReason::CommandFromNonMember { .. })), "{d:?}");
+        let d = decide(
+            &post("From: eve@example.net\r\nSubject: unsubscribe"),
+            &list(),
+            &members(),
+        );
+        assert!(
+            matches!(
+                d,
+                Decision::Discard(DiscardReason::CommandFromNonMember { .. })
+            ),
+            "{d:?}"
+        );
         // A bounce that quotes "help" is a bounce.
-        let d = decide(&post("From: alice@example.org\r\nSubject: help\r\nAuto-Submitted: auto-replied"), &list(), &members());
-        assert!(matches!(d, Decision::Hold(HoldReason::Automated { .. })), "{d:?}");
+        let d = decide(
+            &post("From: alice@example.org\r\nSubject: help\r\nAuto-Submitted: auto-replied"),
+            &list(),
+            &members(),
+        );
+        assert!(
+            matches!(d, Decision::Hold(HoldReason::Automated { .. })),
+            "{d:?}"
+        );
         // Whatever the crypto settings: asking for help needs no signature.
         let mut l = list();
         l.settings.post_sign = Requirement::Force;
-        let unsigned = Evidence { encryption: crate::policy::Encryption::None, signature: Signature::None };
-        let d = decide_protected(&post("From: alice@example.org\r\nSubject: help"), &l, &members(), &unsigned);
+        let unsigned = Evidence {
+            encryption: crate::policy::Encryption::None,
+            signature: Signature::None,
+        };
+        let d = decide_protected(
+            &post("From: alice@example.org\r\nSubject: help"),
+            &l,
+            &members(),
+            &unsigned,
+        );
         assert_eq!(d, Decision::Command(ListCommand::Help));
     }
 
     #[test]
     fn a_reused_message_id_holds_what_would_go_out() {
-        let go = Decision::Distribute { recipients: vec!["a@example.org".into()] };
+        let go = Decision::Distribute {
+            recipients: vec!["a@example.org".into()],
+        };
         assert_eq!(hold_reused_message_id(go.clone(), None), go);
         let held = hold_reused_message_id(go, Some((4, "eve@example.net".into())));
-        let Decision::Hold(r) = &held else { panic!("{held:?}") };
-        assert!(r.to_string().contains("post 4") && r.to_string().contains("eve@example.net"), "{r}");
-        assert_eq!(hold_reused_message_id(Decision::Discard(DiscardReason::Loop), Some((4, "x".into()))), Decision::Discard(DiscardReason::Loop));
+        let Decision::Hold(r) = &held else {
+            panic!("{held:?}")
+        };
+        assert!(
+            r.to_string().contains("post 4") && r.to_string().contains("eve@example.net"),
+            "{r}"
+        );
+        assert_eq!(
+            hold_reused_message_id(
+                Decision::Discard(DiscardReason::Loop),
+                Some((4, "x".into()))
+            ),
+            Decision::Discard(DiscardReason::Loop)
+        );
     }
 
     #[test]
     fn reasons_read_as_sentences() {
-        let r = HoldReason::NonMember { from: "eve@example.net".into() }.to_string();
+        let r = HoldReason::NonMember {
+            from: "eve@example.net".into(),
+        }
+        .to_string();
         assert!(r.contains("eve@example.net is not a member"), "{r}");
         assert!(DiscardReason::Loop.to_string().contains("loop"));
     }

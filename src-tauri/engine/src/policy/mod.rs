@@ -14,8 +14,11 @@ pub mod render;
 pub mod view;
 
 pub use commands::ListCommand;
-pub use crypto::{CryptoVerdict, DeliveryPlan, Encryption, Evidence, Signature, Wrap, judge, plan_delivery};
+pub use crypto::{
+    CryptoVerdict, DeliveryPlan, Encryption, Evidence, Signature, Wrap, judge, plan_delivery,
+};
 pub use decide::{
-    Decision, DiscardReason, HoldReason, RejectReason, decide, decide_protected, hold_reused_message_id, recipients,
+    Decision, DiscardReason, HoldReason, RejectReason, decide, decide_protected,
+    hold_reused_message_id, recipients,
 };
 pub use post::{Mailbox, Post, Unreadable};

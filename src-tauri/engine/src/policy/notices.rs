@@ -52,19 +52,25 @@ pub fn render_owner_notice(list: &List, n: &OwnerNotice<'_>, env: &Envelope<'_>)
             list.address
         ));
     }
-    m.push_str(&format!("The post's content is not included in this notice.{eol}"));
+    m.push_str(&format!(
+        "The post's content is not included in this notice.{eol}"
+    ));
     m.into_bytes()
 }
 
 /// Text from a post shown in a notice's body stays on its line.
 fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The header block and empty line of a notice from the list.
 fn notice_head(list: &List, env: &Envelope<'_>, subject: &str, auto: &str) -> String {
     let mut m = head_fields(list, env, subject, auto);
-    m.push_str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    m.push_str(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    );
     m
 }
 
@@ -72,14 +78,20 @@ fn notice_head(list: &List, env: &Envelope<'_>, subject: &str, auto: &str) -> St
 fn head_fields(list: &List, env: &Envelope<'_>, subject: &str, auto: &str) -> String {
     let mut m = String::new();
     let mut add = |name: &str, value: &str| m.push_str(&format!("{name}: {value}\r\n"));
-    add("From", &format!("{} <{}>", phrase(&one_line(&list.name)), list.address));
+    add(
+        "From",
+        &format!("{} <{}>", phrase(&one_line(&list.name)), list.address),
+    );
     add("To", env.to);
     add("Subject", &header_text(subject));
     add("Date", env.date);
     add("Message-ID", env.message_id);
     add("Auto-Submitted", auto);
     add("X-Loop", &list.address);
-    add("List-Id", &format!("{} <{}>", phrase(&one_line(&list.name)), list.list_id()));
+    add(
+        "List-Id",
+        &format!("{} <{}>", phrase(&one_line(&list.name)), list.list_id()),
+    );
     add("MIME-Version", "1.0");
     m
 }
@@ -107,7 +119,10 @@ fn notice_text(list: &List, subject: &str, reason: &str, eol: &str) -> String {
 /// The subject and text of the notice a rejected poster gets, as the owner
 /// is shown them before choosing Reject.
 pub fn notice_words(list: &List, subject: &str, reason: &str) -> (String, String) {
-    (notice_subject(list, subject), notice_text(list, subject, reason, "\n"))
+    (
+        notice_subject(list, subject),
+        notice_text(list, subject, reason, "\n"),
+    )
 }
 
 /// The header (with the empty line) and the text entity of the notice a
@@ -140,9 +155,19 @@ pub fn keyless_notice(list: &List, env: &Envelope<'_>, owner: Option<&str>) -> (
 }
 
 /// The answer to a member's "help": what the list is and how to use it.
-pub fn render_help(list: &List, env: &Envelope<'_>, keys: &[String], owner: Option<&str>) -> Vec<u8> {
+pub fn render_help(
+    list: &List,
+    env: &Envelope<'_>,
+    keys: &[String],
+    owner: Option<&str>,
+) -> Vec<u8> {
     let eol = "\r\n";
-    let mut m = notice_head(list, env, &format!("[{}] how this list works", list.name), "auto-replied");
+    let mut m = notice_head(
+        list,
+        env,
+        &format!("[{}] how this list works", list.name),
+        "auto-replied",
+    );
     m.push_str(&format!(
         "This is the mailing list {} ({}).{eol}{eol}To write to everyone on the list, send your mail to {}.{eol}",
         one_line(&list.name),
@@ -157,7 +182,9 @@ pub fn render_help(list: &List, env: &Envelope<'_>, keys: &[String], owner: Opti
         for k in keys {
             m.push_str(&format!("  {k}{eol}"));
         }
-        m.push_str(&format!("Compare it with what your owner gave you before you trust it.{eol}"));
+        m.push_str(&format!(
+            "Compare it with what your owner gave you before you trust it.{eol}"
+        ));
     }
     m.push_str(&format!(
         "{eol}To leave the list, send a mail to {} with the subject \"unsubscribe\";{eol}\
@@ -165,7 +192,9 @@ pub fn render_help(list: &List, env: &Envelope<'_>, keys: &[String], owner: Opti
         list.address
     ));
     if let Some(owner) = owner {
-        m.push_str(&format!("{eol}Questions about the list go to its owner: {owner}{eol}"));
+        m.push_str(&format!(
+            "{eol}Questions about the list go to its owner: {owner}{eol}"
+        ));
     }
     m.into_bytes()
 }
@@ -182,9 +211,16 @@ pub const UNSUBSCRIBE_DAYS: i64 = 7;
 /// no one: the code goes to the member's own mailbox.
 pub fn render_unsubscribe_confirm(list: &List, env: &Envelope<'_>, token: &str) -> Vec<u8> {
     let eol = "\r\n";
-    let mut m = head_fields(list, env, &format!("Confirm leaving {}: {CONFIRM_WORD} {token}", list.name), "auto-replied");
+    let mut m = head_fields(
+        list,
+        env,
+        &format!("Confirm leaving {}: {CONFIRM_WORD} {token}", list.name),
+        "auto-replied",
+    );
     m.push_str(&format!("Reply-To: {}\r\n", list.address));
-    m.push_str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    m.push_str(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    );
     m.push_str(&format!(
         "Someone, probably you, asked to remove {to} from the list {name} ({address}).{eol}{eol}\
          To leave the list, reply to this mail and keep its subject as it is.{eol}{eol}\
@@ -200,7 +236,12 @@ pub fn render_unsubscribe_confirm(list: &List, env: &Envelope<'_>, token: &str) 
 /// The last mail a member gets after confirming that they leave.
 pub fn render_goodbye(list: &List, env: &Envelope<'_>) -> Vec<u8> {
     let eol = "\r\n";
-    let mut m = notice_head(list, env, &format!("You have left {}", list.name), "auto-replied");
+    let mut m = notice_head(
+        list,
+        env,
+        &format!("You have left {}", list.name),
+        "auto-replied",
+    );
     m.push_str(&format!(
         "You have left the list {} ({}). You will receive no more of its posts.{eol}{eol}\
          To come back, ask the list's owner.{eol}",
@@ -227,7 +268,11 @@ mod tests {
     }
 
     fn env() -> Envelope<'static> {
-        Envelope { to: "owner@example.org", message_id: "<n@x>", date: "Mon, 1 Jan 2024 00:00:00 +0000" }
+        Envelope {
+            to: "owner@example.org",
+            message_id: "<n@x>",
+            date: "Mon, 1 Jan 2024 00:00:00 +0000",
+        }
     }
 
     fn text(b: &[u8]) -> String {
@@ -245,7 +290,10 @@ mod tests {
             held_id: Some(7),
         };
         let t = text(&render_owner_notice(&list(), &n, &env()));
-        assert!(t.contains("Subject: [Tenants] post held for an owner: hello\r\n"), "{t}");
+        assert!(
+            t.contains("Subject: [Tenants] post held for an owner: hello\r\n"),
+            "{t}"
+        );
         assert!(t.contains("Reason:     eve@example.net is not a member"));
         assert!(t.contains("held approve|reject|discard list@example.org 7"));
         assert!(t.contains("Auto-Submitted: auto-generated\r\n"));
@@ -263,7 +311,12 @@ mod tests {
         };
         let t = text(&render_owner_notice(&list(), &n, &env()));
         assert!(!t.contains("\r\nBcc:"), "{t}");
-        let r = text(&render_notice(&list(), &env(), "x\nBcc: victim@example.org", "off\ntopic"));
+        let r = text(&render_notice(
+            &list(),
+            &env(),
+            "x\nBcc: victim@example.org",
+            "off\ntopic",
+        ));
         assert!(!r.contains("\nBcc:") && !r.contains("\r\ntopic"), "{r}");
     }
 
@@ -274,24 +327,48 @@ mod tests {
         assert!(n.contains("Reason: off topic"));
         let (subject, text) = notice_words(&list(), "Hi", "off topic");
         assert!(n.contains(&format!("Subject: {subject}\r\n")), "{n}");
-        assert!(n.ends_with(&text.replace('\n', "\r\n")), "the owner is shown what the poster gets: {n}");
+        assert!(
+            n.ends_with(&text.replace('\n', "\r\n")),
+            "the owner is shown what the poster gets: {n}"
+        );
     }
 
     #[test]
     fn the_keyless_notice_names_no_post() {
         let (head, entity) = keyless_notice(&list(), &env(), Some("owner@example.org"));
         let all = text(&[head.as_slice(), b"\r\n", &entity].concat());
-        assert!(all.contains("Subject: [Tenants] a post you did not receive\r\n"), "{all}");
+        assert!(
+            all.contains("Subject: [Tenants] a post you did not receive\r\n"),
+            "{all}"
+        );
         assert!(all.contains("owner@example.org") && all.contains("public key"));
-        assert!(!text(&head).ends_with("\r\n\r\n"), "the caller adds the signed entity");
+        assert!(
+            !text(&head).ends_with("\r\n\r\n"),
+            "the caller adds the signed entity"
+        );
     }
 
     #[test]
     fn the_confirmation_carries_its_code_in_the_subject() {
         let t = text(&render_unsubscribe_confirm(&list(), &env(), "abc123"));
-        assert!(t.contains(&format!("Subject: Confirm leaving Tenants: {CONFIRM_WORD} abc123\r\n")), "{t}");
+        assert!(
+            t.contains(&format!(
+                "Subject: Confirm leaving Tenants: {CONFIRM_WORD} abc123\r\n"
+            )),
+            "{t}"
+        );
         assert!(t.contains("Reply-To: list@example.org\r\n"));
-        let h = text(&render_help(&list(), &env(), &["OpenPGP 0123 4567".into()], Some("o@example.org")));
-        assert!(h.contains("unsubscribe") && h.contains("OpenPGP 0123 4567") && h.contains("o@example.org"), "{h}");
+        let h = text(&render_help(
+            &list(),
+            &env(),
+            &["OpenPGP 0123 4567".into()],
+            Some("o@example.org"),
+        ));
+        assert!(
+            h.contains("unsubscribe")
+                && h.contains("OpenPGP 0123 4567")
+                && h.contains("o@example.org"),
+            "{h}"
+        );
     }
 }

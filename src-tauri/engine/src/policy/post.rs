@@ -68,7 +68,12 @@ impl Post {
     pub fn sender_text(&self) -> String {
         match self.poster() {
             Some(p) => p.to_string(),
-            None => self.from.iter().map(|m| m.address.as_str()).collect::<Vec<_>>().join(", "),
+            None => self
+                .from
+                .iter()
+                .map(|m| m.address.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         }
     }
 
@@ -83,7 +88,10 @@ impl Post {
             return Err(Unreadable("it has no header fields".into()));
         }
         if msg.parts.len() > MAX_PARTS {
-            return Err(Unreadable(format!("it has {} MIME parts, more than the {MAX_PARTS} a post may have", msg.parts.len())));
+            return Err(Unreadable(format!(
+                "it has {} MIME parts, more than the {MAX_PARTS} a post may have",
+                msg.parts.len()
+            )));
         }
         let raw_values = |name: &str| -> Vec<String> {
             msg.headers_raw()
@@ -119,7 +127,10 @@ impl Post {
             from,
             from_fields,
             sender,
-            message_id: msg.message_id().map(|id| format!("<{id}>")).unwrap_or_default(),
+            message_id: msg
+                .message_id()
+                .map(|id| format!("<{id}>"))
+                .unwrap_or_default(),
             subject: msg.subject().unwrap_or_default().to_string(),
             list_ids: raw_values("List-Id"),
             x_loops: raw_values("X-Loop"),
@@ -175,12 +186,17 @@ mod tests {
         assert!(p.null_return_path);
         assert_eq!(p.content_type, "multipart/report");
         let auto = b"From: a@example.org\r\nAuto-Submitted: auto-replied\r\n\r\nbody";
-        assert_eq!(Post::read(auto).unwrap().auto_submitted.as_deref(), Some("auto-replied"));
+        assert_eq!(
+            Post::read(auto).unwrap().auto_submitted.as_deref(),
+            Some("auto-replied")
+        );
     }
 
     #[test]
     fn a_message_of_too_many_parts_is_unreadable() {
-        let mut m = String::from("From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n");
+        let mut m = String::from(
+            "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n",
+        );
         for _ in 0..MAX_PARTS + 5 {
             m.push_str("--b\r\nContent-Type: text/plain\r\n\r\nx\r\n");
         }

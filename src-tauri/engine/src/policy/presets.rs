@@ -77,14 +77,24 @@ pub const PRESETS: &[Preset] = &[
         name: "Encrypted discussion",
         summary: "Only posts encrypted to the list's key and signed by a member go out: unencrypted posts are refused, \
                   unsigned ones dropped. Each member gets a copy encrypted to their own key; members without a key get nothing.",
-        settings: CryptoSettings { post_encrypt: Force, post_sign: Force, distrib_encrypt: Force, distrib_sign: true },
+        settings: CryptoSettings {
+            post_encrypt: Force,
+            post_sign: Force,
+            distrib_encrypt: Force,
+            distrib_sign: true,
+        },
     },
     Preset {
         id: "signed-posts-only",
         name: "Signed posts only, no spam",
         summary: "Only posts signed by a member's key go out; unsigned or forged mail is dropped without filling your queue. \
                   Members with a key get their copy encrypted.",
-        settings: CryptoSettings { post_encrypt: Yes, post_sign: Force, distrib_encrypt: Yes, distrib_sign: true },
+        settings: CryptoSettings {
+            post_encrypt: Yes,
+            post_sign: Force,
+            distrib_encrypt: Yes,
+            distrib_sign: true,
+        },
     },
     Preset {
         id: "anonymous-tips",
@@ -169,7 +179,11 @@ pub const CRYPTO_CHOICES: &[SettingChoices] = &[
         key: "post-sign",
         label: "Posts signed by a member's key",
         choices: &[
-            Choice { value: "no", label: "Not needed", detail: "posts go out signed or not" },
+            Choice {
+                value: "no",
+                label: "Not needed",
+                detail: "posts go out signed or not",
+            },
             Choice {
                 value: "yes",
                 label: "Needed, else held",
@@ -214,7 +228,11 @@ pub const CRYPTO_CHOICES: &[SettingChoices] = &[
                 label: "Signed",
                 detail: "members can check that a copy came from the list",
             },
-            Choice { value: "no", label: "Not signed", detail: "copies carry no signature of the list" },
+            Choice {
+                value: "no",
+                label: "Not signed",
+                detail: "copies carry no signature of the list",
+            },
         ],
     },
 ];
@@ -228,17 +246,38 @@ mod tests {
     }
 
     fn crypto(settings: &ListSettings) -> (Requirement, Requirement, Requirement, bool) {
-        (settings.post_encrypt, settings.post_sign, settings.distrib_encrypt, settings.distrib_sign)
+        (
+            settings.post_encrypt,
+            settings.post_sign,
+            settings.distrib_encrypt,
+            settings.distrib_sign,
+        )
     }
 
     #[test]
     fn each_preset_sets_the_four_settings_it_names() {
         use Requirement::No;
         let expected = [
-            ("encrypted-discussion", "Encrypted discussion", (Force, Force, Force, true)),
-            ("signed-posts-only", "Signed posts only, no spam", (Yes, Force, Yes, true)),
-            ("anonymous-tips", "Anonymous tips, encrypted", (Force, No, Force, true)),
-            ("encrypted-delivery", "Encrypted delivery", (Yes, No, Yes, true)),
+            (
+                "encrypted-discussion",
+                "Encrypted discussion",
+                (Force, Force, Force, true),
+            ),
+            (
+                "signed-posts-only",
+                "Signed posts only, no spam",
+                (Yes, Force, Yes, true),
+            ),
+            (
+                "anonymous-tips",
+                "Anonymous tips, encrypted",
+                (Force, No, Force, true),
+            ),
+            (
+                "encrypted-delivery",
+                "Encrypted delivery",
+                (Yes, No, Yes, true),
+            ),
         ];
         assert_eq!(PRESETS.len(), expected.len());
         for (preset, (id, name, four)) in PRESETS.iter().zip(expected) {
@@ -307,13 +346,27 @@ mod tests {
     #[test]
     fn every_choice_is_a_value_its_setting_takes() {
         let keys: Vec<_> = CRYPTO_CHOICES.iter().map(|c| c.key).collect();
-        assert_eq!(keys, ["post-encrypt", "post-sign", "distrib-encrypt", "distrib-sign"]);
+        assert_eq!(
+            keys,
+            [
+                "post-encrypt",
+                "post-sign",
+                "distrib-encrypt",
+                "distrib-sign"
+            ]
+        );
         for setting in CRYPTO_CHOICES {
             assert!(ListSettings::KEYS.contains(&setting.key));
             for choice in setting.choices {
                 let mut s = defaults();
-                s.set(setting.key, choice.value).unwrap_or_else(|e| panic!("{}: {e}", setting.key));
-                let stored = s.pairs().into_iter().find(|(k, _)| *k == setting.key).unwrap().1;
+                s.set(setting.key, choice.value)
+                    .unwrap_or_else(|e| panic!("{}: {e}", setting.key));
+                let stored = s
+                    .pairs()
+                    .into_iter()
+                    .find(|(k, _)| *k == setting.key)
+                    .unwrap()
+                    .1;
                 assert_eq!(stored, choice.value);
             }
         }

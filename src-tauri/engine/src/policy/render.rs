@@ -54,7 +54,14 @@ const DROPPED: &[&str] = &[
 /// it was for and where it belongs in a thread. Everything else of the
 /// post's header stays behind; the copy is built fresh around verified
 /// content.
-const THREAD_FIELDS: &[&str] = &["to", "cc", "date", "message-id", "in-reply-to", "references"];
+const THREAD_FIELDS: &[&str] = &[
+    "to",
+    "cc",
+    "date",
+    "message-id",
+    "in-reply-to",
+    "references",
+];
 
 /// The Subject of an encrypted copy when the real one travels inside
 /// (RFC 9788, section 4.1).
@@ -79,13 +86,19 @@ impl Author {
             .map(|m| m.name.trim().to_string())
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| address.split('@').next().unwrap_or(address).to_string());
-        Author { address: address.to_string(), name: clean(&name) }
+        Author {
+            address: address.to_string(),
+            name: clean(&name),
+        }
     }
 
     /// For a post that names no one the list could vouch for (an owner
     /// approved it without a single sender): the list itself.
     pub fn the_list(list: &List) -> Author {
-        Author { address: list.address.clone(), name: clean(&list.name) }
+        Author {
+            address: list.address.clone(),
+            name: clean(&list.name),
+        }
     }
 
     fn is_list(&self, list: &List) -> bool {
@@ -100,7 +113,11 @@ impl Author {
         let name = format!("{} via {}", self.name, clean(&list.name));
         // Quoted even where RFC 5322 would not need it: as members' clients
         // show it, and as the README's example reads.
-        let shown = if name.is_ascii() { quoted(&name) } else { encoded_word(&name) };
+        let shown = if name.is_ascii() {
+            quoted(&name)
+        } else {
+            encoded_word(&name)
+        };
         format!("{shown} <{}>", list.address)
     }
 
@@ -126,14 +143,20 @@ impl ListHeaders {
     fn fields(&self, list: &List) -> Vec<(String, String)> {
         let address = &list.address;
         let mut fields = vec![
-            field("List-Id", format!("{} <{}>", phrase(&clean(&list.name)), list.list_id())),
+            field(
+                "List-Id",
+                format!("{} <{}>", phrase(&clean(&list.name)), list.list_id()),
+            ),
             field("List-Post", format!("<mailto:{address}>")),
             field("List-Help", format!("<mailto:{address}?subject=help>")),
         ];
         if let Some(owner) = &self.owner {
             fields.push(field("List-Owner", format!("<mailto:{owner}>")));
         }
-        fields.push(field("List-Unsubscribe", format!("<mailto:{address}?subject=unsubscribe>")));
+        fields.push(field(
+            "List-Unsubscribe",
+            format!("<mailto:{address}?subject=unsubscribe>"),
+        ));
         fields.push(field("Precedence", "list".into()));
         fields.push(field("X-Loop", address.clone()));
         fields
@@ -142,10 +165,18 @@ impl ListHeaders {
     /// `Autocrypt: addr=LIST; prefer-encrypt=mutual; keydata=…`, folded.
     fn autocrypt(&self, list: &List) -> Option<(String, String)> {
         let keydata = self.autocrypt_keydata.as_ref()?;
-        let folded: Vec<&str> = keydata.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+        let folded: Vec<&str> = keydata
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap_or(""))
+            .collect();
         Some(field(
             "Autocrypt",
-            format!("addr={}; prefer-encrypt=mutual; keydata=\r\n {}", list.address, folded.join("\r\n ")),
+            format!(
+                "addr={}; prefer-encrypt=mutual; keydata=\r\n {}",
+                list.address,
+                folded.join("\r\n ")
+            ),
         ))
     }
 }
@@ -156,7 +187,11 @@ fn field(name: &str, value: String) -> (String, String) {
 
 /// Control characters (a line break above all) never reach a header.
 fn clean(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().trim().to_string()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// One header field: its name and its raw value, folding kept.
@@ -175,7 +210,9 @@ impl Field<'_> {
     /// kept and written with CRLF.
     fn value(&self) -> String {
         let text = String::from_utf8_lossy(self.raw);
-        let text = text.trim_start_matches([' ', '\t']).trim_end_matches(['\r', '\n']);
+        let text = text
+            .trim_start_matches([' ', '\t'])
+            .trim_end_matches(['\r', '\n']);
         text.replace("\r\n", "\n").replace('\n', "\r\n")
     }
 }
@@ -183,11 +220,19 @@ impl Field<'_> {
 /// Splits a message into its header fields and its body. The body starts
 /// after the first empty line and is never touched.
 fn split(raw: &[u8]) -> (Vec<Field<'_>>, &[u8], &'static str) {
-    let eol = if raw.windows(2).any(|w| w == b"\r\n") { "\r\n" } else { "\n" };
+    let eol = if raw.windows(2).any(|w| w == b"\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
     let mut fields: Vec<Field<'_>> = Vec::new();
     let mut i = 0;
     while i < raw.len() {
-        let line_end = raw[i..].iter().position(|&b| b == b'\n').map(|p| i + p + 1).unwrap_or(raw.len());
+        let line_end = raw[i..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|p| i + p + 1)
+            .unwrap_or(raw.len());
         let line = &raw[i..line_end];
         if line == b"\r\n" || line == b"\n" {
             return (fields, &raw[line_end..], eol);
@@ -200,7 +245,10 @@ fn split(raw: &[u8]) -> (Vec<Field<'_>>, &[u8], &'static str) {
             }
         } else if let Some(colon) = line.iter().position(|&b| b == b':') {
             let name = std::str::from_utf8(&line[..colon]).unwrap_or("").trim();
-            fields.push(Field { name, raw: &raw[i + colon + 1..line_end] });
+            fields.push(Field {
+                name,
+                raw: &raw[i + colon + 1..line_end],
+            });
         }
         // A line that is neither is not a header; it is dropped rather than
         // passed on as garbage.
@@ -214,7 +262,10 @@ pub(crate) fn phrase(name: &str) -> String {
     if !name.is_ascii() {
         return encoded_word(name);
     }
-    if name.chars().all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c)) {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || " !#$%&'*+-/=?^_`{|}~".contains(c))
+    {
         name.to_string()
     } else {
         quoted(name)
@@ -227,13 +278,20 @@ fn quoted(name: &str) -> String {
 
 /// An RFC 2047 encoded word (UTF-8, base64).
 pub(crate) fn encoded_word(text: &str) -> String {
-    format!("=?UTF-8?B?{}?=", openssl::base64::encode_block(text.as_bytes()))
+    format!(
+        "=?UTF-8?B?{}?=",
+        openssl::base64::encode_block(text.as_bytes())
+    )
 }
 
 /// A header value as written: plain when it is ASCII, else encoded.
 pub(crate) fn header_text(text: &str) -> String {
     let text = clean(text);
-    if text.is_ascii() { text } else { encoded_word(&text) }
+    if text.is_ascii() {
+        text
+    } else {
+        encoded_word(&text)
+    }
 }
 
 /// A Subject value decoded, to see whether the prefix is there already.
@@ -249,12 +307,21 @@ fn decode_subject(value: &str) -> String {
 /// the list's prefix in front unless it is there already.
 fn subject_with_prefix(list: &List, raw_value: Option<&str>) -> String {
     let prefix = &list.settings.subject_prefix;
-    let prefix_text = if prefix.is_ascii() { prefix.clone() } else { format!("{} ", encoded_word(prefix.trim_end())) };
+    let prefix_text = if prefix.is_ascii() {
+        prefix.clone()
+    } else {
+        format!("{} ", encoded_word(prefix.trim_end()))
+    };
     match raw_value {
         None => prefix_text.trim_end().to_string(),
         Some(value) => {
-            let has_prefix = prefix.trim().is_empty() || decode_subject(value).contains(prefix.trim());
-            if has_prefix { value.to_string() } else { format!("{prefix_text}{value}") }
+            let has_prefix =
+                prefix.trim().is_empty() || decode_subject(value).contains(prefix.trim());
+            if has_prefix {
+                value.to_string()
+            } else {
+                format!("{prefix_text}{value}")
+            }
         }
     }
 }
@@ -272,7 +339,11 @@ fn reply_to(list: &List, author: &Author, posters_own: Option<String>) -> String
 /// Where answers go, as header fields: Reply-To, and on a list that keeps
 /// replies on the list `Mail-Followup-To` too, so a member's reply to all
 /// leaves out whoever the post had in Cc (mutt and others honour it).
-fn reply_fields(list: &List, author: &Author, posters_own: Option<String>) -> Vec<(String, String)> {
+fn reply_fields(
+    list: &List,
+    author: &Author,
+    posters_own: Option<String>,
+) -> Vec<(String, String)> {
     let mut fields = vec![field("Reply-To", reply_to(list, author, posters_own))];
     if list.settings.reply_to == ReplyTo::List {
         fields.push(field("Mail-Followup-To", list.address.clone()));
@@ -291,7 +362,11 @@ fn posters_reply_to(fields: &[Field<'_>], author: &Author) -> Option<String> {
     if !names_author {
         return None;
     }
-    fields.iter().find(|f| f.is("reply-to")).map(|f| f.value()).filter(|v| !v.trim().is_empty())
+    fields
+        .iter()
+        .find(|f| f.is("reply-to"))
+        .map(|f| f.value())
+        .filter(|v| !v.trim().is_empty())
 }
 
 /// Writes fields as a header block (without the empty line after it).
@@ -310,7 +385,13 @@ pub fn head_bytes(fields: &[(String, String)]) -> Vec<u8> {
 /// body byte for byte (a poster's own signature on it still holds), the
 /// same bytes for every member. `fallback_message_id` is used only when the
 /// post has none.
-pub fn render_post(raw: &[u8], list: &List, headers: &ListHeaders, author: &Author, fallback_message_id: &str) -> Vec<u8> {
+pub fn render_post(
+    raw: &[u8],
+    list: &List,
+    headers: &ListHeaders,
+    author: &Author,
+    fallback_message_id: &str,
+) -> Vec<u8> {
     if !list.settings.footer.is_empty() {
         return render_post_with_footer(raw, list, headers, author, fallback_message_id);
     }
@@ -376,12 +457,26 @@ fn render_post_with_footer(
         .flat_map(|f| [f.name.as_bytes(), b":", f.raw].concat())
         .collect();
     let wrapped = with_parts(&entity_of(raw), None, &list.settings.footer);
-    let stripped = [crate::mime::crlf(&outer).as_slice(), b"MIME-Version: 1.0\r\n", &wrapped].concat();
+    let stripped = [
+        crate::mime::crlf(&outer).as_slice(),
+        b"MIME-Version: 1.0\r\n",
+        &wrapped,
+    ]
+    .concat();
     // The wrapped entity is CRLF already; the post's fields may not be.
     let mut settings = list.settings.clone();
     settings.footer.clear();
-    let plain = List { settings, ..list.clone() };
-    crate::mime::crlf(&render_post(&stripped, &plain, headers, author, fallback_message_id))
+    let plain = List {
+        settings,
+        ..list.clone()
+    };
+    crate::mime::crlf(&render_post(
+        &stripped,
+        &plain,
+        headers,
+        author,
+        fallback_message_id,
+    ))
 }
 
 /// The header sections of a protected (signed or encrypted) copy, built
@@ -415,7 +510,10 @@ pub fn copy_headers(
         .filter(|f| THREAD_FIELDS.iter().any(|n| f.is(n)))
         .map(|f| (f.name.to_string(), f.value()))
         .collect();
-    if !thread.iter().any(|(n, _)| n.eq_ignore_ascii_case("message-id")) {
+    if !thread
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("message-id"))
+    {
         thread.push(field("Message-ID", fallback_message_id.to_string()));
     }
     let outer_subject = fields.iter().find(|f| f.is("subject")).map(|f| f.value());
@@ -433,13 +531,21 @@ pub fn copy_headers(
         f.extend(headers.autocrypt(list));
         f
     };
-    let hidden = if list.settings.protect_subject { HIDDEN_SUBJECT.to_string() } else { subject.clone() };
+    let hidden = if list.settings.protect_subject {
+        HIDDEN_SUBJECT.to_string()
+    } else {
+        subject.clone()
+    };
     let mut inner = vec![field("From", author.mailbox())];
     inner.extend(thread.iter().cloned());
     inner.push(field("Subject", subject.clone()));
     inner.extend(reply.iter().cloned());
     inner.extend(list_fields.iter().cloned());
-    CopyHeaders { encrypted: outer(hidden), clear: outer(subject), inner }
+    CopyHeaders {
+        encrypted: outer(hidden),
+        clear: outer(subject),
+        inner,
+    }
 }
 
 /// How a copy's cryptographic payload relates to its clear header
@@ -472,14 +578,19 @@ pub fn protect_headers(
             // Appended, so the poster's own field stays as they wrote it.
             let raw = crate::mime::crlf(f.raw);
             out.extend_from_slice(raw.trim_ascii_end());
-            out.extend_from_slice(format!(";\r\n protected-headers=\"v1\";\r\n hp=\"{hp}\"\r\n").as_bytes());
+            out.extend_from_slice(
+                format!(";\r\n protected-headers=\"v1\";\r\n hp=\"{hp}\"\r\n").as_bytes(),
+            );
         } else {
             out.extend_from_slice(&crate::mime::crlf(f.raw));
         }
     }
     out.extend_from_slice(&head_bytes(inner));
     if how == Protection::Encrypted {
-        for (name, value) in outer.iter().filter(|(n, _)| !n.eq_ignore_ascii_case("mime-version")) {
+        for (name, value) in outer
+            .iter()
+            .filter(|(n, _)| !n.eq_ignore_ascii_case("mime-version"))
+        {
             out.extend_from_slice(format!("HP-Outer: {name}: {value}\r\n").as_bytes());
         }
     }
@@ -507,7 +618,11 @@ fn value_items(value: &str) -> Vec<String> {
         }
         items.last_mut().expect("one item at least").push(c);
     }
-    items.into_iter().map(|i| i.trim().to_string()).filter(|i| !i.is_empty()).collect()
+    items
+        .into_iter()
+        .map(|i| i.trim().to_string())
+        .filter(|i| !i.is_empty())
+        .collect()
 }
 
 /// A Content-Type value with these parameters set (replacing any of the
@@ -515,9 +630,17 @@ fn value_items(value: &str) -> Vec<String> {
 fn with_params(value: &str, set: &[(&str, &str)]) -> String {
     let unfolded = value.replace("\r\n", "");
     let items = value_items(&unfolded);
-    let mut out = items.first().cloned().unwrap_or_else(|| "text/plain".into());
+    let mut out = items
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "text/plain".into());
     for item in items.iter().skip(1) {
-        let name = item.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = item
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if set.iter().any(|(n, _)| *n == name) || name == "protected-headers" || name == "hp" {
             continue;
         }
@@ -538,14 +661,26 @@ fn with_params(value: &str, set: &[(&str, &str)]) -> String {
 /// last, each a text part of its own.
 pub fn payload(content: &[u8], note: Option<&str>, footer: &str) -> (Vec<u8>, Option<String>) {
     let (fields, body, _) = split(content);
-    let subject = fields.iter().find(|f| f.is("subject")).map(|f| f.value()).filter(|s| !s.trim().is_empty());
+    let subject = fields
+        .iter()
+        .find(|f| f.is("subject"))
+        .map(|f| f.value())
+        .filter(|s| !s.trim().is_empty());
     let mut entity = Vec::with_capacity(content.len() + 256);
     let mut has_type = false;
-    for f in fields.iter().filter(|f| f.name.to_ascii_lowercase().starts_with("content-")) {
+    for f in fields
+        .iter()
+        .filter(|f| f.name.to_ascii_lowercase().starts_with("content-"))
+    {
         entity.extend_from_slice(f.name.as_bytes());
         entity.push(b':');
         let value = f.value();
-        let marked = |name: &str| value_items(&value).iter().skip(1).any(|i| i.to_ascii_lowercase().starts_with(name));
+        let marked = |name: &str| {
+            value_items(&value)
+                .iter()
+                .skip(1)
+                .any(|i| i.to_ascii_lowercase().starts_with(name))
+        };
         if f.is("content-type") && (marked("protected-headers") || marked("hp=") || marked("hp ")) {
             entity.extend_from_slice(format!(" {}\r\n", with_params(&value, &[])).as_bytes());
         } else {
@@ -574,11 +709,15 @@ pub fn with_parts(entity: &[u8], note: Option<&str>, footer: &str) -> Vec<u8> {
     let mut boundary = String::from("conclave-part");
     let mut n: u64 = entity.len() as u64;
     while contains(entity, boundary.as_bytes()) {
-        n = n.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        n = n
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         boundary = format!("conclave-part-{n:016x}");
     }
     let mut out = Vec::with_capacity(entity.len() + 1024);
-    out.extend_from_slice(format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").as_bytes());
+    out.extend_from_slice(
+        format!("Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n").as_bytes(),
+    );
     if let Some(note) = note {
         out.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
         out.extend_from_slice(&text_part(note, "checked by the list"));
@@ -603,7 +742,11 @@ fn text_part(text: &str, description: &str) -> Vec<u8> {
         ("7bit", format!("{text}\r\n"))
     } else {
         let b64 = openssl::base64::encode_block(text.as_bytes());
-        let lines: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
         ("base64", format!("{}\r\n", lines.join("\r\n")))
     };
     format!(
@@ -643,7 +786,12 @@ pub fn entity_of(raw: &[u8]) -> Vec<u8> {
 /// What members are told, inside the list's signature, about a post that
 /// counted as signed: who signed it, with which key, and whether it reached
 /// the list encrypted (Schleuder's "Sig:" and "Enc:" lines).
-pub fn signature_note(signer: &str, key: &str, made: Option<&str>, arrived_encrypted: bool) -> String {
+pub fn signature_note(
+    signer: &str,
+    key: &str,
+    made: Option<&str>,
+    arrived_encrypted: bool,
+) -> String {
     let made = made.map(|m| format!(", made {m}")).unwrap_or_default();
     let enc = if arrived_encrypted {
         "the post reached the list encrypted to the list's key"
@@ -670,15 +818,26 @@ mod tests {
     }
 
     fn member(email: &str, name: &str) -> Member {
-        Member { email: email.into(), name: name.into(), role: Role::Member, own_posts: true }
+        Member {
+            email: email.into(),
+            name: name.into(),
+            role: Role::Member,
+            own_posts: true,
+        }
     }
 
     fn alice() -> Author {
-        Author::named("alice@example.org", &[member("alice@example.org", "Alice Liddell")])
+        Author::named(
+            "alice@example.org",
+            &[member("alice@example.org", "Alice Liddell")],
+        )
     }
 
     fn headers() -> ListHeaders {
-        ListHeaders { owner: Some("owner@example.org".into()), autocrypt_keydata: None }
+        ListHeaders {
+            owner: Some("owner@example.org".into()),
+            autocrypt_keydata: None,
+        }
     }
 
     const POST: &[u8] = b"Return-Path: <alice@example.org>\r\nReceived: from [192.0.2.7] by mx\r\n\tfolded continuation\r\nFrom: \"The Manager\" <alice@example.org>\r\nTo: list@example.org\r\nSubject: Meeting\r\n  on Tuesday\r\nMessage-ID: <m1@example.org>\r\nReply-To: alice@home.example\r\nAutocrypt: addr=alice@example.org; keydata=AAAA\r\nAutocrypt-Gossip: addr=bob@example.net; keydata=BBBB\r\nMIME-Version: 1.0\r\n\r\nBody line 1\r\n\r\nFrom the body: not a header\r\n";
@@ -696,15 +855,35 @@ mod tests {
     fn a_copy_is_from_the_list_with_the_posters_name_from_the_member_record() {
         let out = render_post(POST, &list(), &headers(), &alice(), "<unused@x>");
         let s = text(&out);
-        assert_eq!(header(&out, "From").unwrap(), "\"Alice Liddell via Tenants\" <list@example.org>", "{s}");
-        assert_eq!(s.matches("\r\nFrom:").count() + usize::from(s.starts_with("From:")), 1, "one From: {s}");
-        assert!(!s.contains("The Manager"), "the post's own display name never shows: {s}");
+        assert_eq!(
+            header(&out, "From").unwrap(),
+            "\"Alice Liddell via Tenants\" <list@example.org>",
+            "{s}"
+        );
+        assert_eq!(
+            s.matches("\r\nFrom:").count() + usize::from(s.starts_with("From:")),
+            1,
+            "one From: {s}"
+        );
+        assert!(
+            !s.contains("The Manager"),
+            "the post's own display name never shows: {s}"
+        );
         // Plain lists leave replies with the poster, at their own Reply-To.
         assert_eq!(header(&out, "Reply-To").unwrap(), "alice@home.example");
         let unnamed = Author::named("bob@example.org", &[member("bob@example.org", "")]);
-        assert_eq!(unnamed.via(&list()), "\"bob via Tenants\" <list@example.org>");
-        let quoted = Author::named("c@example.org", &[member("c@example.org", "Carol \"CJ\" Jones")]);
-        assert_eq!(quoted.via(&list()), "\"Carol \\\"CJ\\\" Jones via Tenants\" <list@example.org>");
+        assert_eq!(
+            unnamed.via(&list()),
+            "\"bob via Tenants\" <list@example.org>"
+        );
+        let quoted = Author::named(
+            "c@example.org",
+            &[member("c@example.org", "Carol \"CJ\" Jones")],
+        );
+        assert_eq!(
+            quoted.via(&list()),
+            "\"Carol \\\"CJ\\\" Jones via Tenants\" <list@example.org>"
+        );
     }
 
     #[test]
@@ -718,11 +897,18 @@ mod tests {
         assert!(s.contains("List-Unsubscribe: <mailto:list@example.org?subject=unsubscribe>\r\n"));
         assert!(s.contains("X-Loop: list@example.org\r\n"));
         assert!(s.contains("Precedence: list\r\n"));
-        assert!(s.contains("Subject: [Tenants] Meeting\r\n  on Tuesday\r\n"), "{s}");
+        assert!(
+            s.contains("Subject: [Tenants] Meeting\r\n  on Tuesday\r\n"),
+            "{s}"
+        );
         assert!(s.contains("Message-ID: <m1@example.org>\r\n"));
         assert!(s.ends_with("\r\n\r\nBody line 1\r\n\r\nFrom the body: not a header\r\n"));
         // The poster's network address does not travel, nor anyone's keys.
-        assert!(!s.contains("192.0.2.7") && !s.contains("Return-Path") && !s.contains("folded continuation"));
+        assert!(
+            !s.contains("192.0.2.7")
+                && !s.contains("Return-Path")
+                && !s.contains("folded continuation")
+        );
         assert!(!s.contains("Autocrypt") && !s.contains("BBBB"), "{s}");
     }
 
@@ -731,16 +917,35 @@ mod tests {
         let mut l = list();
         l.settings.footer = "Tenants' union\nTuesdays at 7".into();
         let raw = b"From: a@example.org\nSubject: hi\nContent-Type: text/plain; charset=utf-8\nMIME-Version: 1.0\n\nhello\n";
-        let out = render_post(raw, &l, &headers(), &Author::named("a@example.org", &[]), "<x@y>");
+        let out = render_post(
+            raw,
+            &l,
+            &headers(),
+            &Author::named("a@example.org", &[]),
+            "<x@y>",
+        );
         let text = text(&out);
         let parsed = mail_parser::MessageParser::default().parse(&out).unwrap();
         assert_eq!(parsed.subject(), Some("[Tenants] hi"));
-        assert_eq!(parsed.parts.len(), 3, "multipart, the post, the footer: {text}");
+        assert_eq!(
+            parsed.parts.len(),
+            3,
+            "multipart, the post, the footer: {text}"
+        );
         assert_eq!(parsed.body_text(0).unwrap().trim(), "hello");
-        assert_eq!(parsed.body_text(1).unwrap().trim(), "Tenants' union\r\nTuesdays at 7");
+        assert_eq!(
+            parsed.body_text(1).unwrap().trim(),
+            "Tenants' union\r\nTuesdays at 7"
+        );
         assert_eq!(text.matches("MIME-Version").count(), 1, "{text}");
-        assert!(!out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'), "no bare LF: {text}");
-        assert_eq!(header(&out, "From").unwrap(), "\"a via Tenants\" <list@example.org>");
+        assert!(
+            !out.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'),
+            "no bare LF: {text}"
+        );
+        assert_eq!(
+            header(&out, "From").unwrap(),
+            "\"a via Tenants\" <list@example.org>"
+        );
     }
 
     #[test]
@@ -748,10 +953,24 @@ mod tests {
         let entity = b"Content-Type: multipart/signed; boundary=\"s\"; protocol=\"application/pgp-signature\"\r\n\r\n--s\r\nContent-Type: text/plain\r\n\r\nsigned\r\n--s\r\nContent-Type: application/pgp-signature\r\n\r\nSIG\r\n--s--\r\n";
         assert_eq!(with_parts(entity, None, ""), entity);
         let wrapped = with_parts(entity, Some("Sig: good"), "Ünion news");
-        let parsed = mail_parser::MessageParser::default().parse(&wrapped).unwrap();
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&wrapped)
+            .unwrap();
         assert!(wrapped.windows(entity.len()).any(|w| w == entity));
-        assert_eq!(parsed.parts.last().unwrap().text_contents().map(str::trim_end), Some("Ünion news"));
-        assert_eq!(parsed.parts[1].text_contents().map(str::trim_end), Some("Sig: good"), "the note comes first");
+        assert_eq!(
+            parsed
+                .parts
+                .last()
+                .unwrap()
+                .text_contents()
+                .map(str::trim_end),
+            Some("Ünion news")
+        );
+        assert_eq!(
+            parsed.parts[1].text_contents().map(str::trim_end),
+            Some("Sig: good"),
+            "the note comes first"
+        );
         let tricky = b"Content-Type: text/plain\r\n\r\n--conclave-part\r\n";
         let again = text(&with_parts(tricky, None, "f"));
         assert!(again.contains("boundary=\"conclave-part-"), "{again}");
@@ -770,13 +989,26 @@ mod tests {
         l.settings.reply_to = ReplyTo::List;
         let out = render_post(POST, &l, &headers(), &alice(), "<x@x>");
         assert_eq!(header(&out, "Reply-To").unwrap(), "list@example.org");
-        assert_eq!(header(&out, "Mail-Followup-To").unwrap(), "list@example.org", "reply-all leaves out the Cc");
+        assert_eq!(
+            header(&out, "Mail-Followup-To").unwrap(),
+            "list@example.org",
+            "reply-all leaves out the Cc"
+        );
         assert!(!text(&out).contains("alice@home.example"));
         let to_poster = render_post(POST, &list(), &headers(), &alice(), "<x@x>");
         assert_eq!(header(&to_poster, "Mail-Followup-To"), None);
-        assert_eq!(ListSettings::defaults_for("T", Protocol::Openpgp).reply_to, ReplyTo::List);
-        assert_eq!(ListSettings::defaults_for("T", Protocol::Smime).reply_to, ReplyTo::List);
-        assert_eq!(ListSettings::defaults_for("T", Protocol::Plain).reply_to, ReplyTo::Poster);
+        assert_eq!(
+            ListSettings::defaults_for("T", Protocol::Openpgp).reply_to,
+            ReplyTo::List
+        );
+        assert_eq!(
+            ListSettings::defaults_for("T", Protocol::Smime).reply_to,
+            ReplyTo::List
+        );
+        assert_eq!(
+            ListSettings::defaults_for("T", Protocol::Plain).reply_to,
+            ReplyTo::Poster
+        );
     }
 
     #[test]
@@ -785,7 +1017,13 @@ mod tests {
         l.name = "Küche, Haus".into();
         l.settings.subject_prefix = "[Küche] ".into();
         let raw = b"From: a@example.org\n\nbody\n";
-        let s = text(&render_post(raw, &l, &ListHeaders::default(), &Author::named("a@example.org", &[]), "<fallback@example.org>"));
+        let s = text(&render_post(
+            raw,
+            &l,
+            &ListHeaders::default(),
+            &Author::named("a@example.org", &[]),
+            "<fallback@example.org>",
+        ));
         assert!(s.contains("Message-ID: <fallback@example.org>\n"), "{s}");
         assert!(s.contains("Subject: =?UTF-8?B?W0vDvGNoZV0=?=\n"), "{s}");
         assert!(s.contains("List-Id: =?UTF-8?B?"), "{s}");
@@ -800,7 +1038,10 @@ mod tests {
         let out = render_post(POST, &list(), &headers(), &alice(), "<x@x>");
         let p = crate::policy::Post::read(&out).unwrap();
         let members = vec![member("alice@example.org", "")];
-        assert!(matches!(crate::policy::decide(&p, &list(), &members), crate::policy::Decision::Discard(_)));
+        assert!(matches!(
+            crate::policy::decide(&p, &list(), &members),
+            crate::policy::Decision::Discard(_)
+        ));
     }
 
     #[test]
@@ -808,31 +1049,70 @@ mod tests {
         let mut l = list();
         l.settings.protect_subject = true;
         l.settings.reply_to = ReplyTo::List;
-        let h = ListHeaders { owner: None, autocrypt_keydata: Some("A".repeat(200)) };
+        let h = ListHeaders {
+            owner: None,
+            autocrypt_keydata: Some("A".repeat(200)),
+        };
         let heads = copy_headers(POST, Some("Real plans"), &l, &h, &alice(), "<x@x>");
         let get = |fields: &[(String, String)], name: &str| {
-            fields.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+            fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
         };
         assert_eq!(get(&heads.encrypted, "Subject").unwrap(), "[...]");
-        assert_eq!(get(&heads.clear, "Subject").unwrap(), "[Tenants] Real plans");
-        assert_eq!(get(&heads.inner, "Subject").unwrap(), "[Tenants] Real plans");
-        assert_eq!(get(&heads.encrypted, "From").unwrap(), "\"Alice Liddell via Tenants\" <list@example.org>");
-        assert_eq!(get(&heads.inner, "From").unwrap(), "Alice Liddell <alice@example.org>");
-        assert_eq!(get(&heads.encrypted, "Reply-To").unwrap(), "list@example.org");
-        assert_eq!(get(&heads.encrypted, "Mail-Followup-To").unwrap(), "list@example.org");
-        assert_eq!(get(&heads.inner, "Mail-Followup-To").unwrap(), "list@example.org");
-        assert_eq!(get(&heads.encrypted, "Message-ID").unwrap(), "<m1@example.org>");
+        assert_eq!(
+            get(&heads.clear, "Subject").unwrap(),
+            "[Tenants] Real plans"
+        );
+        assert_eq!(
+            get(&heads.inner, "Subject").unwrap(),
+            "[Tenants] Real plans"
+        );
+        assert_eq!(
+            get(&heads.encrypted, "From").unwrap(),
+            "\"Alice Liddell via Tenants\" <list@example.org>"
+        );
+        assert_eq!(
+            get(&heads.inner, "From").unwrap(),
+            "Alice Liddell <alice@example.org>"
+        );
+        assert_eq!(
+            get(&heads.encrypted, "Reply-To").unwrap(),
+            "list@example.org"
+        );
+        assert_eq!(
+            get(&heads.encrypted, "Mail-Followup-To").unwrap(),
+            "list@example.org"
+        );
+        assert_eq!(
+            get(&heads.inner, "Mail-Followup-To").unwrap(),
+            "list@example.org"
+        );
+        assert_eq!(
+            get(&heads.encrypted, "Message-ID").unwrap(),
+            "<m1@example.org>"
+        );
         for fields in [&heads.encrypted, &heads.clear, &heads.inner] {
             assert!(get(fields, "Autocrypt-Gossip").is_none() && get(fields, "Received").is_none());
             assert!(get(fields, "X-Conclave-Decrypted").is_none());
         }
         let autocrypt = get(&heads.encrypted, "Autocrypt").unwrap();
-        assert!(autocrypt.starts_with("addr=list@example.org; prefer-encrypt=mutual; keydata=\r\n "), "{autocrypt}");
-        assert!(autocrypt.lines().all(|l| l.len() <= 78), "folded: {autocrypt}");
+        assert!(
+            autocrypt.starts_with("addr=list@example.org; prefer-encrypt=mutual; keydata=\r\n "),
+            "{autocrypt}"
+        );
+        assert!(
+            autocrypt.lines().all(|l| l.len() <= 78),
+            "folded: {autocrypt}"
+        );
         // Without protect-subject the real subject is outside as well.
         l.settings.protect_subject = false;
         let heads = copy_headers(POST, None, &l, &h, &alice(), "<x@x>");
-        assert_eq!(get(&heads.encrypted, "Subject").unwrap(), "[Tenants] Meeting\r\n  on Tuesday");
+        assert_eq!(
+            get(&heads.encrypted, "Subject").unwrap(),
+            "[Tenants] Meeting\r\n  on Tuesday"
+        );
     }
 
     #[test]
@@ -840,9 +1120,20 @@ mod tests {
         let mut l = list();
         l.settings.protect_subject = true;
         let heads = copy_headers(POST, None, &l, &headers(), &alice(), "<x@x>");
-        let (payload, _) = payload(b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n", None, "");
-        let inside = protect_headers(&payload, &heads.inner, Protection::Encrypted, &heads.encrypted);
-        let parsed = mail_parser::MessageParser::default().parse(&inside).unwrap();
+        let (payload, _) = payload(
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\nhello\r\n",
+            None,
+            "",
+        );
+        let inside = protect_headers(
+            &payload,
+            &heads.inner,
+            Protection::Encrypted,
+            &heads.encrypted,
+        );
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&inside)
+            .unwrap();
         let ct = mail_parser::MimeHeaders::content_type(parsed.root_part()).unwrap();
         assert_eq!(ct.attribute("protected-headers"), Some("v1"));
         assert_eq!(ct.attribute("hp"), Some("cipher"));
@@ -874,12 +1165,32 @@ mod tests {
         let (out, subject) = payload(content, Some("Sig: good signature"), "");
         let s = text(&out);
         assert_eq!(subject.as_deref(), Some("Real plans"));
-        assert!(!s.contains("Gossip") && !s.contains("BBBB") && !s.contains("HP-Outer") && !s.contains("protected-headers"), "{s}");
-        assert!(s.contains("boundary=\"b\"") && s.contains("hello") && s.contains("Sig: good signature"), "{s}");
+        assert!(
+            !s.contains("Gossip")
+                && !s.contains("BBBB")
+                && !s.contains("HP-Outer")
+                && !s.contains("protected-headers"),
+            "{s}"
+        );
+        assert!(
+            s.contains("boundary=\"b\"")
+                && s.contains("hello")
+                && s.contains("Sig: good signature"),
+            "{s}"
+        );
         // An entity without protected headers is carried byte for byte.
         let plain = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nhi\r\n";
         assert_eq!(payload(plain, None, "").0, plain);
-        let note = signature_note("alice@example.org", "OpenPGP key 0123 4567", Some("2026-12-02 10:00 UTC"), true);
-        assert!(note.starts_with("Sig: good signature by alice@example.org") && note.contains("Enc: the post reached the list encrypted"), "{note}");
+        let note = signature_note(
+            "alice@example.org",
+            "OpenPGP key 0123 4567",
+            Some("2026-12-02 10:00 UTC"),
+            true,
+        );
+        assert!(
+            note.starts_with("Sig: good signature by alice@example.org")
+                && note.contains("Enc: the post reached the list encrypted"),
+            "{note}"
+        );
     }
 }

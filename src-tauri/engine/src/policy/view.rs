@@ -6,7 +6,9 @@
 //! becomes its text with tags, scripts and styles left out, and its source
 //! is kept as text to be shown as text.
 
-use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
 use serde::Serialize;
 
 use super::{Encryption, Evidence, Signature};
@@ -108,7 +110,8 @@ impl PostView {
     /// instead of the raw body's.
     pub fn of(raw: &[u8], evidence: Option<&Evidence>, content: Option<&[u8]>) -> PostView {
         let protection = evidence.map(protection);
-        let decrypted = evidence.is_some_and(|e| e.encryption == Encryption::ToList) && content.is_some();
+        let decrypted =
+            evidence.is_some_and(|e| e.encryption == Encryption::ToList) && content.is_some();
         let parser = MessageParser::default();
         let Some(msg) = parser.parse(raw).filter(|m| !m.headers().is_empty()) else {
             return PostView {
@@ -126,7 +129,10 @@ impl PostView {
         let main_headers = MAIN
             .iter()
             .filter_map(|name| headers.iter().find(|h| h.name.eq_ignore_ascii_case(name)))
-            .map(|h| HeaderLine { name: canonical(&h.name), value: h.value.clone() })
+            .map(|h| HeaderLine {
+                name: canonical(&h.name),
+                value: h.value.clone(),
+            })
             .collect();
         let mut view = PostView {
             main_headers,
@@ -147,7 +153,9 @@ impl PostView {
                         .collect();
                     view.read_parts(&inner);
                 }
-                None => view.unreadable = Some("its decrypted content cannot be read as e-mail".into()),
+                None => {
+                    view.unreadable = Some("its decrypted content cannot be read as e-mail".into())
+                }
             }
             return view;
         }
@@ -170,22 +178,36 @@ impl PostView {
         // The parser picks one part of each alternative (text over HTML)
         // as the body; the others of an alternative are the same words.
         for &id in &msg.text_body {
-            let Some(part) = msg.parts.get(id as usize) else { continue };
+            let Some(part) = msg.parts.get(id as usize) else {
+                continue;
+            };
             match &part.body {
                 PartType::Text(text) => {
                     let (text, cut) = limited(text);
-                    self.texts.push(TextPart { media_type: media_type(part), text, html_source: None, cut });
+                    self.texts.push(TextPart {
+                        media_type: media_type(part),
+                        text,
+                        html_source: None,
+                        cut,
+                    });
                 }
                 PartType::Html(html) => {
                     let (text, cut) = limited(&mail_parser::decoders::html::html_to_text(html));
                     let (source, _) = limited(html);
-                    self.texts.push(TextPart { media_type: media_type(part), text, html_source: Some(source), cut });
+                    self.texts.push(TextPart {
+                        media_type: media_type(part),
+                        text,
+                        html_source: Some(source),
+                        cut,
+                    });
                 }
                 _ => {}
             }
         }
         for &id in &msg.attachments {
-            let Some(part) = msg.parts.get(id as usize) else { continue };
+            let Some(part) = msg.parts.get(id as usize) else {
+                continue;
+            };
             let (size, nested_subject) = match &part.body {
                 PartType::Text(t) | PartType::Html(t) => (t.len(), None),
                 PartType::Binary(b) | PartType::InlineBinary(b) => (b.len(), None),
@@ -197,7 +219,11 @@ impl PostView {
                 .map(str::to_string)
                 .or(nested_subject.map(|s| format!("a forwarded message: {s}")))
                 .unwrap_or_else(|| "(no name)".into());
-            self.attachments.push(Attachment { name, media_type: media_type(part), size: size as u64 });
+            self.attachments.push(Attachment {
+                name,
+                media_type: media_type(part),
+                size: size as u64,
+            });
         }
     }
 }
@@ -211,14 +237,22 @@ fn protection(e: &Evidence) -> Protection {
     };
     let (signature, signature_words) = match (&e.encryption, &e.signature) {
         // What the list cannot decrypt, it cannot look into for a signature.
-        (Encryption::ToOtherKey | Encryption::Broken(_), _) => {
-            (SignatureKind::Unread, "a signature inside the encryption cannot be read".to_string())
-        }
+        (Encryption::ToOtherKey | Encryption::Broken(_), _) => (
+            SignatureKind::Unread,
+            "a signature inside the encryption cannot be read".to_string(),
+        ),
         (_, s @ Signature::None) => (SignatureKind::None, s.describe()),
         (_, s @ Signature::ByMember { .. }) => (SignatureKind::Member, s.describe()),
-        (_, s @ (Signature::Invalid(_) | Signature::NotTheSender { .. })) => (SignatureKind::Invalid, s.describe()),
+        (_, s @ (Signature::Invalid(_) | Signature::NotTheSender { .. })) => {
+            (SignatureKind::Invalid, s.describe())
+        }
     };
-    Protection { encryption, encryption_words: e.encryption.describe(), signature, signature_words }
+    Protection {
+        encryption,
+        encryption_words: e.encryption.describe(),
+        signature,
+        signature_words,
+    }
 }
 
 /// Why the body of a post without clear content is not shown, when it is
@@ -228,22 +262,31 @@ fn sealed(msg: &Message<'_>, evidence: Option<&Evidence>) -> Option<String> {
         return match &e.encryption {
             Encryption::None => None,
             // Decrypted but no content: nothing to show, say so.
-            Encryption::ToList => Some("it was encrypted to the list's key, but its content could not be read".into()),
+            Encryption::ToList => {
+                Some("it was encrypted to the list's key, but its content could not be read".into())
+            }
             other => Some(format!("it is {}", other.describe())),
         };
     }
     let ct = msg.root_part().content_type()?;
     let media = format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase();
-    let smime_type = ct.attribute("smime-type").unwrap_or_default().to_ascii_lowercase();
+    let smime_type = ct
+        .attribute("smime-type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     let encrypted = media == "multipart/encrypted"
-        || (matches!(media.as_str(), "application/pkcs7-mime" | "application/x-pkcs7-mime")
-            && smime_type != "signed-data");
+        || (matches!(
+            media.as_str(),
+            "application/pkcs7-mime" | "application/x-pkcs7-mime"
+        ) && smime_type != "signed-data");
     encrypted.then(|| "it is encrypted, and this list has no key to decrypt it".into())
 }
 
 fn media_type(part: &mail_parser::MessagePart<'_>) -> String {
     match part.content_type() {
-        Some(ct) => format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase(),
+        Some(ct) => {
+            format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase()
+        }
         None => "text/plain".into(),
     }
 }
@@ -262,7 +305,9 @@ fn is_mime_field(name: &str) -> bool {
 
 /// "message-id" → "Message-ID" for the fields shown first.
 fn canonical(name: &str) -> String {
-    MAIN.iter().find(|m| m.eq_ignore_ascii_case(name)).map_or_else(|| name.to_string(), |m| m.to_string())
+    MAIN.iter()
+        .find(|m| m.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_string(), |m| m.to_string())
 }
 
 fn header_lines(msg: &Message<'_>) -> Vec<HeaderLine> {
@@ -271,18 +316,32 @@ fn header_lines(msg: &Message<'_>) -> Vec<HeaderLine> {
         .headers
         .iter()
         .map(|h| {
-            let as_written = || unfold(raw.get(h.offset_start as usize..h.offset_end as usize).unwrap_or_default());
+            let as_written = || {
+                unfold(
+                    raw.get(h.offset_start as usize..h.offset_end as usize)
+                        .unwrap_or_default(),
+                )
+            };
             let value = match (&h.name, &h.value) {
                 // Identifiers and dates read best as they were written.
-                (HeaderName::MessageId | HeaderName::InReplyTo | HeaderName::References | HeaderName::Date, _) => {
-                    as_written()
-                }
+                (
+                    HeaderName::MessageId
+                    | HeaderName::InReplyTo
+                    | HeaderName::References
+                    | HeaderName::Date,
+                    _,
+                ) => as_written(),
                 (_, HeaderValue::Address(a)) => addresses(a),
                 (_, HeaderValue::Text(t)) => t.trim().to_string(),
-                (_, HeaderValue::TextList(l)) => l.iter().map(|t| t.trim()).collect::<Vec<_>>().join(", "),
+                (_, HeaderValue::TextList(l)) => {
+                    l.iter().map(|t| t.trim()).collect::<Vec<_>>().join(", ")
+                }
                 _ => as_written(),
             };
-            HeaderLine { name: h.name.as_str().to_string(), value }
+            HeaderLine {
+                name: h.name.as_str().to_string(),
+                value,
+            }
         })
         .collect()
 }
@@ -290,7 +349,9 @@ fn header_lines(msg: &Message<'_>) -> Vec<HeaderLine> {
 fn addresses(a: &Address<'_>) -> String {
     a.iter()
         .map(|m| match (m.name(), m.address()) {
-            (Some(name), Some(addr)) if !name.trim().is_empty() => format!("{} <{addr}>", name.trim()),
+            (Some(name), Some(addr)) if !name.trim().is_empty() => {
+                format!("{} <{addr}>", name.trim())
+            }
             (_, Some(addr)) => addr.to_string(),
             (Some(name), None) => name.to_string(),
             (None, None) => String::new(),
@@ -302,7 +363,11 @@ fn addresses(a: &Address<'_>) -> String {
 
 fn unfold(value: &[u8]) -> String {
     let text = String::from_utf8_lossy(value);
-    text.split(['\r', '\n']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    text.split(['\r', '\n'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -310,11 +375,17 @@ mod tests {
     use super::*;
 
     fn evidence(encryption: Encryption, signature: Signature) -> Evidence {
-        Evidence { encryption, signature }
+        Evidence {
+            encryption,
+            signature,
+        }
     }
 
     fn value<'a>(lines: &'a [HeaderLine], name: &str) -> Option<&'a str> {
-        lines.iter().find(|h| h.name == name).map(|h| h.value.as_str())
+        lines
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| h.value.as_str())
     }
 
     const PLAIN: &[u8] = b"Received: from mx.example.net\r\n\tby mx.example.org; Mon, 1 Jan 2024 00:00:00 +0000\r\n\
@@ -329,18 +400,42 @@ Meeting at 7, gr=C3=BC=C3=9Fe.\r\n";
         let v = PostView::of(PLAIN, None, None);
         let names: Vec<&str> = v.main_headers.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, MAIN);
-        assert_eq!(value(&v.main_headers, "From"), Some("Jürgen <jurgen@example.net>"));
-        assert_eq!(value(&v.main_headers, "Cc"), Some("bob@example.org, Carol <carol@example.org>"));
-        assert_eq!(value(&v.main_headers, "Subject"), Some("Grüße from the hall"));
-        assert_eq!(value(&v.main_headers, "Message-ID"), Some("<m1@example.net>"));
-        assert_eq!(value(&v.main_headers, "Date"), Some("Mon, 1 Jan 2024 10:00:00 +0100"));
+        assert_eq!(
+            value(&v.main_headers, "From"),
+            Some("Jürgen <jurgen@example.net>")
+        );
+        assert_eq!(
+            value(&v.main_headers, "Cc"),
+            Some("bob@example.org, Carol <carol@example.org>")
+        );
+        assert_eq!(
+            value(&v.main_headers, "Subject"),
+            Some("Grüße from the hall")
+        );
+        assert_eq!(
+            value(&v.main_headers, "Message-ID"),
+            Some("<m1@example.net>")
+        );
+        assert_eq!(
+            value(&v.main_headers, "Date"),
+            Some("Mon, 1 Jan 2024 10:00:00 +0100")
+        );
         // The rest, unfolded, on demand.
         assert_eq!(value(&v.headers, "X-Mailer"), Some("Hand"));
-        assert!(value(&v.headers, "Received").unwrap().contains("mx.example.net by mx.example.org"));
+        assert!(
+            value(&v.headers, "Received")
+                .unwrap()
+                .contains("mx.example.net by mx.example.org")
+        );
         assert_eq!(v.texts.len(), 1);
         assert_eq!(v.texts[0].text.trim_end(), "Meeting at 7, grüße.");
         assert_eq!(v.texts[0].media_type, "text/plain");
-        assert!(v.attachments.is_empty() && v.unreadable.is_none() && v.protection.is_none() && !v.decrypted);
+        assert!(
+            v.attachments.is_empty()
+                && v.unreadable.is_none()
+                && v.protection.is_none()
+                && !v.decrypted
+        );
     }
 
     #[test]
@@ -352,9 +447,20 @@ Meeting at 7, gr=C3=BC=C3=9Fe.\r\n";
         assert_eq!(v.texts.len(), 1);
         let t = &v.texts[0];
         assert_eq!(t.media_type, "text/html");
-        assert!(t.text.contains("Hello") && t.text.contains("there"), "{:?}", t.text);
-        assert!(!t.text.contains('<') && !t.text.contains("alert") && !t.text.contains("color:red"), "{:?}", t.text);
-        assert!(t.html_source.as_deref().unwrap().contains("<script>"), "the source is there, to be shown as text");
+        assert!(
+            t.text.contains("Hello") && t.text.contains("there"),
+            "{:?}",
+            t.text
+        );
+        assert!(
+            !t.text.contains('<') && !t.text.contains("alert") && !t.text.contains("color:red"),
+            "{:?}",
+            t.text
+        );
+        assert!(
+            t.html_source.as_deref().unwrap().contains("<script>"),
+            "the source is there, to be shown as text"
+        );
     }
 
     #[test]
@@ -372,10 +478,20 @@ Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7w=\r\n\
         assert_eq!(v.texts[0].media_type, "text/plain");
         assert!(v.texts[0].text.contains("The minutes are attached."));
         assert_eq!(v.attachments.len(), 2, "{:?}", v.attachments);
-        assert_eq!(v.attachments[0], Attachment { name: "minutes.pdf".into(), media_type: "application/pdf".into(), size: 14 });
+        assert_eq!(
+            v.attachments[0],
+            Attachment {
+                name: "minutes.pdf".into(),
+                media_type: "application/pdf".into(),
+                size: 14
+            }
+        );
         assert_eq!(v.attachments[1].name, "notes.txt");
         assert_eq!(v.attachments[1].media_type, "text/plain");
-        assert!(!v.texts.iter().any(|t| t.text.contains("secret notes")), "an attached file is listed, not shown");
+        assert!(
+            !v.texts.iter().any(|t| t.text.contains("secret notes")),
+            "an attached file is listed, not shown"
+        );
     }
 
     #[test]
@@ -401,15 +517,32 @@ Content-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\
 --i\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMeet at the back door.\r\n\
 --i\r\nContent-Type: image/png; name=\"map.png\"\r\nContent-Disposition: attachment; filename=\"map.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n\
 --i--\r\n";
-        let e = evidence(Encryption::ToList, Signature::ByMember { email: "alice@example.org".into() });
+        let e = evidence(
+            Encryption::ToList,
+            Signature::ByMember {
+                email: "alice@example.org".into(),
+            },
+        );
         let v = PostView::of(ENCRYPTED, Some(&e), Some(content));
         assert!(v.decrypted);
         let p = v.protection.as_ref().unwrap();
-        assert_eq!((p.encryption, p.signature), (EncryptionKind::ToList, SignatureKind::Member));
+        assert_eq!(
+            (p.encryption, p.signature),
+            (EncryptionKind::ToList, SignatureKind::Member)
+        );
         assert_eq!(p.encryption_words, "encrypted to the list's key");
-        assert_eq!(p.signature_words, "signed by the key of the member alice@example.org");
+        assert_eq!(
+            p.signature_words,
+            "signed by the key of the member alice@example.org"
+        );
         assert_eq!(value(&v.main_headers, "Subject"), Some("..."));
-        assert_eq!(v.inner_headers, [HeaderLine { name: "Subject".into(), value: "The real subject".into() }]);
+        assert_eq!(
+            v.inner_headers,
+            [HeaderLine {
+                name: "Subject".into(),
+                value: "The real subject".into()
+            }]
+        );
         assert_eq!(v.texts.len(), 1);
         assert!(v.texts[0].text.contains("Meet at the back door."));
         assert_eq!(v.attachments.len(), 1);
@@ -422,18 +555,38 @@ Content-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\
     fn what_the_list_cannot_decrypt_is_said_not_shown() {
         let e = evidence(Encryption::ToOtherKey, Signature::None);
         let v = PostView::of(ENCRYPTED, Some(&e), None);
-        assert!(!v.decrypted && v.texts.is_empty() && v.attachments.is_empty(), "no ciphertext as attachment: {v:?}");
-        assert_eq!(v.unreadable.as_deref(), Some("it is encrypted to a key that is not the list's: the list cannot read it"));
+        assert!(
+            !v.decrypted && v.texts.is_empty() && v.attachments.is_empty(),
+            "no ciphertext as attachment: {v:?}"
+        );
+        assert_eq!(
+            v.unreadable.as_deref(),
+            Some("it is encrypted to a key that is not the list's: the list cannot read it")
+        );
         let p = v.protection.unwrap();
-        assert_eq!(p.signature, SignatureKind::Unread, "a signature inside is not known, not absent");
+        assert_eq!(
+            p.signature,
+            SignatureKind::Unread,
+            "a signature inside is not known, not absent"
+        );
 
-        let broken = evidence(Encryption::Broken("no integrity protection".into()), Signature::None);
+        let broken = evidence(
+            Encryption::Broken("no integrity protection".into()),
+            Signature::None,
+        );
         let v = PostView::of(ENCRYPTED, Some(&broken), None);
-        assert!(v.unreadable.unwrap().contains("cannot be trusted (no integrity protection)"));
+        assert!(
+            v.unreadable
+                .unwrap()
+                .contains("cannot be trusted (no integrity protection)")
+        );
 
         // A list without keys: it says why there is nothing to read.
         let v = PostView::of(ENCRYPTED, None, None);
-        assert_eq!(v.unreadable.as_deref(), Some("it is encrypted, and this list has no key to decrypt it"));
+        assert_eq!(
+            v.unreadable.as_deref(),
+            Some("it is encrypted, and this list has no key to decrypt it")
+        );
         assert!(v.texts.is_empty() && v.attachments.is_empty());
     }
 
@@ -443,15 +596,28 @@ Content-Type: application/octet-stream\r\n\r\n-----BEGIN PGP MESSAGE-----\r\n\r\
 Content-Type: multipart/signed; micalg=pgp-sha256; protocol=\"application/pgp-signature\"; boundary=\"s\"\r\n\r\n\
 --s\r\nContent-Type: text/plain\r\n\r\nSigned words.\r\n--s\r\nContent-Type: application/pgp-signature; name=\"signature.asc\"\r\n\r\nSIG\r\n--s--\r\n";
         let content = b"Content-Type: text/plain\r\n\r\nSigned words.\r\n";
-        let e = evidence(Encryption::None, Signature::Invalid("made by a key that is no member's".into()));
+        let e = evidence(
+            Encryption::None,
+            Signature::Invalid("made by a key that is no member's".into()),
+        );
         let v = PostView::of(raw, Some(&e), Some(content));
         assert!(!v.decrypted);
         let p = v.protection.unwrap();
-        assert_eq!((p.encryption, p.signature), (EncryptionKind::None, SignatureKind::Invalid));
-        assert_eq!(p.signature_words, "its signature does not count (made by a key that is no member's)");
+        assert_eq!(
+            (p.encryption, p.signature),
+            (EncryptionKind::None, SignatureKind::Invalid)
+        );
+        assert_eq!(
+            p.signature_words,
+            "its signature does not count (made by a key that is no member's)"
+        );
         assert_eq!(p.encryption_words, "not encrypted");
         assert!(v.texts[0].text.contains("Signed words."));
-        assert!(v.attachments.is_empty(), "the signature is not an attachment of the post: {:?}", v.attachments);
+        assert!(
+            v.attachments.is_empty(),
+            "the signature is not an attachment of the post: {:?}",
+            v.attachments
+        );
     }
 
     #[test]

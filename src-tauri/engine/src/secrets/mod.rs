@@ -30,11 +30,17 @@ impl<T> fmt::Debug for Sensitive<T> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("no keychain is reachable ({0}). Conclave keeps passwords only in the system keychain: on Linux start and unlock a Secret Service (GNOME Keyring, KWallet or KeePassXC with Secret Service on) in your desktop session, then try again")]
+    #[error(
+        "no keychain is reachable ({0}). Conclave keeps passwords only in the system keychain: on Linux start and unlock a Secret Service (GNOME Keyring, KWallet or KeePassXC with Secret Service on) in your desktop session, then try again"
+    )]
     Unavailable(String),
-    #[error("the keychain refused access ({0}): unlock it and allow Conclave to use it, then try again")]
+    #[error(
+        "the keychain refused access ({0}): unlock it and allow Conclave to use it, then try again"
+    )]
     Locked(String),
-    #[error("the keychain failed ({0}); try again, and if it repeats, restart the keychain service")]
+    #[error(
+        "the keychain failed ({0}); try again, and if it repeats, restart the keychain service"
+    )]
     Failed(String),
     #[error("no password is stored for {0}: set it with `conclave-cli list account`")]
     Missing(String),
@@ -87,7 +93,11 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| SecretError::Failed(e.to_string()))?
 }
 
-pub async fn store(list_address: &str, kind: SecretKind, secret: Sensitive<String>) -> Result<(), SecretError> {
+pub async fn store(
+    list_address: &str,
+    kind: SecretKind,
+    secret: Sensitive<String>,
+) -> Result<(), SecretError> {
     let address = list_address.to_string();
     blocking(move || {
         let e = entry(&address, kind)?;
@@ -95,7 +105,9 @@ pub async fn store(list_address: &str, kind: SecretKind, secret: Sensitive<Strin
         // Read back: some keychains accept a write they cannot keep.
         match e.get_password() {
             Ok(back) if back == *secret.expose() => Ok(()),
-            Ok(_) => Err(SecretError::Failed("the keychain did not keep the password".into())),
+            Ok(_) => Err(SecretError::Failed(
+                "the keychain did not keep the password".into(),
+            )),
             Err(err) => Err(map_err(err)),
         }
     })
@@ -107,7 +119,10 @@ pub async fn load(list_address: &str, kind: SecretKind) -> Result<Sensitive<Stri
     let address = list_address.to_string();
     blocking(move || match entry(&address, kind)?.get_password() {
         Ok(p) => Ok(Sensitive::new(p)),
-        Err(keyring::Error::NoEntry) => Err(SecretError::Missing(format!("{} of {address}", kind.label()))),
+        Err(keyring::Error::NoEntry) => Err(SecretError::Missing(format!(
+            "{} of {address}",
+            kind.label()
+        ))),
         Err(e) => Err(map_err(e)),
     })
     .await
@@ -136,7 +151,13 @@ mod tests {
 
     #[test]
     fn each_list_and_kind_has_its_own_item() {
-        assert_ne!(user("l@x.org", SecretKind::ImapPassword), user("l@x.org", SecretKind::SmtpPassword));
-        assert_eq!(user("L@X.org", SecretKind::ImapPassword), user("l@x.org", SecretKind::ImapPassword));
+        assert_ne!(
+            user("l@x.org", SecretKind::ImapPassword),
+            user("l@x.org", SecretKind::SmtpPassword)
+        );
+        assert_eq!(
+            user("L@X.org", SecretKind::ImapPassword),
+            user("l@x.org", SecretKind::ImapPassword)
+        );
     }
 }

@@ -159,7 +159,13 @@ END";
 pub const MAX_ACTIVITY_PAGE: u32 = 500;
 
 impl Store {
-    pub fn log(&self, list_id: i64, post_id: Option<i64>, kind: ActivityKind, message: &str) -> Result<()> {
+    pub fn log(
+        &self,
+        list_id: i64,
+        post_id: Option<i64>,
+        kind: ActivityKind,
+        message: &str,
+    ) -> Result<()> {
         self.conn.execute(
             "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![list_id, post_id, now(), kind.as_str(), message],
@@ -271,8 +277,17 @@ mod tests {
 
     fn post(s: &Store, list: &List, uid: u32) -> i64 {
         let raw = format!("post {uid}");
-        let new = NewPost { uidvalidity: 1, uid, message_id: "", sender: "", raw: raw.as_bytes(), arrived_at: None };
-        let Sighting::New(id) = s.record_post(list, &new).unwrap() else { panic!("a new post") };
+        let new = NewPost {
+            uidvalidity: 1,
+            uid,
+            message_id: "",
+            sender: "",
+            raw: raw.as_bytes(),
+            arrived_at: None,
+        };
+        let Sighting::New(id) = s.record_post(list, &new).unwrap() else {
+            panic!("a new post")
+        };
         id
     }
 
@@ -300,16 +315,27 @@ mod tests {
     }
 
     fn messages(page: &ActivityPage) -> Vec<(ActivityGroup, &str)> {
-        page.entries.iter().map(|e| (e.group, e.message.as_str())).collect()
+        page.entries
+            .iter()
+            .map(|e| (e.group, e.message.as_str()))
+            .collect()
     }
 
     /// A list where a member's post went out, one post was held and then
     /// approved, one held and rejected, one rejected by a rule, a copy
     /// discarded, a delivery failed, and the owner changed a setting.
     fn busy_list(s: &Store) -> List {
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
         let out = post(s, &l, 1);
-        settle(s, out, "distribute", "hello", &["b@example.org", "c@example.org"]);
+        settle(
+            s,
+            out,
+            "distribute",
+            "hello",
+            &["b@example.org", "c@example.org"],
+        );
         let ds = s.deliveries(out).unwrap();
         s.mark_sending(ds[0].id).unwrap();
         s.mark_sent(ds[0].id).unwrap();
@@ -322,14 +348,36 @@ mod tests {
         let rejected = post(s, &l, 3);
         settle(s, rejected, "hold", "buy now", &[]);
         let held = s.held_posts(&l).unwrap();
-        s.resolve_held(&l, held[0].id, Resolution::Approve, &["b@example.org".into()]).unwrap();
-        s.resolve_held(&l, held[1].id, Resolution::Reject, &["ann@example.org".into()]).unwrap();
+        s.resolve_held(
+            &l,
+            held[0].id,
+            Resolution::Approve,
+            &["b@example.org".into()],
+        )
+        .unwrap();
+        s.resolve_held(
+            &l,
+            held[1].id,
+            Resolution::Reject,
+            &["ann@example.org".into()],
+        )
+        .unwrap();
 
         let refused = post(s, &l, 4);
         settle(s, refused, "reject", "50% off_now", &[]);
         // The same post again: a copy, discarded.
-        let copy = NewPost { uidvalidity: 1, uid: 5, message_id: "", sender: "", raw: b"post 4", arrived_at: None };
-        assert!(matches!(s.record_post(&l, &copy).unwrap(), Sighting::Copy { .. }));
+        let copy = NewPost {
+            uidvalidity: 1,
+            uid: 5,
+            message_id: "",
+            sender: "",
+            raw: b"post 4",
+            arrived_at: None,
+        };
+        assert!(matches!(
+            s.record_post(&l, &copy).unwrap(),
+            Sighting::Copy { .. }
+        ));
         s.set_setting("l@example.org", "max-size", "1M").unwrap();
         l
     }
@@ -338,7 +386,9 @@ mod tests {
     fn every_entry_has_its_group_newest_first() {
         let (_d, s) = store();
         busy_list(&s);
-        let page = s.activity_page(&query(Some("l@example.org"), &[], "")).unwrap();
+        let page = s
+            .activity_page(&query(Some("l@example.org"), &[], ""))
+            .unwrap();
         assert!(!page.more);
         let ids: Vec<i64> = page.entries.iter().map(|e| e.id).collect();
         assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
@@ -348,20 +398,35 @@ mod tests {
         let expect = [
             (ActivityGroup::Change, "max-size set to '1M'"),
             (ActivityGroup::Rejected, "discarded: a copy of post 4"),
-            (ActivityGroup::Rejected, "post from ann@example.org \"50% off_now\": reject"),
+            (
+                ActivityGroup::Rejected,
+                "post from ann@example.org \"50% off_now\": reject",
+            ),
             (ActivityGroup::Rejected, "rejected by an owner"),
             (ActivityGroup::Accepted, "approved by an owner"),
             (ActivityGroup::Held, "\"buy now\": hold: because of buy now"),
             (ActivityGroup::Held, "\"let me in\": hold"),
-            (ActivityGroup::Delivery, "\"hello\": delivered to 1 member(s); 1 could not be reached"),
-            (ActivityGroup::Error, "to c@example.org: not delivered: 550 no such user"),
-            (ActivityGroup::Accepted, "\"hello\": distribute to 2 member(s)"),
+            (
+                ActivityGroup::Delivery,
+                "\"hello\": delivered to 1 member(s); 1 could not be reached",
+            ),
+            (
+                ActivityGroup::Error,
+                "to c@example.org: not delivered: 550 no such user",
+            ),
+            (
+                ActivityGroup::Accepted,
+                "\"hello\": distribute to 2 member(s)",
+            ),
             (ActivityGroup::Change, "list created"),
         ];
         assert_eq!(got.len(), expect.len(), "{got:#?}");
         for ((group, message), (want_group, want_text)) in got.iter().zip(expect) {
             assert_eq!(*group, want_group, "{message}");
-            assert!(message.contains(want_text), "{message:?} should contain {want_text:?}");
+            assert!(
+                message.contains(want_text),
+                "{message:?} should contain {want_text:?}"
+            );
         }
     }
 
@@ -370,24 +435,65 @@ mod tests {
         let (_d, s) = store();
         busy_list(&s);
         let l = Some("l@example.org");
-        let held = s.activity_page(&query(l, &[ActivityGroup::Held], "")).unwrap();
+        let held = s
+            .activity_page(&query(l, &[ActivityGroup::Held], ""))
+            .unwrap();
         assert_eq!(held.entries.len(), 2);
-        assert!(held.entries.iter().all(|e| e.group == ActivityGroup::Held && e.message.contains(": hold: ")));
+        assert!(
+            held.entries
+                .iter()
+                .all(|e| e.group == ActivityGroup::Held && e.message.contains(": hold: "))
+        );
 
-        let fate = s.activity_page(&query(l, &[ActivityGroup::Accepted, ActivityGroup::Error], "")).unwrap();
+        let fate = s
+            .activity_page(&query(
+                l,
+                &[ActivityGroup::Accepted, ActivityGroup::Error],
+                "",
+            ))
+            .unwrap();
         let groups: Vec<_> = fate.entries.iter().map(|e| e.group).collect();
-        assert_eq!(groups, [ActivityGroup::Accepted, ActivityGroup::Error, ActivityGroup::Accepted]);
+        assert_eq!(
+            groups,
+            [
+                ActivityGroup::Accepted,
+                ActivityGroup::Error,
+                ActivityGroup::Accepted
+            ]
+        );
 
         // Text: any case, anywhere; % and _ are taken as themselves.
         let text = s.activity_page(&query(l, &[], "LET ME")).unwrap();
         assert_eq!(text.entries.len(), 1, "{:#?}", text.entries);
-        assert_eq!(s.activity_page(&query(l, &[], "50% off_")).unwrap().entries.len(), 1);
-        assert_eq!(s.activity_page(&query(l, &[], "50_")).unwrap().entries.len(), 0);
-        assert_eq!(s.activity_page(&query(l, &[], "%")).unwrap().entries.len(), 1);
+        assert_eq!(
+            s.activity_page(&query(l, &[], "50% off_"))
+                .unwrap()
+                .entries
+                .len(),
+            1
+        );
+        assert_eq!(
+            s.activity_page(&query(l, &[], "50_"))
+                .unwrap()
+                .entries
+                .len(),
+            0
+        );
+        assert_eq!(
+            s.activity_page(&query(l, &[], "%")).unwrap().entries.len(),
+            1
+        );
         // Text and group together.
-        let both = s.activity_page(&query(l, &[ActivityGroup::Rejected], "off")).unwrap();
+        let both = s
+            .activity_page(&query(l, &[ActivityGroup::Rejected], "off"))
+            .unwrap();
         assert_eq!(both.entries.len(), 1);
-        assert!(s.activity_page(&query(l, &[ActivityGroup::Held], "off")).unwrap().entries.is_empty());
+        assert!(
+            s.activity_page(&query(l, &[ActivityGroup::Held], "off"))
+                .unwrap()
+                .entries
+                .is_empty()
+        );
     }
 
     #[test]
@@ -424,16 +530,34 @@ mod tests {
     fn one_list_or_all_lists() {
         let (_d, s) = store();
         busy_list(&s);
-        let other = s.create_list("other@example.org", "Other", Protocol::Plain).unwrap();
-        s.log(other.id, None, ActivityKind::Error, "cannot log in to IMAP: check the password").unwrap();
-        let one = s.activity_page(&query(Some("other@example.org"), &[], "")).unwrap();
+        let other = s
+            .create_list("other@example.org", "Other", Protocol::Plain)
+            .unwrap();
+        s.log(
+            other.id,
+            None,
+            ActivityKind::Error,
+            "cannot log in to IMAP: check the password",
+        )
+        .unwrap();
+        let one = s
+            .activity_page(&query(Some("other@example.org"), &[], ""))
+            .unwrap();
         let groups: Vec<_> = one.entries.iter().map(|e| e.group).collect();
         assert_eq!(groups, [ActivityGroup::Error, ActivityGroup::Change]);
-        let all = s.activity_page(&query(None, &[ActivityGroup::Error], "")).unwrap();
+        let all = s
+            .activity_page(&query(None, &[ActivityGroup::Error], ""))
+            .unwrap();
         let lists: Vec<&str> = all.entries.iter().map(|e| e.list.as_str()).collect();
         assert_eq!(lists, ["other@example.org", "l@example.org"]);
         // The list's address is searched too.
-        assert_eq!(s.activity_page(&query(None, &[], "other@")).unwrap().entries.len(), 2);
+        assert_eq!(
+            s.activity_page(&query(None, &[], "other@"))
+                .unwrap()
+                .entries
+                .len(),
+            2
+        );
         assert!(matches!(
             s.activity_page(&query(Some("gone@example.org"), &[], "")),
             Err(crate::store::StoreError::NoSuchList(_))

@@ -56,7 +56,11 @@ impl Store {
     pub fn held_id_of(&self, post_id: i64) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT id FROM held_posts WHERE post_id = ?1", [post_id], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM held_posts WHERE post_id = ?1",
+                [post_id],
+                |r| r.get(0),
+            )
             .optional()?)
     }
 
@@ -102,8 +106,10 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let (post_id, resolution, approvable) =
-            row.ok_or_else(|| StoreError::NoSuchHeldPost { list: list.address.clone(), id: held_id })?;
+        let (post_id, resolution, approvable) = row.ok_or_else(|| StoreError::NoSuchHeldPost {
+            list: list.address.clone(),
+            id: held_id,
+        })?;
         if let Some(how) = resolution {
             return Err(StoreError::HeldPostResolved { id: held_id, how });
         }
@@ -138,13 +144,22 @@ impl Store {
         tx.execute(
             &format!(
                 "UPDATE posts SET state = ?1, decision = ?2{} WHERE id = ?3",
-                if state == "queued" { "" } else { ", raw = NULL" }
+                if state == "queued" {
+                    ""
+                } else {
+                    ", raw = NULL"
+                }
             ),
             params![state, how.past(), post_id],
         )?;
         let line = match how {
-            Resolution::Approve => format!("held post {held_id} approved by an owner: distribute to {} member(s)", recipients.len()),
-            Resolution::Reject => format!("held post {held_id} rejected by an owner; the poster is told"),
+            Resolution::Approve => format!(
+                "held post {held_id} approved by an owner: distribute to {} member(s)",
+                recipients.len()
+            ),
+            Resolution::Reject => {
+                format!("held post {held_id} rejected by an owner; the poster is told")
+            }
             Resolution::Discard => format!("held post {held_id} discarded by an owner"),
         };
         tx.execute(

@@ -102,7 +102,8 @@ pub struct PostRecord {
     pub reason: Option<String>,
 }
 
-const POST_COLUMNS: &str = "id, list_id, uidvalidity, uid, message_id, sender, subject, size, state,
+const POST_COLUMNS: &str =
+    "id, list_id, uidvalidity, uid, message_id, sender, subject, size, state,
     on_server, attempts, decision, reason";
 
 fn row_to_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
@@ -168,7 +169,10 @@ pub enum MembershipChange {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Store {
@@ -194,7 +198,11 @@ impl Store {
 
     /// The bytes as received, while the post may still be sent.
     pub fn post_raw(&self, post_id: i64) -> Result<Option<Vec<u8>>> {
-        Ok(self.conn.query_row("SELECT raw FROM posts WHERE id = ?1", [post_id], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT raw FROM posts WHERE id = ?1", [post_id], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Records a fetched message before anything is done with it.
@@ -234,7 +242,9 @@ impl Store {
                 Sighting::New(tx.last_insert_rowid())
             }
             Some(of) => {
-                let reason = format!("a copy of post {of} (the same content, or its Message-ID from the same sender): not sent again");
+                let reason = format!(
+                    "a copy of post {of} (the same content, or its Message-ID from the same sender): not sent again"
+                );
                 tx.execute(
                     "INSERT INTO posts (list_id, uidvalidity, uid, message_id, sender, raw_sha256, size, state,
                                         decision, reason, received_at)
@@ -291,8 +301,15 @@ impl Store {
     /// Counts one more try at deciding a post, committed before the try, so
     /// that a post which crashes the agent is recognised the next time.
     pub fn begin_attempt(&self, post_id: i64) -> Result<u32> {
-        self.conn.execute("UPDATE posts SET attempts = attempts + 1 WHERE id = ?1", [post_id])?;
-        Ok(self.conn.query_row("SELECT attempts FROM posts WHERE id = ?1", [post_id], |r| r.get(0))?)
+        self.conn.execute(
+            "UPDATE posts SET attempts = attempts + 1 WHERE id = ?1",
+            [post_id],
+        )?;
+        Ok(self
+            .conn
+            .query_row("SELECT attempts FROM posts WHERE id = ?1", [post_id], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Records the decision about a post and everything that follows from it,
@@ -301,9 +318,12 @@ impl Store {
     pub fn settle_post(&self, post_id: i64, s: &Settlement) -> Result<()> {
         let post = self.post(post_id)?;
         if post.state != PostState::Received {
-            return Err(StoreError::Invalid(format!("post {post_id} was decided already")));
+            return Err(StoreError::Invalid(format!(
+                "post {post_id} was decided already"
+            )));
         }
-        let sends = !s.recipients.is_empty() || !s.keyless_notices.is_empty() || !s.replies.is_empty();
+        let sends =
+            !s.recipients.is_empty() || !s.keyless_notices.is_empty() || !s.replies.is_empty();
         let state = match s.decision {
             "distribute" | "command" if sends => PostState::Queued,
             "distribute" | "reject" | "discard" | "command" => PostState::Done,
@@ -362,8 +382,14 @@ impl Store {
                 )?;
             }
             Some(MembershipChange::Leave { email }) => {
-                tx.execute("DELETE FROM unsubscribe_requests WHERE list_id = ?1 AND email = ?2", params![post.list_id, email])?;
-                tx.execute("DELETE FROM members WHERE list_id = ?1 AND email = ?2", params![post.list_id, email])?;
+                tx.execute(
+                    "DELETE FROM unsubscribe_requests WHERE list_id = ?1 AND email = ?2",
+                    params![post.list_id, email],
+                )?;
+                tx.execute(
+                    "DELETE FROM members WHERE list_id = ?1 AND email = ?2",
+                    params![post.list_id, email],
+                )?;
                 tx.execute(
                     "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'config', ?4)",
                     params![post.list_id, post_id, t, format!("member {email} removed: they confirmed by mail that they leave")],
@@ -399,7 +425,10 @@ impl Store {
                 s.subject,
                 s.recipients.len()
             ),
-            _ => format!("post from {} \"{}\": {}: {}", s.sender, s.subject, s.decision, s.reason),
+            _ => format!(
+                "post from {} \"{}\": {}: {}",
+                s.sender, s.subject, s.decision, s.reason
+            ),
         };
         tx.execute(
             "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'decision', ?4)",
@@ -428,19 +457,31 @@ impl Store {
                  ORDER BY p.id",
             )?;
             let rows = stmt.query_map([list.id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
             })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()?
         };
         let t = now();
         for (post_id, sender, subject, sent, failed, notices, decision) in &finished {
-            tx.execute("UPDATE posts SET state = 'done', raw = NULL WHERE id = ?1", [post_id])?;
+            tx.execute(
+                "UPDATE posts SET state = 'done', raw = NULL WHERE id = ?1",
+                [post_id],
+            )?;
             if decision == "command" {
                 continue;
             }
             // One line per post, not per member: a list of a thousand
             // members would otherwise bury everything else in the log.
-            let mut line = format!("post from {sender} \"{subject}\": delivered to {sent} member(s)");
+            let mut line =
+                format!("post from {sender} \"{subject}\": delivered to {sent} member(s)");
             if *notices > 0 {
                 line.push_str(&format!(
                     "; {notices} without a usable key got a notice instead (the post arrived encrypted)"
@@ -460,7 +501,12 @@ impl Store {
 
     /// The member who asked to leave with this confirmation code, if the
     /// request is still open (made less than `max_age` seconds ago).
-    pub fn unsubscribe_request(&self, list: &List, token: &str, max_age: i64) -> Result<Option<String>> {
+    pub fn unsubscribe_request(
+        &self,
+        list: &List,
+        token: &str,
+        max_age: i64,
+    ) -> Result<Option<String>> {
         Ok(self
             .conn
             .query_row(
@@ -501,7 +547,12 @@ impl Store {
             OnServer::Processed => crate::transport::PROCESSED_FOLDER,
             OnServer::Quarantine => crate::transport::QUARANTINE_FOLDER,
         };
-        self.log(post.list_id, Some(post.id), ActivityKind::Server, &format!("filed in {folder} on the server"))?;
+        self.log(
+            post.list_id,
+            Some(post.id),
+            ActivityKind::Server,
+            &format!("filed in {folder} on the server"),
+        )?;
         Ok(())
     }
 }
@@ -527,52 +578,171 @@ mod tests {
     #[test]
     fn a_message_id_reused_by_another_sender_is_no_copy() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        let new = |uid, sender, raw: &'static [u8]| NewPost { uidvalidity: 1, uid, message_id: "<m@x>", sender, raw, arrived_at: None };
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
+        let new = |uid, sender, raw: &'static [u8]| NewPost {
+            uidvalidity: 1,
+            uid,
+            message_id: "<m@x>",
+            sender,
+            raw,
+            arrived_at: None,
+        };
         // Eve squats on the Message-ID of a post Alice is about to send.
-        let Sighting::New(eve) = s.record_post(&l, &new(1, "eve@example.net", b"squat")).unwrap() else { panic!() };
-        let Sighting::New(alice) = s.record_post(&l, &new(2, "Alice@example.org", b"real")).unwrap() else {
+        let Sighting::New(eve) = s
+            .record_post(&l, &new(1, "eve@example.net", b"squat"))
+            .unwrap()
+        else {
+            panic!()
+        };
+        let Sighting::New(alice) = s
+            .record_post(&l, &new(2, "Alice@example.org", b"real"))
+            .unwrap()
+        else {
             panic!("the member's post was taken for a copy")
         };
         // Eve's was held, not sent: Alice's post is nobody's copy.
-        s.settle_post(eve, &Settlement { decision: "hold", sender: "eve@example.net".into(), ..Settlement::default() }).unwrap();
+        s.settle_post(
+            eve,
+            &Settlement {
+                decision: "hold",
+                sender: "eve@example.net".into(),
+                ..Settlement::default()
+            },
+        )
+        .unwrap();
         assert_eq!(s.message_id_taken(alice).unwrap(), None);
         // Had Eve's gone out, Alice's is one to look at.
-        let Sighting::New(mallory) = s.record_post(&l, &new(3, "mallory@example.org", b"again")).unwrap() else { panic!() };
-        s.settle_post(alice, &Settlement { decision: "distribute", sender: "alice@example.org".into(), ..Settlement::default() }).unwrap();
-        assert_eq!(s.message_id_taken(mallory).unwrap(), Some((alice, "alice@example.org".into())));
+        let Sighting::New(mallory) = s
+            .record_post(&l, &new(3, "mallory@example.org", b"again"))
+            .unwrap()
+        else {
+            panic!()
+        };
+        s.settle_post(
+            alice,
+            &Settlement {
+                decision: "distribute",
+                sender: "alice@example.org".into(),
+                ..Settlement::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            s.message_id_taken(mallory).unwrap(),
+            Some((alice, "alice@example.org".into()))
+        );
         // The same sender again is a copy.
-        let again = s.record_post(&l, &new(4, "alice@EXAMPLE.org", b"real, relayed twice")).unwrap();
-        assert!(matches!(again, Sighting::Copy { of, .. } if of == alice), "{again:?}");
+        let again = s
+            .record_post(&l, &new(4, "alice@EXAMPLE.org", b"real, relayed twice"))
+            .unwrap();
+        assert!(
+            matches!(again, Sighting::Copy { of, .. } if of == alice),
+            "{again:?}"
+        );
     }
 
     #[test]
     fn a_full_disk_says_so() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
         // SQLite answers SQLITE_FULL at its page limit as on a full disk.
-        let pages: i64 = s.conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        let pages: i64 = s
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
         s.conn.pragma_update(None, "max_page_count", pages).unwrap();
         let big = vec![7u8; 1 << 20];
         let e = s
-            .record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "", sender: "", raw: &big, arrived_at: None })
+            .record_post(
+                &l,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid: 1,
+                    message_id: "",
+                    sender: "",
+                    raw: &big,
+                    arrived_at: None,
+                },
+            )
             .unwrap_err();
         assert!(matches!(e, crate::store::StoreError::DiskFull), "{e:?}");
-        assert!(e.to_string().contains("disk") && e.to_string().contains("full"), "{e}");
+        assert!(
+            e.to_string().contains("disk") && e.to_string().contains("full"),
+            "{e}"
+        );
     }
 
     #[test]
     fn a_copy_is_recognised_by_message_id_or_bytes() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        let first = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<a@x>", sender: "", raw: b"one", arrived_at: None }).unwrap();
-        let Sighting::New(first) = first else { panic!() };
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
+        let first = s
+            .record_post(
+                &l,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid: 1,
+                    message_id: "<a@x>",
+                    sender: "",
+                    raw: b"one",
+                    arrived_at: None,
+                },
+            )
+            .unwrap();
+        let Sighting::New(first) = first else {
+            panic!()
+        };
         // Same Message-ID, other bytes (e.g. a Received line more).
-        let again = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 7, message_id: "<a@x>", sender: "", raw: b"one!", arrived_at: None }).unwrap();
+        let again = s
+            .record_post(
+                &l,
+                &NewPost {
+                    uidvalidity: 2,
+                    uid: 7,
+                    message_id: "<a@x>",
+                    sender: "",
+                    raw: b"one!",
+                    arrived_at: None,
+                },
+            )
+            .unwrap();
         assert!(matches!(again, Sighting::Copy { of, .. } if of == first));
         // No Message-ID, same bytes.
-        let Sighting::New(_) = s.record_post(&l, &NewPost { uidvalidity: 2, uid: 8, message_id: "", sender: "", raw: b"two", arrived_at: None }).unwrap() else { panic!() };
-        let copy = s.record_post(&l, &NewPost { uidvalidity: 3, uid: 1, message_id: "", sender: "", raw: b"two", arrived_at: None }).unwrap();
+        let Sighting::New(_) = s
+            .record_post(
+                &l,
+                &NewPost {
+                    uidvalidity: 2,
+                    uid: 8,
+                    message_id: "",
+                    sender: "",
+                    raw: b"two",
+                    arrived_at: None,
+                },
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        let copy = s
+            .record_post(
+                &l,
+                &NewPost {
+                    uidvalidity: 3,
+                    uid: 1,
+                    message_id: "",
+                    sender: "",
+                    raw: b"two",
+                    arrived_at: None,
+                },
+            )
+            .unwrap();
         assert!(matches!(copy, Sighting::Copy { .. }));
         // The renumbered original is never moved by its stale position.
         assert_eq!(s.post(first).unwrap().on_server, OnServer::Processed);
@@ -581,15 +751,39 @@ mod tests {
     #[test]
     fn settling_queues_deliveries_and_completion_forgets_bytes() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        let Sighting::New(id) = s.record_post(&l, &NewPost { uidvalidity: 1, uid: 1, message_id: "<m>", sender: "", raw: b"raw", arrived_at: None }).unwrap() else { panic!() };
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
+        let Sighting::New(id) = s
+            .record_post(
+                &l,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid: 1,
+                    message_id: "<m>",
+                    sender: "",
+                    raw: b"raw",
+                    arrived_at: None,
+                },
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(s.begin_attempt(id).unwrap(), 1);
-        s.settle_post(id, &settle(&["b@example.org", "c@example.org"])).unwrap();
-        assert!(s.settle_post(id, &settle(&[])).is_err(), "a post is decided once");
+        s.settle_post(id, &settle(&["b@example.org", "c@example.org"]))
+            .unwrap();
+        assert!(
+            s.settle_post(id, &settle(&[])).is_err(),
+            "a post is decided once"
+        );
         assert_eq!(s.post(id).unwrap().state, PostState::Queued);
         assert_eq!(s.deliveries(id).unwrap().len(), 2);
         assert_eq!(s.complete_posts(&l).unwrap(), 0);
-        assert!(s.posts_to_file(&l).unwrap().is_empty(), "not filed while deliveries wait");
+        assert!(
+            s.posts_to_file(&l).unwrap().is_empty(),
+            "not filed while deliveries wait"
+        );
         for d in s.deliveries(id).unwrap() {
             s.mark_sending(d.id).unwrap();
             s.mark_sent(d.id).unwrap();
@@ -605,13 +799,28 @@ mod tests {
     #[test]
     fn a_member_bounces_while_their_last_copy_was_refused() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
         let post = |uid: u32| {
             let raw = format!("post {uid}");
-            let new = NewPost { uidvalidity: 1, uid, message_id: &format!("<{uid}@x>"), sender: "", raw: raw.as_bytes(), arrived_at: None };
-            let Sighting::New(id) = s.record_post(&l, &new).unwrap() else { panic!("post {uid} taken for a copy") };
+            let new = NewPost {
+                uidvalidity: 1,
+                uid,
+                message_id: &format!("<{uid}@x>"),
+                sender: "",
+                raw: raw.as_bytes(),
+                arrived_at: None,
+            };
+            let Sighting::New(id) = s.record_post(&l, &new).unwrap() else {
+                panic!("post {uid} taken for a copy")
+            };
             s.begin_attempt(id).unwrap();
-            s.settle_post(id, &settle(&["Gone@example.org", "ok@example.org", "nokey@example.org"])).unwrap();
+            s.settle_post(
+                id,
+                &settle(&["Gone@example.org", "ok@example.org", "nokey@example.org"]),
+            )
+            .unwrap();
             s.deliveries(id).unwrap()
         };
         for d in post(1) {

@@ -62,7 +62,9 @@ impl Store {
         }
         // The name becomes the subject prefix, which goes into headers.
         if name.chars().any(char::is_control) {
-            return Err(StoreError::Invalid("a list's name must be one line of text".into()));
+            return Err(StoreError::Invalid(
+                "a list's name must be one line of text".into(),
+            ));
         }
         if self.list_exists(&address)? {
             return Err(StoreError::ListExists(address));
@@ -89,7 +91,11 @@ impl Store {
     pub fn list_exists(&self, address: &str) -> Result<bool> {
         let exists: Option<i64> = self
             .conn
-            .query_row("SELECT id FROM lists WHERE address = ?1", [address.trim()], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM lists WHERE address = ?1",
+                [address.trim()],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(exists.is_some())
     }
@@ -119,7 +125,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT key, value FROM list_settings WHERE list_id = ?1")?;
-        let pairs = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let pairs = stmt.query_map([id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
         for pair in pairs {
             let (key, value) = pair?;
             // A key this version does not know (written by a newer one) is
@@ -137,7 +145,9 @@ impl Store {
     }
 
     pub fn lists(&self) -> Result<Vec<List>> {
-        let mut stmt = self.conn.prepare("SELECT address FROM lists ORDER BY address")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT address FROM lists ORDER BY address")?;
         let addresses = stmt
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -180,9 +190,16 @@ impl Store {
 
     pub fn set_paused(&self, address: &str, paused: bool) -> Result<()> {
         let list = self.list(address)?;
-        self.conn
-            .execute("UPDATE lists SET paused = ?1 WHERE id = ?2", params![paused, list.id])?;
-        self.log(list.id, None, super::ActivityKind::Config, if paused { "paused" } else { "resumed" })?;
+        self.conn.execute(
+            "UPDATE lists SET paused = ?1 WHERE id = ?2",
+            params![paused, list.id],
+        )?;
+        self.log(
+            list.id,
+            None,
+            super::ActivityKind::Config,
+            if paused { "paused" } else { "resumed" },
+        )?;
         Ok(())
     }
 
@@ -196,9 +213,14 @@ impl Store {
                 return Err(StoreError::Invalid("a list needs a name".into()));
             }
             if name.chars().any(char::is_control) {
-                return Err(StoreError::Invalid("a list's name must be one line of text".into()));
+                return Err(StoreError::Invalid(
+                    "a list's name must be one line of text".into(),
+                ));
             }
-            self.conn.execute("UPDATE lists SET name = ?1 WHERE id = ?2", params![name, list.id])?;
+            self.conn.execute(
+                "UPDATE lists SET name = ?1 WHERE id = ?2",
+                params![name, list.id],
+            )?;
         } else {
             list.settings.set(key, value).map_err(StoreError::Invalid)?;
             let stored = list
@@ -214,7 +236,12 @@ impl Store {
                 params![list.id, key, stored],
             )?;
         }
-        self.log(list.id, None, super::ActivityKind::Config, &format!("{key} set to '{value}'"))?;
+        self.log(
+            list.id,
+            None,
+            super::ActivityKind::Config,
+            &format!("{key} set to '{value}'"),
+        )?;
         self.list(address)
     }
 
@@ -224,7 +251,10 @@ impl Store {
     /// one is neither written nor logged.
     pub fn set_settings(&self, address: &str, changes: &[(String, String)]) -> Result<List> {
         let list = self.list(address)?;
-        let next = list.settings.with_changes(changes).map_err(StoreError::BadSettings)?;
+        let next = list
+            .settings
+            .with_changes(changes)
+            .map_err(StoreError::BadSettings)?;
         let before = list.settings.pairs();
         let tx = self.conn.unchecked_transaction()?;
         for ((key, old), (_, new)) in before.iter().zip(next.pairs()) {
@@ -299,12 +329,26 @@ impl Store {
                 |r| {
                     let tls = |i: usize| -> rusqlite::Result<crate::model::TlsMode> {
                         r.get::<_, String>(i)?.parse().map_err(|e: String| {
-                            rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.into())
+                            rusqlite::Error::FromSqlConversionFailure(
+                                i,
+                                rusqlite::types::Type::Text,
+                                e.into(),
+                            )
                         })
                     };
                     Ok(Account {
-                        imap: Endpoint { host: r.get(0)?, port: r.get(1)?, tls: tls(2)?, user: r.get(3)? },
-                        smtp: Endpoint { host: r.get(4)?, port: r.get(5)?, tls: tls(6)?, user: r.get(7)? },
+                        imap: Endpoint {
+                            host: r.get(0)?,
+                            port: r.get(1)?,
+                            tls: tls(2)?,
+                            user: r.get(3)?,
+                        },
+                        smtp: Endpoint {
+                            host: r.get(4)?,
+                            port: r.get(5)?,
+                            tls: tls(6)?,
+                            user: r.get(7)?,
+                        },
                         ca_pem: r.get(8)?,
                     })
                 },
@@ -333,49 +377,93 @@ mod tests {
     #[test]
     fn create_show_and_refuse_duplicates() {
         let (_d, s) = store();
-        let l = s.create_list("Tenants@Example.org", "Tenants", Protocol::Plain).unwrap();
+        let l = s
+            .create_list("Tenants@Example.org", "Tenants", Protocol::Plain)
+            .unwrap();
         assert_eq!(l.settings.subject_prefix, "[Tenants] ");
         assert!(matches!(
             s.create_list("tenants@example.org", "Again", Protocol::Plain),
             Err(StoreError::ListExists(_))
         ));
         assert_eq!(s.list("tenants@example.org").unwrap().id, l.id);
-        assert!(matches!(s.list("nope@example.org"), Err(StoreError::NoSuchList(_))));
-        assert!(s.create_list("not-an-address", "X", Protocol::Plain).is_err());
-        assert!(s.create_list("other@example.org", "X\r\nBcc: eve@example.net", Protocol::Plain).is_err());
-        assert!(s.set_setting("tenants@example.org", "name", "Two\nlines").is_err());
+        assert!(matches!(
+            s.list("nope@example.org"),
+            Err(StoreError::NoSuchList(_))
+        ));
+        assert!(
+            s.create_list("not-an-address", "X", Protocol::Plain)
+                .is_err()
+        );
+        assert!(
+            s.create_list(
+                "other@example.org",
+                "X\r\nBcc: eve@example.net",
+                Protocol::Plain
+            )
+            .is_err()
+        );
+        assert!(
+            s.set_setting("tenants@example.org", "name", "Two\nlines")
+                .is_err()
+        );
     }
 
     #[test]
     fn settings_persist_and_bad_ones_change_nothing() {
         let (_d, s) = store();
-        s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        s.set_setting("l@example.org", "non-member-posts", "reject").unwrap();
-        assert!(s.set_setting("l@example.org", "non-member-posts", "explode").is_err());
+        s.create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
+        s.set_setting("l@example.org", "non-member-posts", "reject")
+            .unwrap();
+        assert!(
+            s.set_setting("l@example.org", "non-member-posts", "explode")
+                .is_err()
+        );
         s.set_setting("l@example.org", "name", "Renamed").unwrap();
         let l = s.list("l@example.org").unwrap();
-        assert_eq!(l.settings.non_member_posts, crate::model::NonMemberPosts::Reject);
+        assert_eq!(
+            l.settings.non_member_posts,
+            crate::model::NonMemberPosts::Reject
+        );
         assert_eq!(l.name, "Renamed");
     }
 
     #[test]
     fn several_settings_are_saved_together_or_not_at_all() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Openpgp).unwrap();
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
         let logged = |s: &Store| s.activity(&l, 100).unwrap().len();
         let before = logged(&s);
-        let change = |v: &[(&str, &str)]| v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let change = |v: &[(&str, &str)]| {
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
 
         // One bad value: nothing is saved, nothing logged, every bad one named.
         let e = s
             .set_settings(
                 "l@example.org",
-                &change(&[("post-encrypt", "force"), ("max-size", "huge"), ("reply-to", "everyone")]),
+                &change(&[
+                    ("post-encrypt", "force"),
+                    ("max-size", "huge"),
+                    ("reply-to", "everyone"),
+                ]),
             )
             .unwrap_err();
-        let StoreError::BadSettings(problems) = &e else { panic!("{e}") };
-        assert_eq!(problems.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), ["max-size", "reply-to"]);
-        assert!(e.to_string().starts_with("nothing was saved: max-size: "), "{e}");
+        let StoreError::BadSettings(problems) = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(
+            problems.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
+            ["max-size", "reply-to"]
+        );
+        assert!(
+            e.to_string().starts_with("nothing was saved: max-size: "),
+            "{e}"
+        );
         assert_eq!(s.list("l@example.org").unwrap().settings, l.settings);
         assert_eq!(logged(&s), before);
 
@@ -383,29 +471,66 @@ mod tests {
         let saved = s
             .set_settings(
                 "l@example.org",
-                &change(&[("post-encrypt", "force"), ("post-sign", "yes"), ("max-size", "1M"), ("reply-to", "poster")]),
+                &change(&[
+                    ("post-encrypt", "force"),
+                    ("post-sign", "yes"),
+                    ("max-size", "1M"),
+                    ("reply-to", "poster"),
+                ]),
             )
             .unwrap();
-        assert_eq!(saved.settings.post_encrypt, crate::model::Requirement::Force);
+        assert_eq!(
+            saved.settings.post_encrypt,
+            crate::model::Requirement::Force
+        );
         assert_eq!(saved.settings.max_size, 1024 * 1024);
         assert_eq!(s.list("l@example.org").unwrap(), saved);
-        let log: Vec<_> = s.activity(&l, 100).unwrap().into_iter().map(|a| a.message).collect();
+        let log: Vec<_> = s
+            .activity(&l, 100)
+            .unwrap()
+            .into_iter()
+            .map(|a| a.message)
+            .collect();
         assert_eq!(log.len(), before + 3, "post-sign was yes already: {log:?}");
-        assert!(log.contains(&"post-encrypt set to 'force'".to_string()), "{log:?}");
-        assert!(log.contains(&"max-size set to '1048576'".to_string()), "{log:?}");
+        assert!(
+            log.contains(&"post-encrypt set to 'force'".to_string()),
+            "{log:?}"
+        );
+        assert!(
+            log.contains(&"max-size set to '1048576'".to_string()),
+            "{log:?}"
+        );
         // An OpenPGP list sends replies to the list unless told otherwise.
-        assert!(log.contains(&"reply-to set to 'poster'".to_string()), "{log:?}");
-        assert!(matches!(s.set_settings("nope@example.org", &[]), Err(StoreError::NoSuchList(_))));
+        assert!(
+            log.contains(&"reply-to set to 'poster'".to_string()),
+            "{log:?}"
+        );
+        assert!(matches!(
+            s.set_settings("nope@example.org", &[]),
+            Err(StoreError::NoSuchList(_))
+        ));
     }
 
     #[test]
     fn account_round_trip_and_summary() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
         assert!(matches!(s.account(&l), Err(StoreError::NoAccount(_))));
         let acc = Account {
-            imap: Endpoint { host: "127.0.0.1".into(), port: 143, tls: TlsMode::Starttls, user: "l".into() },
-            smtp: Endpoint { host: "127.0.0.1".into(), port: 587, tls: TlsMode::Implicit, user: "l".into() },
+            imap: Endpoint {
+                host: "127.0.0.1".into(),
+                port: 143,
+                tls: TlsMode::Starttls,
+                user: "l".into(),
+            },
+            smtp: Endpoint {
+                host: "127.0.0.1".into(),
+                port: 587,
+                tls: TlsMode::Implicit,
+                user: "l".into(),
+            },
             ca_pem: Some("PEM".into()),
         };
         s.set_account("l@example.org", &acc).unwrap();
@@ -424,29 +549,62 @@ mod tests {
     fn a_configured_list_is_created_whole_or_not_at_all() {
         let (_d, s) = store();
         let acc = Account {
-            imap: Endpoint { host: "imap.example.org".into(), port: 993, tls: TlsMode::Implicit, user: "l".into() },
-            smtp: Endpoint { host: "smtp.example.org".into(), port: 465, tls: TlsMode::Implicit, user: "l".into() },
+            imap: Endpoint {
+                host: "imap.example.org".into(),
+                port: 993,
+                tls: TlsMode::Implicit,
+                user: "l".into(),
+            },
+            smtp: Endpoint {
+                host: "smtp.example.org".into(),
+                port: 465,
+                tls: TlsMode::Implicit,
+                user: "l".into(),
+            },
             ca_pem: None,
         };
-        let key = StoredKey { fingerprint: "AB12".into(), cert: b"public".to_vec() };
+        let key = StoredKey {
+            fingerprint: "AB12".into(),
+            cert: b"public".to_vec(),
+        };
         // A write that fails half-way (a key of no protocol the table takes)
         // takes the list and its account back with it.
-        assert!(s.create_configured_list("l@example.org", "L", Protocol::Openpgp, &acc, Some((Protocol::Plain, &key))).is_err());
+        assert!(
+            s.create_configured_list(
+                "l@example.org",
+                "L",
+                Protocol::Openpgp,
+                &acc,
+                Some((Protocol::Plain, &key))
+            )
+            .is_err()
+        );
         assert!(!s.list_exists("l@example.org").unwrap());
         assert!(s.list_summaries().unwrap().is_empty());
 
         let l = s
-            .create_configured_list("L@example.org", "L", Protocol::Openpgp, &acc, Some((Protocol::Openpgp, &key)))
+            .create_configured_list(
+                "L@example.org",
+                "L",
+                Protocol::Openpgp,
+                &acc,
+                Some((Protocol::Openpgp, &key)),
+            )
             .unwrap();
         assert_eq!(l.address, "L@example.org");
         assert_eq!(s.account(&l).unwrap(), acc);
-        assert_eq!(s.list_key(&l, Protocol::Openpgp).unwrap(), Some(key.clone()));
+        assert_eq!(
+            s.list_key(&l, Protocol::Openpgp).unwrap(),
+            Some(key.clone())
+        );
         assert!(s.list_exists("l@EXAMPLE.org").unwrap());
         assert!(matches!(
             s.create_configured_list("l@example.org", "Again", Protocol::Plain, &acc, None),
             Err(StoreError::ListExists(_))
         ));
-        let plain = s.create_configured_list("p@example.org", "P", Protocol::Plain, &acc, None).unwrap();
+        let plain = s
+            .create_configured_list("p@example.org", "P", Protocol::Plain, &acc, None)
+            .unwrap();
         assert!(s.list_key(&plain, Protocol::Openpgp).unwrap().is_none());
         assert!(s.list_summaries().unwrap().iter().all(|l| l.has_account));
     }

@@ -14,14 +14,22 @@ impl Store {
             ));
         }
         if self.member(list, &email)?.is_some() {
-            return Err(StoreError::MemberExists { list: list.address.clone(), email });
+            return Err(StoreError::MemberExists {
+                list: list.address.clone(),
+                email,
+            });
         }
         let name = crate::model::check_member_name(name).map_err(StoreError::Invalid)?;
         self.conn.execute(
             "INSERT INTO members (list_id, email, name, role, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![list.id, email, name, role.as_str(), now()],
         )?;
-        self.log(list.id, None, ActivityKind::Config, &format!("member {email} added as {role}"))?;
+        self.log(
+            list.id,
+            None,
+            ActivityKind::Config,
+            &format!("member {email} added as {role}"),
+        )?;
         Ok(self.member(list, &email)?.expect("just inserted"))
     }
 
@@ -31,9 +39,17 @@ impl Store {
             params![list.id, email.trim()],
         )?;
         if n == 0 {
-            return Err(StoreError::NoSuchMember { list: list.address.clone(), email: email.trim().into() });
+            return Err(StoreError::NoSuchMember {
+                list: list.address.clone(),
+                email: email.trim().into(),
+            });
         }
-        self.log(list.id, None, ActivityKind::Config, &format!("member {} removed", email.trim()))?;
+        self.log(
+            list.id,
+            None,
+            ActivityKind::Config,
+            &format!("member {} removed", email.trim()),
+        )?;
         Ok(())
     }
 
@@ -41,11 +57,30 @@ impl Store {
     pub fn set_member(&self, list: &List, email: &str, key: &str, value: &str) -> Result<Member> {
         let member = self
             .member(list, email)?
-            .ok_or_else(|| StoreError::NoSuchMember { list: list.address.clone(), email: email.trim().into() })?;
+            .ok_or_else(|| StoreError::NoSuchMember {
+                list: list.address.clone(),
+                email: email.trim().into(),
+            })?;
         let (column, stored): (&str, rusqlite::types::Value) = match key {
-            "name" => ("name", crate::model::check_member_name(value).map_err(StoreError::Invalid)?.into()),
-            "role" => ("role", value.parse::<Role>().map_err(StoreError::Invalid)?.as_str().to_string().into()),
-            "own-posts" => ("own_posts", (parse_yes_no(value).map_err(StoreError::Invalid)? as i64).into()),
+            "name" => (
+                "name",
+                crate::model::check_member_name(value)
+                    .map_err(StoreError::Invalid)?
+                    .into(),
+            ),
+            "role" => (
+                "role",
+                value
+                    .parse::<Role>()
+                    .map_err(StoreError::Invalid)?
+                    .as_str()
+                    .to_string()
+                    .into(),
+            ),
+            "own-posts" => (
+                "own_posts",
+                (parse_yes_no(value).map_err(StoreError::Invalid)? as i64).into(),
+            ),
             "smime-cipher" => match value.trim().to_ascii_lowercase().as_str() {
                 v @ ("cbc" | "gcm") => ("smime_cipher", v.to_string().into()),
                 _ => {
@@ -64,13 +99,20 @@ impl Store {
             &format!("UPDATE members SET {column} = ?1 WHERE list_id = ?2 AND email = ?3"),
             params![stored, list.id, member.email],
         )?;
-        self.log(list.id, None, ActivityKind::Config, &format!("member {}: {key} set to '{value}'", member.email))?;
+        self.log(
+            list.id,
+            None,
+            ActivityKind::Config,
+            &format!("member {}: {key} set to '{value}'", member.email),
+        )?;
         Ok(self.member(list, email)?.expect("exists"))
     }
 
     /// The members whose S/MIME copies are encrypted with AES-GCM.
     pub fn gcm_members(&self, list: &List) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare("SELECT email FROM members WHERE list_id = ?1 AND smime_cipher = 'gcm'")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT email FROM members WHERE list_id = ?1 AND smime_cipher = 'gcm'")?;
         let rows = stmt.query_map([list.id], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -121,24 +163,45 @@ mod tests {
     #[test]
     fn add_list_change_remove() {
         let (_d, s) = store();
-        let l = s.create_list("l@example.org", "L", Protocol::Plain).unwrap();
-        s.add_member(&l, "bob@example.org", "Bob", Role::Member).unwrap();
-        s.add_member(&l, "Alice@example.org", "", Role::Owner).unwrap();
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Plain)
+            .unwrap();
+        s.add_member(&l, "bob@example.org", "Bob", Role::Member)
+            .unwrap();
+        s.add_member(&l, "Alice@example.org", "", Role::Owner)
+            .unwrap();
         assert!(matches!(
             s.add_member(&l, "alice@EXAMPLE.org", "", Role::Member),
             Err(StoreError::MemberExists { .. })
         ));
         assert!(s.add_member(&l, "l@example.org", "", Role::Member).is_err());
-        let m = s.set_member(&l, "bob@example.org", "own-posts", "no").unwrap();
+        let m = s
+            .set_member(&l, "bob@example.org", "own-posts", "no")
+            .unwrap();
         assert!(!m.own_posts);
-        assert!(s.set_member(&l, "bob@example.org", "own-posts", "perhaps").is_err());
-        s.set_member(&l, "bob@example.org", "smime-cipher", "GCM").unwrap();
-        assert!(s.set_member(&l, "bob@example.org", "smime-cipher", "rc2").is_err());
+        assert!(
+            s.set_member(&l, "bob@example.org", "own-posts", "perhaps")
+                .is_err()
+        );
+        s.set_member(&l, "bob@example.org", "smime-cipher", "GCM")
+            .unwrap();
+        assert!(
+            s.set_member(&l, "bob@example.org", "smime-cipher", "rc2")
+                .is_err()
+        );
         assert_eq!(s.gcm_members(&l).unwrap(), ["bob@example.org"]);
-        let emails: Vec<_> = s.members(&l).unwrap().into_iter().map(|m| m.email).collect();
+        let emails: Vec<_> = s
+            .members(&l)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.email)
+            .collect();
         assert_eq!(emails, ["Alice@example.org", "bob@example.org"]);
         s.remove_member(&l, "alice@example.org").unwrap();
-        assert!(matches!(s.remove_member(&l, "alice@example.org"), Err(StoreError::NoSuchMember { .. })));
+        assert!(matches!(
+            s.remove_member(&l, "alice@example.org"),
+            Err(StoreError::NoSuchMember { .. })
+        ));
         assert_eq!(s.members(&l).unwrap().len(), 1);
     }
 }

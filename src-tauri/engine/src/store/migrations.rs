@@ -223,7 +223,11 @@ pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {
     let known = STEPS.len() as i64;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > known {
-        return Err(StoreError::TooNew { path: path.to_path_buf(), found, known });
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
     }
     for (i, step) in STEPS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
@@ -245,7 +249,9 @@ mod tests {
         let mut conn = Connection::open(&path).unwrap();
         run(&mut conn, &path).unwrap();
         run(&mut conn, &path).unwrap();
-        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, STEPS.len() as i64);
     }
 
@@ -256,7 +262,8 @@ mod tests {
         let mut conn = Connection::open(&path).unwrap();
         for (i, step) in STEPS.iter().enumerate().take(3) {
             conn.execute_batch(step).unwrap();
-            conn.pragma_update(None, "user_version", (i + 1) as i64).unwrap();
+            conn.pragma_update(None, "user_version", (i + 1) as i64)
+                .unwrap();
         }
         conn.execute_batch(
             "INSERT INTO lists (id, address, name, created_at) VALUES (1, 'l@example.org', 'L', 0);
@@ -267,9 +274,11 @@ mod tests {
         .unwrap();
         run(&mut conn, &path).unwrap();
         let row: (String, String, i64) = conn
-            .query_row("SELECT kind, state, attempts FROM deliveries WHERE post_id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
+            .query_row(
+                "SELECT kind, state, attempts FROM deliveries WHERE post_id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .unwrap();
         assert_eq!(row, ("owner-notice".into(), "sending".into(), 2));
         conn.execute(

@@ -14,17 +14,24 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 
-pub use activity::{Activity, ActivityEntry, ActivityGroup, ActivityKind, ActivityPage, ActivityQuery, MAX_ACTIVITY_PAGE};
+pub use activity::{
+    Activity, ActivityEntry, ActivityGroup, ActivityKind, ActivityPage, ActivityQuery,
+    MAX_ACTIVITY_PAGE,
+};
 pub use held::{HeldPost, Resolution};
 pub use keys::{StoredKey, TrustAnchor};
-pub use ledger::{MembershipChange, NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex};
+pub use ledger::{
+    MembershipChange, NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex,
+};
 pub use lists::ListSummary;
 pub use outbox::{Delivery, DeliveryKind, DeliveryState};
 
 /// What went wrong with the local store, said so the user knows what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open Conclave's data in {path}: {source}. Check that the folder exists and is writable, or choose another with --data-dir")]
+    #[error(
+        "cannot open Conclave's data in {path}: {source}. Check that the folder exists and is writable, or choose another with --data-dir"
+    )]
     Open {
         path: PathBuf,
         #[source]
@@ -36,9 +43,17 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the data in {path} was written by a newer Conclave (schema {found}, this one knows {known}): update Conclave")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
-    #[error("there is no list {0}: see `conclave-cli list show` or create it with `conclave-cli list create`")]
+    #[error(
+        "the data in {path} was written by a newer Conclave (schema {found}, this one knows {known}): update Conclave"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "there is no list {0}: see `conclave-cli list show` or create it with `conclave-cli list create`"
+    )]
     NoSuchList(String),
     #[error("a list {0} exists already")]
     ListExists(String),
@@ -52,19 +67,33 @@ pub enum StoreError {
     NoSuchHeldPost { list: String, id: i64 },
     #[error("held post {id} was {how} already")]
     HeldPostResolved { id: i64, how: String },
-    #[error("held post {id} is an automated message (bounce or auto-reply) and is never sent to members: discard it")]
+    #[error(
+        "held post {id} is an automated message (bounce or auto-reply) and is never sent to members: discard it"
+    )]
     NotApprovable { id: i64 },
     #[error("{0}")]
     Invalid(String),
     #[error("nothing was saved: {}", .0.iter().map(|p| format!("{}: {}", p.key, p.message)).collect::<Vec<_>>().join("; "))]
     BadSettings(Vec<crate::model::SettingProblem>),
-    #[error("{list} has a list key already ({fingerprint}): replacing it cuts off members who use the old one; add --replace if that is what you want")]
+    #[error(
+        "{list} has a list key already ({fingerprint}): replacing it cuts off members who use the old one; add --replace if that is what you want"
+    )]
     ListKeyExists { list: String, fingerprint: String },
-    #[error("{email} has a key already ({fingerprint}); replacing a member's key is an explicit step: `conclave-cli member key {list} {email} FILE --replace`")]
-    MemberKeyExists { list: String, email: String, fingerprint: String },
-    #[error("the disk that holds Conclave's data is full: free some space, then try again (nothing was lost: the change was not made)")]
+    #[error(
+        "{email} has a key already ({fingerprint}); replacing a member's key is an explicit step: `conclave-cli member key {list} {email} FILE --replace`"
+    )]
+    MemberKeyExists {
+        list: String,
+        email: String,
+        fingerprint: String,
+    },
+    #[error(
+        "the disk that holds Conclave's data is full: free some space, then try again (nothing was lost: the change was not made)"
+    )]
     DiskFull,
-    #[error("the local database failed: {0}. If this repeats, copy the data folder aside and report it")]
+    #[error(
+        "the local database failed: {0}. If this repeats, copy the data folder aside and report it"
+    )]
     Sql(rusqlite::Error),
 }
 
@@ -94,16 +123,26 @@ impl Store {
             source,
         })?;
         let path = dir.join("conclave.sqlite3");
-        let open_err = |source| StoreError::Open { path: path.clone(), source };
+        let open_err = |source| StoreError::Open {
+            path: path.clone(),
+            source,
+        };
         let mut conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
         // FULL: a delivery marked "sending" must be on disk before the SMTP
         // DATA goes out, or a power cut could send a post twice.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
         migrations::run(&mut conn, &path)?;
-        Ok(Store { conn, dir: dir.to_path_buf() })
+        Ok(Store {
+            conn,
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// The data folder this store lives in.
@@ -113,7 +152,9 @@ impl Store {
 
     /// The journal mode actually in force (tests check it is WAL).
     pub fn journal_mode(&self) -> Result<String> {
-        Ok(self.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))?)
     }
 }
 

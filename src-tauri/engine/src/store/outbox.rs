@@ -75,9 +75,9 @@ const COLUMNS: &str = "id, post_id, kind, recipient, state, attempts, last_error
 
 impl Store {
     pub fn deliveries(&self, post_id: i64) -> Result<Vec<Delivery>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM deliveries WHERE post_id = ?1 ORDER BY id"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM deliveries WHERE post_id = ?1 ORDER BY id"
+        ))?;
         let rows = stmt.query_map([post_id], row_to_delivery)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
@@ -89,7 +89,11 @@ impl Store {
             "SELECT {} FROM deliveries d JOIN posts p ON p.id = d.post_id
              WHERE p.list_id = ?1 AND d.state IN ('queued', 'sending') AND d.next_attempt_at <= ?2
              ORDER BY d.id",
-            COLUMNS.split(", ").map(|c| format!("d.{c}")).collect::<Vec<_>>().join(", ")
+            COLUMNS
+                .split(", ")
+                .map(|c| format!("d.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ))?;
         let rows = stmt.query_map(params![list.id, at], row_to_delivery)?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -119,7 +123,11 @@ impl Store {
 
     /// The message of a delivery written in advance (the list's answers).
     pub fn delivery_body(&self, delivery_id: i64) -> Result<Option<Vec<u8>>> {
-        Ok(self.conn.query_row("SELECT body FROM deliveries WHERE id = ?1", [delivery_id], |r| r.get(0))?)
+        Ok(self.conn.query_row(
+            "SELECT body FROM deliveries WHERE id = ?1",
+            [delivery_id],
+            |r| r.get(0),
+        )?)
     }
 
     pub fn mark_sending(&self, delivery_id: i64) -> Result<()> {
@@ -169,7 +177,11 @@ impl Store {
                  GROUP BY lower(d2.recipient))",
         )?;
         let rows = stmt.query_map([list.id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
         })?;
         let mut out = std::collections::HashMap::new();
         for row in rows {

@@ -42,7 +42,11 @@ impl AccountCheck {
 
 /// Logs in to both servers at once (so a slow one does not hide the other's
 /// answer) and logs out again. Nothing is saved.
-pub async fn check_account(account: &Account, imap_password: &str, smtp_password: &str) -> AccountCheck {
+pub async fn check_account(
+    account: &Account,
+    imap_password: &str,
+    smtp_password: &str,
+) -> AccountCheck {
     let ca = account.ca_pem.as_deref();
     let imap = async {
         let mut mailbox = Mailbox::connect(&account.imap, ca, imap_password).await?;
@@ -52,7 +56,10 @@ pub async fn check_account(account: &Account, imap_password: &str, smtp_password
         opened
     };
     let smtp = async {
-        Outgoing::connect(&account.smtp, ca, smtp_password).await?.quit().await;
+        Outgoing::connect(&account.smtp, ca, smtp_password)
+            .await?
+            .quit()
+            .await;
         Ok(())
     };
     let (imap, smtp) = tokio::join!(imap, smtp);
@@ -160,7 +167,9 @@ pub fn explain(e: &TransportError, host: &str, port: u16) -> Problem {
         ),
         TransportError::PlaintextNotLoopback { .. } => problem(
             ProblemKind::Plaintext,
-            format!("Without security, the password would cross the network readable to anyone on the way to {host}."),
+            format!(
+                "Without security, the password would cross the network readable to anyone on the way to {host}."
+            ),
             "Choose implicit TLS or STARTTLS. (No security is allowed only for a server on this computer.)",
             "",
         ),
@@ -183,8 +192,11 @@ pub fn explain(e: &TransportError, host: &str, port: u16) -> Problem {
 /// "Cannot reach" has several causes the system's words tell apart.
 fn unreachable(detail: &str, host: &str, port: u16) -> Problem {
     let d = detail.to_ascii_lowercase();
-    let (kind, message, fix) = if d.contains("lookup address") || d.contains("name or service not known")
-        || d.contains("nodename nor servname") || d.contains("no such host") || d.contains("temporary failure in name resolution")
+    let (kind, message, fix) = if d.contains("lookup address")
+        || d.contains("name or service not known")
+        || d.contains("nodename nor servname")
+        || d.contains("no such host")
+        || d.contains("temporary failure in name resolution")
     {
         (
             ProblemKind::HostNotFound,
@@ -213,7 +225,9 @@ fn unreachable(detail: &str, host: &str, port: u16) -> Problem {
         (
             ProblemKind::NoAnswer,
             format!("{host} did not answer in time."),
-            format!("Check the host name and port ({PORTS}), and that this computer is online; a firewall may block the port."),
+            format!(
+                "Check the host name and port ({PORTS}), and that this computer is online; a firewall may block the port."
+            ),
         )
     } else {
         (
@@ -222,7 +236,12 @@ fn unreachable(detail: &str, host: &str, port: u16) -> Problem {
             "Check the host name and port, and that this computer is online.".to_string(),
         )
     };
-    Problem { kind, message, fix, detail: detail.to_string() }
+    Problem {
+        kind,
+        message,
+        fix,
+        detail: detail.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -234,7 +253,10 @@ mod tests {
     }
 
     fn unreachable_because(detail: &str) -> ProblemKind {
-        kind(TransportError::Unreachable { server: "IMAP server".into(), detail: detail.into() })
+        kind(TransportError::Unreachable {
+            server: "IMAP server".into(),
+            detail: detail.into(),
+        })
     }
 
     #[test]
@@ -249,11 +271,18 @@ mod tests {
             993,
         );
         assert_eq!(p.kind, ProblemKind::WrongPassword);
-        assert!(p.message.contains("refused the user name or password"), "{}", p.message);
+        assert!(
+            p.message.contains("refused the user name or password"),
+            "{}",
+            p.message
+        );
         assert!(p.message.contains("list@example.org"), "{}", p.message);
         assert!(p.fix.contains("app password"), "{}", p.fix);
         assert_eq!(p.detail, "[AUTHENTICATIONFAILED] Authentication failed.");
-        assert!(!p.to_string().contains("conclave-cli"), "the window's words name no command");
+        assert!(
+            !p.to_string().contains("conclave-cli"),
+            "the window's words name no command"
+        );
     }
 
     #[test]
@@ -262,14 +291,35 @@ mod tests {
             unreachable_because("failed to lookup address information: Name or service not known"),
             ProblemKind::HostNotFound
         );
-        assert_eq!(unreachable_because("Connection refused (os error 111)"), ProblemKind::NothingListens);
-        assert_eq!(unreachable_because("no greeting in time"), ProblemKind::SecurityMismatch);
-        assert_eq!(unreachable_because("no answer in time"), ProblemKind::NoAnswer);
-        assert_eq!(unreachable_because("the server stopped answering"), ProblemKind::NoAnswer);
-        assert_eq!(unreachable_because("Network is unreachable (os error 101)"), ProblemKind::Offline);
-        assert_eq!(unreachable_because("the connection was closed"), ProblemKind::Unreachable);
+        assert_eq!(
+            unreachable_because("Connection refused (os error 111)"),
+            ProblemKind::NothingListens
+        );
+        assert_eq!(
+            unreachable_because("no greeting in time"),
+            ProblemKind::SecurityMismatch
+        );
+        assert_eq!(
+            unreachable_because("no answer in time"),
+            ProblemKind::NoAnswer
+        );
+        assert_eq!(
+            unreachable_because("the server stopped answering"),
+            ProblemKind::NoAnswer
+        );
+        assert_eq!(
+            unreachable_because("Network is unreachable (os error 101)"),
+            ProblemKind::Offline
+        );
+        assert_eq!(
+            unreachable_because("the connection was closed"),
+            ProblemKind::Unreachable
+        );
         let p = explain(
-            &TransportError::Unreachable { server: "s".into(), detail: "Connection refused (os error 111)".into() },
+            &TransportError::Unreachable {
+                server: "s".into(),
+                detail: "Connection refused (os error 111)".into(),
+            },
             "127.0.0.1",
             1,
         );
@@ -280,26 +330,57 @@ mod tests {
     #[test]
     fn tls_troubles_point_at_the_setting_to_change() {
         let cert = explain(
-            &TransportError::BadCertificate { server: "s".into(), detail: "certificate verify failed".into() },
+            &TransportError::BadCertificate {
+                server: "s".into(),
+                detail: "certificate verify failed".into(),
+            },
             "mail.example.org",
             993,
         );
         assert_eq!(cert.kind, ProblemKind::Certificate);
         assert!(cert.fix.contains("Advanced"), "{}", cert.fix);
         assert!(!cert.fix.contains("--ca-file"), "{}", cert.fix);
-        let tls = explain(&TransportError::Tls { server: "s".into(), detail: "wrong version number".into() }, "h", 143);
+        let tls = explain(
+            &TransportError::Tls {
+                server: "s".into(),
+                detail: "wrong version number".into(),
+            },
+            "h",
+            143,
+        );
         assert_eq!(tls.kind, ProblemKind::Tls);
         assert!(tls.fix.contains("does not fit the port"), "{}", tls.fix);
-        assert_eq!(kind(TransportError::NoStarttls { server: "s".into() }), ProblemKind::NoStarttls);
-        assert!(explain(&TransportError::NoStarttls { server: "s".into() }, "h", 993).fix.contains("implicit TLS"));
         assert_eq!(
-            kind(TransportError::NoLogin { server: "s".into(), detail: "no mechanism".into() }),
+            kind(TransportError::NoStarttls { server: "s".into() }),
+            ProblemKind::NoStarttls
+        );
+        assert!(
+            explain(&TransportError::NoStarttls { server: "s".into() }, "h", 993)
+                .fix
+                .contains("implicit TLS")
+        );
+        assert_eq!(
+            kind(TransportError::NoLogin {
+                server: "s".into(),
+                detail: "no mechanism".into()
+            }),
             ProblemKind::NoLogin
         );
-        assert_eq!(kind(TransportError::PlaintextNotLoopback { host: "h".into() }), ProblemKind::Plaintext);
-        assert_eq!(kind(TransportError::BadCaFile("no certificate found in it".into())), ProblemKind::CaFile);
         assert_eq!(
-            kind(TransportError::Protocol { server: "s".into(), detail: "BAD".into() }),
+            kind(TransportError::PlaintextNotLoopback { host: "h".into() }),
+            ProblemKind::Plaintext
+        );
+        assert_eq!(
+            kind(TransportError::BadCaFile(
+                "no certificate found in it".into()
+            )),
+            ProblemKind::CaFile
+        );
+        assert_eq!(
+            kind(TransportError::Protocol {
+                server: "s".into(),
+                detail: "BAD".into()
+            }),
             ProblemKind::Protocol
         );
     }
@@ -307,32 +388,72 @@ mod tests {
     #[test]
     fn every_problem_says_what_to_do() {
         let all = [
-            TransportError::Unreachable { server: "s".into(), detail: "x".into() },
-            TransportError::BadCertificate { server: "s".into(), detail: "x".into() },
-            TransportError::Tls { server: "s".into(), detail: "x".into() },
+            TransportError::Unreachable {
+                server: "s".into(),
+                detail: "x".into(),
+            },
+            TransportError::BadCertificate {
+                server: "s".into(),
+                detail: "x".into(),
+            },
+            TransportError::Tls {
+                server: "s".into(),
+                detail: "x".into(),
+            },
             TransportError::NoStarttls { server: "s".into() },
-            TransportError::NoLogin { server: "s".into(), detail: "x".into() },
-            TransportError::WrongPassword { server: "s".into(), user: "u".into(), detail: "x".into() },
+            TransportError::NoLogin {
+                server: "s".into(),
+                detail: "x".into(),
+            },
+            TransportError::WrongPassword {
+                server: "s".into(),
+                user: "u".into(),
+                detail: "x".into(),
+            },
             TransportError::PlaintextNotLoopback { host: "h".into() },
             TransportError::BadCaFile("x".into()),
-            TransportError::Protocol { server: "s".into(), detail: "x".into() },
+            TransportError::Protocol {
+                server: "s".into(),
+                detail: "x".into(),
+            },
         ];
         for e in all {
             let p = explain(&e, "h", 1);
             assert!(!p.message.is_empty() && !p.fix.is_empty(), "{e:?}");
-            assert!(!p.fix.contains("conclave-cli") && !p.fix.contains(" --"), "{e:?}: {}", p.fix);
+            assert!(
+                !p.fix.contains("conclave-cli") && !p.fix.contains(" --"),
+                "{e:?}: {}",
+                p.fix
+            );
         }
     }
 
     #[test]
     fn the_first_failure_is_imap_s_then_smtp_s() {
-        let refused = |server: &str| TransportError::WrongPassword { server: server.into(), user: "u".into(), detail: String::new() };
-        let both = AccountCheck { imap: Err(refused("IMAP")), smtp: Err(refused("SMTP")) };
+        let refused = |server: &str| TransportError::WrongPassword {
+            server: server.into(),
+            user: "u".into(),
+            detail: String::new(),
+        };
+        let both = AccountCheck {
+            imap: Err(refused("IMAP")),
+            smtp: Err(refused("SMTP")),
+        };
         assert!(!both.ok());
-        assert!(matches!(both.into_result(), Err(TransportError::WrongPassword { server, .. }) if server == "IMAP"));
-        let smtp = AccountCheck { imap: Ok(()), smtp: Err(refused("SMTP")) };
-        assert!(matches!(smtp.into_result(), Err(TransportError::WrongPassword { server, .. }) if server == "SMTP"));
-        let fine = AccountCheck { imap: Ok(()), smtp: Ok(()) };
+        assert!(
+            matches!(both.into_result(), Err(TransportError::WrongPassword { server, .. }) if server == "IMAP")
+        );
+        let smtp = AccountCheck {
+            imap: Ok(()),
+            smtp: Err(refused("SMTP")),
+        };
+        assert!(
+            matches!(smtp.into_result(), Err(TransportError::WrongPassword { server, .. }) if server == "SMTP")
+        );
+        let fine = AccountCheck {
+            imap: Ok(()),
+            smtp: Ok(()),
+        };
         assert!(fine.ok() && fine.into_result().is_ok());
     }
 }

@@ -8,8 +8,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::{
-    COMMAND_TIMEOUT, CONNECT_TIMEOUT, PROCESSED_KEYWORD, TransportError, check_tls_allowed, describe,
-    parse_ca_pem, tls_failure,
+    COMMAND_TIMEOUT, CONNECT_TIMEOUT, PROCESSED_KEYWORD, TransportError, check_tls_allowed,
+    describe, parse_ca_pem, tls_failure,
 };
 use crate::model::{Endpoint, TlsMode};
 
@@ -43,8 +43,14 @@ pub enum IdleEnd {
 pub(super) async fn tcp(server: &str, host: &str, port: u16) -> Result<TcpStream, TransportError> {
     match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await {
         Ok(Ok(s)) => Ok(s),
-        Ok(Err(e)) => Err(TransportError::Unreachable { server: server.into(), detail: e.to_string() }),
-        Err(_) => Err(TransportError::Unreachable { server: server.into(), detail: "no answer in time".into() }),
+        Ok(Err(e)) => Err(TransportError::Unreachable {
+            server: server.into(),
+            detail: e.to_string(),
+        }),
+        Err(_) => Err(TransportError::Unreachable {
+            server: server.into(),
+            detail: "no answer in time".into(),
+        }),
     }
 }
 
@@ -56,20 +62,28 @@ fn tls_connector(ca_pem: Option<&str>) -> Result<tokio_native_tls::TlsConnector,
             builder.add_root_certificate(cert);
         }
     }
-    let connector = builder
-        .build()
-        .map_err(|e| TransportError::Tls { server: "TLS setup".into(), detail: e.to_string() })?;
+    let connector = builder.build().map_err(|e| TransportError::Tls {
+        server: "TLS setup".into(),
+        detail: e.to_string(),
+    })?;
     Ok(connector.into())
 }
 
 fn imap_error(server: &str, e: async_imap::error::Error) -> TransportError {
     use async_imap::error::Error;
     match e {
-        Error::Io(io) => TransportError::Unreachable { server: server.into(), detail: io.to_string() },
-        Error::ConnectionLost => {
-            TransportError::Unreachable { server: server.into(), detail: "the connection was closed".into() }
-        }
-        other => TransportError::Protocol { server: server.into(), detail: other.to_string() },
+        Error::Io(io) => TransportError::Unreachable {
+            server: server.into(),
+            detail: io.to_string(),
+        },
+        Error::ConnectionLost => TransportError::Unreachable {
+            server: server.into(),
+            detail: "the connection was closed".into(),
+        },
+        other => TransportError::Protocol {
+            server: server.into(),
+            detail: other.to_string(),
+        },
     }
 }
 
@@ -79,16 +93,31 @@ async fn timed<T>(
 ) -> Result<T, TransportError> {
     match tokio::time::timeout(COMMAND_TIMEOUT, fut).await {
         Ok(r) => r.map_err(|e| imap_error(server, e)),
-        Err(_) => Err(TransportError::Unreachable { server: server.into(), detail: "the server stopped answering".into() }),
+        Err(_) => Err(TransportError::Unreachable {
+            server: server.into(),
+            detail: "the server stopped answering".into(),
+        }),
     }
 }
 
-async fn greeting(server: &str, client: &mut Client<impl ImapStream>) -> Result<(), TransportError> {
+async fn greeting(
+    server: &str,
+    client: &mut Client<impl ImapStream>,
+) -> Result<(), TransportError> {
     match tokio::time::timeout(CONNECT_TIMEOUT, client.read_response()).await {
         Ok(Ok(Some(_))) => Ok(()),
-        Ok(Ok(None)) => Err(TransportError::Protocol { server: server.into(), detail: "no greeting".into() }),
-        Ok(Err(e)) => Err(TransportError::Unreachable { server: server.into(), detail: e.to_string() }),
-        Err(_) => Err(TransportError::Unreachable { server: server.into(), detail: "no greeting in time".into() }),
+        Ok(Ok(None)) => Err(TransportError::Protocol {
+            server: server.into(),
+            detail: "no greeting".into(),
+        }),
+        Ok(Err(e)) => Err(TransportError::Unreachable {
+            server: server.into(),
+            detail: e.to_string(),
+        }),
+        Err(_) => Err(TransportError::Unreachable {
+            server: server.into(),
+            detail: "no greeting in time".into(),
+        }),
     }
 }
 
@@ -106,7 +135,11 @@ fn server_words(detail: &str) -> String {
 impl Mailbox {
     /// Connects and logs in. Each failure is its own error: unreachable,
     /// untrusted certificate, TLS trouble, wrong password.
-    pub async fn connect(ep: &Endpoint, ca_pem: Option<&str>, password: &str) -> Result<Mailbox, TransportError> {
+    pub async fn connect(
+        ep: &Endpoint,
+        ca_pem: Option<&str>,
+        password: &str,
+    ) -> Result<Mailbox, TransportError> {
         let server = describe("IMAP", ep);
         check_tls_allowed(ep)?;
         let tcp = tcp(&server, &ep.host, ep.port).await?;
@@ -123,12 +156,17 @@ impl Mailbox {
             TlsMode::Starttls => {
                 let mut client = Client::new(tcp);
                 greeting(&server, &mut client).await?;
-                client.run_command_and_check_ok("STARTTLS", None).await.map_err(|e| match e {
-                    async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
-                        TransportError::NoStarttls { server: server.clone() }
-                    }
-                    other => imap_error(&server, other),
-                })?;
+                client
+                    .run_command_and_check_ok("STARTTLS", None)
+                    .await
+                    .map_err(|e| match e {
+                        async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
+                            TransportError::NoStarttls {
+                                server: server.clone(),
+                            }
+                        }
+                        other => imap_error(&server, other),
+                    })?;
                 let tcp = client.into_inner();
                 let tls = tls_connector(ca_pem)?
                     .connect(host, tcp)
@@ -141,21 +179,36 @@ impl Mailbox {
         if ep.tls != TlsMode::Starttls {
             greeting(&server, &mut client).await?;
         }
-        let mut session = match tokio::time::timeout(COMMAND_TIMEOUT, client.login(&ep.user, password)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err((async_imap::error::Error::No(detail), _))) => {
-                return Err(TransportError::WrongPassword { server, user: ep.user.clone(), detail: server_words(&detail) });
-            }
-            Ok(Err((e, _))) => return Err(imap_error(&server, e)),
-            Err(_) => {
-                return Err(TransportError::Unreachable { server, detail: "no answer to the login in time".into() });
-            }
-        };
+        let mut session =
+            match tokio::time::timeout(COMMAND_TIMEOUT, client.login(&ep.user, password)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err((async_imap::error::Error::No(detail), _))) => {
+                    return Err(TransportError::WrongPassword {
+                        server,
+                        user: ep.user.clone(),
+                        detail: server_words(&detail),
+                    });
+                }
+                Ok(Err((e, _))) => return Err(imap_error(&server, e)),
+                Err(_) => {
+                    return Err(TransportError::Unreachable {
+                        server,
+                        detail: "no answer to the login in time".into(),
+                    });
+                }
+            };
         let caps = timed(&server, session.capabilities()).await?;
         let can_move = caps.has_str("MOVE");
         let can_uidplus = caps.has_str("UIDPLUS");
         let can_idle = caps.has_str("IDLE");
-        Ok(Mailbox { session, server, can_move, can_uidplus, can_idle, delimiter: None })
+        Ok(Mailbox {
+            session,
+            server,
+            can_move,
+            can_uidplus,
+            can_idle,
+            delimiter: None,
+        })
     }
 
     /// Selects INBOX and returns its UIDVALIDITY.
@@ -170,22 +223,32 @@ impl Mailbox {
     /// UIDs in INBOX not yet filed, oldest first.
     pub async fn waiting_uids(&mut self) -> Result<Vec<u32>, TransportError> {
         let query = format!("UNKEYWORD {PROCESSED_KEYWORD}");
-        let mut uids: Vec<u32> = timed(&self.server, self.session.uid_search(&query)).await?.into_iter().collect();
+        let mut uids: Vec<u32> = timed(&self.server, self.session.uid_search(&query))
+            .await?
+            .into_iter()
+            .collect();
         uids.sort_unstable();
         Ok(uids)
     }
 
     /// The whole message, without setting \Seen, and when it reached the
     /// mailbox (INTERNALDATE, seconds since the epoch). `None` if it is gone.
-    pub async fn fetch(&mut self, uid: u32) -> Result<Option<(Vec<u8>, Option<i64>)>, TransportError> {
+    pub async fn fetch(
+        &mut self,
+        uid: u32,
+    ) -> Result<Option<(Vec<u8>, Option<i64>)>, TransportError> {
         let server = self.server.clone();
         let fetches: Vec<_> = timed(&server, async {
-            let stream = self.session.uid_fetch(uid.to_string(), "(UID INTERNALDATE BODY.PEEK[])").await?;
+            let stream = self
+                .session
+                .uid_fetch(uid.to_string(), "(UID INTERNALDATE BODY.PEEK[])")
+                .await?;
             stream.try_collect::<Vec<_>>().await
         })
         .await?;
         Ok(fetches.iter().find(|f| f.uid == Some(uid)).and_then(|f| {
-            f.body().map(|b| (b.to_vec(), f.internal_date().map(|d| d.timestamp())))
+            f.body()
+                .map(|b| (b.to_vec(), f.internal_date().map(|d| d.timestamp())))
         }))
     }
 
@@ -220,7 +283,9 @@ impl Mailbox {
         let set = uid.to_string();
         // Creating a folder that exists answers NO; the move below says it
         // if the folder really cannot be used.
-        let parent = name.rsplit_once(self.delimiter.as_deref().unwrap_or("/")).map(|(p, _)| p.to_string());
+        let parent = name
+            .rsplit_once(self.delimiter.as_deref().unwrap_or("/"))
+            .map(|(p, _)| p.to_string());
         if let Some(parent) = parent {
             let _ = timed(&server, self.session.create(&parent)).await;
         }
@@ -265,8 +330,18 @@ impl Mailbox {
     /// Waits in IDLE on the selected mailbox until the server tells of a
     /// change or `limit` passes, then ends IDLE. Keepalives ("still here")
     /// do not end the wait. The connection comes back for the next wait.
-    pub async fn idle(self, limit: std::time::Duration) -> Result<(Mailbox, IdleEnd), TransportError> {
-        let Mailbox { session, server, can_move, can_uidplus, can_idle, delimiter } = self;
+    pub async fn idle(
+        self,
+        limit: std::time::Duration,
+    ) -> Result<(Mailbox, IdleEnd), TransportError> {
+        let Mailbox {
+            session,
+            server,
+            can_move,
+            can_uidplus,
+            can_idle,
+            delimiter,
+        } = self;
         let mut handle = session.idle();
         timed(&server, handle.init()).await?;
         let end = {
@@ -289,7 +364,17 @@ impl Mailbox {
             }
         };
         let session = timed(&server, handle.done()).await?;
-        Ok((Mailbox { session, server, can_move, can_uidplus, can_idle, delimiter }, end))
+        Ok((
+            Mailbox {
+                session,
+                server,
+                can_move,
+                can_uidplus,
+                can_idle,
+                delimiter,
+            },
+            end,
+        ))
     }
 
     pub async fn logout(mut self) {
@@ -304,11 +389,19 @@ mod tests {
     #[test]
     fn a_no_answer_is_shown_in_the_server_s_own_words() {
         assert_eq!(
-            server_words(r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#),
+            server_words(
+                r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#
+            ),
             "[AUTHENTICATIONFAILED] Authentication failed."
         );
-        assert_eq!(server_words(r#"code: None, info: Some("say \"no\"")"#), r#"say "no""#);
-        assert_eq!(server_words("code: None, info: None"), "code: None, info: None");
+        assert_eq!(
+            server_words(r#"code: None, info: Some("say \"no\"")"#),
+            r#"say "no""#
+        );
+        assert_eq!(
+            server_words("code: None, info: None"),
+            "code: None, info: None"
+        );
         assert_eq!(server_words("Login failed"), "Login failed");
     }
 }

@@ -6,7 +6,9 @@ pub mod imap;
 pub mod presets;
 pub mod smtp;
 
-pub use check::{AccountCheck, CheckReport, Problem, ProblemKind, ServerOutcome, check_account, explain};
+pub use check::{
+    AccountCheck, CheckReport, Problem, ProblemKind, ServerOutcome, check_account, explain,
+};
 
 use std::time::Duration;
 
@@ -28,23 +30,45 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// each asks the user for a different fix.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
-    #[error("cannot reach the {server} ({detail}): check the host name and port, and that this computer is online")]
+    #[error(
+        "cannot reach the {server} ({detail}): check the host name and port, and that this computer is online"
+    )]
     Unreachable { server: String, detail: String },
-    #[error("the {server} presented a certificate that is not trusted ({detail}): if the server is self-hosted, give its CA certificate with --ca-file; Conclave never connects without checking")]
+    #[error(
+        "the {server} presented a certificate that is not trusted ({detail}): if the server is self-hosted, give its CA certificate with --ca-file; Conclave never connects without checking"
+    )]
     BadCertificate { server: String, detail: String },
-    #[error("TLS with the {server} failed ({detail}): check the port and security setting (993 and 465 use implicit TLS, 143 and 587 use STARTTLS)")]
+    #[error(
+        "TLS with the {server} failed ({detail}): check the port and security setting (993 and 465 use implicit TLS, 143 and 587 use STARTTLS)"
+    )]
     Tls { server: String, detail: String },
-    #[error("the {server} does not offer STARTTLS: choose implicit TLS (usually port 993 for IMAP, 465 for SMTP)")]
+    #[error(
+        "the {server} does not offer STARTTLS: choose implicit TLS (usually port 993 for IMAP, 465 for SMTP)"
+    )]
     NoStarttls { server: String },
-    #[error("the {server} offers no way to log in on this connection ({detail}): choose starttls or implicit TLS")]
+    #[error(
+        "the {server} offers no way to log in on this connection ({detail}): choose starttls or implicit TLS"
+    )]
     NoLogin { server: String, detail: String },
-    #[error("the {server} refused the login for '{user}' ({detail}): check the user name and password, and set them again with `conclave-cli list account`")]
-    WrongPassword { server: String, user: String, detail: String },
-    #[error("an unencrypted connection is only allowed to this computer (127.0.0.1, ::1, localhost), and {host} is not it: choose implicit or starttls")]
+    #[error(
+        "the {server} refused the login for '{user}' ({detail}): check the user name and password, and set them again with `conclave-cli list account`"
+    )]
+    WrongPassword {
+        server: String,
+        user: String,
+        detail: String,
+    },
+    #[error(
+        "an unencrypted connection is only allowed to this computer (127.0.0.1, ::1, localhost), and {host} is not it: choose implicit or starttls"
+    )]
     PlaintextNotLoopback { host: String },
-    #[error("the CA certificate for this account is not a valid PEM certificate ({0}): give the CA's certificate file with --ca-file")]
+    #[error(
+        "the CA certificate for this account is not a valid PEM certificate ({0}): give the CA's certificate file with --ca-file"
+    )]
     BadCaFile(String),
-    #[error("the {server} answered unexpectedly ({detail}); if this repeats, check the server settings")]
+    #[error(
+        "the {server} answered unexpectedly ({detail}); if this repeats, check the server settings"
+    )]
     Protocol { server: String, detail: String },
 }
 
@@ -52,7 +76,10 @@ impl TransportError {
     /// Whether waiting and trying again may help (network trouble), as
     /// opposed to a setting the user must fix.
     pub fn is_temporary(&self) -> bool {
-        matches!(self, TransportError::Unreachable { .. } | TransportError::Protocol { .. })
+        matches!(
+            self,
+            TransportError::Unreachable { .. } | TransportError::Protocol { .. }
+        )
     }
 }
 
@@ -64,13 +91,17 @@ pub fn describe(kind: &str, ep: &Endpoint) -> String {
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        || h.parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
 }
 
 /// Refuses plaintext to anything but this computer.
 pub fn check_tls_allowed(ep: &Endpoint) -> Result<(), TransportError> {
     if ep.tls == TlsMode::None && !is_loopback(&ep.host) {
-        return Err(TransportError::PlaintextNotLoopback { host: ep.host.clone() });
+        return Err(TransportError::PlaintextNotLoopback {
+            host: ep.host.clone(),
+        });
     }
     Ok(())
 }
@@ -82,7 +113,9 @@ pub fn parse_ca_pem(pem: &str) -> Result<Vec<native_tls::Certificate>, Transport
     const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
     const END: &str = "-----END CERTIFICATE-----";
     while let Some(start) = rest.find(BEGIN) {
-        let Some(end) = rest[start..].find(END) else { break };
+        let Some(end) = rest[start..].find(END) else {
+            break;
+        };
         let block = &rest[start..start + end + END.len()];
         certs.push(
             native_tls::Certificate::from_pem(block.as_bytes())
@@ -91,7 +124,9 @@ pub fn parse_ca_pem(pem: &str) -> Result<Vec<native_tls::Certificate>, Transport
         rest = &rest[start + end + END.len()..];
     }
     if certs.is_empty() {
-        return Err(TransportError::BadCaFile("no certificate found in it".into()));
+        return Err(TransportError::BadCaFile(
+            "no certificate found in it".into(),
+        ));
     }
     Ok(certs)
 }
@@ -99,7 +134,11 @@ pub fn parse_ca_pem(pem: &str) -> Result<Vec<native_tls::Certificate>, Transport
 /// Sorts a TLS failure into "untrusted certificate" or "TLS failed".
 fn tls_failure(server: String, detail: String) -> TransportError {
     let d = detail.to_ascii_lowercase();
-    if d.contains("certificate") || d.contains("self signed") || d.contains("self-signed") || d.contains("hostname mismatch") {
+    if d.contains("certificate")
+        || d.contains("self signed")
+        || d.contains("self-signed")
+        || d.contains("hostname mismatch")
+    {
         TransportError::BadCertificate { server, detail }
     } else {
         TransportError::Tls { server, detail }
@@ -112,17 +151,34 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for h in ["127.0.0.1", "127.3.4.5", "::1", "[::1]", "localhost", "LOCALHOST"] {
+        for h in [
+            "127.0.0.1",
+            "127.3.4.5",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
             assert!(is_loopback(h), "{h}");
         }
-        for h in ["10.0.0.1", "mail.example.org", "localhost.example.org", "192.168.1.1"] {
+        for h in [
+            "10.0.0.1",
+            "mail.example.org",
+            "localhost.example.org",
+            "192.168.1.1",
+        ] {
             assert!(!is_loopback(h), "{h}");
         }
     }
 
     #[test]
     fn plaintext_only_to_loopback() {
-        let ep = |host: &str, tls| Endpoint { host: host.into(), port: 143, tls, user: "u".into() };
+        let ep = |host: &str, tls| Endpoint {
+            host: host.into(),
+            port: 143,
+            tls,
+            user: "u".into(),
+        };
         assert!(check_tls_allowed(&ep("127.0.0.1", TlsMode::None)).is_ok());
         assert!(matches!(
             check_tls_allowed(&ep("imap.example.org", TlsMode::None)),
@@ -133,7 +189,10 @@ mod tests {
 
     #[test]
     fn ca_files_must_hold_a_certificate() {
-        assert!(matches!(parse_ca_pem("hello"), Err(TransportError::BadCaFile(_))));
+        assert!(matches!(
+            parse_ca_pem("hello"),
+            Err(TransportError::BadCaFile(_))
+        ));
         assert!(matches!(
             parse_ca_pem("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"),
             Err(TransportError::BadCaFile(_))
@@ -143,9 +202,15 @@ mod tests {
     #[test]
     fn certificate_failures_are_told_apart() {
         assert!(matches!(
-            tls_failure("s".into(), "error:0A000086:SSL routines::certificate verify failed".into()),
+            tls_failure(
+                "s".into(),
+                "error:0A000086:SSL routines::certificate verify failed".into()
+            ),
             TransportError::BadCertificate { .. }
         ));
-        assert!(matches!(tls_failure("s".into(), "wrong version number".into()), TransportError::Tls { .. }));
+        assert!(matches!(
+            tls_failure("s".into(), "wrong version number".into()),
+            TransportError::Tls { .. }
+        ));
     }
 }

@@ -46,7 +46,10 @@ impl ProviderPreset {
         let address = address.trim();
         match self.user {
             UserName::Address => address.to_string(),
-            UserName::LocalPart => address.split_once('@').map_or(address, |(local, _)| local).to_string(),
+            UserName::LocalPart => address
+                .split_once('@')
+                .map_or(address, |(local, _)| local)
+                .to_string(),
         }
     }
 }
@@ -130,7 +133,9 @@ pub fn preset(id: &str) -> Option<&'static ProviderPreset> {
 /// The provider that serves `address`, judged by its domain.
 pub fn preset_for_address(address: &str) -> Option<&'static ProviderPreset> {
     let domain = address.trim().rsplit_once('@')?.1.to_ascii_lowercase();
-    PRESETS.iter().find(|p| p.domains.contains(&domain.as_str()))
+    PRESETS
+        .iter()
+        .find(|p| p.domains.contains(&domain.as_str()))
 }
 
 #[cfg(test)]
@@ -144,13 +149,31 @@ mod tests {
             assert!(ids.insert(p.id), "{} twice", p.id);
             assert!(!p.name.is_empty() && !p.domains.is_empty(), "{}", p.id);
             for s in [p.imap, p.smtp] {
-                assert!(s.host.contains('.') && !s.host.contains(' '), "{}: {}", p.id, s.host);
-                assert_ne!(s.tls, TlsMode::None, "{}: a provider is reached over the network", p.id);
+                assert!(
+                    s.host.contains('.') && !s.host.contains(' '),
+                    "{}: {}",
+                    p.id,
+                    s.host
+                );
+                assert_ne!(
+                    s.tls,
+                    TlsMode::None,
+                    "{}: a provider is reached over the network",
+                    p.id
+                );
             }
             // The ports go with the security as the standards have them.
-            assert_eq!((p.imap.port, p.imap.tls), (993, TlsMode::Implicit), "{}", p.id);
+            assert_eq!(
+                (p.imap.port, p.imap.tls),
+                (993, TlsMode::Implicit),
+                "{}",
+                p.id
+            );
             assert!(
-                matches!((p.smtp.port, p.smtp.tls), (465, TlsMode::Implicit) | (587, TlsMode::Starttls)),
+                matches!(
+                    (p.smtp.port, p.smtp.tls),
+                    (465, TlsMode::Implicit) | (587, TlsMode::Starttls)
+                ),
                 "{}: {:?}",
                 p.id,
                 p.smtp
@@ -164,21 +187,45 @@ mod tests {
     #[test]
     fn the_well_known_servers() {
         let gmail = preset("gmail").unwrap();
-        assert_eq!((gmail.imap.host, gmail.smtp.host), ("imap.gmail.com", "smtp.gmail.com"));
+        assert_eq!(
+            (gmail.imap.host, gmail.smtp.host),
+            ("imap.gmail.com", "smtp.gmail.com")
+        );
         assert!(gmail.note.contains("app password"));
-        assert_eq!(preset("posteo").unwrap().smtp, server("posteo.de", 465, TlsMode::Implicit));
-        assert_eq!(preset("outlook").unwrap().smtp, server("smtp-mail.outlook.com", 587, TlsMode::Starttls));
+        assert_eq!(
+            preset("posteo").unwrap().smtp,
+            server("posteo.de", 465, TlsMode::Implicit)
+        );
+        assert_eq!(
+            preset("outlook").unwrap().smtp,
+            server("smtp-mail.outlook.com", 587, TlsMode::Starttls)
+        );
         assert_eq!(preset("mailbox-org").unwrap().imap.host, "imap.mailbox.org");
         assert!(preset("other").is_none());
     }
 
     #[test]
     fn a_preset_is_suggested_by_the_address_domain() {
-        assert_eq!(preset_for_address("list@gmail.com").map(|p| p.id), Some("gmail"));
-        assert_eq!(preset_for_address(" Tenants@GoogleMail.com ").map(|p| p.id), Some("gmail"));
-        assert_eq!(preset_for_address("x@hotmail.com").map(|p| p.id), Some("outlook"));
-        assert_eq!(preset_for_address("x@posteo.net").map(|p| p.id), Some("posteo"));
-        assert_eq!(preset_for_address("x@riseup.net").map(|p| p.id), Some("riseup"));
+        assert_eq!(
+            preset_for_address("list@gmail.com").map(|p| p.id),
+            Some("gmail")
+        );
+        assert_eq!(
+            preset_for_address(" Tenants@GoogleMail.com ").map(|p| p.id),
+            Some("gmail")
+        );
+        assert_eq!(
+            preset_for_address("x@hotmail.com").map(|p| p.id),
+            Some("outlook")
+        );
+        assert_eq!(
+            preset_for_address("x@posteo.net").map(|p| p.id),
+            Some("posteo")
+        );
+        assert_eq!(
+            preset_for_address("x@riseup.net").map(|p| p.id),
+            Some("riseup")
+        );
         assert_eq!(preset_for_address("x@example.org"), None);
         assert_eq!(preset_for_address("x@sub.gmail.com"), None);
         assert_eq!(preset_for_address("no-at-sign"), None);
@@ -186,8 +233,14 @@ mod tests {
 
     #[test]
     fn the_user_name_is_formed_as_the_provider_wants() {
-        assert_eq!(preset("gmail").unwrap().user_for(" list@gmail.com "), "list@gmail.com");
-        assert_eq!(preset("riseup").unwrap().user_for("tenants@riseup.net"), "tenants");
+        assert_eq!(
+            preset("gmail").unwrap().user_for(" list@gmail.com "),
+            "list@gmail.com"
+        );
+        assert_eq!(
+            preset("riseup").unwrap().user_for("tenants@riseup.net"),
+            "tenants"
+        );
         assert_eq!(preset("riseup").unwrap().user_for("tenants"), "tenants");
     }
 
@@ -197,6 +250,9 @@ mod tests {
         assert_eq!(v["smtp"]["tls"], "starttls");
         assert_eq!(v["imap"]["port"], 993);
         assert_eq!(v["user"], "address");
-        assert_eq!(serde_json::to_value(preset("riseup").unwrap()).unwrap()["user"], "local-part");
+        assert_eq!(
+            serde_json::to_value(preset("riseup").unwrap()).unwrap()["user"],
+            "local-part"
+        );
     }
 }

@@ -5,7 +5,10 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
-use super::{CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, imap::tcp, parse_ca_pem, tls_failure};
+use super::{
+    CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, imap::tcp, parse_ca_pem,
+    tls_failure,
+};
 use crate::model::{Endpoint, TlsMode};
 
 /// What became of one message.
@@ -49,19 +52,27 @@ pub struct Outgoing {
     server: String,
 }
 
-fn tls_parameters(host: &str, ca_pem: Option<&str>, server: &str) -> Result<TlsParameters, TransportError> {
+fn tls_parameters(
+    host: &str,
+    ca_pem: Option<&str>,
+    server: &str,
+) -> Result<TlsParameters, TransportError> {
     let mut builder = TlsParameters::builder(host.to_string());
     if let Some(pem) = ca_pem {
         // Read the same way as for IMAP; lettre wants its own type.
         for cert in parse_ca_pem(pem)? {
-            let der = cert.to_der().map_err(|e| TransportError::BadCaFile(e.to_string()))?;
-            let cert = Certificate::from_der(der).map_err(|e| TransportError::BadCaFile(e.to_string()))?;
+            let der = cert
+                .to_der()
+                .map_err(|e| TransportError::BadCaFile(e.to_string()))?;
+            let cert =
+                Certificate::from_der(der).map_err(|e| TransportError::BadCaFile(e.to_string()))?;
             builder = builder.add_root_certificate(cert);
         }
     }
-    builder
-        .build_native()
-        .map_err(|e| TransportError::Tls { server: server.into(), detail: e.to_string() })
+    builder.build_native().map_err(|e| TransportError::Tls {
+        server: server.into(),
+        detail: e.to_string(),
+    })
 }
 
 fn hello() -> ClientId {
@@ -75,9 +86,15 @@ fn connect_error(server: &str, e: lettre::transport::smtp::Error) -> TransportEr
     if e.is_tls() {
         tls_failure(server.into(), detail)
     } else if e.is_permanent() || e.is_transient() || e.is_response() {
-        TransportError::Protocol { server: server.into(), detail }
+        TransportError::Protocol {
+            server: server.into(),
+            detail,
+        }
     } else {
-        TransportError::Unreachable { server: server.into(), detail }
+        TransportError::Unreachable {
+            server: server.into(),
+            detail,
+        }
     }
 }
 
@@ -96,7 +113,11 @@ fn full_message(e: &dyn std::error::Error) -> String {
 }
 
 impl Outgoing {
-    pub async fn connect(ep: &Endpoint, ca_pem: Option<&str>, password: &str) -> Result<Outgoing, TransportError> {
+    pub async fn connect(
+        ep: &Endpoint,
+        ca_pem: Option<&str>,
+        password: &str,
+    ) -> Result<Outgoing, TransportError> {
         let server = describe("SMTP", ep);
         check_tls_allowed(ep)?;
         let host = ep.host.trim_start_matches('[').trim_end_matches(']');
@@ -107,9 +128,15 @@ impl Outgoing {
             TlsMode::Implicit => Some(tls_parameters(host, ca_pem, &server)?),
             _ => None,
         };
-        let mut conn = AsyncSmtpConnection::connect_tokio1((host, ep.port), Some(CONNECT_TIMEOUT), &hello(), implicit, None)
-            .await
-            .map_err(|e| connect_error(&server, e))?;
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (host, ep.port),
+            Some(CONNECT_TIMEOUT),
+            &hello(),
+            implicit,
+            None,
+        )
+        .await
+        .map_err(|e| connect_error(&server, e))?;
         if ep.tls == TlsMode::Starttls {
             if !conn.can_starttls() {
                 return Err(TransportError::NoStarttls { server });
@@ -119,15 +146,25 @@ impl Outgoing {
                 .map_err(|e| connect_error(&server, e))?;
         }
         let creds = Credentials::new(ep.user.clone(), password.to_string());
-        match conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds).await {
+        match conn
+            .auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.is_permanent() => {
-                return Err(TransportError::WrongPassword { server, user: ep.user.clone(), detail: full_message(&e) });
+                return Err(TransportError::WrongPassword {
+                    server,
+                    user: ep.user.clone(),
+                    detail: full_message(&e),
+                });
             }
             // lettre found no mechanism both sides know: the server offers
             // AUTH only after STARTTLS, or not at all.
             Err(e) if e.is_client() => {
-                return Err(TransportError::NoLogin { server, detail: full_message(&e) });
+                return Err(TransportError::NoLogin {
+                    server,
+                    detail: full_message(&e),
+                });
             }
             Err(e) => return Err(connect_error(&server, e)),
         }
@@ -136,7 +173,10 @@ impl Outgoing {
 
     /// Sends one message to one recipient.
     pub async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
-        let parse = |a: &str| a.parse::<Address>().map_err(|e| format!("'{a}' is not a usable address: {e}"));
+        let parse = |a: &str| {
+            a.parse::<Address>()
+                .map_err(|e| format!("'{a}' is not a usable address: {e}"))
+        };
         let envelope = match (parse(from), parse(to)) {
             (Ok(f), Ok(t)) => Envelope::new(Some(f), vec![t]).map_err(|e| e.to_string()),
             (Err(e), _) | (_, Err(e)) => Err(e),

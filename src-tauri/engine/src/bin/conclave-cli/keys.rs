@@ -116,23 +116,42 @@ fn key_protocol(list: &List, asked: Option<&str>) -> Result<Protocol> {
 }
 
 fn no_key_yet(list: &List, protocol: Protocol) -> anyhow::Error {
-    anyhow!("{} has no {protocol} key yet: `conclave-cli list key generate {} --protocol {protocol}`", list.address, list.address)
+    anyhow!(
+        "{} has no {protocol} key yet: `conclave-cli list key generate {} --protocol {protocol}`",
+        list.address,
+        list.address
+    )
 }
 
 pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
     let now = SystemTime::now();
     match cmd {
-        KeyCmd::Generate { list, algo, protocol, csr, replace } => {
+        KeyCmd::Generate {
+            list,
+            algo,
+            protocol,
+            csr,
+            replace,
+        } => {
             let list = store.list(&list)?;
             match key_protocol(&list, protocol.as_deref())? {
                 Protocol::Smime => {
-                    let algo: SmimeAlgo =
-                        algo.as_deref().unwrap_or("rsa3072").parse().map_err(|e: String| anyhow!("--algo: {e}"))?;
+                    let algo: SmimeAlgo = algo
+                        .as_deref()
+                        .unwrap_or("rsa3072")
+                        .parse()
+                        .map_err(|e: String| anyhow!("--algo: {e}"))?;
                     refuse_silent_replace(store, &list, Protocol::Smime, replace)?;
                     if let Some(out) = csr {
                         let (key, request) = ListIdentity::request(&list.address, algo)?;
-                        std::fs::write(&out, &request).map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
-                        secrets::store(&list.address, SecretKind::SmimeListKey, ListIdentity::key_to_keychain(&key)?).await?;
+                        std::fs::write(&out, &request)
+                            .map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
+                        secrets::store(
+                            &list.address,
+                            SecretKind::SmimeListKey,
+                            ListIdentity::key_to_keychain(&key)?,
+                        )
+                        .await?;
                         println!(
                             "{}: the request is in {}; the key is in the keychain.\nSend the request to your authority, then `conclave-cli list key install-cert {} CERT.pem`",
                             list.address,
@@ -150,21 +169,33 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
                         bail!("--csr is for S/MIME certificates");
                     }
                     refuse_silent_replace(store, &list, Protocol::Openpgp, replace)?;
-                    let algo: KeyAlgo = algo.as_deref().unwrap_or("ed25519").parse().map_err(|e: String| anyhow!("--algo: {e}"))?;
+                    let algo: KeyAlgo = algo
+                        .as_deref()
+                        .unwrap_or("ed25519")
+                        .parse()
+                        .map_err(|e: String| anyhow!("--algo: {e}"))?;
                     let key = ListKey::generate(&list.name, &list.address, algo, now)?;
                     save_list_key(store, &list, &key, replace).await?;
                     print_key(&list.address, &key.info(now), false)?;
                 }
             }
         }
-        KeyCmd::Import { list, file, protocol, replace } => {
+        KeyCmd::Import {
+            list,
+            file,
+            protocol,
+            replace,
+        } => {
             let list = store.list(&list)?;
             let protocol = key_protocol(&list, protocol.as_deref())?;
             refuse_silent_replace(store, &list, protocol, replace)?;
             let bytes = read_file(&file)?;
             if protocol == Protocol::Smime {
                 let pass = if ListIdentity::needs_password(&bytes) {
-                    Some(password("CONCLAVE_KEY_PASSPHRASE", "Password of the PKCS#12 file: ")?)
+                    Some(password(
+                        "CONCLAVE_KEY_PASSPHRASE",
+                        "Password of the PKCS#12 file: ",
+                    )?)
                 } else {
                     None
                 };
@@ -173,7 +204,10 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
                 print_cert(&list.address, &identity.info(), false)?;
             } else {
                 let passphrase = if ListKey::needs_passphrase(&bytes)? {
-                    Some(password("CONCLAVE_KEY_PASSPHRASE", "Passphrase of the key: ")?)
+                    Some(password(
+                        "CONCLAVE_KEY_PASSPHRASE",
+                        "Passphrase of the key: ",
+                    )?)
                 } else {
                     None
                 };
@@ -184,17 +218,37 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
         }
         KeyCmd::InstallCert { list, file } => {
             let list = store.list(&list)?;
-            let view = conclave_engine::list_key::install_certificate(store.dir(), &list.address, &read_file(&file)?).await?;
+            let view = conclave_engine::list_key::install_certificate(
+                store.dir(),
+                &list.address,
+                &read_file(&file)?,
+            )
+            .await?;
             let certs = smime::read_certs(view.public.as_bytes())?;
-            print_cert(&list.address, &smime::info(certs.first().ok_or_else(|| anyhow!("no certificate was installed"))?), false)?;
+            print_cert(
+                &list.address,
+                &smime::info(
+                    certs
+                        .first()
+                        .ok_or_else(|| anyhow!("no certificate was installed"))?,
+                ),
+                false,
+            )?;
         }
         KeyCmd::Export { list, protocol } => {
             let list = store.list(&list)?;
             let protocol = key_protocol(&list, protocol.as_deref())?;
-            let key = store.list_key(&list, protocol)?.ok_or_else(|| no_key_yet(&list, protocol))?;
+            let key = store
+                .list_key(&list, protocol)?
+                .ok_or_else(|| no_key_yet(&list, protocol))?;
             print!("{}", String::from_utf8_lossy(&key.cert));
         }
-        KeyCmd::Renew { list, protocol, days, csr } => {
+        KeyCmd::Renew {
+            list,
+            protocol,
+            days,
+            csr,
+        } => {
             let list = store.list(&list)?;
             let protocol = key_protocol(&list, protocol.as_deref())?;
             if let Some(out) = csr {
@@ -202,7 +256,8 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
                     bail!("--csr is for S/MIME certificates");
                 }
                 let request = list_key::renewal_request(store.dir(), &list.address).await?;
-                std::fs::write(&out, &request).map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
+                std::fs::write(&out, &request)
+                    .map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
                 println!(
                     "{}: the renewal request is in {}; the key stays the same.\nSend it to your authority, then `conclave-cli list key install-cert {} CERT.pem`",
                     list.address,
@@ -220,19 +275,36 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
             println!("  fingerprint: {}", view.fingerprint);
             println!(
                 "Members need the renewed {} before the old expiry: send them `conclave-cli list key export {}`",
-                if protocol == Protocol::Smime { "certificate" } else { "public key" },
+                if protocol == Protocol::Smime {
+                    "certificate"
+                } else {
+                    "public key"
+                },
                 list.address
             );
         }
-        KeyCmd::Show { list, protocol, json } => {
+        KeyCmd::Show {
+            list,
+            protocol,
+            json,
+        } => {
             let list = store.list(&list)?;
             let protocol = key_protocol(&list, protocol.as_deref())?;
-            let key = store.list_key(&list, protocol)?.ok_or_else(|| no_key_yet(&list, protocol))?;
+            let key = store
+                .list_key(&list, protocol)?
+                .ok_or_else(|| no_key_yet(&list, protocol))?;
             if protocol == Protocol::Smime {
-                let cert = smime::read_certs(&key.cert)?.into_iter().next().ok_or_else(|| anyhow!("no certificate stored"))?;
+                let cert = smime::read_certs(&key.cert)?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| anyhow!("no certificate stored"))?;
                 print_cert(&list.address, &smime::info(&cert), json)?;
             } else {
-                print_key(&list.address, &MemberKey::from_stored(&key.cert)?.info(now), json)?;
+                print_key(
+                    &list.address,
+                    &MemberKey::from_stored(&key.cert)?.info(now),
+                    json,
+                )?;
             }
         }
     }
@@ -243,12 +315,21 @@ pub fn trust_cmd(cmd: TrustCmd, store: &Store) -> Result<()> {
     match cmd {
         TrustCmd::Add { list, file } => {
             let list = store.list(&list)?;
-            let trusted = member_keys::trust_authorities(store, &list, &read_file(&file)?, std::time::SystemTime::now()).map_err(|e| match e {
+            let trusted = member_keys::trust_authorities(
+                store,
+                &list,
+                &read_file(&file)?,
+                std::time::SystemTime::now(),
+            )
+            .map_err(|e| match e {
                 MemberKeyError::Store(e) => anyhow::Error::from(e),
                 e => anyhow!("{} is refused: {e}", file.display()),
             })?;
             for info in trusted {
-                println!("{}: trusts {} ({}), valid until {}", list.address, info.subject, info.fingerprint, info.expires);
+                println!(
+                    "{}: trusts {} ({}), valid until {}",
+                    list.address, info.subject, info.fingerprint, info.expires
+                );
             }
         }
         TrustCmd::List { list, json } => {
@@ -257,7 +338,10 @@ pub fn trust_cmd(cmd: TrustCmd, store: &Store) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&anchors)?);
             } else if anchors.is_empty() {
-                println!("{}: no trust anchors; members' certificates are taken only when pinned (--pin)", list.address);
+                println!(
+                    "{}: no trust anchors; members' certificates are taken only when pinned (--pin)",
+                    list.address
+                );
             } else {
                 for a in anchors {
                     println!("{}  {}", a.fingerprint, a.subject);
@@ -273,9 +357,18 @@ pub fn trust_cmd(cmd: TrustCmd, store: &Store) -> Result<()> {
     Ok(())
 }
 
-fn refuse_silent_replace(store: &Store, list: &List, protocol: Protocol, replace: bool) -> Result<()> {
+fn refuse_silent_replace(
+    store: &Store,
+    list: &List,
+    protocol: Protocol,
+    replace: bool,
+) -> Result<()> {
     if let (false, Some(old)) = (replace, store.list_key(list, protocol)?) {
-        return Err(StoreError::ListKeyExists { list: list.address.clone(), fingerprint: old.fingerprint }.into());
+        return Err(StoreError::ListKeyExists {
+            list: list.address.clone(),
+            fingerprint: old.fingerprint,
+        }
+        .into());
     }
     Ok(())
 }
@@ -283,14 +376,30 @@ fn refuse_silent_replace(store: &Store, list: &List, protocol: Protocol, replace
 /// Keychain first: if it cannot keep the secret, nothing is recorded.
 async fn save_list_key(store: &Store, list: &List, key: &ListKey, replace: bool) -> Result<()> {
     secrets::store(&list.address, SecretKind::OpenPgpListKey, key.to_keychain()).await?;
-    let stored = StoredKey { fingerprint: key.fingerprint(), cert: key.public_armored().into_bytes() };
+    let stored = StoredKey {
+        fingerprint: key.fingerprint(),
+        cert: key.public_armored().into_bytes(),
+    };
     store.set_list_key(list, Protocol::Openpgp, &stored, replace)?;
     Ok(())
 }
 
-async fn save_identity(store: &Store, list: &List, identity: &ListIdentity, replace: bool) -> Result<()> {
-    secrets::store(&list.address, SecretKind::SmimeListKey, ListIdentity::key_to_keychain(identity.key())?).await?;
-    let stored = StoredKey { fingerprint: identity.fingerprint(), cert: identity.public_pem() };
+async fn save_identity(
+    store: &Store,
+    list: &List,
+    identity: &ListIdentity,
+    replace: bool,
+) -> Result<()> {
+    secrets::store(
+        &list.address,
+        SecretKind::SmimeListKey,
+        ListIdentity::key_to_keychain(identity.key())?,
+    )
+    .await?;
+    let stored = StoredKey {
+        fingerprint: identity.fingerprint(),
+        cert: identity.public_pem(),
+    };
     store.set_list_key(list, Protocol::Smime, &stored, replace)?;
     Ok(())
 }
@@ -303,7 +412,10 @@ fn print_key(address: &str, info: &KeyInfo, json: bool) -> Result<()> {
         println!("  fingerprint: {}", info.fingerprint);
         println!("  algorithms:  {}", info.algorithms.join(", "));
         println!("  created:     {}", info.created);
-        println!("  expires:     {}", info.expires.as_deref().unwrap_or("never"));
+        println!(
+            "  expires:     {}",
+            info.expires.as_deref().unwrap_or("never")
+        );
         for uid in &info.user_ids {
             println!("  user ID:     {uid}");
         }
@@ -318,7 +430,15 @@ fn print_cert(address: &str, info: &CertInfo, json: bool) -> Result<()> {
         println!("{address}: list certificate");
         println!("  SHA-256:     {}", info.fingerprint);
         println!("  subject:     {}", info.subject);
-        println!("  issuer:      {}{}", info.issuer, if info.self_signed { " (self-signed)" } else { "" });
+        println!(
+            "  issuer:      {}{}",
+            info.issuer,
+            if info.self_signed {
+                " (self-signed)"
+            } else {
+                ""
+            }
+        );
         println!("  algorithm:   {}", info.algorithm);
         println!("  valid:       {} to {}", info.valid_from, info.expires);
     }
@@ -327,7 +447,13 @@ fn print_cert(address: &str, info: &CertInfo, json: bool) -> Result<()> {
 
 /// A member's key file, checked: which protocol, what to store, and the
 /// fingerprint to show (the engine decides, as for the window).
-pub fn checked_member_key(store: &Store, list: &List, path: &Path, email: &str, pin: bool) -> Result<(Protocol, StoredKey)> {
+pub fn checked_member_key(
+    store: &Store,
+    list: &List,
+    path: &Path,
+    email: &str,
+    pin: bool,
+) -> Result<(Protocol, StoredKey)> {
     let bytes = read_file(path)?;
     member_keys::check(store, list, &bytes, email, pin, SystemTime::now()).map_err(|e| match e {
         MemberKeyError::Store(e) => e.into(),
@@ -337,14 +463,20 @@ pub fn checked_member_key(store: &Store, list: &List, path: &Path, email: &str, 
 }
 
 /// What `member list` shows of a member's key of one protocol.
-pub fn member_key_summary(stored: &StoredKey, protocol: Protocol, now: SystemTime) -> serde_json::Value {
+pub fn member_key_summary(
+    stored: &StoredKey,
+    protocol: Protocol,
+    now: SystemTime,
+) -> serde_json::Value {
     let view = member_keys::describe(stored, protocol, now);
     match (&view.certificate, protocol) {
         (Some(info), _) => serde_json::json!({
             "protocol": "smime", "fingerprint": info.fingerprint, "algorithms": [info.algorithm],
             "expires": info.expires, "subject": info.subject, "usable": view.usable,
         }),
-        (None, Protocol::Smime) => serde_json::json!({ "protocol": "smime", "fingerprint": stored.fingerprint, "usable": false }),
+        (None, Protocol::Smime) => {
+            serde_json::json!({ "protocol": "smime", "fingerprint": stored.fingerprint, "usable": false })
+        }
         (None, _) if view.key.algorithms.is_empty() => {
             serde_json::json!({ "protocol": "openpgp", "fingerprint": stored.fingerprint, "usable": false })
         }

@@ -16,7 +16,11 @@ mod keys;
 use keys::{KeyCmd, TrustCmd};
 
 #[derive(Parser)]
-#[command(name = "conclave-cli", version, about = "Run an encrypted mailing list from this computer")]
+#[command(
+    name = "conclave-cli",
+    version,
+    about = "Run an encrypted mailing list from this computer"
+)]
 struct Cli {
     /// Where Conclave keeps its data (default: CONCLAVE_DATA_DIR, else the
     /// system's data folder).
@@ -76,7 +80,11 @@ enum ListCmd {
     /// Change a setting: subject-prefix, reply-to (poster|list),
     /// non-member-posts (hold|reject), max-size, send-rate, footer (text
     /// after every post; may span lines), the four crypto settings, name.
-    Set { list: String, key: String, value: String },
+    Set {
+        list: String,
+        key: String,
+        value: String,
+    },
     /// Show one list (or all) with its settings and state.
     Show {
         list: Option<String>,
@@ -84,7 +92,9 @@ enum ListCmd {
         json: bool,
     },
     /// Log in to the list's IMAP and SMTP servers and say what fails.
-    Check { list: String },
+    Check {
+        list: String,
+    },
     /// The list's own key: generate, import, export, show.
     #[command(subcommand)]
     Key(KeyCmd),
@@ -92,8 +102,12 @@ enum ListCmd {
     #[command(subcommand)]
     Trust(TrustCmd),
     /// Stop processing a list until resumed.
-    Pause { list: String },
-    Resume { list: String },
+    Pause {
+        list: String,
+    },
+    Resume {
+        list: String,
+    },
 }
 
 #[derive(Args)]
@@ -152,9 +166,17 @@ enum MemberCmd {
         #[arg(long)]
         pin: bool,
     },
-    Remove { list: String, email: String },
+    Remove {
+        list: String,
+        email: String,
+    },
     /// Change a member setting: name, role, own-posts (yes|no).
-    Set { list: String, email: String, key: String, value: String },
+    Set {
+        list: String,
+        email: String,
+        key: String,
+        value: String,
+    },
     List {
         list: String,
         #[arg(long)]
@@ -179,7 +201,10 @@ enum HeldCmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("conclave-cli: cannot start: {e}");
@@ -190,7 +215,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // One line: the error and its causes.
-            let line = e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
+            let line = e
+                .chain()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(": ");
             eprintln!("conclave-cli: {line}");
             ExitCode::FAILURE
         }
@@ -217,15 +246,25 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { once, list, interval } => {
+        Command::Run {
+            once,
+            list,
+            interval,
+        } => {
             let agent = Agent::new(data_dir.clone());
             if once {
                 let report = agent.run_once(list.as_deref()).await?;
                 print_report(&report);
-                return Ok(if report.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS });
+                return Ok(if report.has_errors() {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                });
             }
             if list.is_some() {
-                bail!("--list goes with --once; a continuous run watches every list that is not paused");
+                bail!(
+                    "--list goes with --once; a continuous run watches every list that is not paused"
+                );
             }
             let stop = tokio_util::sync::CancellationToken::new();
             let stopper = stop.clone();
@@ -260,7 +299,10 @@ fn print_report(report: &RunReport) {
             continue;
         }
         if l.no_account {
-            println!("{}: no mail account yet (set one with `conclave-cli list account`)", l.address);
+            println!(
+                "{}: no mail account yet (set one with `conclave-cli list account`)",
+                l.address
+            );
             continue;
         }
         println!(
@@ -292,7 +334,9 @@ fn password(var: &str, prompt: &str) -> Result<Sensitive<String>> {
     }
     rpassword::prompt_password(prompt)
         .map(Sensitive::new)
-        .map_err(|e| anyhow!("no password given ({e}): set {var}, or run this in a terminal to be asked"))
+        .map_err(|e| {
+            anyhow!("no password given ({e}): set {var}, or run this in a terminal to be asked")
+        })
 }
 
 fn tls(s: &str) -> Result<TlsMode> {
@@ -301,12 +345,24 @@ fn tls(s: &str) -> Result<TlsMode> {
 
 async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
     match cmd {
-        ListCmd::Create { address, name, protocol } => {
-            let protocol: Protocol = protocol.parse().map_err(|e: String| anyhow!("--protocol: {e}"))?;
+        ListCmd::Create {
+            address,
+            name,
+            protocol,
+        } => {
+            let protocol: Protocol = protocol
+                .parse()
+                .map_err(|e: String| anyhow!("--protocol: {e}"))?;
             let list = store.create_list(&address, &name, protocol)?;
-            println!("created {} ({}): next, set its mail account with `conclave-cli list account {}`", list.address, list.name, list.address);
+            println!(
+                "created {} ({}): next, set its mail account with `conclave-cli list account {}`",
+                list.address, list.name, list.address
+            );
             if protocol != Protocol::Plain {
-                println!("and give it a key with `conclave-cli list key generate {}`", list.address);
+                println!(
+                    "and give it a key with `conclave-cli list key generate {}`",
+                    list.address
+                );
             }
         }
         ListCmd::Account(a) => {
@@ -322,12 +378,28 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
                 conclave_engine::transport::parse_ca_pem(pem)?;
             }
             let account = Account {
-                imap: Endpoint { host: a.imap_host, port: a.imap_port, tls: tls(&a.imap_tls)?, user: a.imap_user },
-                smtp: Endpoint { host: a.smtp_host, port: a.smtp_port, tls: tls(&a.smtp_tls)?, user: a.smtp_user },
+                imap: Endpoint {
+                    host: a.imap_host,
+                    port: a.imap_port,
+                    tls: tls(&a.imap_tls)?,
+                    user: a.imap_user,
+                },
+                smtp: Endpoint {
+                    host: a.smtp_host,
+                    port: a.smtp_port,
+                    tls: tls(&a.smtp_tls)?,
+                    user: a.smtp_user,
+                },
                 ca_pem,
             };
-            let imap_pw = password("CONCLAVE_IMAP_PASSWORD", &format!("IMAP password for {}: ", account.imap.user))?;
-            let smtp_pw = password("CONCLAVE_SMTP_PASSWORD", &format!("SMTP password for {}: ", account.smtp.user))?;
+            let imap_pw = password(
+                "CONCLAVE_IMAP_PASSWORD",
+                &format!("IMAP password for {}: ", account.imap.user),
+            )?;
+            let smtp_pw = password(
+                "CONCLAVE_SMTP_PASSWORD",
+                &format!("SMTP password for {}: ", account.smtp.user),
+            )?;
             if !a.no_check {
                 check_account(&account, &imap_pw, &smtp_pw).await?;
             }
@@ -338,7 +410,11 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             println!(
                 "{}: account saved{}; passwords are in the system keychain",
                 list.address,
-                if a.no_check { " (not checked)" } else { " and both logins work" }
+                if a.no_check {
+                    " (not checked)"
+                } else {
+                    " and both logins work"
+                }
             );
         }
         ListCmd::Set { list, key, value } => {
@@ -350,7 +426,10 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             let chosen: Vec<_> = match &list {
                 Some(address) => {
                     let l = store.list(address)?;
-                    summaries.into_iter().filter(|s| s.address.eq_ignore_ascii_case(&l.address)).collect()
+                    summaries
+                        .into_iter()
+                        .filter(|s| s.address.eq_ignore_ascii_case(&l.address))
+                        .collect()
                 }
                 None => summaries,
             };
@@ -366,7 +445,11 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
                 }));
             }
             if json {
-                let v = if list.is_some() { out.into_iter().next().unwrap_or_default() } else { serde_json::Value::Array(out) };
+                let v = if list.is_some() {
+                    out.into_iter().next().unwrap_or_default()
+                } else {
+                    serde_json::Value::Array(out)
+                };
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 for v in out {
@@ -398,7 +481,10 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
 
 /// A key, certificate or authority file, read through a bound.
 fn read_file(path: &std::path::Path) -> Result<Vec<u8>> {
-    Ok(conclave_engine::files::read_bounded(path, conclave_engine::files::MAX_KEY_FILE)?)
+    Ok(conclave_engine::files::read_bounded(
+        path,
+        conclave_engine::files::MAX_KEY_FILE,
+    )?)
 }
 
 fn print_list(v: &serde_json::Value) {
@@ -412,8 +498,15 @@ fn print_list(v: &serde_json::Value) {
     } else {
         "no mail account yet".to_string()
     };
-    println!("{} <{}>", s["name"].as_str().unwrap_or(""), s["address"].as_str().unwrap_or(""));
-    println!("  protocol: {}   state: {state}", s["protocol"].as_str().unwrap_or(""));
+    println!(
+        "{} <{}>",
+        s["name"].as_str().unwrap_or(""),
+        s["address"].as_str().unwrap_or("")
+    );
+    println!(
+        "  protocol: {}   state: {state}",
+        s["protocol"].as_str().unwrap_or("")
+    );
     println!(
         "  members: {}   held: {}   deliveries today: {}   last check: {}",
         s["members"],
@@ -431,14 +524,27 @@ fn print_list(v: &serde_json::Value) {
 
 /// Both logins (the engine's check, shared with the window); the first
 /// failure is the error.
-async fn check_account(account: &Account, imap_pw: &Sensitive<String>, smtp_pw: &Sensitive<String>) -> Result<()> {
-    conclave_engine::transport::check_account(account, imap_pw.expose(), smtp_pw.expose()).await.into_result()?;
+async fn check_account(
+    account: &Account,
+    imap_pw: &Sensitive<String>,
+    smtp_pw: &Sensitive<String>,
+) -> Result<()> {
+    conclave_engine::transport::check_account(account, imap_pw.expose(), smtp_pw.expose())
+        .await
+        .into_result()?;
     Ok(())
 }
 
 fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
     match cmd {
-        MemberCmd::Add { list, email, name, role, key, pin } => {
+        MemberCmd::Add {
+            list,
+            email,
+            name,
+            role,
+            key,
+            pin,
+        } => {
             let list = store.list(&list)?;
             let role: Role = role.parse().map_err(|e: String| anyhow!("--role: {e}"))?;
             // The key is checked before anything is saved.
@@ -455,18 +561,32 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                 println!("  {protocol} key {}", stored.fingerprint);
             }
         }
-        MemberCmd::Key { list, email, file, replace, pin } => {
+        MemberCmd::Key {
+            list,
+            email,
+            file,
+            replace,
+            pin,
+        } => {
             let list = store.list(&list)?;
             let (protocol, stored) = keys::checked_member_key(&store, &list, &file, &email, pin)?;
             store.set_member_key(&list, &email, protocol, &stored, replace)?;
-            println!("{}: {protocol} key of {email} set: {}", list.address, stored.fingerprint);
+            println!(
+                "{}: {protocol} key of {email} set: {}",
+                list.address, stored.fingerprint
+            );
         }
         MemberCmd::Remove { list, email } => {
             let list = store.list(&list)?;
             store.remove_member(&list, &email)?;
             println!("{}: removed {email}", list.address);
         }
-        MemberCmd::Set { list, email, key, value } => {
+        MemberCmd::Set {
+            list,
+            email,
+            key,
+            value,
+        } => {
             let list = store.list(&list)?;
             let m = store.set_member(&list, &email, &key, &value)?;
             println!("{}: {}: {key} = {value}", list.address, m.email);
@@ -506,8 +626,16 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                         .into_iter()
                         .flatten()
                         .map(|k| {
-                            let state = if k["usable"] == true { "" } else { " (expired or revoked)" };
-                            format!("{} key {}{state}", k["protocol"].as_str().unwrap_or(""), k["fingerprint"].as_str().unwrap_or(""))
+                            let state = if k["usable"] == true {
+                                ""
+                            } else {
+                                " (expired or revoked)"
+                            };
+                            format!(
+                                "{} key {}{state}",
+                                k["protocol"].as_str().unwrap_or(""),
+                                k["fingerprint"].as_str().unwrap_or("")
+                            )
                         })
                         .collect();
                     let key = match (described.is_empty(), protected) {
@@ -515,7 +643,9 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                         _ => described.join("; "),
                     };
                     let bounced = match r["bouncing"].as_str() {
-                        Some(why) => format!("  — bouncing: their server refused the last copy ({why})"),
+                        Some(why) => {
+                            format!("  — bouncing: their server refused the last copy ({why})")
+                        }
                         None => String::new(),
                     };
                     println!(
@@ -523,8 +653,16 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                         r["email"].as_str().unwrap_or(""),
                         r["role"].as_str().unwrap_or(""),
                         r["name"].as_str().unwrap_or(""),
-                        if r["own_posts"] == true { "" } else { "  (no copy of own posts)" },
-                        if r["receives_posts"] == true { "" } else { "  — receives no posts (distrib-encrypt force)" },
+                        if r["own_posts"] == true {
+                            ""
+                        } else {
+                            "  (no copy of own posts)"
+                        },
+                        if r["receives_posts"] == true {
+                            ""
+                        } else {
+                            "  — receives no posts (distrib-encrypt force)"
+                        },
                     );
                 }
             }
@@ -544,7 +682,10 @@ async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Res
                 println!("{}: no held posts", list.address);
             } else {
                 for h in held {
-                    println!("{:>5}  {}  {}  \"{}\"\n       {}", h.id, h.held_at, h.sender, h.subject, h.reason);
+                    println!(
+                        "{:>5}  {}  {}  \"{}\"\n       {}",
+                        h.id, h.held_at, h.sender, h.subject, h.reason
+                    );
                     if let (Some(signer), Some(key)) = (&h.signed_by, &h.signer_key) {
                         println!("       signed by {signer} ({key})");
                     }
@@ -557,10 +698,7 @@ async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Res
         HeldCmd::Discard { list, id } => (list, id, Resolution::Discard),
     };
     let list = store.list(&address)?;
-    let held = store
-        .held_posts(&list)?
-        .into_iter()
-        .find(|h| h.id == id);
+    let held = store.held_posts(&list)?.into_iter().find(|h| h.id == id);
     let recipients = match &held {
         Some(h) => conclave_engine::agent::held_recipients(&store, &list, h, how)?,
         None => vec![],
@@ -571,18 +709,32 @@ async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Res
             println!("{}: held post {id} discarded", list.address);
             return Ok(ExitCode::SUCCESS);
         }
-        Resolution::Approve => println!("{}: held post {id} approved for {} member(s)", list.address, recipients.len()),
+        Resolution::Approve => println!(
+            "{}: held post {id} approved for {} member(s)",
+            list.address,
+            recipients.len()
+        ),
         Resolution::Reject => println!("{}: held post {id} rejected", list.address),
     }
     // Send now when nothing else is running; otherwise the running agent
     // sends it on its next round.
-    match Agent::new(data_dir.to_path_buf()).run_once(Some(&list.address)).await {
+    match Agent::new(data_dir.to_path_buf())
+        .run_once(Some(&list.address))
+        .await
+    {
         Ok(report) => {
             print_report(&report);
-            Ok(if report.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if report.has_errors() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Err(conclave_engine::agent::AgentError::Busy(_)) => {
-            println!("{}: the running agent sends it on its next round", list.address);
+            println!(
+                "{}: the running agent sends it on its next round",
+                list.address
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => Err(e.into()),

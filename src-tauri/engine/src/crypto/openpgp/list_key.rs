@@ -3,12 +3,12 @@
 
 use std::time::SystemTime;
 
-use sequoia_openpgp as pgp;
-use pgp::cert::{CertBuilder, CipherSuite};
-use pgp::serialize::SerializeInto;
 use pgp::cert::amalgamation::ValidAmalgamation;
 use pgp::cert::amalgamation::key::PrimaryKey;
+use pgp::cert::{CertBuilder, CipherSuite};
+use pgp::serialize::SerializeInto;
 use pgp::types::KeyFlags;
+use sequoia_openpgp as pgp;
 
 use super::{KeyInfo, OpenPgpError, describe, one_cert, policy};
 use crate::secrets::Sensitive;
@@ -49,7 +49,12 @@ impl std::fmt::Debug for ListKey {
 impl ListKey {
     /// Makes a new key with the user ID "NAME <ADDRESS>": a primary key for
     /// certifying and signing, and an encryption subkey.
-    pub fn generate(name: &str, address: &str, algo: KeyAlgo, now: SystemTime) -> Result<ListKey, OpenPgpError> {
+    pub fn generate(
+        name: &str,
+        address: &str,
+        algo: KeyAlgo,
+        now: SystemTime,
+    ) -> Result<ListKey, OpenPgpError> {
         let suite = match algo {
             KeyAlgo::Ed25519 => CipherSuite::Cv25519,
             KeyAlgo::Rsa4096 => CipherSuite::RSA4k,
@@ -59,7 +64,13 @@ impl ListKey {
             .set_cipher_suite(suite)
             .add_userid(format!("{name} <{address}>"))
             .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
-            .add_subkey(KeyFlags::empty().set_transport_encryption().set_storage_encryption(), None, None)
+            .add_subkey(
+                KeyFlags::empty()
+                    .set_transport_encryption()
+                    .set_storage_encryption(),
+                None,
+                None,
+            )
             .generate()
             .map_err(|e| OpenPgpError::Generate(e.to_string()))?;
         let key = ListKey { cert };
@@ -73,7 +84,10 @@ impl ListKey {
         if !cert.is_tsk() {
             return Err(OpenPgpError::NoSecret);
         }
-        Ok(cert.keys().secret().any(|ka| ka.key().secret().is_encrypted()))
+        Ok(cert
+            .keys()
+            .secret()
+            .any(|ka| ka.key().secret().is_encrypted()))
     }
 
     /// Takes an exported secret key (armored or binary), unlocking it with
@@ -99,7 +113,11 @@ impl ListKey {
                 return Err(OpenPgpError::NeedsPassphrase);
             };
             let password = pgp::crypto::Password::from(pass.expose().as_str());
-            let key = ka.key().clone().decrypt_secret(&password).map_err(|_| OpenPgpError::WrongPassphrase)?;
+            let key = ka
+                .key()
+                .clone()
+                .decrypt_secret(&password)
+                .map_err(|_| OpenPgpError::WrongPassphrase)?;
             unlocked.push(if ka.primary() {
                 Packet::from(key.role_into_primary())
             } else {
@@ -125,20 +143,32 @@ impl ListKey {
     }
 
     pub fn to_keychain(&self) -> Sensitive<String> {
-        let bytes = self.cert.as_tsk().armored().to_vec().expect("serializing to memory does not fail");
+        let bytes = self
+            .cert
+            .as_tsk()
+            .armored()
+            .to_vec()
+            .expect("serializing to memory does not fail");
         Sensitive::new(String::from_utf8(bytes).expect("armor is ASCII"))
     }
 
     /// The public certificate as an `Autocrypt` header's keydata: binary,
     /// base64, on one line (the header folds it).
     pub fn autocrypt_keydata(&self) -> String {
-        let bytes = self.cert.to_vec().expect("serializing to memory does not fail");
+        let bytes = self
+            .cert
+            .to_vec()
+            .expect("serializing to memory does not fail");
         openssl::base64::encode_block(&bytes)
     }
 
     /// The public certificate, armored, for members to import.
     pub fn public_armored(&self) -> String {
-        let bytes = self.cert.armored().to_vec().expect("serializing to memory does not fail");
+        let bytes = self
+            .cert
+            .armored()
+            .to_vec()
+            .expect("serializing to memory does not fail");
         String::from_utf8(bytes).expect("armor is ASCII")
     }
 
@@ -150,15 +180,18 @@ impl ListKey {
     pub fn renew(&self, until: SystemTime, now: SystemTime) -> Result<ListKey, OpenPgpError> {
         let refuse = |why: String| OpenPgpError::Renew(why);
         let p = policy();
-        let vc = self
-            .cert
-            .with_policy(&p, now)
-            .map_err(|e| refuse(format!("the policy rejects it ({e}); make a new key instead")))?;
+        let vc = self.cert.with_policy(&p, now).map_err(|e| {
+            refuse(format!(
+                "the policy rejects it ({e}); make a new key instead"
+            ))
+        })?;
         if let pgp::types::RevocationStatus::Revoked(_) = vc.revocation_status() {
             return Err(refuse("it is revoked; make a new key instead".into()));
         }
         let Some(current) = vc.primary_key().key_expiration_time() else {
-            return Err(refuse("it does not expire, so there is nothing to renew".into()));
+            return Err(refuse(
+                "it does not expire, so there is nothing to renew".into(),
+            ));
         };
         if until <= now || until <= current {
             return Err(refuse(format!(
@@ -166,7 +199,10 @@ impl ListKey {
                 super::rfc3339(current)
             )));
         }
-        let secret = |k: &pgp::packet::Key<pgp::packet::key::PublicParts, pgp::packet::key::UnspecifiedRole>| {
+        let secret = |k: &pgp::packet::Key<
+            pgp::packet::key::PublicParts,
+            pgp::packet::key::UnspecifiedRole,
+        >| {
             k.clone()
                 .parts_into_secret()
                 .and_then(|k| k.into_keypair())
@@ -174,7 +210,10 @@ impl ListKey {
         };
         let mut primary = secret(vc.primary_key().key().role_as_unspecified())?;
         let failed = |e: pgp::anyhow::Error| refuse(format!("signing the new expiry failed ({e})"));
-        let mut sigs = vc.primary_key().set_expiration_time(&mut primary, Some(until)).map_err(failed)?;
+        let mut sigs = vc
+            .primary_key()
+            .set_expiration_time(&mut primary, Some(until))
+            .map_err(failed)?;
         for ka in vc.keys().subkeys() {
             if let pgp::types::RevocationStatus::Revoked(_) = ka.revocation_status() {
                 continue;
@@ -215,27 +254,49 @@ impl ListKey {
         if let pgp::types::RevocationStatus::Revoked(_) = vc.revocation_status() {
             return Err(OpenPgpError::Unusable("it is revoked".into()));
         }
-        vc.alive().map_err(|e| OpenPgpError::Unusable(format!("it is not valid now: {e}")))?;
-        let signs = vc.keys().unencrypted_secret().alive().revoked(false).for_signing().next().is_some();
+        vc.alive()
+            .map_err(|e| OpenPgpError::Unusable(format!("it is not valid now: {e}")))?;
+        let signs = vc
+            .keys()
+            .unencrypted_secret()
+            .alive()
+            .revoked(false)
+            .for_signing()
+            .next()
+            .is_some();
         if !signs {
-            return Err(OpenPgpError::Unusable("it has no valid secret key that can sign".into()));
+            return Err(OpenPgpError::Unusable(
+                "it has no valid secret key that can sign".into(),
+            ));
         }
         let decrypts = vc
             .keys()
             .unencrypted_secret()
             .alive()
             .revoked(false)
-            .key_flags(KeyFlags::empty().set_transport_encryption().set_storage_encryption())
+            .key_flags(
+                KeyFlags::empty()
+                    .set_transport_encryption()
+                    .set_storage_encryption(),
+            )
             .next()
             .is_some();
         if !decrypts {
-            return Err(OpenPgpError::Unusable("it has no valid secret key that can decrypt".into()));
+            return Err(OpenPgpError::Unusable(
+                "it has no valid secret key that can decrypt".into(),
+            ));
         }
-        let names_list = vc
-            .userids()
-            .any(|u| u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(address)));
+        let names_list = vc.userids().any(|u| {
+            u.userid()
+                .email()
+                .ok()
+                .flatten()
+                .is_some_and(|e| e.eq_ignore_ascii_case(address))
+        });
         if !names_list {
-            return Err(OpenPgpError::Unusable(format!("none of its user IDs is {address}")));
+            return Err(OpenPgpError::Unusable(format!(
+                "none of its user IDs is {address}"
+            )));
         }
         Ok(())
     }
@@ -248,7 +309,8 @@ mod tests {
     #[test]
     fn a_generated_key_signs_decrypts_and_names_the_list() {
         let now = SystemTime::now();
-        let key = ListKey::generate("Tenants", "tenants@example.org", KeyAlgo::Ed25519, now).unwrap();
+        let key =
+            ListKey::generate("Tenants", "tenants@example.org", KeyAlgo::Ed25519, now).unwrap();
         let info = key.info(now);
         assert_eq!(info.user_ids, ["Tenants <tenants@example.org>"]);
         assert_eq!(info.algorithms, ["Ed25519", "Cv25519"]);
@@ -257,7 +319,10 @@ mod tests {
         // Through the keychain and back.
         let again = ListKey::from_keychain(&key.to_keychain()).unwrap();
         assert_eq!(again.fingerprint(), key.fingerprint());
-        assert!(key.public_armored().starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+        assert!(
+            key.public_armored()
+                .starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        );
         assert!(!key.public_armored().contains("PRIVATE"));
     }
 
@@ -284,18 +349,38 @@ mod tests {
             Err(OpenPgpError::NeedsPassphrase)
         ));
         assert!(matches!(
-            ListKey::import(&bytes, Some(&Sensitive::new("wrong".into())), "l@example.org", now),
+            ListKey::import(
+                &bytes,
+                Some(&Sensitive::new("wrong".into())),
+                "l@example.org",
+                now
+            ),
             Err(OpenPgpError::WrongPassphrase)
         ));
-        let imported =
-            ListKey::import(&bytes, Some(&Sensitive::new("correct horse".into())), "l@example.org", now).unwrap();
+        let imported = ListKey::import(
+            &bytes,
+            Some(&Sensitive::new("correct horse".into())),
+            "l@example.org",
+            now,
+        )
+        .unwrap();
         assert_eq!(imported.fingerprint(), key.fingerprint());
         assert!(!imported.to_keychain().expose().is_empty());
 
         let public = key.public_armored();
-        assert!(matches!(ListKey::import(public.as_bytes(), None, "l@example.org", now), Err(OpenPgpError::NoSecret)));
-        let other_address = ListKey::import(key.to_keychain().expose().as_bytes(), None, "other@example.org", now);
-        assert!(matches!(other_address, Err(OpenPgpError::Unusable(m)) if m.contains("other@example.org")));
+        assert!(matches!(
+            ListKey::import(public.as_bytes(), None, "l@example.org", now),
+            Err(OpenPgpError::NoSecret)
+        ));
+        let other_address = ListKey::import(
+            key.to_keychain().expose().as_bytes(),
+            None,
+            "other@example.org",
+            now,
+        );
+        assert!(
+            matches!(other_address, Err(OpenPgpError::Unusable(m)) if m.contains("other@example.org"))
+        );
     }
 
     #[test]
@@ -310,7 +395,13 @@ mod tests {
             .set_validity_period(380 * day)
             .add_userid("L <l@example.org>")
             .set_primary_key_flags(KeyFlags::empty().set_certification().set_signing())
-            .add_subkey(KeyFlags::empty().set_transport_encryption().set_storage_encryption(), None, None)
+            .add_subkey(
+                KeyFlags::empty()
+                    .set_transport_encryption()
+                    .set_storage_encryption(),
+                None,
+                None,
+            )
             .add_signing_subkey()
             .generate()
             .unwrap();
@@ -339,9 +430,13 @@ mod tests {
         assert_eq!(describe(&public, now).expires, info.expires);
 
         // Not earlier than it is, not for a key that never expires.
-        assert!(matches!(renewed.renew(now + 30 * day, now), Err(OpenPgpError::Renew(m)) if m.contains("valid until")));
+        assert!(
+            matches!(renewed.renew(now + 30 * day, now), Err(OpenPgpError::Renew(m)) if m.contains("valid until"))
+        );
         let forever = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, made).unwrap();
-        assert!(matches!(forever.renew(until, now), Err(OpenPgpError::Renew(m)) if m.contains("does not expire")));
+        assert!(
+            matches!(forever.renew(until, now), Err(OpenPgpError::Renew(m)) if m.contains("does not expire"))
+        );
     }
 
     #[test]

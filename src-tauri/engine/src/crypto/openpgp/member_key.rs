@@ -5,10 +5,10 @@
 
 use std::time::SystemTime;
 
-use sequoia_openpgp as pgp;
-use pgp::serialize::SerializeInto;
 use pgp::cert::amalgamation::ValidAmalgamation;
+use pgp::serialize::SerializeInto;
 use pgp::types::RevocationStatus;
+use sequoia_openpgp as pgp;
 
 use super::{KeyInfo, OpenPgpError, describe, one_cert, policy};
 
@@ -27,11 +27,17 @@ pub enum KeyRefusal {
     Revoked,
     #[error("the key has expired ({0}): ask the member to extend it or send a new one")]
     Expired(String),
-    #[error("the key fails current security rules ({0}), e.g. SHA-1 signatures or RSA under 2048 bits: ask the member for a newer key")]
+    #[error(
+        "the key fails current security rules ({0}), e.g. SHA-1 signatures or RSA under 2048 bits: ask the member for a newer key"
+    )]
     Policy(String),
-    #[error("the key has no valid subkey for encryption: ask the member for a key that can receive encrypted mail")]
+    #[error(
+        "the key has no valid subkey for encryption: ask the member for a key that can receive encrypted mail"
+    )]
     NoEncryptionSubkey,
-    #[error("none of the key's user IDs ({found}) is {email}: it belongs to someone else, or the member must add that address to it")]
+    #[error(
+        "none of the key's user IDs ({found}) is {email}: it belongs to someone else, or the member must add that address to it"
+    )]
     NoMatchingUserId { email: String, found: String },
 }
 
@@ -45,7 +51,10 @@ impl MemberKey {
     /// Checks a key file for the member `email` at `now`.
     pub fn check(bytes: &[u8], email: &str, now: SystemTime) -> Result<MemberKey, KeyRefusal> {
         if bytes.len() > MAX_KEY_BYTES {
-            return Err(KeyRefusal::TooLarge { size: bytes.len(), max: MAX_KEY_BYTES });
+            return Err(KeyRefusal::TooLarge {
+                size: bytes.len(),
+                max: MAX_KEY_BYTES,
+            });
         }
         let cert = one_cert(bytes).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
         let cert = strip(cert).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
@@ -55,7 +64,11 @@ impl MemberKey {
         }
         let vc = cert.with_policy(&p, now).map_err(|e| {
             let msg = format!("{e:#}");
-            if msg.contains("expired") { KeyRefusal::Expired(msg) } else { KeyRefusal::Policy(msg) }
+            if msg.contains("expired") {
+                KeyRefusal::Expired(msg)
+            } else {
+                KeyRefusal::Policy(msg)
+            }
         })?;
         if let Err(e) = vc.alive() {
             return Err(KeyRefusal::Expired(e.to_string()));
@@ -65,7 +78,11 @@ impl MemberKey {
             .supported()
             .alive()
             .revoked(false)
-            .key_flags(pgp::types::KeyFlags::empty().set_transport_encryption().set_storage_encryption())
+            .key_flags(
+                pgp::types::KeyFlags::empty()
+                    .set_transport_encryption()
+                    .set_storage_encryption(),
+            )
             .next()
             .is_some();
         if !encrypts {
@@ -78,12 +95,20 @@ impl MemberKey {
             .collect();
         let matches = vc.userids().any(|u| {
             !matches!(u.revocation_status(), RevocationStatus::Revoked(_))
-                && u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+                && u.userid()
+                    .email()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
         });
         if !matches {
             return Err(KeyRefusal::NoMatchingUserId {
                 email: email.trim().to_string(),
-                found: if uids.is_empty() { "none".into() } else { uids.join(", ") },
+                found: if uids.is_empty() {
+                    "none".into()
+                } else {
+                    uids.join(", ")
+                },
             });
         }
         Ok(MemberKey { cert })
@@ -91,23 +116,35 @@ impl MemberKey {
 
     /// Reads back a key the store kept (checked when it was added).
     pub fn from_stored(bytes: &[u8]) -> Result<MemberKey, OpenPgpError> {
-        Ok(MemberKey { cert: one_cert(bytes)? })
+        Ok(MemberKey {
+            cert: one_cert(bytes)?,
+        })
     }
 
     /// The stripped certificate, binary, for the store.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.cert.to_vec().expect("serializing to memory does not fail")
+        self.cert
+            .to_vec()
+            .expect("serializing to memory does not fail")
     }
 
     /// Whether the key can still receive encrypted mail (it may have
     /// expired or been revoked since it was added).
     pub fn can_encrypt(&self, now: SystemTime) -> bool {
         let p = policy();
-        let Ok(vc) = self.cert.with_policy(&p, now) else { return false };
+        let Ok(vc) = self.cert.with_policy(&p, now) else {
+            return false;
+        };
         if matches!(vc.revocation_status(), RevocationStatus::Revoked(_)) || vc.alive().is_err() {
             return false;
         }
-        vc.keys().supported().alive().revoked(false).for_transport_encryption().next().is_some()
+        vc.keys()
+            .supported()
+            .alive()
+            .revoked(false)
+            .for_transport_encryption()
+            .next()
+            .is_some()
     }
 
     pub fn info(&self, now: SystemTime) -> KeyInfo {
@@ -137,7 +174,10 @@ impl MemberKey {
     pub fn split(bytes: &[u8]) -> Result<Vec<Vec<u8>>, KeyRefusal> {
         use pgp::parse::Parse;
         if bytes.len() > MAX_KEYRING_BYTES {
-            return Err(KeyRefusal::TooLarge { size: bytes.len(), max: MAX_KEYRING_BYTES });
+            return Err(KeyRefusal::TooLarge {
+                size: bytes.len(),
+                max: MAX_KEYRING_BYTES,
+            });
         }
         let unreadable = |e: pgp::anyhow::Error| {
             KeyRefusal::Unreadable(format!(
@@ -153,7 +193,8 @@ impl MemberKey {
         }
         if certs.is_empty() {
             return Err(KeyRefusal::Unreadable(
-                "no OpenPGP key was found in it: give an armored (.asc) or binary (.gpg) key file".into(),
+                "no OpenPGP key was found in it: give an armored (.asc) or binary (.gpg) key file"
+                    .into(),
             ));
         }
         Ok(certs)
@@ -163,24 +204,38 @@ impl MemberKey {
     /// that a refused key can still be shown: its description, and the
     /// (name, address) of each user ID that has an address, the primary
     /// user ID first.
-    pub fn inspect(bytes: &[u8], now: SystemTime) -> Result<(KeyInfo, Vec<(String, String)>), KeyRefusal> {
+    pub fn inspect(
+        bytes: &[u8],
+        now: SystemTime,
+    ) -> Result<(KeyInfo, Vec<(String, String)>), KeyRefusal> {
         let cert = one_cert(bytes).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
         let p = policy();
         let primary = cert
             .with_policy(&p, now)
             .ok()
             .and_then(|vc| vc.primary_userid().ok().map(|u| u.userid().clone()));
-        let mut uids: Vec<pgp::packet::UserID> = cert.userids().map(|u| u.userid().clone()).collect();
+        let mut uids: Vec<pgp::packet::UserID> =
+            cert.userids().map(|u| u.userid().clone()).collect();
         if let Some(primary) = primary {
             uids.sort_by_key(|u| *u != primary);
         }
         let mut addresses: Vec<(String, String)> = Vec::new();
         for uid in uids {
-            let Some(email) = uid.email().ok().flatten().map(|e| e.to_string()) else { continue };
-            if addresses.iter().any(|(_, e)| e.eq_ignore_ascii_case(&email)) {
+            let Some(email) = uid.email().ok().flatten().map(|e| e.to_string()) else {
+                continue;
+            };
+            if addresses
+                .iter()
+                .any(|(_, e)| e.eq_ignore_ascii_case(&email))
+            {
                 continue;
             }
-            let name = uid.name().ok().flatten().map(|n| n.to_string()).unwrap_or_default();
+            let name = uid
+                .name()
+                .ok()
+                .flatten()
+                .map(|n| n.to_string())
+                .unwrap_or_default();
             addresses.push((name, email));
         }
         Ok((describe(&cert, now), addresses))
@@ -223,7 +278,10 @@ mod tests {
     use std::time::Duration;
 
     fn key(uid: &str) -> pgp::Cert {
-        CertBuilder::general_purpose(Some(uid)).generate().unwrap().0
+        CertBuilder::general_purpose(Some(uid))
+            .generate()
+            .unwrap()
+            .0
     }
 
     fn bytes(cert: &pgp::Cert) -> Vec<u8> {
@@ -243,9 +301,16 @@ mod tests {
 
     #[test]
     fn a_key_for_someone_else_is_refused() {
-        let e = MemberKey::check(&bytes(&key("Eve <eve@example.org>")), "bob@example.org", SystemTime::now())
-            .unwrap_err();
-        assert!(matches!(&e, KeyRefusal::NoMatchingUserId { found, .. } if found.contains("eve@example.org")), "{e}");
+        let e = MemberKey::check(
+            &bytes(&key("Eve <eve@example.org>")),
+            "bob@example.org",
+            SystemTime::now(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, KeyRefusal::NoMatchingUserId { found, .. } if found.contains("eve@example.org")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -256,12 +321,16 @@ mod tests {
             .set_validity_period(Duration::from_secs(86400))
             .generate()
             .unwrap();
-        let e = MemberKey::check(&bytes(&expired), "bob@example.org", SystemTime::now()).unwrap_err();
+        let e =
+            MemberKey::check(&bytes(&expired), "bob@example.org", SystemTime::now()).unwrap_err();
         assert!(matches!(e, KeyRefusal::Expired(_)), "{e}");
 
-        let (cert, revocation) = CertBuilder::general_purpose(Some("Bob <bob@example.org>")).generate().unwrap();
+        let (cert, revocation) = CertBuilder::general_purpose(Some("Bob <bob@example.org>"))
+            .generate()
+            .unwrap();
         let (revoked, _) = cert.insert_packets(Some(revocation)).unwrap();
-        let e = MemberKey::check(&bytes(&revoked), "bob@example.org", SystemTime::now()).unwrap_err();
+        let e =
+            MemberKey::check(&bytes(&revoked), "bob@example.org", SystemTime::now()).unwrap_err();
         assert_eq!(e, KeyRefusal::Revoked);
     }
 
@@ -272,7 +341,8 @@ mod tests {
             .add_signing_subkey()
             .generate()
             .unwrap();
-        let e = MemberKey::check(&bytes(&signing_only), "bob@example.org", SystemTime::now()).unwrap_err();
+        let e = MemberKey::check(&bytes(&signing_only), "bob@example.org", SystemTime::now())
+            .unwrap_err();
         assert_eq!(e, KeyRefusal::NoEncryptionSubkey);
     }
 
@@ -280,13 +350,35 @@ mod tests {
     fn third_party_certifications_are_stripped() {
         let bob = key("Bob <bob@example.org>");
         let mallory = key("Mallory <m@example.org>");
-        let mut signer = mallory.primary_key().key().clone().parts_into_secret().unwrap().into_keypair().unwrap();
+        let mut signer = mallory
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
         let uid = bob.userids().next().unwrap();
-        let certification = uid.userid().certify(&mut signer, &bob, pgp::types::SignatureType::GenericCertification, None, None).unwrap();
+        let certification = uid
+            .userid()
+            .certify(
+                &mut signer,
+                &bob,
+                pgp::types::SignatureType::GenericCertification,
+                None,
+                None,
+            )
+            .unwrap();
         let (flooded, _) = bob.clone().insert_packets(Some(certification)).unwrap();
-        assert_eq!(flooded.userids().next().unwrap().certifications().count(), 1);
+        assert_eq!(
+            flooded.userids().next().unwrap().certifications().count(),
+            1
+        );
         let m = MemberKey::check(&bytes(&flooded), "bob@example.org", SystemTime::now()).unwrap();
-        assert_eq!(m.cert().userids().next().unwrap().certifications().count(), 0);
+        assert_eq!(
+            m.cert().userids().next().unwrap().certifications().count(),
+            0
+        );
     }
 
     #[test]
@@ -312,7 +404,10 @@ mod tests {
         assert_eq!(parts.len(), 2);
         let (info, addrs) = MemberKey::inspect(&parts[0], SystemTime::now()).unwrap();
         assert_eq!(info.fingerprint.replace(' ', ""), a.fingerprint().to_hex());
-        assert_eq!(addrs, [("Alice".to_string(), "alice@example.org".to_string())]);
+        assert_eq!(
+            addrs,
+            [("Alice".to_string(), "alice@example.org".to_string())]
+        );
         assert!(MemberKey::check(&parts[0], "alice@example.org", SystemTime::now()).is_ok());
         // The one that cannot encrypt is still described, primary user ID first.
         let (info, addrs) = MemberKey::inspect(&parts[1], SystemTime::now()).unwrap();
@@ -324,20 +419,41 @@ mod tests {
             KeyRefusal::NoEncryptionSubkey
         );
         // Two armored blocks pasted one after the other, secrets dropped.
-        let pasted = [a.as_tsk().armored().to_vec().unwrap(), b"\n".to_vec(), bytes(&b)].concat();
+        let pasted = [
+            a.as_tsk().armored().to_vec().unwrap(),
+            b"\n".to_vec(),
+            bytes(&b),
+        ]
+        .concat();
         let parts = MemberKey::split(&pasted).unwrap();
         assert_eq!(parts.len(), 2);
         assert!(!MemberKey::from_stored(&parts[0]).unwrap().cert().is_tsk());
-        assert!(matches!(MemberKey::split(b"hello"), Err(KeyRefusal::Unreadable(_))));
-        assert!(matches!(MemberKey::split(b""), Err(KeyRefusal::Unreadable(_))));
+        assert!(matches!(
+            MemberKey::split(b"hello"),
+            Err(KeyRefusal::Unreadable(_))
+        ));
+        assert!(matches!(
+            MemberKey::split(b""),
+            Err(KeyRefusal::Unreadable(_))
+        ));
     }
 
     #[test]
     fn oversized_and_unreadable_files_are_refused() {
         let big = vec![b'A'; MAX_KEY_BYTES + 1];
-        assert!(matches!(MemberKey::check(&big, "b@example.org", SystemTime::now()), Err(KeyRefusal::TooLarge { .. })));
-        assert!(matches!(MemberKey::check(b"hello", "b@example.org", SystemTime::now()), Err(KeyRefusal::Unreadable(_))));
-        let two = [bytes(&key("A <a@example.org>")), bytes(&key("B <b@example.org>"))].concat();
+        assert!(matches!(
+            MemberKey::check(&big, "b@example.org", SystemTime::now()),
+            Err(KeyRefusal::TooLarge { .. })
+        ));
+        assert!(matches!(
+            MemberKey::check(b"hello", "b@example.org", SystemTime::now()),
+            Err(KeyRefusal::Unreadable(_))
+        ));
+        let two = [
+            bytes(&key("A <a@example.org>")),
+            bytes(&key("B <b@example.org>")),
+        ]
+        .concat();
         let e = MemberKey::check(&two, "a@example.org", SystemTime::now()).unwrap_err();
         assert!(e.to_string().contains("2 keys"), "{e}");
     }

@@ -35,7 +35,9 @@ pub enum OpenPgpError {
     NotAKey(String),
     #[error("the file holds {0} keys; give one key at a time")]
     SeveralKeys(usize),
-    #[error("this is a public key only: the list needs its secret key (export it with `gpg --export-secret-keys --armor`)")]
+    #[error(
+        "this is a public key only: the list needs its secret key (export it with `gpg --export-secret-keys --armor`)"
+    )]
     NoSecret,
     #[error("the secret key is protected by a passphrase: give the passphrase")]
     NeedsPassphrase,
@@ -72,21 +74,25 @@ fn rfc3339(t: SystemTime) -> String {
 pub(crate) fn describe(cert: &pgp::Cert, now: SystemTime) -> KeyInfo {
     use pgp::types::PublicKeyAlgorithm;
     let p = policy();
-    let algo = |k: &pgp::packet::Key<pgp::packet::key::PublicParts, pgp::packet::key::UnspecifiedRole>| {
-        let bits = k.mpis().bits().map(|b| format!("{b}")).unwrap_or_default();
-        match k.pk_algo() {
-            PublicKeyAlgorithm::RSAEncryptSign => {
-                format!("RSA {bits}")
+    let algo =
+        |k: &pgp::packet::Key<pgp::packet::key::PublicParts, pgp::packet::key::UnspecifiedRole>| {
+            let bits = k.mpis().bits().map(|b| format!("{b}")).unwrap_or_default();
+            match k.pk_algo() {
+                PublicKeyAlgorithm::RSAEncryptSign => {
+                    format!("RSA {bits}")
+                }
+                PublicKeyAlgorithm::EdDSA | PublicKeyAlgorithm::Ed25519 => "Ed25519".into(),
+                PublicKeyAlgorithm::ECDH | PublicKeyAlgorithm::X25519 => match k.mpis() {
+                    pgp::crypto::mpi::PublicKey::ECDH {
+                        curve: pgp::types::Curve::Cv25519,
+                        ..
+                    } => "Cv25519".into(),
+                    pgp::crypto::mpi::PublicKey::ECDH { curve, .. } => format!("ECDH {curve}"),
+                    _ => "X25519".into(),
+                },
+                other => other.to_string(),
             }
-            PublicKeyAlgorithm::EdDSA | PublicKeyAlgorithm::Ed25519 => "Ed25519".into(),
-            PublicKeyAlgorithm::ECDH | PublicKeyAlgorithm::X25519 => match k.mpis() {
-                pgp::crypto::mpi::PublicKey::ECDH { curve: pgp::types::Curve::Cv25519, .. } => "Cv25519".into(),
-                pgp::crypto::mpi::PublicKey::ECDH { curve, .. } => format!("ECDH {curve}"),
-                _ => "X25519".into(),
-            },
-            other => other.to_string(),
-        }
-    };
+        };
     let mut algorithms = vec![algo(cert.primary_key().key().role_as_unspecified())];
     let (expires, user_ids) = match cert.with_policy(&p, now) {
         Ok(vc) => {
@@ -95,12 +101,16 @@ pub(crate) fn describe(cert: &pgp::Cert, now: SystemTime) -> KeyInfo {
             }
             (
                 vc.primary_key().key_expiration_time().map(rfc3339),
-                vc.userids().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned()).collect(),
+                vc.userids()
+                    .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+                    .collect(),
             )
         }
         Err(_) => (
             None,
-            cert.userids().map(|u| String::from_utf8_lossy(u.userid().value()).into_owned()).collect(),
+            cert.userids()
+                .map(|u| String::from_utf8_lossy(u.userid().value()).into_owned())
+                .collect(),
         ),
     };
     KeyInfo {

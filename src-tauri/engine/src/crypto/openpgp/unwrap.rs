@@ -9,7 +9,6 @@
 use std::io::Read;
 use std::time::SystemTime;
 
-use sequoia_openpgp as pgp;
 use pgp::crypto::SessionKey;
 use pgp::packet::{PKESK, SKESK};
 use pgp::parse::Parse;
@@ -19,6 +18,7 @@ use pgp::parse::stream::{
 };
 use pgp::serialize::MarshalInto;
 use pgp::types::{RevocationStatus, SymmetricAlgorithm};
+use sequoia_openpgp as pgp;
 
 use super::{ListKey, MemberKey, policy};
 use crate::mime;
@@ -50,7 +50,10 @@ impl VerificationHelper for &mut Helper<'_> {
             if let MessageLayer::SignatureGroup { results } = layer {
                 for r in results {
                     match r {
-                        Ok(good) => self.seen.good.push((good.ka.cert().fingerprint(), good.sig.clone())),
+                        Ok(good) => self
+                            .seen
+                            .good
+                            .push((good.ka.cert().fingerprint(), good.sig.clone())),
                         Err(e) => self.seen.bad.push(e.to_string()),
                     }
                 }
@@ -71,12 +74,24 @@ impl DecryptionHelper for &mut Helper<'_> {
     ) -> pgp::Result<Option<pgp::Cert>> {
         let p = policy();
         let cert = self.list_key.cert();
-        for ka in cert.keys().with_policy(&p, None).unencrypted_secret().supported().for_transport_encryption() {
+        for ka in cert
+            .keys()
+            .with_policy(&p, None)
+            .unencrypted_secret()
+            .supported()
+            .for_transport_encryption()
+        {
             let id = pgp::KeyHandle::from(ka.key().fingerprint());
-            for pkesk in pkesks.iter().filter(|k| k.recipient().is_none_or(|r| r.aliases(&id))) {
+            for pkesk in pkesks
+                .iter()
+                .filter(|k| k.recipient().is_none_or(|r| r.aliases(&id)))
+            {
                 self.seen.pkesk_for_list = true;
                 let mut pair = ka.key().clone().into_keypair()?;
-                if pkesk.decrypt(&mut pair, sym_algo).is_some_and(|(algo, sk)| decrypt(algo, &sk)) {
+                if pkesk
+                    .decrypt(&mut pair, sym_algo)
+                    .is_some_and(|(algo, sk)| decrypt(algo, &sk))
+                {
                     self.seen.decrypted = true;
                     return Ok(Some(cert.clone()));
                 }
@@ -102,8 +117,15 @@ pub fn unwrap(
 ) -> Unwrapped {
     let (head, body) = mime::split_head(raw);
     let ct = mime::header(head, "Content-Type").unwrap_or_default();
-    let mut helper = Helper { list_key, members, seen: Seen::default() };
-    match (mime::media_type(&ct).as_str(), mime::param(&ct, "protocol").map(|p| p.to_ascii_lowercase())) {
+    let mut helper = Helper {
+        list_key,
+        members,
+        seen: Seen::default(),
+    };
+    match (
+        mime::media_type(&ct).as_str(),
+        mime::param(&ct, "protocol").map(|p| p.to_ascii_lowercase()),
+    ) {
         ("multipart/encrypted", Some(p)) if p == "application/pgp-encrypted" => {
             let Some(ciphertext) = mime::param(&ct, "boundary")
                 .and_then(|b| mime::parts(body, &b))
@@ -116,7 +138,11 @@ pub fn unwrap(
                 Ok(p) => p,
                 Err(e) => {
                     return Unwrapped {
-                        encrypted: if helper.seen.pkesk_for_list { Encrypted::Broken(e) } else { Encrypted::NotForList },
+                        encrypted: if helper.seen.pkesk_for_list {
+                            Encrypted::Broken(e)
+                        } else {
+                            Encrypted::NotForList
+                        },
                         signed: Signed::No,
                         content: None,
                         signature_digest: None,
@@ -127,25 +153,49 @@ pub fn unwrap(
             // Signed inside the encryption (RFC 3156 section 6.1)?
             let (inner_head, inner_body) = mime::split_head(&plaintext);
             let inner_ct = mime::header(inner_head, "Content-Type").unwrap_or_default();
-            if helper.seen.good.is_empty() && helper.seen.bad.is_empty() && is_pgp_signed(&inner_ct) {
+            if helper.seen.good.is_empty() && helper.seen.bad.is_empty() && is_pgp_signed(&inner_ct)
+            {
                 return match signed_parts(&inner_ct, inner_body) {
                     Some((signed, sig)) => {
-                        let mut inner = Helper { list_key, members, seen: Seen::default() };
+                        let mut inner = Helper {
+                            list_key,
+                            members,
+                            seen: Seen::default(),
+                        };
                         verify_detached(&signed, &sig, &mut inner);
-                        let (signed_by, digest, time) = judge(&inner.seen, members, list_key, from, now);
-                        Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(signed), signature_digest: digest, signature_time: time }
+                        let (signed_by, digest, time) =
+                            judge(&inner.seen, members, list_key, from, now);
+                        Unwrapped {
+                            encrypted: Encrypted::ForList,
+                            signed: signed_by,
+                            content: Some(signed),
+                            signature_digest: digest,
+                            signature_time: time,
+                        }
                     }
                     None => broken("the signed part inside the encryption is damaged"),
                 };
             }
             let (signed_by, digest, time) = judge(&helper.seen, members, list_key, from, now);
-            Unwrapped { encrypted: Encrypted::ForList, signed: signed_by, content: Some(plaintext), signature_digest: digest, signature_time: time }
+            Unwrapped {
+                encrypted: Encrypted::ForList,
+                signed: signed_by,
+                content: Some(plaintext),
+                signature_digest: digest,
+                signature_time: time,
+            }
         }
         ("multipart/signed", Some(_)) if is_pgp_signed(&ct) => match signed_parts(&ct, body) {
             Some((signed, sig)) => {
                 verify_detached(&signed, &sig, &mut helper);
                 let (signed_by, digest, time) = judge(&helper.seen, members, list_key, from, now);
-                Unwrapped { encrypted: Encrypted::No, signed: signed_by, content: Some(signed), signature_digest: digest, signature_time: time }
+                Unwrapped {
+                    encrypted: Encrypted::No,
+                    signed: signed_by,
+                    content: Some(signed),
+                    signature_digest: digest,
+                    signature_time: time,
+                }
             }
             None => Unwrapped {
                 encrypted: Encrypted::No,
@@ -161,13 +211,23 @@ pub fn unwrap(
 }
 
 fn plain() -> Unwrapped {
-    Unwrapped { encrypted: Encrypted::No, signed: Signed::No, content: None, signature_digest: None, signature_time: None }
+    Unwrapped {
+        encrypted: Encrypted::No,
+        signed: Signed::No,
+        content: None,
+        signature_digest: None,
+        signature_time: None,
+    }
 }
 
 /// A text/plain entity around text that was signed or encrypted inline.
 fn text_entity(text: &[u8]) -> Vec<u8> {
-    [b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".as_slice(), &mime::crlf(text)]
-        .concat()
+    [
+        b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+            .as_slice(),
+        &mime::crlf(text),
+    ]
+    .concat()
 }
 
 /// Inline PGP in a text/plain body: a cleartext-signed block, or an armored
@@ -196,38 +256,60 @@ fn inline(
     let outside = |(start, stop): (usize, usize)| {
         !text[..start].trim().is_empty() || !text[stop..].trim().is_empty()
     };
-    let mut helper = Helper { list_key, members, seen: Seen::default() };
-    if let Some(span) = find("-----BEGIN PGP SIGNED MESSAGE-----", "-----END PGP SIGNATURE-----") {
+    let mut helper = Helper {
+        list_key,
+        members,
+        seen: Seen::default(),
+    };
+    if let Some(span) = find(
+        "-----BEGIN PGP SIGNED MESSAGE-----",
+        "-----END PGP SIGNATURE-----",
+    ) {
         let block = &text.as_bytes()[span.0..span.1];
         let p = policy();
         let mut cleartext = Vec::new();
         let verified = pgp::parse::stream::VerifierBuilder::from_bytes(block)
             .and_then(|b| b.with_policy(&p, None, &mut helper))
             .and_then(|mut v| {
-                (&mut v).take(max_size as u64 + 1).read_to_end(&mut cleartext)?;
+                (&mut v)
+                    .take(max_size as u64 + 1)
+                    .read_to_end(&mut cleartext)?;
                 Ok(())
             });
         if let Err(e) = verified
-            && helper.seen.bad.is_empty() {
-                helper.seen.bad.push(e.to_string());
-            }
+            && helper.seen.bad.is_empty()
+        {
+            helper.seen.bad.push(e.to_string());
+        }
         // The cleartext framework signs the text without its last line
         // break; the copy's text ends with one, as mail text does.
         if !cleartext.ends_with(b"\n") {
             cleartext.extend_from_slice(b"\r\n");
         }
-        return inline_result(Encrypted::No, &cleartext, judge(&helper.seen, members, list_key, from, now), outside(span));
+        return inline_result(
+            Encrypted::No,
+            &cleartext,
+            judge(&helper.seen, members, list_key, from, now),
+            outside(span),
+        );
     }
     if let Some(span) = find("-----BEGIN PGP MESSAGE-----", "-----END PGP MESSAGE-----") {
         let block = text.as_bytes()[span.0..span.1].to_vec();
         return match decrypt(&block, &mut helper, max_size) {
             Err(e) => Unwrapped {
-                encrypted: if helper.seen.pkesk_for_list { Encrypted::Broken(e) } else { Encrypted::NotForList },
+                encrypted: if helper.seen.pkesk_for_list {
+                    Encrypted::Broken(e)
+                } else {
+                    Encrypted::NotForList
+                },
                 ..plain()
             },
-            Ok(plaintext) => {
-                inline_result(Encrypted::ForList, &plaintext, judge(&helper.seen, members, list_key, from, now), outside(span))
-            }
+            Ok(plaintext) => inline_result(
+                Encrypted::ForList,
+                &plaintext,
+                judge(&helper.seen, members, list_key, from, now),
+                outside(span),
+            ),
         };
     }
     plain()
@@ -258,12 +340,19 @@ fn inline_result(
 }
 
 fn broken(reason: &str) -> Unwrapped {
-    Unwrapped { encrypted: Encrypted::Broken(reason.into()), signed: Signed::No, content: None, signature_digest: None, signature_time: None }
+    Unwrapped {
+        encrypted: Encrypted::Broken(reason.into()),
+        signed: Signed::No,
+        content: None,
+        signature_digest: None,
+        signature_time: None,
+    }
 }
 
 fn is_pgp_signed(ct: &str) -> bool {
     mime::media_type(ct) == "multipart/signed"
-        && mime::param(ct, "protocol").is_some_and(|p| p.eq_ignore_ascii_case("application/pgp-signature"))
+        && mime::param(ct, "protocol")
+            .is_some_and(|p| p.eq_ignore_ascii_case("application/pgp-signature"))
 }
 
 /// The signed entity (exact bytes, CRLF canonical) and the signature.
@@ -280,13 +369,21 @@ fn signed_parts(ct: &str, body: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 /// Encrypted Data packet, which sequoia rightly refuses to decrypt).
 fn scan(ciphertext: &[u8], list_key: &ListKey) -> (bool, bool) {
     use pgp::parse::{PacketParser, PacketParserResult};
-    let ours: Vec<pgp::KeyHandle> = list_key.cert().keys().map(|k| pgp::KeyHandle::from(k.key().fingerprint())).collect();
+    let ours: Vec<pgp::KeyHandle> = list_key
+        .cert()
+        .keys()
+        .map(|k| pgp::KeyHandle::from(k.key().fingerprint()))
+        .collect();
     let (mut for_list, mut no_mdc) = (false, false);
-    let Ok(mut ppr) = PacketParser::from_bytes(ciphertext) else { return (false, false) };
+    let Ok(mut ppr) = PacketParser::from_bytes(ciphertext) else {
+        return (false, false);
+    };
     while let PacketParserResult::Some(pp) = ppr {
         match &pp.packet {
             pgp::Packet::PKESK(pkesk) => {
-                for_list |= pkesk.recipient().is_none_or(|r| ours.iter().any(|o| o.aliases(&r)));
+                for_list |= pkesk
+                    .recipient()
+                    .is_none_or(|r| ours.iter().any(|o| o.aliases(&r)));
             }
             other if other.tag() == pgp::packet::Tag::SED => no_mdc = true,
             _ => {}
@@ -304,7 +401,10 @@ fn decrypt(ciphertext: &[u8], helper: &mut Helper<'_>, max_size: usize) -> Resul
     let (for_list, no_mdc) = scan(ciphertext, helper.list_key);
     helper.seen.pkesk_for_list |= for_list;
     if no_mdc {
-        return Err("encrypted without integrity protection (no MDC), which is unsafe to decrypt (EFAIL)".into());
+        return Err(
+            "encrypted without integrity protection (no MDC), which is unsafe to decrypt (EFAIL)"
+                .into(),
+        );
     }
     let p = policy();
     let mut decryptor = DecryptorBuilder::from_bytes(ciphertext)
@@ -319,7 +419,9 @@ fn decrypt(ciphertext: &[u8], helper: &mut Helper<'_>, max_size: usize) -> Resul
         .read_to_end(&mut plaintext)
         .map_err(|e| describe_failure(&e.into()))?;
     if plaintext.len() > max_size {
-        return Err(format!("it decrypts to more than {max_size} bytes (setting max-size)"));
+        return Err(format!(
+            "it decrypts to more than {max_size} bytes (setting max-size)"
+        ));
     }
     drop(decryptor);
     Ok(plaintext)
@@ -327,8 +429,13 @@ fn decrypt(ciphertext: &[u8], helper: &mut Helper<'_>, max_size: usize) -> Resul
 
 fn describe_failure(e: &pgp::anyhow::Error) -> String {
     let text = format!("{e:#}");
-    if text.contains("SED") || text.to_ascii_lowercase().contains("integrity") || text.contains("MDC") {
-        format!("encrypted without integrity protection, which is unsafe to decrypt (EFAIL): {text}")
+    if text.contains("SED")
+        || text.to_ascii_lowercase().contains("integrity")
+        || text.contains("MDC")
+    {
+        format!(
+            "encrypted without integrity protection, which is unsafe to decrypt (EFAIL): {text}"
+        )
     } else {
         text
     }
@@ -359,42 +466,104 @@ fn judge(
     if seen.good.is_empty() {
         return match seen.bad.first() {
             None => (Signed::No, None, None),
-            Some(reason) => (Signed::Invalid(format!("the signature does not verify: {reason}")), None, None),
+            Some(reason) => (
+                Signed::Invalid(format!("the signature does not verify: {reason}")),
+                None,
+                None,
+            ),
         };
     }
     if !seen.bad.is_empty() {
-        return (Signed::Invalid(format!("one of its signatures does not verify: {}", seen.bad[0])), None, None);
+        return (
+            Signed::Invalid(format!(
+                "one of its signatures does not verify: {}",
+                seen.bad[0]
+            )),
+            None,
+            None,
+        );
     }
     let (fingerprint, sig) = &seen.good[0];
-    let Some((email, key)) = members.iter().find(|(_, k)| k.cert().fingerprint() == *fingerprint) else {
-        return (Signed::Invalid("signed by a key that is no member's".into()), None, None);
+    let Some((email, key)) = members
+        .iter()
+        .find(|(_, k)| k.cert().fingerprint() == *fingerprint)
+    else {
+        return (
+            Signed::Invalid("signed by a key that is no member's".into()),
+            None,
+            None,
+        );
     };
     let p = policy();
     let names_from = match key.cert().with_policy(&p, now) {
-        Err(e) => return (Signed::Invalid(format!("the signer's key is not valid now: {e}")), None, None),
+        Err(e) => {
+            return (
+                Signed::Invalid(format!("the signer's key is not valid now: {e}")),
+                None,
+                None,
+            );
+        }
         Ok(vc) => {
             if let RevocationStatus::Revoked(_) = vc.revocation_status() {
-                return (Signed::Invalid("the signer's key is revoked".into()), None, None);
+                return (
+                    Signed::Invalid("the signer's key is revoked".into()),
+                    None,
+                    None,
+                );
             }
             if let Err(e) = vc.alive() {
-                return (Signed::Invalid(format!("the signer's key has expired: {e}")), None, None);
+                return (
+                    Signed::Invalid(format!("the signer's key has expired: {e}")),
+                    None,
+                    None,
+                );
             }
             from.is_some_and(|from| {
                 email.eq_ignore_ascii_case(from)
-                    && vc.userids().any(|u| u.userid().email().ok().flatten().is_some_and(|e| e.eq_ignore_ascii_case(from)))
+                    && vc.userids().any(|u| {
+                        u.userid()
+                            .email()
+                            .ok()
+                            .flatten()
+                            .is_some_and(|e| e.eq_ignore_ascii_case(from))
+                    })
             })
         }
     };
     let recipients: Vec<_> = sig.intended_recipients().collect();
     let list_fpr = list_key.cert().fingerprint();
     if !recipients.is_empty() && !recipients.iter().any(|r| **r == list_fpr) {
-        return (Signed::Invalid("the signature was made for other recipients (Intended Recipient), not this list".into()), None, None);
+        return (
+            Signed::Invalid(
+                "the signature was made for other recipients (Intended Recipient), not this list"
+                    .into(),
+            ),
+            None,
+            None,
+        );
     }
     // Last: the signature is good and a member's; whether the post says it
     // is theirs decides whether it counts.
     if !names_from {
-        return (Signed::NotTheSender { email: email.clone(), fingerprint: fingerprint.to_hex() }, None, sig.signature_creation_time());
+        return (
+            Signed::NotTheSender {
+                email: email.clone(),
+                fingerprint: fingerprint.to_hex(),
+            },
+            None,
+            sig.signature_creation_time(),
+        );
     }
-    let digest = sig.to_vec().ok().map(|bytes| crate::store::sha256_hex(&bytes));
-    (Signed::ByMember { email: email.clone(), fingerprint: fingerprint.to_hex() }, digest, sig.signature_creation_time())
+    let digest = sig
+        .to_vec()
+        .ok()
+        .map(|bytes| crate::store::sha256_hex(&bytes));
+    (
+        Signed::ByMember {
+            email: email.clone(),
+            fingerprint: fingerprint.to_hex(),
+        },
+        digest,
+        sig.signature_creation_time(),
+    )
 }

@@ -4,10 +4,10 @@
 
 use std::io::Write;
 
-use sequoia_openpgp as pgp;
 use pgp::armor;
 use pgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer};
 use pgp::types::HashAlgorithm;
+use sequoia_openpgp as pgp;
 
 use super::{ListKey, MemberKey, OpenPgpError, policy};
 use crate::mime;
@@ -39,7 +39,10 @@ pub fn sign_entity(content: &[u8], list_key: &ListKey) -> Result<Vec<u8>, OpenPg
     let mut sig = Vec::new();
     {
         let message = Message::new(&mut sig);
-        let message = Armorer::new(message).kind(armor::Kind::Signature).build().map_err(failed)?;
+        let message = Armorer::new(message)
+            .kind(armor::Kind::Signature)
+            .build()
+            .map_err(failed)?;
         let mut signer = Signer::new(message, signer)
             .map_err(failed)?
             .detached()
@@ -85,7 +88,8 @@ const SYMMETRIC: pgp::types::SymmetricAlgorithm = pgp::types::SymmetricAlgorithm
 impl SharedPayload {
     pub fn new(entity: &[u8]) -> Result<SharedPayload, OpenPgpError> {
         use pgp::serialize::stream::Compressor;
-        let session_key = pgp::crypto::SessionKey::new(SYMMETRIC.key_size().map_err(failed)?).map_err(failed)?;
+        let session_key =
+            pgp::crypto::SessionKey::new(SYMMETRIC.key_size().map_err(failed)?).map_err(failed)?;
         let mut encrypted = Vec::new();
         {
             let message = Message::new(&mut encrypted);
@@ -100,7 +104,10 @@ impl SharedPayload {
             literal.write_all(entity).map_err(failed)?;
             literal.finalize().map_err(failed)?;
         }
-        Ok(SharedPayload { session_key, encrypted })
+        Ok(SharedPayload {
+            session_key,
+            encrypted,
+        })
     }
 
     /// One member's copy: a multipart/encrypted entity.
@@ -120,17 +127,23 @@ impl SharedPayload {
             .revoked(false)
             .for_transport_encryption()
         {
-            let pkesk = PKESK3::for_recipient(SYMMETRIC, &self.session_key, ka.key()).map_err(failed)?;
-            pgp::Packet::from(PKESK::from(pkesk)).serialize(&mut binary).map_err(failed)?;
+            let pkesk =
+                PKESK3::for_recipient(SYMMETRIC, &self.session_key, ka.key()).map_err(failed)?;
+            pgp::Packet::from(PKESK::from(pkesk))
+                .serialize(&mut binary)
+                .map_err(failed)?;
             count += 1;
         }
         if count == 0 {
-            return Err(OpenPgpError::Unusable("the member's key has no valid encryption subkey".into()));
+            return Err(OpenPgpError::Unusable(
+                "the member's key has no valid encryption subkey".into(),
+            ));
         }
         binary.extend_from_slice(&self.encrypted);
         let mut ciphertext = Vec::with_capacity(binary.len() * 4 / 3 + 200);
         {
-            let mut armored = armor::Writer::new(&mut ciphertext, armor::Kind::Message).map_err(failed)?;
+            let mut armored =
+                armor::Writer::new(&mut ciphertext, armor::Kind::Message).map_err(failed)?;
             armored.write_all(&binary).map_err(failed)?;
             armored.finalize().map_err(failed)?;
         }
@@ -172,11 +185,13 @@ mod tests {
     use pgp::parse::Parse;
     use pgp::serialize::SerializeInto;
 
-    const CONTENT: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\n\r\nGr\xc3\xbc\xc3\x9fe an alle\r\n";
+    const CONTENT: &[u8] =
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nGr\xc3\xbc\xc3\x9fe an alle\r\n";
 
     fn member(uid: &str, email: &str) -> (pgp::Cert, (String, MemberKey)) {
         let (cert, _) = CertBuilder::general_purpose(Some(uid)).generate().unwrap();
-        let key = MemberKey::check(&cert.armored().to_vec().unwrap(), email, SystemTime::now()).unwrap();
+        let key =
+            MemberKey::check(&cert.armored().to_vec().unwrap(), email, SystemTime::now()).unwrap();
         (cert, (email.to_string(), key))
     }
 
@@ -186,13 +201,36 @@ mod tests {
         let list = ListKey::generate("L", "l@example.org", KeyAlgo::Ed25519, now).unwrap();
         let signed = sign_entity(CONTENT, &list).unwrap();
         // The list reading its own signature back, as a member's client does.
-        let as_member = vec![("l@example.org".to_string(), MemberKey::check(list.public_armored().as_bytes(), "l@example.org", now).unwrap())];
+        let as_member = vec![(
+            "l@example.org".to_string(),
+            MemberKey::check(list.public_armored().as_bytes(), "l@example.org", now).unwrap(),
+        )];
         let mail = [b"From: l@example.org\r\n".as_slice(), &signed].concat();
-        let u = unwrap(&mail, &list, &as_member, Some("l@example.org"), 1 << 20, now);
-        assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+        let u = unwrap(
+            &mail,
+            &list,
+            &as_member,
+            Some("l@example.org"),
+            1 << 20,
+            now,
+        );
+        assert!(
+            matches!(u.signed, Signed::ByMember { .. }),
+            "{:?}",
+            u.signed
+        );
         assert_eq!(u.content.as_deref(), Some(CONTENT));
-        let tampered = String::from_utf8_lossy(&mail).replace("an alle", "an Alle").into_bytes();
-        let u = unwrap(&tampered, &list, &as_member, Some("l@example.org"), 1 << 20, now);
+        let tampered = String::from_utf8_lossy(&mail)
+            .replace("an alle", "an Alle")
+            .into_bytes();
+        let u = unwrap(
+            &tampered,
+            &list,
+            &as_member,
+            Some("l@example.org"),
+            1 << 20,
+            now,
+        );
         assert!(matches!(u.signed, Signed::Invalid(_)), "{:?}", u.signed);
     }
 
@@ -204,7 +242,10 @@ mod tests {
         let (_, carol) = member("Carol <carol@example.org>", "carol@example.org");
         let signed = sign_entity(CONTENT, &list).unwrap();
         let shared = SharedPayload::new(&signed).unwrap();
-        let (to_bob, to_carol) = (shared.copy_for(&bob.1).unwrap(), shared.copy_for(&carol.1).unwrap());
+        let (to_bob, to_carol) = (
+            shared.copy_for(&bob.1).unwrap(),
+            shared.copy_for(&carol.1).unwrap(),
+        );
         assert_ne!(to_bob, to_carol);
         // Bob's secret key opens his copy (to the content the list signed),
         // not Carol's.
@@ -217,7 +258,10 @@ mod tests {
         let mine = read(&to_bob);
         assert_eq!(mine.encrypted, super::super::Encrypted::ForList);
         assert_eq!(mine.content.as_deref(), Some(CONTENT));
-        assert_eq!(read(&to_carol).encrypted, super::super::Encrypted::NotForList);
+        assert_eq!(
+            read(&to_carol).encrypted,
+            super::super::Encrypted::NotForList
+        );
     }
 
     #[test]
@@ -234,7 +278,10 @@ mod tests {
         let end = text.find("-----END PGP MESSAGE-----").unwrap() + 25;
         let armored = &text[start..end];
         let packets = pgp::PacketPile::from_bytes(armored.as_bytes()).unwrap();
-        let pkesks = packets.descendants().filter(|p| matches!(p, pgp::Packet::PKESK(_))).count();
+        let pkesks = packets
+            .descendants()
+            .filter(|p| matches!(p, pgp::Packet::PKESK(_)))
+            .count();
         assert_eq!(pkesks, 1);
     }
 }

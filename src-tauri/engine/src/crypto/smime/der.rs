@@ -38,14 +38,23 @@ pub(super) fn read(data: &[u8]) -> Result<(Tlv<'_>, &[u8]), String> {
         if n == 0 || n > 4 || rest.len() < n {
             return Err(bad("a length CMS does not use"));
         }
-        let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
         (len, &rest[n..])
     };
     if rest.len() < len {
         return Err(bad("a part is longer than the message"));
     }
     let header = data.len() - rest.len();
-    Ok((Tlv { tag, body: &rest[..len], whole: &data[..header + len] }, &rest[len..]))
+    Ok((
+        Tlv {
+            tag,
+            body: &rest[..len],
+            whole: &data[..header + len],
+        },
+        &rest[len..],
+    ))
 }
 
 /// Every element inside a constructed one.
@@ -84,7 +93,11 @@ pub(super) fn oid(body: &[u8]) -> String {
             value = 0;
         }
     }
-    parts.iter().map(u64::to_string).collect::<Vec<_>>().join(".")
+    parts
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 fn oid_of(tlv: Option<&Tlv<'_>>, what: &str) -> Result<String, String> {
@@ -102,7 +115,10 @@ fn algorithm(tlv: Option<&Tlv<'_>>, what: &str) -> Result<String, String> {
 pub(super) enum CertId {
     /// The issuer's name (DER) and the serial number (big-endian, without
     /// leading zeros).
-    IssuerSerial { issuer: Vec<u8>, serial: Vec<u8> },
+    IssuerSerial {
+        issuer: Vec<u8>,
+        serial: Vec<u8>,
+    },
     SubjectKeyId(Vec<u8>),
 }
 
@@ -118,7 +134,10 @@ impl CertId {
                 let parts = children(tlv.body)?;
                 let issuer = expect(parts.first(), SEQUENCE, "issuer")?;
                 let serial = expect(parts.get(1), INTEGER, "serial number")?;
-                Ok(CertId::IssuerSerial { issuer: issuer.whole.to_vec(), serial: unsigned(serial.body) })
+                Ok(CertId::IssuerSerial {
+                    issuer: issuer.whole.to_vec(),
+                    serial: unsigned(serial.body),
+                })
             }
             // [0] IMPLICIT SubjectKeyIdentifier
             0x80 => Ok(CertId::SubjectKeyId(tlv.body.to_vec())),
@@ -131,10 +150,16 @@ impl CertId {
         match self {
             CertId::IssuerSerial { issuer, serial } => {
                 let name = cert.issuer_name().to_der().unwrap_or_default();
-                let number = cert.serial_number().to_bn().map(|n| n.to_vec()).unwrap_or_default();
+                let number = cert
+                    .serial_number()
+                    .to_bn()
+                    .map(|n| n.to_vec())
+                    .unwrap_or_default();
                 &name == issuer && &unsigned(&number) == serial
             }
-            CertId::SubjectKeyId(id) => cert.subject_key_id().is_some_and(|k| k.as_slice() == id.as_slice()),
+            CertId::SubjectKeyId(id) => cert
+                .subject_key_id()
+                .is_some_and(|k| k.as_slice() == id.as_slice()),
         }
     }
 }
@@ -202,8 +227,14 @@ fn signed_data(body: &[u8]) -> Result<SignedData, String> {
     let encap = children(encap.body)?;
     let has_content = encap.get(1).is_some_and(|t| t.tag == 0xa0);
     let infos = expect(parts.last(), SET, "signer infos")?;
-    let signers = children(infos.body)?.iter().map(signer_info).collect::<Result<Vec<_>, _>>()?;
-    Ok(SignedData { has_content, signers })
+    let signers = children(infos.body)?
+        .iter()
+        .map(signer_info)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SignedData {
+        has_content,
+        signers,
+    })
 }
 
 fn signer_info(tlv: &Tlv<'_>) -> Result<SignerInfo, String> {
@@ -225,8 +256,16 @@ fn signer_info(tlv: &Tlv<'_>) -> Result<SignerInfo, String> {
         }
     }
     let signature_algorithm = algorithm(parts.get(at), "signature algorithm")?;
-    let signature = expect(parts.get(at + 1), OCTETS, "signature")?.body.to_vec();
-    Ok(SignerInfo { signer, digest, signature_algorithm, signing_time, signature })
+    let signature = expect(parts.get(at + 1), OCTETS, "signature")?
+        .body
+        .to_vec();
+    Ok(SignerInfo {
+        signer,
+        digest,
+        signature_algorithm,
+        signing_time,
+        signature,
+    })
 }
 
 /// UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ), UTC only.
@@ -251,7 +290,9 @@ pub(super) fn recipient_ids(info: &Tlv<'_>) -> Result<Vec<CertId>, String> {
         // KeyTransRecipientInfo: version, rid, ...
         SEQUENCE => {
             let fields = children(info.body)?;
-            ids.push(CertId::read(fields.get(1).ok_or_else(|| bad("recipient"))?)?);
+            ids.push(CertId::read(
+                fields.get(1).ok_or_else(|| bad("recipient"))?,
+            )?);
         }
         // [1] KeyAgreeRecipientInfo: ..., recipientEncryptedKeys (last)
         0xa1 => {
@@ -263,7 +304,9 @@ pub(super) fn recipient_ids(info: &Tlv<'_>) -> Result<Vec<CertId>, String> {
                 ids.push(match rid.tag {
                     // [0] RecipientKeyIdentifier: subjectKeyIdentifier first
                     0xa0 => CertId::SubjectKeyId(
-                        expect(children(rid.body)?.first(), OCTETS, "key identifier")?.body.to_vec(),
+                        expect(children(rid.body)?.first(), OCTETS, "key identifier")?
+                            .body
+                            .to_vec(),
                     ),
                     _ => CertId::read(rid)?,
                 });
@@ -282,7 +325,10 @@ pub(super) fn header(tag: u8, len: usize) -> Vec<u8> {
         out.push(len as u8);
     } else {
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+        let skip = bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(bytes.len() - 1);
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
@@ -302,8 +348,15 @@ fn enveloped_data(body: &[u8], authenticated: bool) -> Result<EnvelopedData, Str
         recipients.extend(recipient_ids(&info)?);
     }
     let content = expect(parts.get(at + 1), SEQUENCE, "encrypted content")?;
-    let cipher = algorithm(children(content.body)?.get(1), "content encryption algorithm")?;
-    Ok(EnvelopedData { authenticated, cipher, recipients })
+    let cipher = algorithm(
+        children(content.body)?.get(1),
+        "content encryption algorithm",
+    )?;
+    Ok(EnvelopedData {
+        authenticated,
+        cipher,
+        recipients,
+    })
 }
 
 #[cfg(test)]
@@ -325,13 +378,25 @@ mod tests {
 
     #[test]
     fn object_identifiers_read_in_dotted_form() {
-        assert_eq!(oid(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]), SIGNED_DATA);
-        assert_eq!(oid(&[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a]), "2.16.840.1.101.3.4.1.42");
+        assert_eq!(
+            oid(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]),
+            SIGNED_DATA
+        );
+        assert_eq!(
+            oid(&[0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x01, 0x2a]),
+            "2.16.840.1.101.3.4.1.42"
+        );
     }
 
     #[test]
     fn truncated_or_strange_input_is_an_error_not_a_panic() {
-        for input in [&[][..], &[0x30], &[0x30, 0x05, 0x01], &[0x30, 0x85, 1, 1, 1, 1, 1], &[0x1f, 0x01, 0x00]] {
+        for input in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x05, 0x01],
+            &[0x30, 0x85, 1, 1, 1, 1, 1],
+            &[0x1f, 0x01, 0x00],
+        ] {
             assert!(read(input).is_err(), "{input:?}");
             assert!(inspect(input).is_err(), "{input:?}");
         }
@@ -340,10 +405,25 @@ mod tests {
 
     #[test]
     fn times_in_both_forms() {
-        let utc = Tlv { tag: 0x17, body: b"260101000000Z", whole: &[] };
+        let utc = Tlv {
+            tag: 0x17,
+            body: b"260101000000Z",
+            whole: &[],
+        };
         assert_eq!(asn1_time(&utc), Some(1_767_225_600));
-        let general = Tlv { tag: 0x18, body: b"20260101000000Z", whole: &[] };
+        let general = Tlv {
+            tag: 0x18,
+            body: b"20260101000000Z",
+            whole: &[],
+        };
         assert_eq!(asn1_time(&general), Some(1_767_225_600));
-        assert_eq!(asn1_time(&Tlv { tag: 0x17, body: b"2601010000+0100", whole: &[] }), None);
+        assert_eq!(
+            asn1_time(&Tlv {
+                tag: 0x17,
+                body: b"2601010000+0100",
+                whole: &[]
+            }),
+            None
+        );
     }
 }

@@ -8,7 +8,9 @@ use openssl::asn1::Asn1Time;
 use openssl::bn::{BigNum, MsbOption};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
-use openssl::x509::extension::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier};
+use openssl::x509::extension::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName, SubjectKeyIdentifier,
+};
 use openssl::x509::{X509, X509Name, X509Req};
 
 use super::{CertInfo, SmimeError, emails, failed, info, key_algorithm, read_certs, secs, unix};
@@ -27,7 +29,9 @@ impl std::str::FromStr for SmimeAlgo {
         match s {
             "rsa3072" => Ok(SmimeAlgo::Rsa3072),
             "p256" => Ok(SmimeAlgo::P256),
-            other => Err(format!("unknown algorithm {other:?}: use rsa3072 (every client) or p256")),
+            other => Err(format!(
+                "unknown algorithm {other:?}: use rsa3072 (every client) or p256"
+            )),
         }
     }
 }
@@ -43,9 +47,12 @@ pub struct ListIdentity {
 
 pub(super) fn new_key(algo: SmimeAlgo) -> Result<PKey<Private>, SmimeError> {
     match algo {
-        SmimeAlgo::Rsa3072 => PKey::from_rsa(openssl::rsa::Rsa::generate(3072).map_err(failed)?).map_err(failed),
+        SmimeAlgo::Rsa3072 => {
+            PKey::from_rsa(openssl::rsa::Rsa::generate(3072).map_err(failed)?).map_err(failed)
+        }
         SmimeAlgo::P256 => {
-            let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).map_err(failed)?;
+            let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                .map_err(failed)?;
             PKey::from_ec_key(openssl::ec::EcKey::generate(&group).map_err(failed)?).map_err(failed)
         }
     }
@@ -75,7 +82,11 @@ pub(crate) fn make_cert(
     days: u32,
     authority: bool,
 ) -> Result<X509, openssl::error::ErrorStack> {
-    let name = if authority { subject("Conclave test authority", "")? } else { subject(email, email)? };
+    let name = if authority {
+        subject("Conclave test authority", "")?
+    } else {
+        subject(email, email)?
+    };
     make_named_cert(&name, email, key, issuer, days, authority)
 }
 
@@ -108,7 +119,13 @@ fn make_named_cert(
     b.set_not_after(&until)?;
     if authority {
         b.append_extension(BasicConstraints::new().critical().ca().build()?)?;
-        b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+        b.append_extension(
+            KeyUsage::new()
+                .critical()
+                .key_cert_sign()
+                .crl_sign()
+                .build()?,
+        )?;
     } else {
         b.append_extension(BasicConstraints::new().build()?)?;
         let mut usage = KeyUsage::new();
@@ -120,12 +137,18 @@ fn make_named_cert(
         }
         b.append_extension(usage.build()?)?;
         b.append_extension(ExtendedKeyUsage::new().email_protection().build()?)?;
-        let san = SubjectAlternativeName::new().email(email).build(&b.x509v3_context(issuer.map(|(c, _)| &**c), None))?;
+        let san = SubjectAlternativeName::new()
+            .email(email)
+            .build(&b.x509v3_context(issuer.map(|(c, _)| &**c), None))?;
         b.append_extension(san)?;
     }
-    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer.map(|(c, _)| &**c), None))?;
+    let ski =
+        SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer.map(|(c, _)| &**c), None))?;
     b.append_extension(ski)?;
-    b.sign(issuer.map(|(_, k)| k).unwrap_or(key), MessageDigest::sha256())?;
+    b.sign(
+        issuer.map(|(_, k)| k).unwrap_or(key),
+        MessageDigest::sha256(),
+    )?;
     Ok(b.build())
 }
 
@@ -136,9 +159,18 @@ fn csr(key: &PKey<Private>, address: &str) -> Result<Vec<u8>, SmimeError> {
     req.set_subject_name(&name).map_err(failed)?;
     req.set_pubkey(key).map_err(failed)?;
     let mut ext = openssl::stack::Stack::new().map_err(failed)?;
-    let san = SubjectAlternativeName::new().email(address).build(&req.x509v3_context(None)).map_err(failed)?;
+    let san = SubjectAlternativeName::new()
+        .email(address)
+        .build(&req.x509v3_context(None))
+        .map_err(failed)?;
     ext.push(san).map_err(failed)?;
-    ext.push(ExtendedKeyUsage::new().email_protection().build().map_err(failed)?).map_err(failed)?;
+    ext.push(
+        ExtendedKeyUsage::new()
+            .email_protection()
+            .build()
+            .map_err(failed)?,
+    )
+    .map_err(failed)?;
     req.add_extensions(&ext).map_err(failed)?;
     req.sign(key, MessageDigest::sha256()).map_err(failed)?;
     req.build().to_pem().map_err(failed)
@@ -150,7 +182,11 @@ impl ListIdentity {
     pub fn generate(address: &str, algo: SmimeAlgo) -> Result<ListIdentity, SmimeError> {
         let key = new_key(algo)?;
         let cert = make_cert(address, &key, None, SELF_SIGNED_DAYS, false).map_err(failed)?;
-        Ok(ListIdentity { key, cert, chain: vec![] })
+        Ok(ListIdentity {
+            key,
+            cert,
+            chain: vec![],
+        })
     }
 
     /// A new key and a certificate signing request for a CA (PEM). The key
@@ -173,7 +209,12 @@ impl ListIdentity {
     /// certificate (its fingerprint is new; the key is the same). Refused
     /// for an authority's certificate, and when it would end no later than
     /// the present one.
-    pub fn renew(&self, address: &str, days: u32, now: SystemTime) -> Result<ListIdentity, SmimeError> {
+    pub fn renew(
+        &self,
+        address: &str,
+        days: u32,
+        now: SystemTime,
+    ) -> Result<ListIdentity, SmimeError> {
         if !self.self_signed() {
             return Err(SmimeError::Renew(format!(
                 "{} issued it: ask them for a new one (make the request with `conclave-cli list key renew {address} --protocol smime --csr FILE`)",
@@ -187,8 +228,20 @@ impl ListIdentity {
                 info(&self.cert).expires
             )));
         }
-        let cert = make_named_cert(self.cert.subject_name(), address, &self.key, None, days, false).map_err(failed)?;
-        let renewed = ListIdentity { key: self.key.clone(), cert, chain: vec![] };
+        let cert = make_named_cert(
+            self.cert.subject_name(),
+            address,
+            &self.key,
+            None,
+            days,
+            false,
+        )
+        .map_err(failed)?;
+        let renewed = ListIdentity {
+            key: self.key.clone(),
+            cert,
+            chain: vec![],
+        };
         renewed.check(address, now)?;
         Ok(renewed)
     }
@@ -202,7 +255,12 @@ impl ListIdentity {
 
     /// The list's key with its certificate (and chain), in any order: the
     /// certificate is the one whose public key is the key's.
-    pub fn with_key(key: PKey<Private>, certs: Vec<X509>, address: &str, now: SystemTime) -> Result<ListIdentity, SmimeError> {
+    pub fn with_key(
+        key: PKey<Private>,
+        certs: Vec<X509>,
+        address: &str,
+        now: SystemTime,
+    ) -> Result<ListIdentity, SmimeError> {
         let position = certs
             .iter()
             .position(|c| c.public_key().is_ok_and(|p| p.public_eq(&key)))
@@ -222,7 +280,10 @@ impl ListIdentity {
             return Err(SmimeError::NotForAddress(address.into()));
         }
         if unix(self.cert.not_after()) < secs(now) {
-            return Err(SmimeError::Refused(format!("it expired on {}", info(&self.cert).expires)));
+            return Err(SmimeError::Refused(format!(
+                "it expired on {}",
+                info(&self.cert).expires
+            )));
         }
         Ok(())
     }
@@ -241,7 +302,12 @@ impl ListIdentity {
 
     /// Reads a PKCS#12 file, or PEM with the private key and the
     /// certificate (and its chain).
-    pub fn import(bytes: &[u8], password: Option<&Sensitive<String>>, address: &str, now: SystemTime) -> Result<ListIdentity, SmimeError> {
+    pub fn import(
+        bytes: &[u8],
+        password: Option<&Sensitive<String>>,
+        address: &str,
+        now: SystemTime,
+    ) -> Result<ListIdentity, SmimeError> {
         let pass = password.map(|p| p.expose().as_str()).unwrap_or("");
         let text = String::from_utf8_lossy(bytes);
         if text.contains("PRIVATE KEY-----") {
@@ -249,22 +315,38 @@ impl ListIdentity {
                 if pass.is_empty() {
                     return Err(SmimeError::NeedsPassword);
                 }
-                PKey::private_key_from_pem_passphrase(bytes, pass.as_bytes()).map_err(|_| SmimeError::WrongPassword)?
+                PKey::private_key_from_pem_passphrase(bytes, pass.as_bytes())
+                    .map_err(|_| SmimeError::WrongPassword)?
             } else {
-                PKey::private_key_from_pem(bytes).map_err(|e| SmimeError::NotAnIdentity(e.to_string()))?
+                PKey::private_key_from_pem(bytes)
+                    .map_err(|e| SmimeError::NotAnIdentity(e.to_string()))?
             };
             let certs = read_certs(bytes).map_err(|_| {
-                SmimeError::NotAnIdentity("the PEM file holds a key but no certificate; put both in one file".into())
+                SmimeError::NotAnIdentity(
+                    "the PEM file holds a key but no certificate; put both in one file".into(),
+                )
             })?;
             return ListIdentity::with_key(key, certs, address, now);
         }
-        let p12 = openssl::pkcs12::Pkcs12::from_der(bytes).map_err(|e| SmimeError::NotAnIdentity(e.to_string()))?;
+        let p12 = openssl::pkcs12::Pkcs12::from_der(bytes)
+            .map_err(|e| SmimeError::NotAnIdentity(e.to_string()))?;
         let parsed = p12.parse2(pass).map_err(|_| {
-            if pass.is_empty() { SmimeError::NeedsPassword } else { SmimeError::WrongPassword }
+            if pass.is_empty() {
+                SmimeError::NeedsPassword
+            } else {
+                SmimeError::WrongPassword
+            }
         })?;
-        let key = parsed.pkey.ok_or_else(|| SmimeError::NotAnIdentity("the PKCS#12 file holds no private key".into()))?;
+        let key = parsed.pkey.ok_or_else(|| {
+            SmimeError::NotAnIdentity("the PKCS#12 file holds no private key".into())
+        })?;
         let mut certs: Vec<X509> = parsed.cert.into_iter().collect();
-        certs.extend(parsed.ca.map(|s| s.into_iter().collect::<Vec<_>>()).unwrap_or_default());
+        certs.extend(
+            parsed
+                .ca
+                .map(|s| s.into_iter().collect::<Vec<_>>())
+                .unwrap_or_default(),
+        );
         ListIdentity::with_key(key, certs, address, now)
     }
 
@@ -310,7 +392,11 @@ impl ListIdentity {
 
 impl Clone for ListIdentity {
     fn clone(&self) -> Self {
-        ListIdentity { key: self.key.clone(), cert: self.cert.clone(), chain: self.chain.clone() }
+        ListIdentity {
+            key: self.key.clone(),
+            cert: self.cert.clone(),
+            chain: self.chain.clone(),
+        }
     }
 }
 
@@ -329,15 +415,31 @@ mod tests {
         assert!(i.self_signed);
         let pem = ListIdentity::key_to_keychain(id.key()).unwrap();
         let key = ListIdentity::key_from_keychain(&pem).unwrap();
-        let back = ListIdentity::with_key(key, read_certs(&id.public_pem()).unwrap(), "list@example.org", now).unwrap();
+        let back = ListIdentity::with_key(
+            key,
+            read_certs(&id.public_pem()).unwrap(),
+            "list@example.org",
+            now,
+        )
+        .unwrap();
         assert_eq!(back.fingerprint(), id.fingerprint());
         assert!(matches!(
-            ListIdentity::with_key(back.key().clone(), read_certs(&id.public_pem()).unwrap(), "other@example.org", now),
+            ListIdentity::with_key(
+                back.key().clone(),
+                read_certs(&id.public_pem()).unwrap(),
+                "other@example.org",
+                now
+            ),
             Err(SmimeError::NotForAddress(_))
         ));
         let other = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
         assert!(matches!(
-            ListIdentity::with_key(other.key().clone(), read_certs(&id.public_pem()).unwrap(), "list@example.org", now),
+            ListIdentity::with_key(
+                other.key().clone(),
+                read_certs(&id.public_pem()).unwrap(),
+                "list@example.org",
+                now
+            ),
             Err(SmimeError::KeyMismatch)
         ));
     }
@@ -355,9 +457,15 @@ mod tests {
             .to_der()
             .unwrap();
         assert!(ListIdentity::needs_password(&p12));
-        assert!(matches!(ListIdentity::import(&p12, None, "list@example.org", now), Err(SmimeError::NeedsPassword)));
+        assert!(matches!(
+            ListIdentity::import(&p12, None, "list@example.org", now),
+            Err(SmimeError::NeedsPassword)
+        ));
         let wrong = Sensitive::new("nope".to_string());
-        assert!(matches!(ListIdentity::import(&p12, Some(&wrong), "list@example.org", now), Err(SmimeError::WrongPassword)));
+        assert!(matches!(
+            ListIdentity::import(&p12, Some(&wrong), "list@example.org", now),
+            Err(SmimeError::WrongPassword)
+        ));
         let right = Sensitive::new("s3cret".to_string());
         let back = ListIdentity::import(&p12, Some(&right), "list@example.org", now).unwrap();
         assert_eq!(back.fingerprint(), id.fingerprint());
@@ -374,12 +482,23 @@ mod tests {
         assert_eq!(after.subject, before.subject);
         assert!(after.self_signed);
         assert_ne!(renewed.fingerprint(), id.fingerprint(), "a new certificate");
-        assert!(renewed.cert().public_key().unwrap().public_eq(id.key()), "the same key");
+        assert!(
+            renewed.cert().public_key().unwrap().public_eq(id.key()),
+            "the same key"
+        );
         // It goes with the key from the keychain, as the agent loads it.
-        let back = ListIdentity::with_key(id.key().clone(), read_certs(&renewed.public_pem()).unwrap(), "list@example.org", now).unwrap();
+        let back = ListIdentity::with_key(
+            id.key().clone(),
+            read_certs(&renewed.public_pem()).unwrap(),
+            "list@example.org",
+            now,
+        )
+        .unwrap();
         assert_eq!(back.fingerprint(), renewed.fingerprint());
         // Not to an earlier end.
-        assert!(matches!(renewed.renew("list@example.org", 30, now), Err(SmimeError::Renew(m)) if m.contains("valid until")));
+        assert!(
+            matches!(renewed.renew("list@example.org", 30, now), Err(SmimeError::Renew(m)) if m.contains("valid until"))
+        );
     }
 
     #[test]
@@ -389,13 +508,25 @@ mod tests {
         let ca_key = new_key(SmimeAlgo::P256).unwrap();
         let ca = make_cert("", &ca_key, None, 30, true).unwrap();
         let issued = make_cert("list@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
-        let id = ListIdentity::with_key(key, vec![issued, ca.clone()], "list@example.org", now).unwrap();
-        assert!(matches!(id.renew("list@example.org", 730, now), Err(SmimeError::Renew(m)) if m.contains("--csr")));
+        let id =
+            ListIdentity::with_key(key, vec![issued, ca.clone()], "list@example.org", now).unwrap();
+        assert!(
+            matches!(id.renew("list@example.org", 730, now), Err(SmimeError::Renew(m)) if m.contains("--csr"))
+        );
         let csr = X509Req::from_pem(&id.renewal_request("list@example.org").unwrap()).unwrap();
         assert!(csr.public_key().unwrap().public_eq(id.key()));
         // The authority's answer is installed on the key the list has.
-        let again = make_cert("list@example.org", id.key(), Some((&ca, &ca_key)), 60, false).unwrap();
-        let renewed = ListIdentity::with_key(id.key().clone(), vec![again, ca], "list@example.org", now).unwrap();
+        let again = make_cert(
+            "list@example.org",
+            id.key(),
+            Some((&ca, &ca_key)),
+            60,
+            false,
+        )
+        .unwrap();
+        let renewed =
+            ListIdentity::with_key(id.key().clone(), vec![again, ca], "list@example.org", now)
+                .unwrap();
         assert!(renewed.info().expires > id.info().expires);
     }
 
@@ -409,7 +540,8 @@ mod tests {
         let ca_key = new_key(SmimeAlgo::P256).unwrap();
         let ca = make_cert("", &ca_key, None, 30, true).unwrap();
         let issued = make_cert("list@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
-        let id = ListIdentity::with_key(key, vec![ca.clone(), issued], "list@example.org", now).unwrap();
+        let id =
+            ListIdentity::with_key(key, vec![ca.clone(), issued], "list@example.org", now).unwrap();
         assert_eq!(id.chain().len(), 1);
         assert!(!id.info().self_signed);
     }

@@ -29,7 +29,8 @@ fn unsuitable(cert: &X509Ref, now: SystemTime) -> Option<String> {
     }
     if let Some(usage) = cert.key_usage() {
         let rsa = cert.public_key().is_ok_and(|k| k.rsa().is_ok());
-        let sign = usage.intersects(X509KeyUsage::DIGITAL_SIGNATURE | X509KeyUsage::NON_REPUDIATION);
+        let sign =
+            usage.intersects(X509KeyUsage::DIGITAL_SIGNATURE | X509KeyUsage::NON_REPUDIATION);
         let encrypt = if rsa {
             usage.contains(X509KeyUsage::KEY_ENCIPHERMENT)
         } else {
@@ -40,13 +41,25 @@ fn unsuitable(cert: &X509Ref, now: SystemTime) -> Option<String> {
         }
     }
     if let Some(purposes) = cert.extended_key_usage()
-        && !purposes.intersects(openssl::x509::X509ExtendedKeyUsage::SMIME | openssl::x509::X509ExtendedKeyUsage::ANYEKU)
+        && !purposes.intersects(
+            openssl::x509::X509ExtendedKeyUsage::SMIME
+                | openssl::x509::X509ExtendedKeyUsage::ANYEKU,
+        )
     {
-        return Some("it is not made for e-mail (its extended key usage lacks emailProtection)".into());
+        return Some(
+            "it is not made for e-mail (its extended key usage lacks emailProtection)".into(),
+        );
     }
     let digest = cert.signature_algorithm().object().nid();
     use openssl::nid::Nid;
-    if [Nid::SHA1WITHRSAENCRYPTION, Nid::MD5WITHRSAENCRYPTION, Nid::ECDSA_WITH_SHA1, Nid::DSAWITHSHA1].contains(&digest) {
+    if [
+        Nid::SHA1WITHRSAENCRYPTION,
+        Nid::MD5WITHRSAENCRYPTION,
+        Nid::ECDSA_WITH_SHA1,
+        Nid::DSAWITHSHA1,
+    ]
+    .contains(&digest)
+    {
         return Some("it is signed with SHA-1 or MD5, which can be forged".into());
     }
     None
@@ -56,7 +69,13 @@ impl MemberCert {
     /// Checks a certificate file (PEM, DER or PKCS#7 bundle) for `email`.
     /// `anchors` are the list's trust anchors; `pinned` says the owner
     /// vouches for this very certificate (self-made ones are common).
-    pub fn check(bytes: &[u8], email: &str, anchors: &[X509], pinned: bool, now: SystemTime) -> Result<MemberCert, SmimeError> {
+    pub fn check(
+        bytes: &[u8],
+        email: &str,
+        anchors: &[X509],
+        pinned: bool,
+        now: SystemTime,
+    ) -> Result<MemberCert, SmimeError> {
         let email = email.trim();
         let certs = read_certs(bytes)?;
         let mut refusals = Vec::new();
@@ -81,7 +100,11 @@ impl MemberCert {
             return Err(SmimeError::Refused(why));
         }
         if !pinned {
-            let others: Vec<X509> = certs.iter().filter(|c| c.to_der().ok() != cert.to_der().ok()).cloned().collect();
+            let others: Vec<X509> = certs
+                .iter()
+                .filter(|c| c.to_der().ok() != cert.to_der().ok())
+                .cloned()
+                .collect();
             if let Err(why) = chains_to(&cert, &others, anchors) {
                 return Err(SmimeError::Refused(why.to_string()));
             }
@@ -97,17 +120,28 @@ impl MemberCert {
     pub fn examine(cert: &X509, others: &[X509], anchors: &[X509], now: SystemTime) -> CertReview {
         let unsuitable = emails(cert).err().or_else(|| unsuitable(cert, now));
         let trust = match chains_to(cert, others, anchors) {
-            Ok(anchor) => Trust::Authority { subject: info(&anchor).subject, fingerprint: super::fingerprint(&anchor) },
+            Ok(anchor) => Trust::Authority {
+                subject: info(&anchor).subject,
+                fingerprint: super::fingerprint(&anchor),
+            },
             Err(Untrusted::Unknown) if info(cert).self_signed => Trust::SelfSigned,
-            Err(Untrusted::Unknown) => Trust::UnknownIssuer { issuer: info(cert).issuer },
+            Err(Untrusted::Unknown) => Trust::UnknownIssuer {
+                issuer: info(cert).issuer,
+            },
             Err(Untrusted::Broken(why)) => Trust::Broken { why },
         };
-        CertReview { info: info(cert), unsuitable, trust }
+        CertReview {
+            info: info(cert),
+            unsuitable,
+            trust,
+        }
     }
 
     /// A certificate read back from the store (checked when it was added).
     pub fn from_stored(der: &[u8]) -> Result<MemberCert, SmimeError> {
-        X509::from_der(der).map(|cert| MemberCert { cert }).map_err(|e| SmimeError::NotACertificate(e.to_string()))
+        X509::from_der(der)
+            .map(|cert| MemberCert { cert })
+            .map_err(|e| SmimeError::NotACertificate(e.to_string()))
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -154,7 +188,10 @@ pub struct CertReview {
 pub enum Trust {
     /// Issued (directly or through the file's intermediates) by this
     /// trusted authority.
-    Authority { subject: String, fingerprint: String },
+    Authority {
+        subject: String,
+        fingerprint: String,
+    },
     /// Signed by its own key: only the member can vouch for it.
     SelfSigned,
     /// Issued by an authority the list does not trust.
@@ -173,7 +210,10 @@ impl Trust {
 /// than a member's: its key usage says so, or it issued another
 /// certificate among `others` and carries no address of its own.
 pub fn is_authority(cert: &X509Ref, others: &[X509]) -> bool {
-    if cert.key_usage().is_some_and(|u| u.contains(X509KeyUsage::KEY_CERT_SIGN)) {
+    if cert
+        .key_usage()
+        .is_some_and(|u| u.contains(X509KeyUsage::KEY_CERT_SIGN))
+    {
         return true;
     }
     let subject = cert.subject_name().to_der().ok();
@@ -213,7 +253,9 @@ fn chains_to(cert: &X509Ref, others: &[X509], anchors: &[X509]) -> Result<X509, 
     for a in anchors {
         store.add_cert(a.clone()).map_err(broken)?;
     }
-    store.set_purpose(X509PurposeId::SMIME_SIGN).map_err(broken)?;
+    store
+        .set_purpose(X509PurposeId::SMIME_SIGN)
+        .map_err(broken)?;
     let store = store.build();
     let mut chain = openssl::stack::Stack::new().map_err(broken)?;
     for o in others {
@@ -223,7 +265,9 @@ fn chains_to(cert: &X509Ref, others: &[X509], anchors: &[X509]) -> Result<X509, 
     let (ok, error, top) = ctx
         .init(&store, cert, &chain, |c| {
             let ok = c.verify_cert()?;
-            let top = c.chain().and_then(|s| s.iter().last().map(|t| t.to_owned()));
+            let top = c
+                .chain()
+                .and_then(|s| s.iter().last().map(|t| t.to_owned()));
             Ok((ok, c.error(), top))
         })
         .map_err(broken)?;
@@ -245,8 +289,8 @@ fn chains_to(cert: &X509Ref, others: &[X509], anchors: &[X509]) -> Result<X509, 
 
 #[cfg(test)]
 mod tests {
-    use super::super::identity::{make_cert, new_key};
     use super::super::SmimeAlgo;
+    use super::super::identity::{make_cert, new_key};
     use super::*;
 
     fn pem(c: &X509) -> Vec<u8> {
@@ -262,18 +306,65 @@ mod tests {
         let issued = make_cert("bob@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
         let own = make_cert("bob@example.org", &key, None, 30, false).unwrap();
 
-        let ok = MemberCert::check(&pem(&issued), "Bob@example.org", std::slice::from_ref(&ca), false, now).unwrap();
+        let ok = MemberCert::check(
+            &pem(&issued),
+            "Bob@example.org",
+            std::slice::from_ref(&ca),
+            false,
+            now,
+        )
+        .unwrap();
         assert_eq!(ok.fingerprint(), super::super::fingerprint(&issued));
         // DER and a PKCS#7 bundle too.
-        assert!(MemberCert::check(&issued.to_der().unwrap(), "bob@example.org", std::slice::from_ref(&ca), false, now).is_ok());
+        assert!(
+            MemberCert::check(
+                &issued.to_der().unwrap(),
+                "bob@example.org",
+                std::slice::from_ref(&ca),
+                false,
+                now
+            )
+            .is_ok()
+        );
 
-        let e = MemberCert::check(&pem(&own), "bob@example.org", std::slice::from_ref(&ca), false, now).err().unwrap();
-        assert!(e.to_string().contains("not issued by an authority this list trusts"), "{e}");
-        assert!(MemberCert::check(&pem(&own), "bob@example.org", &[], true, now).is_ok(), "pinned");
-        let e = MemberCert::check(&pem(&issued), "carol@example.org", std::slice::from_ref(&ca), false, now).err().unwrap();
+        let e = MemberCert::check(
+            &pem(&own),
+            "bob@example.org",
+            std::slice::from_ref(&ca),
+            false,
+            now,
+        )
+        .err()
+        .unwrap();
+        assert!(
+            e.to_string()
+                .contains("not issued by an authority this list trusts"),
+            "{e}"
+        );
+        assert!(
+            MemberCert::check(&pem(&own), "bob@example.org", &[], true, now).is_ok(),
+            "pinned"
+        );
+        let e = MemberCert::check(
+            &pem(&issued),
+            "carol@example.org",
+            std::slice::from_ref(&ca),
+            false,
+            now,
+        )
+        .err()
+        .unwrap();
         assert!(matches!(e, SmimeError::NotForAddress(_)), "{e}");
         let later = now + std::time::Duration::from_secs(40 * 86_400);
-        let e = MemberCert::check(&pem(&issued), "bob@example.org", std::slice::from_ref(&ca), false, later).err().unwrap();
+        let e = MemberCert::check(
+            &pem(&issued),
+            "bob@example.org",
+            std::slice::from_ref(&ca),
+            false,
+            later,
+        )
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("expired"), "{e}");
     }
 
@@ -287,14 +378,33 @@ mod tests {
         let now = SystemTime::now();
 
         let r = MemberCert::examine(&issued, &[], std::slice::from_ref(&ca), now);
-        assert_eq!(r.trust, Trust::Authority { subject: info(&ca).subject, fingerprint: super::super::fingerprint(&ca) });
+        assert_eq!(
+            r.trust,
+            Trust::Authority {
+                subject: info(&ca).subject,
+                fingerprint: super::super::fingerprint(&ca)
+            }
+        );
         assert!(r.unsuitable.is_none() && r.trust.trusted());
         // The list trusts someone, but not the issuer.
         let r = MemberCert::examine(&issued, &[], std::slice::from_ref(&own), now);
-        assert_eq!(r.trust, Trust::UnknownIssuer { issuer: info(&ca).subject });
-        assert_eq!(MemberCert::examine(&own, &[], std::slice::from_ref(&ca), now).trust, Trust::SelfSigned);
+        assert_eq!(
+            r.trust,
+            Trust::UnknownIssuer {
+                issuer: info(&ca).subject
+            }
+        );
+        assert_eq!(
+            MemberCert::examine(&own, &[], std::slice::from_ref(&ca), now).trust,
+            Trust::SelfSigned
+        );
         let later = now + std::time::Duration::from_secs(40 * 86_400);
-        assert!(MemberCert::examine(&issued, &[], &[ca.clone()], later).unsuitable.unwrap().contains("expired"));
+        assert!(
+            MemberCert::examine(&issued, &[], &[ca.clone()], later)
+                .unsuitable
+                .unwrap()
+                .contains("expired")
+        );
 
         assert!(is_authority(&ca, &[]));
         assert!(!is_authority(&issued, std::slice::from_ref(&ca)));
@@ -304,14 +414,19 @@ mod tests {
     #[test]
     fn small_rsa_keys_and_strange_addresses_are_refused() {
         let now = SystemTime::now();
-        let small = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(1024).unwrap()).unwrap();
+        let small =
+            openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(1024).unwrap()).unwrap();
         let cert = make_cert("bob@example.org", &small, None, 30, false).unwrap();
-        let e = MemberCert::check(&pem(&cert), "bob@example.org", &[], true, now).err().unwrap();
+        let e = MemberCert::check(&pem(&cert), "bob@example.org", &[], true, now)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("1024 bits"), "{e}");
 
         let key = new_key(SmimeAlgo::P256).unwrap();
         let spoof = make_cert("bob@example.org\tx", &key, None, 30, false).unwrap();
-        let e = MemberCert::check(&pem(&spoof), "bob@example.org", &[], true, now).err().unwrap();
+        let e = MemberCert::check(&pem(&spoof), "bob@example.org", &[], true, now)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("control characters"), "{e}");
     }
 }

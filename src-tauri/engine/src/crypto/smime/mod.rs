@@ -21,19 +21,25 @@ use openssl::x509::{X509, X509Ref};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmimeError {
-    #[error("no certificate found in it ({0}): give a PEM (.pem, .crt), DER (.cer, .der) or PKCS#7 (.p7b) file")]
+    #[error(
+        "no certificate found in it ({0}): give a PEM (.pem, .crt), DER (.cer, .der) or PKCS#7 (.p7b) file"
+    )]
     NotACertificate(String),
     #[error("no certificate in it carries the address {0}: give the member's own certificate")]
     NotForAddress(String),
     #[error("the certificate is refused: {0}")]
     Refused(String),
-    #[error("this is not a list key ({0}): give a PKCS#12 file (.p12, .pfx) or a PEM file with the private key and its certificate")]
+    #[error(
+        "this is not a list key ({0}): give a PKCS#12 file (.p12, .pfx) or a PEM file with the private key and its certificate"
+    )]
     NotAnIdentity(String),
     #[error("the PKCS#12 file is protected by a password: give the password")]
     NeedsPassword,
     #[error("the password does not open this PKCS#12 file: check it and try again")]
     WrongPassword,
-    #[error("the certificate does not belong to the list's private key: install the certificate issued for this list's request")]
+    #[error(
+        "the certificate does not belong to the list's private key: install the certificate issued for this list's request"
+    )]
     KeyMismatch,
     #[error("the list key is not usable: {0}")]
     Unusable(String),
@@ -63,9 +69,16 @@ pub struct CertInfo {
 }
 
 pub fn fingerprint(cert: &X509Ref) -> String {
-    let digest = cert.digest(openssl::hash::MessageDigest::sha256()).map(|d| d.to_vec()).unwrap_or_default();
+    let digest = cert
+        .digest(openssl::hash::MessageDigest::sha256())
+        .map(|d| d.to_vec())
+        .unwrap_or_default();
     let hex: String = digest.iter().map(|b| format!("{b:02X}")).collect();
-    hex.as_bytes().chunks(4).map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(" ")
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn name_text(name: &openssl::x509::X509NameRef) -> String {
@@ -82,7 +95,10 @@ fn name_text(name: &openssl::x509::X509NameRef) -> String {
 /// Seconds since 1970 of an ASN.1 time.
 fn unix(t: &openssl::asn1::Asn1TimeRef) -> i64 {
     let epoch = openssl::asn1::Asn1Time::from_unix(0).expect("the epoch is a time");
-    epoch.diff(t).map(|d| i64::from(d.days) * 86_400 + i64::from(d.secs)).unwrap_or(0)
+    epoch
+        .diff(t)
+        .map(|d| i64::from(d.days) * 86_400 + i64::from(d.secs))
+        .unwrap_or(0)
 }
 
 fn rfc3339(secs: i64) -> String {
@@ -92,16 +108,22 @@ fn rfc3339(secs: i64) -> String {
 }
 
 fn secs(now: SystemTime) -> i64 {
-    now.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    now.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// "RSA 3072" or "ECDSA P-256"; an error names what is not accepted.
 fn key_algorithm(cert: &X509Ref) -> Result<String, String> {
-    let key = cert.public_key().map_err(|e| format!("its public key cannot be read ({e})"))?;
+    let key = cert
+        .public_key()
+        .map_err(|e| format!("its public key cannot be read ({e})"))?;
     if let Ok(rsa) = key.rsa() {
         let bits = rsa.size() * 8;
         if bits < 2048 {
-            return Err(format!("its RSA key has {bits} bits; at least 2048 are needed"));
+            return Err(format!(
+                "its RSA key has {bits} bits; at least 2048 are needed"
+            ));
         }
         return Ok(format!("RSA {bits}"));
     }
@@ -111,7 +133,9 @@ fn key_algorithm(cert: &X509Ref) -> Result<String, String> {
             Some(Nid::X9_62_PRIME256V1) => Ok("ECDSA P-256".into()),
             Some(Nid::SECP384R1) => Ok("ECDSA P-384".into()),
             Some(Nid::SECP521R1) => Ok("ECDSA P-521".into()),
-            other => Err(format!("its key is on a curve mail clients do not share ({other:?})")),
+            other => Err(format!(
+                "its key is on a curve mail clients do not share ({other:?})"
+            )),
         };
     }
     Err("its key is neither RSA nor elliptic-curve".into())
@@ -130,13 +154,18 @@ pub(crate) fn emails(cert: &X509Ref) -> Result<Vec<String>, String> {
             }
         }
     }
-    for e in cert.subject_name().entries_by_nid(openssl::nid::Nid::PKCS9_EMAILADDRESS) {
+    for e in cert
+        .subject_name()
+        .entries_by_nid(openssl::nid::Nid::PKCS9_EMAILADDRESS)
+    {
         let raw = e.data().as_slice();
         found.push(String::from_utf8_lossy(raw).into_owned());
     }
     for e in &found {
         if e.chars().any(|c| c.is_whitespace() || c.is_control()) || !e.contains('@') {
-            return Err(format!("it carries the address {e:?}, which holds spaces or control characters (a spoofing trick)"));
+            return Err(format!(
+                "it carries the address {e:?}, which holds spaces or control characters (a spoofing trick)"
+            ));
         }
     }
     // The same address often stands in both places.
@@ -155,7 +184,11 @@ pub fn person_name(cert: &X509Ref) -> Option<String> {
     cert.subject_name()
         .entries_by_nid(openssl::nid::Nid::COMMONNAME)
         .next()
-        .map(|e| String::from_utf8_lossy(e.data().as_slice()).trim().to_string())
+        .map(|e| {
+            String::from_utf8_lossy(e.data().as_slice())
+                .trim()
+                .to_string()
+        })
         .filter(|n| !n.is_empty() && !n.contains('@') && !n.chars().any(char::is_control))
 }
 
@@ -169,7 +202,10 @@ pub fn info(cert: &X509Ref) -> CertInfo {
         valid_from: rfc3339(unix(cert.not_before())),
         expires: rfc3339(unix(cert.not_after())),
         self_signed: cert.subject_name().to_der().ok() == cert.issuer_name().to_der().ok()
-            && cert.public_key().and_then(|k| cert.verify(&k)).unwrap_or(false),
+            && cert
+                .public_key()
+                .and_then(|k| cert.verify(&k))
+                .unwrap_or(false),
     }
 }
 
@@ -177,11 +213,14 @@ pub fn info(cert: &X509Ref) -> CertInfo {
 /// PKCS#7 bundle (PEM or DER).
 pub fn read_certs(bytes: &[u8]) -> Result<Vec<X509>, SmimeError> {
     let text = String::from_utf8_lossy(bytes);
-    if text.contains("-----BEGIN CERTIFICATE-----") || text.contains("-----BEGIN X509 CERTIFICATE-----") {
+    if text.contains("-----BEGIN CERTIFICATE-----")
+        || text.contains("-----BEGIN X509 CERTIFICATE-----")
+    {
         return X509::stack_from_pem(bytes).map_err(|e| SmimeError::NotACertificate(e.to_string()));
     }
     if text.contains("-----BEGIN PKCS7-----") {
-        let p7 = openssl::pkcs7::Pkcs7::from_pem(bytes).map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
+        let p7 = openssl::pkcs7::Pkcs7::from_pem(bytes)
+            .map_err(|e| SmimeError::NotACertificate(e.to_string()))?;
         return pkcs7_certs(&p7);
     }
     if let Ok(cert) = X509::from_der(bytes) {
@@ -200,7 +239,9 @@ fn pkcs7_certs(p7: &openssl::pkcs7::Pkcs7Ref) -> Result<Vec<X509>, SmimeError> {
         .map(|stack| stack.iter().map(|c| c.to_owned()).collect())
         .unwrap_or_default();
     if certs.is_empty() {
-        return Err(SmimeError::NotACertificate("the PKCS#7 bundle holds no certificate".into()));
+        return Err(SmimeError::NotACertificate(
+            "the PKCS#7 bundle holds no certificate".into(),
+        ));
     }
     Ok(certs)
 }
@@ -217,7 +258,11 @@ pub(crate) fn base64_lines(data: &[u8]) -> Vec<u8> {
 }
 
 pub(crate) fn unbase64(text: &[u8]) -> Result<Vec<u8>, String> {
-    let clean: String = text.iter().filter(|b| !b.is_ascii_whitespace()).map(|b| *b as char).collect();
+    let clean: String = text
+        .iter()
+        .filter(|b| !b.is_ascii_whitespace())
+        .map(|b| *b as char)
+        .collect();
     openssl::base64::decode_block(&clean).map_err(|_| "its base64 encoding is broken".to_string())
 }
 
@@ -227,15 +272,28 @@ pub(crate) mod test_support {
     use openssl::pkey::{PKey, Private};
 
     /// A certificate for `email`, signed by `issuer` (or by itself).
-    pub fn cert_for(email: &str, issuer: Option<(&X509, &PKey<Private>)>, rsa_bits: Option<u32>) -> (X509, PKey<Private>) {
+    pub fn cert_for(
+        email: &str,
+        issuer: Option<(&X509, &PKey<Private>)>,
+        rsa_bits: Option<u32>,
+    ) -> (X509, PKey<Private>) {
         let key = match rsa_bits {
             Some(bits) => PKey::from_rsa(openssl::rsa::Rsa::generate(bits).unwrap()).unwrap(),
             None => {
-                let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1).unwrap();
+                let group =
+                    openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
+                        .unwrap();
                 PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap()
             }
         };
-        let cert = identity::make_cert(email, &key, issuer, 365, issuer.is_none() && email.is_empty()).unwrap();
+        let cert = identity::make_cert(
+            email,
+            &key,
+            issuer,
+            365,
+            issuer.is_none() && email.is_empty(),
+        )
+        .unwrap();
         (cert, key)
     }
 }

@@ -39,19 +39,31 @@ pub fn is_smime(raw: &[u8]) -> bool {
     let ct = mime::header(head, "Content-Type").unwrap_or_default();
     let media = mime::media_type(&ct);
     is_pkcs7(&media)
-        || (media == "multipart/signed" && mime::param(&ct, "protocol").is_some_and(|p| is_pkcs7_signature(&p)))
+        || (media == "multipart/signed"
+            && mime::param(&ct, "protocol").is_some_and(|p| is_pkcs7_signature(&p)))
 }
 
 fn plain() -> Unwrapped {
-    Unwrapped { encrypted: Encrypted::No, signed: Signed::No, content: None, signature_digest: None, signature_time: None }
+    Unwrapped {
+        encrypted: Encrypted::No,
+        signed: Signed::No,
+        content: None,
+        signature_digest: None,
+        signature_time: None,
+    }
 }
 
 /// A body's transfer encoding undone (base64 is what S/MIME uses; binary
 /// and 7bit pass).
 fn decoded_body(head: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
-    match mime::header(head, "Content-Transfer-Encoding").map(|e| e.trim().to_ascii_lowercase()).as_deref() {
+    match mime::header(head, "Content-Transfer-Encoding")
+        .map(|e| e.trim().to_ascii_lowercase())
+        .as_deref()
+    {
         Some("base64") => unbase64(body),
-        Some("quoted-printable") => Err("its CMS part is quoted-printable, which S/MIME does not use".into()),
+        Some("quoted-printable") => {
+            Err("its CMS part is quoted-printable, which S/MIME does not use".into())
+        }
         _ => Ok(body.to_vec()),
     }
 }
@@ -59,8 +71,11 @@ fn decoded_body(head: &[u8], body: &[u8]) -> Result<Vec<u8>, String> {
 /// The CMS message as DER: OpenSSL reads BER (gpgsm's indefinite lengths
 /// too) and writes it back as DER for [`der::inspect`].
 fn parse_cms(bytes: &[u8]) -> Result<(CmsContentInfo, Vec<u8>), String> {
-    let cms = CmsContentInfo::from_der(bytes).map_err(|_| "its CMS part cannot be read".to_string())?;
-    let der = cms.to_der().map_err(|_| "its CMS part cannot be read".to_string())?;
+    let cms =
+        CmsContentInfo::from_der(bytes).map_err(|_| "its CMS part cannot be read".to_string())?;
+    let der = cms
+        .to_der()
+        .map_err(|_| "its CMS part cannot be read".to_string())?;
     Ok((cms, der))
 }
 
@@ -102,22 +117,33 @@ pub fn unwrap(
     match der::inspect(&der) {
         Err(why) => broken_or_invalid(&ct, why),
         Ok(Cms::Signed(info)) => finish(Encrypted::No, opaque(cms, &info, members, from, now)),
-        Ok(Cms::Other(kind)) => broken_or_invalid(&ct, format!("a CMS content of type {kind}, which Conclave does not read")),
+        Ok(Cms::Other(kind)) => broken_or_invalid(
+            &ct,
+            format!("a CMS content of type {kind}, which Conclave does not read"),
+        ),
         Ok(Cms::Enveloped(info)) => {
             if let Some(why) = weak_cipher(&info.cipher) {
                 return broken(why);
             }
             let Some(list) = list else {
-                return Unwrapped { encrypted: Encrypted::NotForList, ..plain() };
+                return Unwrapped {
+                    encrypted: Encrypted::NotForList,
+                    ..plain()
+                };
             };
             if !info.recipients.iter().any(|r| r.names(list.cert())) {
-                return Unwrapped { encrypted: Encrypted::NotForList, ..plain() };
+                return Unwrapped {
+                    encrypted: Encrypted::NotForList,
+                    ..plain()
+                };
             }
             let Ok(clear) = cms.decrypt(list.key(), list.cert()) else {
                 return broken(UNDECRYPTABLE.into());
             };
             if clear.len() > max_size {
-                return broken(format!("it decrypts to more than max-size ({max_size} bytes)"));
+                return broken(format!(
+                    "it decrypts to more than max-size ({max_size} bytes)"
+                ));
             }
             let inner = inner(&clear, members, from, now);
             let encrypted = match (&inner.signed, info.authenticated) {
@@ -133,7 +159,10 @@ pub fn unwrap(
                 )),
             };
             if matches!(encrypted, Encrypted::Broken(_)) {
-                return Unwrapped { encrypted, ..plain() };
+                return Unwrapped {
+                    encrypted,
+                    ..plain()
+                };
             }
             Unwrapped { encrypted, ..inner }
         }
@@ -141,14 +170,22 @@ pub fn unwrap(
 }
 
 fn broken(why: String) -> Unwrapped {
-    Unwrapped { encrypted: Encrypted::Broken(why), ..plain() }
+    Unwrapped {
+        encrypted: Encrypted::Broken(why),
+        ..plain()
+    }
 }
 
 /// An unreadable CMS part counts against the post as what it claims to be.
 fn broken_or_invalid(ct: &str, why: String) -> Unwrapped {
-    let kind = mime::param(ct, "smime-type").unwrap_or_default().to_ascii_lowercase();
+    let kind = mime::param(ct, "smime-type")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if kind == "signed-data" {
-        Unwrapped { signed: Signed::Invalid(why), ..plain() }
+        Unwrapped {
+            signed: Signed::Invalid(why),
+            ..plain()
+        }
     } else {
         broken(why)
     }
@@ -156,29 +193,48 @@ fn broken_or_invalid(ct: &str, why: String) -> Unwrapped {
 
 /// The content decrypted from an enveloped post: a signed entity is
 /// checked; anything else is the content as it is (and unsigned).
-fn inner(clear: &[u8], members: &[(String, MemberCert)], from: Option<&str>, now: SystemTime) -> Unwrapped {
+fn inner(
+    clear: &[u8],
+    members: &[(String, MemberCert)],
+    from: Option<&str>,
+    now: SystemTime,
+) -> Unwrapped {
     let (head, body) = mime::split_head(clear);
     let ct = mime::header(head, "Content-Type").unwrap_or_default();
     let media = mime::media_type(&ct);
-    let checked = if media == "multipart/signed" && mime::param(&ct, "protocol").is_some_and(|p| is_pkcs7_signature(&p)) {
+    let checked = if media == "multipart/signed"
+        && mime::param(&ct, "protocol").is_some_and(|p| is_pkcs7_signature(&p))
+    {
         detached(&ct, body, members, from, now)
     } else if is_pkcs7(&media) {
         match decoded_body(head, body).and_then(|b| parse_cms(&b)) {
             Err(why) => Checked::invalid(why),
             Ok((cms, der)) => match der::inspect(&der) {
                 Ok(Cms::Signed(info)) => opaque(cms, &info, members, from, now),
-                Ok(_) => Checked::invalid("it holds a second encryption inside the first, which Conclave does not read".into()),
+                Ok(_) => Checked::invalid(
+                    "it holds a second encryption inside the first, which Conclave does not read"
+                        .into(),
+                ),
                 Err(why) => Checked::invalid(why),
             },
         }
     } else {
-        return Unwrapped { content: Some(clear.to_vec()), ..plain() };
+        return Unwrapped {
+            content: Some(clear.to_vec()),
+            ..plain()
+        };
     };
     match checked.signed {
         // What the signature covers is what members get; an inner signature
         // that does not count leaves the clear entity, still marked invalid.
-        Signed::ByMember { .. } | Signed::NotTheSender { .. } => finish(Encrypted::ForList, checked),
-        _ => Unwrapped { signed: checked.signed, content: Some(clear.to_vec()), ..plain() },
+        Signed::ByMember { .. } | Signed::NotTheSender { .. } => {
+            finish(Encrypted::ForList, checked)
+        }
+        _ => Unwrapped {
+            signed: checked.signed,
+            content: Some(clear.to_vec()),
+            ..plain()
+        },
     }
 }
 
@@ -192,7 +248,12 @@ struct Checked {
 
 impl Checked {
     fn invalid(why: String) -> Checked {
-        Checked { signed: Signed::Invalid(why), content: None, digest: None, time: None }
+        Checked {
+            signed: Signed::Invalid(why),
+            content: None,
+            digest: None,
+            time: None,
+        }
     }
 }
 
@@ -211,12 +272,21 @@ fn finish(encrypted: Encrypted, c: Checked) -> Unwrapped {
 
 /// multipart/signed: the first part exactly as it came, the second the
 /// signature over it.
-fn detached(ct: &str, body: &[u8], members: &[(String, MemberCert)], from: Option<&str>, now: SystemTime) -> Checked {
+fn detached(
+    ct: &str,
+    body: &[u8],
+    members: &[(String, MemberCert)],
+    from: Option<&str>,
+    now: SystemTime,
+) -> Checked {
     let Some(parts) = mime::param(ct, "boundary").and_then(|b| mime::parts(body, &b)) else {
         return Checked::invalid("its multipart/signed structure is broken".into());
     };
     if parts.len() != 2 {
-        return Checked::invalid(format!("its multipart/signed has {} parts instead of 2", parts.len()));
+        return Checked::invalid(format!(
+            "its multipart/signed has {} parts instead of 2",
+            parts.len()
+        ));
     }
     let (sig_head, sig_body) = mime::split_head(parts[1]);
     let sig_ct = mime::header(sig_head, "Content-Type").unwrap_or_default();
@@ -234,13 +304,21 @@ fn detached(ct: &str, body: &[u8], members: &[(String, MemberCert)], from: Optio
         Err(why) => return Checked::invalid(why),
     };
     if info.has_content {
-        return Checked::invalid("its signature carries content of its own besides the signed part".into());
+        return Checked::invalid(
+            "its signature carries content of its own besides the signed part".into(),
+        );
     }
     verify(&mut cms, &info, Some(parts[0]), members, from, now)
 }
 
 /// application/pkcs7-mime; smime-type=signed-data: the content inside.
-fn opaque(mut cms: CmsContentInfo, info: &SignedData, members: &[(String, MemberCert)], from: Option<&str>, now: SystemTime) -> Checked {
+fn opaque(
+    mut cms: CmsContentInfo,
+    info: &SignedData,
+    members: &[(String, MemberCert)],
+    from: Option<&str>,
+    now: SystemTime,
+) -> Checked {
     if !info.has_content {
         return Checked::invalid("its signature has no content (detached) but stands alone".into());
     }
@@ -264,11 +342,21 @@ fn weak_cipher(oid: &str) -> Option<String> {
         "1.3.14.3.2.7" => "DES",
         "1.2.840.113549.3.7" => "3DES",
         // AES-128/192/256 in CBC and GCM.
-        "2.16.840.1.101.3.4.1.2" | "2.16.840.1.101.3.4.1.22" | "2.16.840.1.101.3.4.1.42" => return None,
-        "2.16.840.1.101.3.4.1.6" | "2.16.840.1.101.3.4.1.26" | "2.16.840.1.101.3.4.1.46" => return None,
-        other => return Some(format!("it is encrypted with an algorithm Conclave does not accept ({other})")),
+        "2.16.840.1.101.3.4.1.2" | "2.16.840.1.101.3.4.1.22" | "2.16.840.1.101.3.4.1.42" => {
+            return None;
+        }
+        "2.16.840.1.101.3.4.1.6" | "2.16.840.1.101.3.4.1.26" | "2.16.840.1.101.3.4.1.46" => {
+            return None;
+        }
+        other => {
+            return Some(format!(
+                "it is encrypted with an algorithm Conclave does not accept ({other})"
+            ));
+        }
     };
-    Some(format!("it is encrypted with {name}, which is too weak; the poster's mail client should use AES"))
+    Some(format!(
+        "it is encrypted with {name}, which is too weak; the poster's mail client should use AES"
+    ))
 }
 
 fn verify(
@@ -282,19 +370,29 @@ fn verify(
     let signer = match info.signers.as_slice() {
         [one] => one,
         [] => return Checked::invalid("its signature has no signer".into()),
-        many => return Checked::invalid(format!("its signature has {} signers; only one is accepted", many.len())),
+        many => {
+            return Checked::invalid(format!(
+                "its signature has {} signers; only one is accepted",
+                many.len()
+            ));
+        }
     };
     if let Some((_, name)) = WEAK_DIGESTS.iter().find(|(o, _)| *o == signer.digest) {
         return Checked::invalid(format!("it is signed with {name}, which can be forged"));
     }
-    if let Some((_, name)) = WEAK_SIGNATURES.iter().find(|(o, _)| *o == signer.signature_algorithm) {
+    if let Some((_, name)) = WEAK_SIGNATURES
+        .iter()
+        .find(|(o, _)| *o == signer.signature_algorithm)
+    {
         return Checked::invalid(format!("it is signed with {name}, which can be forged"));
     }
     let Some((email, cert)) = members.iter().find(|(_, c)| signer.signer.names(c.cert())) else {
         return Checked::invalid("it is signed by a certificate that is no member's".into());
     };
     if let Some(why) = cert.unusable(now) {
-        return Checked::invalid(format!("the signing certificate of {email} does not count: {why}"));
+        return Checked::invalid(format!(
+            "the signing certificate of {email} does not count: {why}"
+        ));
     }
     let mut certs = match openssl::stack::Stack::new() {
         Ok(s) => s,
@@ -312,24 +410,45 @@ fn verify(
     // added it; what is checked here is the signature over the bytes.
     let flags = CMSOptions::NOINTERN | CMSOptions::NO_SIGNER_CERT_VERIFY | CMSOptions::BINARY;
     let mut out = Vec::new();
-    if cms.verify(Some(&certs), Some(&store), detached, Some(&mut out), flags).is_err() {
-        return Checked::invalid("its signature does not match the content (changed after signing?)".into());
+    if cms
+        .verify(Some(&certs), Some(&store), detached, Some(&mut out), flags)
+        .is_err()
+    {
+        return Checked::invalid(
+            "its signature does not match the content (changed after signing?)".into(),
+        );
     }
     use sha2::Digest;
-    let digest: String = sha2::Sha256::digest(&signer.signature).iter().map(|b| format!("{b:02x}")).collect();
+    let digest: String = sha2::Sha256::digest(&signer.signature)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let content = match detached {
         Some(d) => d.to_vec(),
         None => out,
     };
-    let time = signer.signing_time.map(|t| std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64));
+    let time = signer
+        .signing_time
+        .map(|t| std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64));
     // Last: the signature is good and a member's; whether the post says it
     // is theirs decides whether it counts.
     if !from.is_some_and(|f| f.eq_ignore_ascii_case(email)) {
-        let signed = Signed::NotTheSender { email: email.clone(), fingerprint: cert.fingerprint() };
-        return Checked { signed, content: Some(content), digest: None, time };
+        let signed = Signed::NotTheSender {
+            email: email.clone(),
+            fingerprint: cert.fingerprint(),
+        };
+        return Checked {
+            signed,
+            content: Some(content),
+            digest: None,
+            time,
+        };
     }
     Checked {
-        signed: Signed::ByMember { email: email.clone(), fingerprint: cert.fingerprint() },
+        signed: Signed::ByMember {
+            email: email.clone(),
+            fingerprint: cert.fingerprint(),
+        },
         content: Some(content),
         digest: Some(digest),
         time,

@@ -130,32 +130,58 @@ const MIN_SHARE: usize = 32;
 /// `entity` enveloped for all of `members`, in as many shared envelopes as
 /// there are cores (the public-key work is spread over them; each envelope
 /// encrypts the content once).
-pub fn shared_envelopes(entity: &[u8], members: &[(&str, &MemberCert)], cipher: Cipher) -> Result<Vec<SharedEnvelope>, SmimeError> {
+pub fn shared_envelopes(
+    entity: &[u8],
+    members: &[(&str, &MemberCert)],
+    cipher: Cipher,
+) -> Result<Vec<SharedEnvelope>, SmimeError> {
     if members.is_empty() {
         return Ok(Vec::new());
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = members.len().div_ceil(cores).max(MIN_SHARE);
     std::thread::scope(|scope| {
-        let parts: Vec<_> = members.chunks(chunk).map(|part| scope.spawn(move || SharedEnvelope::new(entity, part, cipher))).collect();
-        parts.into_iter().map(|p| p.join().unwrap_or_else(|_| Err(failed("enveloping stopped unexpectedly")))).collect()
+        let parts: Vec<_> = members
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || SharedEnvelope::new(entity, part, cipher)))
+            .collect();
+        parts
+            .into_iter()
+            .map(|p| {
+                p.join()
+                    .unwrap_or_else(|_| Err(failed("enveloping stopped unexpectedly")))
+            })
+            .collect()
     })
 }
 
 impl SharedEnvelope {
     /// Envelopes `entity` (CRLF line ends, as for [`envelope`]) for
     /// `members`. Each certificate must be able to receive encryption.
-    pub fn new(entity: &[u8], members: &[(&str, &MemberCert)], cipher: Cipher) -> Result<SharedEnvelope, SmimeError> {
+    pub fn new(
+        entity: &[u8],
+        members: &[(&str, &MemberCert)],
+        cipher: Cipher,
+    ) -> Result<SharedEnvelope, SmimeError> {
         let mut certs = openssl::stack::Stack::new().map_err(failed)?;
         for (_, cert) in members {
             certs.push(cert.cert().clone()).map_err(failed)?;
         }
         let (algo, kind) = cipher_parts(cipher);
-        let der = CmsContentInfo::encrypt(&certs, entity, algo, CMSOptions::BINARY).map_err(failed)?.to_der().map_err(failed)?;
-        Self::split(&der, kind, cipher == Cipher::Gcm, members).map_err(|e| failed(format!("the envelope OpenSSL made: {e}")))
+        let der = CmsContentInfo::encrypt(&certs, entity, algo, CMSOptions::BINARY)
+            .map_err(failed)?
+            .to_der()
+            .map_err(failed)?;
+        Self::split(&der, kind, cipher == Cipher::Gcm, members)
+            .map_err(|e| failed(format!("the envelope OpenSSL made: {e}")))
     }
 
-    fn split(der: &[u8], kind: &'static str, authenticated: bool, members: &[(&str, &MemberCert)]) -> Result<SharedEnvelope, String> {
+    fn split(
+        der: &[u8],
+        kind: &'static str,
+        authenticated: bool,
+        members: &[(&str, &MemberCert)],
+    ) -> Result<SharedEnvelope, String> {
         fn one<'a>(t: Option<&Tlv<'a>>, tag: u8, what: &str) -> Result<Tlv<'a>, String> {
             match t {
                 Some(t) if t.tag == tag => Ok(*t),
@@ -168,7 +194,10 @@ impl SharedEnvelope {
         let (data, _) = der::read(one(outer.get(1), 0xa0, "content")?.body)?;
         let fields = der::children(data.body)?;
         let version = one(fields.first(), 0x02, "version")?;
-        let originator = fields.get(1).filter(|t| t.tag == 0xa0).map(|t| t.whole.to_vec());
+        let originator = fields
+            .get(1)
+            .filter(|t| t.tag == 0xa0)
+            .map(|t| t.whole.to_vec());
         let at = if originator.is_some() { 2 } else { 1 };
         let infos = one(fields.get(at), 0x31, "recipient infos")?;
         let rest = &fields[at + 1..];
@@ -176,15 +205,26 @@ impl SharedEnvelope {
         let mut recipients = HashMap::new();
         for info in der::children(infos.body)? {
             let ids = der::recipient_ids(&info)?;
-            let Some((email, _)) = members.iter().find(|(_, c)| ids.iter().any(|id| id.names(c.cert()))) else {
+            let Some((email, _)) = members
+                .iter()
+                .find(|(_, c)| ids.iter().any(|id| id.names(c.cert())))
+            else {
                 return Err("a recipient that is no member".into());
             };
-            if ids.len() != 1 || recipients.insert(email.to_ascii_lowercase(), info.whole.to_vec()).is_some() {
+            if ids.len() != 1
+                || recipients
+                    .insert(email.to_ascii_lowercase(), info.whole.to_vec())
+                    .is_some()
+            {
                 return Err("a recipient info for several certificates".into());
             }
         }
         if recipients.len() != members.len() {
-            return Err(format!("{} recipient infos for {} members", recipients.len(), members.len()));
+            return Err(format!(
+                "{} recipient infos for {} members",
+                recipients.len(),
+                members.len()
+            ));
         }
         Ok(SharedEnvelope {
             kind,
@@ -218,7 +258,15 @@ impl SharedEnvelope {
                     .ok()
                     .and_then(|(t, _)| der::children(t.body).ok()?.first().map(|v| v.body == [0]))
                     .unwrap_or(false);
-            vec![0x02, 0x01, if ktri_v0 && self.originator.is_none() && !self.unprotected { 0 } else { 2 }]
+            vec![
+                0x02,
+                0x01,
+                if ktri_v0 && self.originator.is_none() && !self.unprotected {
+                    0
+                } else {
+                    2
+                },
+            ]
         };
         // Headers first, then the one copy of the large shared part.
         let set = der::header(0x31, info.len());
@@ -226,9 +274,22 @@ impl SharedEnvelope {
         let inner = version.len() + originator.len() + set.len() + info.len() + self.rest.len();
         let data = der::header(0x30, inner);
         let explicit = der::header(0xa0, data.len() + inner);
-        let outer = der::header(0x30, self.content_type.len() + explicit.len() + data.len() + inner);
-        let parts: [&[u8]; 10] =
-            [&outer, &self.content_type, &explicit, &data, &version, originator, &set, info, &self.rest, &[]];
+        let outer = der::header(
+            0x30,
+            self.content_type.len() + explicit.len() + data.len() + inner,
+        );
+        let parts: [&[u8]; 10] = [
+            &outer,
+            &self.content_type,
+            &explicit,
+            &data,
+            &version,
+            originator,
+            &set,
+            info,
+            &self.rest,
+            &[],
+        ];
         Some(pkcs7_mime(self.kind, &parts.concat()))
     }
 }
@@ -244,7 +305,12 @@ mod tests {
     const ENTITY: &[u8] = b"Content-Type: text/plain; charset=utf-8\r\n\r\nMeet at noon.\r\n";
 
     fn message(from: &str, entity: &[u8]) -> Vec<u8> {
-        [format!("From: {from}\r\nTo: list@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n").as_bytes(), entity].concat()
+        [
+            format!("From: {from}\r\nTo: list@example.org\r\nSubject: s\r\nMIME-Version: 1.0\r\n")
+                .as_bytes(),
+            entity,
+        ]
+        .concat()
     }
 
     /// A list, and a member whose certificate it holds; the member's
@@ -252,8 +318,17 @@ mod tests {
     fn setup(rsa: Option<u32>) -> (ListIdentity, ListIdentity, Vec<(String, MemberCert)>) {
         let list = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
         let (cert, key) = cert_for("bob@example.org", None, rsa);
-        let bob = ListIdentity::with_key(key, vec![cert.clone()], "bob@example.org", SystemTime::now()).unwrap();
-        let members = vec![("bob@example.org".to_string(), MemberCert::from_stored(&cert.to_der().unwrap()).unwrap())];
+        let bob = ListIdentity::with_key(
+            key,
+            vec![cert.clone()],
+            "bob@example.org",
+            SystemTime::now(),
+        )
+        .unwrap();
+        let members = vec![(
+            "bob@example.org".to_string(),
+            MemberCert::from_stored(&cert.to_der().unwrap()).unwrap(),
+        )];
         (list, bob, members)
     }
 
@@ -262,19 +337,54 @@ mod tests {
         let (list, bob, members) = setup(None);
         let signed = sign_entity(ENTITY, &bob).unwrap();
         let post = message("bob@example.org", &signed);
-        let u = unwrap(&post, Some(&list), &members, Some("bob@example.org"), 1 << 20, SystemTime::now());
-        assert!(matches!(u.signed, Signed::ByMember { ref email, .. } if email == "bob@example.org"), "{:?}", u.signed);
+        let u = unwrap(
+            &post,
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            1 << 20,
+            SystemTime::now(),
+        );
+        assert!(
+            matches!(u.signed, Signed::ByMember { ref email, .. } if email == "bob@example.org"),
+            "{:?}",
+            u.signed
+        );
         assert_eq!(u.encrypted, Encrypted::No);
         assert_eq!(u.content.as_deref(), Some(ENTITY));
         assert!(u.signature_time.is_some() && u.signature_digest.is_some());
 
-        let forged = unwrap(&post, Some(&list), &members, Some("eve@example.org"), 1 << 20, SystemTime::now());
+        let forged = unwrap(
+            &post,
+            Some(&list),
+            &members,
+            Some("eve@example.org"),
+            1 << 20,
+            SystemTime::now(),
+        );
         // Good, and bob's: who signed is known, but it does not count for eve.
-        assert!(matches!(forged.signed, Signed::NotTheSender { ref email, .. } if email == "bob@example.org"), "{:?}", forged.signed);
+        assert!(
+            matches!(forged.signed, Signed::NotTheSender { ref email, .. } if email == "bob@example.org"),
+            "{:?}",
+            forged.signed
+        );
         assert!(forged.signature_digest.is_none());
-        let tampered = String::from_utf8(post.clone()).unwrap().replace("noon", "dawn");
-        let t = unwrap(tampered.as_bytes(), Some(&list), &members, Some("bob@example.org"), 1 << 20, SystemTime::now());
-        assert!(matches!(t.signed, Signed::Invalid(ref w) if w.contains("does not match")), "{:?}", t.signed);
+        let tampered = String::from_utf8(post.clone())
+            .unwrap()
+            .replace("noon", "dawn");
+        let t = unwrap(
+            tampered.as_bytes(),
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            1 << 20,
+            SystemTime::now(),
+        );
+        assert!(
+            matches!(t.signed, Signed::Invalid(ref w) if w.contains("does not match")),
+            "{:?}",
+            t.signed
+        );
         assert_eq!(t.content, None);
     }
 
@@ -283,8 +393,19 @@ mod tests {
         let (list, bob, members) = setup(None);
         let post = message("bob@example.org", &sign_entity(ENTITY, &bob).unwrap());
         let later = SystemTime::now() + std::time::Duration::from_secs(400 * 86_400);
-        let u = unwrap(&post, Some(&list), &members, Some("bob@example.org"), 1 << 20, later);
-        assert!(matches!(u.signed, Signed::Invalid(ref w) if w.contains("expired")), "{:?}", u.signed);
+        let u = unwrap(
+            &post,
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            1 << 20,
+            later,
+        );
+        assert!(
+            matches!(u.signed, Signed::Invalid(ref w) if w.contains("expired")),
+            "{:?}",
+            u.signed
+        );
         assert_eq!(u.content, None);
     }
 
@@ -294,28 +415,85 @@ mod tests {
         let list_as_member = MemberCert::from_stored(&list.cert().to_der().unwrap()).unwrap();
         let now = SystemTime::now();
         // Unsigned, CBC: no integrity, refused.
-        let cbc = message("bob@example.org", &envelope(ENTITY, &list_as_member, Cipher::Cbc).unwrap());
-        let u = unwrap(&cbc, Some(&list), &members, Some("bob@example.org"), 1 << 20, now);
-        assert!(matches!(u.encrypted, Encrypted::Broken(ref w) if w.contains("AES-CBC")), "{:?}", u.encrypted);
+        let cbc = message(
+            "bob@example.org",
+            &envelope(ENTITY, &list_as_member, Cipher::Cbc).unwrap(),
+        );
+        let u = unwrap(
+            &cbc,
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            1 << 20,
+            now,
+        );
+        assert!(
+            matches!(u.encrypted, Encrypted::Broken(ref w) if w.contains("AES-CBC")),
+            "{:?}",
+            u.encrypted
+        );
         assert_eq!(u.content, None);
         // Unsigned, GCM: counts as encrypted, unsigned.
-        let gcm = message("bob@example.org", &envelope(ENTITY, &list_as_member, Cipher::Gcm).unwrap());
-        let u = unwrap(&gcm, Some(&list), &members, Some("bob@example.org"), 1 << 20, now);
+        let gcm = message(
+            "bob@example.org",
+            &envelope(ENTITY, &list_as_member, Cipher::Gcm).unwrap(),
+        );
+        let u = unwrap(
+            &gcm,
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            1 << 20,
+            now,
+        );
         assert_eq!((u.encrypted, u.signed), (Encrypted::ForList, Signed::No));
         assert_eq!(u.content.as_deref(), Some(ENTITY));
         // Signed, then CBC: counts, with the signed content.
-        let both = envelope(&sign_entity(ENTITY, &bob).unwrap(), &list_as_member, Cipher::Cbc).unwrap();
-        let u = unwrap(&message("bob@example.org", &both), Some(&list), &members, Some("bob@example.org"), 1 << 20, now);
+        let both = envelope(
+            &sign_entity(ENTITY, &bob).unwrap(),
+            &list_as_member,
+            Cipher::Cbc,
+        )
+        .unwrap();
+        let u = unwrap(
+            &message("bob@example.org", &both),
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            1 << 20,
+            now,
+        );
         assert_eq!(u.encrypted, Encrypted::ForList);
-        assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+        assert!(
+            matches!(u.signed, Signed::ByMember { .. }),
+            "{:?}",
+            u.signed
+        );
         assert_eq!(u.content.as_deref(), Some(ENTITY));
         // Too large once decrypted.
-        let u = unwrap(&message("bob@example.org", &both), Some(&list), &members, Some("bob@example.org"), 10, now);
+        let u = unwrap(
+            &message("bob@example.org", &both),
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            10,
+            now,
+        );
         assert!(matches!(u.encrypted, Encrypted::Broken(ref w) if w.contains("max-size")));
         // For another certificate: not the list's.
         let other = MemberCert::from_stored(&members[0].1.to_bytes()).unwrap();
-        let elsewhere = message("bob@example.org", &envelope(ENTITY, &other, Cipher::Gcm).unwrap());
-        let u = unwrap(&elsewhere, Some(&list), &members, Some("bob@example.org"), 1 << 20, now);
+        let elsewhere = message(
+            "bob@example.org",
+            &envelope(ENTITY, &other, Cipher::Gcm).unwrap(),
+        );
+        let u = unwrap(
+            &elsewhere,
+            Some(&list),
+            &members,
+            Some("bob@example.org"),
+            1 << 20,
+            now,
+        );
         assert_eq!(u.encrypted, Encrypted::NotForList);
         // Without an S/MIME key the list reads nothing encrypted.
         let u = unwrap(&gcm, None, &members, Some("bob@example.org"), 1 << 20, now);
@@ -325,14 +503,23 @@ mod tests {
     /// Members with an RSA-2048, an RSA-3072 and a P-256 certificate, with
     /// their private keys.
     fn three_members() -> Vec<(String, MemberCert, ListIdentity)> {
-        [("ann@example.org", Some(2048)), ("bob@example.org", Some(3072)), ("cy@example.org", None)]
-            .into_iter()
-            .map(|(email, rsa)| {
-                let (cert, key) = cert_for(email, None, rsa);
-                let id = ListIdentity::with_key(key, vec![cert.clone()], email, SystemTime::now()).unwrap();
-                (email.to_string(), MemberCert::from_stored(&cert.to_der().unwrap()).unwrap(), id)
-            })
-            .collect()
+        [
+            ("ann@example.org", Some(2048)),
+            ("bob@example.org", Some(3072)),
+            ("cy@example.org", None),
+        ]
+        .into_iter()
+        .map(|(email, rsa)| {
+            let (cert, key) = cert_for(email, None, rsa);
+            let id =
+                ListIdentity::with_key(key, vec![cert.clone()], email, SystemTime::now()).unwrap();
+            (
+                email.to_string(),
+                MemberCert::from_stored(&cert.to_der().unwrap()).unwrap(),
+                id,
+            )
+        })
+        .collect()
     }
 
     fn der_of(copy: &[u8]) -> Vec<u8> {
@@ -345,7 +532,8 @@ mod tests {
         let list = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
         let signed = sign_entity(ENTITY, &list).unwrap();
         let members = three_members();
-        let refs: Vec<(&str, &MemberCert)> = members.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
+        let refs: Vec<(&str, &MemberCert)> =
+            members.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
         for cipher in [Cipher::Cbc, Cipher::Gcm] {
             let shared = SharedEnvelope::new(&signed, &refs, cipher).unwrap();
             assert!(shared.copy_for("eve@example.org").is_none());
@@ -369,14 +557,29 @@ mod tests {
                     let (ci, _) = super::super::der::read(d).unwrap();
                     let outer = super::super::der::children(ci.body).unwrap();
                     let (data, _) = super::super::der::read(outer[1].body).unwrap();
-                    super::super::der::children(data.body).unwrap()[0].body.to_vec()
+                    super::super::der::children(data.body).unwrap()[0]
+                        .body
+                        .to_vec()
                 };
-                assert_eq!(version(&der), version(&der_of(&single)), "{email} {cipher:?}");
+                assert_eq!(
+                    version(&der),
+                    version(&der_of(&single)),
+                    "{email} {cipher:?}"
+                );
                 let cms = CmsContentInfo::from_der(&der).unwrap();
-                assert_eq!(cms.decrypt(id.key(), id.cert()).unwrap(), signed, "{email} {cipher:?}");
+                assert_eq!(
+                    cms.decrypt(id.key(), id.cert()).unwrap(),
+                    signed,
+                    "{email} {cipher:?}"
+                );
                 // Another member's key does not open it.
                 let other = members.iter().find(|(e, _, _)| e != email).unwrap();
-                assert!(CmsContentInfo::from_der(&der).unwrap().decrypt(other.2.key(), other.2.cert()).is_err());
+                assert!(
+                    CmsContentInfo::from_der(&der)
+                        .unwrap()
+                        .decrypt(other.2.key(), other.2.cert())
+                        .is_err()
+                );
             }
         }
     }
@@ -389,10 +592,18 @@ mod tests {
         // counts how the members are split.
         let names: Vec<String> = (0..70).map(|i| format!("m{i}@example.org")).collect();
         let members: Vec<(&str, &MemberCert)> = names.iter().map(|n| (n.as_str(), &cert)).collect();
-        assert!(shared_envelopes(ENTITY, &members, Cipher::Cbc).is_err(), "an envelope must map every recipient to one member");
-        assert!(shared_envelopes(ENTITY, &[], Cipher::Cbc).unwrap().is_empty());
+        assert!(
+            shared_envelopes(ENTITY, &members, Cipher::Cbc).is_err(),
+            "an envelope must map every recipient to one member"
+        );
+        assert!(
+            shared_envelopes(ENTITY, &[], Cipher::Cbc)
+                .unwrap()
+                .is_empty()
+        );
         let three = three_members();
-        let refs: Vec<(&str, &MemberCert)> = three.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
+        let refs: Vec<(&str, &MemberCert)> =
+            three.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
         let all = shared_envelopes(ENTITY, &refs, Cipher::Cbc).unwrap();
         assert_eq!(all.len(), 1, "three members share one envelope");
         assert!(refs.iter().all(|(e, _)| all[0].has(e)));
@@ -401,7 +612,8 @@ mod tests {
     #[test]
     fn a_shared_envelope_needs_a_certificate_for_every_member() {
         let members = three_members();
-        let refs: Vec<(&str, &MemberCert)> = members.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
+        let refs: Vec<(&str, &MemberCert)> =
+            members.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
         // Two names for one certificate: the second has no RecipientInfo.
         let doubled = [refs[0], ("alias@example.org", refs[0].1)];
         assert!(SharedEnvelope::new(ENTITY, &doubled, Cipher::Cbc).is_err());
@@ -421,9 +633,23 @@ mod tests {
         }
         // The list's signature reads as the list's, with the list's
         // certificate standing in as a member.
-        let as_member = vec![("list@example.org".to_string(), MemberCert::from_stored(&list.cert().to_der().unwrap()).unwrap())];
-        let u = unwrap(&message("list@example.org", &signed), None, &as_member, Some("list@example.org"), 1 << 20, SystemTime::now());
-        assert!(matches!(u.signed, Signed::ByMember { .. }), "{:?}", u.signed);
+        let as_member = vec![(
+            "list@example.org".to_string(),
+            MemberCert::from_stored(&list.cert().to_der().unwrap()).unwrap(),
+        )];
+        let u = unwrap(
+            &message("list@example.org", &signed),
+            None,
+            &as_member,
+            Some("list@example.org"),
+            1 << 20,
+            SystemTime::now(),
+        );
+        assert!(
+            matches!(u.signed, Signed::ByMember { .. }),
+            "{:?}",
+            u.signed
+        );
     }
 }
 
@@ -441,9 +667,20 @@ mod openssl_cli {
         let mut certs = Vec::new();
         for (email, rsa) in [("ann@example.org", Some(2048)), ("cy@example.org", None)] {
             let (cert, key) = super::super::test_support::cert_for(email, None, rsa);
-            std::fs::write(dir.path().join(format!("{email}.pem")), cert.to_pem().unwrap()).unwrap();
-            std::fs::write(dir.path().join(format!("{email}.key")), key.private_key_to_pem_pkcs8().unwrap()).unwrap();
-            certs.push((email, MemberCert::from_stored(&cert.to_der().unwrap()).unwrap()));
+            std::fs::write(
+                dir.path().join(format!("{email}.pem")),
+                cert.to_pem().unwrap(),
+            )
+            .unwrap();
+            std::fs::write(
+                dir.path().join(format!("{email}.key")),
+                key.private_key_to_pem_pkcs8().unwrap(),
+            )
+            .unwrap();
+            certs.push((
+                email,
+                MemberCert::from_stored(&cert.to_der().unwrap()).unwrap(),
+            ));
         }
         let refs: Vec<(&str, &MemberCert)> = certs.iter().map(|(e, c)| (*e, c)).collect();
         for cipher in [Cipher::Cbc, Cipher::Gcm] {
@@ -451,7 +688,8 @@ mod openssl_cli {
             for (email, _) in &refs {
                 let msg = dir.path().join("copy.eml");
                 let copy = shared.copy_for(email).unwrap().unwrap();
-                std::fs::write(&msg, [b"MIME-Version: 1.0\r\n".as_slice(), &copy].concat()).unwrap();
+                std::fs::write(&msg, [b"MIME-Version: 1.0\r\n".as_slice(), &copy].concat())
+                    .unwrap();
                 let out = std::process::Command::new("openssl")
                     .args(["cms", "-decrypt", "-in"])
                     .arg(&msg)
@@ -461,7 +699,11 @@ mod openssl_cli {
                     .arg(dir.path().join(format!("{email}.key")))
                     .output()
                     .expect("openssl runs");
-                assert!(out.status.success(), "{email} {cipher:?}: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{email} {cipher:?}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 assert_eq!(out.stdout, entity, "{email} {cipher:?}");
             }
         }
@@ -484,7 +726,11 @@ mod openssl_cli {
                 .arg(&cert)
                 .output()
                 .expect("openssl runs");
-            assert!(out.status.success(), "{algo:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{algo:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert_eq!(out.stdout, entity);
         }
     }
