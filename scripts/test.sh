@@ -17,6 +17,20 @@ fi
 echo "--- building the UI and running its component tests" >&2
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
 
+echo "--- style: rustfmt and clippy" >&2
+# Both come with a rustup toolchain; a toolchain without them is told, not
+# failed (nothing here can fetch them).
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all --check
+else
+  echo "rustfmt is not installed: formatting not checked" >&2
+fi
+if cargo clippy --version >/dev/null 2>&1; then
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+else
+  echo "clippy is not installed: lints not checked" >&2
+fi
+
 echo "--- building the engine, the CLI and the app" >&2
 cargo build --workspace --bins --tests
 

@@ -159,13 +159,14 @@ mod tests {
 
     #[test]
     fn a_list_error_is_told_when_it_starts_or_changes() {
-        let refused = Some("the server refused the password: correct it in the account settings");
+        let why = "the server refused the password: correct it in the account settings";
+        let refused = Some(why);
         let n = between((None, list(0, None)), (None, list(0, refused)));
         assert_eq!(
             n,
             vec![Notice {
                 title: "Team: a problem".into(),
-                body: refused.unwrap().into()
+                body: why.into()
             }]
         );
         assert!(between((None, list(0, refused)), (None, list(0, refused))).is_empty());

@@ -262,7 +262,7 @@ async fn a_list_is_created_by_clicking_after_a_failed_and_a_working_test() {
         "[]",
         "no list exists before the last step"
     );
-    assert_eq!(seen.overview, [list.clone()]);
+    assert_eq!(seen.overview, std::slice::from_ref(&list));
     assert!(
         seen.public_key
             .starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"),

@@ -613,7 +613,9 @@ pub fn import(
 ) -> Result<Vec<String>, MemberKeyError> {
     let same = |a: &str, b: &str| a.replace(' ', "").eq_ignore_ascii_case(&b.replace(' ', ""));
     let reviewed = review(store, list, None, files, now)?;
-    let mut chosen: Vec<(String, String, Vec<(Protocol, StoredKey)>)> = Vec::new();
+    // (address, name, the member's keys) for each member to add.
+    type Chosen = (String, String, Vec<(Protocol, StoredKey)>);
+    let mut chosen: Vec<Chosen> = Vec::new();
     for fpr in fingerprints {
         let c = reviewed
             .iter()

@@ -400,7 +400,7 @@ mod tests {
         );
         let later = now + std::time::Duration::from_secs(40 * 86_400);
         assert!(
-            MemberCert::examine(&issued, &[], &[ca.clone()], later)
+            MemberCert::examine(&issued, &[], std::slice::from_ref(&ca), later)
                 .unsuitable
                 .unwrap()
                 .contains("expired")
