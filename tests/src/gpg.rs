@@ -135,6 +135,20 @@ pub fn encrypted_mail(from: &str, to: &str, ciphertext: &[u8]) -> Vec<u8> {
     m
 }
 
+/// A post from `from` to `list` as a member's client sends it: the entity
+/// signed with `from`'s key and encrypted to the list's, PGP/MIME.
+pub fn signed_encrypted_post(g: &Gpg, from: &str, list: &str, entity: &[u8]) -> Vec<u8> {
+    let args = [
+        "--local-user",
+        from,
+        "--sign",
+        "--encrypt",
+        "--recipient",
+        list,
+    ];
+    encrypted_mail(from, list, &gpg_to_list(g, &args, entity))
+}
+
 /// A PGP/MIME signed entity (without message headers) signed by `g`.
 pub fn signed_entity(g: &Gpg, who: &str, entity: &[u8]) -> Vec<u8> {
     signed_entity_with(g, who, entity, &[])

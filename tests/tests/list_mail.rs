@@ -11,7 +11,7 @@ use std::time::Duration;
 use conclave_engine::mime;
 use rig::Rig;
 use rig::copy::{inner_header, note, poster_content};
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, open_copy};
+use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, open_copy, signed_encrypted_post};
 use rig::lists::{fingerprint, gpg_member, grouped, openpgp_list};
 use rig::owner::Owner;
 
@@ -144,39 +144,17 @@ fn a_thunderbird_post_and_a_plain_subject_reach_members_protected_and_without_go
          --tb\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nWe start on the first.\r\n--tb--\r\n",
         list = owner.list
     );
-    let ct = gpg_to_list(
-        &ga,
-        &[
-            "--local-user",
-            &alice,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
-        protected.as_bytes(),
-    );
-    let mut thunderbird = encrypted_mail(&alice, &owner.list, &ct);
+    let mut thunderbird = signed_encrypted_post(&ga, &alice, &owner.list, protected.as_bytes());
     let autocrypt = format!("Autocrypt: addr={alice}; keydata=QUxJQ0U=\r\n");
     thunderbird.splice(0..0, autocrypt.into_bytes());
     rig.submit(&alice, Some(&alice), &[&owner.list], &thunderbird);
     // A post whose real subject stands outside, as gpg or mutt send it.
     let entity = b"Content-Type: text/plain; charset=utf-8\r\n\r\nThe caretaker has a key.\r\n";
-    let ct = gpg_to_list(
-        &ga,
-        &[
-            "--local-user",
-            &alice,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
-        entity,
+    let plain_subject = text(&signed_encrypted_post(&ga, &alice, &owner.list, entity)).replacen(
+        "Subject: ...",
+        "Subject: Meeting place",
+        1,
     );
-    let plain_subject = String::from_utf8(encrypted_mail(&alice, &owner.list, &ct))
-        .unwrap()
-        .replacen("Subject: ...", "Subject: Meeting place", 1);
     rig.submit(
         &alice,
         Some(&alice),
@@ -271,31 +249,13 @@ fn a_thunderbird_post_and_a_plain_subject_reach_members_protected_and_without_go
         .unwrap()
         .split_whitespace()
         .collect();
-    let key = Command::new("base64")
-        .arg("-d")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     let decoded = {
-        use std::io::Write;
-        let mut key = key;
-        key.stdin
-            .take()
-            .unwrap()
-            .write_all(keydata.as_bytes())
-            .unwrap();
-        key.wait_with_output().unwrap().stdout
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(&keydata)
+            .expect("keydata is base64")
     };
-    let listed = text(&gb.ok(&["--with-colons", "--list-keys", &owner.list]));
-    let list_fpr = listed
-        .lines()
-        .find(|l| l.starts_with("fpr:"))
-        .unwrap()
-        .split(':')
-        .nth(9)
-        .unwrap()
-        .to_string();
+    let list_fpr = fingerprint(&gb, &owner.list);
     let shown = gb.run(&["--with-colons", "--show-keys"], Some(&decoded));
     assert!(
         text(&shown.stdout).contains(&list_fpr),
@@ -574,19 +534,12 @@ fn an_insiders_forgery_is_dropped_or_held_naming_the_signer_and_a_squatted_messa
     rig.wait_for(&owner.list, "INBOX", 1, WAIT);
     let out = owner.run_once();
     assert!(out.contains("1 held"), "{out}");
-    let ct = gpg_to_list(
+    let body = signed_encrypted_post(
         &ga,
-        &[
-            "--local-user",
-            &alice,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
+        &alice,
+        &owner.list,
         b"Content-Type: text/plain\r\n\r\nThe real post.\r\n",
     );
-    let body = encrypted_mail(&alice, &owner.list, &ct);
     let alices = text(&body)
         .replacen("Subject: ...\r\n", &squatted, 1)
         .into_bytes();

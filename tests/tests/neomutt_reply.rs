@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use conclave_engine::mime;
 use rig::Rig;
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, open_copy};
+use rig::gpg::{Gpg, open_copy, signed_encrypted_post};
 use rig::lists::{gpg_member, openpgp_list};
 use rig::neomutt::{self, Neomutt, Sent, boxed};
 use rig::owner::Owner;
@@ -72,19 +72,7 @@ fn a_post_on_three_domains(prefix: &str, cc_self: bool) -> (Owner, Vec<(String, 
          Content-Transfer-Encoding: 8bit\r\n\r\n{BODY}\r\n",
         list = owner.list
     );
-    let ct = gpg_to_list(
-        ga,
-        &[
-            "--local-user",
-            alice,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
-        entity.as_bytes(),
-    );
-    let mut post = encrypted_mail(alice, &owner.list, &ct);
+    let mut post = signed_encrypted_post(ga, alice, &owner.list, entity.as_bytes());
     let mut rcpts = vec![owner.list.as_str()];
     if cc_self {
         let at = post.windows(2).position(|w| w == b"\r\n").unwrap() + 2;

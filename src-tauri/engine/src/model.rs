@@ -354,6 +354,20 @@ pub struct List {
 }
 
 impl List {
+    /// A plain list `list@example.org` called `name`, with its defaults,
+    /// for tests of the rules that take a list.
+    #[cfg(test)]
+    pub(crate) fn example(name: &str) -> List {
+        List {
+            id: 1,
+            address: "list@example.org".into(),
+            name: name.into(),
+            protocol: Protocol::Plain,
+            paused: false,
+            settings: ListSettings::defaults_for(name, Protocol::Plain),
+        }
+    }
+
     /// The RFC 2919 list identifier: "tenants.example.org" for
     /// tenants@example.org.
     pub fn list_id(&self) -> String {

@@ -282,17 +282,10 @@ fn automated(post: &Post) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ListSettings, Protocol, Role};
+    use crate::model::Role;
 
     fn list() -> List {
-        List {
-            id: 1,
-            address: "list@example.org".into(),
-            name: "L".into(),
-            protocol: Protocol::Plain,
-            paused: false,
-            settings: ListSettings::defaults_for("L", crate::model::Protocol::Plain),
-        }
+        List::example("L")
     }
 
     fn member(email: &str, own_posts: bool) -> Member {

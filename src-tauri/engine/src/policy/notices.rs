@@ -254,17 +254,9 @@ pub fn render_goodbye(list: &List, env: &Envelope<'_>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ListSettings, Protocol};
 
     fn list() -> List {
-        List {
-            id: 1,
-            address: "list@example.org".into(),
-            name: "Tenants".into(),
-            protocol: Protocol::Plain,
-            paused: false,
-            settings: ListSettings::defaults_for("Tenants", Protocol::Plain),
-        }
+        List::example("Tenants")
     }
 
     fn env() -> Envelope<'static> {

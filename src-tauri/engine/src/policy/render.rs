@@ -807,14 +807,7 @@ mod tests {
     use crate::model::{ListSettings, Protocol, Role};
 
     fn list() -> List {
-        List {
-            id: 1,
-            address: "list@example.org".into(),
-            name: "Tenants".into(),
-            protocol: Protocol::Plain,
-            paused: false,
-            settings: ListSettings::defaults_for("Tenants", Protocol::Plain),
-        }
+        List::example("Tenants")
     }
 
     fn member(email: &str, name: &str) -> Member {
