@@ -587,3 +587,40 @@ fn copies_stay_correct_through_a_server_that_rewrites_from_like_gmail() {
         "[Test List] Through Gmail"
     );
 }
+
+#[test]
+fn an_unsubscribe_sent_encrypted_is_answered_not_posted() {
+    let rig = Rig::get();
+    let (owner, list_key) = openpgp_list("list-enc-cmd", "Tenants");
+    let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
+    let ga = gpg_member(&owner, &alice, &list_key, true);
+    gpg_member(&owner, &bob, &list_key, true);
+    owner.ok(&["list", "set", &owner.list, "owner-notices", "no"]);
+    // A client that knows the list's key encrypts the mailto link's mail
+    // too: "unsubscribe" is only in the protected Subject.
+    let entity = format!(
+        "Content-Type: text/plain; charset=utf-8; protected-headers=\"v1\"\r\n\
+         From: {alice}\r\nTo: {}\r\nSubject: unsubscribe\r\n\r\n\r\n",
+        owner.list
+    );
+    let post = signed_encrypted_post(&ga, &alice, &owner.list, entity.as_bytes());
+    rig.submit(&alice, Some(&alice), &[&owner.list], &post);
+    rig.wait_for(&owner.list, "INBOX", 1, WAIT);
+    let out = owner.run_once();
+    assert!(
+        out.contains("1 answered") && out.contains("1 sent"),
+        "{out}\n{}",
+        owner.ok(&["log", &owner.list])
+    );
+    let asked = rig.wait_for(&alice, "INBOX", 1, WAIT).pop().unwrap();
+    assert!(
+        header(&asked, "Subject")
+            .unwrap()
+            .starts_with("Confirm leaving Tenants: unsubscribe-confirm ")
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        rig.messages(&bob, "INBOX").is_empty(),
+        "no member got it as a post"
+    );
+}

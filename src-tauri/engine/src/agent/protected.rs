@@ -260,7 +260,23 @@ pub(super) fn judge(
 ) -> Result<Judged, AgentError> {
     let max = list.settings.max_size as usize;
     let (evidence, unwrapped) = read_evidence(raw, post, list, crypto, store, arrived_at, max)?;
-    let decision = policy::decide_protected(post, list, members, &evidence);
+    // A command sent encrypted (a client that knows the list's key
+    // encrypts "unsubscribe" too) says so in its protected Subject; read
+    // there, in memory, and never stored.
+    let inner_subject = unwrapped
+        .content
+        .as_deref()
+        .and_then(render::protected_subject);
+    let decision = match inner_subject {
+        Some(subject) => {
+            let seen = Post {
+                subject,
+                ..post.clone()
+            };
+            policy::decide_protected(&seen, list, members, &evidence)
+        }
+        None => policy::decide_protected(post, list, members, &evidence),
+    };
     let signer = match &unwrapped.signed {
         Signed::ByMember { email, fingerprint } | Signed::NotTheSender { email, fingerprint } => {
             Some((email.clone(), readable_key(raw, fingerprint)))

@@ -697,6 +697,14 @@ pub fn payload(content: &[u8], note: Option<&str>, footer: &str) -> (Vec<u8>, Op
     (with_parts(&entity, note, footer), subject)
 }
 
+/// The Subject a poster protected on their content's root (decoded), if
+/// any: what their client shows as the post's subject.
+pub fn protected_subject(content: &[u8]) -> Option<String> {
+    let (fields, _, _) = split(content);
+    let value = fields.iter().find(|f| f.is("subject"))?.value();
+    Some(decode_subject(&value)).filter(|s| !s.trim().is_empty())
+}
+
 /// `entity` (Content-* fields and body, CRLF) between the list's note and
 /// footer, as a multipart/mixed entity; `entity` itself when there is
 /// neither.
@@ -1158,6 +1166,11 @@ mod tests {
         let (out, subject) = payload(content, Some("Sig: good signature"), "");
         let s = text(&out);
         assert_eq!(subject.as_deref(), Some("Real plans"));
+        assert_eq!(protected_subject(content).as_deref(), Some("Real plans"));
+        assert_eq!(
+            protected_subject(b"Content-Type: text/plain\r\n\r\nSubject: in the body\r\n"),
+            None
+        );
         assert!(
             !s.contains("Gossip")
                 && !s.contains("BBBB")
