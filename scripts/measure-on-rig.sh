@@ -8,7 +8,7 @@ root=$PWD
 bench=$1
 
 bash scripts/install-deps.sh test
-cargo build -p conclave-engine --bins --release
+cargo build -p conclave-cli --release
 rig_dir=$(mktemp -d "${TMPDIR:-/tmp}/conclave-rig.XXXXXX")
 cleanup() { bash "$root/tests/rig/stop.sh" "$rig_dir" >/dev/null 2>&1 || true; rm -rf "$rig_dir"; }
 trap cleanup EXIT

@@ -2,7 +2,11 @@
 //! (a SQLite connection is not shared between threads) off the main thread.
 
 use std::path::PathBuf;
+use std::time::SystemTime;
 
+use conclave_engine::agent::AgentError;
+use conclave_engine::member_keys::MemberKeyError;
+use conclave_engine::owner::{self, OwnerError};
 use conclave_engine::store::{HeldPost, ListSummary, Resolution, Store, StoreError};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
@@ -60,6 +64,22 @@ impl From<StoreError> for CommandError {
             _ => ("store", e.to_string()),
         };
         CommandError { code, message }
+    }
+}
+
+/// The owner API's refusals: the store's in the window's own words, the
+/// rest in the engine's.
+impl From<OwnerError> for CommandError {
+    fn from(e: OwnerError) -> Self {
+        match e {
+            OwnerError::Store(e)
+            | OwnerError::Key(MemberKeyError::Store(e))
+            | OwnerError::Agent(AgentError::Store(e)) => e.into(),
+            other => CommandError {
+                code: other.code().as_str(),
+                message: other.to_string(),
+            },
+        }
     }
 }
 
@@ -149,14 +169,10 @@ pub async fn resolve_held(
     action: String,
 ) -> Result<(), CommandError> {
     let how = parse_action(&action)?;
-    with_store(shell.data_dir.clone(), move |store| {
+    run(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
-        let held = store.held_posts(&list)?.into_iter().find(|h| h.id == id);
-        let recipients = match &held {
-            Some(h) => conclave_engine::agent::held_recipients(store, &list, h, how)?,
-            None => vec![],
-        };
-        store.resolve_held(&list, id, how, &recipients).map(|_| ())
+        owner::held::resolve(store, &list, id, how, SystemTime::now())?;
+        Ok(())
     })
     .await?;
     if how != Resolution::Discard {

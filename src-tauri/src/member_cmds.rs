@@ -9,6 +9,7 @@ use std::time::SystemTime;
 use conclave_engine::crypto::smime::CertInfo;
 use conclave_engine::member_keys::{self, KeyCandidate, MemberKeyError, MemberKeyView};
 use conclave_engine::model::{List, Protocol, Role};
+use conclave_engine::owner::{self, OwnerError};
 use conclave_engine::store::{Store, StoreError};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, State};
@@ -48,6 +49,13 @@ fn capitalized(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+fn owner_error(e: OwnerError) -> CommandError {
+    match e {
+        OwnerError::Key(e) => key_error(e),
+        other => other.into(),
     }
 }
 
@@ -184,24 +192,16 @@ pub async fn add_member(
     let row = run(shell.data_dir.clone(), move |store| {
         let role = parse_role(&role)?;
         let now = SystemTime::now();
-        let (list, key) = match key {
-            Some(bytes) => {
-                let list = keyed_list(store, &address)?;
-                let key = member_keys::check(store, &list, &bytes, &email, pin, now)
-                    .map_err(key_error)?;
-                (list, Some(key))
-            }
-            None => (store.list(&address)?, None),
+        let list = match key {
+            Some(_) => keyed_list(store, &address)?,
+            None => store.list(&address)?,
         };
-        let m = store.add_member(&list, &email, &name, role)?;
-        if let Some((protocol, key)) = &key
-            && let Err(e) = store.set_member_key(&list, &m.email, *protocol, key, false)
-        {
-            // Nothing half-added: a member whose key could not be saved goes.
-            let _ = store.remove_member(&list, &m.email);
-            return Err(e.into());
-        }
-        Ok(member_row(store, &list, &m.email, now)?)
+        let key = key
+            .as_deref()
+            .map(|bytes| owner::members::KeyFile { bytes, pin });
+        let added = owner::members::add(store, &list, &email, &name, role, key, now)
+            .map_err(owner_error)?;
+        Ok(member_row(store, &list, &added.member.email, now)?)
     })
     .await?;
     let _ = app.emit(LISTS_CHANGED, shell.status());

@@ -9,6 +9,8 @@
 //! - [`list_key`] and [`member_keys`]: the list's keys and its members'
 //!   keys as an owner looks after them (the CLI and the window alike).
 //! - [`setup`] makes a list whole (account, keychain, key) or not at all.
+//! - [`owner`]: what an owner does, the one API the window and the CLI
+//!   call.
 //! - [`agent`] ties them together: fetch → record → decide → queue → send →
 //!   finish, exactly once per post.
 
@@ -19,6 +21,7 @@ pub mod list_key;
 pub mod member_keys;
 pub mod mime;
 pub mod model;
+pub mod owner;
 pub mod paths;
 pub mod policy;
 pub mod secrets;

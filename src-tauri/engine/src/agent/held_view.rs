@@ -9,8 +9,9 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use super::AgentError;
 use super::protected::{self, ListCrypto};
-use super::{AgentError, held_recipients};
+use crate::owner::held::recipients;
 use crate::policy::Post;
 use crate::policy::notices;
 use crate::policy::view::PostView;
@@ -84,17 +85,30 @@ pub async fn held_view(
             _ => PostView::of(&raw, None, None),
         };
         let approve_to = if held.approvable {
-            held_recipients(&store, &list, &held, Resolution::Approve)?.len()
+            recipients(
+                &store,
+                &list,
+                &held,
+                Resolution::Approve,
+                std::time::SystemTime::now(),
+            )?
+            .len()
         } else {
             0
         };
-        let reject_notice = held_recipients(&store, &list, &held, Resolution::Reject)?
-            .into_iter()
-            .next()
-            .map(|to| {
-                let (subject, text) = notices::notice_words(&list, &held.subject, &held.reason);
-                RejectNotice { to, subject, text }
-            });
+        let reject_notice = recipients(
+            &store,
+            &list,
+            &held,
+            Resolution::Reject,
+            std::time::SystemTime::now(),
+        )?
+        .into_iter()
+        .next()
+        .map(|to| {
+            let (subject, text) = notices::notice_words(&list, &held.subject, &held.reason);
+            RejectNotice { to, subject, text }
+        });
         Ok(HeldView {
             held,
             post,

@@ -821,32 +821,6 @@ impl Sending<'_> {
     }
 }
 
-/// Who gets a held post once an owner resolves it: the members when
-/// approved (the poster only if they want their own posts), the poster's
-/// notice when rejected — unless it is automated mail, which is never
-/// answered — and nobody when discarded.
-pub fn held_recipients(
-    store: &Store,
-    list: &List,
-    held: &crate::store::HeldPost,
-    how: crate::store::Resolution,
-) -> Result<Vec<String>, StoreError> {
-    use crate::store::Resolution;
-    Ok(match how {
-        Resolution::Approve => {
-            let poster = (!held.sender.is_empty() && !held.sender.contains(','))
-                .then_some(held.sender.as_str());
-            policy::recipients(poster, &store.members(list)?)
-        }
-        Resolution::Reject
-            if held.approvable && crate::model::check_address(&held.sender).is_ok() =>
-        {
-            vec![held.sender.clone()]
-        }
-        _ => vec![],
-    })
-}
-
 /// Files a settled post on the server. A post recorded under an older
 /// UIDVALIDITY is not touched by position: its UID may now name another
 /// message. Its copy, seen under the new numbering, is filed instead.
@@ -966,70 +940,6 @@ mod tests {
         assert_eq!(report.distributed, 1);
         assert_eq!(store.deliveries(id).unwrap().len(), 1);
         assert!(store.undecided_posts(&list).unwrap().is_empty());
-    }
-
-    #[test]
-    fn rejecting_automated_mail_answers_no_one() {
-        use crate::store::Resolution;
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let list = store
-            .create_list("l@example.org", "L", crate::model::Protocol::Plain)
-            .unwrap();
-        store
-            .add_member(&list, "a@example.org", "", crate::model::Role::Member)
-            .unwrap();
-        for (uid, sender, approvable) in [
-            (1, "eve@example.net", true),
-            (2, "mailer-daemon@example.net", false),
-        ] {
-            let raw = format!("From: {sender}\r\n\r\nx");
-            let Sighting::New(id) = store
-                .record_post(
-                    &list,
-                    &NewPost {
-                        uidvalidity: 1,
-                        uid,
-                        message_id: "",
-                        sender: "",
-                        raw: raw.as_bytes(),
-                        arrived_at: None,
-                    },
-                )
-                .unwrap()
-            else {
-                panic!()
-            };
-            let settle = Settlement {
-                decision: "hold",
-                reason: "r".into(),
-                sender: sender.into(),
-                subject: "s".into(),
-                recipients: vec![],
-                approvable,
-                ..Settlement::default()
-            };
-            store.settle_post(id, &settle).unwrap();
-        }
-        let held = store.held_posts(&list).unwrap();
-        assert_eq!(
-            held_recipients(&store, &list, &held[0], Resolution::Reject).unwrap(),
-            ["eve@example.net"]
-        );
-        assert!(
-            held_recipients(&store, &list, &held[1], Resolution::Reject)
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(
-            held_recipients(&store, &list, &held[0], Resolution::Approve).unwrap(),
-            ["a@example.org"]
-        );
-        assert!(
-            held_recipients(&store, &list, &held[0], Resolution::Discard)
-                .unwrap()
-                .is_empty()
-        );
     }
 
     fn heard() -> (OnProgress, Arc<Mutex<Vec<SendProgress>>>) {

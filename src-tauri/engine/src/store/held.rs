@@ -97,8 +97,13 @@ impl Store {
         how: Resolution,
         recipients: &[String],
     ) -> Result<HeldPost> {
-        let row: Option<(i64, Option<String>, bool)> = self
-            .conn
+        // Write-locked from the start: the window and the CLI resolving the
+        // same post at once take turns, and the second finds it resolved.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let row: Option<(i64, Option<String>, bool)> = tx
             .query_row(
                 "SELECT h.post_id, h.resolution, h.approvable FROM held_posts h
                  JOIN posts p ON p.id = h.post_id WHERE h.id = ?1 AND p.list_id = ?2",
@@ -120,8 +125,10 @@ impl Store {
             .held_posts(list)?
             .into_iter()
             .find(|h| h.id == held_id)
-            .expect("unresolved held post is listed");
-        let tx = self.conn.unchecked_transaction()?;
+            .ok_or_else(|| StoreError::NoSuchHeldPost {
+                list: list.address.clone(),
+                id: held_id,
+            })?;
         let t = now();
         tx.execute(
             "UPDATE held_posts SET resolution = ?1, resolved_at = ?2 WHERE id = ?3",

@@ -33,6 +33,25 @@ impl Store {
         Ok(self.member(list, &email)?.expect("just inserted"))
     }
 
+    /// Adds a member and, when given, their key, in one transaction: a
+    /// key that cannot be saved adds nobody.
+    pub fn add_member_with_key(
+        &self,
+        list: &List,
+        email: &str,
+        name: &str,
+        role: Role,
+        key: Option<(crate::model::Protocol, &super::StoredKey)>,
+    ) -> Result<Member> {
+        let tx = self.conn.unchecked_transaction()?;
+        let member = self.add_member(list, email, name, role)?;
+        if let Some((protocol, key)) = key {
+            self.set_member_key(list, &member.email, protocol, key, false)?;
+        }
+        tx.commit()?;
+        Ok(member)
+    }
+
     pub fn remove_member(&self, list: &List, email: &str) -> Result<()> {
         let n = self.conn.execute(
             "DELETE FROM members WHERE list_id = ?1 AND email = ?2",
@@ -159,6 +178,57 @@ mod tests {
     use super::super::test_support::store;
     use super::*;
     use crate::model::Protocol;
+
+    #[test]
+    fn a_member_whose_key_cannot_be_saved_is_not_added() {
+        let (_d, s) = store();
+        let l = s
+            .create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
+        // A key too big for what is left of the disk (SQLite's page limit
+        // answers as a full disk does): the member row fits, the key not.
+        let pages: i64 = s
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        s.conn
+            .pragma_update(None, "max_page_count", pages + 8)
+            .unwrap();
+        let key = super::super::StoredKey {
+            fingerprint: "F00D".into(),
+            cert: vec![7u8; 512 * 1024],
+        };
+        let e = s
+            .add_member_with_key(
+                &l,
+                "bob@example.org",
+                "Bob",
+                Role::Member,
+                Some((Protocol::Openpgp, &key)),
+            )
+            .unwrap_err();
+        assert!(matches!(e, StoreError::DiskFull), "{e:?}");
+        assert!(
+            s.member(&l, "bob@example.org").unwrap().is_none(),
+            "nothing half-added"
+        );
+        s.conn
+            .pragma_update(None, "max_page_count", 1_073_741_823i64)
+            .unwrap();
+        s.add_member_with_key(
+            &l,
+            "bob@example.org",
+            "Bob",
+            Role::Member,
+            Some((Protocol::Openpgp, &key)),
+        )
+        .unwrap();
+        assert!(
+            s.member_key(&l, "bob@example.org", Protocol::Openpgp)
+                .unwrap()
+                .is_some()
+        );
+    }
 
     #[test]
     fn add_list_change_remove() {

@@ -8,9 +8,12 @@ use std::time::Duration;
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use conclave_engine::agent::{Agent, RunReport};
+use conclave_engine::member_keys::MemberKeyError;
 use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
+use conclave_engine::owner::{self, OwnerError};
 use conclave_engine::secrets::{self, SecretKind, Sensitive};
 use conclave_engine::store::{Resolution, Store};
+use std::time::SystemTime;
 
 mod keys;
 use keys::{KeyCmd, TrustCmd};
@@ -547,17 +550,30 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
         } => {
             let list = store.list(&list)?;
             let role: Role = role.parse().map_err(|e: String| anyhow!("--role: {e}"))?;
-            // The key is checked before anything is saved.
-            let key = match &key {
-                Some(path) => Some(keys::checked_member_key(&store, &list, path, &email, pin)?),
-                None => None,
-            };
-            let m = store.add_member(&list, &email, &name, role)?;
-            if let Some((protocol, stored)) = &key {
-                store.set_member_key(&list, &m.email, *protocol, stored, false)?;
-            }
+            let bytes = key.as_deref().map(read_file).transpose()?;
+            let key_file = bytes
+                .as_deref()
+                .map(|bytes| owner::members::KeyFile { bytes, pin });
+            let added = owner::members::add(
+                &store,
+                &list,
+                &email,
+                &name,
+                role,
+                key_file,
+                SystemTime::now(),
+            )
+            .map_err(|e| match (&key, e) {
+                (Some(path), OwnerError::Key(e))
+                    if !matches!(e, MemberKeyError::PinNotForOpenPgp) =>
+                {
+                    anyhow!("the key in {} is refused: {e}", path.display())
+                }
+                (_, e) => e.into(),
+            })?;
+            let m = added.member;
             println!("{}: added {} as {}", list.address, m.email, m.role);
-            if let Some((protocol, stored)) = &key {
+            if let Some((protocol, stored)) = &added.key {
                 println!("  {protocol} key {}", stored.fingerprint);
             }
         }
@@ -698,12 +714,8 @@ async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Res
         HeldCmd::Discard { list, id } => (list, id, Resolution::Discard),
     };
     let list = store.list(&address)?;
-    let held = store.held_posts(&list)?.into_iter().find(|h| h.id == id);
-    let recipients = match &held {
-        Some(h) => conclave_engine::agent::held_recipients(&store, &list, h, how)?,
-        None => vec![],
-    };
-    store.resolve_held(&list, id, how, &recipients)?;
+    let resolved = owner::held::resolve(&store, &list, id, how, SystemTime::now())?;
+    let recipients = resolved.recipients;
     match how {
         Resolution::Discard => {
             println!("{}: held post {id} discarded", list.address);

@@ -1,0 +1,10 @@
+//! What a list owner does, as one API: the window's commands and the CLI
+//! both call these and only parse, call and show, so the two faces cannot
+//! come to behave differently. Each operation checks what it is given
+//! first and writes in one transaction: a refusal leaves nothing half done.
+
+mod error;
+pub mod held;
+pub mod members;
+
+pub use error::{ErrorCode, OwnerError};
