@@ -70,7 +70,7 @@ fn roots(v: &mut Collect) {
     v.visit::<conclave_engine::setup::CreatedList>();
     v.visit::<crate::wizard_cmds::KeyInput>();
     // held_cmds.rs, and the progress event (watch.rs)
-    v.visit::<conclave_engine::agent::HeldView>();
+    v.visit::<conclave_engine::owner::HeldView>();
     v.visit::<crate::watch::Progress>();
 }
 

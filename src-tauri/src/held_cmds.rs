@@ -2,7 +2,8 @@
 //! in the engine, in memory, when it came encrypted to the list's key) and
 //! what Approve and Reject would do.
 
-use conclave_engine::agent::{AgentError, HeldView, held_view};
+use conclave_engine::agent::AgentError;
+use conclave_engine::owner::{HeldView, held_view};
 use tauri::State;
 
 use crate::Shell;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use conclave_engine::model::{List, Protocol, SettingProblem};
-use conclave_engine::policy::presets::{self, CRYPTO_CHOICES, PRESETS, SettingChoices};
+use conclave_engine::owner::presets::{self, CRYPTO_CHOICES, PRESETS, SettingChoices};
 use conclave_engine::store::{Store, StoreError};
 use serde::Serialize;
 use tauri::State;
@@ -86,7 +86,7 @@ pub struct PolicyView {
 
 pub fn policy_view(store: &Store, list: &List) -> Result<PolicyView, StoreError> {
     // The agent reads posts as protected as soon as the list holds a key of
-    // either protocol (agent::protected::ListCrypto::load), whatever its
+    // either protocol (post::keys::ListCrypto::load), whatever its
     // own protocol says.
     let has_key = store.list_key(list, Protocol::Openpgp)?.is_some()
         || store.list_key(list, Protocol::Smime)?.is_some();

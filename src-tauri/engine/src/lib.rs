@@ -2,8 +2,8 @@
 //!
 //! Layers, from the middle out:
 //! - [`policy`]: pure rules. A parsed [`policy::Post`], the list's settings and
-//!   its members go in; a [`policy::Decision`] with its reason comes out, and
-//!   [`policy::render`] builds what each member receives. No I/O.
+//!   its members go in; a [`policy::Decision`] with its reason comes out. No
+//!   I/O.
 //! - [`store`] (SQLite) and [`secrets`] (the OS keychain) beside it.
 //! - [`transport`] at the edge: IMAP in, SMTP out; no policy.
 //! - [`list_key`] and [`member_keys`]: the list's keys and its members'
@@ -11,8 +11,10 @@
 //! - [`setup`] makes a list whole (account, keychain, key) or not at all.
 //! - [`owner`]: what an owner does, the one API the window and the CLI
 //!   call.
-//! - [`agent`] ties them together: fetch → record → decide → queue → send →
-//!   finish, exactly once per post.
+//! - [`post`]: the way a post travels, one file per step it meets (receive,
+//!   read, decide, deliver, send, file).
+//! - [`agent`] runs those steps for each list, exactly once per post, and
+//!   watches the mailboxes between runs.
 
 pub mod agent;
 pub mod crypto;
@@ -24,6 +26,7 @@ pub mod model;
 pub mod owner;
 pub mod paths;
 pub mod policy;
+pub mod post;
 pub mod secrets;
 pub mod setup;
 pub mod store;

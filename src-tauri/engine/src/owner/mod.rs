@@ -5,6 +5,11 @@
 
 mod error;
 pub mod held;
+mod held_view;
 pub mod members;
+pub mod post_view;
+pub mod presets;
+
+pub use held_view::{HeldView, RejectNotice, held_view};
 
 pub use error::{ErrorCode, OwnerError};

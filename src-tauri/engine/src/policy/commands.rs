@@ -3,7 +3,9 @@
 //! "unsubscribe", and the answer that confirms leaving. They are answered,
 //! never passed on to the members.
 
-use super::notices::CONFIRM_WORD;
+/// The words a member's answer must carry in its Subject to confirm that
+/// they want to leave.
+pub const CONFIRM_WORD: &str = "unsubscribe-confirm";
 
 /// What a member asks of the list itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

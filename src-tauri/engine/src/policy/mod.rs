@@ -1,17 +1,14 @@
 //! Pure policy: what a message is ([`Post`]), what to do with it
-//! ([`decide`], and [`judge`] for the crypto settings), what each member
-//! receives ([`plan_delivery`], [`render`]) and what the list answers
-//! itself ([`notices`], [`commands`]). Nothing here reads a clock, a file,
-//! the network or the keychain, so every rule is a fast unit test.
+//! ([`decide`], and [`judge`] for the crypto settings), who gets which copy
+//! ([`plan_delivery`]) and which mails are commands to the list
+//! ([`commands`]). Nothing here reads a clock, a file, the network or the
+//! keychain, so every rule is a fast unit test. Building the mail itself is
+//! `crate::post::deliver`.
 
 pub mod commands;
 mod crypto;
 mod decide;
-pub mod notices;
 mod post;
-pub mod presets;
-pub mod render;
-pub mod view;
 
 pub use commands::ListCommand;
 pub use crypto::{
@@ -21,4 +18,4 @@ pub use decide::{
     Decision, DiscardReason, HoldReason, RejectReason, decide, decide_protected,
     hold_reused_message_id, recipients,
 };
-pub use post::{Mailbox, Post, Unreadable};
+pub use post::{MAX_PARTS, Mailbox, Post, Unreadable};

@@ -7,6 +7,7 @@
 
 use super::render::{header_text, phrase};
 use crate::model::List;
+use crate::policy::commands::CONFIRM_WORD;
 
 /// What an owner is told about a post the list did not send.
 pub struct OwnerNotice<'a> {
@@ -198,10 +199,6 @@ pub fn render_help(
     }
     m.into_bytes()
 }
-
-/// The words a member's answer must carry in its Subject to confirm that
-/// they want to leave.
-pub const CONFIRM_WORD: &str = "unsubscribe-confirm";
 
 /// How long a request to leave waits for its confirmation.
 pub const UNSUBSCRIBE_DAYS: i64 = 7;

@@ -11,7 +11,7 @@ use mail_parser::{
 };
 use serde::Serialize;
 
-use super::{Encryption, Evidence, Signature};
+use crate::policy::{Encryption, Evidence, Signature};
 
 /// One header field, its value unfolded and decoded for reading.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
@@ -99,7 +99,7 @@ pub struct PostView {
 pub const MAX_TEXT: usize = 100_000;
 
 /// Parts beyond this many are not looked at (as in [`super::Post::read`]).
-const MAX_PARTS: usize = super::post::MAX_PARTS;
+const MAX_PARTS: usize = crate::policy::MAX_PARTS;
 
 const MAIN: [&str; 6] = ["From", "To", "Cc", "Date", "Subject", "Message-ID"];
 

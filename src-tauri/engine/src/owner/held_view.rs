@@ -9,12 +9,13 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use super::AgentError;
-use super::protected::{self, ListCrypto};
+use super::post_view::PostView;
+use crate::agent::AgentError;
 use crate::owner::held::recipients;
 use crate::policy::Post;
-use crate::policy::notices;
-use crate::policy::view::PostView;
+use crate::post::deliver::notices;
+use crate::post::keys::ListCrypto;
+use crate::post::read::read_evidence;
 use crate::store::{HeldPost, Resolution, Store, StoreError};
 
 /// What the poster is sent when an owner rejects their post.
@@ -52,7 +53,7 @@ pub async fn held_view(
 ) -> Result<HeldView, AgentError> {
     let store = Mutex::new(Store::open(data_dir)?);
     let (list, held, raw, arrived) = {
-        let db = super::db(&store);
+        let db = crate::post::db(&store);
         let list = db.list(address)?;
         let held = db
             .held_posts(&list)?
@@ -79,7 +80,7 @@ pub async fn held_view(
             (Ok(post), Some(crypto)) => {
                 let max = (list.settings.max_size as usize).max(raw.len().saturating_mul(GROWTH));
                 let (evidence, unwrapped) =
-                    protected::read_evidence(&raw, &post, &list, crypto, &store, arrived, max)?;
+                    read_evidence(&raw, &post, &list, crypto, &store, arrived, max)?;
                 PostView::of(&raw, Some(&evidence), unwrapped.content.as_deref())
             }
             _ => PostView::of(&raw, None, None),

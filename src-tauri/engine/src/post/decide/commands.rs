@@ -3,8 +3,8 @@
 //! a command changes is done in the same transaction as its settlement.
 
 use crate::model::{List, Protocol};
-use crate::policy::notices::{self, Envelope, UNSUBSCRIBE_DAYS};
 use crate::policy::{ListCommand, Post};
+use crate::post::deliver::notices::{self, Envelope, UNSUBSCRIBE_DAYS};
 use crate::store::{MembershipChange, Settlement, Store};
 
 use super::AgentError;

@@ -1,0 +1,324 @@
+//! Deciding a recorded post: the list's rules (pure, in `policy`) over what
+//! reading it found, a Message-ID reused by another sender held, who gets
+//! which copy planned, a member's command taken, and all of it settled in
+//! one transaction. A post that cannot be read, or that failed too often,
+//! is quarantined instead.
+
+mod commands;
+
+use std::panic::AssertUnwindSafe;
+
+use crate::agent::{AgentError, ListReport};
+use crate::crypto::{Encrypted, Signed};
+use crate::model::{List, Member};
+use crate::policy::{self, Decision, DeliveryPlan, Post};
+use crate::store::{Settlement, Store};
+
+use super::deliver::render;
+use super::keys::ListCrypto;
+use super::read::{read_evidence, readable_key};
+
+/// How often a post may fail to be decided (a crash, a panic) before it is
+/// set aside instead of tried again.
+pub const MAX_DECIDE_ATTEMPTS: u32 = 3;
+
+/// What deciding a protected post found.
+pub(crate) struct Judged {
+    /// The decision by the rules and the crypto settings, before it is
+    /// known who of the recipients gets which copy.
+    pub decision: Decision,
+    pub signature_digest: Option<String>,
+    /// The member whose key made a good signature, and that key as people
+    /// read it, even when From names someone else.
+    pub signer: Option<(String, String)>,
+    /// It reached the list encrypted to the list's key: it never leaves
+    /// unencrypted.
+    pub arrived_encrypted: bool,
+}
+
+/// Decides a post of a protected (OpenPGP, S/MIME or mixed) list.
+pub(crate) fn judge(
+    raw: &[u8],
+    post: &Post,
+    list: &List,
+    members: &[Member],
+    crypto: &ListCrypto,
+    store: &Store,
+    arrived_at: i64,
+) -> Result<Judged, AgentError> {
+    let max = list.settings.max_size as usize;
+    let (evidence, unwrapped) = read_evidence(raw, post, list, crypto, store, arrived_at, max)?;
+    // A command sent encrypted (a client that knows the list's key
+    // encrypts "unsubscribe" too) says so in its protected Subject; read
+    // there, in memory, and never stored.
+    let inner_subject = unwrapped
+        .content
+        .as_deref()
+        .and_then(render::protected_subject);
+    let decision = match inner_subject {
+        Some(subject) => {
+            let seen = Post {
+                subject,
+                ..post.clone()
+            };
+            policy::decide_protected(&seen, list, members, &evidence)
+        }
+        None => policy::decide_protected(post, list, members, &evidence),
+    };
+    let signer = match &unwrapped.signed {
+        Signed::ByMember { email, fingerprint } | Signed::NotTheSender { email, fingerprint } => {
+            Some((email.clone(), readable_key(raw, fingerprint)))
+        }
+        _ => None,
+    };
+    Ok(Judged {
+        decision,
+        signature_digest: unwrapped.signature_digest,
+        signer,
+        arrived_encrypted: unwrapped.encrypted == Encrypted::ForList,
+    })
+}
+
+/// Which recipients get the post, which a notice instead, and who nothing.
+pub(crate) fn plan(
+    list: &List,
+    crypto: &ListCrypto,
+    recipients: &[String],
+    arrived_encrypted: bool,
+) -> DeliveryPlan {
+    policy::plan_delivery(&list.settings, recipients, arrived_encrypted, |m| {
+        crypto.can_encrypt_to(m)
+    })
+}
+
+/// Decides one recorded post and records the decision with all that follows
+/// from it. A post that cannot be read, or that failed too often (a crash
+/// or a panic while deciding), is quarantined instead.
+pub(crate) fn decide_recorded(
+    store: &Store,
+    list: &List,
+    post_id: i64,
+    report: &mut ListReport,
+    crypto: Option<&ListCrypto>,
+) -> Result<(), AgentError> {
+    let attempts = store.begin_attempt(post_id)?;
+    let raw = store.post_raw(post_id)?.unwrap_or_default();
+    let quarantine = |reason: String| Settlement {
+        decision: "quarantine",
+        reason,
+        ..Settlement::default()
+    };
+    let settlement = if attempts > MAX_DECIDE_ATTEMPTS {
+        quarantine(format!(
+            "processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"
+        ))
+    } else {
+        let members = store.members(list)?;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<_, AgentError> {
+            let post = match Post::read(&raw) {
+                Ok(post) => post,
+                Err(unreadable) => return Ok(Err(unreadable)),
+            };
+            let reused = store.message_id_taken(post_id)?;
+            Ok(Ok(match crypto {
+                None => {
+                    let decision = policy::hold_reused_message_id(
+                        policy::decide(&post, list, &members),
+                        reused,
+                    );
+                    let plan = match &decision {
+                        Decision::Distribute { recipients } => {
+                            policy::plan_delivery(&list.settings, recipients, false, |_| false)
+                        }
+                        _ => policy::plan_delivery(&list.settings, &[], false, |_| false),
+                    };
+                    (decision, None, None, plan, post)
+                }
+                Some(crypto) => {
+                    let arrived = store.post_arrived_at(post_id)?;
+                    let judged = judge(&raw, &post, list, &members, crypto, store, arrived)?;
+                    let decision = policy::hold_reused_message_id(judged.decision, reused);
+                    let recipients = match &decision {
+                        Decision::Distribute { recipients } => recipients.as_slice(),
+                        _ => &[],
+                    };
+                    let plan = plan(list, crypto, recipients, judged.arrived_encrypted);
+                    (decision, judged.signature_digest, judged.signer, plan, post)
+                }
+            }))
+        }));
+        match outcome {
+            Err(_) => quarantine(
+                "Conclave failed on this message (an internal error); please report it".into(),
+            ),
+            Ok(Err(e)) => return Err(e),
+            Ok(Ok(Err(unreadable))) => quarantine(unreadable.to_string()),
+            Ok(Ok(Ok((decision, digest, signer, plan, post)))) => {
+                for member in &plan.left_out {
+                    store.log(
+                        list.id,
+                        Some(post_id),
+                        crate::store::ActivityKind::Delivery,
+                        &format!("not sent to {member}: no valid key, and the list sends only encrypted (distrib-encrypt force)"),
+                    )?;
+                }
+                // Bounces and loops are not told to owners by mail: an
+                // owner's auto-reply to such a notice would come back as
+                // another bounce, and so on. Commands are answered, not
+                // reported.
+                let quiet = matches!(
+                    decision,
+                    Decision::Hold(policy::HoldReason::Automated { .. })
+                        | Decision::Discard(policy::DiscardReason::Loop)
+                        | Decision::Command(_)
+                );
+                let notify_owners = if list.settings.owner_notices && !quiet {
+                    members
+                        .iter()
+                        .filter(|m| m.role == crate::model::Role::Owner)
+                        .map(|m| m.email.clone())
+                        .collect()
+                } else {
+                    vec![]
+                };
+                let base = match decision {
+                    Decision::Command(command) => {
+                        commands::settle(store, list, post_id, &post, &command)?
+                    }
+                    Decision::Distribute { .. } => Settlement {
+                        recipients: plan.post_to(),
+                        keyless_notices: plan.notice_to(),
+                        ..settlement_for(&post, Decision::Distribute { recipients: vec![] })
+                    },
+                    other => settlement_for(&post, other),
+                };
+                Settlement {
+                    signature_digest: digest,
+                    signer,
+                    notify_owners,
+                    ..base
+                }
+            }
+        }
+    };
+    match settlement.decision {
+        "distribute" => report.distributed += 1,
+        "hold" => report.held += 1,
+        "reject" => report.rejected += 1,
+        "discard" => report.discarded += 1,
+        "command" => report.answered += 1,
+        _ => report.quarantined += 1,
+    }
+    store.settle_post(post_id, &settlement)?;
+    Ok(())
+}
+
+fn settlement_for(post: &Post, decision: Decision) -> Settlement {
+    let base = |decision: &'static str, reason: String| Settlement {
+        decision,
+        reason,
+        sender: post.sender_text(),
+        subject: post.subject.clone(),
+        approvable: true,
+        ..Settlement::default()
+    };
+    match decision {
+        Decision::Distribute { recipients } => Settlement {
+            recipients,
+            ..base("distribute", "from a member".into())
+        },
+        Decision::Hold(r) => Settlement {
+            approvable: r.approvable(),
+            ..base("hold", r.to_string())
+        },
+        Decision::Reject(r) => base("reject", r.to_string()),
+        Decision::Discard(r) => base("discard", r.to_string()),
+        Decision::Command(c) => base("command", c.describe().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewPost, Sighting};
+
+    #[test]
+    fn a_post_that_keeps_failing_is_quarantined_not_retried_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let list = store
+            .create_list("l@example.org", "L", crate::model::Protocol::Plain)
+            .unwrap();
+        store
+            .add_member(&list, "a@example.org", "", crate::model::Role::Member)
+            .unwrap();
+        let raw = b"From: a@example.org\r\nSubject: boom\r\n\r\nbody\r\n";
+        let Sighting::New(id) = store
+            .record_post(
+                &list,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid: 1,
+                    message_id: "",
+                    sender: "",
+                    raw,
+                    arrived_at: None,
+                },
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        // Three earlier runs died while deciding this post.
+        for _ in 0..MAX_DECIDE_ATTEMPTS {
+            store.begin_attempt(id).unwrap();
+        }
+        let mut report = ListReport::default();
+        decide_recorded(&store, &list, id, &mut report, None).unwrap();
+        assert_eq!(report.quarantined, 1);
+        let post = store.post(id).unwrap();
+        assert_eq!(post.state, crate::store::PostState::Quarantined);
+        assert!(store.deliveries(id).unwrap().is_empty());
+        assert_eq!(
+            store.posts_to_file(&list).unwrap().len(),
+            1,
+            "set aside on the server too"
+        );
+    }
+
+    #[test]
+    fn a_post_decided_after_an_earlier_crash_goes_out_normally() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let list = store
+            .create_list("l@example.org", "L", crate::model::Protocol::Plain)
+            .unwrap();
+        store
+            .add_member(&list, "a@example.org", "", crate::model::Role::Member)
+            .unwrap();
+        let raw = b"From: a@example.org\r\nSubject: ok\r\n\r\nbody\r\n";
+        let Sighting::New(id) = store
+            .record_post(
+                &list,
+                &NewPost {
+                    uidvalidity: 1,
+                    uid: 1,
+                    message_id: "",
+                    sender: "",
+                    raw,
+                    arrived_at: None,
+                },
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        store.begin_attempt(id).unwrap();
+        assert_eq!(store.undecided_posts(&list).unwrap().len(), 1);
+        let mut report = ListReport::default();
+        decide_recorded(&store, &list, id, &mut report, None).unwrap();
+        assert_eq!(report.distributed, 1);
+        assert_eq!(store.deliveries(id).unwrap().len(), 1);
+        assert!(store.undecided_posts(&list).unwrap().is_empty());
+    }
+}

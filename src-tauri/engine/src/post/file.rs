@@ -1,0 +1,33 @@
+//! Filing a settled post on the server: to `Conclave/Processed`, or to
+//! `Conclave/Quarantine` when it could not be read.
+
+use std::sync::Mutex;
+
+use crate::agent::{AgentError, ListReport};
+use crate::store::{OnServer, PostRecord, Store};
+use crate::transport::imap::Mailbox;
+use crate::transport::{PROCESSED_FOLDER, QUARANTINE_FOLDER};
+
+use super::db;
+
+/// Files a settled post on the server. A post recorded under an older
+/// UIDVALIDITY is not touched by position: its UID may now name another
+/// message. Its copy, seen under the new numbering, is filed instead.
+pub(crate) async fn file_post(
+    store: &Mutex<Store>,
+    mailbox: &mut Mailbox,
+    uidvalidity: u32,
+    post: &PostRecord,
+    report: &mut ListReport,
+) -> Result<(), AgentError> {
+    let (folder, place) = match post.state {
+        crate::store::PostState::Quarantined => (QUARANTINE_FOLDER, OnServer::Quarantine),
+        _ => (PROCESSED_FOLDER, OnServer::Processed),
+    };
+    if post.uidvalidity == uidvalidity {
+        mailbox.file(post.uid, folder).await?;
+        report.filed += 1;
+    }
+    db(store).mark_on_server(post, place)?;
+    Ok(())
+}

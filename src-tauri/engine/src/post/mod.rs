@@ -1,0 +1,39 @@
+//! The way a post travels, one file per step it meets, in order:
+//!
+//! 1. [`receive`]: a new message in the list's INBOX is fetched and recorded
+//!    in the ledger before anything is done with it.
+//! 2. [`read`]: it is read once: what it says, and for a list with a key,
+//!    its encryption and signatures checked against the members' keys.
+//! 3. [`decide`]: the list's rules decide (pure, in `policy`), and the
+//!    decision is settled in one transaction with the deliveries it makes.
+//! 4. [`deliver`]: each member's copy is built: sent as the list, signed
+//!    once, encrypted to that member.
+//! 5. [`send`]: the outbox is drained over SMTP, each delivery's state
+//!    committed before and after its send.
+//! 6. [`file`]: once every delivery is final, the message is filed away on
+//!    the server.
+//!
+//! [`keys`] holds what a run of a list with keys needs for steps 2 and 4.
+//! The agent (`crate::agent`) runs these steps for each list, exactly once
+//! per post.
+
+pub mod decide;
+pub mod deliver;
+pub mod file;
+pub mod keys;
+pub mod read;
+pub mod receive;
+pub mod send;
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::store::Store;
+
+/// The store is shared with the futures of a run, which tokio may move
+/// between threads; each use locks it for one synchronous step, never across
+/// an await.
+pub(crate) fn db(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
