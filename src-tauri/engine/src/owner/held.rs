@@ -141,7 +141,7 @@ mod tests {
             panic!()
         };
         let settle = Settlement {
-            decision: "hold",
+            decision: crate::store::Outcome::Hold,
             reason: "r".into(),
             sender: sender.into(),
             subject: "s".into(),

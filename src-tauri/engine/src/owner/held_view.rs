@@ -157,7 +157,7 @@ mod tests {
             panic!()
         };
         let settle = Settlement {
-            decision: "hold",
+            decision: crate::store::Outcome::Hold,
             reason: format!(
                 "{sender} is not a member; approve to send it, or add them as a member"
             ),

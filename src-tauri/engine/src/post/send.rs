@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::agent::{AgentError, ListReport};
 use crate::model::{Account, List};
 use crate::policy::Post;
-use crate::store::{Delivery, DeliveryKind, Store, now};
+use crate::store::{Delivery, DeliveryKind, Outcome, Store, now};
 use crate::transport::smtp::{Outgoing, SendOutcome};
 
 use super::db;
@@ -353,7 +353,7 @@ impl Sending<'_> {
                 sender: &post.sender,
                 subject: &post.subject,
                 message_id: &post.message_id,
-                decision: post.decision.as_deref().unwrap_or(""),
+                decision: post.decision.unwrap_or(Outcome::Discard),
                 reason: post.reason.as_deref().unwrap_or(""),
                 held_id,
             },

@@ -293,7 +293,7 @@ mod tests {
 
     fn settle(s: &Store, id: i64, decision: &'static str, subject: &str, recipients: &[&str]) {
         let settlement = Settlement {
-            decision,
+            decision: crate::store::Outcome::parse(decision).expect("a decision"),
             reason: format!("because of {subject}"),
             sender: "ann@example.org".into(),
             subject: subject.into(),

@@ -42,6 +42,15 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    /// What the ledger keeps of the post afterwards.
+    fn outcome(self) -> super::Outcome {
+        match self {
+            Resolution::Approve => super::Outcome::Approved,
+            Resolution::Reject => super::Outcome::Rejected,
+            Resolution::Discard => super::Outcome::Discarded,
+        }
+    }
+
     fn past(self) -> &'static str {
         match self {
             Resolution::Approve => "approved",
@@ -157,7 +166,7 @@ impl Store {
                     ", raw = NULL"
                 }
             ),
-            params![state, how.past(), post_id],
+            params![state, how.outcome(), post_id],
         )?;
         let line = match how {
             Resolution::Approve => format!(

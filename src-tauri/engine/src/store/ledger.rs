@@ -98,7 +98,7 @@ pub struct PostRecord {
     pub state: PostState,
     pub on_server: OnServer,
     pub attempts: u32,
-    pub decision: Option<String>,
+    pub decision: Option<Outcome>,
     pub reason: Option<String>,
 }
 
@@ -123,16 +123,77 @@ fn row_to_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
             _ => OnServer::Inbox,
         },
         attempts: r.get(10)?,
-        decision: r.get(11)?,
+        decision: r
+            .get::<_, Option<String>>(11)?
+            .as_deref()
+            .and_then(Outcome::parse),
         reason: r.get(12)?,
     })
+}
+
+/// What became of a post, as the ledger keeps it: the decision, or an
+/// owner's resolution of a held post. Written to the `decision` column as
+/// its word and read back from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Distribute,
+    Hold,
+    Reject,
+    Discard,
+    /// Set aside: unreadable, or it kept failing.
+    #[default]
+    Quarantine,
+    /// A member's command to the list, answered.
+    Command,
+    Approved,
+    Rejected,
+    Discarded,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Distribute => "distribute",
+            Outcome::Hold => "hold",
+            Outcome::Reject => "reject",
+            Outcome::Discard => "discard",
+            Outcome::Quarantine => "quarantine",
+            Outcome::Command => "command",
+            Outcome::Approved => "approved",
+            Outcome::Rejected => "rejected",
+            Outcome::Discarded => "discarded",
+        }
+    }
+
+    /// The word in the column; `None` for one this version does not know.
+    pub fn parse(word: &str) -> Option<Outcome> {
+        [
+            Outcome::Distribute,
+            Outcome::Hold,
+            Outcome::Reject,
+            Outcome::Discard,
+            Outcome::Quarantine,
+            Outcome::Command,
+            Outcome::Approved,
+            Outcome::Rejected,
+            Outcome::Discarded,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == word)
+    }
+}
+
+impl rusqlite::ToSql for Outcome {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
 }
 
 /// The decision about a post, as the store records it in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct Settlement {
-    /// "distribute", "hold", "reject", "discard", "quarantine", "command".
-    pub decision: &'static str,
+    pub decision: Outcome,
     pub reason: String,
     pub sender: String,
     pub subject: String,
@@ -325,11 +386,18 @@ impl Store {
         let sends =
             !s.recipients.is_empty() || !s.keyless_notices.is_empty() || !s.replies.is_empty();
         let state = match s.decision {
-            "distribute" | "command" if sends => PostState::Queued,
-            "distribute" | "reject" | "discard" | "command" => PostState::Done,
-            "hold" => PostState::Held,
-            "quarantine" => PostState::Quarantined,
-            other => return Err(StoreError::Invalid(format!("unknown decision {other}"))),
+            Outcome::Distribute | Outcome::Command if sends => PostState::Queued,
+            Outcome::Distribute | Outcome::Reject | Outcome::Discard | Outcome::Command => {
+                PostState::Done
+            }
+            Outcome::Hold => PostState::Held,
+            Outcome::Quarantine => PostState::Quarantined,
+            other => {
+                return Err(StoreError::Invalid(format!(
+                    "{} is an owner's resolution, not a decision",
+                    other.as_str()
+                )));
+            }
         };
         let tx = self.conn.unchecked_transaction()?;
         let keep_raw = matches!(state, PostState::Queued | PostState::Held);
@@ -340,7 +408,7 @@ impl Store {
                  WHERE id = ?8",
                 // A command's answers are written already; its bytes are
                 // not needed to send them.
-                if keep_raw && s.decision != "command" { "" } else { ", raw = NULL" }
+                if keep_raw && s.decision != Outcome::Command { "" } else { ", raw = NULL" }
             ),
             params![
                 state_str(state),
@@ -397,14 +465,17 @@ impl Store {
             }
         }
         if let (PostState::Queued | PostState::Done, Some(digest)) = (state, &s.signature_digest)
-            && s.decision == "distribute"
+            && s.decision == Outcome::Distribute
         {
             tx.execute(
                 "INSERT OR IGNORE INTO signatures (list_id, digest, post_id, at) VALUES (?1, ?2, ?3, ?4)",
                 params![post.list_id, digest, post_id, t],
             )?;
         }
-        if matches!(s.decision, "hold" | "reject" | "discard") {
+        if matches!(
+            s.decision,
+            Outcome::Hold | Outcome::Reject | Outcome::Discard
+        ) {
             for owner in &s.notify_owners {
                 tx.execute(
                     "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at) VALUES (?1, 'owner-notice', ?2, ?3)",
@@ -427,7 +498,10 @@ impl Store {
             ),
             _ => format!(
                 "post from {} \"{}\": {}: {}",
-                s.sender, s.subject, s.decision, s.reason
+                s.sender,
+                s.subject,
+                s.decision.as_str(),
+                s.reason
             ),
         };
         tx.execute(
@@ -565,7 +639,7 @@ mod tests {
 
     fn settle(recipients: &[&str]) -> Settlement {
         Settlement {
-            decision: "distribute",
+            decision: Outcome::Distribute,
             reason: "member".into(),
             sender: "a@example.org".into(),
             subject: "hi".into(),
@@ -606,7 +680,7 @@ mod tests {
         s.settle_post(
             eve,
             &Settlement {
-                decision: "hold",
+                decision: Outcome::Hold,
                 sender: "eve@example.net".into(),
                 ..Settlement::default()
             },
@@ -623,7 +697,7 @@ mod tests {
         s.settle_post(
             alice,
             &Settlement {
-                decision: "distribute",
+                decision: Outcome::Distribute,
                 sender: "alice@example.org".into(),
                 ..Settlement::default()
             },

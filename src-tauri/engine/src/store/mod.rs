@@ -21,7 +21,8 @@ pub use activity::{
 pub use held::{HeldPost, Resolution};
 pub use keys::{StoredKey, TrustAnchor};
 pub use ledger::{
-    MembershipChange, NewPost, OnServer, PostRecord, PostState, Settlement, Sighting, sha256_hex,
+    MembershipChange, NewPost, OnServer, Outcome, PostRecord, PostState, Settlement, Sighting,
+    sha256_hex,
 };
 pub use lists::ListSummary;
 pub use outbox::{Delivery, DeliveryKind, DeliveryState};

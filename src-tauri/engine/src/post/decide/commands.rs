@@ -5,7 +5,7 @@
 use crate::model::{List, Protocol};
 use crate::policy::{ListCommand, Post};
 use crate::post::deliver::notices::{self, Envelope, UNSUBSCRIBE_DAYS};
-use crate::store::{MembershipChange, Settlement, Store};
+use crate::store::{MembershipChange, Outcome, Settlement, Store};
 
 use super::AgentError;
 
@@ -33,7 +33,7 @@ pub(super) fn settle(
         .find(|m| m.role == crate::model::Role::Owner)
         .map(|m| m.email);
     let base = Settlement {
-        decision: "command",
+        decision: Outcome::Command,
         sender: post.sender_text(),
         subject: post.subject.clone(),
         ..Settlement::default()

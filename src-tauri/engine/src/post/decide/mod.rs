@@ -12,7 +12,7 @@ use crate::agent::{AgentError, ListReport};
 use crate::crypto::{Encrypted, Signed};
 use crate::model::{List, Member};
 use crate::policy::{self, Decision, DeliveryPlan, Post};
-use crate::store::{Settlement, Store};
+use crate::store::{Outcome, Settlement, Store};
 
 use super::deliver::render;
 use super::keys::ListCrypto;
@@ -104,7 +104,7 @@ pub(crate) fn decide_recorded(
     let attempts = store.begin_attempt(post_id)?;
     let raw = store.post_raw(post_id)?.unwrap_or_default();
     let quarantine = |reason: String| Settlement {
-        decision: "quarantine",
+        decision: Outcome::Quarantine,
         reason,
         ..Settlement::default()
     };
@@ -202,11 +202,11 @@ pub(crate) fn decide_recorded(
         }
     };
     match settlement.decision {
-        "distribute" => report.distributed += 1,
-        "hold" => report.held += 1,
-        "reject" => report.rejected += 1,
-        "discard" => report.discarded += 1,
-        "command" => report.answered += 1,
+        Outcome::Distribute => report.distributed += 1,
+        Outcome::Hold => report.held += 1,
+        Outcome::Reject => report.rejected += 1,
+        Outcome::Discard => report.discarded += 1,
+        Outcome::Command => report.answered += 1,
         _ => report.quarantined += 1,
     }
     store.settle_post(post_id, &settlement)?;
@@ -214,7 +214,7 @@ pub(crate) fn decide_recorded(
 }
 
 fn settlement_for(post: &Post, decision: Decision) -> Settlement {
-    let base = |decision: &'static str, reason: String| Settlement {
+    let base = |decision: Outcome, reason: String| Settlement {
         decision,
         reason,
         sender: post.sender_text(),
@@ -225,15 +225,15 @@ fn settlement_for(post: &Post, decision: Decision) -> Settlement {
     match decision {
         Decision::Distribute { recipients } => Settlement {
             recipients,
-            ..base("distribute", "from a member".into())
+            ..base(Outcome::Distribute, "from a member".into())
         },
         Decision::Hold(r) => Settlement {
             approvable: r.approvable(),
-            ..base("hold", r.to_string())
+            ..base(Outcome::Hold, r.to_string())
         },
-        Decision::Reject(r) => base("reject", r.to_string()),
-        Decision::Discard(r) => base("discard", r.to_string()),
-        Decision::Command(c) => base("command", c.describe().to_string()),
+        Decision::Reject(r) => base(Outcome::Reject, r.to_string()),
+        Decision::Discard(r) => base(Outcome::Discard, r.to_string()),
+        Decision::Command(c) => base(Outcome::Command, c.describe().to_string()),
     }
 }
 

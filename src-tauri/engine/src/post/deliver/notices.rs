@@ -8,14 +8,15 @@
 use super::render::{header_text, phrase};
 use crate::model::List;
 use crate::policy::commands::CONFIRM_WORD;
+use crate::store::Outcome;
 
 /// What an owner is told about a post the list did not send.
 pub struct OwnerNotice<'a> {
     pub sender: &'a str,
     pub subject: &'a str,
     pub message_id: &'a str,
-    /// "hold", "reject" or "discard".
-    pub decision: &'a str,
+    /// Held, rejected or discarded.
+    pub decision: Outcome,
     pub reason: &'a str,
     pub held_id: Option<i64>,
 }
@@ -33,8 +34,8 @@ pub struct Envelope<'a> {
 pub fn render_owner_notice(list: &List, n: &OwnerNotice<'_>, env: &Envelope<'_>) -> Vec<u8> {
     let eol = "\r\n";
     let what = match n.decision {
-        "hold" => "held for an owner",
-        "reject" => "rejected",
+        Outcome::Hold => "held for an owner",
+        Outcome::Reject => "rejected",
         _ => "discarded",
     };
     let subject = format!("[{}] post {what}: {}", list.name, n.subject);
@@ -47,7 +48,7 @@ pub fn render_owner_notice(list: &List, n: &OwnerNotice<'_>, env: &Envelope<'_>)
         one_line(n.message_id),
         one_line(n.reason)
     ));
-    if let Some(id) = n.held_id.filter(|_| n.decision == "hold") {
+    if let Some(id) = n.held_id.filter(|_| n.decision == Outcome::Hold) {
         m.push_str(&format!(
             "Approve, reject or discard it in the Conclave window, or with{eol}  conclave-cli held approve|reject|discard {} {id}{eol}{eol}",
             list.address
@@ -274,7 +275,7 @@ mod tests {
             sender: "eve@example.net",
             subject: "hello",
             message_id: "<m@x>",
-            decision: "hold",
+            decision: Outcome::Hold,
             reason: "eve@example.net is not a member",
             held_id: Some(7),
         };
@@ -294,7 +295,7 @@ mod tests {
             sender: "eve@example.net",
             subject: "hi\r\nBcc: victim@example.org",
             message_id: "<m@x>",
-            decision: "reject",
+            decision: Outcome::Reject,
             reason: "r",
             held_id: None,
         };
