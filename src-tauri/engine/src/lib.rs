@@ -30,4 +30,6 @@ pub mod post;
 pub mod secrets;
 pub mod setup;
 pub mod store;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod transport;

@@ -23,10 +23,10 @@ use crate::post::deliver::render::ListHeaders;
 use crate::post::keys::ListCrypto;
 use crate::post::send::Sending;
 use crate::post::{self, db};
-use crate::secrets::{self, SecretError, SecretKind};
+use crate::secrets::SecretError;
 use crate::store::{Store, StoreError};
 use crate::transport::TransportError;
-use crate::transport::imap::Mailbox;
+use crate::transport::{Inbox, MailServers, Servers};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -88,14 +88,17 @@ impl RunReport {
     }
 }
 
-/// The agent over one data folder. Cheap to clone; each run opens the store.
+/// The agent over one data folder, working with the real mail servers
+/// (`MailServers`) or, in tests, with fakes. Cheap to clone; each run opens
+/// the store.
 #[derive(Clone)]
-pub struct Agent {
+pub struct Agent<S: Servers = MailServers> {
     data_dir: PathBuf,
     progress: Option<OnProgress>,
+    servers: Arc<S>,
 }
 
-impl std::fmt::Debug for Agent {
+impl<S: Servers> std::fmt::Debug for Agent<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Agent")
             .field("data_dir", &self.data_dir)
@@ -135,14 +138,25 @@ fn lock(data_dir: &Path) -> Result<RunLock, AgentError> {
 
 impl Agent {
     pub fn new(data_dir: PathBuf) -> Agent {
+        Agent::with_servers(data_dir, MailServers)
+    }
+}
+
+impl<S: Servers> Agent<S> {
+    /// An agent that reaches the mail through `servers`.
+    pub fn with_servers(data_dir: PathBuf, servers: S) -> Agent<S> {
         Agent {
             data_dir,
             progress: None,
+            servers: Arc::new(servers),
         }
     }
 
     /// The same agent, telling `hear` how each list's sending goes.
-    pub fn with_progress(mut self, hear: impl Fn(&SendProgress) + Send + Sync + 'static) -> Agent {
+    pub fn with_progress(
+        mut self,
+        hear: impl Fn(&SendProgress) + Send + Sync + 'static,
+    ) -> Agent<S> {
         self.progress = Some(Arc::new(hear));
         self
     }
@@ -179,7 +193,14 @@ impl Agent {
                 report.lists.push(lr);
                 continue;
             }
-            let result = process_list(&store, &list, &mut lr, self.progress.as_ref()).await;
+            let result = process_list(
+                &store,
+                &list,
+                &mut lr,
+                self.progress.as_ref(),
+                &*self.servers,
+            )
+            .await;
             let error = result.err().map(|e| e.to_string());
             let store = db(&store);
             store.record_check(&list, error.as_deref())?;
@@ -192,7 +213,9 @@ impl Agent {
         }
         Ok(report)
     }
+}
 
+impl Agent {
     /// Runs until `stop` is cancelled: a run, then a wait for work — new
     /// mail noticed in IDLE, `wake`, a retry falling due, or `interval` for
     /// lists whose server has no IDLE. Errors of a run are in its report and
@@ -224,28 +247,20 @@ impl Agent {
     }
 }
 
-async fn passwords(
-    list: &List,
-) -> Result<(secrets::Sensitive<String>, secrets::Sensitive<String>), AgentError> {
-    let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
-    let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
-    Ok((imap, smtp))
-}
-
-async fn process_list(
+async fn process_list<S: Servers>(
     store: &Mutex<Store>,
     list: &List,
     report: &mut ListReport,
     progress: Option<&OnProgress>,
+    servers: &S,
 ) -> Result<(), AgentError> {
     let account = db(store).account(list)?;
-    let (imap_pw, smtp_pw) = passwords(list).await?;
-    let ca = account.ca_pem.as_deref();
+    let (imap_pw, smtp_pw) = servers.passwords(list).await?;
 
     let crypto = ListCrypto::load(store, list).await?;
     let crypto = crypto.as_ref();
 
-    let mut mailbox = Mailbox::connect(&account.imap, ca, imap_pw.expose()).await?;
+    let mut mailbox = servers.inbox(&account, imap_pw.expose()).await?;
     let uidvalidity = mailbox.open_inbox().await?;
 
     // Posts recorded by a run that stopped before deciding them, then the
@@ -283,6 +298,7 @@ async fn process_list(
         password: smtp_pw.expose(),
         crypto,
         masthead: &masthead,
+        servers,
     };
     sending.send_due(report, progress).await?;
     db(store).complete_posts(list)?;
@@ -303,15 +319,4 @@ fn run_once_is_send(agent: &Agent) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_agent_per_data_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = lock(dir.path()).unwrap();
-        assert!(matches!(lock(dir.path()), Err(AgentError::Busy(_))));
-        drop(first);
-        assert!(lock(dir.path()).is_ok());
-    }
-}
+mod tests;

@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use crate::agent::{AgentError, ListReport};
 use crate::store::{OnServer, PostRecord, Store};
-use crate::transport::imap::Mailbox;
+use crate::transport::Inbox;
 use crate::transport::{PROCESSED_FOLDER, QUARANTINE_FOLDER};
 
 use super::db;
@@ -15,7 +15,7 @@ use super::db;
 /// message. Its copy, seen under the new numbering, is filed instead.
 pub(crate) async fn file_post(
     store: &Mutex<Store>,
-    mailbox: &mut Mailbox,
+    mailbox: &mut impl Inbox,
     uidvalidity: u32,
     post: &PostRecord,
     report: &mut ListReport,

@@ -10,7 +10,7 @@ use crate::agent::{AgentError, ListReport};
 use crate::model::List;
 use crate::policy::Post;
 use crate::store::{NewPost, Sighting, Store};
-use crate::transport::imap::Mailbox;
+use crate::transport::Inbox;
 
 use super::db;
 
@@ -19,7 +19,7 @@ use super::db;
 pub async fn take_new(
     store: &Mutex<Store>,
     list: &List,
-    mailbox: &mut Mailbox,
+    mailbox: &mut impl Inbox,
     uidvalidity: u32,
     report: &mut ListReport,
     mut decide: impl FnMut(&Store, i64, &mut ListReport) -> Result<(), AgentError>,

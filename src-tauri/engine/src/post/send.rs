@@ -13,7 +13,8 @@ use crate::agent::{AgentError, ListReport};
 use crate::model::{Account, List};
 use crate::policy::Post;
 use crate::store::{Delivery, DeliveryKind, Outcome, Store, now};
-use crate::transport::smtp::{Outgoing, SendOutcome};
+use crate::transport::smtp::SendOutcome;
+use crate::transport::{Sender, Servers};
 
 use super::db;
 use super::deliver::render::{self, Author};
@@ -115,16 +116,18 @@ pub(crate) struct LaneReport {
 }
 
 /// One list's sending in one run: what it sends with and as.
-pub(crate) struct Sending<'a> {
+pub(crate) struct Sending<'a, S: Servers> {
     pub(crate) store: &'a Mutex<Store>,
     pub(crate) list: &'a List,
     pub(crate) account: &'a Account,
     pub(crate) password: &'a str,
     pub(crate) crypto: Option<&'a ListCrypto>,
     pub(crate) masthead: &'a Masthead<'a>,
+    /// Where the SMTP connections come from.
+    pub(crate) servers: &'a S,
 }
 
-impl Sending<'_> {
+impl<S: Servers> Sending<'_, S> {
     fn domain(&self) -> &str {
         self.list.address.rsplit('@').next().unwrap_or("localhost")
     }
@@ -254,7 +257,7 @@ impl Sending<'_> {
         let result = async {
             let pause = (list.settings.send_rate > 0)
                 .then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
-            let mut smtp: Option<Outgoing> = None;
+            let mut smtp: Option<S::Sender> = None;
             for (i, delivery) in due.into_iter().enumerate() {
                 if let (true, Some(p)) = (i > 0, pause) {
                     tokio::time::sleep(p).await;
@@ -269,14 +272,7 @@ impl Sending<'_> {
                     }
                 };
                 if smtp.as_ref().is_none_or(|s| s.is_broken()) {
-                    smtp = Some(
-                        Outgoing::connect(
-                            &self.account.smtp,
-                            self.account.ca_pem.as_deref(),
-                            self.password,
-                        )
-                        .await?,
-                    );
+                    smtp = Some(self.servers.sender(self.account, self.password).await?);
                 }
                 let conn = smtp.as_mut().expect("connected above");
                 db(store).mark_sending(delivery.id)?;

@@ -121,6 +121,18 @@ impl Store {
         )?)
     }
 
+    /// Every waiting delivery due now, as if its retry time had come (tests
+    /// do not wait a minute).
+    #[cfg(test)]
+    pub(crate) fn make_all_due_now(&self) {
+        self.conn
+            .execute(
+                "UPDATE deliveries SET next_attempt_at = 0 WHERE state IN ('queued', 'sending')",
+                [],
+            )
+            .unwrap();
+    }
+
     /// The message of a delivery written in advance (the list's answers).
     pub fn delivery_body(&self, delivery_id: i64) -> Result<Option<Vec<u8>>> {
         Ok(self.conn.query_row(

@@ -4,11 +4,13 @@
 pub mod check;
 pub mod imap;
 pub mod presets;
+pub mod servers;
 pub mod smtp;
 
 pub use check::{
     AccountCheck, CheckReport, Problem, ProblemKind, ServerOutcome, check_account, explain,
 };
+pub use servers::{Inbox, MailServers, Sender, Servers};
 
 use std::time::Duration;
 

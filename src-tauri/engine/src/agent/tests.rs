@@ -1,0 +1,239 @@
+//! The agent's guarantees, on fake mail servers (`crate::testing`): every
+//! member gets each post once; a crash at any step resumes without losing
+//! a post and repeats at most the copies in flight; temporary refusals wait,
+//! final ones fail alone; a fan-out spreads over lanes; what cannot be read
+//! is set aside; a renumbered mailbox sends nothing twice. The system tests
+//! prove the same on real servers.
+
+use super::*;
+use crate::testing::{Crash, TestList, post};
+use crate::transport::smtp::SendOutcome;
+use crate::transport::{PROCESSED_FOLDER, QUARANTINE_FOLDER};
+
+const ALICE: &str = "alice@example.org";
+
+/// Alice and n - 1 others.
+fn members(n: usize) -> Vec<String> {
+    std::iter::once(ALICE.to_string())
+        .chain((1..n).map(|i| format!("m{i}@example.org")))
+        .collect()
+}
+
+fn list_of(members: &[String]) -> TestList {
+    TestList::new(&members.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+#[test]
+fn every_member_gets_a_post_once_and_it_is_filed() {
+    let t = TestList::new(&[ALICE, "bob@example.org", "carol@example.org"]);
+    t.mail.deliver(&post(ALICE, "Meeting"));
+    let report = t.run().unwrap();
+    let l = &report.lists[0];
+    assert_eq!(
+        (l.new_posts, l.distributed, l.sent, l.filed),
+        (1, 1, 3, 1),
+        "{l:?}"
+    );
+    for m in [ALICE, "bob@example.org", "carol@example.org"] {
+        assert_eq!(t.mail.received(m).len(), 1, "{m}");
+    }
+    assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 1);
+    // Nothing more the next time.
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.sent), (0, 0));
+    assert_eq!(t.mail.world().sent.len(), 3);
+}
+
+#[test]
+fn a_crash_in_the_middle_of_a_fan_out_repeats_only_the_copy_in_flight() {
+    let all = members(10);
+    let t = list_of(&all);
+    t.mail.deliver(&post(ALICE, "Big news"));
+    t.mail.world().crash = Some(Crash::AfterSends(4));
+    t.run_and_die();
+    assert_eq!(t.mail.world().sent.len(), 4);
+    assert_eq!(
+        t.mail.in_folder(PROCESSED_FOLDER),
+        0,
+        "not filed before every copy is final"
+    );
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!(l.new_posts, 0, "the post is known: it is not started again");
+    for m in &all {
+        let n = t.mail.received(m).len();
+        assert!(n == 1 || n == 2, "{m} got {n}");
+    }
+    let extra = t.mail.world().sent.len() - all.len();
+    assert!(
+        extra <= SMTP_LANES,
+        "at most one copy again per connection: {extra}"
+    );
+    assert_eq!(extra, 1, "the copy the server took as the agent died");
+    assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 1);
+}
+
+#[test]
+fn a_crash_while_fetching_or_filing_loses_nothing_and_sends_nothing_twice() {
+    let t = TestList::new(&[ALICE, "bob@example.org"]);
+    t.mail.deliver(&post(ALICE, "One"));
+    t.mail.world().crash = Some(Crash::OnFetch);
+    t.run_and_die();
+    assert!(t.mail.world().sent.is_empty());
+    t.mail.world().crash = Some(Crash::OnFiling);
+    t.run_and_die();
+    assert_eq!(t.mail.world().sent.len(), 2, "sent once, then died filing");
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.sent, l.filed), (0, 1), "{l:?}");
+    assert_eq!(t.mail.world().sent.len(), 2);
+    assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 1);
+}
+
+#[test]
+fn a_temporary_refusal_waits_for_its_retry_and_a_final_one_fails_alone() {
+    let t = TestList::new(&[ALICE, "defer-bob@example.org", "refuse-carol@example.org"]);
+    {
+        let mut w = t.mail.world();
+        w.answers
+            .push(("defer-".into(), SendOutcome::Retry("450 try later".into())));
+        w.answers.push((
+            "refuse-".into(),
+            SendOutcome::Failed("550 no such user".into()),
+        ));
+    }
+    t.mail.deliver(&post(ALICE, "Retry"));
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!(
+        (l.sent, l.retrying, l.failed, l.pending, l.filed),
+        (1, 1, 1, 1, 0),
+        "{l:?}"
+    );
+    let store = t.store();
+    let post_id = store.posts_to_file(&t.list).unwrap().first().map(|p| p.id);
+    assert!(post_id.is_none(), "not filed while a delivery waits");
+    let due_later = store.due_deliveries(&t.list, crate::store::now()).unwrap();
+    assert!(due_later.is_empty(), "the retry waits a minute");
+    let retry_at = store.next_retry_at().unwrap().unwrap();
+    assert!(
+        (55..=65).contains(&(retry_at - crate::store::now())),
+        "one minute: {retry_at}"
+    );
+    // A minute later the server takes it.
+    t.mail.world().answers.retain(|(p, _)| p != "defer-");
+    store.make_all_due_now();
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!(
+        (l.sent, l.failed, l.pending, l.filed),
+        (1, 0, 0, 1),
+        "{l:?}"
+    );
+    assert_eq!(t.mail.received("defer-bob@example.org").len(), 1);
+    assert!(t.mail.received("refuse-carol@example.org").is_empty());
+    assert!(
+        store
+            .bouncing(&t.list)
+            .unwrap()
+            .contains_key("refuse-carol@example.org")
+    );
+}
+
+#[test]
+fn a_fan_out_spreads_over_four_connections_and_a_send_rate_keeps_to_one() {
+    let all = members(12);
+    let t = list_of(&all);
+    t.mail.deliver(&post(ALICE, "Lanes"));
+    t.run().unwrap();
+    let w = t.mail.world();
+    assert_eq!(w.connections, SMTP_LANES);
+    for lane in 1..=SMTP_LANES {
+        assert_eq!(
+            w.sent.iter().filter(|s| s.connection == lane).count(),
+            3,
+            "lane {lane}"
+        );
+    }
+    assert!(
+        w.sent.iter().all(|s| s.from == "list@example.org"),
+        "the envelope is the account's"
+    );
+    drop(w);
+    let t = list_of(&members(3));
+    t.store()
+        .set_setting(&t.list.address, "send-rate", "6000")
+        .unwrap();
+    t.mail.deliver(&post(ALICE, "Slow"));
+    t.run().unwrap();
+    assert_eq!(t.mail.world().connections, 1);
+}
+
+#[test]
+fn what_cannot_be_read_is_set_aside_and_the_posts_behind_it_go_on() {
+    let t = TestList::new(&[ALICE]);
+    t.mail.deliver(b"\r\n\r\n");
+    t.mail.deliver(&post(ALICE, "After"));
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.quarantined, l.distributed, l.sent), (1, 1, 1), "{l:?}");
+    assert_eq!(t.mail.in_folder(QUARANTINE_FOLDER), 1);
+    assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 1);
+    let log = t.store().activity(&t.list, 20).unwrap();
+    assert!(
+        log.iter().any(|a| a.message.contains("it is empty")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn a_renumbered_mailbox_sends_nothing_twice() {
+    let t = TestList::new(&[ALICE, "defer-bob@example.org"]);
+    t.mail
+        .world()
+        .answers
+        .push(("defer-".into(), SendOutcome::Retry("450 later".into())));
+    t.mail.deliver(&post(ALICE, "Renumbered"));
+    t.run().unwrap();
+    assert_eq!(t.mail.world().sent.len(), 1);
+    // The server is restored from a backup: new UIDVALIDITY, new UIDs.
+    t.mail.renumber();
+    t.mail.world().answers.clear();
+    t.store().make_all_due_now();
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!(
+        l.new_posts, 0,
+        "the same message under its new number is a copy: {l:?}"
+    );
+    assert_eq!(t.mail.received(ALICE).len(), 1, "never sent twice");
+    assert_eq!(
+        t.mail.received("defer-bob@example.org").len(),
+        1,
+        "its waiting delivery went out"
+    );
+    assert_eq!(
+        t.mail.in_folder(PROCESSED_FOLDER),
+        1,
+        "filed by its new number"
+    );
+    let store = t.store();
+    let posts = store.posts_to_file(&t.list).unwrap();
+    assert!(posts.is_empty(), "{posts:?}");
+}
+
+#[test]
+fn a_server_out_of_reach_is_the_list_s_error_and_loses_nothing() {
+    let t = TestList::new(&[ALICE]);
+    t.mail.deliver(&post(ALICE, "Offline"));
+    t.mail.world().imap_down = true;
+    let report = t.run().unwrap();
+    let e = report.lists[0].error.as_deref().unwrap();
+    assert!(e.contains("cannot reach the fake IMAP"), "{e}");
+    t.mail.world().imap_down = false;
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.sent, l.error.as_deref()), (1, 1, None));
+}
+
+#[test]
+fn one_agent_per_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = lock(dir.path()).unwrap();
+    assert!(matches!(lock(dir.path()), Err(AgentError::Busy(_))));
+    drop(first);
+    assert!(lock(dir.path()).is_ok());
+}

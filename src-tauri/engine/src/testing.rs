@@ -1,0 +1,332 @@
+//! Fakes for the agent's tests: a small mail world in memory that plays the
+//! list's IMAP mailbox and its SMTP server (`FakeMail`, a `Servers`), and a
+//! list on it (`TestList`), so the agent's guarantees — exactly once,
+//! retries, lanes, quarantine, renumbered mailboxes, crashes at each step —
+//! are checked without a mail server, in milliseconds. In the spirit of
+//! Delta Chat's `TestContext`: deliver a post, run, look at what was sent.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::agent::{Agent, AgentError, RunReport};
+use crate::model::{Account, Endpoint, List, Protocol, Role, TlsMode};
+use crate::secrets::{SecretError, Sensitive};
+use crate::store::Store;
+use crate::transport::smtp::SendOutcome;
+use crate::transport::{Inbox, Sender, Servers, TransportError};
+
+/// A message in the fake mailbox.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    /// "INBOX", or the folder it was filed in.
+    pub folder: String,
+}
+
+/// A message the fake SMTP server accepted.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub from: String,
+    pub to: String,
+    pub message: Vec<u8>,
+    /// Which connection carried it (numbered from 1 in the order opened).
+    pub connection: usize,
+}
+
+/// Where the fake makes the agent die, as a killed process would: a panic
+/// at that moment, after what the server has done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// While fetching a message, before the agent records it.
+    OnFetch,
+    /// Right after the server accepted the n-th copy of this run, before
+    /// the agent could record it as sent.
+    AfterSends(usize),
+    /// When the agent files a message away.
+    OnFiling,
+}
+
+#[derive(Debug, Default)]
+pub struct World {
+    pub uidvalidity: u32,
+    next_uid: u32,
+    pub mailbox: Vec<Stored>,
+    pub sent: Vec<Sent>,
+    /// Connections opened to the SMTP server.
+    pub connections: usize,
+    /// Recipients whose address starts with a prefix get that answer.
+    pub answers: Vec<(String, SendOutcome)>,
+    pub crash: Option<Crash>,
+    /// The IMAP server cannot be reached.
+    pub imap_down: bool,
+    sends_this_run: usize,
+}
+
+/// The list's mail servers, in memory. Clones share one world.
+#[derive(Debug, Clone)]
+pub struct FakeMail {
+    world: Arc<Mutex<World>>,
+}
+
+impl FakeMail {
+    pub fn new() -> FakeMail {
+        FakeMail {
+            world: Arc::new(Mutex::new(World {
+                uidvalidity: 1,
+                next_uid: 1,
+                ..World::default()
+            })),
+        }
+    }
+
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A message arrives in INBOX.
+    pub fn deliver(&self, raw: &[u8]) {
+        let mut w = self.world();
+        let uid = w.next_uid;
+        w.next_uid += 1;
+        w.mailbox.push(Stored {
+            uid,
+            raw: raw.to_vec(),
+            folder: "INBOX".into(),
+        });
+    }
+
+    /// The server renumbers the mailbox: a new UIDVALIDITY, every message a
+    /// new UID (as after a restore or a migration).
+    pub fn renumber(&self) {
+        let mut w = self.world();
+        w.uidvalidity += 1;
+        let mut uid = 1;
+        for m in w.mailbox.iter_mut() {
+            m.uid = uid;
+            uid += 1;
+        }
+        w.next_uid = uid;
+    }
+
+    /// What `to` received, in order.
+    pub fn received(&self, to: &str) -> Vec<Vec<u8>> {
+        self.world()
+            .sent
+            .iter()
+            .filter(|s| s.to.eq_ignore_ascii_case(to))
+            .map(|s| s.message.clone())
+            .collect()
+    }
+
+    /// How many messages are in `folder`.
+    pub fn in_folder(&self, folder: &str) -> usize {
+        self.world()
+            .mailbox
+            .iter()
+            .filter(|m| m.folder == folder)
+            .count()
+    }
+}
+
+pub struct FakeInbox {
+    world: Arc<Mutex<World>>,
+}
+
+pub struct FakeSender {
+    world: Arc<Mutex<World>>,
+    number: usize,
+}
+
+fn lock(world: &Arc<Mutex<World>>) -> MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Servers for FakeMail {
+    type Inbox = FakeInbox;
+    type Sender = FakeSender;
+
+    async fn passwords(
+        &self,
+        _list: &List,
+    ) -> Result<(Sensitive<String>, Sensitive<String>), SecretError> {
+        Ok((Sensitive::new("imap".into()), Sensitive::new("smtp".into())))
+    }
+
+    async fn inbox(
+        &self,
+        _account: &Account,
+        _password: &str,
+    ) -> Result<FakeInbox, TransportError> {
+        if self.world().imap_down {
+            return Err(TransportError::Unreachable {
+                server: "fake IMAP".into(),
+                detail: "down".into(),
+            });
+        }
+        self.world().sends_this_run = 0;
+        Ok(FakeInbox {
+            world: self.world.clone(),
+        })
+    }
+
+    async fn sender(
+        &self,
+        _account: &Account,
+        _password: &str,
+    ) -> Result<FakeSender, TransportError> {
+        let mut w = self.world();
+        w.connections += 1;
+        Ok(FakeSender {
+            world: self.world.clone(),
+            number: w.connections,
+        })
+    }
+}
+
+impl Inbox for FakeInbox {
+    async fn open_inbox(&mut self) -> Result<u32, TransportError> {
+        Ok(lock(&self.world).uidvalidity)
+    }
+
+    async fn waiting_uids(&mut self) -> Result<Vec<u32>, TransportError> {
+        Ok(lock(&self.world)
+            .mailbox
+            .iter()
+            .filter(|m| m.folder == "INBOX")
+            .map(|m| m.uid)
+            .collect())
+    }
+
+    async fn fetch(
+        &mut self,
+        uid: u32,
+    ) -> Result<Option<crate::transport::servers::Fetched>, TransportError> {
+        let w = lock(&self.world);
+        if w.crash == Some(Crash::OnFetch) {
+            drop(w);
+            panic!("the agent dies while fetching");
+        }
+        Ok(w.mailbox
+            .iter()
+            .find(|m| m.uid == uid && m.folder == "INBOX")
+            .map(|m| (m.raw.clone(), None)))
+    }
+
+    async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
+        let mut w = lock(&self.world);
+        if w.crash == Some(Crash::OnFiling) {
+            drop(w);
+            panic!("the agent dies while filing");
+        }
+        if let Some(m) = w
+            .mailbox
+            .iter_mut()
+            .find(|m| m.uid == uid && m.folder == "INBOX")
+        {
+            m.folder = folder.to_string();
+        }
+        Ok(())
+    }
+
+    async fn logout(self) {}
+}
+
+impl Sender for FakeSender {
+    async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
+        let mut w = lock(&self.world);
+        if let Some((_, answer)) = w
+            .answers
+            .iter()
+            .find(|(prefix, _)| to.starts_with(prefix.as_str()))
+        {
+            return answer.clone();
+        }
+        w.sent.push(Sent {
+            from: from.into(),
+            to: to.into(),
+            message: message.to_vec(),
+            connection: self.number,
+        });
+        w.sends_this_run += 1;
+        if w.crash == Some(Crash::AfterSends(w.sends_this_run)) {
+            drop(w);
+            panic!("the agent dies after the server took a copy");
+        }
+        SendOutcome::Sent
+    }
+
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    async fn quit(self) {}
+}
+
+/// A plain list `list@example.org` on the fake servers, in a data folder
+/// of its own, with these members.
+pub struct TestList {
+    pub dir: tempfile::TempDir,
+    pub list: List,
+    pub mail: FakeMail,
+}
+
+impl TestList {
+    pub fn new(members: &[&str]) -> TestList {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let list = store
+            .create_list("list@example.org", "Tenants", Protocol::Plain)
+            .unwrap();
+        let endpoint = |host: &str| Endpoint {
+            host: host.into(),
+            port: 1,
+            tls: TlsMode::None,
+            user: "list".into(),
+        };
+        let account = Account {
+            imap: endpoint("imap.example.org"),
+            smtp: endpoint("smtp.example.org"),
+            ca_pem: None,
+        };
+        store.set_account(&list.address, &account).unwrap();
+        for m in members {
+            store.add_member(&list, m, "", Role::Member).unwrap();
+        }
+        TestList {
+            dir,
+            list,
+            mail: FakeMail::new(),
+        }
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(self.dir.path()).unwrap()
+    }
+
+    /// One run of the agent, as `conclave-cli run --once` does it.
+    pub fn run(&self) -> Result<RunReport, AgentError> {
+        let agent = Agent::with_servers(self.dir.path().to_path_buf(), self.mail.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(agent.run_once(None))
+    }
+
+    /// A run during which the agent dies (the fake panics where told).
+    pub fn run_and_die(&self) {
+        let died = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.run()));
+        assert!(died.is_err(), "the agent was to die in this run");
+        self.mail.world().crash = None;
+    }
+}
+
+/// A post from `from` to the list.
+pub fn post(from: &str, subject: &str) -> Vec<u8> {
+    let id: String = subject
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    format!("From: {from}\r\nTo: list@example.org\r\nSubject: {subject}\r\nMessage-ID: <{id}.{from}>\r\n\r\n{subject}\r\n")
+        .into_bytes()
+}

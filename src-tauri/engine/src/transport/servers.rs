@@ -1,0 +1,130 @@
+//! The seam between a run and the mail servers: a run asks [`Servers`] for
+//! the list's [`Inbox`] and for [`Sender`]s, and uses only what these
+//! traits say. [`MailServers`] are the real ones (IMAP and SMTP, passwords
+//! from the keychain); tests put fakes in their place, so the agent's
+//! guarantees (exactly once, retries, lanes, quarantine) are checked
+//! without a mail server.
+
+use std::future::Future;
+
+use super::TransportError;
+use super::imap::Mailbox;
+use super::smtp::{Outgoing, SendOutcome};
+use crate::model::{Account, List};
+use crate::secrets::{self, SecretError, SecretKind, Sensitive};
+
+/// A message as fetched: its bytes, and when it reached the mailbox
+/// (seconds since the epoch) when the server says.
+pub type Fetched = (Vec<u8>, Option<i64>);
+
+/// The list's mailbox, as a run reads and files it.
+pub trait Inbox: Send {
+    /// Selects INBOX; its UIDVALIDITY.
+    fn open_inbox(&mut self) -> impl Future<Output = Result<u32, TransportError>> + Send;
+    /// UIDs in INBOX not yet filed, oldest first.
+    fn waiting_uids(&mut self) -> impl Future<Output = Result<Vec<u32>, TransportError>> + Send;
+    /// The message and when it arrived (seconds since the epoch); `None`
+    /// when it is gone.
+    fn fetch(
+        &mut self,
+        uid: u32,
+    ) -> impl Future<Output = Result<Option<Fetched>, TransportError>> + Send;
+    /// Files the message into `folder`, out of INBOX.
+    fn file(
+        &mut self,
+        uid: u32,
+        folder: &str,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+    fn logout(self) -> impl Future<Output = ()> + Send;
+}
+
+/// One SMTP connection, as a lane of a fan-out sends over it.
+pub trait Sender: Send {
+    fn send(
+        &mut self,
+        from: &str,
+        to: &str,
+        message: &[u8],
+    ) -> impl Future<Output = SendOutcome> + Send;
+    /// Whether it can carry another message.
+    fn is_broken(&self) -> bool;
+    fn quit(self) -> impl Future<Output = ()> + Send;
+}
+
+/// Where a run's connections come from.
+pub trait Servers: Send + Sync {
+    type Inbox: Inbox;
+    type Sender: Sender;
+    /// The list's account passwords (IMAP, SMTP).
+    fn passwords(
+        &self,
+        list: &List,
+    ) -> impl Future<Output = Result<(Sensitive<String>, Sensitive<String>), SecretError>> + Send;
+    fn inbox(
+        &self,
+        account: &Account,
+        password: &str,
+    ) -> impl Future<Output = Result<Self::Inbox, TransportError>> + Send;
+    fn sender(
+        &self,
+        account: &Account,
+        password: &str,
+    ) -> impl Future<Output = Result<Self::Sender, TransportError>> + Send;
+}
+
+/// The real servers: the account's IMAP and SMTP, passwords from the
+/// keychain.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MailServers;
+
+impl Servers for MailServers {
+    type Inbox = Mailbox;
+    type Sender = Outgoing;
+
+    async fn passwords(
+        &self,
+        list: &List,
+    ) -> Result<(Sensitive<String>, Sensitive<String>), SecretError> {
+        let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
+        let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
+        Ok((imap, smtp))
+    }
+
+    async fn inbox(&self, account: &Account, password: &str) -> Result<Mailbox, TransportError> {
+        Mailbox::connect(&account.imap, account.ca_pem.as_deref(), password).await
+    }
+
+    async fn sender(&self, account: &Account, password: &str) -> Result<Outgoing, TransportError> {
+        Outgoing::connect(&account.smtp, account.ca_pem.as_deref(), password).await
+    }
+}
+
+impl Inbox for Mailbox {
+    async fn open_inbox(&mut self) -> Result<u32, TransportError> {
+        Mailbox::open_inbox(self).await
+    }
+    async fn waiting_uids(&mut self) -> Result<Vec<u32>, TransportError> {
+        Mailbox::waiting_uids(self).await
+    }
+    async fn fetch(&mut self, uid: u32) -> Result<Option<Fetched>, TransportError> {
+        Mailbox::fetch(self, uid).await
+    }
+    async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
+        Mailbox::file(self, uid, folder).await
+    }
+    async fn logout(self) {
+        Mailbox::logout(self).await
+    }
+}
+
+impl Sender for Outgoing {
+    async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
+        Outgoing::send(self, from, to, message).await
+    }
+    fn is_broken(&self) -> bool {
+        Outgoing::is_broken(self)
+    }
+    async fn quit(self) {
+        Outgoing::quit(self).await
+    }
+}
