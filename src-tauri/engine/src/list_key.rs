@@ -515,7 +515,10 @@ mod tests {
         );
         s.renew_list_key(&list, Protocol::Openpgp, &new.stored, &new.expires)
             .unwrap();
-        let after = show(&s, &list, None, now).unwrap().unwrap();
+        // The new signatures are made at the clock's time, which may have
+        // turned a second past `now`: look at the key after they were made.
+        let later = SystemTime::now() + std::time::Duration::from_secs(1);
+        let after = show(&s, &list, None, later).unwrap().unwrap();
         assert!(
             after.expires > before.expires,
             "{:?} → {:?}",

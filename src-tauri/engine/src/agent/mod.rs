@@ -22,7 +22,7 @@ use crate::post::deliver::Masthead;
 use crate::post::deliver::render::ListHeaders;
 use crate::post::keys::ListCrypto;
 use crate::post::send::Sending;
-use crate::post::{self, db};
+use crate::post::{self, SharedStore, with_store};
 use crate::secrets::SecretError;
 use crate::store::{Store, StoreError};
 use crate::transport::TransportError;
@@ -80,6 +80,18 @@ pub struct ListReport {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunReport {
     pub lists: Vec<ListReport>,
+}
+
+impl ListReport {
+    /// Adds what deciding posts found (in a report of its own).
+    fn add_decisions(&mut self, d: &ListReport) {
+        self.distributed += d.distributed;
+        self.held += d.held;
+        self.rejected += d.rejected;
+        self.discarded += d.discarded;
+        self.answered += d.answered;
+        self.quarantined += d.quarantined;
+    }
 }
 
 impl RunReport {
@@ -170,11 +182,15 @@ impl<S: Servers> Agent<S> {
     /// trouble is reported for that list and does not stop the others.
     pub async fn run_once(&self, only: Option<&str>) -> Result<RunReport, AgentError> {
         let _lock = lock(&self.data_dir)?;
-        let store = Mutex::new(Store::open(&self.data_dir)?);
-        let lists = match only {
-            Some(address) => vec![db(&store).list(address)?],
-            None => db(&store).lists()?,
-        };
+        let dir = self.data_dir.clone();
+        let store: SharedStore =
+            Arc::new(Mutex::new(post::blocking(move || Store::open(&dir)).await?));
+        let only_list = only.map(str::to_string);
+        let lists = with_store(&store, move |s| match only_list {
+            Some(address) => s.list(&address).map(|l| vec![l]),
+            None => s.lists(),
+        })
+        .await?;
         let mut report = RunReport::default();
         for list in lists {
             let mut lr = ListReport {
@@ -188,7 +204,10 @@ impl<S: Servers> Agent<S> {
             }
             // A list still being set up is not an error of a run over all
             // lists; asked for by name, it is.
-            if only.is_none() && db(&store).account(&list).is_err() {
+            let account_list = list.clone();
+            if only.is_none()
+                && with_store(&store, move |s| s.account(&account_list).is_err()).await
+            {
                 lr.no_account = true;
                 report.lists.push(lr);
                 continue;
@@ -202,12 +221,15 @@ impl<S: Servers> Agent<S> {
             )
             .await;
             let error = result.err().map(|e| e.to_string());
-            let store = db(&store);
-            store.record_check(&list, error.as_deref())?;
-            if let Some(e) = &error {
-                store.log(list.id, None, crate::store::ActivityKind::Error, e)?;
-            }
-            lr.pending = store.pending_deliveries(&list)?;
+            let (checked, said) = (list.clone(), error.clone());
+            lr.pending = with_store(&store, move |s| -> Result<u32, StoreError> {
+                s.record_check(&checked, said.as_deref())?;
+                if let Some(e) = &said {
+                    s.log(checked.id, None, crate::store::ActivityKind::Error, e)?;
+                }
+                s.pending_deliveries(&checked)
+            })
+            .await?;
             lr.error = error;
             report.lists.push(lr);
         }
@@ -248,62 +270,67 @@ impl Agent {
 }
 
 async fn process_list<S: Servers>(
-    store: &Mutex<Store>,
+    store: &SharedStore,
     list: &List,
     report: &mut ListReport,
     progress: Option<&OnProgress>,
     servers: &S,
 ) -> Result<(), AgentError> {
-    let account = db(store).account(list)?;
+    let account_list = list.clone();
+    let account = with_store(store, move |s| s.account(&account_list)).await?;
     let (imap_pw, smtp_pw) = servers.passwords(list).await?;
-
-    let crypto = ListCrypto::load(store, list).await?;
-    let crypto = crypto.as_ref();
+    let crypto = ListCrypto::load(store, list).await?.map(Arc::new);
 
     let mut mailbox = servers.inbox(&account, imap_pw.expose()).await?;
     let uidvalidity = mailbox.open_inbox().await?;
 
     // Posts recorded by a run that stopped before deciding them, then the
-    // new ones: each recorded, then read and decided.
-    let undecided = db(store).undecided_posts(list)?;
-    for post in undecided {
-        post::decide::decide_recorded(&db(store), list, post.id, report, crypto)?;
+    // new ones: each recorded first, then read and decided (on the blocking
+    // pool: reading a post is crypto, deciding it a commit).
+    let list_now = list.clone();
+    let mut to_decide: Vec<i64> = with_store(store, move |s| s.undecided_posts(&list_now))
+        .await?
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    to_decide
+        .extend(post::receive::take_new(store, list, &mut mailbox, uidvalidity, report).await?);
+    for post_id in to_decide {
+        let (list, crypto) = (list.clone(), crypto.clone());
+        let decided = with_store(store, move |s| {
+            let mut part = ListReport::default();
+            post::decide::decide_recorded(s, &list, post_id, &mut part, crypto.as_deref())
+                .map(|()| part)
+        })
+        .await?;
+        report.add_decisions(&decided);
     }
-    post::receive::take_new(
-        store,
-        list,
-        &mut mailbox,
-        uidvalidity,
-        report,
-        |store, id, report| post::decide::decide_recorded(store, list, id, report, crypto),
-    )
-    .await?;
 
-    let members = db(store).members(list)?;
+    let list_now = list.clone();
+    let members = with_store(store, move |s| s.members(&list_now)).await?;
     let headers = ListHeaders {
         owner: members
             .iter()
             .find(|m| m.role == crate::model::Role::Owner)
             .map(|m| m.email.clone()),
-        autocrypt_keydata: crypto.and_then(ListCrypto::autocrypt_keydata),
-    };
-    let masthead = Masthead {
-        headers: &headers,
-        members: &members,
+        autocrypt_keydata: crypto.as_deref().and_then(ListCrypto::autocrypt_keydata),
     };
     let sending = Sending {
-        store,
-        list,
+        store: store.clone(),
+        list: Arc::new(list.clone()),
         account: &account,
         password: smtp_pw.expose(),
         crypto,
-        masthead: &masthead,
+        masthead: Arc::new(Masthead { headers, members }),
         servers,
     };
     sending.send_due(report, progress).await?;
-    db(store).complete_posts(list)?;
-
-    let to_file = db(store).posts_to_file(list)?;
+    let list_now = list.clone();
+    let to_file = with_store(store, move |s| {
+        s.complete_posts(&list_now)?;
+        s.posts_to_file(&list_now)
+    })
+    .await?;
     for post in to_file {
         post::file::file_post(store, &mut mailbox, uidvalidity, &post, report).await?;
     }

@@ -1,20 +1,18 @@
 //! Filing a settled post on the server: to `Conclave/Processed`, or to
 //! `Conclave/Quarantine` when it could not be read.
 
-use std::sync::Mutex;
-
 use crate::agent::{AgentError, ListReport};
-use crate::store::{OnServer, PostRecord, Store};
+use crate::store::{OnServer, PostRecord};
 use crate::transport::Inbox;
 use crate::transport::{PROCESSED_FOLDER, QUARANTINE_FOLDER};
 
-use super::db;
+use super::{SharedStore, with_store};
 
 /// Files a settled post on the server. A post recorded under an older
 /// UIDVALIDITY is not touched by position: its UID may now name another
 /// message. Its copy, seen under the new numbering, is filed instead.
 pub(crate) async fn file_post(
-    store: &Mutex<Store>,
+    store: &SharedStore,
     mailbox: &mut impl Inbox,
     uidvalidity: u32,
     post: &PostRecord,
@@ -28,6 +26,7 @@ pub(crate) async fn file_post(
         mailbox.file(post.uid, folder).await?;
         report.filed += 1;
     }
-    db(store).mark_on_server(post, place)?;
+    let post = post.clone();
+    with_store(store, move |s| s.mark_on_server(&post, place)).await?;
     Ok(())
 }

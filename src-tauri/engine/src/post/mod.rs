@@ -25,15 +25,39 @@ pub mod read;
 pub mod receive;
 pub mod send;
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::store::Store;
 
-/// The store is shared with the futures of a run, which tokio may move
-/// between threads; each use locks it for one synchronous step, never across
-/// an await.
+/// The store of a run, shared by its steps and its lanes; each use locks it
+/// for one synchronous step, never across an await.
+pub(crate) type SharedStore = Arc<Mutex<Store>>;
+
 pub(crate) fn db(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
     store
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs blocking work (SQLite, whose commits wait for the disk, and
+/// crypto) on tokio's blocking pool, so that the async threads go on
+/// driving the other connections meanwhile. A panic in it is the run's
+/// panic, as if it had happened in place.
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(value) => value,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("blocking work was cancelled: {e}"),
+        },
+    }
+}
+
+/// One step with the store, on the blocking pool.
+pub(crate) async fn with_store<T: Send + 'static>(
+    store: &SharedStore,
+    step: impl FnOnce(&Store) -> T + Send + 'static,
+) -> T {
+    let store = store.clone();
+    blocking(move || step(&db(&store))).await
 }

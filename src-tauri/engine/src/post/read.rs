@@ -18,13 +18,22 @@ use super::keys::ListCrypto;
 /// How long reading one post's crypto may take before it is given up on.
 const READ_TIME_LIMIT: Duration = Duration::from_secs(30);
 
-/// Runs `f` on its own thread and waits at most `limit` for it. A run that
+/// Runs `f` beside the caller and waits at most `limit` for it. A run that
 /// takes longer is abandoned (it still ends by itself, bounded by max-size)
-/// so that one hostile post cannot stall the posts behind it.
+/// so that one hostile post cannot stall the posts behind it. Called from
+/// blocking work of a run, `f` goes to tokio's blocking pool; only outside
+/// any runtime (a unit test) does it get a thread of its own.
 pub(crate) fn with_time_limit<T: Send + 'static>(
     limit: Duration,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Option<T> {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let work = runtime.spawn_blocking(f);
+        return runtime
+            .block_on(tokio::time::timeout(limit, work))
+            .ok()
+            .and_then(Result::ok);
+    }
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(f());

@@ -3,8 +3,8 @@
 //! connections side by side; temporary refusals tried again with backoff.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -16,10 +16,10 @@ use crate::store::{Delivery, DeliveryKind, Outcome, Store, now};
 use crate::transport::smtp::SendOutcome;
 use crate::transport::{Sender, Servers};
 
-use super::db;
 use super::deliver::render::{self, Author};
 use super::deliver::{self, Copy, Masthead, notices};
 use super::keys::ListCrypto;
+use super::{SharedStore, blocking, db, with_store};
 
 /// How often a delivery is tried before it counts as failed. With the
 /// backoff below this spans about half a day.
@@ -115,23 +115,28 @@ pub(crate) struct LaneReport {
     retrying: u32,
 }
 
-/// One list's sending in one run: what it sends with and as.
+/// One list's sending in one run: what it sends with and as. The parts
+/// blocking work needs (the store, the list, its keys, what copies name)
+/// are shared, so that work can go to the blocking pool.
 pub(crate) struct Sending<'a, S: Servers> {
-    pub(crate) store: &'a Mutex<Store>,
-    pub(crate) list: &'a List,
+    pub(crate) store: SharedStore,
+    pub(crate) list: Arc<List>,
     pub(crate) account: &'a Account,
     pub(crate) password: &'a str,
-    pub(crate) crypto: Option<&'a ListCrypto>,
-    pub(crate) masthead: &'a Masthead<'a>,
+    pub(crate) crypto: Option<Arc<ListCrypto>>,
+    pub(crate) masthead: Arc<Masthead>,
     /// Where the SMTP connections come from.
     pub(crate) servers: &'a S,
 }
 
-impl<S: Servers> Sending<'_, S> {
-    fn domain(&self) -> &str {
-        self.list.address.rsplit('@').next().unwrap_or("localhost")
-    }
+/// What one delivery sends, or why it cannot be made.
+type Message = Result<Arc<Vec<u8>>, String>;
 
+fn domain(list: &List) -> &str {
+    list.address.rsplit('@').next().unwrap_or("localhost")
+}
+
+impl<S: Servers> Sending<'_, S> {
     /// Sends every delivery that is due, each state committed before and
     /// after its send: over one SMTP connection when the list has a
     /// send-rate, else over up to [`SMTP_LANES`] connections side by side.
@@ -140,18 +145,21 @@ impl<S: Servers> Sending<'_, S> {
         report: &mut ListReport,
         progress: Option<&OnProgress>,
     ) -> Result<(), AgentError> {
-        let due = db(self.store).due_deliveries(self.list, now())?;
+        let list = self.list.clone();
+        let due = with_store(&self.store, move |s| s.due_deliveries(&list, now())).await?;
         if due.is_empty() {
             return Ok(());
         }
         let tally = Tally::start(&self.list.address, due.len(), progress);
         // Prepared once per post: a plain list sends every member the same
         // bytes; a protected list signs once and encrypts per member.
-        let mut prepared: HashMap<i64, Result<Rendering, String>> = HashMap::new();
+        let mut prepared: HashMap<i64, Arc<Result<Rendering, String>>> = HashMap::new();
         for delivery in due.iter().filter(|d| d.kind == DeliveryKind::Post) {
-            prepared
-                .entry(delivery.post_id)
-                .or_insert_with(|| self.prepare(delivery.post_id));
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                prepared.entry(delivery.post_id)
+            {
+                slot.insert(Arc::new(self.prepare(delivery.post_id).await));
+            }
         }
         let lanes = if self.list.settings.send_rate > 0 {
             1
@@ -177,70 +185,91 @@ impl<S: Servers> Sending<'_, S> {
         first_error.map_or(Ok(()), Err)
     }
 
-    fn prepare(&self, post_id: i64) -> Result<Rendering, String> {
-        let raw = db(self.store)
-            .post_raw(post_id)
-            .ok()
-            .flatten()
-            .ok_or_else(|| "the post's content is no longer stored".to_string())?;
-        let fallback = format!("<conclave.{}.{post_id}@{}>", self.list.id, self.domain());
-        match self.crypto {
-            None => {
-                let post = Post::read(&raw).map_err(|e| e.to_string())?;
-                let author = match post.poster() {
-                    Some(p) => Author::named(p, self.masthead.members),
-                    None => Author::the_list(self.list),
-                };
-                let copy =
-                    render::render_post(&raw, self.list, self.masthead.headers, &author, &fallback);
-                Ok(Rendering::Plain(Arc::new(copy)))
+    /// A post made ready for its copies, on the blocking pool (a protected
+    /// list's post is decrypted, signed and encrypted once here).
+    async fn prepare(&self, post_id: i64) -> Result<Rendering, String> {
+        let (store, list, crypto, masthead) = (
+            self.store.clone(),
+            self.list.clone(),
+            self.crypto.clone(),
+            self.masthead.clone(),
+        );
+        blocking(move || {
+            let raw = db(&store)
+                .post_raw(post_id)
+                .ok()
+                .flatten()
+                .ok_or_else(|| "the post's content is no longer stored".to_string())?;
+            let fallback = format!("<conclave.{}.{post_id}@{}>", list.id, domain(&list));
+            match crypto {
+                None => {
+                    let post = Post::read(&raw).map_err(|e| e.to_string())?;
+                    let author = match post.poster() {
+                        Some(p) => Author::named(p, &masthead.members),
+                        None => Author::the_list(&list),
+                    };
+                    let copy =
+                        render::render_post(&raw, &list, &masthead.headers, &author, &fallback);
+                    Ok(Rendering::Plain(Arc::new(copy)))
+                }
+                Some(c) => deliver::prepare(&raw, &list, &c, &masthead, &fallback)
+                    .map(Rendering::Protected),
             }
-            Some(c) => deliver::prepare(&raw, self.list, c, self.masthead, &fallback)
-                .map(Rendering::Protected),
-        }
+        })
+        .await
     }
 
-    /// What one delivery sends.
-    fn message(
+    /// What one delivery sends. Copies are encrypted and notices signed on
+    /// the blocking pool.
+    async fn message(
         &self,
         delivery: &Delivery,
-        prepared: &HashMap<i64, Result<Rendering, String>>,
-    ) -> Result<Result<Arc<Vec<u8>>, String>, AgentError> {
-        let keyless = |d: &Delivery| -> Result<Vec<u8>, String> {
-            let crypto = self
-                .crypto
-                .ok_or("the list has no key to sign a notice with")?;
-            let message_id = format!("<conclave.keyless.{}@{}>", d.id, self.domain());
-            let date = chrono::Utc::now().to_rfc2822();
-            let env = notices::Envelope {
-                to: &d.recipient,
-                message_id: &message_id,
-                date: &date,
-            };
-            deliver::keyless_notice(self.list, crypto, self.masthead, &env)
-        };
+        prepared: &HashMap<i64, Arc<Result<Rendering, String>>>,
+    ) -> Result<Message, AgentError> {
+        let (list, crypto, masthead) = (
+            self.list.clone(),
+            self.crypto.clone(),
+            self.masthead.clone(),
+        );
+        let d = delivery.clone();
         Ok(match delivery.kind {
-            DeliveryKind::Post => match (prepared.get(&delivery.post_id), self.crypto) {
-                (None, _) => Err("the post was not prepared".into()),
-                (Some(Err(e)), _) => Err(e.clone()),
-                (Some(Ok(Rendering::Plain(m))), _) => Ok(m.clone()),
-                (Some(Ok(Rendering::Protected(p))), Some(c)) => {
-                    match deliver::copy_for(p, self.list, c, &delivery.recipient) {
-                        Ok(Copy::Post(m)) => Ok(Arc::new(m)),
-                        // Its key went away since the post was decided.
-                        Ok(Copy::KeylessNotice) => keyless(delivery).map(Arc::new),
-                        Err(e) => Err(e),
+            DeliveryKind::Post => {
+                let rendering = prepared.get(&delivery.post_id).cloned();
+                blocking(move || match (rendering.as_deref(), crypto) {
+                    (None, _) => Err("the post was not prepared".into()),
+                    (Some(Err(e)), _) => Err(e.clone()),
+                    (Some(Ok(Rendering::Plain(m))), _) => Ok(m.clone()),
+                    (Some(Ok(Rendering::Protected(p))), Some(c)) => {
+                        match deliver::copy_for(p, &list, &c, &d.recipient) {
+                            Ok(Copy::Post(m)) => Ok(Arc::new(m)),
+                            // Its key went away since the post was decided.
+                            Ok(Copy::KeylessNotice) => {
+                                keyless(&list, Some(&c), &masthead, &d).map(Arc::new)
+                            }
+                            Err(e) => Err(e),
+                        }
                     }
-                }
-                (Some(Ok(Rendering::Protected(_))), None) => Err("no list key".into()),
-            },
-            DeliveryKind::KeylessNotice => keyless(delivery).map(Arc::new),
-            DeliveryKind::Reply => db(self.store)
-                .delivery_body(delivery.id)?
-                .map(Arc::new)
-                .ok_or_else(|| "the answer was not written".to_string()),
-            DeliveryKind::Notice => Ok(Arc::new(self.notice(delivery)?)),
-            DeliveryKind::OwnerNotice => Ok(Arc::new(self.owner_notice(delivery)?)),
+                    (Some(Ok(Rendering::Protected(_))), None) => Err("no list key".into()),
+                })
+                .await
+            }
+            DeliveryKind::KeylessNotice => {
+                blocking(move || keyless(&list, crypto.as_deref(), &masthead, &d).map(Arc::new))
+                    .await
+            }
+            DeliveryKind::Reply => {
+                let id = delivery.id;
+                with_store(&self.store, move |s| s.delivery_body(id))
+                    .await?
+                    .map(Arc::new)
+                    .ok_or_else(|| "the answer was not written".to_string())
+            }
+            DeliveryKind::Notice => Ok(Arc::new(
+                with_store(&self.store, move |s| notice(s, &list, &d)).await?,
+            )),
+            DeliveryKind::OwnerNotice => Ok(Arc::new(
+                with_store(&self.store, move |s| owner_notice(s, &list, &d)).await?,
+            )),
         })
     }
 
@@ -249,10 +278,10 @@ impl<S: Servers> Sending<'_, S> {
     async fn send_lane(
         &self,
         due: Vec<&Delivery>,
-        prepared: &HashMap<i64, Result<Rendering, String>>,
+        prepared: &HashMap<i64, Arc<Result<Rendering, String>>>,
         tally: &Tally<'_>,
     ) -> (LaneReport, Option<AgentError>) {
-        let (store, list) = (self.store, self.list);
+        let list = self.list.clone();
         let mut counts = LaneReport::default();
         let result = async {
             let pause = (list.settings.send_rate > 0)
@@ -262,10 +291,11 @@ impl<S: Servers> Sending<'_, S> {
                 if let (true, Some(p)) = (i > 0, pause) {
                     tokio::time::sleep(p).await;
                 }
-                let message = match self.message(delivery, prepared)? {
+                let message = match self.message(delivery, prepared).await? {
                     Ok(m) => m,
                     Err(e) => {
-                        db(store).mark_failed(delivery, &e)?;
+                        let d = delivery.clone();
+                        with_store(&self.store, move |s| s.mark_failed(&d, &e)).await?;
                         counts.failed += 1;
                         tally.one_done();
                         continue;
@@ -275,35 +305,41 @@ impl<S: Servers> Sending<'_, S> {
                     smtp = Some(self.servers.sender(self.account, self.password).await?);
                 }
                 let conn = smtp.as_mut().expect("connected above");
-                db(store).mark_sending(delivery.id)?;
+                let id = delivery.id;
+                with_store(&self.store, move |s| s.mark_sending(id)).await?;
                 let outcome = conn
                     .send(&list.address, &delivery.recipient, &message)
                     .await;
-                let store = db(store);
-                match outcome {
-                    SendOutcome::Sent => {
-                        store.mark_sent(delivery.id)?;
-                        counts.sent += 1;
-                    }
-                    SendOutcome::Failed(e) => {
-                        store.mark_failed(delivery, &e)?;
-                        counts.failed += 1;
-                    }
-                    SendOutcome::Retry(e) => {
-                        let attempts = delivery.attempts + 1;
-                        if attempts >= MAX_SEND_ATTEMPTS {
-                            store.mark_failed(
-                                delivery,
-                                &format!("gave up after {attempts} tries: {e}"),
-                            )?;
-                            counts.failed += 1;
-                        } else {
-                            store.mark_retry(delivery, &e, now() + retry_delay(attempts))?;
-                            counts.retrying += 1;
+                let d = delivery.clone();
+                let counted = with_store(&self.store, move |store| -> Result<_, AgentError> {
+                    Ok(match outcome {
+                        SendOutcome::Sent => {
+                            store.mark_sent(d.id)?;
+                            (1, 0, 0)
                         }
-                    }
-                }
-                drop(store);
+                        SendOutcome::Failed(e) => {
+                            store.mark_failed(&d, &e)?;
+                            (0, 1, 0)
+                        }
+                        SendOutcome::Retry(e) => {
+                            let attempts = d.attempts + 1;
+                            if attempts >= MAX_SEND_ATTEMPTS {
+                                store.mark_failed(
+                                    &d,
+                                    &format!("gave up after {attempts} tries: {e}"),
+                                )?;
+                                (0, 1, 0)
+                            } else {
+                                store.mark_retry(&d, &e, now() + retry_delay(attempts))?;
+                                (0, 0, 1)
+                            }
+                        }
+                    })
+                })
+                .await?;
+                counts.sent += counted.0;
+                counts.failed += counted.1;
+                counts.retrying += counted.2;
                 tally.one_done();
             }
             if let Some(conn) = smtp {
@@ -314,48 +350,66 @@ impl<S: Servers> Sending<'_, S> {
         .await;
         (counts, result.err())
     }
+}
 
-    fn notice(&self, delivery: &Delivery) -> Result<Vec<u8>, AgentError> {
-        let post = db(self.store).post(delivery.post_id)?;
-        let message_id = format!("<conclave.notice.{}@{}>", delivery.id, self.domain());
-        let date = chrono::Utc::now().to_rfc2822();
-        let env = notices::Envelope {
-            to: &delivery.recipient,
-            message_id: &message_id,
-            date: &date,
-        };
-        Ok(notices::render_notice(
-            self.list,
-            &env,
-            &post.subject,
-            post.reason.as_deref().unwrap_or("no reason given"),
-        ))
-    }
+/// The notice a member without a usable key gets instead of a post that
+/// arrived encrypted.
+fn keyless(
+    list: &List,
+    crypto: Option<&ListCrypto>,
+    masthead: &Masthead,
+    d: &Delivery,
+) -> Result<Vec<u8>, String> {
+    let crypto = crypto.ok_or("the list has no key to sign a notice with")?;
+    let message_id = format!("<conclave.keyless.{}@{}>", d.id, domain(list));
+    let date = chrono::Utc::now().to_rfc2822();
+    let env = notices::Envelope {
+        to: &d.recipient,
+        message_id: &message_id,
+        date: &date,
+    };
+    deliver::keyless_notice(list, crypto, masthead, &env)
+}
 
-    fn owner_notice(&self, delivery: &Delivery) -> Result<Vec<u8>, AgentError> {
-        let store = db(self.store);
-        let post = store.post(delivery.post_id)?;
-        let held_id = store.held_id_of(post.id)?;
-        let message_id = format!("<conclave.owner.{}@{}>", delivery.id, self.domain());
-        let date = chrono::Utc::now().to_rfc2822();
-        let env = notices::Envelope {
-            to: &delivery.recipient,
-            message_id: &message_id,
-            date: &date,
-        };
-        Ok(notices::render_owner_notice(
-            self.list,
-            &notices::OwnerNotice {
-                sender: &post.sender,
-                subject: &post.subject,
-                message_id: &post.message_id,
-                decision: post.decision.unwrap_or(Outcome::Discard),
-                reason: post.reason.as_deref().unwrap_or(""),
-                held_id,
-            },
-            &env,
-        ))
-    }
+fn notice(store: &Store, list: &List, delivery: &Delivery) -> Result<Vec<u8>, AgentError> {
+    let post = store.post(delivery.post_id)?;
+    let message_id = format!("<conclave.notice.{}@{}>", delivery.id, domain(list));
+    let date = chrono::Utc::now().to_rfc2822();
+    let env = notices::Envelope {
+        to: &delivery.recipient,
+        message_id: &message_id,
+        date: &date,
+    };
+    Ok(notices::render_notice(
+        list,
+        &env,
+        &post.subject,
+        post.reason.as_deref().unwrap_or("no reason given"),
+    ))
+}
+
+fn owner_notice(store: &Store, list: &List, delivery: &Delivery) -> Result<Vec<u8>, AgentError> {
+    let post = store.post(delivery.post_id)?;
+    let held_id = store.held_id_of(post.id)?;
+    let message_id = format!("<conclave.owner.{}@{}>", delivery.id, domain(list));
+    let date = chrono::Utc::now().to_rfc2822();
+    let env = notices::Envelope {
+        to: &delivery.recipient,
+        message_id: &message_id,
+        date: &date,
+    };
+    Ok(notices::render_owner_notice(
+        list,
+        &notices::OwnerNotice {
+            sender: &post.sender,
+            subject: &post.subject,
+            message_id: &post.message_id,
+            decision: post.decision.unwrap_or(Outcome::Discard),
+            reason: post.reason.as_deref().unwrap_or(""),
+            held_id,
+        },
+        &env,
+    ))
 }
 
 #[cfg(test)]

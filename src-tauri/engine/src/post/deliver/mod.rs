@@ -21,9 +21,9 @@ use render::{Author, ListHeaders, Protection};
 
 /// What every copy of one run names: the list's own header fields, and the
 /// members whose names the copies carry.
-pub(crate) struct Masthead<'a> {
-    pub headers: &'a ListHeaders,
-    pub members: &'a [Member],
+pub(crate) struct Masthead {
+    pub(crate) headers: ListHeaders,
+    pub(crate) members: Vec<Member>,
 }
 
 /// A post made ready for its copies: the clear headers of encrypted and of
@@ -67,7 +67,7 @@ pub(crate) fn prepare(
     raw: &[u8],
     list: &List,
     crypto: &ListCrypto,
-    masthead: &Masthead<'_>,
+    masthead: &Masthead,
     fallback_id: &str,
 ) -> Result<Arc<Prepared>, String> {
     let max = list.settings.max_size as usize;
@@ -84,11 +84,11 @@ pub(crate) fn prepare(
     // the post if From said otherwise), else the single sender.
     let author = match &unwrapped.signed {
         Signed::ByMember { email, .. } | Signed::NotTheSender { email, .. } => {
-            Author::named(email, masthead.members)
+            Author::named(email, &masthead.members)
         }
         _ => post
             .poster()
-            .map(|p| Author::named(p, masthead.members))
+            .map(|p| Author::named(p, &masthead.members))
             .unwrap_or_else(|| Author::the_list(list)),
     };
     let note = match &unwrapped.signed {
@@ -117,7 +117,7 @@ pub(crate) fn prepare(
         raw,
         inner_subject.as_deref(),
         list,
-        masthead.headers,
+        &masthead.headers,
         &author,
         fallback_id,
     );
@@ -293,7 +293,7 @@ pub(crate) fn copy_for(
 pub(crate) fn keyless_notice(
     list: &List,
     crypto: &ListCrypto,
-    masthead: &Masthead<'_>,
+    masthead: &Masthead,
     env: &notices::Envelope<'_>,
 ) -> Result<Vec<u8>, String> {
     let (head, entity) = notices::keyless_notice(list, env, masthead.headers.owner.as_deref());
@@ -347,10 +347,9 @@ mod tests {
             settings: crate::model::ListSettings::defaults_for("L", crate::model::Protocol::Plain),
         };
         let raw = b"From: ann@example.org\r\nTo: list@example.org\r\nSubject: s\r\nMessage-ID: <1@example.org>\r\n\r\nhello\r\n";
-        let headers = ListHeaders::default();
         let masthead = Masthead {
-            headers: &headers,
-            members: &[],
+            headers: ListHeaders::default(),
+            members: vec![],
         };
         let prepared = prepare(raw, &list, &crypto, &masthead, "<f@example.org>").unwrap();
         // One envelope for the CBC readers, one for the GCM reader.
