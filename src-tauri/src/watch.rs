@@ -9,7 +9,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use conclave_engine::agent::{Agent, AgentError, SendProgress, Watchers, Watching, Woke};
+use conclave_engine::agent::{
+    Agent, AgentError, CancellationToken, RunHooks, RunReport, SendProgress, Watching,
+};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Notify;
@@ -108,6 +110,8 @@ pub struct AgentStatus {
 pub struct Watch {
     paused_all: AtomicBool,
     quitting: AtomicBool,
+    /// Cancelled when the app quits: the agent loop ends.
+    stop: CancellationToken,
     wake: Notify,
     error: Mutex<Option<String>>,
     watching: Mutex<Vec<(String, Watching)>>,
@@ -132,6 +136,7 @@ impl Watch {
 
     pub fn set_quitting(&self) {
         self.quitting.store(true, Ordering::SeqCst);
+        self.stop.cancel();
     }
 
     /// Starts a run now instead of at the end of the wait. A wake while a run
@@ -180,9 +185,49 @@ pub fn run_error(result: &Result<conclave_engine::agent::RunReport, AgentError>)
     result.as_ref().err().map(|e| e.to_string())
 }
 
-/// Runs the agent until the app ends. `observe` hears the status before
-/// each run (with `working` set) and after it, for the tray and the
-/// notifications.
+/// What the app does around each run of the engine's agent loop: shows
+/// the status in the tray and the window, and notifies.
+struct AppHooks<F> {
+    app: AppHandle,
+    watch: std::sync::Arc<Watch>,
+    data_dir: String,
+    observe: F,
+}
+
+impl<F: Fn(&AppHandle, &AgentStatus, bool) + Send + 'static> RunHooks for AppHooks<F> {
+    fn paused(&self) -> bool {
+        self.watch.paused_all()
+    }
+
+    fn starting(&mut self) {
+        (self.observe)(&self.app, &self.watch.status(&self.data_dir), true);
+    }
+
+    fn finished(
+        &mut self,
+        run: Option<&Result<RunReport, AgentError>>,
+        watching: Vec<(String, Watching)>,
+    ) -> bool {
+        if let Some(result) = run {
+            let error = run_error(result);
+            if let Some(e) = &error {
+                eprintln!("conclave: {e}");
+            }
+            self.watch.set_error(error);
+        }
+        self.watch.set_watching(watching);
+        let status = self.watch.status(&self.data_dir);
+        (self.observe)(&self.app, &status, false);
+        if let Err(e) = self.app.emit(LISTS_CHANGED, status) {
+            eprintln!("conclave: cannot tell the window: {e}");
+        }
+        true
+    }
+}
+
+/// Runs the engine's agent loop until the app quits. `observe` hears the
+/// status before each run (with `working` set) and after it, for the tray
+/// and the notifications.
 pub async fn run(
     app: AppHandle,
     agent: Agent,
@@ -190,29 +235,17 @@ pub async fn run(
     data_dir: String,
     observe: impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static,
 ) {
-    let mut watchers = Watchers::new(agent.data_dir().to_path_buf());
     let agent = agent.with_progress(progress_to(app.clone()));
-    let mut woke = Woke::Work;
-    loop {
-        // A watcher's change of state only needs showing, not a run.
-        if woke == Woke::Work && !watch.paused_all() {
-            observe(&app, &watch.status(&data_dir), true);
-            let result = agent.run_once(None).await;
-            let error = run_error(&result);
-            if let Some(e) = &error {
-                eprintln!("conclave: {e}");
-            }
-            watch.set_error(error);
-        }
-        watchers.sync(watch.paused_all());
-        watch.set_watching(watchers.states());
-        let status = watch.status(&data_dir);
-        observe(&app, &status, false);
-        if let Err(e) = app.emit(LISTS_CHANGED, status) {
-            eprintln!("conclave: cannot tell the window: {e}");
-        }
-        woke = watchers.wait(CHECK_INTERVAL, &watch.wake).await;
-    }
+    let stop = watch.stop.clone();
+    let hooks = AppHooks {
+        app,
+        watch: watch.clone(),
+        data_dir,
+        observe,
+    };
+    agent
+        .run_forever(CHECK_INTERVAL, stop, &watch.wake, hooks)
+        .await;
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
-use conclave_engine::agent::{Agent, RunReport};
+use conclave_engine::agent::{Agent, AgentError, RunHooks, RunReport, Watching};
 use conclave_engine::member_keys::MemberKeyError;
 use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
 use conclave_engine::owner::{self, OwnerError};
@@ -275,23 +275,45 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let _ = tokio::signal::ctrl_c().await;
                 stopper.cancel();
             });
-            let mut fatal = None;
+            let mut printer = Printer { fatal: None };
+            let wake = tokio::sync::Notify::new();
             agent
                 .run_forever(
                     Duration::from_secs(interval.max(1)),
                     stop,
-                    Default::default(),
-                    |r| match r {
-                        Ok(report) => print_report(&report),
-                        Err(e) => fatal = Some(e),
-                    },
+                    &wake,
+                    &mut printer,
                 )
                 .await;
-            match fatal {
-                Some(e) => Err(e.into()),
+            match printer.fatal {
+                Some(e) => Err(e),
                 None => Ok(ExitCode::SUCCESS),
             }
         }
+    }
+}
+
+/// Prints each run's report; another agent already at work ends the loop.
+struct Printer {
+    fatal: Option<anyhow::Error>,
+}
+
+impl RunHooks for &mut Printer {
+    fn finished(
+        &mut self,
+        run: Option<&Result<RunReport, AgentError>>,
+        _watching: Vec<(String, Watching)>,
+    ) -> bool {
+        match run {
+            Some(Ok(report)) => print_report(report),
+            Some(Err(e @ AgentError::Busy(_))) => {
+                self.fatal = Some(anyhow!("{e}"));
+                return false;
+            }
+            Some(Err(e)) => eprintln!("conclave-cli: {e}"),
+            None => {}
+        }
+        true
     }
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 mod watcher;
 pub use crate::post::decide::MAX_DECIDE_ATTEMPTS;
 pub use crate::post::send::{MAX_SEND_ATTEMPTS, OnProgress, SMTP_LANES, SendProgress, retry_delay};
+pub use tokio_util::sync::CancellationToken;
 pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching, Woke};
 
 use crate::model::List;
@@ -237,33 +238,55 @@ impl<S: Servers> Agent<S> {
     }
 }
 
+/// What the face running the agent (the app's tray, `conclave-cli run`)
+/// hears and says while it runs.
+pub trait RunHooks: Send {
+    /// Every list paused (the tray's "Pause all"): no runs, and the
+    /// mailboxes are not watched.
+    fn paused(&self) -> bool {
+        false
+    }
+    /// A run is about to start.
+    fn starting(&mut self) {}
+    /// A run ended (`Some`), or a wait ended without work (`None`: a
+    /// mailbox went offline or came back), with how each mailbox is now
+    /// watched. `false` ends the loop.
+    fn finished(
+        &mut self,
+        run: Option<&Result<RunReport, AgentError>>,
+        watching: Vec<(String, Watching)>,
+    ) -> bool;
+}
+
 impl Agent {
-    /// Runs until `stop` is cancelled: a run, then a wait for work — new
-    /// mail noticed in IDLE, `wake`, a retry falling due, or `interval` for
-    /// lists whose server has no IDLE. Errors of a run are in its report and
-    /// the activity log; only a busy lock ends the loop.
+    /// The one agent loop, for the app and the CLI alike: a run, then a
+    /// wait for work — new mail noticed in IDLE, `wake`, a retry falling
+    /// due, or `interval` for lists whose server has no IDLE — until `stop`
+    /// is cancelled or `hooks` says to end. Errors of a run are in its
+    /// report and the activity log.
     pub async fn run_forever(
         &self,
         interval: Duration,
-        stop: tokio_util::sync::CancellationToken,
-        wake: std::sync::Arc<tokio::sync::Notify>,
-        mut on_report: impl FnMut(Result<RunReport, AgentError>),
+        stop: CancellationToken,
+        wake: &tokio::sync::Notify,
+        mut hooks: impl RunHooks,
     ) {
         let mut watchers = Watchers::new(self.data_dir.clone());
+        let mut woke = Woke::Work;
         loop {
-            let result = self.run_once(None).await;
-            let busy = matches!(result, Err(AgentError::Busy(_)));
-            on_report(result);
-            if busy {
+            let run = if woke == Woke::Work && !hooks.paused() {
+                hooks.starting();
+                Some(self.run_once(None).await)
+            } else {
+                None
+            };
+            watchers.sync(hooks.paused());
+            if !hooks.finished(run.as_ref(), watchers.states()) {
                 return;
             }
-            watchers.sync(false);
-            // A watcher going offline or coming back is no work by itself.
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    woke = watchers.wait(interval, &wake) => if woke == Woke::Work { break },
-                }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                w = watchers.wait(interval, wake) => woke = w,
             }
         }
     }
