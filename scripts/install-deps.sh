@@ -24,7 +24,7 @@ test_pkgs=(
   gnupg gpgsm
   rnp                   # the OpenPGP library inside Thunderbird, as a member reads copies
   neomutt tmux          # a member's mail client, driven headless (tests/src/neomutt.rs)
-  time                  # peak memory (scripts/measure-memory.sh, tests/tests/owner_input.rs)
+  time                  # peak memory (scripts/measure-memory.sh, tests/tests/system/owner_input.rs)
 )
 
 pkgs=("${app_pkgs[@]}")
