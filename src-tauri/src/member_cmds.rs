@@ -7,42 +7,17 @@
 use std::time::SystemTime;
 
 use conclave_engine::crypto::smime::CertInfo;
-use conclave_engine::member_keys::{self, KeyCandidate, MemberKeyError, MemberKeyView};
-use conclave_engine::model::{List, Protocol, Role};
+use conclave_engine::member_keys::{self, KeyCandidate, MemberKeyError};
+use conclave_engine::model::{List, Role};
 use conclave_engine::owner::{self, OwnerError};
-use conclave_engine::store::{Store, StoreError};
-use serde::Serialize;
+use conclave_engine::store::Store;
 use tauri::{AppHandle, Emitter, State};
 
 use crate::Shell;
 use crate::commands::{CommandError, run, with_store};
 use crate::watch::LISTS_CHANGED;
 
-/// One member as the members table shows it.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct MemberRow {
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub own_posts: bool,
-    /// The member's keys, the list's own protocol first (a member of a
-    /// mixed list may have an OpenPGP key and an S/MIME certificate).
-    pub keys: Vec<MemberKeyView>,
-    /// Their mail server refused the last copy sent to them: its answer.
-    pub bouncing: Option<String>,
-}
-
-/// A list's members, with what the table needs to know of the list.
-#[derive(Debug, Clone, Serialize, ts_rs::TS)]
-pub struct MembersView {
-    pub address: String,
-    pub name: String,
-    pub protocol: Protocol,
-    /// The protocols the list encrypts to members in (both on a mixed
-    /// list, none on a plain one).
-    pub protocols: Vec<Protocol>,
-    pub members: Vec<MemberRow>,
-}
+pub use conclave_engine::owner::members::{MemberRow, MembersView};
 
 fn capitalized(s: &str) -> String {
     let mut c = s.chars();
@@ -93,32 +68,8 @@ pub fn member_row(
     list: &List,
     email: &str,
     now: SystemTime,
-) -> Result<MemberRow, StoreError> {
-    let bouncing = store.bouncing(list)?.remove(&email.to_ascii_lowercase());
-    member_row_with(store, list, email, now, bouncing)
-}
-
-fn member_row_with(
-    store: &Store,
-    list: &List,
-    email: &str,
-    now: SystemTime,
-    bouncing: Option<String>,
-) -> Result<MemberRow, StoreError> {
-    let m = store
-        .member(list, email)?
-        .ok_or_else(|| StoreError::NoSuchMember {
-            list: list.address.clone(),
-            email: email.into(),
-        })?;
-    Ok(MemberRow {
-        keys: member_keys::member_keys(store, list, &m.email, now)?,
-        email: m.email,
-        name: m.name,
-        role: m.role,
-        own_posts: m.own_posts,
-        bouncing,
-    })
+) -> Result<MemberRow, CommandError> {
+    owner::members::row(store, list, email, now).map_err(owner_error)
 }
 
 fn parse_role(role: &str) -> Result<Role, CommandError> {
@@ -134,25 +85,9 @@ pub async fn members(
     shell: State<'_, Shell>,
     address: String,
 ) -> Result<MembersView, CommandError> {
-    with_store(shell.data_dir.clone(), move |store| {
+    run(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
-        let now = SystemTime::now();
-        let mut bouncing = store.bouncing(&list)?;
-        let members = store
-            .members(&list)?
-            .iter()
-            .map(|m| {
-                let refused = bouncing.remove(&m.email.to_ascii_lowercase());
-                member_row_with(store, &list, &m.email, now, refused)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(MembersView {
-            protocols: member_keys::key_protocols(store, &list)?,
-            address: list.address,
-            name: list.name,
-            protocol: list.protocol,
-            members,
-        })
+        owner::members::view(store, &list, SystemTime::now()).map_err(owner_error)
     })
     .await
 }
@@ -201,7 +136,7 @@ pub async fn add_member(
             .map(|bytes| owner::members::KeyFile { bytes, pin });
         let added = owner::members::add(store, &list, &email, &name, role, key, now)
             .map_err(owner_error)?;
-        Ok(member_row(store, &list, &added.member.email, now)?)
+        member_row(store, &list, &added.member.email, now)
     })
     .await?;
     let _ = app.emit(LISTS_CHANGED, shell.status());
@@ -222,10 +157,9 @@ pub async fn set_member_key(
     run(shell.data_dir.clone(), move |store| {
         let list = keyed_list(store, &address)?;
         let now = SystemTime::now();
-        let (protocol, stored) =
-            member_keys::check(store, &list, &key, &email, pin, now).map_err(key_error)?;
-        store.set_member_key(&list, &email, protocol, &stored, replace)?;
-        Ok(member_row(store, &list, &email, now)?)
+        let key = owner::members::KeyFile { bytes: &key, pin };
+        owner::members::set_key(store, &list, &email, key, replace, now).map_err(owner_error)?;
+        member_row(store, &list, &email, now)
     })
     .await
 }
@@ -249,10 +183,10 @@ pub async fn import_members(
         let now = SystemTime::now();
         let added = member_keys::import(store, &list, &files, &fingerprints, &pinned, role, now)
             .map_err(key_error)?;
-        Ok(added
+        added
             .iter()
             .map(|e| member_row(store, &list, e, now))
-            .collect::<Result<Vec<_>, _>>()?)
+            .collect::<Result<Vec<_>, _>>()
     })
     .await?;
     let _ = app.emit(LISTS_CHANGED, shell.status());
@@ -267,8 +201,8 @@ pub async fn remove_member(
     address: String,
     email: String,
 ) -> Result<(), CommandError> {
-    with_store(shell.data_dir.clone(), move |store| {
-        store.remove_member(&store.list(&address)?, &email)
+    run(shell.data_dir.clone(), move |store| {
+        owner::members::remove(store, &store.list(&address)?, &email).map_err(owner_error)
     })
     .await?;
     let _ = app.emit(LISTS_CHANGED, shell.status());
@@ -327,6 +261,8 @@ mod tests {
     use super::*;
     use conclave_engine::crypto::openpgp::{KeyAlgo, ListKey};
     use conclave_engine::member_keys::KeyAction;
+    use conclave_engine::model::Protocol;
+    use conclave_engine::store::StoreError;
 
     fn public_key(name: &str, email: &str) -> Vec<u8> {
         // Made a minute ago: see the review's `now` below.

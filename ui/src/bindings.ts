@@ -420,7 +420,9 @@ usable: boolean,
 problem: string | null, };
 
 /**
- * One member as the members table shows it.
+ * One member as an owner sees them: their keys of either protocol (the
+ * list's own first), whether they receive posts, and whether their server
+ * refuses the list's copies.
  */
 export type MemberRow = { email: string, name: string, role: Role, own_posts: boolean,
 /**
@@ -429,12 +431,17 @@ export type MemberRow = { email: string, name: string, role: Role, own_posts: bo
  */
 keys: Array<MemberKeyView>,
 /**
+ * Whether they get posts: not on a list with keys that sends only
+ * encrypted (distrib-encrypt force) while they have no usable key.
+ */
+receives_posts: boolean,
+/**
  * Their mail server refused the last copy sent to them: its answer.
  */
 bouncing: string | null, };
 
 /**
- * A list's members, with what the table needs to know of the list.
+ * A list's members, with what a members table needs to know of the list.
  */
 export type MembersView = { address: string, name: string, protocol: Protocol,
 /**

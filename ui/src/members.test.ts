@@ -46,7 +46,7 @@ function view(k: KeyInfo, usable = true, protocol: Protocol = "openpgp", problem
 }
 
 function member(keys: MemberKeyView[]): MemberRow {
-  return { email: "bob@example.org", name: "Bob", role: "member", own_posts: true, keys, bouncing: null };
+  return { email: "bob@example.org", name: "Bob", role: "member", own_posts: true, keys, receives_posts: true, bouncing: null };
 }
 
 function candidate(action: KeyCandidate["action"], email: string | null, extra: Partial<KeyCandidate> = {}): KeyCandidate {

@@ -1,7 +1,7 @@
 //! The list's own keys (OpenPGP key, S/MIME certificate), the authorities
 //! an S/MIME list trusts, and checking a member's key file of either kind.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use anyhow::{Result, anyhow, bail};
@@ -9,7 +9,7 @@ use clap::Subcommand;
 use conclave_engine::crypto::openpgp::{KeyAlgo, KeyInfo, ListKey, MemberKey};
 use conclave_engine::crypto::smime::{self, CertInfo, ListIdentity, SmimeAlgo};
 use conclave_engine::list_key;
-use conclave_engine::member_keys::{self, MemberKeyError};
+use conclave_engine::member_keys::{self, MemberKeyError, MemberKeyView};
 use conclave_engine::model::{List, Protocol};
 use conclave_engine::secrets::{self, SecretKind};
 use conclave_engine::store::{Store, StoreError, StoredKey};
@@ -445,40 +445,18 @@ fn print_cert(address: &str, info: &CertInfo, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// A member's key file, checked: which protocol, what to store, and the
-/// fingerprint to show (the engine decides, as for the window).
-pub fn checked_member_key(
-    store: &Store,
-    list: &List,
-    path: &Path,
-    email: &str,
-    pin: bool,
-) -> Result<(Protocol, StoredKey)> {
-    let bytes = read_file(path)?;
-    member_keys::check(store, list, &bytes, email, pin, SystemTime::now()).map_err(|e| match e {
-        MemberKeyError::Store(e) => e.into(),
-        e @ MemberKeyError::PinNotForOpenPgp => anyhow!("{e}"),
-        e => anyhow!("the key in {} is refused: {e}", path.display()),
-    })
-}
-
-/// What `member list` shows of a member's key of one protocol.
-pub fn member_key_summary(
-    stored: &StoredKey,
-    protocol: Protocol,
-    now: SystemTime,
-) -> serde_json::Value {
-    let view = member_keys::describe(stored, protocol, now);
-    match (&view.certificate, protocol) {
+/// What `member list` shows of a member's key.
+pub fn member_key_summary(view: &MemberKeyView) -> serde_json::Value {
+    match (&view.certificate, view.protocol) {
         (Some(info), _) => serde_json::json!({
             "protocol": "smime", "fingerprint": info.fingerprint, "algorithms": [info.algorithm],
             "expires": info.expires, "subject": info.subject, "usable": view.usable,
         }),
         (None, Protocol::Smime) => {
-            serde_json::json!({ "protocol": "smime", "fingerprint": stored.fingerprint, "usable": false })
+            serde_json::json!({ "protocol": "smime", "fingerprint": view.key.fingerprint, "usable": false })
         }
         (None, _) if view.key.algorithms.is_empty() => {
-            serde_json::json!({ "protocol": "openpgp", "fingerprint": stored.fingerprint, "usable": false })
+            serde_json::json!({ "protocol": "openpgp", "fingerprint": view.key.fingerprint, "usable": false })
         }
         (None, _) => serde_json::json!({
             "protocol": "openpgp", "fingerprint": view.key.fingerprint, "algorithms": view.key.algorithms,

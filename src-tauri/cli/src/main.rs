@@ -293,6 +293,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// A refused key file, said with its path.
+fn key_refused(path: &std::path::Path, e: OwnerError) -> anyhow::Error {
+    match e {
+        OwnerError::Key(e)
+            if !matches!(
+                e,
+                MemberKeyError::Store(_) | MemberKeyError::PinNotForOpenPgp
+            ) =>
+        {
+            anyhow!("the key in {} is refused: {e}", path.display())
+        }
+        e => e.into(),
+    }
+}
+
 /// Prints each run's report; another agent already at work ends the loop.
 struct Printer {
     fatal: Option<anyhow::Error>,
@@ -607,8 +622,11 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
             pin,
         } => {
             let list = store.list(&list)?;
-            let (protocol, stored) = keys::checked_member_key(&store, &list, &file, &email, pin)?;
-            store.set_member_key(&list, &email, protocol, &stored, replace)?;
+            let bytes = read_file(&file)?;
+            let key = owner::members::KeyFile { bytes: &bytes, pin };
+            let (protocol, stored) =
+                owner::members::set_key(&store, &list, &email, key, replace, SystemTime::now())
+                    .map_err(|e| key_refused(&file, e))?;
             println!(
                 "{}: {protocol} key of {email} set: {}",
                 list.address, stored.fingerprint
@@ -616,7 +634,7 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
         }
         MemberCmd::Remove { list, email } => {
             let list = store.list(&list)?;
-            store.remove_member(&list, &email)?;
+            owner::members::remove(&store, &list, &email)?;
             println!("{}: removed {email}", list.address);
         }
         MemberCmd::Set {
@@ -626,35 +644,26 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
             value,
         } => {
             let list = store.list(&list)?;
-            let m = store.set_member(&list, &email, &key, &value)?;
+            let m = owner::members::set(&store, &list, &email, &key, &value)?;
             println!("{}: {}: {key} = {value}", list.address, m.email);
         }
         MemberCmd::List { list, json } => {
             let list = store.list(&list)?;
-            let members = store.members(&list)?;
-            let now = std::time::SystemTime::now();
-            let mut rows = Vec::new();
-            let protected = list.protocol != Protocol::Plain;
-            let mut bouncing = store.bouncing(&list)?;
-            for m in members {
-                let mut keys = Vec::new();
-                for protocol in [Protocol::Openpgp, Protocol::Smime] {
-                    if let Some(k) = store.member_key(&list, &m.email, protocol)? {
-                        keys.push(keys::member_key_summary(&k, protocol, now));
-                    }
-                }
-                let usable = keys.iter().any(|k| k["usable"] == true);
-                let receives = !protected
-                    || usable
-                    || list.settings.distrib_encrypt != conclave_engine::model::Requirement::Force;
-                rows.push(serde_json::json!({
-                    "email": m.email, "name": m.name, "role": m.role, "own_posts": m.own_posts,
-                    "keys": keys,
-                    "key_usable": usable,
-                    "receives_posts": receives,
-                    "bouncing": bouncing.remove(&m.email.to_ascii_lowercase()),
-                }));
-            }
+            let view = owner::members::view(&store, &list, SystemTime::now())?;
+            let protected = !view.protocols.is_empty();
+            let rows: Vec<serde_json::Value> = view
+                .members
+                .iter()
+                .map(|m| {
+                    serde_json::json!({
+                        "email": m.email, "name": m.name, "role": m.role, "own_posts": m.own_posts,
+                        "keys": m.keys.iter().map(keys::member_key_summary).collect::<Vec<_>>(),
+                        "key_usable": m.keys.iter().any(|k| k.usable),
+                        "receives_posts": m.receives_posts,
+                        "bouncing": m.bouncing,
+                    })
+                })
+                .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {

@@ -3,9 +3,9 @@
 
 use std::time::SystemTime;
 
-use crate::member_keys;
+use crate::member_keys::{self, MemberKeyView};
 use crate::model::{List, Member, Protocol, Role};
-use crate::store::{Store, StoredKey};
+use crate::store::{Store, StoreError, StoredKey};
 
 use super::OwnerError;
 
@@ -42,4 +42,133 @@ pub fn add(
     let member =
         store.add_member_with_key(list, email, name, role, key.as_ref().map(|(p, k)| (*p, k)))?;
     Ok(Added { member, key })
+}
+
+/// One member as an owner sees them: their keys of either protocol (the
+/// list's own first), whether they receive posts, and whether their server
+/// refuses the list's copies.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+pub struct MemberRow {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub own_posts: bool,
+    /// The member's keys, the list's own protocol first (a member of a
+    /// mixed list may have an OpenPGP key and an S/MIME certificate).
+    pub keys: Vec<MemberKeyView>,
+    /// Whether they get posts: not on a list with keys that sends only
+    /// encrypted (distrib-encrypt force) while they have no usable key.
+    pub receives_posts: bool,
+    /// Their mail server refused the last copy sent to them: its answer.
+    pub bouncing: Option<String>,
+}
+
+/// A list's members, with what a members table needs to know of the list.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+pub struct MembersView {
+    pub address: String,
+    pub name: String,
+    pub protocol: Protocol,
+    /// The protocols the list encrypts to members in (both on a mixed
+    /// list, none on a plain one).
+    pub protocols: Vec<Protocol>,
+    pub members: Vec<MemberRow>,
+}
+
+fn row_with(
+    store: &Store,
+    list: &List,
+    protocols: &[Protocol],
+    member: Member,
+    bouncing: Option<String>,
+    now: SystemTime,
+) -> Result<MemberRow, OwnerError> {
+    let keys = member_keys::member_keys(store, list, &member.email, now)?;
+    let usable = keys
+        .iter()
+        .any(|k| k.usable && protocols.contains(&k.protocol));
+    let receives_posts = protocols.is_empty()
+        || usable
+        || list.settings.distrib_encrypt != crate::model::Requirement::Force;
+    Ok(MemberRow {
+        email: member.email,
+        name: member.name,
+        role: member.role,
+        own_posts: member.own_posts,
+        keys,
+        receives_posts,
+        bouncing,
+    })
+}
+
+/// One member's row.
+pub fn row(
+    store: &Store,
+    list: &List,
+    email: &str,
+    now: SystemTime,
+) -> Result<MemberRow, OwnerError> {
+    let member = store
+        .member(list, email)?
+        .ok_or_else(|| StoreError::NoSuchMember {
+            list: list.address.clone(),
+            email: email.into(),
+        })?;
+    let bouncing = store
+        .bouncing(list)?
+        .remove(&member.email.to_ascii_lowercase());
+    let protocols = member_keys::key_protocols(store, list)?;
+    row_with(store, list, &protocols, member, bouncing, now)
+}
+
+/// The list's members, ordered by address.
+pub fn view(store: &Store, list: &List, now: SystemTime) -> Result<MembersView, OwnerError> {
+    let mut bouncing = store.bouncing(list)?;
+    let protocols = member_keys::key_protocols(store, list)?;
+    let members = store
+        .members(list)?
+        .into_iter()
+        .map(|m| {
+            let refused = bouncing.remove(&m.email.to_ascii_lowercase());
+            row_with(store, list, &protocols, m, refused, now)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(MembersView {
+        address: list.address.clone(),
+        name: list.name.clone(),
+        protocol: list.protocol,
+        protocols,
+        members,
+    })
+}
+
+/// Gives a member a key, or replaces theirs of the same protocol when
+/// `replace` (logged with both fingerprints). The key is checked first.
+pub fn set_key(
+    store: &Store,
+    list: &List,
+    email: &str,
+    key: KeyFile<'_>,
+    replace: bool,
+    now: SystemTime,
+) -> Result<(Protocol, StoredKey), OwnerError> {
+    let (protocol, stored) = member_keys::check(store, list, key.bytes, email, key.pin, now)?;
+    store.set_member_key(list, email, protocol, &stored, replace)?;
+    Ok((protocol, stored))
+}
+
+/// Removes a member and their keys.
+pub fn remove(store: &Store, list: &List, email: &str) -> Result<(), OwnerError> {
+    Ok(store.remove_member(list, email)?)
+}
+
+/// Changes one member setting: name, role, own-posts, smime-cipher.
+pub fn set(
+    store: &Store,
+    list: &List,
+    email: &str,
+    key: &str,
+    value: &str,
+) -> Result<Member, OwnerError> {
+    Ok(store.set_member(list, email, key, value)?)
 }
