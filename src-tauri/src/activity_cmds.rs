@@ -2,11 +2,12 @@
 //! first, a page at a time. The filtering is the store's (SQL), so a long
 //! log never travels to the window whole.
 
+use conclave_engine::owner;
 use conclave_engine::store::{ActivityGroup, ActivityPage, ActivityQuery};
 use tauri::State;
 
 use crate::Shell;
-use crate::commands::{CommandError, with_store};
+use crate::commands::{CommandError, run};
 
 /// A page of activity. `list`: a list's address, or none for every list;
 /// `before`: the id of the oldest entry shown, for older ones; `groups`:
@@ -28,8 +29,8 @@ pub async fn activity(
         groups,
         text,
     };
-    with_store(shell.data_dir.clone(), move |store| {
-        store.activity_page(&query)
+    run(shell.data_dir.clone(), move |store| {
+        Ok(owner::activity::page(store, &query)?)
     })
     .await
 }

@@ -83,23 +83,13 @@ impl From<OwnerError> for CommandError {
     }
 }
 
-pub(crate) async fn with_store<T: Send + 'static>(
-    dir: PathBuf,
-    f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, CommandError> {
-    tauri::async_runtime::spawn_blocking(move || f(&Store::open(&dir)?))
-        .await
-        .map_err(|e| CommandError {
-            code: "internal",
-            message: format!("the store call failed: {e}"),
-        })?
-        .map_err(CommandError::from)
-}
-
 /// The lists in the store, for the overview.
 #[tauri::command]
 pub async fn lists(shell: State<'_, Shell>) -> Result<Vec<ListSummary>, CommandError> {
-    with_store(shell.data_dir.clone(), |store| store.list_summaries()).await
+    run(shell.data_dir.clone(), |store| {
+        Ok(owner::lists::summaries(store)?)
+    })
+    .await
 }
 
 /// Pauses or resumes one list. Resuming checks its mailbox at once.
@@ -110,8 +100,8 @@ pub async fn set_paused(
     address: String,
     paused: bool,
 ) -> Result<(), CommandError> {
-    with_store(shell.data_dir.clone(), move |store| {
-        store.set_paused(&address, paused)
+    run(shell.data_dir.clone(), move |store| {
+        Ok(owner::lists::set_paused(store, &address, paused)?)
     })
     .await?;
     if !paused {
@@ -139,8 +129,8 @@ pub async fn held_posts(
     shell: State<'_, Shell>,
     address: String,
 ) -> Result<Vec<HeldPost>, CommandError> {
-    with_store(shell.data_dir.clone(), move |store| {
-        store.held_posts(&store.list(&address)?)
+    run(shell.data_dir.clone(), move |store| {
+        Ok(owner::held::list(store, &address)?)
     })
     .await
 }
@@ -182,8 +172,7 @@ pub async fn resolve_held(
     Ok(())
 }
 
-/// Like [`with_store`], for calls that fail with a [`CommandError`] of
-/// their own (a refused key) as well as the store's.
+/// Runs a store call on the blocking pool, with a store of its own.
 pub(crate) async fn run<T: Send + 'static>(
     dir: PathBuf,
     f: impl FnOnce(&Store) -> Result<T, CommandError> + Send + 'static,

@@ -5,8 +5,10 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use conclave_engine::list_key::{self, ListKeyError, ListKeyView};
-use conclave_engine::model::{List, Protocol};
+use conclave_engine::list_key::{ListKeyError, ListKeyView};
+use conclave_engine::model::Protocol;
+use conclave_engine::owner;
+use conclave_engine::owner::keys;
 use serde::Serialize;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
@@ -35,25 +37,18 @@ fn key_error(e: ListKeyError) -> CommandError {
     }
 }
 
-fn not_found(list: &List, protocol: Protocol) -> CommandError {
-    key_error(ListKeyError::NoKey {
-        list: list.address.clone(),
-        protocol,
-    })
-}
-
 /// The list's keys.
 #[tauri::command]
 pub async fn list_keys(shell: State<'_, Shell>, address: String) -> Result<ListKeys, CommandError> {
     run(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
-        let keys = list_key::show_all(store, &list, SystemTime::now()).map_err(key_error)?;
+        let keys = keys::show_all(store, &list, SystemTime::now()).map_err(key_error)?;
         Ok(ListKeys {
             address: list.address,
             name: list.name,
             protocol: list.protocol,
             keys,
-            renew_days: list_key::RENEW_DAYS,
+            renew_days: keys::RENEW_DAYS,
         })
     })
     .await
@@ -67,11 +62,11 @@ pub async fn renew_list_key(
     protocol: Protocol,
     days: Option<u32>,
 ) -> Result<ListKeyView, CommandError> {
-    list_key::renew(
+    keys::renew(
         &shell.data_dir,
         &address,
         Some(protocol),
-        days.unwrap_or(list_key::RENEW_DAYS),
+        days.unwrap_or(keys::RENEW_DAYS),
     )
     .await
     .map_err(key_error)
@@ -120,27 +115,6 @@ fn write(path: &PathBuf, bytes: &[u8]) -> Result<String, CommandError> {
     Ok(path.display().to_string())
 }
 
-/// "tenants-openpgp.asc" for tenants@example.org.
-pub fn export_file_name(address: &str, protocol: Protocol) -> String {
-    let local: String = address
-        .split('@')
-        .next()
-        .unwrap_or("list")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    match protocol {
-        Protocol::Smime => format!("{local}-certificate.pem"),
-        _ => format!("{local}-openpgp.asc"),
-    }
-}
-
 /// Saves the list's public key or certificate where the owner chooses;
 /// returns the file written, or `None` when the dialog was cancelled.
 #[tauri::command]
@@ -152,10 +126,8 @@ pub async fn save_list_key(
 ) -> Result<Option<String>, CommandError> {
     let (list, text) = run(shell.data_dir.clone(), move |store| {
         let list = store.list(&address)?;
-        let key = store
-            .list_key(&list, protocol)?
-            .ok_or_else(|| not_found(&list, protocol))?;
-        Ok((list, key.cert))
+        let cert = owner::keys::export(store, &list.address, Some(protocol))?;
+        Ok((list, cert))
     })
     .await?;
     let filter: (&str, &[&str]) = match protocol {
@@ -165,7 +137,7 @@ pub async fn save_list_key(
     let Some(path) = ask_where(
         &app,
         "Save the list's public key",
-        export_file_name(&list.address, protocol),
+        owner::keys::export_file_name(&list.address, protocol),
         filter,
     )
     .await?
@@ -183,7 +155,7 @@ pub async fn install_list_certificate(
     address: String,
     bytes: Vec<u8>,
 ) -> Result<ListKeyView, CommandError> {
-    list_key::install_certificate(&shell.data_dir, &address, &bytes)
+    keys::install_certificate(&shell.data_dir, &address, &bytes)
         .await
         .map_err(key_error)
 }
@@ -196,11 +168,11 @@ pub async fn save_renewal_request(
     shell: State<'_, Shell>,
     address: String,
 ) -> Result<Option<String>, CommandError> {
-    let request = list_key::renewal_request(&shell.data_dir, &address)
+    let request = keys::renewal_request(&shell.data_dir, &address)
         .await
         .map_err(key_error)?;
-    let local =
-        export_file_name(&address, Protocol::Smime).replace("-certificate.pem", "-renewal.csr");
+    let local = owner::keys::export_file_name(&address, Protocol::Smime)
+        .replace("-certificate.pem", "-renewal.csr");
     let Some(path) = ask_where(
         &app,
         "Save the renewal request",
@@ -217,18 +189,6 @@ pub async fn save_renewal_request(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn export_files_are_named_after_the_list() {
-        assert_eq!(
-            export_file_name("tenants@example.org", Protocol::Openpgp),
-            "tenants-openpgp.asc"
-        );
-        assert_eq!(
-            export_file_name("a b/c@example.org", Protocol::Smime),
-            "a_b_c-certificate.pem"
-        );
-    }
 
     #[test]
     fn store_errors_keep_their_code() {

@@ -7,14 +7,14 @@
 use std::time::SystemTime;
 
 use conclave_engine::crypto::smime::CertInfo;
-use conclave_engine::member_keys::{self, KeyCandidate, MemberKeyError};
+use conclave_engine::member_keys::{KeyCandidate, MemberKeyError};
 use conclave_engine::model::{List, Role};
 use conclave_engine::owner::{self, OwnerError};
 use conclave_engine::store::Store;
 use tauri::{AppHandle, Emitter, State};
 
 use crate::Shell;
-use crate::commands::{CommandError, run, with_store};
+use crate::commands::{CommandError, run};
 use crate::watch::LISTS_CHANGED;
 
 pub use conclave_engine::owner::members::{MemberRow, MembersView};
@@ -46,21 +46,6 @@ fn key_error(e: MemberKeyError) -> CommandError {
             message: capitalized(&other.to_string()),
         },
     }
-}
-
-/// The list, when it keeps keys for its members.
-fn keyed_list(store: &Store, address: &str) -> Result<List, CommandError> {
-    let list = store.list(address)?;
-    if member_keys::key_protocols(store, &list)?.is_empty() {
-        return Err(CommandError {
-            code: "no-keys",
-            message: format!(
-                "{} is a plain list: it keeps no keys for its members",
-                list.address
-            ),
-        });
-    }
-    Ok(list)
 }
 
 pub fn member_row(
@@ -102,9 +87,8 @@ pub async fn review_keys(
     files: Vec<Vec<u8>>,
 ) -> Result<Vec<KeyCandidate>, CommandError> {
     run(shell.data_dir.clone(), move |store| {
-        let list = keyed_list(store, &address)?;
-        member_keys::review(store, &list, email.as_deref(), &files, SystemTime::now())
-            .map_err(key_error)
+        owner::members::review(store, &address, email.as_deref(), &files, SystemTime::now())
+            .map_err(owner_error)
     })
     .await
 }
@@ -128,7 +112,7 @@ pub async fn add_member(
         let role = parse_role(&role)?;
         let now = SystemTime::now();
         let list = match key {
-            Some(_) => keyed_list(store, &address)?,
+            Some(_) => owner::members::keyed_list(store, &address).map_err(owner_error)?,
             None => store.list(&address)?,
         };
         let key = key
@@ -155,7 +139,7 @@ pub async fn set_member_key(
     pin: bool,
 ) -> Result<MemberRow, CommandError> {
     run(shell.data_dir.clone(), move |store| {
-        let list = keyed_list(store, &address)?;
+        let list = owner::members::keyed_list(store, &address).map_err(owner_error)?;
         let now = SystemTime::now();
         let key = owner::members::KeyFile { bytes: &key, pin };
         owner::members::set_key(store, &list, &email, key, replace, now).map_err(owner_error)?;
@@ -179,14 +163,16 @@ pub async fn import_members(
 ) -> Result<Vec<MemberRow>, CommandError> {
     let rows = run(shell.data_dir.clone(), move |store| {
         let role = parse_role(&role)?;
-        let list = keyed_list(store, &address)?;
-        let now = SystemTime::now();
-        let added = member_keys::import(store, &list, &files, &fingerprints, &pinned, role, now)
-            .map_err(key_error)?;
-        added
-            .iter()
-            .map(|e| member_row(store, &list, e, now))
-            .collect::<Result<Vec<_>, _>>()
+        owner::members::import(
+            store,
+            &address,
+            &files,
+            &fingerprints,
+            &pinned,
+            role,
+            SystemTime::now(),
+        )
+        .map_err(owner_error)
     })
     .await?;
     let _ = app.emit(LISTS_CHANGED, shell.status());
@@ -217,8 +203,8 @@ pub async fn trusted_authorities(
     shell: State<'_, Shell>,
     address: String,
 ) -> Result<Vec<CertInfo>, CommandError> {
-    with_store(shell.data_dir.clone(), move |store| {
-        member_keys::trusted_authorities(store, &store.list(&address)?)
+    run(shell.data_dir.clone(), move |store| {
+        owner::trust::list(store, &address).map_err(owner_error)
     })
     .await
 }
@@ -232,10 +218,8 @@ pub async fn trust_authority(
     bytes: Vec<u8>,
 ) -> Result<Vec<CertInfo>, CommandError> {
     run(shell.data_dir.clone(), move |store| {
-        let list = store.list(&address)?;
-        member_keys::trust_authorities(store, &list, &bytes, std::time::SystemTime::now())
-            .map_err(key_error)?;
-        Ok(member_keys::trusted_authorities(store, &list)?)
+        owner::trust::add(store, &address, &bytes, SystemTime::now()).map_err(owner_error)?;
+        owner::trust::list(store, &address).map_err(owner_error)
     })
     .await
 }
@@ -248,10 +232,8 @@ pub async fn remove_trusted_authority(
     address: String,
     fingerprint: String,
 ) -> Result<Vec<CertInfo>, CommandError> {
-    with_store(shell.data_dir.clone(), move |store| {
-        let list = store.list(&address)?;
-        store.remove_trust_anchor(&list, &fingerprint)?;
-        member_keys::trusted_authorities(store, &list)
+    run(shell.data_dir.clone(), move |store| {
+        owner::trust::remove(store, &address, &fingerprint).map_err(owner_error)
     })
     .await
 }
@@ -260,7 +242,7 @@ pub async fn remove_trusted_authority(
 mod tests {
     use super::*;
     use conclave_engine::crypto::openpgp::{KeyAlgo, ListKey};
-    use conclave_engine::member_keys::KeyAction;
+    use conclave_engine::member_keys::{self, KeyAction};
     use conclave_engine::model::Protocol;
     use conclave_engine::store::StoreError;
 
@@ -435,7 +417,7 @@ mod tests {
             .create_list("plain@example.org", "P", Protocol::Plain)
             .unwrap();
         assert_eq!(
-            keyed_list(&store, &plain.address).unwrap_err().code,
+            owner_error(owner::members::keyed_list(&store, &plain.address).unwrap_err()).code,
             "no-keys"
         );
     }

@@ -6,13 +6,13 @@ use std::time::SystemTime;
 
 use anyhow::{Result, anyhow, bail};
 use clap::Subcommand;
-use conclave_engine::crypto::openpgp::{KeyAlgo, KeyInfo, ListKey, MemberKey};
-use conclave_engine::crypto::smime::{self, CertInfo, ListIdentity, SmimeAlgo};
-use conclave_engine::list_key;
-use conclave_engine::member_keys::{self, MemberKeyError, MemberKeyView};
-use conclave_engine::model::{List, Protocol};
-use conclave_engine::secrets::{self, SecretKind};
-use conclave_engine::store::{Store, StoreError, StoredKey};
+use conclave_engine::crypto::openpgp::KeyInfo;
+use conclave_engine::crypto::smime::{self, CertInfo};
+use conclave_engine::member_keys::{MemberKeyError, MemberKeyView};
+use conclave_engine::model::Protocol;
+use conclave_engine::owner::keys::{self, KeyShown};
+use conclave_engine::owner::{OwnerError, trust};
+use conclave_engine::store::Store;
 
 use super::{password, read_file};
 
@@ -68,7 +68,7 @@ pub enum KeyCmd {
         #[arg(long, value_name = "openpgp|smime")]
         protocol: Option<String>,
         /// Valid for this many days from today.
-        #[arg(long, default_value_t = conclave_engine::list_key::RENEW_DAYS)]
+        #[arg(long, default_value_t = conclave_engine::owner::keys::RENEW_DAYS)]
         days: u32,
         /// S/MIME from an authority: write the renewal request here; install
         /// the answer with `install-cert`.
@@ -99,28 +99,17 @@ pub enum TrustCmd {
     Remove { list: String, fingerprint: String },
 }
 
-/// The protocol a key command is about: the one asked for, else the
-/// list's own.
-fn key_protocol(list: &List, asked: Option<&str>) -> Result<Protocol> {
-    let protocol = match asked {
-        Some(p) => p.parse().map_err(|e: String| anyhow!("--protocol: {e}"))?,
-        None => list.protocol,
-    };
-    if protocol == Protocol::Plain {
-        bail!(
-            "{} is a plain list: keys are for openpgp and smime lists (or give --protocol openpgp|smime to add one)",
-            list.address
-        );
-    }
-    Ok(protocol)
+fn parse_protocol(asked: Option<&str>) -> Result<Option<Protocol>> {
+    asked
+        .map(|p| p.parse().map_err(|e: String| anyhow!("--protocol: {e}")))
+        .transpose()
 }
 
-fn no_key_yet(list: &List, protocol: Protocol) -> anyhow::Error {
-    anyhow!(
-        "{} has no {protocol} key yet: `conclave-cli list key generate {} --protocol {protocol}`",
-        list.address,
-        list.address
-    )
+fn print_shown(address: &str, shown: &KeyShown, json: bool) -> Result<()> {
+    match shown {
+        KeyShown::OpenPgp(info) => print_key(address, info, json),
+        KeyShown::Smime(info) => print_cert(address, info, json),
+    }
 }
 
 pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
@@ -133,52 +122,23 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
             csr,
             replace,
         } => {
-            let list = store.list(&list)?;
-            match key_protocol(&list, protocol.as_deref())? {
-                Protocol::Smime => {
-                    let algo: SmimeAlgo = algo
-                        .as_deref()
-                        .unwrap_or("rsa3072")
-                        .parse()
-                        .map_err(|e: String| anyhow!("--algo: {e}"))?;
-                    refuse_silent_replace(store, &list, Protocol::Smime, replace)?;
-                    if let Some(out) = csr {
-                        let (key, request) = ListIdentity::request(&list.address, algo)?;
-                        std::fs::write(&out, &request)
-                            .map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
-                        secrets::store(
-                            &list.address,
-                            SecretKind::SmimeListKey,
-                            ListIdentity::key_to_keychain(&key)?,
-                        )
-                        .await?;
-                        println!(
-                            "{}: the request is in {}; the key is in the keychain.\nSend the request to your authority, then `conclave-cli list key install-cert {} CERT.pem`",
-                            list.address,
-                            out.display(),
-                            list.address
-                        );
-                        return Ok(());
-                    }
-                    let identity = ListIdentity::generate(&list.address, algo)?;
-                    save_identity(store, &list, &identity, replace).await?;
-                    print_cert(&list.address, &identity.info(), false)?;
-                }
-                _ => {
-                    if csr.is_some() {
-                        bail!("--csr is for S/MIME certificates");
-                    }
-                    refuse_silent_replace(store, &list, Protocol::Openpgp, replace)?;
-                    let algo: KeyAlgo = algo
-                        .as_deref()
-                        .unwrap_or("ed25519")
-                        .parse()
-                        .map_err(|e: String| anyhow!("--algo: {e}"))?;
-                    let key = ListKey::generate(&list.name, &list.address, algo, now)?;
-                    save_list_key(store, &list, &key, replace).await?;
-                    print_key(&list.address, &key.info(now), false)?;
-                }
+            let asked = parse_protocol(protocol.as_deref())?;
+            let Some(out) = csr else {
+                let shown =
+                    keys::generate(store, &list, asked, algo.as_deref(), replace, now).await?;
+                return print_shown(&store.list(&list)?.address, &shown, false);
+            };
+            if keys::protocol_for(&store.list(&list)?, asked)? != Protocol::Smime {
+                bail!("--csr is for S/MIME certificates");
             }
+            let request = keys::request(store, &list, algo.as_deref(), replace).await?;
+            let address = store.list(&list)?.address;
+            std::fs::write(&out, &request)
+                .map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
+            println!(
+                "{address}: the request is in {}; the key is in the keychain.\nSend the request to your authority, then `conclave-cli list key install-cert {address} CERT.pem`",
+                out.display(),
+            );
         }
         KeyCmd::Import {
             list,
@@ -186,44 +146,37 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
             protocol,
             replace,
         } => {
-            let list = store.list(&list)?;
-            let protocol = key_protocol(&list, protocol.as_deref())?;
-            refuse_silent_replace(store, &list, protocol, replace)?;
+            let asked = parse_protocol(protocol.as_deref())?;
+            let protocol = keys::protocol_for(&store.list(&list)?, asked)?;
             let bytes = read_file(&file)?;
-            if protocol == Protocol::Smime {
-                let pass = if ListIdentity::needs_password(&bytes) {
-                    Some(password(
-                        "CONCLAVE_KEY_PASSPHRASE",
-                        "Password of the PKCS#12 file: ",
-                    )?)
-                } else {
-                    None
-                };
-                let identity = ListIdentity::import(&bytes, pass.as_ref(), &list.address, now)?;
-                save_identity(store, &list, &identity, replace).await?;
-                print_cert(&list.address, &identity.info(), false)?;
+            let passphrase = if keys::needs_passphrase(protocol, &bytes)? {
+                Some(password(
+                    "CONCLAVE_KEY_PASSPHRASE",
+                    if protocol == Protocol::Smime {
+                        "Password of the PKCS#12 file: "
+                    } else {
+                        "Passphrase of the key: "
+                    },
+                )?)
             } else {
-                let passphrase = if ListKey::needs_passphrase(&bytes)? {
-                    Some(password(
-                        "CONCLAVE_KEY_PASSPHRASE",
-                        "Passphrase of the key: ",
-                    )?)
-                } else {
-                    None
-                };
-                let key = ListKey::import(&bytes, passphrase.as_ref(), &list.address, now)?;
-                save_list_key(store, &list, &key, replace).await?;
-                print_key(&list.address, &key.info(now), false)?;
-            }
+                None
+            };
+            let shown = keys::import(
+                store,
+                &list,
+                Some(protocol),
+                &bytes,
+                passphrase.as_ref(),
+                replace,
+                now,
+            )
+            .await?;
+            print_shown(&store.list(&list)?.address, &shown, false)?;
         }
         KeyCmd::InstallCert { list, file } => {
             let list = store.list(&list)?;
-            let view = conclave_engine::list_key::install_certificate(
-                store.dir(),
-                &list.address,
-                &read_file(&file)?,
-            )
-            .await?;
+            let view =
+                keys::install_certificate(store.dir(), &list.address, &read_file(&file)?).await?;
             let certs = smime::read_certs(view.public.as_bytes())?;
             print_cert(
                 &list.address,
@@ -236,12 +189,8 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
             )?;
         }
         KeyCmd::Export { list, protocol } => {
-            let list = store.list(&list)?;
-            let protocol = key_protocol(&list, protocol.as_deref())?;
-            let key = store
-                .list_key(&list, protocol)?
-                .ok_or_else(|| no_key_yet(&list, protocol))?;
-            print!("{}", String::from_utf8_lossy(&key.cert));
+            let cert = keys::export(store, &list, parse_protocol(protocol.as_deref())?)?;
+            print!("{}", String::from_utf8_lossy(&cert));
         }
         KeyCmd::Renew {
             list,
@@ -250,12 +199,12 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
             csr,
         } => {
             let list = store.list(&list)?;
-            let protocol = key_protocol(&list, protocol.as_deref())?;
+            let protocol = keys::protocol_for(&list, parse_protocol(protocol.as_deref())?)?;
             if let Some(out) = csr {
                 if protocol != Protocol::Smime {
                     bail!("--csr is for S/MIME certificates");
                 }
-                let request = list_key::renewal_request(store.dir(), &list.address).await?;
+                let request = keys::renewal_request(store.dir(), &list.address).await?;
                 std::fs::write(&out, &request)
                     .map_err(|e| anyhow!("cannot write {}: {e}", out.display()))?;
                 println!(
@@ -266,7 +215,7 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
                 );
                 return Ok(());
             }
-            let view = list_key::renew(store.dir(), &list.address, Some(protocol), days).await?;
+            let view = keys::renew(store.dir(), &list.address, Some(protocol), days).await?;
             println!(
                 "{}: {protocol} list key renewed, valid until {}",
                 list.address,
@@ -288,24 +237,8 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
             protocol,
             json,
         } => {
-            let list = store.list(&list)?;
-            let protocol = key_protocol(&list, protocol.as_deref())?;
-            let key = store
-                .list_key(&list, protocol)?
-                .ok_or_else(|| no_key_yet(&list, protocol))?;
-            if protocol == Protocol::Smime {
-                let cert = smime::read_certs(&key.cert)?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| anyhow!("no certificate stored"))?;
-                print_cert(&list.address, &smime::info(&cert), json)?;
-            } else {
-                print_key(
-                    &list.address,
-                    &MemberKey::from_stored(&key.cert)?.info(now),
-                    json,
-                )?;
-            }
+            let shown = keys::show(store, &list, parse_protocol(protocol.as_deref())?, now)?;
+            print_shown(&store.list(&list)?.address, &shown, json)?;
         }
     }
     Ok(())
@@ -314,93 +247,48 @@ pub async fn key_cmd(cmd: KeyCmd, store: &Store) -> Result<()> {
 pub fn trust_cmd(cmd: TrustCmd, store: &Store) -> Result<()> {
     match cmd {
         TrustCmd::Add { list, file } => {
-            let list = store.list(&list)?;
-            let trusted = member_keys::trust_authorities(
-                store,
-                &list,
-                &read_file(&file)?,
-                std::time::SystemTime::now(),
-            )
-            .map_err(|e| match e {
-                MemberKeyError::Store(e) => anyhow::Error::from(e),
-                e => anyhow!("{} is refused: {e}", file.display()),
-            })?;
+            let address = store.list(&list)?.address;
+            let trusted = trust::add(store, &list, &read_file(&file)?, SystemTime::now()).map_err(
+                |e| match e {
+                    OwnerError::Key(MemberKeyError::Store(e)) => anyhow::Error::from(e),
+                    e => anyhow!("{} is refused: {e}", file.display()),
+                },
+            )?;
             for info in trusted {
                 println!(
-                    "{}: trusts {} ({}), valid until {}",
-                    list.address, info.subject, info.fingerprint, info.expires
+                    "{address}: trusts {} ({}), valid until {}",
+                    info.subject, info.fingerprint, info.expires
                 );
             }
         }
         TrustCmd::List { list, json } => {
-            let list = store.list(&list)?;
-            let anchors = store.trust_anchors(&list)?;
+            let address = store.list(&list)?.address;
+            let anchors: Vec<serde_json::Value> = trust::list(store, &list)?
+                .into_iter()
+                .map(|a| serde_json::json!({ "fingerprint": a.fingerprint, "subject": a.subject }))
+                .collect();
             if json {
                 println!("{}", serde_json::to_string_pretty(&anchors)?);
             } else if anchors.is_empty() {
                 println!(
-                    "{}: no trust anchors; members' certificates are taken only when pinned (--pin)",
-                    list.address
+                    "{address}: no trust anchors; members' certificates are taken only when pinned (--pin)"
                 );
             } else {
                 for a in anchors {
-                    println!("{}  {}", a.fingerprint, a.subject);
+                    println!(
+                        "{}  {}",
+                        a["fingerprint"].as_str().unwrap_or(""),
+                        a["subject"].as_str().unwrap_or("")
+                    );
                 }
             }
         }
         TrustCmd::Remove { list, fingerprint } => {
-            let list = store.list(&list)?;
-            store.remove_trust_anchor(&list, &fingerprint)?;
-            println!("{}: no longer trusts {fingerprint}", list.address);
+            let address = store.list(&list)?.address;
+            trust::remove(store, &list, &fingerprint)?;
+            println!("{address}: no longer trusts {fingerprint}");
         }
     }
-    Ok(())
-}
-
-fn refuse_silent_replace(
-    store: &Store,
-    list: &List,
-    protocol: Protocol,
-    replace: bool,
-) -> Result<()> {
-    if let (false, Some(old)) = (replace, store.list_key(list, protocol)?) {
-        return Err(StoreError::ListKeyExists {
-            list: list.address.clone(),
-            fingerprint: old.fingerprint,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-/// Keychain first: if it cannot keep the secret, nothing is recorded.
-async fn save_list_key(store: &Store, list: &List, key: &ListKey, replace: bool) -> Result<()> {
-    secrets::store(&list.address, SecretKind::OpenPgpListKey, key.to_keychain()).await?;
-    let stored = StoredKey {
-        fingerprint: key.fingerprint(),
-        cert: key.public_armored().into_bytes(),
-    };
-    store.set_list_key(list, Protocol::Openpgp, &stored, replace)?;
-    Ok(())
-}
-
-async fn save_identity(
-    store: &Store,
-    list: &List,
-    identity: &ListIdentity,
-    replace: bool,
-) -> Result<()> {
-    secrets::store(
-        &list.address,
-        SecretKind::SmimeListKey,
-        ListIdentity::key_to_keychain(identity.key())?,
-    )
-    .await?;
-    let stored = StoredKey {
-        fingerprint: identity.fingerprint(),
-        cert: identity.public_pem(),
-    };
-    store.set_list_key(list, Protocol::Smime, &stored, replace)?;
     Ok(())
 }
 

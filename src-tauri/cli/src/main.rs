@@ -11,7 +11,7 @@ use conclave_engine::agent::{Agent, AgentError, RunHooks, RunReport, Watching};
 use conclave_engine::member_keys::MemberKeyError;
 use conclave_engine::model::{Account, Endpoint, Protocol, Role, TlsMode};
 use conclave_engine::owner::{self, OwnerError};
-use conclave_engine::secrets::{self, SecretKind, Sensitive};
+use conclave_engine::secrets::Sensitive;
 use conclave_engine::store::{Resolution, Store};
 use std::time::SystemTime;
 
@@ -237,9 +237,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Member(cmd) => member_cmd(cmd, open()?),
         Command::Held(cmd) => held_cmd(cmd, &data_dir, open()?).await,
         Command::Log { list, json, limit } => {
-            let store = open()?;
-            let list = store.list(&list)?;
-            let entries = store.activity(&list, limit)?;
+            let entries = owner::activity::recent(&open()?, &list, limit)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&entries)?);
             } else {
@@ -393,7 +391,7 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             let protocol: Protocol = protocol
                 .parse()
                 .map_err(|e: String| anyhow!("--protocol: {e}"))?;
-            let list = store.create_list(&address, &name, protocol)?;
+            let list = owner::lists::create(&store, &address, &name, protocol)?;
             println!(
                 "created {} ({}): next, set its mail account with `conclave-cli list account {}`",
                 list.address, list.name, list.address
@@ -414,9 +412,6 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
                 ),
                 None => None,
             };
-            if let Some(pem) = &ca_pem {
-                conclave_engine::transport::parse_ca_pem(pem)?;
-            }
             let account = Account {
                 imap: Endpoint {
                     host: a.imap_host,
@@ -440,13 +435,15 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
                 "CONCLAVE_SMTP_PASSWORD",
                 &format!("SMTP password for {}: ", account.smtp.user),
             )?;
-            if !a.no_check {
-                check_account(&account, &imap_pw, &smtp_pw).await?;
-            }
-            // Keychain first: if it is unreachable, nothing is saved at all.
-            secrets::store(&list.address, SecretKind::ImapPassword, imap_pw).await?;
-            secrets::store(&list.address, SecretKind::SmtpPassword, smtp_pw).await?;
-            store.set_account(&list.address, &account)?;
+            owner::lists::set_account(
+                &store,
+                &list.address,
+                &account,
+                imap_pw,
+                smtp_pw,
+                !a.no_check,
+            )
+            .await?;
             println!(
                 "{}: account saved{}; passwords are in the system keychain",
                 list.address,
@@ -458,32 +455,14 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             );
         }
         ListCmd::Set { list, key, value } => {
-            let list = store.set_setting(&list, &key, &value)?;
+            let list = owner::lists::set(&store, &list, &key, &value)?;
             println!("{}: {key} = {value}", list.address);
         }
         ListCmd::Show { list, json } => {
-            let summaries = store.list_summaries()?;
-            let chosen: Vec<_> = match &list {
-                Some(address) => {
-                    let l = store.list(address)?;
-                    summaries
-                        .into_iter()
-                        .filter(|s| s.address.eq_ignore_ascii_case(&l.address))
-                        .collect()
-                }
-                None => summaries,
-            };
-            let mut out = Vec::new();
-            for s in chosen {
-                let l = store.list(&s.address)?;
-                let account = store.account(&l).ok();
-                out.push(serde_json::json!({
-                    "summary": s,
-                    "settings": l.settings.pairs().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-                    "list_id": l.list_id(),
-                    "account": account,
-                }));
-            }
+            let out: Vec<serde_json::Value> = owner::lists::show(&store, list.as_deref())?
+                .into_iter()
+                .map(serde_json::to_value)
+                .collect::<Result<_, _>>()?;
             if json {
                 let v = if list.is_some() {
                     out.into_iter().next().unwrap_or_default()
@@ -498,21 +477,17 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             }
         }
         ListCmd::Check { list } => {
-            let list = store.list(&list)?;
-            let account = store.account(&list)?;
-            let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
-            let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
-            check_account(&account, &imap, &smtp).await?;
+            let list = owner::lists::check(&store, &list).await?;
             println!("{}: IMAP and SMTP logins work", list.address);
         }
         ListCmd::Key(cmd) => keys::key_cmd(cmd, &store).await?,
         ListCmd::Trust(cmd) => keys::trust_cmd(cmd, &store)?,
         ListCmd::Pause { list } => {
-            store.set_paused(&list, true)?;
+            owner::lists::set_paused(&store, &list, true)?;
             println!("{list}: paused");
         }
         ListCmd::Resume { list } => {
-            store.set_paused(&list, false)?;
+            owner::lists::set_paused(&store, &list, false)?;
             println!("{list}: resumed");
         }
     }
@@ -560,19 +535,6 @@ fn print_list(v: &serde_json::Value) {
             println!("  {k}: {}", val.as_str().unwrap_or(""));
         }
     }
-}
-
-/// Both logins (the engine's check, shared with the window); the first
-/// failure is the error.
-async fn check_account(
-    account: &Account,
-    imap_pw: &Sensitive<String>,
-    smtp_pw: &Sensitive<String>,
-) -> Result<()> {
-    conclave_engine::transport::check_account(account, imap_pw.expose(), smtp_pw.expose())
-        .await
-        .into_result()?;
-    Ok(())
 }
 
 fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
@@ -721,12 +683,11 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
 async fn held_cmd(cmd: HeldCmd, data_dir: &std::path::Path, store: Store) -> Result<ExitCode> {
     let (address, id, how) = match cmd {
         HeldCmd::List { list, json } => {
-            let list = store.list(&list)?;
-            let held = store.held_posts(&list)?;
+            let held = owner::held::list(&store, &list)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&held)?);
             } else if held.is_empty() {
-                println!("{}: no held posts", list.address);
+                println!("{}: no held posts", list.trim());
             } else {
                 for h in held {
                     println!(

@@ -5,8 +5,13 @@
 use serde::Serialize;
 
 use crate::agent::AgentError;
+use crate::crypto::openpgp::OpenPgpError;
+use crate::crypto::smime::SmimeError;
+use crate::list_key::ListKeyError;
 use crate::member_keys::MemberKeyError;
+use crate::secrets::SecretError;
 use crate::store::StoreError;
+use crate::transport::TransportError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OwnerError {
@@ -16,6 +21,22 @@ pub enum OwnerError {
     Key(#[from] MemberKeyError),
     #[error(transparent)]
     Agent(#[from] AgentError),
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    OpenPgp(#[from] OpenPgpError),
+    #[error(transparent)]
+    Smime(#[from] SmimeError),
+    #[error(transparent)]
+    ListKey(#[from] ListKeyError),
+    /// An operation this list or value does not allow, with what to do.
+    #[error("{0}")]
+    Refused(String),
+    /// A key operation on a plain list without a key of either kind.
+    #[error("{0} is a plain list: it keeps no keys for its members (give it a list key first)")]
+    PlainList(String),
 }
 
 /// What kind of refusal an [`OwnerError`] is.
@@ -31,6 +52,8 @@ pub enum ErrorCode {
     HeldNotApprovable,
     /// A key or certificate the list does not take, with the reason.
     KeyRefused,
+    /// A plain list keeps no member keys.
+    NoKeys,
     DiskFull,
     /// A value the operation does not take (an address, a name, a setting).
     Invalid,
@@ -53,6 +76,7 @@ impl ErrorCode {
             ErrorCode::HeldResolved => "held-resolved",
             ErrorCode::HeldNotApprovable => "held-not-approvable",
             ErrorCode::KeyRefused => "key-refused",
+            ErrorCode::NoKeys => "no-keys",
             ErrorCode::DiskFull => "disk-full",
             ErrorCode::Invalid => "invalid",
             ErrorCode::Unavailable => "unavailable",
@@ -84,7 +108,15 @@ impl OwnerError {
             OwnerError::Store(e) | OwnerError::Key(MemberKeyError::Store(e)) => store_code(e),
             OwnerError::Agent(AgentError::Store(e)) => store_code(e),
             OwnerError::Key(_) => ErrorCode::KeyRefused,
-            OwnerError::Agent(_) => ErrorCode::Unavailable,
+            OwnerError::ListKey(ListKeyError::Store(e)) => store_code(e),
+            OwnerError::Agent(_) | OwnerError::Transport(_) | OwnerError::Secret(_) => {
+                ErrorCode::Unavailable
+            }
+            OwnerError::OpenPgp(_) | OwnerError::Smime(_) | OwnerError::ListKey(_) => {
+                ErrorCode::KeyRefused
+            }
+            OwnerError::Refused(_) => ErrorCode::Invalid,
+            OwnerError::PlainList(_) => ErrorCode::NoKeys,
         }
     }
 }

@@ -73,6 +73,12 @@ fn planned(
     })
 }
 
+/// The list's held posts still waiting, oldest first.
+pub fn list(store: &Store, address: &str) -> Result<Vec<HeldPost>, OwnerError> {
+    let list = store.list(address)?;
+    Ok(store.held_posts(&list)?)
+}
+
 /// What resolving a held post did.
 #[derive(Debug, Clone)]
 pub struct Resolved {

@@ -44,6 +44,46 @@ pub fn add(
     Ok(Added { member, key })
 }
 
+/// The list, when it keeps keys for its members (it has a key of either
+/// protocol, or is an OpenPGP or S/MIME list).
+pub fn keyed_list(store: &Store, address: &str) -> Result<List, OwnerError> {
+    let list = store.list(address)?;
+    if member_keys::key_protocols(store, &list)?.is_empty() {
+        return Err(OwnerError::PlainList(list.address));
+    }
+    Ok(list)
+}
+
+/// What the keys and certificates in files (or pasted text) are and what
+/// saving them would do, for `email` when given. Nothing is saved.
+pub fn review(
+    store: &Store,
+    address: &str,
+    email: Option<&str>,
+    files: &[Vec<u8>],
+    now: SystemTime,
+) -> Result<Vec<member_keys::KeyCandidate>, OwnerError> {
+    let list = keyed_list(store, address)?;
+    Ok(member_keys::review(store, &list, email, files, now)?)
+}
+
+/// Adds a member for each of the chosen keys of the files (by
+/// fingerprint, as [`review`] listed them), all or none; the certificates
+/// in `pinned` are trusted for their member only.
+pub fn import(
+    store: &Store,
+    address: &str,
+    files: &[Vec<u8>],
+    fingerprints: &[String],
+    pinned: &[String],
+    role: Role,
+    now: SystemTime,
+) -> Result<Vec<MemberRow>, OwnerError> {
+    let list = keyed_list(store, address)?;
+    let added = member_keys::import(store, &list, files, fingerprints, pinned, role, now)?;
+    added.iter().map(|e| row(store, &list, e, now)).collect()
+}
+
 /// One member as an owner sees them: their keys of either protocol (the
 /// list's own first), whether they receive posts, and whether their server
 /// refuses the list's copies.

@@ -3,12 +3,17 @@
 //! come to behave differently. Each operation checks what it is given
 //! first and writes in one transaction: a refusal leaves nothing half done.
 
+pub mod activity;
 mod error;
 pub mod held;
 mod held_view;
+pub mod keys;
+pub mod lists;
 pub mod members;
+pub mod policy;
 pub mod post_view;
 pub mod presets;
+pub mod trust;
 
 pub use held_view::{HeldView, RejectNotice, held_view};
 

@@ -1,0 +1,119 @@
+//! Lists as an owner makes and keeps them: created, bound to a mail account
+//! (both logins tried, the passwords in the keychain before anything is
+//! saved), their settings, paused and resumed, shown.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Account, List, Protocol};
+use crate::secrets::{self, SecretKind, Sensitive};
+use crate::store::{ListSummary, Store};
+use crate::transport;
+
+use super::OwnerError;
+
+pub fn create(
+    store: &Store,
+    address: &str,
+    name: &str,
+    protocol: Protocol,
+) -> Result<List, OwnerError> {
+    Ok(store.create_list(address, name, protocol)?)
+}
+
+/// Binds the list to its mail account. Unless `check` is off, both logins
+/// are tried first; the passwords go to the keychain before the account is
+/// saved, so an unreachable keychain saves nothing at all.
+pub async fn set_account(
+    store: &Store,
+    address: &str,
+    account: &Account,
+    imap_password: Sensitive<String>,
+    smtp_password: Sensitive<String>,
+    check: bool,
+) -> Result<List, OwnerError> {
+    let list = store.list(address)?;
+    if let Some(pem) = &account.ca_pem {
+        transport::parse_ca_pem(pem)?;
+    }
+    if check {
+        transport::check_account(account, imap_password.expose(), smtp_password.expose())
+            .await
+            .into_result()?;
+    }
+    secrets::store(&list.address, SecretKind::ImapPassword, imap_password).await?;
+    secrets::store(&list.address, SecretKind::SmtpPassword, smtp_password).await?;
+    store.set_account(&list.address, account)?;
+    Ok(list)
+}
+
+/// Logs in to both of the list's servers with the passwords in the
+/// keychain; the first failure is the error.
+pub async fn check(store: &Store, address: &str) -> Result<List, OwnerError> {
+    let list = store.list(address)?;
+    let account = store.account(&list)?;
+    let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
+    let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
+    transport::check_account(&account, imap.expose(), smtp.expose())
+        .await
+        .into_result()?;
+    Ok(list)
+}
+
+/// Changes one setting (or the list's name); logged.
+pub fn set(store: &Store, address: &str, key: &str, value: &str) -> Result<List, OwnerError> {
+    Ok(store.set_setting(address, key, value)?)
+}
+
+/// Changes several settings at once, or none of them when one is refused
+/// (each refusal with its reason).
+pub fn set_many(
+    store: &Store,
+    address: &str,
+    changes: &[(String, String)],
+) -> Result<List, OwnerError> {
+    Ok(store.set_settings(address, changes)?)
+}
+
+pub fn set_paused(store: &Store, address: &str, paused: bool) -> Result<(), OwnerError> {
+    Ok(store.set_paused(address, paused)?)
+}
+
+/// Every list's line in an overview.
+pub fn summaries(store: &Store) -> Result<Vec<ListSummary>, OwnerError> {
+    Ok(store.list_summaries()?)
+}
+
+/// A list whole, as `list show` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListView {
+    pub summary: ListSummary,
+    /// Every setting by its CLI key.
+    pub settings: BTreeMap<&'static str, String>,
+    pub list_id: String,
+    /// `None` before the list has a mail account.
+    pub account: Option<Account>,
+}
+
+/// One list (or every list) whole.
+pub fn show(store: &Store, address: Option<&str>) -> Result<Vec<ListView>, OwnerError> {
+    let wanted = address.map(|a| store.list(a)).transpose()?;
+    let mut out = Vec::new();
+    for summary in store.list_summaries()? {
+        if wanted
+            .as_ref()
+            .is_some_and(|l| !l.address.eq_ignore_ascii_case(&summary.address))
+        {
+            continue;
+        }
+        let list = store.list(&summary.address)?;
+        out.push(ListView {
+            settings: list.settings.pairs().into_iter().collect(),
+            list_id: list.list_id(),
+            account: store.account(&list).ok(),
+            summary,
+        });
+    }
+    Ok(out)
+}
