@@ -8,7 +8,8 @@
 #   bash fuzz/make-seeds.sh
 #
 # Everything is made anew each time (new keys, so new seeds): run it only to
-# change the seeds, and commit fixtures and corpus together. Needs gnupg,
+# change the seeds, and commit fixtures and corpus together. Seeds named
+# regression-* (inputs that once failed) are kept. Needs gnupg,
 # gpgsm and openssl (scripts/fuzz.sh does not run it: the seeds are
 # committed).
 set -euo pipefail
@@ -24,7 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-rm -rf "$FIX" "$C"
+# The seeds named regression-* are inputs that once failed (kept, though
+# those that were encrypted to the old list key no longer decrypt).
+rm -rf "$FIX"
+[ -d "$C" ] && find "$C" -type f ! -name 'regression-*' -delete
 mkdir -p "$FIX" "$work/gpg" "$work/gpgsm"
 chmod 700 "$work/gpg" "$work/gpgsm"
 for t in post_read openpgp_unwrap smime_unwrap member_keys decide; do

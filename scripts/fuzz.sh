@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
+began=$(date +%s)
 seconds=${1:-20}
 shift || true
 all_targets=(post_read openpgp_unwrap smime_unwrap member_keys decide)
@@ -55,6 +56,7 @@ sanitizer=${FUZZ_SANITIZER:-none}
 # one (anyhow in sequoia would, at every refusal, a third of the time).
 export RUST_BACKTRACE=1 RUST_LIB_BACKTRACE=0
 
+installed=$(date +%s)
 cd fuzz
 echo "--- building the fuzz targets (sanitizer: $sanitizer)" >&2
 if [ ${#targets[@]} -eq 1 ]; then
@@ -63,6 +65,7 @@ else
   cargo fuzz build --release --sanitizer "$sanitizer"
 fi
 
+built=$(date +%s)
 status=0
 summary=()
 for t in "${targets[@]}"; do
@@ -97,6 +100,8 @@ done
 
 echo "--- fuzzing summary" >&2
 printf '%s\n' "${summary[@]}" >&2
+now=$(date +%s)
+echo "installing $((installed - began)) s, building $((built - installed)) s, fuzzing $((now - built)) s" >&2
 if [ $status -ne 0 ]; then
   echo "a fuzz target failed: the input is in fuzz/artifacts/$t/; replay it with" >&2
   echo "  (cd fuzz && cargo fuzz run --release -s $sanitizer $t artifacts/$t/<file>)" >&2
