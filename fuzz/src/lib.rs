@@ -358,7 +358,7 @@ pub fn member_keys(data: &[u8]) {
     let files = split_files(data);
     // For alice (a key for one member) or for whoever each key names (a
     // file of many members): one review per input, told by its length.
-    let email = (data.len() % 2 == 0).then_some(ALICE);
+    let email = data.len().is_multiple_of(2).then_some(ALICE);
     if let Ok(candidates) = member_keys::review(store, list, email, &files, now()) {
         for c in candidates {
             assert_eq!(
