@@ -193,6 +193,18 @@ mod tests {
     }
 
     #[test]
+    fn a_broken_nesting_of_messages_is_read_without_a_panic() {
+        // Found by the post_read fuzz target: a message/rfc822 part in a
+        // multipart whose boundary runs on into it made mail-parser 0.11
+        // fail its debug assertion "Invalid part ID, could not find
+        // multipart." (a release build recovers there).
+        let raw = b"ed,\x190\r\nContent-Type:multipart/; boundary=\"a\r\n\r\n--aContent-Type: message/rfc822\r\n\nContent-Type: message/rfc822\r\n\n\r\n1-\n--a--";
+        let post = Post::read(raw).unwrap();
+        assert_eq!(post.content_type, "multipart/");
+        assert_eq!(post.poster(), None);
+    }
+
+    #[test]
     fn a_message_of_too_many_parts_is_unreadable() {
         let mut m = String::from(
             "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n",

@@ -58,6 +58,14 @@ impl MemberKey {
         }
         let cert = one_cert(bytes).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
         let cert = strip(cert).map_err(|e| KeyRefusal::Unreadable(e.to_string()))?;
+        // What sequoia reads it may not write back (a signature naming a
+        // fingerprint of a version it does not know): such a key could not
+        // be stored, so it is refused here, not failed on when saved.
+        if let Err(e) = cert.to_vec() {
+            return Err(KeyRefusal::Unreadable(format!(
+                "the key cannot be stored as it is ({e}): ask the member to export it again"
+            )));
+        }
         let p = policy();
         if let RevocationStatus::Revoked(_) = cert.revocation_status(&p, now) {
             return Err(KeyRefusal::Revoked);
@@ -286,6 +294,20 @@ mod tests {
 
     fn bytes(cert: &pgp::Cert) -> Vec<u8> {
         cert.armored().to_vec().unwrap()
+    }
+
+    #[test]
+    fn a_key_that_cannot_be_written_back_is_refused() {
+        // Found by the member_keys fuzz target: alice's key with a
+        // signature that sequoia-openpgp reads but cannot serialize again
+        // ("Unknown kind of fingerprint"); storing it panicked in to_bytes.
+        let file = include_bytes!("testdata/unwritable-key.gpg");
+        let stored =
+            MemberKey::check(file, "alice@example.org", SystemTime::now()).map(|k| k.to_bytes());
+        assert!(
+            matches!(stored, Err(KeyRefusal::Unreadable(_))),
+            "{stored:?}"
+        );
     }
 
     #[test]

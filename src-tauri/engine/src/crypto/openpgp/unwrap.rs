@@ -107,7 +107,25 @@ fn refusal(msg: &str) -> pgp::anyhow::Error {
 
 /// Reads a post. `from` is the post's single From address (or `None` when
 /// there is not exactly one, or a Sender differs from it).
+///
+/// Crafted packets can make the OpenPGP library panic (a truncated SEIP
+/// packet after a key packet for the list did, in sequoia-openpgp 2.4.2):
+/// such a post reads as broken, so it is refused and the reading goes on.
 pub fn unwrap(
+    raw: &[u8],
+    list_key: &ListKey,
+    members: &[(String, MemberKey)],
+    from: Option<&str>,
+    max_size: usize,
+    now: SystemTime,
+) -> Unwrapped {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read(raw, list_key, members, from, max_size, now)
+    }))
+    .unwrap_or_else(|_| broken("its OpenPGP data is damaged: the OpenPGP library failed on it"))
+}
+
+fn read(
     raw: &[u8],
     list_key: &ListKey,
     members: &[(String, MemberKey)],
@@ -566,4 +584,30 @@ fn judge(
         digest,
         sig.signature_creation_time(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_post_that_makes_the_openpgp_library_panic_reads_as_broken() {
+        // Found by the openpgp_unwrap fuzz target: inline PGP whose key
+        // packet is for the list, followed by a SEIP packet cut short where
+        // the armor breaks off; sequoia-openpgp 2.4.2 unwraps an
+        // "unexpected EOF" there (parse.rs, `data_consume_hard(bl + 2)`).
+        // The key is the fuzz fixture's list key.
+        let now = SystemTime::now();
+        let list = ListKey::import(
+            include_bytes!("testdata/fuzz-list-key.asc"),
+            None,
+            "list@example.org",
+            now,
+        )
+        .unwrap();
+        let post = include_bytes!("testdata/seip-cut-short.eml");
+        let u = unwrap(post, &list, &[], None, 1 << 20, now);
+        assert!(matches!(u.encrypted, Encrypted::Broken(_)), "{u:?}");
+        assert_eq!(u.content, None);
+    }
 }
