@@ -2,7 +2,7 @@
 # Runs every test of Conclave on a fresh Debian/Ubuntu machine: installs what
 # is missing, builds the UI, the engine, the CLI and the app, starts the mail
 # rig (Dovecot + Postfix on 127.0.0.1), a keychain daemon and Xvfb, and runs
-# the unit, system and WebDriver tests.
+# the unit, system and WebDriver tests, then a short fuzz run of each target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -50,3 +50,6 @@ mkdir -p "$CONCLAVE_SCREENSHOTS"
 # display for the app window wrap the whole run.
 bash tests/with-keychain.sh xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test --workspace --no-fail-fast
+
+echo "--- fuzzing: each target for 20 s from the committed seeds" >&2
+bash scripts/fuzz.sh 20

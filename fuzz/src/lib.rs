@@ -160,7 +160,7 @@ pub fn post_read(raw: &[u8]) {
         assert_eq!(post.size, raw.len() as u64);
     }
     let _ = smime::is_smime(raw);
-    let _ = policy::view::PostView::of(raw, None, None);
+    let _ = conclave_engine::owner::post_view::PostView::of(raw, None, None);
 }
 
 // ---- Unwrapping -------------------------------------------------------------
@@ -229,7 +229,7 @@ pub fn openpgp_unwrap(raw: &[u8]) {
             content.len(),
             raw.len()
         );
-        let _ = policy::render::protected_subject(content);
+        let _ = conclave_engine::post::deliver::render::protected_subject(content);
     }
 }
 
@@ -262,7 +262,7 @@ pub fn smime_unwrap(raw: &[u8]) {
         "decrypted without a list key"
     );
     if let Some(content) = &u.content {
-        let _ = policy::render::protected_subject(content);
+        let _ = conclave_engine::post::deliver::render::protected_subject(content);
     }
 }
 
