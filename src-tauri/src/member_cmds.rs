@@ -58,10 +58,11 @@ pub fn member_row(
 }
 
 fn parse_role(role: &str) -> Result<Role, CommandError> {
-    role.parse().map_err(|e: String| CommandError {
-        code: "bad-role",
-        message: e,
-    })
+    role.parse()
+        .map_err(|e: conclave_engine::model::BadValue| CommandError {
+            code: "bad-role",
+            message: e.0,
+        })
 }
 
 /// The members of a list, with their keys, ordered by address.

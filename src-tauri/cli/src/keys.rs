@@ -101,7 +101,10 @@ pub enum TrustCmd {
 
 fn parse_protocol(asked: Option<&str>) -> Result<Option<Protocol>> {
     asked
-        .map(|p| p.parse().map_err(|e: String| anyhow!("--protocol: {e}")))
+        .map(|p| {
+            p.parse()
+                .map_err(|e: conclave_engine::model::BadValue| anyhow!("--protocol: {e}"))
+        })
         .transpose()
 }
 

@@ -378,7 +378,8 @@ fn password(var: &str, prompt: &str) -> Result<Sensitive<String>> {
 }
 
 fn tls(s: &str) -> Result<TlsMode> {
-    s.parse().map_err(|e: String| anyhow!("--*-tls: {e}"))
+    s.parse()
+        .map_err(|e: conclave_engine::model::BadValue| anyhow!("--*-tls: {e}"))
 }
 
 async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
@@ -390,7 +391,7 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
         } => {
             let protocol: Protocol = protocol
                 .parse()
-                .map_err(|e: String| anyhow!("--protocol: {e}"))?;
+                .map_err(|e: conclave_engine::model::BadValue| anyhow!("--protocol: {e}"))?;
             let list = owner::lists::create(&store, &address, &name, protocol)?;
             println!(
                 "created {} ({}): next, set its mail account with `conclave-cli list account {}`",
@@ -548,7 +549,9 @@ fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
             pin,
         } => {
             let list = store.list(&list)?;
-            let role: Role = role.parse().map_err(|e: String| anyhow!("--role: {e}"))?;
+            let role: Role = role
+                .parse()
+                .map_err(|e: conclave_engine::model::BadValue| anyhow!("--role: {e}"))?;
             let bytes = key.as_deref().map(read_file).transpose()?;
             let key_file = bytes
                 .as_deref()

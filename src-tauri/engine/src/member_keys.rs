@@ -535,8 +535,8 @@ pub fn review(
                 .member_key(list, &m.email, c.protocol)?
                 .map(|k| describe(&k, c.protocol, now).key.fingerprint);
         }
-        let refusal = if let Err(e) = crate::model::check_address(&target) {
-            Some(e)
+        let refusal: Option<String> = if let Err(e) = crate::model::check_address(&target) {
+            Some(e.0)
         } else if target.eq_ignore_ascii_case(&list.address) {
             Some("this is the list's own address: the list cannot be its own member".into())
         } else if decided.iter().any(|d| {

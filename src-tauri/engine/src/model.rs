@@ -6,6 +6,26 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+/// A value an owner typed that Conclave does not take (a setting, a role,
+/// an address, a name); the message says what it takes instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadValue(pub String);
+
+/// Reads as its message, as the owner will.
+impl std::ops::Deref for BadValue {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<BadValue> for String {
+    fn from(e: BadValue) -> String {
+        e.0
+    }
+}
+
 /// How a list protects its posts. Plain lists forward as they are; the crypto
 /// protocols arrive with their own issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
@@ -84,13 +104,13 @@ macro_rules! text_enum {
             }
         }
         impl FromStr for $ty {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
+            type Err = BadValue;
+            fn from_str(s: &str) -> Result<Self, BadValue> {
                 match s.trim().to_ascii_lowercase().as_str() {
                     $($text => Ok($ty::$variant),)+
-                    other => Err(format!(
+                    other => Err(BadValue(format!(
                         "'{other}' is not one of: {}", $ty::CHOICES.join(", ")
-                    )),
+                    ))),
                 }
             }
         }
@@ -190,7 +210,11 @@ impl ListSettings {
     }
 
     /// Changes one setting; the error says which values are allowed.
-    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), BadValue> {
+        self.set_checked(key, value).map_err(BadValue)
+    }
+
+    fn set_checked(&mut self, key: &str, value: &str) -> Result<(), String> {
         // Values end up in headers (the subject prefix) and in the settings
         // the CLI prints; a line break would let a value add header fields,
         // and other control characters garble what the owner reads. A
@@ -266,7 +290,7 @@ impl ListSettings {
             .filter_map(|(key, value)| {
                 next.set(key, value).err().map(|message| SettingProblem {
                     key: key.clone(),
-                    message,
+                    message: message.0,
                 })
             })
             .collect();
@@ -406,7 +430,11 @@ pub struct Account {
 /// A member's name as the owner typed it, trimmed. It becomes the display
 /// name of every copy the member posts ("Alice via Tenants"), so it must be
 /// one line of plain text: a line break would let it add header fields.
-pub fn check_member_name(name: &str) -> Result<String, String> {
+pub fn check_member_name(name: &str) -> Result<String, BadValue> {
+    member_name(name).map_err(BadValue)
+}
+
+fn member_name(name: &str) -> Result<String, String> {
     let name = name.trim();
     if name.chars().any(char::is_control) {
         return Err(
@@ -422,7 +450,11 @@ pub fn check_member_name(name: &str) -> Result<String, String> {
 
 /// Checks an e-mail address well enough to refuse typos; it is no validator
 /// of RFC 5321 in full.
-pub fn check_address(addr: &str) -> Result<String, String> {
+pub fn check_address(addr: &str) -> Result<String, BadValue> {
+    address(addr).map_err(BadValue)
+}
+
+fn address(addr: &str) -> Result<String, String> {
     let a = addr.trim();
     let ok = match a.split_once('@') {
         Some((local, domain)) => {

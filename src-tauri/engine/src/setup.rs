@@ -109,6 +109,12 @@ pub enum SetupError {
     Internal(String),
 }
 
+impl From<crate::model::BadValue> for SetupError {
+    fn from(e: crate::model::BadValue) -> Self {
+        SetupError::Invalid(e.0)
+    }
+}
+
 impl From<StoreError> for SetupError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -163,7 +169,7 @@ pub fn check_list(store: &Store, address: &str, name: &str) -> Result<ListCheck,
             "the list's name must be one line of text".into(),
         ));
     }
-    let address = check_address(address).map_err(SetupError::Invalid)?;
+    let address = check_address(address).map_err(SetupError::from)?;
     if store.list_exists(&address)? {
         return Err(SetupError::ListExists(address));
     }
@@ -338,7 +344,7 @@ pub fn prepare_key(
                 .as_deref()
                 .unwrap_or("rsa3072")
                 .parse()
-                .map_err(SetupError::Invalid)?;
+                .map_err(SetupError::from)?;
             Some(PreparedKey::Smime(ListIdentity::generate(address, algo)?))
         }
         (Protocol::Smime, KeyChoice::Import { bytes, passphrase }) => Some(PreparedKey::Smime(
@@ -349,7 +355,7 @@ pub fn prepare_key(
                 .as_deref()
                 .unwrap_or("ed25519")
                 .parse()
-                .map_err(SetupError::Invalid)?;
+                .map_err(SetupError::from)?;
             Some(PreparedKey::Openpgp(Box::new(ListKey::generate(
                 name, address, algo, now,
             )?)))

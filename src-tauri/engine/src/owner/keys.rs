@@ -83,7 +83,7 @@ pub async fn generate(
             let algo: SmimeAlgo = algo
                 .unwrap_or("rsa3072")
                 .parse()
-                .map_err(|e: String| OwnerError::Refused(format!("--algo: {e}")))?;
+                .map_err(|e: crate::model::BadValue| OwnerError::Refused(format!("--algo: {e}")))?;
             let identity = ListIdentity::generate(&list.address, algo)?;
             save_identity(store, &list, &identity, replace).await?;
             Ok(KeyShown::Smime(identity.info()))
@@ -92,7 +92,7 @@ pub async fn generate(
             let algo: KeyAlgo = algo
                 .unwrap_or("ed25519")
                 .parse()
-                .map_err(|e: String| OwnerError::Refused(format!("--algo: {e}")))?;
+                .map_err(|e: crate::model::BadValue| OwnerError::Refused(format!("--algo: {e}")))?;
             let key = ListKey::generate(&list.name, &list.address, algo, now)?;
             save_list_key(store, &list, &key, replace).await?;
             Ok(KeyShown::OpenPgp(key.info(now)))
@@ -114,7 +114,7 @@ pub async fn request(
     let algo: SmimeAlgo = algo
         .unwrap_or("rsa3072")
         .parse()
-        .map_err(|e: String| OwnerError::Refused(format!("--algo: {e}")))?;
+        .map_err(|e: crate::model::BadValue| OwnerError::Refused(format!("--algo: {e}")))?;
     let (key, request) = ListIdentity::request(&list.address, algo)?;
     secrets::store(
         &list.address,

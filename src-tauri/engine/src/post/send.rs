@@ -17,7 +17,7 @@ use crate::transport::smtp::SendOutcome;
 use crate::transport::{Sender, Servers};
 
 use super::deliver::render::{self, Author};
-use super::deliver::{self, Copy, Masthead, notices};
+use super::deliver::{self, Copy, CopyError, Masthead, notices};
 use super::keys::ListCrypto;
 use super::{SharedStore, blocking, db, with_store};
 
@@ -130,7 +130,7 @@ pub(crate) struct Sending<'a, S: Servers> {
 }
 
 /// What one delivery sends, or why it cannot be made.
-type Message = Result<Arc<Vec<u8>>, String>;
+type Message = Result<Arc<Vec<u8>>, CopyError>;
 
 fn domain(list: &List) -> &str {
     list.address.rsplit('@').next().unwrap_or("localhost")
@@ -153,7 +153,7 @@ impl<S: Servers> Sending<'_, S> {
         let tally = Tally::start(&self.list.address, due.len(), progress);
         // Prepared once per post: a plain list sends every member the same
         // bytes; a protected list signs once and encrypts per member.
-        let mut prepared: HashMap<i64, Arc<Result<Rendering, String>>> = HashMap::new();
+        let mut prepared: HashMap<i64, Arc<Result<Rendering, CopyError>>> = HashMap::new();
         for delivery in due.iter().filter(|d| d.kind == DeliveryKind::Post) {
             if let std::collections::hash_map::Entry::Vacant(slot) =
                 prepared.entry(delivery.post_id)
@@ -187,7 +187,7 @@ impl<S: Servers> Sending<'_, S> {
 
     /// A post made ready for its copies, on the blocking pool (a protected
     /// list's post is decrypted, signed and encrypted once here).
-    async fn prepare(&self, post_id: i64) -> Result<Rendering, String> {
+    async fn prepare(&self, post_id: i64) -> Result<Rendering, CopyError> {
         let (store, list, crypto, masthead) = (
             self.store.clone(),
             self.list.clone(),
@@ -199,11 +199,12 @@ impl<S: Servers> Sending<'_, S> {
                 .post_raw(post_id)
                 .ok()
                 .flatten()
-                .ok_or_else(|| "the post's content is no longer stored".to_string())?;
+                .ok_or(CopyError::Gone)?;
             let fallback = format!("<conclave.{}.{post_id}@{}>", list.id, domain(&list));
             match crypto {
                 None => {
-                    let post = Post::read(&raw).map_err(|e| e.to_string())?;
+                    let post =
+                        Post::read(&raw).map_err(|e| CopyError::Unreadable(e.to_string()))?;
                     let author = match post.poster() {
                         Some(p) => Author::named(p, &masthead.members),
                         None => Author::the_list(&list),
@@ -224,7 +225,7 @@ impl<S: Servers> Sending<'_, S> {
     async fn message(
         &self,
         delivery: &Delivery,
-        prepared: &HashMap<i64, Arc<Result<Rendering, String>>>,
+        prepared: &HashMap<i64, Arc<Result<Rendering, CopyError>>>,
     ) -> Result<Message, AgentError> {
         let (list, crypto, masthead) = (
             self.list.clone(),
@@ -236,7 +237,7 @@ impl<S: Servers> Sending<'_, S> {
             DeliveryKind::Post => {
                 let rendering = prepared.get(&delivery.post_id).cloned();
                 blocking(move || match (rendering.as_deref(), crypto) {
-                    (None, _) => Err("the post was not prepared".into()),
+                    (None, _) => Err(CopyError::NotPrepared),
                     (Some(Err(e)), _) => Err(e.clone()),
                     (Some(Ok(Rendering::Plain(m))), _) => Ok(m.clone()),
                     (Some(Ok(Rendering::Protected(p))), Some(c)) => {
@@ -249,7 +250,7 @@ impl<S: Servers> Sending<'_, S> {
                             Err(e) => Err(e),
                         }
                     }
-                    (Some(Ok(Rendering::Protected(_))), None) => Err("no list key".into()),
+                    (Some(Ok(Rendering::Protected(_))), None) => Err(CopyError::NoListKey),
                 })
                 .await
             }
@@ -262,7 +263,7 @@ impl<S: Servers> Sending<'_, S> {
                 with_store(&self.store, move |s| s.delivery_body(id))
                     .await?
                     .map(Arc::new)
-                    .ok_or_else(|| "the answer was not written".to_string())
+                    .ok_or(CopyError::AnswerMissing)
             }
             DeliveryKind::Notice => Ok(Arc::new(
                 with_store(&self.store, move |s| notice(s, &list, &d)).await?,
@@ -278,7 +279,7 @@ impl<S: Servers> Sending<'_, S> {
     async fn send_lane(
         &self,
         due: Vec<&Delivery>,
-        prepared: &HashMap<i64, Arc<Result<Rendering, String>>>,
+        prepared: &HashMap<i64, Arc<Result<Rendering, CopyError>>>,
         tally: &Tally<'_>,
     ) -> (LaneReport, Option<AgentError>) {
         let list = self.list.clone();
@@ -295,7 +296,8 @@ impl<S: Servers> Sending<'_, S> {
                     Ok(m) => m,
                     Err(e) => {
                         let d = delivery.clone();
-                        with_store(&self.store, move |s| s.mark_failed(&d, &e)).await?;
+                        let why = e.to_string();
+                        with_store(&self.store, move |s| s.mark_failed(&d, &why)).await?;
                         counts.failed += 1;
                         tally.one_done();
                         continue;
@@ -359,8 +361,8 @@ fn keyless(
     crypto: Option<&ListCrypto>,
     masthead: &Masthead,
     d: &Delivery,
-) -> Result<Vec<u8>, String> {
-    let crypto = crypto.ok_or("the list has no key to sign a notice with")?;
+) -> Result<Vec<u8>, CopyError> {
+    let crypto = crypto.ok_or(CopyError::NoListKey)?;
     let message_id = format!("<conclave.keyless.{}@{}>", d.id, domain(list));
     let date = chrono::Utc::now().to_rfc2822();
     let env = notices::Envelope {

@@ -55,7 +55,7 @@ impl Store {
     /// The list's row and default settings, inside the caller's
     /// transaction. Returns the address as stored.
     fn insert_list(&self, address: &str, name: &str, protocol: Protocol) -> Result<String> {
-        let address = crate::model::check_address(address).map_err(StoreError::Invalid)?;
+        let address = crate::model::check_address(address).map_err(StoreError::from)?;
         let name = name.trim();
         if name.is_empty() {
             return Err(StoreError::Invalid("a list needs a name (--name)".into()));
@@ -120,7 +120,7 @@ impl Store {
             .optional()?
             .ok_or_else(|| StoreError::NoSuchList(address.trim().to_string()))?;
         let (id, address, name, protocol, paused) = row;
-        let protocol: Protocol = protocol.parse().map_err(StoreError::Invalid)?;
+        let protocol: Protocol = protocol.parse().map_err(StoreError::from)?;
         let mut settings = ListSettings::defaults_for(&name, protocol);
         let mut stmt = self
             .conn
@@ -222,7 +222,7 @@ impl Store {
                 params![name, list.id],
             )?;
         } else {
-            list.settings.set(key, value).map_err(StoreError::Invalid)?;
+            list.settings.set(key, value).map_err(StoreError::from)?;
             let stored = list
                 .settings
                 .pairs()
@@ -328,13 +328,15 @@ impl Store {
                 [list.id],
                 |r| {
                     let tls = |i: usize| -> rusqlite::Result<crate::model::TlsMode> {
-                        r.get::<_, String>(i)?.parse().map_err(|e: String| {
-                            rusqlite::Error::FromSqlConversionFailure(
-                                i,
-                                rusqlite::types::Type::Text,
-                                e.into(),
-                            )
-                        })
+                        r.get::<_, String>(i)?
+                            .parse()
+                            .map_err(|e: crate::model::BadValue| {
+                                rusqlite::Error::FromSqlConversionFailure(
+                                    i,
+                                    rusqlite::types::Type::Text,
+                                    e.into(),
+                                )
+                            })
                     };
                     Ok(Account {
                         imap: Endpoint {

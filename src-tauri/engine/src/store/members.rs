@@ -7,7 +7,7 @@ use crate::model::{List, Member, Role};
 
 impl Store {
     pub fn add_member(&self, list: &List, email: &str, name: &str, role: Role) -> Result<Member> {
-        let email = crate::model::check_address(email).map_err(StoreError::Invalid)?;
+        let email = crate::model::check_address(email).map_err(StoreError::from)?;
         if email.eq_ignore_ascii_case(&list.address) {
             return Err(StoreError::Invalid(
                 "the list's own address cannot be a member: it would receive its own posts".into(),
@@ -19,7 +19,7 @@ impl Store {
                 email,
             });
         }
-        let name = crate::model::check_member_name(name).map_err(StoreError::Invalid)?;
+        let name = crate::model::check_member_name(name).map_err(StoreError::from)?;
         self.conn.execute(
             "INSERT INTO members (list_id, email, name, role, added_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![list.id, email, name, role.as_str(), now()],
@@ -84,14 +84,14 @@ impl Store {
             "name" => (
                 "name",
                 crate::model::check_member_name(value)
-                    .map_err(StoreError::Invalid)?
+                    .map_err(StoreError::from)?
                     .into(),
             ),
             "role" => (
                 "role",
                 value
                     .parse::<Role>()
-                    .map_err(StoreError::Invalid)?
+                    .map_err(StoreError::from)?
                     .as_str()
                     .to_string()
                     .into(),

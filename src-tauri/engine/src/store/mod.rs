@@ -98,6 +98,12 @@ pub enum StoreError {
     Sql(rusqlite::Error),
 }
 
+impl From<crate::model::BadValue> for StoreError {
+    fn from(e: crate::model::BadValue) -> Self {
+        StoreError::Invalid(e.0)
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match e.sqlite_error_code() {

@@ -24,12 +24,14 @@ pub enum KeyAlgo {
 }
 
 impl std::str::FromStr for KeyAlgo {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::model::BadValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "ed25519" | "cv25519" | "25519" => Ok(KeyAlgo::Ed25519),
             "rsa4096" | "rsa" => Ok(KeyAlgo::Rsa4096),
-            other => Err(format!("'{other}' is not one of: ed25519, rsa4096")),
+            other => Err(crate::model::BadValue(format!(
+                "'{other}' is not one of: ed25519, rsa4096"
+            ))),
         }
     }
 }

@@ -24,14 +24,14 @@ pub enum SmimeAlgo {
 }
 
 impl std::str::FromStr for SmimeAlgo {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = crate::model::BadValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "rsa3072" => Ok(SmimeAlgo::Rsa3072),
             "p256" => Ok(SmimeAlgo::P256),
-            other => Err(format!(
+            other => Err(crate::model::BadValue(format!(
                 "unknown algorithm {other:?}: use rsa3072 (every client) or p256"
-            )),
+            ))),
         }
     }
 }

@@ -56,6 +56,34 @@ struct PreparedSmime {
     shared: Vec<smime::SharedEnvelope>,
 }
 
+/// Why a copy could not be made. The delivery fails with this reason (the
+/// owner reads it in the activity log); the post's other copies go on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CopyError {
+    #[error("the post's content is no longer stored")]
+    Gone,
+    #[error("the post cannot be read: {0}")]
+    Unreadable(String),
+    #[error("the post can no longer be decrypted with the list key")]
+    NoLongerDecrypts,
+    #[error("signing with the list key failed: {0}")]
+    Sign(String),
+    #[error("encrypting to {member}'s key failed: {reason}")]
+    Encrypt { member: String, reason: String },
+    #[error("{0} has no valid key, and the list sends only encrypted (distrib-encrypt force)")]
+    NoKeyUnderForce(String),
+    #[error("the post was not prepared for this kind of copy")]
+    NotPrepared,
+    #[error("the list has no key to sign with")]
+    NoListKey,
+    #[error("the answer was not written")]
+    AnswerMissing,
+}
+
+fn sign_failed(e: impl std::fmt::Display) -> CopyError {
+    CopyError::Sign(e.to_string())
+}
+
 /// One member's copy, or the word that they get a notice instead.
 pub(crate) enum Copy {
     Post(Vec<u8>),
@@ -69,16 +97,16 @@ pub(crate) fn prepare(
     crypto: &ListCrypto,
     masthead: &Masthead,
     fallback_id: &str,
-) -> Result<Arc<Prepared>, String> {
+) -> Result<Arc<Prepared>, CopyError> {
     let max = list.settings.max_size as usize;
-    let post = Post::read(raw).map_err(|e| e.to_string())?;
+    let post = Post::read(raw).map_err(|e| CopyError::Unreadable(e.to_string()))?;
     let unwrapped = crypto.read(raw, post.signing_poster(), max, SystemTime::now());
     let arrived_encrypted = unwrapped.encrypted == Encrypted::ForList;
     if matches!(
         unwrapped.encrypted,
         Encrypted::NotForList | Encrypted::Broken(_)
     ) {
-        return Err("the post can no longer be decrypted with the list key".into());
+        return Err(CopyError::NoLongerDecrypts);
     }
     // Copies name who signed, when a member's key did (an owner approved
     // the post if From said otherwise), else the single sender.
@@ -143,9 +171,9 @@ pub(crate) fn prepare(
     let openpgp = match &crypto.openpgp {
         None => None,
         Some(p) => {
-            let signed = |entity: &[u8]| -> Result<Vec<u8>, String> {
+            let signed = |entity: &[u8]| -> Result<Vec<u8>, CopyError> {
                 if sign {
-                    openpgp::sign_entity(entity, &p.key).map_err(|e| e.to_string())
+                    openpgp::sign_entity(entity, &p.key).map_err(sign_failed)
                 } else {
                     Ok(entity.to_vec())
                 }
@@ -153,9 +181,7 @@ pub(crate) fn prepare(
             let clear = clear_payload.as_deref().map(signed).transpose()?;
             let shared = match &encrypted_payload {
                 None => None,
-                Some(e) => {
-                    Some(openpgp::SharedPayload::new(&signed(e)?).map_err(|e| e.to_string())?)
-                }
+                Some(e) => Some(openpgp::SharedPayload::new(&signed(e)?).map_err(sign_failed)?),
             };
             Some(PreparedOpenPgp { clear, shared })
         }
@@ -163,9 +189,9 @@ pub(crate) fn prepare(
     let smime = match &crypto.smime {
         None => None,
         Some(s) => {
-            let signed = |entity: &[u8]| -> Result<Vec<u8>, String> {
+            let signed = |entity: &[u8]| -> Result<Vec<u8>, CopyError> {
                 if sign {
-                    smime::sign_entity(entity, &s.identity).map_err(|e| e.to_string())
+                    smime::sign_entity(entity, &s.identity).map_err(sign_failed)
                 } else {
                     Ok(crate::mime::crlf(entity))
                 }
@@ -203,7 +229,7 @@ pub(crate) fn copy_for(
     list: &List,
     crypto: &ListCrypto,
     member: &str,
-) -> Result<Copy, String> {
+) -> Result<Copy, CopyError> {
     enum Route<'a> {
         OpenPgp(&'a MemberKey, &'a PreparedOpenPgp),
         Smime(&'a MemberCert, &'a PreparedSmime),
@@ -223,18 +249,22 @@ pub(crate) fn copy_for(
         pgp.or(cms)
     };
     let encrypt = list.settings.distrib_encrypt != Requirement::No || prepared.arrived_encrypted;
-    let not_prepared = || "the post was not prepared for this kind of copy".to_string();
+    let not_prepared = || CopyError::NotPrepared;
+    let encrypt_failed = |e: &dyn std::fmt::Display| CopyError::Encrypt {
+        member: member.to_string(),
+        reason: e.to_string(),
+    };
     let (head, body) = match route {
         Some(Route::OpenPgp(key, p)) if encrypt => {
             let shared = p.shared.as_ref().ok_or_else(not_prepared)?;
             (
                 &prepared.encrypted_head,
-                shared.copy_for(key).map_err(|e| e.to_string())?,
+                shared.copy_for(key).map_err(|e| encrypt_failed(&e))?,
             )
         }
         Some(Route::Smime(cert, s)) if encrypt => {
             let body = match s.shared.iter().find_map(|shared| shared.copy_for(member)) {
-                Some(copy) => copy.map_err(|e| e.to_string())?,
+                Some(copy) => copy.map_err(|e| encrypt_failed(&e))?,
                 None => {
                     let entity = s.encrypted.as_ref().ok_or_else(not_prepared)?;
                     let gcm = crypto
@@ -250,15 +280,13 @@ pub(crate) fn copy_for(
                             smime::Cipher::Cbc
                         },
                     )
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| encrypt_failed(&e))?
                 }
             };
             (&prepared.encrypted_head, body)
         }
         None if list.settings.distrib_encrypt == Requirement::Force => {
-            return Err(format!(
-                "{member} has no valid key, and the list sends only encrypted (distrib-encrypt force)"
-            ));
+            return Err(CopyError::NoKeyUnderForce(member.to_string()));
         }
         None if prepared.arrived_encrypted => return Ok(Copy::KeylessNotice),
         // A clear copy, signed in the protocol the member can check.
@@ -278,10 +306,7 @@ pub(crate) fn copy_for(
             } else {
                 pgp_clear.or(cms_clear)
             };
-            (
-                &prepared.clear_head,
-                body.ok_or_else(|| "the list has no key to sign with".to_string())?,
-            )
+            (&prepared.clear_head, body.ok_or(CopyError::NoListKey)?)
         }
     };
     Ok(Copy::Post([head.as_slice(), &body].concat()))
@@ -295,14 +320,14 @@ pub(crate) fn keyless_notice(
     crypto: &ListCrypto,
     masthead: &Masthead,
     env: &notices::Envelope<'_>,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, CopyError> {
     let (head, entity) = notices::keyless_notice(list, env, masthead.headers.owner.as_deref());
     let signed = match (crypto.prefers, &crypto.openpgp, &crypto.smime) {
         (Protocol::Smime, _, Some(s)) | (_, None, Some(s)) => {
-            smime::sign_entity(&entity, &s.identity).map_err(|e| e.to_string())?
+            smime::sign_entity(&entity, &s.identity).map_err(sign_failed)?
         }
-        (_, Some(p), _) => openpgp::sign_entity(&entity, &p.key).map_err(|e| e.to_string())?,
-        (_, None, None) => return Err("the list has no key to sign with".into()),
+        (_, Some(p), _) => openpgp::sign_entity(&entity, &p.key).map_err(sign_failed)?,
+        (_, None, None) => return Err(CopyError::NoListKey),
     };
     Ok([head.as_slice(), &signed].concat())
 }
