@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arbitrary::{Arbitrary, Unstructured};
 use conclave_engine::crypto::openpgp::{ListKey, MemberKey};
-use conclave_engine::crypto::smime::{self, ListIdentity, MemberCert};
+use conclave_engine::crypto::smime::{self, MemberCert};
 use conclave_engine::crypto::{Encrypted, Signed, Unwrapped};
 use conclave_engine::member_keys::{self, KeyAction};
 use conclave_engine::model::{
@@ -83,7 +83,7 @@ pub fn openpgp() -> &'static OpenPgp {
 /// certificates, issued by the fixture authority: alice (P-256) and bob
 /// (RSA 2048, which gpgsm can use).
 pub struct Smime {
-    pub list: ListIdentity,
+    pub list: smime::ListKey,
     pub authority: X509,
     pub members: Vec<(String, MemberCert)>,
 }
@@ -91,7 +91,7 @@ pub struct Smime {
 pub fn smime() -> &'static Smime {
     static KEYS: OnceLock<Smime> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let list = ListIdentity::import(fixture!("list-smime.pem"), None, LIST, now())
+        let list = smime::ListKey::import(fixture!("list-smime.pem"), None, LIST, now())
             .expect("the list's fixture identity is usable");
         let authority = X509::from_pem(fixture!("ca.pem")).expect("the fixture authority");
         let anchors = [authority.clone()];

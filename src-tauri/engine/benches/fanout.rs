@@ -28,7 +28,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use conclave_engine::crypto::openpgp::{KeyAlgo, ListKey, MemberKey, SharedPayload, sign_entity};
-use conclave_engine::crypto::smime::{self, ListIdentity, MemberCert, SmimeAlgo};
+use conclave_engine::crypto::smime::{self, MemberCert};
 use criterion::{BenchmarkId, Criterion};
 use openssl::pkey::{PKey, Private};
 use openssl::x509::X509;
@@ -268,25 +268,25 @@ fn conclave(list: &ListKey, entity: &[u8], members: &[(String, MemberKey, Vec<u8
 /// with a RecipientInfo for each member, then put each member's copy
 /// together from the shared parts and their own RecipientInfo, the
 /// members split over the cores.
-fn conclave_smime(list: &ListIdentity, entity: &[u8], members: &[SmimeMember]) -> usize {
+fn conclave_smime(list: &smime::ListKey, entity: &[u8], members: &[SmimeMember]) -> usize {
     let shared = smime_once(list, entity, members);
     smime_copies(&shared, members)
 }
 
 fn smime_once(
-    list: &ListIdentity,
+    list: &smime::ListKey,
     entity: &[u8],
     members: &[SmimeMember],
-) -> Vec<smime::SharedEnvelope> {
+) -> Vec<smime::SharedPayload> {
     let signed = smime::sign_entity(entity, list).unwrap();
     let refs: Vec<(&str, &MemberCert)> = members
         .iter()
         .map(|m| (m.email.as_str(), &m.cert))
         .collect();
-    smime::shared_envelopes(&signed, &refs, smime::Cipher::Cbc).unwrap()
+    smime::shared_payloads(&signed, &refs, smime::Cipher::Cbc).unwrap()
 }
 
-fn smime_copy(shared: &[smime::SharedEnvelope], member: &SmimeMember) -> Vec<u8> {
+fn smime_copy(shared: &[smime::SharedPayload], member: &SmimeMember) -> Vec<u8> {
     shared
         .iter()
         .find_map(|s| s.copy_for(&member.email))
@@ -294,7 +294,7 @@ fn smime_copy(shared: &[smime::SharedEnvelope], member: &SmimeMember) -> Vec<u8>
         .unwrap()
 }
 
-fn smime_copies(shared: &[smime::SharedEnvelope], members: &[SmimeMember]) -> usize {
+fn smime_copies(shared: &[smime::SharedPayload], members: &[SmimeMember]) -> usize {
     spread(members, |m| smime_copy(shared, m).len())
 }
 
@@ -414,7 +414,7 @@ struct OpensslDir {
 }
 
 impl OpensslDir {
-    fn new(list: &ListIdentity) -> OpensslDir {
+    fn new(list: &smime::ListKey) -> OpensslDir {
         let dir = tempfile::Builder::new()
             .prefix("ob")
             .tempdir_in("/tmp")
@@ -466,7 +466,7 @@ fn openssl_per_member(dir: &OpensslDir, entity: &[u8], members: &[SmimeMember]) 
 /// Conclave's copy for the first member opens with openssl and carries a
 /// list signature openssl accepts: the benchmark times real copies.
 fn check_smime_copy(
-    list: &ListIdentity,
+    list: &smime::ListKey,
     dir: &OpensslDir,
     entity: &[u8],
     kind: &str,
@@ -628,7 +628,7 @@ fn main() {
         });
     }
 
-    let list = ListIdentity::generate("list@bench.example", SmimeAlgo::Rsa3072).unwrap();
+    let list = smime::ListKey::generate("list@bench.example", smime::KeyAlgo::Rsa3072).unwrap();
     let dir = OpensslDir::new(&list);
     let mut checked = Vec::new();
     for (kind, size, n) in cases(["rsa2048", "p256"], "p256", full) {

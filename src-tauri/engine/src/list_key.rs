@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use crate::crypto::openpgp::{ListKey, MemberKey, OpenPgpError};
-use crate::crypto::smime::{self, ListIdentity, SmimeError};
+use crate::crypto::smime::{self, SmimeError};
 use crate::model::{List, Protocol};
 use crate::secrets::{self, SecretError, SecretKind, Sensitive};
 use crate::store::{Store, StoreError, StoredKey};
@@ -223,10 +223,10 @@ pub fn renewed(
     };
     match protocol {
         Protocol::Smime => {
-            let key = ListIdentity::key_from_keychain(secret)?;
+            let key = smime::ListKey::key_from_keychain(secret)?;
             let certs = smime::read_certs(&recorded.cert)?;
             let identity =
-                ListIdentity::with_key(key, certs, &list.address, now).map_err(|e| match e {
+                smime::ListKey::with_key(key, certs, &list.address, now).map_err(|e| match e {
                     SmimeError::KeyMismatch => mismatch("another private key".into()),
                     other => other.into(),
                 })?;
@@ -328,8 +328,8 @@ pub async fn install_certificate(
             },
             other => other.into(),
         })?;
-    let key = ListIdentity::key_from_keychain(&secret)?;
-    let identity = ListIdentity::with_key(key, smime::read_certs(bytes)?, &list.address, now)?;
+    let key = smime::ListKey::key_from_keychain(&secret)?;
+    let identity = smime::ListKey::with_key(key, smime::read_certs(bytes)?, &list.address, now)?;
     let stored = StoredKey {
         fingerprint: identity.fingerprint(),
         cert: identity.public_pem(),
@@ -363,9 +363,9 @@ pub async fn renewal_request(data_dir: &Path, address: &str) -> Result<Vec<u8>, 
             },
             other => other.into(),
         })?;
-    let key = ListIdentity::key_from_keychain(&secret)?;
+    let key = smime::ListKey::key_from_keychain(&secret)?;
     let identity =
-        ListIdentity::with_key(key, smime::read_certs(&recorded.cert)?, &list.address, now)?;
+        smime::ListKey::with_key(key, smime::read_certs(&recorded.cert)?, &list.address, now)?;
     Ok(identity.renewal_request(&list.address)?)
 }
 
@@ -373,7 +373,7 @@ pub async fn renewal_request(data_dir: &Path, address: &str) -> Result<Vec<u8>, 
 mod tests {
     use super::*;
     use crate::crypto::openpgp::KeyAlgo;
-    use crate::crypto::smime::SmimeAlgo;
+    use crate::crypto::smime;
 
     const DAY: Duration = Duration::from_secs(86_400);
 
@@ -543,7 +543,7 @@ mod tests {
             .create_list("l@example.org", "L", Protocol::Smime)
             .unwrap();
         let now = SystemTime::now();
-        let id = ListIdentity::generate("l@example.org", SmimeAlgo::P256).unwrap();
+        let id = smime::ListKey::generate("l@example.org", smime::KeyAlgo::P256).unwrap();
         let stored = StoredKey {
             fingerprint: id.fingerprint(),
             cert: id.public_pem(),
@@ -555,7 +555,7 @@ mod tests {
         assert_eq!(before.user_ids, ["l@example.org"]);
         assert!(before.public.starts_with("-----BEGIN CERTIFICATE-----"));
 
-        let secret = ListIdentity::key_to_keychain(id.key()).unwrap();
+        let secret = smime::ListKey::key_to_keychain(id.key()).unwrap();
         let new = renewed(&list, Protocol::Smime, &stored, &secret, 1000, now).unwrap();
         assert!(new.secret.is_none(), "the private key stays as it is");
         s.renew_list_key(&list, Protocol::Smime, &new.stored, &new.expires)
@@ -572,8 +572,8 @@ mod tests {
             log[0]
         );
 
-        let other = ListIdentity::generate("l@example.org", SmimeAlgo::P256).unwrap();
-        let wrong = ListIdentity::key_to_keychain(other.key()).unwrap();
+        let other = smime::ListKey::generate("l@example.org", smime::KeyAlgo::P256).unwrap();
+        let wrong = smime::ListKey::key_to_keychain(other.key()).unwrap();
         assert!(matches!(
             renewed(&list, Protocol::Smime, &new.stored, &wrong, 1000, now),
             Err(ListKeyError::Mismatch { .. })

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::crypto::openpgp::{KeyAlgo, ListKey, OpenPgpError};
-use crate::crypto::smime::{ListIdentity, SmimeAlgo, SmimeError};
+use crate::crypto::smime::{self, SmimeError};
 use crate::model::{Account, Endpoint, Protocol, check_address};
 use crate::secrets::{self, SecretError, SecretKind, Sensitive};
 use crate::store::{Store, StoreError, StoredKey};
@@ -225,9 +225,9 @@ pub fn check_account_fields(account: &Account) -> Result<(), SetupError> {
 
 /// The list key, made or read, before anything is stored.
 pub enum PreparedKey {
-    // Boxed: a ListKey is several times the size of a ListIdentity.
+    // Boxed: a ListKey is several times the size of a smime::ListKey.
     Openpgp(Box<ListKey>),
-    Smime(ListIdentity),
+    Smime(smime::ListKey),
 }
 
 impl std::fmt::Debug for PreparedKey {
@@ -257,7 +257,7 @@ impl PreparedKey {
             PreparedKey::Openpgp(k) => (SecretKind::OpenPgpListKey, k.to_keychain()),
             PreparedKey::Smime(i) => (
                 SecretKind::SmimeListKey,
-                ListIdentity::key_to_keychain(i.key())?,
+                smime::ListKey::key_to_keychain(i.key())?,
             ),
         })
     }
@@ -340,15 +340,15 @@ pub fn prepare_key(
     Ok(match (protocol, choice) {
         (_, KeyChoice::None) => None,
         (Protocol::Smime, KeyChoice::Generate { algo }) => {
-            let algo: SmimeAlgo = algo
+            let algo: smime::KeyAlgo = algo
                 .as_deref()
                 .unwrap_or("rsa3072")
                 .parse()
                 .map_err(SetupError::from)?;
-            Some(PreparedKey::Smime(ListIdentity::generate(address, algo)?))
+            Some(PreparedKey::Smime(smime::ListKey::generate(address, algo)?))
         }
         (Protocol::Smime, KeyChoice::Import { bytes, passphrase }) => Some(PreparedKey::Smime(
-            ListIdentity::import(bytes, passphrase.as_ref(), address, now)?,
+            smime::ListKey::import(bytes, passphrase.as_ref(), address, now)?,
         )),
         (_, KeyChoice::Generate { algo }) => {
             let algo: KeyAlgo = algo

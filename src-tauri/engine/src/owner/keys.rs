@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::crypto::openpgp::{KeyAlgo, KeyInfo, ListKey, MemberKey};
-use crate::crypto::smime::{self, CertInfo, ListIdentity, SmimeAlgo};
+use crate::crypto::smime::{self, CertInfo};
 use crate::model::{List, Protocol};
 use crate::secrets::{self, SecretKind, Sensitive};
 use crate::store::{Store, StoreError, StoredKey};
@@ -80,11 +80,11 @@ pub async fn generate(
     refuse_silent_replace(store, &list, protocol, replace)?;
     match protocol {
         Protocol::Smime => {
-            let algo: SmimeAlgo = algo
+            let algo: smime::KeyAlgo = algo
                 .unwrap_or("rsa3072")
                 .parse()
                 .map_err(|e: crate::model::BadValue| OwnerError::Refused(format!("--algo: {e}")))?;
-            let identity = ListIdentity::generate(&list.address, algo)?;
+            let identity = smime::ListKey::generate(&list.address, algo)?;
             save_identity(store, &list, &identity, replace).await?;
             Ok(KeyShown::Smime(identity.info()))
         }
@@ -111,15 +111,15 @@ pub async fn request(
 ) -> Result<Vec<u8>, OwnerError> {
     let list = store.list(address)?;
     refuse_silent_replace(store, &list, Protocol::Smime, replace)?;
-    let algo: SmimeAlgo = algo
+    let algo: smime::KeyAlgo = algo
         .unwrap_or("rsa3072")
         .parse()
         .map_err(|e: crate::model::BadValue| OwnerError::Refused(format!("--algo: {e}")))?;
-    let (key, request) = ListIdentity::request(&list.address, algo)?;
+    let (key, request) = smime::ListKey::request(&list.address, algo)?;
     secrets::store(
         &list.address,
         SecretKind::SmimeListKey,
-        ListIdentity::key_to_keychain(&key)?,
+        smime::ListKey::key_to_keychain(&key)?,
     )
     .await?;
     Ok(request)
@@ -129,7 +129,7 @@ pub async fn request(
 /// OpenPGP passphrase).
 pub fn needs_passphrase(protocol: Protocol, bytes: &[u8]) -> Result<bool, OwnerError> {
     Ok(match protocol {
-        Protocol::Smime => ListIdentity::needs_password(bytes),
+        Protocol::Smime => smime::ListKey::needs_password(bytes),
         _ => ListKey::needs_passphrase(bytes)?,
     })
 }
@@ -149,7 +149,7 @@ pub async fn import(
     let protocol = protocol_for(&list, protocol)?;
     refuse_silent_replace(store, &list, protocol, replace)?;
     if protocol == Protocol::Smime {
-        let identity = ListIdentity::import(bytes, passphrase, &list.address, now)?;
+        let identity = smime::ListKey::import(bytes, passphrase, &list.address, now)?;
         save_identity(store, &list, &identity, replace).await?;
         Ok(KeyShown::Smime(identity.info()))
     } else {
@@ -217,13 +217,13 @@ async fn save_list_key(
 async fn save_identity(
     store: &Store,
     list: &List,
-    identity: &ListIdentity,
+    identity: &smime::ListKey,
     replace: bool,
 ) -> Result<(), OwnerError> {
     secrets::store(
         &list.address,
         SecretKind::SmimeListKey,
-        ListIdentity::key_to_keychain(identity.key())?,
+        smime::ListKey::key_to_keychain(identity.key())?,
     )
     .await?;
     let stored = StoredKey {

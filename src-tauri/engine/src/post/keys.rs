@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::agent::AgentError;
 use crate::crypto::openpgp::{self, ListKey, MemberKey};
-use crate::crypto::smime::{self, ListIdentity, MemberCert};
+use crate::crypto::smime::{self, MemberCert};
 use crate::crypto::{Encrypted, Signed, Unwrapped};
 use crate::model::{List, Protocol};
 use crate::secrets::{self, SecretKind};
@@ -19,10 +19,10 @@ pub(crate) struct OpenPgpKeys {
     pub(crate) members: Vec<(String, MemberKey)>,
 }
 
-/// An S/MIME list's identity and its members' certificates.
+/// An S/MIME list's key (with its certificate) and its members' certificates.
 #[derive(Clone)]
 pub(crate) struct SmimeKeys {
-    pub(crate) identity: ListIdentity,
+    pub(crate) key: smime::ListKey,
     pub(crate) members: Vec<(String, MemberCert)>,
     /// Members whose clients read AES-GCM.
     pub(crate) gcm: Vec<String>,
@@ -83,11 +83,11 @@ impl ListCrypto {
                 let pem = secrets::load(&list.address, SecretKind::SmimeListKey)
                     .await
                     .map_err(secret_missing(list))?;
-                let key = ListIdentity::key_from_keychain(&pem)
+                let key = smime::ListKey::key_from_keychain(&pem)
                     .map_err(|e| AgentError::BadListKey(e.to_string()))?;
                 let certs = smime::read_certs(&cert.cert)
                     .map_err(|e| AgentError::BadListKey(e.to_string()))?;
-                let identity = ListIdentity::with_key(key, certs, &list.address, SystemTime::now())
+                let key = smime::ListKey::with_key(key, certs, &list.address, SystemTime::now())
                     .map_err(|e| AgentError::BadListKey(e.to_string()))?;
                 let db = super::db(store);
                 let members = db
@@ -98,7 +98,7 @@ impl ListCrypto {
                     })
                     .collect();
                 Some(SmimeKeys {
-                    identity,
+                    key,
                     members,
                     gcm: db.gcm_members(list)?,
                 })
@@ -144,7 +144,7 @@ impl ListCrypto {
         &self,
         entity: &[u8],
         keys: &SmimeKeys,
-    ) -> Vec<smime::SharedEnvelope> {
+    ) -> Vec<smime::SharedPayload> {
         let now = SystemTime::now();
         let mut out = Vec::new();
         for cipher in [smime::Cipher::Cbc, smime::Cipher::Gcm] {
@@ -158,7 +158,7 @@ impl ListCrypto {
                 })
                 .map(|(e, c)| (e.as_str(), c))
                 .collect();
-            match smime::shared_envelopes(entity, &group, cipher) {
+            match smime::shared_payloads(entity, &group, cipher) {
                 Ok(shared) => out.extend(shared),
                 Err(_) => return Vec::new(),
             }
@@ -187,7 +187,7 @@ impl ListCrypto {
     ) -> Unwrapped {
         if smime::is_smime(raw) {
             return match &self.smime {
-                Some(s) => smime::unwrap(raw, Some(&s.identity), &s.members, from, max, now),
+                Some(s) => smime::unwrap(raw, Some(&s.key), &s.members, from, max, now),
                 // Nothing to decrypt with and no member certificates: an
                 // encrypted post is for another key, a signature is no
                 // member's.

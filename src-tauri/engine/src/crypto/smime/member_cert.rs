@@ -289,8 +289,8 @@ fn chains_to(cert: &X509Ref, others: &[X509], anchors: &[X509]) -> Result<X509, 
 
 #[cfg(test)]
 mod tests {
-    use super::super::SmimeAlgo;
-    use super::super::identity::{make_cert, new_key};
+    use super::super::KeyAlgo;
+    use super::super::list_key::{make_cert, new_key};
     use super::*;
 
     fn pem(c: &X509) -> Vec<u8> {
@@ -300,9 +300,9 @@ mod tests {
     #[test]
     fn trusted_or_pinned_and_for_the_address() {
         let now = SystemTime::now();
-        let ca_key = new_key(SmimeAlgo::P256).unwrap();
+        let ca_key = new_key(KeyAlgo::P256).unwrap();
         let ca = make_cert("", &ca_key, None, 30, true).unwrap();
-        let key = new_key(SmimeAlgo::P256).unwrap();
+        let key = new_key(KeyAlgo::P256).unwrap();
         let issued = make_cert("bob@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
         let own = make_cert("bob@example.org", &key, None, 30, false).unwrap();
 
@@ -370,9 +370,9 @@ mod tests {
 
     #[test]
     fn examined_it_says_which_authority_vouches_for_it_or_why_none_does() {
-        let ca_key = new_key(SmimeAlgo::P256).unwrap();
+        let ca_key = new_key(KeyAlgo::P256).unwrap();
         let ca = make_cert("", &ca_key, None, 30, true).unwrap();
-        let key = new_key(SmimeAlgo::P256).unwrap();
+        let key = new_key(KeyAlgo::P256).unwrap();
         let issued = make_cert("bob@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
         let own = make_cert("bob@example.org", &key, None, 30, false).unwrap();
         let now = SystemTime::now();
@@ -422,7 +422,7 @@ mod tests {
             .unwrap();
         assert!(e.to_string().contains("1024 bits"), "{e}");
 
-        let key = new_key(SmimeAlgo::P256).unwrap();
+        let key = new_key(KeyAlgo::P256).unwrap();
         let spoof = make_cert("bob@example.org\tx", &key, None, 30, false).unwrap();
         let e = MemberCert::check(&pem(&spoof), "bob@example.org", &[], true, now)
             .err()

@@ -1,19 +1,19 @@
 //! S/MIME with OpenSSL's CMS: the list's certificate and private key
-//! ([`ListIdentity`]), the members' certificates ([`MemberCert`]), reading
+//! ([`ListKey`]), the members' certificates ([`MemberCert`]), reading
 //! posts ([`unwrap`]) and building the members' copies ([`sign_entity`],
-//! [`envelope`]). What is read ends in the same [`crate::crypto::Unwrapped`]
+//! [`encrypt_entity`]). What is read ends in the same [`crate::crypto::Unwrapped`]
 //! as for OpenPGP, so one policy core decides for both.
 
 mod der;
-mod identity;
+mod list_key;
 mod member_cert;
 mod unwrap;
 mod wrap;
 
-pub use identity::{ListIdentity, SmimeAlgo};
+pub use list_key::{KeyAlgo, ListKey};
 pub use member_cert::{CertReview, MemberCert, Trust, is_authority};
 pub use unwrap::{is_smime, unwrap};
-pub use wrap::{Cipher, SharedEnvelope, envelope, shared_envelopes, sign_entity};
+pub use wrap::{Cipher, SharedPayload, encrypt_entity, shared_payloads, sign_entity};
 
 use std::time::SystemTime;
 
@@ -286,7 +286,7 @@ pub(crate) mod test_support {
                 PKey::from_ec_key(openssl::ec::EcKey::generate(&group).unwrap()).unwrap()
             }
         };
-        let cert = identity::make_cert(
+        let cert = list_key::make_cert(
             email,
             &key,
             issuer,

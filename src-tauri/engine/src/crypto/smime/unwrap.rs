@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 
 use super::der::{self, Cms, SignedData};
-use super::{ListIdentity, MemberCert, unbase64};
+use super::{ListKey, MemberCert, unbase64};
 use crate::crypto::{Encrypted, Signed, Unwrapped};
 use crate::mime;
 
@@ -85,7 +85,7 @@ fn parse_cms(bytes: &[u8]) -> Result<(CmsContentInfo, Vec<u8>), String> {
 /// signatures are still read.
 pub fn unwrap(
     raw: &[u8],
-    list: Option<&ListIdentity>,
+    list: Option<&ListKey>,
     members: &[(String, MemberCert)],
     from: Option<&str>,
     max_size: usize,

@@ -1,7 +1,7 @@
 //! Building what an S/MIME member receives (RFC 8551): the clear content
 //! signed once by the list (multipart/signed, SHA-256), then enveloped with
 //! AES-256 so that no copy names another member's certificate. For a
-//! fan-out the content is encrypted once ([`SharedEnvelope`]): each
+//! fan-out the content is encrypted once ([`SharedPayload`]): each
 //! member's copy is that one encrypted content with that member's
 //! RecipientInfo alone, as the OpenPGP fan-out gives each member the shared
 //! encrypted packet with their own key packet.
@@ -12,7 +12,7 @@ use std::io::Write;
 use openssl::cms::{CMSOptions, CmsContentInfo};
 
 use super::der::{self, Tlv};
-use super::{ListIdentity, MemberCert, SmimeError, base64_lines, failed};
+use super::{ListKey, MemberCert, SmimeError, base64_lines, failed};
 use crate::mime;
 
 /// The content cipher of a member's copy.
@@ -28,7 +28,7 @@ pub enum Cipher {
 /// Signs a MIME entity (its Content-* headers and body) with the list's
 /// key: a multipart/signed entity with a detached CMS signature over the
 /// entity's canonical (CRLF) bytes, carrying the list's certificate chain.
-pub fn sign_entity(content: &[u8], list: &ListIdentity) -> Result<Vec<u8>, SmimeError> {
+pub fn sign_entity(content: &[u8], list: &ListKey) -> Result<Vec<u8>, SmimeError> {
     let content = mime::crlf(content);
     let mut chain = openssl::stack::Stack::new().map_err(failed)?;
     for c in list.chain() {
@@ -70,7 +70,11 @@ pub fn sign_entity(content: &[u8], list: &ListIdentity) -> Result<Vec<u8>, Smime
 /// agreement, as the certificate's key is). `entity` must already have CRLF
 /// line ends (as [`sign_entity`] gives them): it is made so once per post,
 /// not once per member.
-pub fn envelope(entity: &[u8], member: &MemberCert, cipher: Cipher) -> Result<Vec<u8>, SmimeError> {
+pub fn encrypt_entity(
+    entity: &[u8],
+    member: &MemberCert,
+    cipher: Cipher,
+) -> Result<Vec<u8>, SmimeError> {
     let mut certs = openssl::stack::Stack::new().map_err(failed)?;
     certs.push(member.cert().clone()).map_err(failed)?;
     let (algo, kind) = cipher_parts(cipher);
@@ -104,7 +108,7 @@ fn pkcs7_mime(kind: &str, der: &[u8]) -> Result<Vec<u8>, SmimeError> {
 /// member; each member's copy is then put together from the shared parts
 /// and that member's RecipientInfo alone. The content is encrypted once,
 /// not once per member, and no copy names another member.
-pub struct SharedEnvelope {
+pub struct SharedPayload {
     kind: &'static str,
     authenticated: bool,
     /// The ContentInfo's content type (the OID element).
@@ -130,11 +134,11 @@ const MIN_SHARE: usize = 32;
 /// `entity` enveloped for all of `members`, in as many shared envelopes as
 /// there are cores (the public-key work is spread over them; each envelope
 /// encrypts the content once).
-pub fn shared_envelopes(
+pub fn shared_payloads(
     entity: &[u8],
     members: &[(&str, &MemberCert)],
     cipher: Cipher,
-) -> Result<Vec<SharedEnvelope>, SmimeError> {
+) -> Result<Vec<SharedPayload>, SmimeError> {
     if members.is_empty() {
         return Ok(Vec::new());
     }
@@ -143,7 +147,7 @@ pub fn shared_envelopes(
     std::thread::scope(|scope| {
         let parts: Vec<_> = members
             .chunks(chunk)
-            .map(|part| scope.spawn(move || SharedEnvelope::new(entity, part, cipher)))
+            .map(|part| scope.spawn(move || SharedPayload::new(entity, part, cipher)))
             .collect();
         parts
             .into_iter()
@@ -155,14 +159,14 @@ pub fn shared_envelopes(
     })
 }
 
-impl SharedEnvelope {
+impl SharedPayload {
     /// Envelopes `entity` (CRLF line ends, as for [`envelope`]) for
     /// `members`. Each certificate must be able to receive encryption.
     pub fn new(
         entity: &[u8],
         members: &[(&str, &MemberCert)],
         cipher: Cipher,
-    ) -> Result<SharedEnvelope, SmimeError> {
+    ) -> Result<SharedPayload, SmimeError> {
         let mut certs = openssl::stack::Stack::new().map_err(failed)?;
         for (_, cert) in members {
             certs.push(cert.cert().clone()).map_err(failed)?;
@@ -181,7 +185,7 @@ impl SharedEnvelope {
         kind: &'static str,
         authenticated: bool,
         members: &[(&str, &MemberCert)],
-    ) -> Result<SharedEnvelope, String> {
+    ) -> Result<SharedPayload, String> {
         fn one<'a>(t: Option<&Tlv<'a>>, tag: u8, what: &str) -> Result<Tlv<'a>, String> {
             match t {
                 Some(t) if t.tag == tag => Ok(*t),
@@ -226,7 +230,7 @@ impl SharedEnvelope {
                 members.len()
             ));
         }
-        Ok(SharedEnvelope {
+        Ok(SharedPayload {
             kind,
             authenticated,
             content_type: content_type.whole.to_vec(),
@@ -297,7 +301,7 @@ impl SharedEnvelope {
 #[cfg(test)]
 mod tests {
     use super::super::test_support::cert_for;
-    use super::super::{SmimeAlgo, unwrap};
+    use super::super::{KeyAlgo, unwrap};
     use super::*;
     use crate::crypto::{Encrypted, Signed};
     use std::time::SystemTime;
@@ -314,11 +318,11 @@ mod tests {
     }
 
     /// A list, and a member whose certificate it holds; the member's
-    /// identity is a ListIdentity too, so it can sign and decrypt.
-    fn setup(rsa: Option<u32>) -> (ListIdentity, ListIdentity, Vec<(String, MemberCert)>) {
-        let list = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+    /// identity is a ListKey too, so it can sign and decrypt.
+    fn setup(rsa: Option<u32>) -> (ListKey, ListKey, Vec<(String, MemberCert)>) {
+        let list = ListKey::generate("list@example.org", KeyAlgo::P256).unwrap();
         let (cert, key) = cert_for("bob@example.org", None, rsa);
-        let bob = ListIdentity::with_key(
+        let bob = ListKey::with_key(
             key,
             vec![cert.clone()],
             "bob@example.org",
@@ -417,7 +421,7 @@ mod tests {
         // Unsigned, CBC: no integrity, refused.
         let cbc = message(
             "bob@example.org",
-            &envelope(ENTITY, &list_as_member, Cipher::Cbc).unwrap(),
+            &encrypt_entity(ENTITY, &list_as_member, Cipher::Cbc).unwrap(),
         );
         let u = unwrap(
             &cbc,
@@ -436,7 +440,7 @@ mod tests {
         // Unsigned, GCM: counts as encrypted, unsigned.
         let gcm = message(
             "bob@example.org",
-            &envelope(ENTITY, &list_as_member, Cipher::Gcm).unwrap(),
+            &encrypt_entity(ENTITY, &list_as_member, Cipher::Gcm).unwrap(),
         );
         let u = unwrap(
             &gcm,
@@ -449,7 +453,7 @@ mod tests {
         assert_eq!((u.encrypted, u.signed), (Encrypted::ForList, Signed::No));
         assert_eq!(u.content.as_deref(), Some(ENTITY));
         // Signed, then CBC: counts, with the signed content.
-        let both = envelope(
+        let both = encrypt_entity(
             &sign_entity(ENTITY, &bob).unwrap(),
             &list_as_member,
             Cipher::Cbc,
@@ -484,7 +488,7 @@ mod tests {
         let other = MemberCert::from_stored(&members[0].1.to_bytes()).unwrap();
         let elsewhere = message(
             "bob@example.org",
-            &envelope(ENTITY, &other, Cipher::Gcm).unwrap(),
+            &encrypt_entity(ENTITY, &other, Cipher::Gcm).unwrap(),
         );
         let u = unwrap(
             &elsewhere,
@@ -502,7 +506,7 @@ mod tests {
 
     /// Members with an RSA-2048, an RSA-3072 and a P-256 certificate, with
     /// their private keys.
-    fn three_members() -> Vec<(String, MemberCert, ListIdentity)> {
+    fn three_members() -> Vec<(String, MemberCert, ListKey)> {
         [
             ("ann@example.org", Some(2048)),
             ("bob@example.org", Some(3072)),
@@ -511,8 +515,7 @@ mod tests {
         .into_iter()
         .map(|(email, rsa)| {
             let (cert, key) = cert_for(email, None, rsa);
-            let id =
-                ListIdentity::with_key(key, vec![cert.clone()], email, SystemTime::now()).unwrap();
+            let id = ListKey::with_key(key, vec![cert.clone()], email, SystemTime::now()).unwrap();
             (
                 email.to_string(),
                 MemberCert::from_stored(&cert.to_der().unwrap()).unwrap(),
@@ -529,17 +532,17 @@ mod tests {
 
     #[test]
     fn a_shared_envelope_gives_each_member_a_copy_only_they_can_open() {
-        let list = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let list = ListKey::generate("list@example.org", KeyAlgo::P256).unwrap();
         let signed = sign_entity(ENTITY, &list).unwrap();
         let members = three_members();
         let refs: Vec<(&str, &MemberCert)> =
             members.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
         for cipher in [Cipher::Cbc, Cipher::Gcm] {
-            let shared = SharedEnvelope::new(&signed, &refs, cipher).unwrap();
+            let shared = SharedPayload::new(&signed, &refs, cipher).unwrap();
             assert!(shared.copy_for("eve@example.org").is_none());
             for (email, cert, id) in &members {
                 let copy = shared.copy_for(&email.to_uppercase()).unwrap().unwrap();
-                let single = envelope(&signed, cert, cipher).unwrap();
+                let single = encrypt_entity(&signed, cert, cipher).unwrap();
                 // The same MIME head as a copy enveloped on its own.
                 assert_eq!(mime::split_head(&copy).0, mime::split_head(&single).0);
                 let der = der_of(&copy);
@@ -593,18 +596,18 @@ mod tests {
         let names: Vec<String> = (0..70).map(|i| format!("m{i}@example.org")).collect();
         let members: Vec<(&str, &MemberCert)> = names.iter().map(|n| (n.as_str(), &cert)).collect();
         assert!(
-            shared_envelopes(ENTITY, &members, Cipher::Cbc).is_err(),
+            shared_payloads(ENTITY, &members, Cipher::Cbc).is_err(),
             "an envelope must map every recipient to one member"
         );
         assert!(
-            shared_envelopes(ENTITY, &[], Cipher::Cbc)
+            shared_payloads(ENTITY, &[], Cipher::Cbc)
                 .unwrap()
                 .is_empty()
         );
         let three = three_members();
         let refs: Vec<(&str, &MemberCert)> =
             three.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
-        let all = shared_envelopes(ENTITY, &refs, Cipher::Cbc).unwrap();
+        let all = shared_payloads(ENTITY, &refs, Cipher::Cbc).unwrap();
         assert_eq!(all.len(), 1, "three members share one envelope");
         assert!(refs.iter().all(|(e, _)| all[0].has(e)));
     }
@@ -616,8 +619,8 @@ mod tests {
             members.iter().map(|(e, c, _)| (e.as_str(), c)).collect();
         // Two names for one certificate: the second has no RecipientInfo.
         let doubled = [refs[0], ("alias@example.org", refs[0].1)];
-        assert!(SharedEnvelope::new(ENTITY, &doubled, Cipher::Cbc).is_err());
-        assert!(SharedEnvelope::new(ENTITY, &refs, Cipher::Cbc).is_ok());
+        assert!(SharedPayload::new(ENTITY, &doubled, Cipher::Cbc).is_err());
+        assert!(SharedPayload::new(ENTITY, &refs, Cipher::Cbc).is_ok());
     }
 
     #[test]
@@ -625,7 +628,7 @@ mod tests {
         let (list, bob, members) = setup(Some(2048));
         let signed = sign_entity(ENTITY, &list).unwrap();
         for cipher in [Cipher::Cbc, Cipher::Gcm] {
-            let copy = envelope(&signed, &members[0].1, cipher).unwrap();
+            let copy = encrypt_entity(&signed, &members[0].1, cipher).unwrap();
             let (_, body) = mime::split_head(&copy);
             let der = super::super::unbase64(body).unwrap();
             let cms = CmsContentInfo::from_der(&der).unwrap();
@@ -657,7 +660,7 @@ mod tests {
 /// list signs with the certificate it makes for itself.
 #[cfg(test)]
 mod openssl_cli {
-    use super::super::{ListIdentity, SmimeAlgo};
+    use super::super::{KeyAlgo, ListKey};
     use super::*;
 
     #[test]
@@ -684,7 +687,7 @@ mod openssl_cli {
         }
         let refs: Vec<(&str, &MemberCert)> = certs.iter().map(|(e, c)| (*e, c)).collect();
         for cipher in [Cipher::Cbc, Cipher::Gcm] {
-            let shared = SharedEnvelope::new(entity, &refs, cipher).unwrap();
+            let shared = SharedPayload::new(entity, &refs, cipher).unwrap();
             for (email, _) in &refs {
                 let msg = dir.path().join("copy.eml");
                 let copy = shared.copy_for(email).unwrap().unwrap();
@@ -711,8 +714,8 @@ mod openssl_cli {
 
     #[test]
     fn openssl_verifies_the_list_signature_against_the_self_signed_certificate() {
-        for algo in [SmimeAlgo::P256, SmimeAlgo::Rsa3072] {
-            let list = ListIdentity::generate("list@example.org", algo).unwrap();
+        for algo in [KeyAlgo::P256, KeyAlgo::Rsa3072] {
+            let list = ListKey::generate("list@example.org", algo).unwrap();
             let dir = tempfile::tempdir().unwrap();
             let cert = dir.path().join("list.pem");
             let msg = dir.path().join("msg.eml");

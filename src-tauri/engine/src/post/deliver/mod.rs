@@ -53,7 +53,7 @@ struct PreparedSmime {
     encrypted: Option<Vec<u8>>,
     /// That payload encrypted once for the members who get S/MIME copies;
     /// empty when it could not be (each copy is then enveloped alone).
-    shared: Vec<smime::SharedEnvelope>,
+    shared: Vec<smime::SharedPayload>,
 }
 
 /// Why a copy could not be made. The delivery fails with this reason (the
@@ -191,7 +191,7 @@ pub(crate) fn prepare(
         Some(s) => {
             let signed = |entity: &[u8]| -> Result<Vec<u8>, CopyError> {
                 if sign {
-                    smime::sign_entity(entity, &s.identity).map_err(sign_failed)
+                    smime::sign_entity(entity, &s.key).map_err(sign_failed)
                 } else {
                     Ok(crate::mime::crlf(entity))
                 }
@@ -271,7 +271,7 @@ pub(crate) fn copy_for(
                         .smime
                         .as_ref()
                         .is_some_and(|k| k.gcm.iter().any(|m| m.eq_ignore_ascii_case(member)));
-                    smime::envelope(
+                    smime::encrypt_entity(
                         entity,
                         cert,
                         if gcm {
@@ -324,7 +324,7 @@ pub(crate) fn keyless_notice(
     let (head, entity) = notices::keyless_notice(list, env, masthead.headers.owner.as_deref());
     let signed = match (crypto.prefers, &crypto.openpgp, &crypto.smime) {
         (Protocol::Smime, _, Some(s)) | (_, None, Some(s)) => {
-            smime::sign_entity(&entity, &s.identity).map_err(sign_failed)?
+            smime::sign_entity(&entity, &s.key).map_err(sign_failed)?
         }
         (_, Some(p), _) => openpgp::sign_entity(&entity, &p.key).map_err(sign_failed)?,
         (_, None, None) => return Err(CopyError::NoListKey),
@@ -336,14 +336,12 @@ pub(crate) fn keyless_notice(
 mod tests {
     use super::super::keys::SmimeKeys;
     use super::*;
-    use crate::crypto::smime::ListIdentity;
 
     #[test]
     fn smime_copies_share_one_encryption_of_the_post() {
-        use crate::crypto::smime::SmimeAlgo;
-        let identity = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let key = smime::ListKey::generate("list@example.org", smime::KeyAlgo::P256).unwrap();
         let member = |email: &str| {
-            let id = ListIdentity::generate(email, SmimeAlgo::P256).unwrap();
+            let id = smime::ListKey::generate(email, smime::KeyAlgo::P256).unwrap();
             (
                 email.to_string(),
                 MemberCert::from_stored(&id.cert().to_der().unwrap()).unwrap(),
@@ -358,7 +356,7 @@ mod tests {
             prefers: Protocol::Smime,
             openpgp: None,
             smime: Some(SmimeKeys {
-                identity,
+                key,
                 members,
                 gcm: vec!["cy@example.org".into()],
             }),

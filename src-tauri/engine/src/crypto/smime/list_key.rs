@@ -1,4 +1,4 @@
-//! The list's own S/MIME identity: its private key (kept in the keychain
+//! The list's own S/MIME key: its private key (kept in the keychain
 //! only) and the certificate members encrypt to, with the chain that
 //! vouches for it.
 
@@ -18,17 +18,17 @@ use crate::secrets::Sensitive;
 
 /// The list key's algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmimeAlgo {
+pub enum KeyAlgo {
     Rsa3072,
     P256,
 }
 
-impl std::str::FromStr for SmimeAlgo {
+impl std::str::FromStr for KeyAlgo {
     type Err = crate::model::BadValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "rsa3072" => Ok(SmimeAlgo::Rsa3072),
-            "p256" => Ok(SmimeAlgo::P256),
+            "rsa3072" => Ok(KeyAlgo::Rsa3072),
+            "p256" => Ok(KeyAlgo::P256),
             other => Err(crate::model::BadValue(format!(
                 "unknown algorithm {other:?}: use rsa3072 (every client) or p256"
             ))),
@@ -39,18 +39,18 @@ impl std::str::FromStr for SmimeAlgo {
 /// How long a certificate the list makes for itself is valid.
 const SELF_SIGNED_DAYS: u32 = 730;
 
-pub struct ListIdentity {
+pub struct ListKey {
     key: PKey<Private>,
     cert: X509,
     chain: Vec<X509>,
 }
 
-pub(super) fn new_key(algo: SmimeAlgo) -> Result<PKey<Private>, SmimeError> {
+pub(super) fn new_key(algo: KeyAlgo) -> Result<PKey<Private>, SmimeError> {
     match algo {
-        SmimeAlgo::Rsa3072 => {
+        KeyAlgo::Rsa3072 => {
             PKey::from_rsa(openssl::rsa::Rsa::generate(3072).map_err(failed)?).map_err(failed)
         }
-        SmimeAlgo::P256 => {
+        KeyAlgo::P256 => {
             let group = openssl::ec::EcGroup::from_curve_name(openssl::nid::Nid::X9_62_PRIME256V1)
                 .map_err(failed)?;
             PKey::from_ec_key(openssl::ec::EcKey::generate(&group).map_err(failed)?).map_err(failed)
@@ -176,13 +176,13 @@ fn csr(key: &PKey<Private>, address: &str) -> Result<Vec<u8>, SmimeError> {
     req.build().to_pem().map_err(failed)
 }
 
-impl ListIdentity {
+impl ListKey {
     /// A new key with a self-signed certificate for the list's address;
     /// members pin it (or the owner replaces it by one a CA issued).
-    pub fn generate(address: &str, algo: SmimeAlgo) -> Result<ListIdentity, SmimeError> {
+    pub fn generate(address: &str, algo: KeyAlgo) -> Result<ListKey, SmimeError> {
         let key = new_key(algo)?;
         let cert = make_cert(address, &key, None, SELF_SIGNED_DAYS, false).map_err(failed)?;
-        Ok(ListIdentity {
+        Ok(ListKey {
             key,
             cert,
             chain: vec![],
@@ -190,9 +190,9 @@ impl ListIdentity {
     }
 
     /// A new key and a certificate signing request for a CA (PEM). The key
-    /// waits in the keychain until [`ListIdentity::with_key`] gets the
+    /// waits in the keychain until [`ListKey::with_key`] gets the
     /// certificate the CA issued.
-    pub fn request(address: &str, algo: SmimeAlgo) -> Result<(PKey<Private>, Vec<u8>), SmimeError> {
+    pub fn request(address: &str, algo: KeyAlgo) -> Result<(PKey<Private>, Vec<u8>), SmimeError> {
         let key = new_key(algo)?;
         let csr = csr(&key, address)?;
         Ok((key, csr))
@@ -209,12 +209,7 @@ impl ListIdentity {
     /// certificate (its fingerprint is new; the key is the same). Refused
     /// for an authority's certificate, and when it would end no later than
     /// the present one.
-    pub fn renew(
-        &self,
-        address: &str,
-        days: u32,
-        now: SystemTime,
-    ) -> Result<ListIdentity, SmimeError> {
+    pub fn renew(&self, address: &str, days: u32, now: SystemTime) -> Result<ListKey, SmimeError> {
         if !self.self_signed() {
             return Err(SmimeError::Renew(format!(
                 "{} issued it: ask them for a new one (make the request with `conclave-cli list key renew {address} --protocol smime --csr FILE`)",
@@ -237,7 +232,7 @@ impl ListIdentity {
             false,
         )
         .map_err(failed)?;
-        let renewed = ListIdentity {
+        let renewed = ListKey {
             key: self.key.clone(),
             cert,
             chain: vec![],
@@ -260,14 +255,14 @@ impl ListIdentity {
         certs: Vec<X509>,
         address: &str,
         now: SystemTime,
-    ) -> Result<ListIdentity, SmimeError> {
+    ) -> Result<ListKey, SmimeError> {
         let position = certs
             .iter()
             .position(|c| c.public_key().is_ok_and(|p| p.public_eq(&key)))
             .ok_or(SmimeError::KeyMismatch)?;
         let mut chain = certs;
         let cert = chain.remove(position);
-        let identity = ListIdentity { key, cert, chain };
+        let identity = ListKey { key, cert, chain };
         identity.check(address, now)?;
         Ok(identity)
     }
@@ -307,7 +302,7 @@ impl ListIdentity {
         password: Option<&Sensitive<String>>,
         address: &str,
         now: SystemTime,
-    ) -> Result<ListIdentity, SmimeError> {
+    ) -> Result<ListKey, SmimeError> {
         let pass = password.map(|p| p.expose().as_str()).unwrap_or("");
         let text = String::from_utf8_lossy(bytes);
         if text.contains("PRIVATE KEY-----") {
@@ -326,7 +321,7 @@ impl ListIdentity {
                     "the PEM file holds a key but no certificate; put both in one file".into(),
                 )
             })?;
-            return ListIdentity::with_key(key, certs, address, now);
+            return ListKey::with_key(key, certs, address, now);
         }
         let p12 = openssl::pkcs12::Pkcs12::from_der(bytes)
             .map_err(|e| SmimeError::NotAnIdentity(e.to_string()))?;
@@ -347,7 +342,7 @@ impl ListIdentity {
                 .map(|s| s.into_iter().collect::<Vec<_>>())
                 .unwrap_or_default(),
         );
-        ListIdentity::with_key(key, certs, address, now)
+        ListKey::with_key(key, certs, address, now)
     }
 
     /// The private key as the keychain keeps it (PKCS#8 PEM).
@@ -390,9 +385,9 @@ impl ListIdentity {
     }
 }
 
-impl Clone for ListIdentity {
+impl Clone for ListKey {
     fn clone(&self) -> Self {
-        ListIdentity {
+        ListKey {
             key: self.key.clone(),
             cert: self.cert.clone(),
             chain: self.chain.clone(),
@@ -407,15 +402,15 @@ mod tests {
     #[test]
     fn a_generated_identity_is_for_the_list_address_and_survives_the_keychain() {
         let now = SystemTime::now();
-        let id = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let id = ListKey::generate("list@example.org", KeyAlgo::P256).unwrap();
         let i = id.info();
         // In subjectAltName and the subject's emailAddress, listed once.
         assert_eq!(i.emails, vec!["list@example.org".to_string()]);
         assert_eq!(i.algorithm, "ECDSA P-256");
         assert!(i.self_signed);
-        let pem = ListIdentity::key_to_keychain(id.key()).unwrap();
-        let key = ListIdentity::key_from_keychain(&pem).unwrap();
-        let back = ListIdentity::with_key(
+        let pem = ListKey::key_to_keychain(id.key()).unwrap();
+        let key = ListKey::key_from_keychain(&pem).unwrap();
+        let back = ListKey::with_key(
             key,
             read_certs(&id.public_pem()).unwrap(),
             "list@example.org",
@@ -424,7 +419,7 @@ mod tests {
         .unwrap();
         assert_eq!(back.fingerprint(), id.fingerprint());
         assert!(matches!(
-            ListIdentity::with_key(
+            ListKey::with_key(
                 back.key().clone(),
                 read_certs(&id.public_pem()).unwrap(),
                 "other@example.org",
@@ -432,9 +427,9 @@ mod tests {
             ),
             Err(SmimeError::NotForAddress(_))
         ));
-        let other = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let other = ListKey::generate("list@example.org", KeyAlgo::P256).unwrap();
         assert!(matches!(
-            ListIdentity::with_key(
+            ListKey::with_key(
                 other.key().clone(),
                 read_certs(&id.public_pem()).unwrap(),
                 "list@example.org",
@@ -447,7 +442,7 @@ mod tests {
     #[test]
     fn pkcs12_needs_its_password() {
         let now = SystemTime::now();
-        let id = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let id = ListKey::generate("list@example.org", KeyAlgo::P256).unwrap();
         let p12 = openssl::pkcs12::Pkcs12::builder()
             .name("list")
             .pkey(id.key())
@@ -456,25 +451,25 @@ mod tests {
             .unwrap()
             .to_der()
             .unwrap();
-        assert!(ListIdentity::needs_password(&p12));
+        assert!(ListKey::needs_password(&p12));
         assert!(matches!(
-            ListIdentity::import(&p12, None, "list@example.org", now),
+            ListKey::import(&p12, None, "list@example.org", now),
             Err(SmimeError::NeedsPassword)
         ));
         let wrong = Sensitive::new("nope".to_string());
         assert!(matches!(
-            ListIdentity::import(&p12, Some(&wrong), "list@example.org", now),
+            ListKey::import(&p12, Some(&wrong), "list@example.org", now),
             Err(SmimeError::WrongPassword)
         ));
         let right = Sensitive::new("s3cret".to_string());
-        let back = ListIdentity::import(&p12, Some(&right), "list@example.org", now).unwrap();
+        let back = ListKey::import(&p12, Some(&right), "list@example.org", now).unwrap();
         assert_eq!(back.fingerprint(), id.fingerprint());
     }
 
     #[test]
     fn a_self_signed_certificate_is_reissued_on_the_same_key() {
         let now = SystemTime::now();
-        let id = ListIdentity::generate("list@example.org", SmimeAlgo::P256).unwrap();
+        let id = ListKey::generate("list@example.org", KeyAlgo::P256).unwrap();
         let before = id.info();
         let renewed = id.renew("list@example.org", 1000, now).unwrap();
         let after = renewed.info();
@@ -487,7 +482,7 @@ mod tests {
             "the same key"
         );
         // It goes with the key from the keychain, as the agent loads it.
-        let back = ListIdentity::with_key(
+        let back = ListKey::with_key(
             id.key().clone(),
             read_certs(&renewed.public_pem()).unwrap(),
             "list@example.org",
@@ -504,12 +499,11 @@ mod tests {
     #[test]
     fn an_authority_certificate_is_renewed_by_a_request_for_the_same_key() {
         let now = SystemTime::now();
-        let (key, _) = ListIdentity::request("list@example.org", SmimeAlgo::P256).unwrap();
-        let ca_key = new_key(SmimeAlgo::P256).unwrap();
+        let (key, _) = ListKey::request("list@example.org", KeyAlgo::P256).unwrap();
+        let ca_key = new_key(KeyAlgo::P256).unwrap();
         let ca = make_cert("", &ca_key, None, 30, true).unwrap();
         let issued = make_cert("list@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
-        let id =
-            ListIdentity::with_key(key, vec![issued, ca.clone()], "list@example.org", now).unwrap();
+        let id = ListKey::with_key(key, vec![issued, ca.clone()], "list@example.org", now).unwrap();
         assert!(
             matches!(id.renew("list@example.org", 730, now), Err(SmimeError::Renew(m)) if m.contains("--csr"))
         );
@@ -525,23 +519,21 @@ mod tests {
         )
         .unwrap();
         let renewed =
-            ListIdentity::with_key(id.key().clone(), vec![again, ca], "list@example.org", now)
-                .unwrap();
+            ListKey::with_key(id.key().clone(), vec![again, ca], "list@example.org", now).unwrap();
         assert!(renewed.info().expires > id.info().expires);
     }
 
     #[test]
     fn a_request_carries_the_address_and_its_answer_is_installed() {
         let now = SystemTime::now();
-        let (key, csr) = ListIdentity::request("list@example.org", SmimeAlgo::Rsa3072).unwrap();
+        let (key, csr) = ListKey::request("list@example.org", KeyAlgo::Rsa3072).unwrap();
         let req = X509Req::from_pem(&csr).unwrap();
         assert!(req.verify(&req.public_key().unwrap()).unwrap());
         // An authority answers the request.
-        let ca_key = new_key(SmimeAlgo::P256).unwrap();
+        let ca_key = new_key(KeyAlgo::P256).unwrap();
         let ca = make_cert("", &ca_key, None, 30, true).unwrap();
         let issued = make_cert("list@example.org", &key, Some((&ca, &ca_key)), 30, false).unwrap();
-        let id =
-            ListIdentity::with_key(key, vec![ca.clone(), issued], "list@example.org", now).unwrap();
+        let id = ListKey::with_key(key, vec![ca.clone(), issued], "list@example.org", now).unwrap();
         assert_eq!(id.chain().len(), 1);
         assert!(!id.info().self_signed);
     }
