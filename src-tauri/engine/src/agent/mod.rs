@@ -5,6 +5,7 @@
 //! died is sent again, because SMTP cannot tell whether it arrived). The
 //! steps themselves are `crate::post`, one file each.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -318,15 +319,21 @@ async fn process_list<S: Servers>(
         .collect();
     to_decide
         .extend(post::receive::take_new(store, list, &mut mailbox, uidvalidity, report).await?);
+    // What this run read of each post to distribute, so its copies are
+    // built without reading (and decrypting) it again.
+    let mut read = HashMap::new();
     for post_id in to_decide {
         let (list, crypto) = (list.clone(), crypto.clone());
-        let decided = with_store(store, move |s| {
+        let (decided, post) = with_store(store, move |s| {
             let mut part = ListReport::default();
             post::decide::decide_recorded(s, &list, post_id, &mut part, crypto.as_deref())
-                .map(|()| part)
+                .map(|post| (part, post))
         })
         .await?;
         report.add_decisions(&decided);
+        if let Some(post) = post {
+            read.insert(post_id, Arc::new(post));
+        }
     }
 
     let list_now = list.clone();
@@ -346,6 +353,7 @@ async fn process_list<S: Servers>(
         crypto,
         masthead: Arc::new(Masthead { headers, members }),
         servers,
+        read,
     };
     sending.send_due(report, progress).await?;
     let list_now = list.clone();

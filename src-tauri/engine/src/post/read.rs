@@ -1,8 +1,10 @@
 //! Reading a post of a list with keys: its encryption and a member's
 //! signature, checked with the list's and the members' keys, and what
 //! deciding needs to know of them (a signature too old, or seen before, does
-//! not count). Decrypted content stays in memory: it is read again at
-//! sending rather than written to the store.
+//! not count). A post is read once per run into a [`ReadPost`], which
+//! deciding and then building the copies take by reference. Decrypted
+//! content stays in memory, never in the store: a post sent in a later run
+//! (after a crash, or approved when held) is read again from its bytes.
 
 use std::time::{Duration, SystemTime};
 
@@ -39,6 +41,27 @@ pub(crate) fn with_time_limit<T: Send + 'static>(
         let _ = tx.send(f());
     });
     rx.recv_timeout(limit).ok()
+}
+
+/// A post as reading found it: what it says and, on a list with keys,
+/// its encryption and signature with the clear content.
+pub(crate) struct ReadPost {
+    pub(crate) post: Post,
+    pub(crate) unwrapped: Option<Unwrapped>,
+}
+
+impl ReadPost {
+    /// Reads a post decided in an earlier run (its clear content was not
+    /// kept), with the list's keys when it has them.
+    pub(crate) fn again(
+        raw: &[u8],
+        crypto: Option<&ListCrypto>,
+        max: usize,
+    ) -> Result<ReadPost, crate::policy::Unreadable> {
+        let post = Post::read(raw)?;
+        let unwrapped = crypto.map(|c| c.read(raw, post.signing_poster(), max, SystemTime::now()));
+        Ok(ReadPost { post, unwrapped })
+    }
 }
 
 /// How far a signature may lie after the post's arrival (clocks differ).

@@ -11,7 +11,6 @@ use serde::Serialize;
 
 use crate::agent::{AgentError, ListReport};
 use crate::model::{Account, List};
-use crate::policy::Post;
 use crate::store::{Delivery, DeliveryKind, Outcome, Store, now};
 use crate::transport::smtp::SendOutcome;
 use crate::transport::{Sender, Servers};
@@ -19,6 +18,7 @@ use crate::transport::{Sender, Servers};
 use super::deliver::render::{self, Author};
 use super::deliver::{self, Copy, CopyError, Masthead, notices};
 use super::keys::ListCrypto;
+use super::read::ReadPost;
 use super::{SharedStore, blocking, db, with_store};
 
 /// How often a delivery is tried before it counts as failed. With the
@@ -127,6 +127,9 @@ pub(crate) struct Sending<'a, S: Servers> {
     pub(crate) masthead: Arc<Masthead>,
     /// Where the SMTP connections come from.
     pub(crate) servers: &'a S,
+    /// The posts this run decided to distribute, as it read them; a post
+    /// decided in an earlier run is read again.
+    pub(crate) read: HashMap<i64, Arc<ReadPost>>,
 }
 
 /// What one delivery sends, or why it cannot be made.
@@ -194,18 +197,28 @@ impl<S: Servers> Sending<'_, S> {
             self.crypto.clone(),
             self.masthead.clone(),
         );
+        let read = self.read.get(&post_id).cloned();
         blocking(move || {
             let raw = db(&store)
                 .post_raw(post_id)
                 .ok()
                 .flatten()
                 .ok_or(CopyError::Gone)?;
+            let read = match read {
+                Some(read) if read.unwrapped.is_some() == crypto.is_some() => read,
+                _ => Arc::new(
+                    ReadPost::again(&raw, crypto.as_deref(), list.settings.max_size as usize)
+                        .map_err(|e| CopyError::Unreadable(e.to_string()))?,
+                ),
+            };
             let fallback = format!("<conclave.{}.{post_id}@{}>", list.id, domain(&list));
-            match crypto {
-                None => {
-                    let post =
-                        Post::read(&raw).map_err(|e| CopyError::Unreadable(e.to_string()))?;
-                    let author = match post.poster() {
+            match (crypto, &read.unwrapped) {
+                (Some(c), Some(unwrapped)) => {
+                    deliver::prepare(&raw, &read.post, unwrapped, &list, &c, &masthead, &fallback)
+                        .map(Rendering::Protected)
+                }
+                _ => {
+                    let author = match read.post.poster() {
                         Some(p) => Author::named(p, &masthead.members),
                         None => Author::the_list(&list),
                     };
@@ -213,8 +226,6 @@ impl<S: Servers> Sending<'_, S> {
                         render::render_post(&raw, &list, &masthead.headers, &author, &fallback);
                     Ok(Rendering::Plain(Arc::new(copy)))
                 }
-                Some(c) => deliver::prepare(&raw, &list, &c, &masthead, &fallback)
-                    .map(Rendering::Protected),
             }
         })
         .await

@@ -16,7 +16,7 @@ use crate::store::{Outcome, Settlement, Store};
 
 use super::deliver::render;
 use super::keys::ListCrypto;
-use super::read::{read_evidence, readable_key};
+use super::read::{ReadPost, read_evidence, readable_key};
 
 /// How often a post may fail to be decided (a crash, a panic) before it is
 /// set aside instead of tried again.
@@ -34,6 +34,8 @@ pub(crate) struct Judged {
     /// It reached the list encrypted to the list's key: it never leaves
     /// unencrypted.
     pub arrived_encrypted: bool,
+    /// What reading found, for building the copies.
+    pub unwrapped: crate::crypto::Unwrapped,
 }
 
 /// Decides a post of a protected (OpenPGP, S/MIME or mixed) list.
@@ -73,9 +75,10 @@ pub(crate) fn judge(
     };
     Ok(Judged {
         decision,
-        signature_digest: unwrapped.signature_digest,
+        signature_digest: unwrapped.signature_digest.clone(),
         signer,
         arrived_encrypted: unwrapped.encrypted == Encrypted::ForList,
+        unwrapped,
     })
 }
 
@@ -93,14 +96,15 @@ pub(crate) fn plan(
 
 /// Decides one recorded post and records the decision with all that follows
 /// from it. A post that cannot be read, or that failed too often (a crash
-/// or a panic while deciding), is quarantined instead.
+/// or a panic while deciding), is quarantined instead. A post to distribute
+/// comes back as it was read, for its copies to be built from.
 pub(crate) fn decide_recorded(
     store: &Store,
     list: &List,
     post_id: i64,
     report: &mut ListReport,
     crypto: Option<&ListCrypto>,
-) -> Result<(), AgentError> {
+) -> Result<Option<ReadPost>, AgentError> {
     let attempts = store.begin_attempt(post_id)?;
     let raw = store.post_raw(post_id)?.unwrap_or_default();
     let quarantine = |reason: String| Settlement {
@@ -108,10 +112,11 @@ pub(crate) fn decide_recorded(
         reason,
         ..Settlement::default()
     };
-    let settlement = if attempts > MAX_DECIDE_ATTEMPTS {
-        quarantine(format!(
+    let (settlement, read) = if attempts > MAX_DECIDE_ATTEMPTS {
+        let why = format!(
             "processing it failed {MAX_DECIDE_ATTEMPTS} times; set aside so the posts behind it go on"
-        ))
+        );
+        (quarantine(why), None)
     } else {
         let members = store.members(list)?;
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<_, AgentError> {
@@ -132,7 +137,16 @@ pub(crate) fn decide_recorded(
                         }
                         _ => policy::plan_delivery(&list.settings, &[], false, |_| false),
                     };
-                    (decision, None, None, plan, post)
+                    (
+                        decision,
+                        None,
+                        None,
+                        plan,
+                        ReadPost {
+                            post,
+                            unwrapped: None,
+                        },
+                    )
                 }
                 Some(crypto) => {
                     let arrived = store.post_arrived_at(post_id)?;
@@ -143,17 +157,25 @@ pub(crate) fn decide_recorded(
                         _ => &[],
                     };
                     let plan = plan(list, crypto, recipients, judged.arrived_encrypted);
-                    (decision, judged.signature_digest, judged.signer, plan, post)
+                    let read = ReadPost {
+                        post,
+                        unwrapped: Some(judged.unwrapped),
+                    };
+                    (decision, judged.signature_digest, judged.signer, plan, read)
                 }
             }))
         }));
         match outcome {
-            Err(_) => quarantine(
-                "Conclave failed on this message (an internal error); please report it".into(),
+            Err(_) => (
+                quarantine(
+                    "Conclave failed on this message (an internal error); please report it".into(),
+                ),
+                None,
             ),
             Ok(Err(e)) => return Err(e),
-            Ok(Ok(Err(unreadable))) => quarantine(unreadable.to_string()),
-            Ok(Ok(Ok((decision, digest, signer, plan, post)))) => {
+            Ok(Ok(Err(unreadable))) => (quarantine(unreadable.to_string()), None),
+            Ok(Ok(Ok((decision, digest, signer, plan, read)))) => {
+                let post = &read.post;
                 for member in &plan.left_out {
                     store.log(
                         list.id,
@@ -183,21 +205,22 @@ pub(crate) fn decide_recorded(
                 };
                 let base = match decision {
                     Decision::Command(command) => {
-                        commands::settle(store, list, post_id, &post, &command)?
+                        commands::settle(store, list, post_id, post, &command)?
                     }
                     Decision::Distribute { .. } => Settlement {
                         recipients: plan.post_to(),
                         keyless_notices: plan.notice_to(),
-                        ..settlement_for(&post, Decision::Distribute { recipients: vec![] })
+                        ..settlement_for(post, Decision::Distribute { recipients: vec![] })
                     },
-                    other => settlement_for(&post, other),
+                    other => settlement_for(post, other),
                 };
-                Settlement {
+                let settlement = Settlement {
                     signature_digest: digest,
                     signer,
                     notify_owners,
                     ..base
-                }
+                };
+                (settlement, Some(read))
             }
         }
     };
@@ -210,7 +233,7 @@ pub(crate) fn decide_recorded(
         _ => report.quarantined += 1,
     }
     store.settle_post(post_id, &settlement)?;
-    Ok(())
+    Ok(read.filter(|_| settlement.decision == Outcome::Distribute))
 }
 
 fn settlement_for(post: &Post, decision: Decision) -> Settlement {

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use crate::crypto::openpgp::{self, MemberKey};
 use crate::crypto::smime::{self, MemberCert};
-use crate::crypto::{Encrypted, Signed};
+use crate::crypto::{Encrypted, Signed, Unwrapped};
 use crate::model::{List, Member, Protocol, Requirement};
 use crate::policy::Post;
 
@@ -91,16 +91,18 @@ pub(crate) enum Copy {
     KeylessNotice,
 }
 
+/// Makes a post ready for its copies from what reading it found (`post`,
+/// `unwrapped`); `raw` is the post as it arrived, whose header the copies
+/// keep.
 pub(crate) fn prepare(
     raw: &[u8],
+    post: &Post,
+    unwrapped: &Unwrapped,
     list: &List,
     crypto: &ListCrypto,
     masthead: &Masthead,
     fallback_id: &str,
 ) -> Result<Arc<Prepared>, CopyError> {
-    let max = list.settings.max_size as usize;
-    let post = Post::read(raw).map_err(|e| CopyError::Unreadable(e.to_string()))?;
-    let unwrapped = crypto.read(raw, post.signing_poster(), max, SystemTime::now());
     let arrived_encrypted = unwrapped.encrypted == Encrypted::ForList;
     if matches!(
         unwrapped.encrypted,
@@ -135,12 +137,12 @@ pub(crate) fn prepare(
         }
         _ => None,
     };
-    let content = unwrapped.content.unwrap_or_else(|| render::entity_of(raw));
-    let (payload, inner_subject) = render::payload(
-        &crate::mime::crlf(&content),
-        note.as_deref(),
-        &list.settings.footer,
-    );
+    let content = match &unwrapped.content {
+        Some(content) => crate::mime::crlf(content),
+        None => crate::mime::crlf(&render::entity_of(raw)),
+    };
+    let (payload, inner_subject) =
+        render::payload(&content, note.as_deref(), &list.settings.footer);
     let heads = render::copy_headers(
         raw,
         inner_subject.as_deref(),
@@ -374,7 +376,20 @@ mod tests {
             headers: ListHeaders::default(),
             members: vec![],
         };
-        let prepared = prepare(raw, &list, &crypto, &masthead, "<f@example.org>").unwrap();
+        let read = super::super::read::ReadPost::again(raw, Some(&crypto), 1 << 20).unwrap();
+        let unwrapped = read.unwrapped.as_ref().unwrap();
+        let prepare = |list: &List| {
+            prepare(
+                raw,
+                &read.post,
+                unwrapped,
+                list,
+                &crypto,
+                &masthead,
+                "<f@example.org>",
+            )
+        };
+        let prepared = prepare(&list).unwrap();
         // One envelope for the CBC readers, one for the GCM reader.
         let shared = &prepared.smime.as_ref().unwrap().shared;
         assert_eq!(shared.len(), 2);
@@ -397,7 +412,7 @@ mod tests {
         // Nothing to share when the list sends clear copies.
         let mut clear = list.clone();
         clear.settings.distrib_encrypt = Requirement::No;
-        let prepared = prepare(raw, &clear, &crypto, &masthead, "<f@example.org>").unwrap();
+        let prepared = prepare(&clear).unwrap();
         assert!(prepared.smime.as_ref().unwrap().shared.is_empty());
     }
 }
