@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::agent::{Agent, AgentError, RunReport};
 use crate::model::{Account, Endpoint, List, Protocol, Role, TlsMode};
-use crate::secrets::{SecretError, Sensitive};
+use crate::secrets::{SecretError, SecretKind, Sensitive};
 use crate::store::Store;
 use crate::transport::smtp::SendOutcome;
 use crate::transport::{Inbox, Sender, Servers, TransportError};
@@ -59,6 +59,8 @@ pub struct World {
     pub crash: Option<Crash>,
     /// The IMAP server cannot be reached.
     pub imap_down: bool,
+    /// The list's secret keys, as the keychain would keep them.
+    pub secrets: Vec<(String, SecretKind, String)>,
     sends_this_run: usize,
 }
 
@@ -150,6 +152,19 @@ impl Servers for FakeMail {
         _list: &List,
     ) -> Result<(Sensitive<String>, Sensitive<String>), SecretError> {
         Ok((Sensitive::new("imap".into()), Sensitive::new("smtp".into())))
+    }
+
+    async fn list_secret(
+        &self,
+        list: &List,
+        kind: SecretKind,
+    ) -> Result<Sensitive<String>, SecretError> {
+        self.world()
+            .secrets
+            .iter()
+            .find(|(address, k, _)| *address == list.address && *k == kind)
+            .map(|(_, _, secret)| Sensitive::new(secret.clone()))
+            .ok_or_else(|| SecretError::Missing(format!("no {kind:?} for {}", list.address)))
     }
 
     async fn inbox(
@@ -272,10 +287,14 @@ pub struct TestList {
 
 impl TestList {
     pub fn new(members: &[&str]) -> TestList {
+        TestList::create(Protocol::Plain, members)
+    }
+
+    fn create(protocol: Protocol, members: &[&str]) -> TestList {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let list = store
-            .create_list("list@example.org", "Tenants", Protocol::Plain)
+            .create_list("list@example.org", "Tenants", protocol)
             .unwrap();
         let endpoint = |host: &str| Endpoint {
             host: host.into(),
@@ -297,6 +316,43 @@ impl TestList {
             list,
             mail: FakeMail::new(),
         }
+    }
+
+    /// An OpenPGP list `list@example.org` (its key in the fake keychain)
+    /// whose members in `keyed` have OpenPGP keys and those in `keyless`
+    /// none.
+    pub fn openpgp(keyed: &[&str], keyless: &[&str]) -> TestList {
+        use crate::crypto::openpgp::{KeyAlgo, ListKey};
+        use crate::store::StoredKey;
+        let t = TestList::create(Protocol::Openpgp, keyless);
+        let store = t.store();
+        let now = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let key = ListKey::generate("Tenants", &t.list.address, KeyAlgo::Ed25519, now).unwrap();
+        let public = |k: &ListKey| StoredKey {
+            fingerprint: k.fingerprint(),
+            cert: k.public_armored().into_bytes(),
+        };
+        store
+            .set_list_key(&t.list, Protocol::Openpgp, &public(&key), false)
+            .unwrap();
+        t.mail.world().secrets.push((
+            t.list.address.clone(),
+            SecretKind::OpenPgpListKey,
+            key.to_keychain().expose().to_string(),
+        ));
+        for m in keyed {
+            let own = ListKey::generate(m, m, KeyAlgo::Ed25519, now).unwrap();
+            store
+                .add_member_with_key(
+                    &t.list,
+                    m,
+                    "",
+                    Role::Member,
+                    Some((Protocol::Openpgp, &public(&own))),
+                )
+                .unwrap();
+        }
+        t
     }
 
     pub fn store(&self) -> Store {

@@ -303,7 +303,7 @@ async fn process_list<S: Servers>(
     let account_list = list.clone();
     let account = with_store(store, move |s| s.account(&account_list)).await?;
     let (imap_pw, smtp_pw) = servers.passwords(list).await?;
-    let crypto = ListCrypto::load(store, list).await?.map(Arc::new);
+    let crypto = ListCrypto::load(store, list, servers).await?.map(Arc::new);
 
     let mut mailbox = servers.inbox(&account, imap_pw.expose()).await?;
     let uidvalidity = mailbox.open_inbox().await?;

@@ -237,3 +237,55 @@ fn one_agent_per_data_folder() {
     drop(first);
     assert!(lock(dir.path()).is_ok());
 }
+
+/// A non-member's post held, approved, and sent by the next run: under
+/// every distrib-encrypt value, a member with a key gets it encrypted; one
+/// without gets it in clear, except under force, where they get nothing
+/// (as a live post would be planned).
+#[test]
+fn an_approved_post_goes_out_as_distrib_encrypt_says() {
+    use crate::owner::held;
+    use crate::store::Resolution;
+    const BOB: &str = "bob@example.org";
+    for (setting, bob_gets) in [("no", Some(false)), ("yes", Some(false)), ("force", None)] {
+        let t = TestList::openpgp(&[ALICE], &[BOB]);
+        let store = t.store();
+        store
+            .set_settings(
+                &t.list.address,
+                &[("distrib-encrypt".into(), setting.into())],
+            )
+            .unwrap();
+        t.mail.deliver(&post("stranger@example.net", "Flyer"));
+        let l = &t.run().unwrap().lists[0];
+        assert_eq!((l.held, l.sent), (1, 0), "{setting}: {l:?}");
+        let id = store.held_posts(&t.list).unwrap()[0].id;
+        let list = store.list(&t.list.address).unwrap();
+        held::resolve(
+            &store,
+            &list,
+            id,
+            Resolution::Approve,
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+        let l = &t.run().unwrap().lists[0];
+        assert_eq!(l.failed, 0, "{setting}: {l:?}");
+        let encrypted = |copy: &[u8]| String::from_utf8_lossy(copy).contains("multipart/encrypted");
+        let alice = t.mail.received(ALICE);
+        assert_eq!(alice.len(), 1, "{setting}");
+        assert!(
+            setting == "no" || encrypted(&alice[0]),
+            "{setting}: alice's copy is encrypted to her key"
+        );
+        let bob = t.mail.received(BOB);
+        match bob_gets {
+            Some(_) => {
+                assert_eq!(bob.len(), 1, "{setting}");
+                assert!(!encrypted(&bob[0]), "{setting}: bob has no key");
+            }
+            None => assert!(bob.is_empty(), "{setting}: force sends bob nothing"),
+        }
+        assert!(store.held_posts(&list).unwrap().is_empty(), "{setting}");
+    }
+}

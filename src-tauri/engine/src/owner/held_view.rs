@@ -68,11 +68,12 @@ pub async fn held_view(
         (list, held, raw, arrived)
     };
     // A key that cannot be loaded leaves the headers to be shown, and says why.
-    let (crypto, key_problem) = match ListCrypto::load(&store, &list).await {
-        Ok(c) => (c, None),
-        Err(e @ AgentError::Store(_)) => return Err(e),
-        Err(e) => (None, Some(e.to_string())),
-    };
+    let (crypto, key_problem) =
+        match ListCrypto::load(&store, &list, &crate::transport::servers::MailServers).await {
+            Ok(c) => (c, None),
+            Err(e @ AgentError::Store(_)) => return Err(e),
+            Err(e) => (None, Some(e.to_string())),
+        };
     let store = store.into_inner().unwrap_or_else(|p| p.into_inner());
     // Decrypting and checking signatures is slow work: off the async threads.
     tokio::task::spawn_blocking(move || -> Result<HeldView, AgentError> {

@@ -11,6 +11,7 @@ use crate::crypto::{Encrypted, Signed, Unwrapped};
 use crate::model::{List, Protocol};
 use crate::secrets::{self, SecretKind};
 use crate::store::Store;
+use crate::transport::servers::Servers;
 
 /// An OpenPGP list's key and its members' keys.
 #[derive(Clone)]
@@ -53,6 +54,7 @@ impl ListCrypto {
     pub(crate) async fn load(
         store: &std::sync::Mutex<Store>,
         list: &List,
+        servers: &impl Servers,
     ) -> Result<Option<ListCrypto>, AgentError> {
         let (has_openpgp, smime_cert) = {
             let db = super::db(store);
@@ -62,7 +64,8 @@ impl ListCrypto {
             )
         };
         let openpgp = if list.protocol == Protocol::Openpgp || has_openpgp {
-            let armored = secrets::load(&list.address, SecretKind::OpenPgpListKey)
+            let armored = servers
+                .list_secret(list, SecretKind::OpenPgpListKey)
                 .await
                 .map_err(secret_missing(list))?;
             let key = ListKey::from_keychain(&armored)
@@ -80,7 +83,8 @@ impl ListCrypto {
             (Protocol::Smime, None) => return Err(AgentError::NoListKey(list.address.clone())),
             (_, None) => None,
             (_, Some(cert)) => {
-                let pem = secrets::load(&list.address, SecretKind::SmimeListKey)
+                let pem = servers
+                    .list_secret(list, SecretKind::SmimeListKey)
                     .await
                     .map_err(secret_missing(list))?;
                 let key = smime::ListKey::key_from_keychain(&pem)

@@ -51,7 +51,8 @@ pub trait Sender: Send {
     fn quit(self) -> impl Future<Output = ()> + Send;
 }
 
-/// Where a run's connections come from.
+/// Where a run's connections (and the secrets they and the list's keys
+/// need) come from.
 pub trait Servers: Send + Sync {
     type Inbox: Inbox;
     type Sender: Sender;
@@ -60,6 +61,12 @@ pub trait Servers: Send + Sync {
         &self,
         list: &List,
     ) -> impl Future<Output = Result<(Sensitive<String>, Sensitive<String>), SecretError>> + Send;
+    /// A secret key of the list (its OpenPGP key, its S/MIME key).
+    fn list_secret(
+        &self,
+        list: &List,
+        kind: SecretKind,
+    ) -> impl Future<Output = Result<Sensitive<String>, SecretError>> + Send;
     fn inbox(
         &self,
         account: &Account,
@@ -88,6 +95,14 @@ impl Servers for MailServers {
         let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
         let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
         Ok((imap, smtp))
+    }
+
+    async fn list_secret(
+        &self,
+        list: &List,
+        kind: SecretKind,
+    ) -> Result<Sensitive<String>, SecretError> {
+        secrets::load(&list.address, kind).await
     }
 
     async fn inbox(&self, account: &Account, password: &str) -> Result<Mailbox, TransportError> {
