@@ -5,8 +5,16 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use lettre::transport::smtp::client::AsyncTokioStream;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::imap::{tcp, tls_connector};
 use super::{
-    CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, imap::tcp, parse_ca_pem,
+    COMMAND_TIMEOUT, CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, parse_ca_pem,
     tls_failure,
 };
 use crate::model::{Endpoint, TlsMode};
@@ -44,6 +52,43 @@ pub fn wire_format(message: &[u8]) -> Vec<u8> {
         out.truncate(out.len() - 2);
     }
     out
+}
+
+/// An implicit-TLS connection (port 465) on our own socket, for lettre to
+/// speak SMTP over.
+#[derive(Debug)]
+struct ImplicitTls(tokio_native_tls::TlsStream<TcpStream>);
+
+impl AsyncRead for ImplicitTls {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ImplicitTls {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().get_ref().get_ref().peer_addr()
+    }
 }
 
 /// A logged-in SMTP connection.
@@ -121,22 +166,29 @@ impl Outgoing {
         let server = describe("SMTP", ep);
         check_tls_allowed(ep)?;
         let host = ep.host.trim_start_matches('[').trim_end_matches(']');
-        // Reach the port first, so that "unreachable" is told apart from
-        // TLS and protocol trouble.
-        drop(tcp(&server, host, ep.port).await?);
-        let implicit = match ep.tls {
-            TlsMode::Implicit => Some(tls_parameters(host, ca_pem, &server)?),
-            _ => None,
+        // Our own socket (lettre's would keep Nagle's algorithm on), reached
+        // first so that "unreachable" is told apart from TLS and protocol
+        // trouble.
+        let tcp = tcp(&server, host, ep.port).await?;
+        let stream: Box<dyn AsyncTokioStream> = match ep.tls {
+            TlsMode::Implicit => Box::new(ImplicitTls(
+                tls_connector(ca_pem)?
+                    .connect(host, tcp)
+                    .await
+                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?,
+            )),
+            _ => Box::new(tcp),
         };
-        let mut conn = AsyncSmtpConnection::connect_tokio1(
-            (host, ep.port),
-            Some(CONNECT_TIMEOUT),
-            &hello(),
-            implicit,
-            None,
+        let greeted = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            AsyncSmtpConnection::connect_with_transport(stream, &hello()),
         )
         .await
-        .map_err(|e| connect_error(&server, e))?;
+        .map_err(|_| TransportError::Unreachable {
+            server: server.clone(),
+            detail: "no greeting in time".into(),
+        })?;
+        let mut conn = greeted.map_err(|e| connect_error(&server, e))?;
         if ep.tls == TlsMode::Starttls {
             if !conn.can_starttls() {
                 return Err(TransportError::NoStarttls { server });
@@ -186,7 +238,7 @@ impl Outgoing {
             Err(e) => return SendOutcome::Failed(e),
         };
         let wire = wire_format(message);
-        match tokio::time::timeout(super::COMMAND_TIMEOUT, self.conn.send(&envelope, &wire)).await {
+        match tokio::time::timeout(COMMAND_TIMEOUT, self.conn.send(&envelope, &wire)).await {
             Ok(Ok(_)) => SendOutcome::Sent,
             Ok(Err(e)) if e.is_permanent() => SendOutcome::Failed(full_message(&e)),
             Ok(Err(e)) => SendOutcome::Retry(full_message(&e)),
