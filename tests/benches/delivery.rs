@@ -1,0 +1,199 @@
+//! A fan-out as a list waits for it, next to the floor and the old way, in
+//! one run on the rig (issue 13's measure). An OpenPGP list of N members,
+//! each with a gpg key; a post signed and encrypted by a member with gpg
+//! waits in the list's mailbox. Three figures, each the median of a few
+//! rounds, each from start to the last copy accepted by the submission
+//! server:
+//!
+//! - Conclave: `conclave-cli run --once`, start to exit (reading the post,
+//!   deciding, signing once, encrypting per member, sending over its lanes,
+//!   filing the post).
+//! - The floor: the same N copies (Conclave's own bytes) handed to the same
+//!   server by a bare Python smtplib client over 4 connections, each with
+//!   STARTTLS and AUTH.
+//! - The old way: gpg signs the post once, then encrypts it once per member
+//!   as a process of its own (as the list servers Conclave descends from
+//!   do), and the same bare client sends the copies over one connection.
+//!
+//! Needs the mail rig and a keychain; `bash scripts/measure-delivery.sh`
+//! sets both up and runs it (CONCLAVE_BENCH_MEMBERS=50,200,1000 picks the
+//! list sizes, 200 by default). It prints figures; it asserts nothing about
+//! time.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use rig::Rig;
+use rig::gpg::{Gpg, gpg_to_list, signed_encrypted_post};
+use rig::owner::Owner;
+
+const ROUNDS: usize = 3;
+const LANES: usize = 4;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Waits until every member holds `count` messages (the server's queue is
+/// drained before the next measure starts).
+fn drained(rig: &Rig, members: &[String], count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while members
+        .iter()
+        .any(|m| rig.messages(m, "INBOX").len() < count)
+    {
+        assert!(Instant::now() < deadline, "the copies did not all arrive");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Sends the copies in `dir` with the bare client; its own seconds.
+fn bare_smtp(rig: &Rig, list: &str, lanes: usize, dir: &Path) -> f64 {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/bare_smtp.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([
+            &rig.host,
+            &rig.submission_port.to_string(),
+            list,
+            &rig.password,
+            rig.ca_path.to_str().unwrap(),
+            &lanes.to_string(),
+            dir.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+fn write_copies(dir: &Path, copies: &[(String, Vec<u8>)]) {
+    for (i, (to, body)) in copies.iter().enumerate() {
+        let mut file = format!("{to}\n").into_bytes();
+        file.extend_from_slice(body);
+        std::fs::write(dir.join(format!("{i:05}")), file).unwrap();
+    }
+}
+
+fn measure(rig: &Rig, n: usize) {
+    let owner = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: rig.unique("list-fanout"),
+    };
+    let list = owner.list.clone();
+    owner.ok(&[
+        "list",
+        "create",
+        &list,
+        "--name",
+        "Bench",
+        "--protocol",
+        "openpgp",
+    ]);
+    owner.account(&rig.ca_path, &rig.password);
+    owner.ok(&["list", "key", "generate", &list]);
+    let list_key = owner.ok(&["list", "key", "export", &list]).into_bytes();
+
+    // The members (simulated: one gpg home holds their keys); member 0
+    // posts.
+    let gpg = Gpg::new();
+    assert!(gpg.run(&["--import"], Some(&list_key)).status.success());
+    let members: Vec<String> = (0..n).map(|i| rig.unique(&format!("f{i}"))).collect();
+    for m in &members {
+        gpg.generate(&format!("M <{m}>"), "future-default", "never", &[]);
+        let file = gpg.home.path().join("k.asc");
+        std::fs::write(&file, gpg.export(m)).unwrap();
+        owner.ok(&["member", "add", &list, m, "--key", file.to_str().unwrap()]);
+    }
+    // The old list server: its own signing key, the members' public keys.
+    let old = Gpg::new();
+    old.generate(&format!("Bench <{list}>"), "future-default", "never", &[]);
+    let ring = gpg.ok(&["--armor", "--export"]);
+    assert!(old.run(&["--import"], Some(&ring)).status.success());
+
+    let entity = "Content-Type: text/plain; charset=utf-8\r\n\r\nThe meeting is at seven; bring the flyers.\r\n";
+    let (mut conclave, mut floor, mut old_way) = (vec![], vec![], vec![]);
+    let mut delivered = 0;
+    for _ in 0..ROUNDS {
+        // Conclave.
+        let post = signed_encrypted_post(&gpg, &members[0], &list, entity.as_bytes());
+        rig.drop_into(&list, "INBOX", &post);
+        let start = Instant::now();
+        owner.run_once();
+        conclave.push(start.elapsed().as_secs_f64());
+        delivered += 1;
+        drained(rig, &members, delivered);
+
+        // The floor: Conclave's copies, the bare client, four connections.
+        let copies: Vec<(String, Vec<u8>)> = members
+            .iter()
+            .map(|m| (m.clone(), rig.messages(m, "INBOX").pop().unwrap()))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        write_copies(dir.path(), &copies);
+        floor.push(bare_smtp(rig, &list, LANES, dir.path()));
+        delivered += 1;
+        drained(rig, &members, delivered);
+
+        // The old way: gpg once to sign, once per member to encrypt, then
+        // one connection.
+        let start = Instant::now();
+        let signed = gpg_to_list(&old, &["--local-user", &list, "--sign"], entity.as_bytes());
+        let copies: Vec<(String, Vec<u8>)> = members
+            .iter()
+            .map(|m| {
+                let ct = gpg_to_list(&old, &["--encrypt", "--recipient", m], &signed);
+                let mut mail = format!(
+                    "From: {list}\r\nTo: {m}\r\nSubject: Meeting\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+                )
+                .into_bytes();
+                mail.extend_from_slice(&ct);
+                (m.clone(), mail)
+            })
+            .collect();
+        let crypto = start.elapsed().as_secs_f64();
+        let dir = tempfile::tempdir().unwrap();
+        write_copies(dir.path(), &copies);
+        old_way.push(crypto + bare_smtp(rig, &list, 1, dir.path()));
+        delivered += 1;
+        drained(rig, &members, delivered);
+    }
+    let (c, f, o) = (
+        median(conclave.clone()),
+        median(floor.clone()),
+        median(old_way.clone()),
+    );
+    let shown = |v: &[f64]| {
+        v.iter()
+            .map(|t| format!("{t:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "{n} members: Conclave {c:.2} s ({:.1} ms a member; rounds {}), floor {f:.2} s (rounds {}), old way {o:.2} s (rounds {}); Conclave is {:.2}x the floor, the old way {:.2}x Conclave",
+        c * 1000.0 / n as f64,
+        shown(&conclave),
+        shown(&floor),
+        shown(&old_way),
+        c / f,
+        o / c,
+    );
+}
+
+fn main() {
+    let rig = Rig::get();
+    let sizes: Vec<usize> = std::env::var("CONCLAVE_BENCH_MEMBERS")
+        .unwrap_or_else(|_| "200".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("CONCLAVE_BENCH_MEMBERS: numbers"))
+        .collect();
+    for n in sizes {
+        measure(rig, n);
+    }
+}
