@@ -45,7 +45,7 @@ fn every_member_gets_a_post_once_and_it_is_filed() {
 }
 
 #[test]
-fn a_crash_in_the_middle_of_a_fan_out_repeats_only_the_copy_in_flight() {
+fn a_crash_in_the_middle_of_a_fan_out_repeats_at_most_the_copy_each_connection_had_in_flight() {
     let all = members(10);
     let t = list_of(&all);
     t.mail.deliver(&post(ALICE, "Big news"));
@@ -64,11 +64,13 @@ fn a_crash_in_the_middle_of_a_fan_out_repeats_only_the_copy_in_flight() {
         assert!(n == 1 || n == 2, "{m} got {n}");
     }
     let extra = t.mail.world().sent.len() - all.len();
+    // Each lane records a copy as sent together with the start of its next
+    // one (group commit): what the lanes had sent and not yet recorded when
+    // the agent died goes out again, one copy per connection at most.
     assert!(
-        extra <= SMTP_LANES,
+        (1..=SMTP_LANES).contains(&extra),
         "at most one copy again per connection: {extra}"
     );
-    assert_eq!(extra, 1, "the copy the server took as the agent died");
     assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 1);
 }
 

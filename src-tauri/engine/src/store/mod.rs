@@ -25,7 +25,7 @@ pub use ledger::{
     sha256_hex,
 };
 pub use lists::ListSummary;
-pub use outbox::{Delivery, DeliveryKind, DeliveryState};
+pub use outbox::{Delivery, DeliveryChange, DeliveryKind, DeliveryState};
 
 /// What went wrong with the local store, said so the user knows what to do.
 #[derive(Debug, thiserror::Error)]

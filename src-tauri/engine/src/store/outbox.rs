@@ -37,6 +37,26 @@ pub enum DeliveryKind {
     Reply,
 }
 
+/// A change of one delivery's state, as a lane of a fan-out records it.
+#[derive(Debug, Clone)]
+pub enum DeliveryChange {
+    /// About to be handed to the server: one more attempt. A crash before
+    /// it is recorded as sent leaves it here, and it is sent again.
+    Sending(i64),
+    Sent(i64),
+    /// Refused for now: try again at `next_at`.
+    Retry {
+        delivery: Delivery,
+        error: String,
+        next_at: i64,
+    },
+    /// Refused for good, or the copy could not be made.
+    Failed {
+        delivery: Delivery,
+        error: String,
+    },
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
     pub id: i64,
@@ -140,6 +160,26 @@ impl Store {
             [delivery_id],
             |r| r.get(0),
         )?)
+    }
+
+    /// Records the changes of several deliveries in one transaction: the lanes
+    /// of a fan-out share one commit (and its fsync) per moment.
+    pub fn record_deliveries(&self, changes: &[DeliveryChange]) -> Result<()> {
+        let tx = self.conn.unchecked_transaction()?;
+        for change in changes {
+            match change {
+                DeliveryChange::Sending(id) => self.mark_sending(*id)?,
+                DeliveryChange::Sent(id) => self.mark_sent(*id)?,
+                DeliveryChange::Retry {
+                    delivery,
+                    error,
+                    next_at,
+                } => self.mark_retry(delivery, error, *next_at)?,
+                DeliveryChange::Failed { delivery, error } => self.mark_failed(delivery, error)?,
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn mark_sending(&self, delivery_id: i64) -> Result<()> {
