@@ -384,11 +384,14 @@ impl<S: Servers> Sending<'_, S> {
     }
 }
 
-/// Where a lane sends its changes to be committed, and hears back.
-type Commits = tokio::sync::mpsc::UnboundedSender<(
+/// Changes to commit, and where to say they are durable.
+type CommitAsk = (
     Vec<DeliveryChange>,
     tokio::sync::oneshot::Sender<Result<(), AgentError>>,
-)>;
+);
+
+/// Where a lane sends its changes to be committed, and hears back.
+type Commits = tokio::sync::mpsc::UnboundedSender<CommitAsk>;
 
 /// Commits `changes` with whatever the other lanes send meanwhile, and
 /// waits until they are durable.
@@ -409,13 +412,7 @@ async fn commit(commits: &Commits, changes: Vec<DeliveryChange>) -> Result<(), A
 /// arrived while the last commit ran go into the next transaction. Should
 /// that fail, each lane's changes are tried alone, so each lane hears its
 /// own error.
-async fn committer(
-    store: SharedStore,
-    mut asked: tokio::sync::mpsc::UnboundedReceiver<(
-        Vec<DeliveryChange>,
-        tokio::sync::oneshot::Sender<Result<(), AgentError>>,
-    )>,
-) {
+async fn committer(store: SharedStore, mut asked: tokio::sync::mpsc::UnboundedReceiver<CommitAsk>) {
     while let Some(first) = asked.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = asked.try_recv() {
