@@ -14,7 +14,7 @@ use pgp::packet::{PKESK, SKESK};
 use pgp::parse::Parse;
 use pgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, DetachedVerifierBuilder, MessageLayer, MessageStructure,
-    VerificationHelper,
+    VerificationError, VerificationHelper,
 };
 use pgp::serialize::MarshalInto;
 use pgp::types::{RevocationStatus, SymmetricAlgorithm};
@@ -24,6 +24,9 @@ use super::{ListKey, MemberKey, policy};
 use crate::mime;
 
 pub use crate::crypto::{Encrypted, Signed, Unwrapped};
+
+/// Why a signature by a key that is not among the members' does not count.
+const NO_MEMBERS_KEY: &str = "signed by a key that is no member's";
 
 /// What the verifier saw, judged after everything was read.
 #[derive(Default)]
@@ -54,6 +57,16 @@ impl VerificationHelper for &mut Helper<'_> {
                             .seen
                             .good
                             .push((good.ka.cert().fingerprint(), good.sig.clone())),
+                        // The members' keys are all the verifier is given:
+                        // a key it lacks is no member's.
+                        Err(VerificationError::MissingKey { sig }) => {
+                            let issuer = sig
+                                .get_issuers()
+                                .first()
+                                .map(|h| format!(" (OpenPGP key {})", h.to_hex()))
+                                .unwrap_or_default();
+                            self.seen.bad.push(format!("{NO_MEMBERS_KEY}{issuer}"));
+                        }
                         Err(e) => self.seen.bad.push(e.to_string()),
                     }
                 }
@@ -484,6 +497,9 @@ fn judge(
     if seen.good.is_empty() {
         return match seen.bad.first() {
             None => (Signed::No, None, None),
+            Some(reason) if reason.starts_with(NO_MEMBERS_KEY) => {
+                (Signed::Invalid(reason.clone()), None, None)
+            }
             Some(reason) => (
                 Signed::Invalid(format!("the signature does not verify: {reason}")),
                 None,
@@ -506,11 +522,7 @@ fn judge(
         .iter()
         .find(|(_, k)| k.cert().fingerprint() == *fingerprint)
     else {
-        return (
-            Signed::Invalid("signed by a key that is no member's".into()),
-            None,
-            None,
-        );
+        return (Signed::Invalid(NO_MEMBERS_KEY.into()), None, None);
     };
     let p = policy();
     let names_from = match key.cert().with_policy(&p, now) {
@@ -609,5 +621,41 @@ mod tests {
         let u = unwrap(post, &list, &[], None, 1 << 20, now);
         assert!(matches!(u.encrypted, Encrypted::Broken(_)), "{u:?}");
         assert_eq!(u.content, None);
+    }
+
+    fn fuzz_list_key(now: SystemTime) -> ListKey {
+        ListKey::import(
+            include_bytes!("testdata/fuzz-list-key.asc"),
+            None,
+            "list@example.org",
+            now,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_signature_by_a_key_that_is_no_members_says_so() {
+        let now = SystemTime::now();
+        let list = fuzz_list_key(now);
+        let stranger = ListKey::generate(
+            "Carol",
+            "carol@example.net",
+            super::super::KeyAlgo::Ed25519,
+            now,
+        )
+        .unwrap();
+        let signed =
+            super::super::sign_entity(b"Content-Type: text/plain\r\n\r\nHi\r\n", &stranger)
+                .unwrap();
+        let post = [b"From: carol@example.net\r\n".as_slice(), &signed].concat();
+        let u = unwrap(&post, &list, &[], Some("carol@example.net"), 1 << 20, now);
+        let Signed::Invalid(why) = &u.signed else {
+            panic!("{u:?}");
+        };
+        assert!(
+            why.starts_with("signed by a key that is no member's (OpenPGP key "),
+            "{why}"
+        );
+        assert_eq!(u.signature_digest, None);
     }
 }
