@@ -298,5 +298,12 @@ for f in "$S"/*.eml; do cp "$f" "$P/smime-$(basename "$f")"; done
 cp "$P"/plain.eml "$P"/attachment.eml "$O_/"
 cp "$P"/plain.eml "$S/"
 
+# The corpus of members' mail (test-data/messages, real clients' shapes made
+# with keys of its own; the list's OpenPGP key is this fixture's when both
+# were made together): seeds for every reader, as its test reads them all.
+for f in ../test-data/messages/*.eml; do
+    for t in "$P" "$O_" "$S"; do cp "$f" "$t/corpus-$(basename "$f")"; done
+done
+
 du -sh "$FIX" "$C"
 for t in "$C"/*; do echo "$(ls "$t" | wc -l) seeds in $t"; done

@@ -14,7 +14,7 @@ use pgp::packet::{PKESK, SKESK};
 use pgp::parse::Parse;
 use pgp::parse::stream::{
     DecryptionHelper, DecryptorBuilder, DetachedVerifierBuilder, MessageLayer, MessageStructure,
-    VerificationHelper,
+    VerificationError, VerificationHelper,
 };
 use pgp::serialize::MarshalInto;
 use pgp::types::{RevocationStatus, SymmetricAlgorithm};
@@ -24,6 +24,9 @@ use super::{ListKey, MemberKey, policy};
 use crate::mime;
 
 pub use crate::crypto::{Encrypted, Signed, Unwrapped};
+
+/// Why a signature by a key that is not among the members' does not count.
+const NO_MEMBERS_KEY: &str = "signed by a key that is no member's";
 
 /// What the verifier saw, judged after everything was read.
 #[derive(Default)]
@@ -54,6 +57,16 @@ impl VerificationHelper for &mut Helper<'_> {
                             .seen
                             .good
                             .push((good.ka.cert().fingerprint(), good.sig.clone())),
+                        // The members' keys are all the verifier is given:
+                        // a key it lacks is no member's.
+                        Err(VerificationError::MissingKey { sig }) => {
+                            let issuer = sig
+                                .get_issuers()
+                                .first()
+                                .map(|h| format!(" (OpenPGP key {})", h.to_hex()))
+                                .unwrap_or_default();
+                            self.seen.bad.push(format!("{NO_MEMBERS_KEY}{issuer}"));
+                        }
                         Err(e) => self.seen.bad.push(e.to_string()),
                     }
                 }
@@ -152,57 +165,15 @@ fn read(
             else {
                 return broken("the PGP/MIME structure is damaged");
             };
-            let plaintext = match decrypt(&ciphertext, &mut helper, max_size) {
-                Ok(p) => p,
-                Err(e) => {
-                    return Unwrapped {
-                        encrypted: if helper.seen.pkesk_for_list {
-                            Encrypted::Broken(e)
-                        } else {
-                            Encrypted::NotForList
-                        },
-                        signed: Signed::No,
-                        content: None,
-                        signature_digest: None,
-                        signature_time: None,
-                    };
-                }
-            };
-            // Signed inside the encryption (RFC 3156 section 6.1)?
-            let (inner_head, inner_body) = mime::split_head(&plaintext);
-            let inner_ct = mime::header(inner_head, "Content-Type").unwrap_or_default();
-            if helper.seen.good.is_empty() && helper.seen.bad.is_empty() && is_pgp_signed(&inner_ct)
-            {
-                return match signed_parts(&inner_ct, inner_body) {
-                    Some((signed, sig)) => {
-                        let mut inner = Helper {
-                            list_key,
-                            members,
-                            seen: Seen::default(),
-                        };
-                        verify_detached(&signed, &sig, &mut inner);
-                        let (signed_by, digest, time) =
-                            judge(&inner.seen, members, list_key, from, now);
-                        Unwrapped {
-                            encrypted: Encrypted::ForList,
-                            signed: signed_by,
-                            content: Some(signed),
-                            signature_digest: digest,
-                            signature_time: time,
-                        }
-                    }
-                    None => broken("the signed part inside the encryption is damaged"),
-                };
-            }
-            let (signed_by, digest, time) = judge(&helper.seen, members, list_key, from, now);
-            Unwrapped {
-                encrypted: Encrypted::ForList,
-                signed: signed_by,
-                content: Some(plaintext),
-                signature_digest: digest,
-                signature_time: time,
-            }
+            pgp_mime_encrypted(&ciphertext, list_key, members, from, max_size, now)
         }
+        // PGP/MIME as Microsoft Exchange passes it on (see exchange_mangled).
+        ("multipart/mixed", _) => match exchange_mangled(&ct, body) {
+            Some(ciphertext) => {
+                pgp_mime_encrypted(&ciphertext, list_key, members, from, max_size, now)
+            }
+            None => plain(),
+        },
         ("multipart/signed", Some(_)) if is_pgp_signed(&ct) => match signed_parts(&ct, body) {
             Some((signed, sig)) => {
                 verify_detached(&signed, &sig, &mut helper);
@@ -225,6 +196,121 @@ fn read(
         },
         ("text/plain" | "", _) => inline(raw, list_key, members, from, max_size, now),
         _ => plain(),
+    }
+}
+
+/// The encrypted part of a PGP/MIME post (RFC 3156 section 4): decrypted
+/// with the list key, and its signature checked, inside (section 6.2) or
+/// on a multipart/signed inside (section 6.1).
+fn pgp_mime_encrypted(
+    ciphertext: &[u8],
+    list_key: &ListKey,
+    members: &[(String, MemberKey)],
+    from: Option<&str>,
+    max_size: usize,
+    now: SystemTime,
+) -> Unwrapped {
+    let mut helper = Helper {
+        list_key,
+        members,
+        seen: Seen::default(),
+    };
+    let plaintext = match decrypt(ciphertext, &mut helper, max_size) {
+        Ok(p) => p,
+        Err(e) => {
+            return Unwrapped {
+                encrypted: if helper.seen.pkesk_for_list {
+                    Encrypted::Broken(e)
+                } else {
+                    Encrypted::NotForList
+                },
+                signed: Signed::No,
+                content: None,
+                signature_digest: None,
+                signature_time: None,
+            };
+        }
+    };
+    // Signed inside the encryption (RFC 3156 section 6.1)?
+    let (inner_head, inner_body) = mime::split_head(&plaintext);
+    let inner_ct = mime::header(inner_head, "Content-Type").unwrap_or_default();
+    if helper.seen.good.is_empty() && helper.seen.bad.is_empty() && is_pgp_signed(&inner_ct) {
+        return match signed_parts(&inner_ct, inner_body) {
+            Some((signed, sig)) => {
+                let mut inner = Helper {
+                    list_key,
+                    members,
+                    seen: Seen::default(),
+                };
+                verify_detached(&signed, &sig, &mut inner);
+                let (signed_by, digest, time) = judge(&inner.seen, members, list_key, from, now);
+                Unwrapped {
+                    encrypted: Encrypted::ForList,
+                    signed: signed_by,
+                    content: Some(signed),
+                    signature_digest: digest,
+                    signature_time: time,
+                }
+            }
+            None => broken("the signed part inside the encryption is damaged"),
+        };
+    }
+    let (signed_by, digest, time) = judge(&helper.seen, members, list_key, from, now);
+    Unwrapped {
+        encrypted: Encrypted::ForList,
+        signed: signed_by,
+        content: Some(plaintext),
+        signature_digest: digest,
+        signature_time: time,
+    }
+}
+
+/// A PGP/MIME encrypted post as Microsoft Exchange (and Outlook.com)
+/// passes it on: the multipart/encrypted turned into a multipart/mixed of
+/// exactly three parts, a text/plain part (empty, or the organisation's
+/// footer), the version part "Version: 1" (named "PGPMIME version(s)
+/// identification") and the armored data (named "encrypted.asc"), the
+/// last two often in base64. Thunderbird and Delta Chat read it as the
+/// PGP/MIME it was; so does the list: the encrypted data, decoded, or
+/// `None` when the post is not exactly that. The text/plain part is
+/// outside the encryption and is dropped with the rest of the wrapping.
+fn exchange_mangled(ct: &str, body: &[u8]) -> Option<Vec<u8>> {
+    let parts = mime::parts(body, &mime::param(ct, "boundary")?)?;
+    let [text, version, data] = parts.as_slice() else {
+        return None;
+    };
+    let media = |part: &[u8]| {
+        let (head, _) = mime::split_head(part);
+        mime::media_type(&mime::header(head, "Content-Type").unwrap_or_default())
+    };
+    if media(text) != "text/plain"
+        || media(version) != "application/pgp-encrypted"
+        || media(data) != "application/octet-stream"
+    {
+        return None;
+    }
+    let version = transfer_decoded(version)?;
+    if String::from_utf8_lossy(&version).trim() != "Version: 1" {
+        return None;
+    }
+    let data = transfer_decoded(data)?;
+    String::from_utf8_lossy(&data)
+        .trim_start()
+        .starts_with("-----BEGIN PGP MESSAGE-----")
+        .then_some(data)
+}
+
+/// A part's body with its base64 undone (7bit, 8bit and binary pass);
+/// `None` for any other transfer encoding.
+fn transfer_decoded(part: &[u8]) -> Option<Vec<u8>> {
+    let (head, body) = mime::split_head(part);
+    match mime::header(head, "Content-Transfer-Encoding")
+        .map(|e| e.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("base64") => crate::crypto::smime::unbase64(body).ok(),
+        None | Some("7bit" | "8bit" | "binary") => Some(body.to_vec()),
+        Some(_) => None,
     }
 }
 
@@ -484,6 +570,9 @@ fn judge(
     if seen.good.is_empty() {
         return match seen.bad.first() {
             None => (Signed::No, None, None),
+            Some(reason) if reason.starts_with(NO_MEMBERS_KEY) => {
+                (Signed::Invalid(reason.clone()), None, None)
+            }
             Some(reason) => (
                 Signed::Invalid(format!("the signature does not verify: {reason}")),
                 None,
@@ -506,11 +595,7 @@ fn judge(
         .iter()
         .find(|(_, k)| k.cert().fingerprint() == *fingerprint)
     else {
-        return (
-            Signed::Invalid("signed by a key that is no member's".into()),
-            None,
-            None,
-        );
+        return (Signed::Invalid(NO_MEMBERS_KEY.into()), None, None);
     };
     let p = policy();
     let names_from = match key.cert().with_policy(&p, now) {
@@ -609,5 +694,111 @@ mod tests {
         let u = unwrap(post, &list, &[], None, 1 << 20, now);
         assert!(matches!(u.encrypted, Encrypted::Broken(_)), "{u:?}");
         assert_eq!(u.content, None);
+    }
+
+    fn fuzz_list_key(now: SystemTime) -> ListKey {
+        ListKey::import(
+            include_bytes!("testdata/fuzz-list-key.asc"),
+            None,
+            "list@example.org",
+            now,
+        )
+        .unwrap()
+    }
+
+    /// A Thunderbird post (from test-data/messages, encrypted to the fuzz
+    /// fixture's list key) as Exchange passes it on: a multipart/mixed of
+    /// a text/plain footer, "PGPMIME Versions Identification" and
+    /// "encrypted.asc" in base64.
+    const EXCHANGE_MANGLED: &[u8] = include_bytes!("testdata/exchange-mangled.eml");
+
+    #[test]
+    fn pgp_mime_mangled_by_exchange_reads_as_the_pgp_mime_it_was() {
+        let now = SystemTime::now();
+        let u = unwrap(
+            EXCHANGE_MANGLED,
+            &fuzz_list_key(now),
+            &[],
+            None,
+            1 << 20,
+            now,
+        );
+        assert_eq!(u.encrypted, Encrypted::ForList, "{u:?}");
+        let content = String::from_utf8(u.content.unwrap()).unwrap();
+        assert!(content.contains("(exchange-mangled-pgpmime-with-footer)"));
+        // The part Exchange put in front stays outside.
+        assert!(!content.contains("Registered office"));
+    }
+
+    #[test]
+    fn only_exactly_the_exchange_shape_is_repaired() {
+        let now = SystemTime::now();
+        let list = fuzz_list_key(now);
+        let text = String::from_utf8(EXCHANGE_MANGLED.to_vec()).unwrap();
+        let (head, _) = mime::split_head(EXCHANGE_MANGLED);
+        let ct = mime::header(head, "Content-Type").unwrap();
+        let b = mime::param(&ct, "boundary").unwrap();
+        let variants = [
+            // A fourth part.
+            text.replace(
+                &format!("--{b}--"),
+                &format!("--{b}\r\nContent-Type: text/plain\r\n\r\nmore\r\n--{b}--"),
+            ),
+            // Another first part.
+            text.replace(
+                "Content-Type: text/plain; charset=\"us-ascii\"",
+                "Content-Type: text/html; charset=\"us-ascii\"",
+            ),
+            // A version part that is not "Version: 1" ("Version: 2\r\r\n").
+            text.replace("VmVyc2lvbjogMQ0NCg==", "VmVyc2lvbjogMg0NCg=="),
+            // Data that is not application/octet-stream.
+            text.replace(
+                "Content-Type: application/octet-stream; name=",
+                "Content-Type: text/plain; name=",
+            ),
+            // Data in an encoding Exchange does not use.
+            text.replace(
+                "Content-Type: application/octet-stream; name=\"encrypted.asc\"",
+                "Content-Type: application/octet-stream; name=\"encrypted.asc\"\r\nContent-Transfer-Encoding: quoted-printable",
+            ),
+            // Not multipart/mixed.
+            text.replace("Content-Type: multipart/mixed;", "Content-Type: multipart/alternative;"),
+        ];
+        for (i, v) in variants.iter().enumerate() {
+            assert_ne!(
+                v.as_bytes(),
+                EXCHANGE_MANGLED,
+                "variant {i} changed nothing"
+            );
+            let u = unwrap(v.as_bytes(), &list, &[], None, 1 << 20, now);
+            assert_eq!(u.encrypted, Encrypted::No, "variant {i}: {u:?}");
+            assert_eq!(u.content, None, "variant {i}");
+        }
+    }
+
+    #[test]
+    fn a_signature_by_a_key_that_is_no_members_says_so() {
+        let now = SystemTime::now();
+        let list = fuzz_list_key(now);
+        let stranger = ListKey::generate(
+            "Carol",
+            "carol@example.net",
+            super::super::KeyAlgo::Ed25519,
+            now,
+        )
+        .unwrap();
+        let signed =
+            super::super::sign_entity(b"Content-Type: text/plain\r\n\r\nHi\r\n", &stranger)
+                .unwrap();
+        let post = [b"From: carol@example.net\r\n".as_slice(), &signed].concat();
+        let u = unwrap(&post, &list, &[], Some("carol@example.net"), 1 << 20, now);
+        let Signed::Invalid(why) = &u.signed else {
+            panic!("{u:?}");
+        };
+        assert!(
+            why.starts_with("signed by a key that is no member's (OpenPGP key "),
+            "{why}"
+        );
+        assert_eq!(u.signature_digest, None);
     }
 }
