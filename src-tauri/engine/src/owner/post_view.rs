@@ -274,7 +274,7 @@ fn sealed(msg: &Message<'_>, evidence: Option<&Evidence>) -> Option<String> {
         .attribute("smime-type")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let encrypted = media == "multipart/encrypted"
+    let encrypted = crate::crypto::openpgp::looks_encrypted(msg.raw_message())
         || (matches!(
             media.as_str(),
             "application/pkcs7-mime" | "application/x-pkcs7-mime"

@@ -201,9 +201,7 @@ impl ListCrypto {
         match &self.openpgp {
             Some(p) => openpgp::unwrap(raw, &p.key, &p.members, from, max, now),
             None => {
-                let (head, _) = crate::mime::split_head(raw);
-                let ct = crate::mime::header(head, "Content-Type").unwrap_or_default();
-                let encrypted = if crate::mime::media_type(&ct) == "multipart/encrypted" {
+                let encrypted = if openpgp::looks_encrypted(raw) {
                     Encrypted::NotForList
                 } else {
                     Encrypted::No

@@ -8,7 +8,7 @@ mod wrap;
 
 pub use list_key::{KeyAlgo, ListKey};
 pub use member_key::{KeyRefusal, MemberKey};
-pub use unwrap::{Encrypted, Signed, Unwrapped, unwrap};
+pub use unwrap::{Encrypted, Signed, Unwrapped, looks_encrypted, unwrap};
 pub use wrap::{SharedPayload, encrypt_entity, sign_entity};
 
 use std::time::SystemTime;

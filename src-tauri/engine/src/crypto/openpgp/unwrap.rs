@@ -265,6 +265,19 @@ fn pgp_mime_encrypted(
     }
 }
 
+/// Whether a post is PGP/MIME encrypted, as sent or as Exchange passes
+/// it on: what a list without an OpenPGP key calls encrypted to another
+/// key.
+pub fn looks_encrypted(raw: &[u8]) -> bool {
+    let (head, body) = mime::split_head(raw);
+    let ct = mime::header(head, "Content-Type").unwrap_or_default();
+    match mime::media_type(&ct).as_str() {
+        "multipart/encrypted" => true,
+        "multipart/mixed" => exchange_mangled(&ct, body).is_some(),
+        _ => false,
+    }
+}
+
 /// A PGP/MIME encrypted post as Microsoft Exchange (and Outlook.com)
 /// passes it on: the multipart/encrypted turned into a multipart/mixed of
 /// exactly three parts, a text/plain part (empty, or the organisation's
@@ -728,6 +741,22 @@ mod tests {
         assert!(content.contains("(exchange-mangled-pgpmime-with-footer)"));
         // The part Exchange put in front stays outside.
         assert!(!content.contains("Registered office"));
+    }
+
+    #[test]
+    fn a_list_without_the_key_sees_an_exchange_mangled_post_as_encrypted() {
+        let corpus = |name: &str| {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../test-data/messages")
+                .join(name);
+            std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        };
+        assert!(looks_encrypted(&corpus("exchange-mangled-pgpmime.eml")));
+        assert!(looks_encrypted(&corpus(
+            "thunderbird-pgpmime-signed-encrypted.eml"
+        )));
+        assert!(!looks_encrypted(&corpus("thunderbird-pgpmime-signed.eml")));
+        assert!(!looks_encrypted(&corpus("neomutt-plain.eml")));
     }
 
     #[test]
