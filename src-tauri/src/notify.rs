@@ -16,6 +16,8 @@ use crate::watch::AgentStatus;
 pub struct Snapshot {
     held: BTreeMap<String, (String, u32)>,
     errors: BTreeMap<String, (String, String)>,
+    /// Copies waiting for the provider's sending limit, by list.
+    limited: BTreeMap<String, (String, u32)>,
     agent_error: Option<String>,
 }
 
@@ -38,6 +40,11 @@ impl Snapshot {
                 .filter(|l| !l.paused)
                 .filter_map(|l| Some((l.address.clone(), (name(l), l.last_error.clone()?))))
                 .collect(),
+            limited: lists
+                .iter()
+                .filter(|l| l.waiting_for_limit > 0)
+                .map(|l| (l.address.clone(), (name(l), l.waiting_for_limit)))
+                .collect(),
             agent_error: status.error.clone(),
         }
     }
@@ -51,9 +58,10 @@ pub struct Notice {
 }
 
 /// What changed from `before` to `after` that the owner must hear of: more
-/// held posts on a list, a list's new or changed error, the agent stopping.
-/// Fewer held posts, an error that went away, or the same error again are
-/// not news.
+/// held posts on a list, a list's new or changed error, a list's copies
+/// starting to wait for the provider's sending limit, the agent stopping.
+/// Fewer held posts, an error that went away, the same error again, or
+/// copies still waiting are not news.
 pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
     let mut out = Vec::new();
     if let Some(e) = &after.agent_error
@@ -75,6 +83,17 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
             out.push(Notice {
                 title,
                 body: "Open Conclave to approve, reject or discard it.".into(),
+            });
+        }
+    }
+    for (address, (name, waiting)) in &after.limited {
+        if !before.limited.contains_key(address) {
+            out.push(Notice {
+                title: format!("{name}: the mail provider's sending limit"),
+                body: format!(
+                    "The provider takes no more mail from this account for now. {waiting} {} wait and go out by themselves when it takes mail again; nothing is lost.",
+                    if *waiting == 1 { "copy" } else { "copies" }
+                ),
             });
         }
     }
@@ -132,6 +151,8 @@ mod tests {
             has_account: true,
             last_check: None,
             last_error: error.map(str::to_string),
+            waiting_for_limit: 0,
+            limit_until: None,
         }
     }
 
@@ -140,6 +161,20 @@ mod tests {
             &Snapshot::of(&status(a.0), &[a.1]),
             &Snapshot::of(&status(b.0), &[b.1]),
         )
+    }
+
+    #[test]
+    fn copies_starting_to_wait_for_the_provider_s_limit_are_told_once() {
+        let waiting = |n: u32| ListSummary {
+            waiting_for_limit: n,
+            ..list(0, None)
+        };
+        let n = between((None, waiting(0)), (None, waiting(312)));
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].title, "Team: the mail provider's sending limit");
+        assert!(n[0].body.contains("312 copies wait"), "{}", n[0].body);
+        assert!(between((None, waiting(312)), (None, waiting(200))).is_empty());
+        assert!(between((None, waiting(5)), (None, waiting(0))).is_empty());
     }
 
     #[test]

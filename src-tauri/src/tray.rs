@@ -287,6 +287,8 @@ mod tests {
             has_account: true,
             last_check: None,
             last_error: None,
+            waiting_for_limit: 0,
+            limit_until: None,
         }
     }
 

@@ -13,6 +13,12 @@
 #                  SendAsDenied (Outlook.com); so are several From addresses
 #                  or fields, and none
 # Logins and addresses compare case-insensitively, like the rig's accounts.
+#
+# A provider's sending limit, for accounts whose login starts with
+# quotaN-wS- (e.g. quota3-w20-list-...@conclave.test): N messages in any S
+# seconds are accepted, each one more is refused with Gmail's words,
+# "550 5.4.5 Daily user sending quota exceeded." (counted in this process,
+# per login, for the rig's lifetime).
 # Mail without a login (no {auth_authen}) is left alone: the rig only
 # attaches this milter to authenticated ports.
 import email.utils
@@ -20,9 +26,16 @@ import os
 import re
 import sys
 
+import threading
+import time
+
 import Milter
 
 REWRITE_DAEMONS = {"gmail"}
+QUOTA = re.compile(r"^quota(\d+)-w(\d+)-", re.IGNORECASE)
+# login -> times of the messages accepted from it
+SENT = {}
+SENT_LOCK = threading.Lock()  # the milter serves connections on threads
 
 
 def log(*words):
@@ -69,7 +82,7 @@ class FromMilter(Milter.Base):
         login = self.login.lower()
         found = [a for v in self.froms for a in addresses(v)]
         if len(self.froms) == 1 and len(found) == 1 and found[0].lower() == login:
-            return Milter.ACCEPT
+            return self.within_quota(login)
         if self.daemon in REWRITE_DAEMONS:
             return self.rewrite()
         if not found:
@@ -81,6 +94,23 @@ class FromMilter(Milter.Base):
         log("%s refused: %s may not send %s" % (self.id, self.login, problem))
         self.setreply("550", "5.7.60", safe("SendAsDenied: the account %s may not send %s" % (self.login, problem)))
         return Milter.REJECT
+
+    def within_quota(self, login):
+        """Accepts unless the login's sending limit is reached."""
+        limit = QUOTA.match(login)
+        if not limit:
+            return Milter.ACCEPT
+        most, window = int(limit.group(1)), int(limit.group(2))
+        with SENT_LOCK:
+            now = time.monotonic()
+            recent = [t for t in SENT.get(login, []) if now - t < window]
+            over = len(recent) >= most
+            SENT[login] = recent if over else recent + [now]
+        if over:
+            log("%s refused: %s is over its quota (%d in %d s)" % (self.id, login, most, window))
+            self.setreply("550", "5.4.5", "Daily user sending quota exceeded.")
+            return Milter.REJECT
+        return Milter.ACCEPT
 
     def rewrite(self):
         """Gmail: the first From names the login, keeping its display name."""

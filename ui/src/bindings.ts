@@ -394,7 +394,12 @@ export type ListSummary = { address: string, name: string, protocol: string, mem
 /**
  * RFC 3339, UTC; `None` before the first check.
  */
-last_check: string | null, last_error: string | null, };
+last_check: string | null, last_error: string | null,
+/**
+ * Copies waiting because the mail provider refuses more mail for now
+ * (its sending limit), and when they are tried again (RFC 3339, UTC).
+ */
+waiting_for_limit: number, limit_until: string | null, };
 
 /**
  * One of a member's keys as the members table (and `member list`) shows it.

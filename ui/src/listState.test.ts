@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ListSummary, Watching } from "./api";
-import { formatLastCheck, listState, watchingOf } from "./listState";
+import { formatLastCheck, limitNote, listState, watchingOf } from "./listState";
 
 function list(over: Partial<ListSummary> = {}): ListSummary {
   return {
@@ -14,6 +14,8 @@ function list(over: Partial<ListSummary> = {}): ListSummary {
     has_account: true,
     last_check: null,
     last_error: null,
+    waiting_for_limit: 0,
+    limit_until: null,
     ...over,
   };
 }
@@ -60,5 +62,16 @@ describe("watchingOf", () => {
 describe("formatLastCheck", () => {
   it("says never before the first check", () => {
     expect(formatLastCheck(null)).toBe("never");
+  });
+});
+
+describe("limitNote", () => {
+  it("says how many copies wait for the provider's limit, and until when", () => {
+    expect(limitNote(list())).toBeNull();
+    const now = new Date("2026-12-03T10:00:00Z");
+    const until = new Date("2026-12-03T11:00:00Z");
+    const note = limitNote(list({ waiting_for_limit: 312, limit_until: until.toISOString() }), now);
+    expect(note).toBe(`312 copies wait for the provider's sending limit, until ${formatLastCheck(until.toISOString(), now)}`);
+    expect(limitNote(list({ waiting_for_limit: 1 }))).toBe("1 copy waits for the provider's sending limit");
   });
 });

@@ -46,3 +46,15 @@ export function formatLastCheck(rfc3339: string | null, now: Date = new Date()):
     ? at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
     : at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
+
+/**
+ * What the list row says of copies waiting for the mail provider's sending
+ * limit ("312 copies wait for the provider's sending limit, until 14:05"),
+ * or null when none wait.
+ */
+export function limitNote(list: ListSummary, now: Date = new Date()): string | null {
+  if (list.waiting_for_limit <= 0) return null;
+  const copies = list.waiting_for_limit === 1 ? "1 copy waits" : `${list.waiting_for_limit} copies wait`;
+  const until = list.limit_until ? `, until ${formatLastCheck(list.limit_until, now)}` : "";
+  return `${copies} for the provider's sending limit${until}`;
+}

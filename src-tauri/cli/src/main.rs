@@ -360,6 +360,12 @@ fn print_report(report: &RunReport) {
             l.filed,
             l.pending
         );
+        if l.waiting_for_limit > 0 {
+            println!(
+                "{}: the mail provider refuses more mail for now (its sending limit): {} copies wait and go out on a later run (`conclave-cli log {}` has its words)",
+                l.address, l.waiting_for_limit, l.address
+            );
+        }
         if let Some(e) = &l.error {
             eprintln!("conclave-cli: {}: {e}", l.address);
         }

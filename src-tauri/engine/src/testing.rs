@@ -61,6 +61,9 @@ pub struct World {
     pub imap_down: bool,
     /// The list's secret keys, as the keychain would keep them.
     pub secrets: Vec<(String, SecretKind, String)>,
+    /// The provider's sending limit: once this many copies were taken,
+    /// every further one is refused as over the quota.
+    pub limit: Option<usize>,
     sends_this_run: usize,
 }
 
@@ -255,6 +258,9 @@ impl Sender for FakeSender {
             .find(|(prefix, _)| to.starts_with(prefix.as_str()))
         {
             return answer.clone();
+        }
+        if w.limit.is_some_and(|most| w.sent.len() >= most) {
+            return SendOutcome::Limited("550 5.4.5 Daily user sending quota exceeded.".into());
         }
         w.sent.push(Sent {
             from: from.into(),

@@ -14,6 +14,7 @@ mod openpgp_list;
 mod openpgp_posts;
 mod owner_input;
 mod plain_list;
+mod provider_limits;
 mod rig_selftest;
 mod smime_clients;
 mod smime_list;

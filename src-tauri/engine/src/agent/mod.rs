@@ -75,6 +75,9 @@ pub struct ListReport {
     pub filed: u32,
     /// Deliveries still waiting for a retry after this run.
     pub pending: u32,
+    /// Copies this run left waiting because the provider refused more mail
+    /// for now (its sending limit).
+    pub waiting_for_limit: u32,
     /// What stopped this list's run, in words for the owner.
     pub error: Option<String>,
 }

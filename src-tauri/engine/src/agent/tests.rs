@@ -291,3 +291,45 @@ fn an_approved_post_goes_out_as_distrib_encrypt_says() {
         assert!(store.held_posts(&list).unwrap().is_empty(), "{setting}");
     }
 }
+
+/// The provider's daily quota reached in the middle of a fan-out: the
+/// copies left wait (nobody fails or shows as bouncing, the post is not
+/// filed), the owner can see how many, and once the provider takes mail
+/// again they go out, each member getting the post once.
+#[test]
+fn copies_refused_by_the_provider_s_sending_limit_wait_and_go_out_later() {
+    let all = members(10);
+    let t = list_of(&all);
+    t.mail.deliver(&post(ALICE, "Rally"));
+    t.mail.world().limit = Some(4);
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.sent, l.failed, l.retrying), (4, 0, 0), "{l:?}");
+    assert_eq!(l.waiting_for_limit, 6, "{l:?}");
+    assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 0);
+    let store = t.store();
+    assert!(store.bouncing(&t.list).unwrap().is_empty());
+    let summary = &store.list_summaries().unwrap()[0];
+    assert_eq!(summary.waiting_for_limit, 6);
+    assert!(summary.limit_until.is_some());
+    assert!(
+        store
+            .activity(&t.list, 20)
+            .unwrap()
+            .iter()
+            .any(|a| a.message.contains("sending limit") && a.message.contains("6 copies wait")),
+        "the owner can read why, once"
+    );
+    // Before the wait is over nothing is tried.
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.sent, l.waiting_for_limit), (0, 0), "{l:?}");
+    assert_eq!(t.mail.world().sent.len(), 4);
+    // The next day.
+    t.mail.world().limit = None;
+    store.make_all_due_now();
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.sent, l.failed, l.filed), (6, 0, 1), "{l:?}");
+    for m in &all {
+        assert_eq!(t.mail.received(m).len(), 1, "{m}");
+    }
+    assert_eq!(store.list_summaries().unwrap()[0].waiting_for_limit, 0);
+}

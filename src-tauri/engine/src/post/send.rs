@@ -121,6 +121,10 @@ pub(crate) struct LaneReport {
     retrying: u32,
 }
 
+/// How long the copies wait once the provider refuses more mail: then one
+/// copy tries again, and if the limit still holds they wait again.
+pub const LIMIT_WAIT_SECS: i64 = 3600;
+
 /// One list's sending in one run: what it sends with and as. The parts
 /// blocking work needs (the store, the list, its keys, what copies name)
 /// are shared, so that work can go to the blocking pool.
@@ -176,10 +180,12 @@ impl<S: Servers> Sending<'_, S> {
             SMTP_LANES.min(due.len())
         };
         let (commits, to_commit) = tokio::sync::mpsc::unbounded_channel();
+        // The provider's words once it refuses more mail: every lane stops.
+        let limited: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
         let sending = async {
             let lane = |i: usize| {
                 let mine: Vec<&Delivery> = due.iter().skip(i).step_by(lanes).collect();
-                self.send_lane(mine, &prepared, &tally, commits.clone())
+                self.send_lane(mine, &prepared, &tally, commits.clone(), &limited)
             };
             let outcomes = futures::future::join_all((0..lanes).map(lane)).await;
             // The committer ends once no lane can ask it for more.
@@ -188,6 +194,13 @@ impl<S: Servers> Sending<'_, S> {
         };
         let ((), outcomes) = tokio::join!(committer(self.store.clone(), to_commit), sending);
         tally.end();
+        let words = limited.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(words) = words {
+            let list = self.list.clone();
+            let until = now() + LIMIT_WAIT_SECS;
+            report.waiting_for_limit =
+                with_store(&self.store, move |s| s.wait_for_limit(&list, until, &words)).await?;
+        }
         let mut first_error = None;
         for outcome in outcomes {
             let (counts, error) = outcome;
@@ -307,6 +320,7 @@ impl<S: Servers> Sending<'_, S> {
         prepared: &HashMap<i64, Arc<Result<Rendering, CopyError>>>,
         tally: &Tally<'_>,
         commits: Commits,
+        limited: &std::sync::Mutex<Option<String>>,
     ) -> (LaneReport, Option<AgentError>) {
         let list = self.list.clone();
         let mut counts = LaneReport::default();
@@ -317,6 +331,10 @@ impl<S: Servers> Sending<'_, S> {
                 .then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
             let mut smtp: Option<S::Sender> = None;
             for (i, delivery) in due.into_iter().enumerate() {
+                if limited.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                    // The provider takes no more for now: what is left waits.
+                    break;
+                }
                 if let (true, Some(p)) = (i > 0, pause) {
                     tokio::time::sleep(p).await;
                 }
@@ -350,6 +368,14 @@ impl<S: Servers> Sending<'_, S> {
                     SendOutcome::Failed(error) => {
                         counts.failed += 1;
                         DeliveryChange::Failed { delivery: d, error }
+                    }
+                    SendOutcome::Limited(error) => {
+                        *limited.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
+                        DeliveryChange::Limited {
+                            delivery: d,
+                            error,
+                            until: now() + LIMIT_WAIT_SECS,
+                        }
                     }
                     SendOutcome::Retry(e) => {
                         let attempts = d.attempts + 1;

@@ -20,6 +20,10 @@ pub struct ListSummary {
     /// RFC 3339, UTC; `None` before the first check.
     pub last_check: Option<String>,
     pub last_error: Option<String>,
+    /// Copies waiting because the mail provider refuses more mail for now
+    /// (its sending limit), and when they are tried again (RFC 3339, UTC).
+    pub waiting_for_limit: u32,
+    pub limit_until: Option<String>,
 }
 
 impl Store {
@@ -168,7 +172,13 @@ impl Store {
                     WHERE p.list_id = l.id AND h.resolution IS NULL),
                 (SELECT count(*) FROM deliveries d JOIN posts p ON p.id = d.post_id
                     WHERE p.list_id = l.id AND d.state = 'sent' AND d.updated_at >= ?1),
-                EXISTS (SELECT 1 FROM accounts a WHERE a.list_id = l.id)
+                EXISTS (SELECT 1 FROM accounts a WHERE a.list_id = l.id),
+                (SELECT count(*) FROM deliveries d JOIN posts p ON p.id = d.post_id
+                    WHERE p.list_id = l.id AND d.state IN ('queued', 'sending')
+                      AND d.limited_until IS NOT NULL),
+                (SELECT min(d.limited_until) FROM deliveries d JOIN posts p ON p.id = d.post_id
+                    WHERE p.list_id = l.id AND d.state IN ('queued', 'sending')
+                      AND d.limited_until IS NOT NULL)
              FROM lists l ORDER BY l.name COLLATE NOCASE, l.address",
         )?;
         let rows = stmt.query_map([start_of_day], |r| {
@@ -183,6 +193,8 @@ impl Store {
                 held: r.get(7)?,
                 deliveries_today: r.get(8)?,
                 has_account: r.get(9)?,
+                waiting_for_limit: r.get(10)?,
+                limit_until: r.get::<_, Option<i64>>(11)?.map(rfc3339),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -217,6 +217,11 @@ const STEPS: &[&str] = &[
     ALTER TABLE posts ADD COLUMN signer TEXT;
     ALTER TABLE posts ADD COLUMN signer_key TEXT;
     "#,
+    // 5: a copy waiting for the provider's sending limit (a quota a day, a
+    // rate) rather than for a retry of its own: until when.
+    r#"
+    ALTER TABLE deliveries ADD COLUMN limited_until INTEGER;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

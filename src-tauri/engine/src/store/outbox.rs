@@ -55,6 +55,13 @@ pub enum DeliveryChange {
         delivery: Delivery,
         error: String,
     },
+    /// Refused by the provider's sending limit: waits until `until`, and
+    /// the attempt does not count against the copy.
+    Limited {
+        delivery: Delivery,
+        error: String,
+        until: i64,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +183,18 @@ impl Store {
                     next_at,
                 } => self.mark_retry(delivery, error, *next_at)?,
                 DeliveryChange::Failed { delivery, error } => self.mark_failed(delivery, error)?,
+                DeliveryChange::Limited {
+                    delivery,
+                    error,
+                    until,
+                } => {
+                    self.conn.execute(
+                        "UPDATE deliveries SET state = 'queued', attempts = max(attempts - 1, 0),
+                            last_error = ?1, next_attempt_at = ?2, limited_until = ?2, updated_at = ?3
+                         WHERE id = ?4",
+                        params![error, until, now(), delivery.id],
+                    )?;
+                }
             }
         }
         tx.commit()?;
@@ -184,7 +203,8 @@ impl Store {
 
     pub fn mark_sending(&self, delivery_id: i64) -> Result<()> {
         self.conn.execute(
-            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?1 WHERE id = ?2",
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, limited_until = NULL,
+                updated_at = ?1 WHERE id = ?2",
             params![now(), delivery_id],
         )?;
         Ok(())
@@ -196,6 +216,44 @@ impl Store {
             params![now(), delivery_id],
         )?;
         Ok(())
+    }
+
+    /// The provider refuses more mail for now: every copy of the list that
+    /// is due by `until` waits until then (trying them one by one would
+    /// only collect refusals). Logged once, with the provider's words;
+    /// returns how many wait.
+    pub fn wait_for_limit(&self, list: &List, until: i64, words: &str) -> Result<u32> {
+        let tx = self.conn.unchecked_transaction()?;
+        let waiting = self.conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ?1, limited_until = ?1
+             WHERE state IN ('queued', 'sending') AND next_attempt_at <= ?1
+               AND post_id IN (SELECT id FROM posts WHERE list_id = ?2)",
+            params![until, list.id],
+        )? as u32;
+        let at = chrono::DateTime::from_timestamp(until, 0)
+            .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
+            .unwrap_or_default();
+        self.log(
+            list.id,
+            None,
+            ActivityKind::Delivery,
+            &format!(
+                "the mail provider refuses more mail for now (its sending limit: {words}); {waiting} copies wait until {at}"
+            ),
+        )?;
+        tx.commit()?;
+        Ok(waiting)
+    }
+
+    /// Copies of this list waiting for the provider's sending limit, and
+    /// until when the first of them waits.
+    pub fn waiting_for_limit(&self, list: &List) -> Result<(u32, Option<i64>)> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), min(d.limited_until) FROM deliveries d JOIN posts p ON p.id = d.post_id
+             WHERE p.list_id = ?1 AND d.state IN ('queued', 'sending') AND d.limited_until IS NOT NULL",
+            [list.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
     }
 
     /// A temporary failure: try again at `next_at`.

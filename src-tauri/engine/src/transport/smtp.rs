@@ -27,6 +27,26 @@ pub enum SendOutcome {
     Retry(String),
     /// 5xx: the server refused this recipient or message for good.
     Failed(String),
+    /// The provider's sending limit (a quota a day, a rate): nothing is
+    /// wrong with this copy or its member; it waits, and so do the copies
+    /// behind it.
+    Limited(String),
+}
+
+/// Whether a refusal is the provider's sending limit rather than about the
+/// message or its recipient: a 421, 450, 451, 452, 550 or 554 whose words
+/// speak of a quota, a rate or a limit ("550 5.4.5 Daily user sending
+/// quota exceeded.", "421 4.7.0 ... rate limited", "452 4.3.1 ... limit").
+pub fn is_sending_limit(code: Option<u16>, text: &str) -> bool {
+    let code_fits = code.is_none_or(|c| matches!(c, 421 | 450 | 451 | 452 | 550 | 554));
+    let words = text.to_ascii_lowercase();
+    code_fits
+        && words.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+            matches!(
+                w,
+                "quota" | "rate" | "ratelimit" | "ratelimited" | "limit" | "limits" | "limited"
+            )
+        })
 }
 
 /// A message as SMTP carries it: every line ending CRLF (a bare CR or LF is
@@ -240,6 +260,14 @@ impl Outgoing {
         let wire = wire_format(message);
         match tokio::time::timeout(COMMAND_TIMEOUT, self.conn.send(&envelope, &wire)).await {
             Ok(Ok(_)) => SendOutcome::Sent,
+            Ok(Err(e))
+                if is_sending_limit(
+                    e.status().and_then(|c| c.to_string().parse().ok()),
+                    &full_message(&e),
+                ) =>
+            {
+                SendOutcome::Limited(full_message(&e))
+            }
             Ok(Err(e)) if e.is_permanent() => SendOutcome::Failed(full_message(&e)),
             Ok(Err(e)) => SendOutcome::Retry(full_message(&e)),
             Err(_) => SendOutcome::Retry(format!("the {} stopped answering", self.server)),
@@ -258,6 +286,36 @@ impl Outgoing {
 
 #[cfg(test)]
 mod tests {
+    use super::is_sending_limit;
+
+    #[test]
+    fn a_provider_s_sending_limit_is_told_from_a_refusal() {
+        for (code, words) in [
+            (550, "5.4.5 Daily user sending quota exceeded."),
+            (
+                421,
+                "4.7.0 Try again later, closing connection. (rate limited)",
+            ),
+            (452, "4.5.3 Too many messages: sending limit reached"),
+            (554, "5.7.1 Ratelimit exceeded for this account"),
+            (451, "4.7.1 Rate limit: slow down"),
+        ] {
+            assert!(is_sending_limit(Some(code), words), "{code} {words}");
+        }
+        for (code, words) in [
+            (550, "5.1.1 User unknown"),
+            (552, "5.3.4 Message size exceeds fixed limit"),
+            (450, "4.2.0 Mailbox unavailable"),
+            (
+                550,
+                "5.7.60 SendAsDenied: the account may not send as someone else",
+            ),
+            (554, "5.7.1 Generated message refused"),
+        ] {
+            assert!(!is_sending_limit(Some(code), words), "{code} {words}");
+        }
+    }
+
     use super::wire_format;
 
     #[test]
