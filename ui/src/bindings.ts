@@ -8,7 +8,13 @@ export type Account = { imap: Endpoint, smtp: Endpoint,
 /**
  * An extra trusted CA (PEM) for self-hosted servers, beside the system's.
  */
-ca_pem: string | null, };
+ca_pem: string | null,
+/**
+ * How many copies the provider lets the account send in 24 hours
+ * (Gmail: 500), if the owner knows: the outbox keeps to it, spreading
+ * a large fan-out over the days, instead of running into refusals.
+ */
+daily_limit: number | null, };
 
 /**
  * One entry of the log as the activity view shows it.
@@ -592,7 +598,13 @@ domains: Array<string>, imap: ServerPreset, smtp: ServerPreset, user: UserName,
 /**
  * What the owner must know before it works (an app password...), or "".
  */
-note: string, };
+note: string,
+/**
+ * Copies the provider lets a consumer account send in 24 hours, where
+ * it says so (Gmail: 500, over a rolling day); `None` where we know of
+ * no published figure.
+ */
+daily_limit: number | null, };
 
 /**
  * What the poster is sent when an owner rejects their post.

@@ -36,6 +36,17 @@ const PRESETS: ProviderPreset[] = [
     smtp: { host: "posteo.de", port: 465, tls: "implicit" },
     user: "address",
     note: "",
+    daily_limit: null,
+  },
+  {
+    id: "gmail",
+    name: "Gmail",
+    domains: ["gmail.com"],
+    imap: { host: "imap.gmail.com", port: 993, tls: "implicit" },
+    smtp: { host: "smtp.gmail.com", port: 465, tls: "implicit" },
+    user: "address",
+    note: "app password",
+    daily_limit: 500,
   },
   {
     id: "riseup",
@@ -45,6 +56,7 @@ const PRESETS: ProviderPreset[] = [
     smtp: { host: "mail.riseup.net", port: 587, tls: "starttls" },
     user: "local-part",
     note: "without @riseup.net",
+    daily_limit: null,
   },
 ];
 
@@ -123,6 +135,14 @@ describe("the account step", () => {
     expect(other.preset).toBe(OTHER);
     expect(other.imap.host).toBe("mail.riseup.net");
     expect(applyPreset(emptyAccount(), "no-such", PRESETS, "x@y.org").preset).toBe(OTHER);
+  });
+
+  it("a provider's daily sending limit goes with its preset into the account", () => {
+    const gmail = applyPreset(emptyAccount(), "gmail", PRESETS, "tenants@gmail.com");
+    expect(gmail.dailyLimit).toBe(500);
+    expect(toAccount({ ...gmail, imapPassword: "pw" }).account.daily_limit).toBe(500);
+    expect(applyPreset(gmail, "posteo", PRESETS, "tenants@gmail.com").dailyLimit).toBeNull();
+    expect(toAccount(filled()).account.daily_limit).toBeNull();
     expect(userFor(null, " x@y.org ")).toBe("x@y.org");
   });
 

@@ -44,6 +44,9 @@ export interface AccountForm {
   /** A certificate authority (PEM) for a self-hosted server. */
   caPem: string | null;
   caName: string | null;
+  /** Messages the provider lets the account send in 24 hours, from the
+   *  chosen provider (Gmail: 500); null when not known. */
+  dailyLimit: number | null;
 }
 
 export type KeyMode = "generate" | "import";
@@ -112,6 +115,7 @@ export function emptyAccount(): AccountForm {
     smtpPassword: "",
     caPem: null,
     caName: null,
+    dailyLimit: null,
   };
 }
 
@@ -147,7 +151,11 @@ export function applyPreset(
   const preset = presets.find((p) => p.id === presetId) ?? null;
   const suggestedBefore = userFor(previous, address);
   const userUntouched = form.imapUser.trim() === "" || form.imapUser.trim() === suggestedBefore;
-  const next: AccountForm = { ...form, preset: preset ? preset.id : OTHER };
+  const next: AccountForm = {
+    ...form,
+    preset: preset ? preset.id : OTHER,
+    dailyLimit: preset ? preset.daily_limit : form.dailyLimit,
+  };
   if (preset) {
     next.imap = { host: preset.imap.host, port: String(preset.imap.port), tls: preset.imap.tls };
     next.smtp = { host: preset.smtp.host, port: String(preset.smtp.port), tls: preset.smtp.tls };
@@ -221,6 +229,7 @@ export function toAccount(form: AccountForm): { account: Account; imapPassword: 
         user: form.smtpSame ? user : form.smtpUser.trim(),
       },
       ca_pem: form.caPem,
+      daily_limit: form.dailyLimit,
     },
     imapPassword: form.imapPassword,
     smtpPassword: form.smtpSame ? form.imapPassword : form.smtpPassword,

@@ -135,6 +135,11 @@ struct AccountArgs {
     /// An extra CA certificate (PEM) to trust for this account's servers.
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
+    /// How many copies the provider lets this account send in 24 hours
+    /// (Gmail: 500): the list keeps to it, spreading a large fan-out over
+    /// the days. 0 or not given: no limit known.
+    #[arg(long, value_name = "N")]
+    daily_limit: Option<u32>,
     /// Save without logging in first (e.g. while offline).
     #[arg(long)]
     no_check: bool,
@@ -362,7 +367,7 @@ fn print_report(report: &RunReport) {
         );
         if l.waiting_for_limit > 0 {
             println!(
-                "{}: the mail provider refuses more mail for now (its sending limit): {} copies wait and go out on a later run (`conclave-cli log {}` has its words)",
+                "{}: {} copies wait for the sending limit (the provider's, or the account's daily-limit) and go out by themselves later; `conclave-cli log {}` says why and until when",
                 l.address, l.waiting_for_limit, l.address
             );
         }
@@ -433,6 +438,7 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
                     user: a.smtp_user,
                 },
                 ca_pem,
+                daily_limit: a.daily_limit.filter(|n| *n > 0),
             };
             let imap_pw = password(
                 "CONCLAVE_IMAP_PASSWORD",

@@ -425,6 +425,11 @@ pub struct Account {
     pub smtp: Endpoint,
     /// An extra trusted CA (PEM) for self-hosted servers, beside the system's.
     pub ca_pem: Option<String>,
+    /// How many copies the provider lets the account send in 24 hours
+    /// (Gmail: 500), if the owner knows: the outbox keeps to it, spreading
+    /// a large fan-out over the days, instead of running into refusals.
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
 }
 
 /// A member's name as the owner typed it, trimmed. It becomes the display

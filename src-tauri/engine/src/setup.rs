@@ -522,6 +522,7 @@ mod tests {
             imap: endpoint("imap.example.org", 993, TlsMode::Implicit),
             smtp: endpoint("smtp.example.org", 587, TlsMode::Starttls),
             ca_pem: None,
+            daily_limit: None,
         }
     }
 

@@ -312,6 +312,7 @@ impl TestList {
             imap: endpoint("imap.example.org"),
             smtp: endpoint("smtp.example.org"),
             ca_pem: None,
+            daily_limit: None,
         };
         store.set_account(&list.address, &account).unwrap();
         for m in members {

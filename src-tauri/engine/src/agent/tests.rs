@@ -333,3 +333,41 @@ fn copies_refused_by_the_provider_s_sending_limit_wait_and_go_out_later() {
     }
     assert_eq!(store.list_summaries().unwrap()[0].waiting_for_limit, 0);
 }
+
+/// An account with a daily limit: each run sends what the last 24 hours
+/// leave room for, the rest waits until the first of those sends is a day
+/// old; over three days every member gets the post once, nobody fails.
+#[test]
+fn a_daily_limit_spreads_a_fan_out_over_the_days() {
+    let all = members(10);
+    let t = list_of(&all);
+    let store = t.store();
+    let mut account = store.account(&t.list).unwrap();
+    account.daily_limit = Some(4);
+    store.set_account(&t.list.address, &account).unwrap();
+    t.mail.deliver(&post(ALICE, "Agenda"));
+
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.sent, l.failed, l.waiting_for_limit), (4, 0, 6), "{l:?}");
+    let summary = &store.list_summaries().unwrap()[0];
+    assert_eq!(summary.waiting_for_limit, 6);
+    // The same day: no room.
+    store.make_all_due_now();
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.sent, l.waiting_for_limit), (0, 6), "{l:?}");
+    // A day later, room for four more; then for the last two.
+    for (sent, waiting, filed) in [(4, 2, 0), (2, 0, 1)] {
+        store.age_sent(86_400 + 1);
+        store.make_all_due_now();
+        let l = &t.run().unwrap().lists[0];
+        assert_eq!(
+            (l.sent, l.waiting_for_limit, l.filed),
+            (sent, waiting, filed),
+            "{l:?}"
+        );
+    }
+    for m in &all {
+        assert_eq!(t.mail.received(m).len(), 1, "{m}");
+    }
+    assert!(store.bouncing(&t.list).unwrap().is_empty());
+}

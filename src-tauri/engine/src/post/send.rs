@@ -159,9 +159,15 @@ impl<S: Servers> Sending<'_, S> {
         progress: Option<&OnProgress>,
     ) -> Result<(), AgentError> {
         let list = self.list.clone();
-        let due = with_store(&self.store, move |s| s.due_deliveries(&list, now())).await?;
+        let mut due = with_store(&self.store, move |s| s.due_deliveries(&list, now())).await?;
         if due.is_empty() {
             return Ok(());
+        }
+        if let Some(limit) = self.account.daily_limit {
+            report.waiting_for_limit += self.keep_to_daily_limit(&mut due, limit).await?;
+            if due.is_empty() {
+                return Ok(());
+            }
         }
         let tally = Tally::start(&self.list.address, due.len(), progress);
         // Prepared once per post: a plain list sends every member the same
@@ -212,6 +218,34 @@ impl<S: Servers> Sending<'_, S> {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Leaves in `due` what the account's daily limit lets go out now (the
+    /// messages of the last 24 hours counted); the rest wait until the
+    /// first of those is a day old and makes room. Returns how many wait.
+    async fn keep_to_daily_limit(
+        &self,
+        due: &mut Vec<Delivery>,
+        limit: u32,
+    ) -> Result<u32, AgentError> {
+        let list = self.list.clone();
+        let (sent, first) = with_store(&self.store, move |s| s.sent_in_last_day(&list)).await?;
+        let room = limit.saturating_sub(sent) as usize;
+        if due.len() <= room {
+            return Ok(0);
+        }
+        let later: Vec<i64> = due.split_off(room).iter().map(|d| d.id).collect();
+        let until = first.map_or(now(), |t| t + 86_400).max(now() + 60);
+        let (list, words) = (
+            self.list.clone(),
+            format!(
+                "the account's daily limit of {limit} messages (daily-limit); {sent} went out in the last 24 hours"
+            ),
+        );
+        Ok(with_store(&self.store, move |s| {
+            s.wait_for_daily_limit(&list, until, &words, &later)
+        })
+        .await?)
     }
 
     /// A post made ready for its copies, on the blocking pool (a protected

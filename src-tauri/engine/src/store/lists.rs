@@ -291,14 +291,15 @@ impl Store {
         let list = self.list(address)?;
         self.conn.execute(
             "INSERT INTO accounts (list_id, imap_host, imap_port, imap_tls, imap_user,
-                                   smtp_host, smtp_port, smtp_tls, smtp_user, ca_pem)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                                   smtp_host, smtp_port, smtp_tls, smtp_user, ca_pem,
+                                   daily_limit)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              ON CONFLICT (list_id) DO UPDATE SET
                 imap_host = excluded.imap_host, imap_port = excluded.imap_port,
                 imap_tls = excluded.imap_tls, imap_user = excluded.imap_user,
                 smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port,
                 smtp_tls = excluded.smtp_tls, smtp_user = excluded.smtp_user,
-                ca_pem = excluded.ca_pem",
+                ca_pem = excluded.ca_pem, daily_limit = excluded.daily_limit",
             params![
                 list.id,
                 account.imap.host,
@@ -310,6 +311,7 @@ impl Store {
                 account.smtp.tls.as_str(),
                 account.smtp.user,
                 account.ca_pem,
+                account.daily_limit,
             ],
         )?;
         self.log(
@@ -335,7 +337,7 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT imap_host, imap_port, imap_tls, imap_user,
-                        smtp_host, smtp_port, smtp_tls, smtp_user, ca_pem
+                        smtp_host, smtp_port, smtp_tls, smtp_user, ca_pem, daily_limit
                  FROM accounts WHERE list_id = ?1",
                 [list.id],
                 |r| {
@@ -364,6 +366,7 @@ impl Store {
                             user: r.get(7)?,
                         },
                         ca_pem: r.get(8)?,
+                        daily_limit: r.get(9)?,
                     })
                 },
             )
@@ -546,6 +549,7 @@ mod tests {
                 user: "l".into(),
             },
             ca_pem: Some("PEM".into()),
+            daily_limit: Some(500),
         };
         s.set_account("l@example.org", &acc).unwrap();
         assert_eq!(s.account(&l).unwrap(), acc);
@@ -576,6 +580,7 @@ mod tests {
                 user: "l".into(),
             },
             ca_pem: None,
+            daily_limit: None,
         };
         let key = StoredKey {
             fingerprint: "AB12".into(),

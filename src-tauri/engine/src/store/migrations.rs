@@ -218,9 +218,13 @@ const STEPS: &[&str] = &[
     ALTER TABLE posts ADD COLUMN signer_key TEXT;
     "#,
     // 5: a copy waiting for the provider's sending limit (a quota a day, a
-    // rate) rather than for a retry of its own: until when.
+    // rate) rather than for a retry of its own: until when; and the limit
+    // an account has, when the owner knows it.
     r#"
     ALTER TABLE deliveries ADD COLUMN limited_until INTEGER;
+
+    -- How many copies the account may send in 24 hours, when known.
+    ALTER TABLE accounts ADD COLUMN daily_limit INTEGER;
     "#,
 ];
 

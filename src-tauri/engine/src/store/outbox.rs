@@ -148,6 +148,18 @@ impl Store {
         )?)
     }
 
+    /// Moves every sent delivery `secs` into the past, as if that time had
+    /// gone by (tests do not wait a day).
+    #[cfg(test)]
+    pub(crate) fn age_sent(&self, secs: i64) {
+        self.conn
+            .execute(
+                "UPDATE deliveries SET updated_at = updated_at - ?1 WHERE state = 'sent'",
+                [secs],
+            )
+            .unwrap();
+    }
+
     /// Every waiting delivery due now, as if its retry time had come (tests
     /// do not wait a minute).
     #[cfg(test)]
@@ -223,13 +235,51 @@ impl Store {
     /// only collect refusals). Logged once, with the provider's words;
     /// returns how many wait.
     pub fn wait_for_limit(&self, list: &List, until: i64, words: &str) -> Result<u32> {
+        let reason =
+            format!("the mail provider refuses more mail for now (its sending limit: {words})");
+        self.wait_until(list, until, &reason, None)
+    }
+
+    /// Like [`Store::wait_for_limit`], for the deliveries `only` (those
+    /// beyond what the account's daily limit lets this run send), logged
+    /// with `reason`.
+    pub fn wait_for_daily_limit(
+        &self,
+        list: &List,
+        until: i64,
+        reason: &str,
+        only: &[i64],
+    ) -> Result<u32> {
+        self.wait_until(list, until, reason, Some(only))
+    }
+
+    fn wait_until(
+        &self,
+        list: &List,
+        until: i64,
+        reason: &str,
+        only: Option<&[i64]>,
+    ) -> Result<u32> {
         let tx = self.conn.unchecked_transaction()?;
-        let waiting = self.conn.execute(
-            "UPDATE deliveries SET next_attempt_at = ?1, limited_until = ?1
-             WHERE state IN ('queued', 'sending') AND next_attempt_at <= ?1
-               AND post_id IN (SELECT id FROM posts WHERE list_id = ?2)",
-            params![until, list.id],
-        )? as u32;
+        let waiting = match only {
+            None => self.conn.execute(
+                "UPDATE deliveries SET next_attempt_at = ?1, limited_until = ?1
+                 WHERE state IN ('queued', 'sending') AND next_attempt_at <= ?1
+                   AND post_id IN (SELECT id FROM posts WHERE list_id = ?2)",
+                params![until, list.id],
+            )? as u32,
+            Some(ids) => {
+                let mut n = 0;
+                for id in ids {
+                    n += self.conn.execute(
+                        "UPDATE deliveries SET next_attempt_at = ?1, limited_until = ?1
+                         WHERE id = ?2 AND state IN ('queued', 'sending')",
+                        params![until, id],
+                    )? as u32;
+                }
+                n
+            }
+        };
         let at = chrono::DateTime::from_timestamp(until, 0)
             .map(|t| t.with_timezone(&chrono::Local).format("%H:%M").to_string())
             .unwrap_or_default();
@@ -237,12 +287,21 @@ impl Store {
             list.id,
             None,
             ActivityKind::Delivery,
-            &format!(
-                "the mail provider refuses more mail for now (its sending limit: {words}); {waiting} copies wait until {at}"
-            ),
+            &format!("{reason}; {waiting} copies wait until {at}"),
         )?;
         tx.commit()?;
         Ok(waiting)
+    }
+
+    /// How many messages the list's account sent in the last 24 hours, and
+    /// when the first of them went out.
+    pub fn sent_in_last_day(&self, list: &List) -> Result<(u32, Option<i64>)> {
+        Ok(self.conn.query_row(
+            "SELECT count(*), min(d.updated_at) FROM deliveries d JOIN posts p ON p.id = d.post_id
+             WHERE p.list_id = ?1 AND d.state = 'sent' AND d.updated_at > ?2",
+            params![list.id, now() - 86_400],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
     }
 
     /// Copies of this list waiting for the provider's sending limit, and

@@ -38,6 +38,10 @@ pub struct ProviderPreset {
     pub user: UserName,
     /// What the owner must know before it works (an app password...), or "".
     pub note: &'static str,
+    /// Copies the provider lets a consumer account send in 24 hours, where
+    /// it says so (Gmail: 500, over a rolling day); `None` where we know of
+    /// no published figure.
+    pub daily_limit: Option<u32>,
 }
 
 impl ProviderPreset {
@@ -73,6 +77,7 @@ pub const PRESETS: &[ProviderPreset] = &[
         user: UserName::Address,
         note: "Gmail takes an app password, not the account's own password: turn on 2-Step Verification, \
                then make one under Google Account → Security → App passwords.",
+        daily_limit: Some(500),
     },
     ProviderPreset {
         id: "outlook",
@@ -84,6 +89,7 @@ pub const PRESETS: &[ProviderPreset] = &[
         note: "Microsoft has been turning off password logins for other apps on Outlook.com accounts \
                (only its own sign-in, OAuth, which Conclave does not speak yet). If the test says the \
                password is refused although it is right, use another provider for the list.",
+        daily_limit: None,
     },
     ProviderPreset {
         id: "fastmail",
@@ -94,6 +100,7 @@ pub const PRESETS: &[ProviderPreset] = &[
         user: UserName::Address,
         note: "Fastmail takes an app password: make one under Settings → Privacy & Security → App passwords, \
                with IMAP and SMTP access.",
+        daily_limit: None,
     },
     ProviderPreset {
         id: "posteo",
@@ -103,6 +110,7 @@ pub const PRESETS: &[ProviderPreset] = &[
         smtp: server("posteo.de", 465, IMPLICIT),
         user: UserName::Address,
         note: "",
+        daily_limit: None,
     },
     ProviderPreset {
         id: "mailbox-org",
@@ -112,6 +120,7 @@ pub const PRESETS: &[ProviderPreset] = &[
         smtp: server("smtp.mailbox.org", 465, IMPLICIT),
         user: UserName::Address,
         note: "",
+        daily_limit: None,
     },
     ProviderPreset {
         id: "riseup",
@@ -122,6 +131,7 @@ pub const PRESETS: &[ProviderPreset] = &[
         user: UserName::LocalPart,
         note: "Riseup takes the user name without “@riseup.net”. If you made service passwords at \
                account.riseup.net, use the one for mail.",
+        daily_limit: None,
     },
 ];
 
