@@ -59,6 +59,8 @@ pub struct World {
     pub crash: Option<Crash>,
     /// The IMAP server cannot be reached.
     pub imap_down: bool,
+    /// The SMTP server cannot be reached.
+    pub smtp_down: bool,
     /// The list's secret keys, as the keychain would keep them.
     pub secrets: Vec<(String, SecretKind, String)>,
     /// The provider's sending limit: once this many copies were taken,
@@ -193,6 +195,12 @@ impl Servers for FakeMail {
         _password: &str,
     ) -> Result<FakeSender, TransportError> {
         let mut w = self.world();
+        if w.smtp_down {
+            return Err(TransportError::Unreachable {
+                server: "fake SMTP".into(),
+                detail: "down".into(),
+            });
+        }
         w.connections += 1;
         Ok(FakeSender {
             world: self.world.clone(),

@@ -371,3 +371,26 @@ fn a_daily_limit_spreads_a_fan_out_over_the_days() {
     }
     assert!(store.bouncing(&t.list).unwrap().is_empty());
 }
+
+/// Copies that cannot be made (here the post's bytes are gone) fail
+/// without having reached a server: their members do not show as
+/// bouncing, and the post is filed once every copy is final. A server out
+/// of reach counts no attempt either.
+#[test]
+fn copies_that_cannot_be_made_fail_without_their_members_bouncing() {
+    let all = members(6);
+    let t = list_of(&all);
+    t.mail.deliver(&post(ALICE, "Minutes"));
+    t.mail.world().smtp_down = true;
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.distributed, l.sent), (1, 0), "{l:?}");
+    let store = t.store();
+    store.lose_raw_posts();
+    t.mail.world().smtp_down = false;
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.sent, l.failed, l.filed), (0, 6, 1), "{l:?}");
+    assert!(
+        store.bouncing(&t.list).unwrap().is_empty(),
+        "no server refused anyone"
+    );
+}

@@ -372,10 +372,21 @@ impl<S: Servers> Sending<'_, S> {
                 if let (true, Some(p)) = (i > 0, pause) {
                     tokio::time::sleep(p).await;
                 }
-                let message = match self.message(delivery, prepared).await? {
+                if smtp.as_ref().is_none_or(|s| s.is_broken()) {
+                    smtp = Some(self.servers.sender(self.account, self.password).await?);
+                }
+                // The copy is made while its start (and the last copy's
+                // outcome) is committed: both must be done before it is sent.
+                pending.push(DeliveryChange::Sending(delivery.id));
+                let (message, committed) = tokio::join!(
+                    self.message(delivery, prepared),
+                    commit(&commits, std::mem::take(&mut pending))
+                );
+                committed?;
+                let message = match message? {
                     Ok(m) => m,
                     Err(e) => {
-                        pending.push(DeliveryChange::Failed {
+                        pending.push(DeliveryChange::Unmade {
                             delivery: delivery.clone(),
                             error: e.to_string(),
                         });
@@ -384,12 +395,7 @@ impl<S: Servers> Sending<'_, S> {
                         continue;
                     }
                 };
-                if smtp.as_ref().is_none_or(|s| s.is_broken()) {
-                    smtp = Some(self.servers.sender(self.account, self.password).await?);
-                }
                 let conn = smtp.as_mut().expect("connected above");
-                pending.push(DeliveryChange::Sending(delivery.id));
-                commit(&commits, std::mem::take(&mut pending)).await?;
                 let outcome = conn
                     .send(&list.address, &delivery.recipient, &message)
                     .await;

@@ -55,6 +55,12 @@ pub enum DeliveryChange {
         delivery: Delivery,
         error: String,
     },
+    /// The copy could not be made (no usable key, say): it fails without
+    /// having been tried, so its member does not count as bouncing.
+    Unmade {
+        delivery: Delivery,
+        error: String,
+    },
     /// Refused by the provider's sending limit: waits until `until`, and
     /// the attempt does not count against the copy.
     Limited {
@@ -148,6 +154,14 @@ impl Store {
         )?)
     }
 
+    /// Forgets every post's bytes, as if they were lost.
+    #[cfg(test)]
+    pub(crate) fn lose_raw_posts(&self) {
+        self.conn
+            .execute("UPDATE posts SET raw = NULL", [])
+            .unwrap();
+    }
+
     /// Moves every sent delivery `secs` into the past, as if that time had
     /// gone by (tests do not wait a day).
     #[cfg(test)]
@@ -195,6 +209,13 @@ impl Store {
                     next_at,
                 } => self.mark_retry(delivery, error, *next_at)?,
                 DeliveryChange::Failed { delivery, error } => self.mark_failed(delivery, error)?,
+                DeliveryChange::Unmade { delivery, error } => {
+                    self.conn.execute(
+                        "UPDATE deliveries SET attempts = max(attempts - 1, 0) WHERE id = ?1",
+                        [delivery.id],
+                    )?;
+                    self.mark_failed(delivery, error)?;
+                }
                 DeliveryChange::Limited {
                     delivery,
                     error,
