@@ -235,11 +235,13 @@ impl<S: Servers> Sending<'_, S> {
             return Ok(0);
         }
         let later: Vec<i64> = due.split_off(room).iter().map(|d| d.id).collect();
-        let until = first.map_or(now(), |t| t + 86_400).max(now() + 60);
+        // A day after the first send of the window (this run's, when it is
+        // the first) a place frees.
+        let until = first.unwrap_or_else(now) + 86_400;
         let (list, words) = (
             self.list.clone(),
             format!(
-                "the account's daily limit of {limit} messages (daily-limit); {sent} went out in the last 24 hours"
+                "the account's daily limit of {limit} messages is reached (daily-limit; {sent} went out in the last 24 hours before this run)"
             ),
         );
         Ok(with_store(&self.store, move |s| {
