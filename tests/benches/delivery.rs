@@ -120,10 +120,15 @@ fn measure(rig: &Rig, n: usize) {
     std::fs::write(&ring, gpg.ok(&["--armor", "--export"])).unwrap();
     old.ok(&["--import", ring.to_str().unwrap()]);
 
-    let entity = "Content-Type: text/plain; charset=utf-8\r\n\r\nThe meeting is at seven; bring the flyers.\r\n";
+
     let (mut conclave, mut floor, mut old_way) = (vec![], vec![], vec![]);
     let mut delivered = 0;
-    for _ in 0..ROUNDS {
+    for round in 1..=ROUNDS {
+        // Each round says something new: the same signature twice is a
+        // replay the list refuses.
+        let entity = format!(
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nRound {round}: the meeting is at seven; bring the flyers.\r\n"
+        );
         // Conclave.
         let post = signed_encrypted_post(&gpg, &members[0], &list, entity.as_bytes());
         rig.drop_into(&list, "INBOX", &post);
