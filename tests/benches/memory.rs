@@ -14,22 +14,15 @@ use rig::Rig;
 use rig::gpg::{Gpg, encrypted_mail};
 use rig::owner::{Owner, cli_path};
 
+#[path = "shared/keys.rs"]
+mod keys;
+use keys::member_key;
+
 fn members() -> usize {
     std::env::var("CONCLAVE_MEMBERS")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000)
-}
-
-/// A member's public key (Cv25519, as gpg's future-default), armored.
-fn member_key(email: &str) -> Vec<u8> {
-    use sequoia_openpgp::cert::{CertBuilder, CipherSuite};
-    use sequoia_openpgp::serialize::SerializeInto;
-    let (cert, _) = CertBuilder::general_purpose(Some(format!("M <{email}>")))
-        .set_cipher_suite(CipherSuite::Cv25519)
-        .generate()
-        .expect("sequoia makes a key");
-    cert.armored().to_vec().expect("the key serializes")
 }
 
 fn main() {
