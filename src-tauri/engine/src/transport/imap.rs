@@ -64,7 +64,17 @@ pub(super) async fn tcp(server: &str, host: &str, port: u16) -> Result<TcpStream
     }
 }
 
+/// The TLS set-up for a server, made once for a while (see
+/// [`super::TlsSetups`]).
 pub(super) fn tls_connector(
+    ca_pem: Option<&str>,
+) -> Result<tokio_native_tls::TlsConnector, TransportError> {
+    static SETUPS: std::sync::LazyLock<super::TlsSetups<tokio_native_tls::TlsConnector>> =
+        std::sync::LazyLock::new(super::TlsSetups::new);
+    SETUPS.get("", ca_pem, || make_tls_connector(ca_pem))
+}
+
+fn make_tls_connector(
     ca_pem: Option<&str>,
 ) -> Result<tokio_native_tls::TlsConnector, TransportError> {
     let mut builder = native_tls::TlsConnector::builder();

@@ -134,6 +134,47 @@ pub fn parse_ca_pem(pem: &str) -> Result<Vec<native_tls::Certificate>, Transport
 }
 
 /// Sorts a TLS failure into "untrusted certificate" or "TLS failed".
+/// How long a TLS set-up is kept for the next connection: making one reads
+/// and parses the system's whole certificate store (about 50 ms of CPU),
+/// which every lane of a fan-out and every IMAP login would pay again. A
+/// changed store is taken up within this time.
+const TLS_SETUP_KEPT: Duration = Duration::from_secs(600);
+
+/// TLS set-ups by what they were made for (server name, extra CA).
+pub(crate) struct TlsSetups<T> {
+    kept: std::sync::Mutex<
+        std::collections::HashMap<(String, Option<String>), (std::time::Instant, T)>,
+    >,
+}
+
+impl<T: Clone> TlsSetups<T> {
+    pub(crate) fn new() -> TlsSetups<T> {
+        TlsSetups {
+            kept: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    /// The set-up for `host` and `ca_pem`, made by `make` when none younger
+    /// than [`TLS_SETUP_KEPT`] is kept. A failure is not kept.
+    pub(crate) fn get(
+        &self,
+        host: &str,
+        ca_pem: Option<&str>,
+        make: impl FnOnce() -> Result<T, TransportError>,
+    ) -> Result<T, TransportError> {
+        let key = (host.to_string(), ca_pem.map(str::to_string));
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((made, setup)) = kept.get(&key)
+            && made.elapsed() < TLS_SETUP_KEPT
+        {
+            return Ok(setup.clone());
+        }
+        let setup = make()?;
+        kept.insert(key, (std::time::Instant::now(), setup.clone()));
+        Ok(setup)
+    }
+}
+
 fn tls_failure(server: String, detail: String) -> TransportError {
     let d = detail.to_ascii_lowercase();
     if d.contains("certificate")
@@ -149,6 +190,23 @@ fn tls_failure(server: String, detail: String) -> TransportError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_tls_set_up_is_made_once_per_server_and_ca_and_a_failure_is_not_kept() {
+        let setups = TlsSetups::new();
+        let made = std::cell::Cell::new(0);
+        let make = || {
+            made.set(made.get() + 1);
+            Ok(made.get())
+        };
+        assert_eq!(setups.get("a.example", None, make).unwrap(), 1);
+        assert_eq!(setups.get("a.example", None, make).unwrap(), 1, "kept");
+        assert_eq!(setups.get("b.example", None, make).unwrap(), 2);
+        assert_eq!(setups.get("a.example", Some("PEM"), make).unwrap(), 3);
+        let fail = || Err(TransportError::BadCaFile("no".into()));
+        assert!(setups.get("c.example", None, fail).is_err());
+        assert_eq!(setups.get("c.example", None, make).unwrap(), 4, "not kept");
+    }
     use super::*;
 
     #[test]

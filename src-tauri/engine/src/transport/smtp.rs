@@ -117,7 +117,19 @@ pub struct Outgoing {
     server: String,
 }
 
+/// The TLS set-up lettre uses for STARTTLS to `host`, made once for a
+/// while (see [`super::TlsSetups`]).
 fn tls_parameters(
+    host: &str,
+    ca_pem: Option<&str>,
+    server: &str,
+) -> Result<TlsParameters, TransportError> {
+    static SETUPS: std::sync::LazyLock<super::TlsSetups<TlsParameters>> =
+        std::sync::LazyLock::new(super::TlsSetups::new);
+    SETUPS.get(host, ca_pem, || make_tls_parameters(host, ca_pem, server))
+}
+
+fn make_tls_parameters(
     host: &str,
     ca_pem: Option<&str>,
     server: &str,
