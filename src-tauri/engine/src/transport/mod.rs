@@ -140,11 +140,12 @@ pub fn parse_ca_pem(pem: &str) -> Result<Vec<native_tls::Certificate>, Transport
 /// changed store is taken up within this time.
 const TLS_SETUP_KEPT: Duration = Duration::from_secs(600);
 
-/// TLS set-ups by what they were made for (server name, extra CA).
+/// What a TLS set-up was made for: the server name, the extra CA.
+type TlsFor = (String, Option<String>);
+
+/// TLS set-ups by what they were made for, with when each was made.
 pub(crate) struct TlsSetups<T> {
-    kept: std::sync::Mutex<
-        std::collections::HashMap<(String, Option<String>), (std::time::Instant, T)>,
-    >,
+    kept: std::sync::Mutex<std::collections::HashMap<TlsFor, (std::time::Instant, T)>>,
 }
 
 impl<T: Clone> TlsSetups<T> {
