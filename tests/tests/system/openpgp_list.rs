@@ -505,3 +505,86 @@ fn every_post_shape_from_gpg_reaches_members_intact() {
         assert_eq!(got, *content, "shape {n}: byte for byte");
     }
 }
+
+/// Someone about to join asks the list for its key with a mail whose
+/// subject is "key": the answer is signed by the list and carries the key;
+/// their gpg imports it, checks the signature with it, and its fingerprint
+/// is the one the owner sees. An address gets at most three answers a day.
+#[test]
+fn anyone_gets_the_list_s_key_by_mail_signed_and_a_few_times_a_day() {
+    let rig = Rig::get();
+    let (owner, _) = secure("list-keycmd");
+    let newcomer = rig.unique("newcomer");
+    let ask = |n: u32| {
+        let mail = rig::post(&newcomer, &owner.list, "key", &format!("please {n}\r\n"));
+        rig.submit(&newcomer, Some(&newcomer), &[&owner.list], &mail);
+    };
+    ask(1);
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 answered"), "{out}");
+    let answer = rig
+        .wait_for(&newcomer, "INBOX", 1, Duration::from_secs(20))
+        .remove(0);
+    assert_eq!(
+        header(&answer, "Subject").as_deref(),
+        Some("[Secure] the list's key")
+    );
+    assert_eq!(
+        header(&answer, "Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
+
+    // The key inside, imported by the newcomer's gpg...
+    let (_, body) = mime::split_head(&answer);
+    let ct = header(&answer, "Content-Type").unwrap();
+    let signed = mime::parts(body, &mime::param(&ct, "boundary").unwrap()).unwrap()[0].to_vec();
+    let mixed_ct = header(&signed, "Content-Type").unwrap();
+    let parts = mime::parts(
+        mime::split_head(&signed).1,
+        &mime::param(&mixed_ct, "boundary").unwrap(),
+    )
+    .unwrap();
+    let key_part = parts
+        .iter()
+        .find(|p| {
+            header(p, "Content-Type")
+                .unwrap_or_default()
+                .starts_with("application/pgp-keys")
+        })
+        .expect("the key is attached");
+    let g = Gpg::new();
+    let imported = g.run(&["--import"], Some(mime::split_head(key_part).1));
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    // ...checks the list's signature on the answer...
+    let text =
+        String::from_utf8_lossy(&verify_list_signature(&g, &answer, &owner.list)).into_owned();
+    // ...and is the key the owner has, which the text names.
+    let shown = owner.json(&["list", "key", "show", &owner.list, "--json"]);
+    let fpr = shown["fingerprint"].as_str().unwrap().replace(' ', "");
+    assert_eq!(fingerprint(&g, &owner.list), fpr);
+    assert!(text.contains(&grouped(&fpr)), "{text}");
+
+    // Three answers a day at most.
+    for n in 2..=4 {
+        ask(n);
+    }
+    rig.wait_for(&owner.list, "INBOX", 3, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("3 answered"), "{out}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        rig.messages(&newcomer, "INBOX").len(),
+        3,
+        "the fourth is not answered"
+    );
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(
+        log.contains("not answered, the list wrote to them 3 times"),
+        "{log}"
+    );
+}

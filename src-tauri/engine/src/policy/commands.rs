@@ -1,7 +1,7 @@
-//! Commands members send the list by mail (RFC 2369 `List-Help` and
-//! `List-Unsubscribe` point at them): a Subject that is only "help" or
-//! "unsubscribe", and the answer that confirms leaving. They are answered,
-//! never passed on to the members.
+//! Commands sent to the list by mail (RFC 2369 `List-Help` and
+//! `List-Unsubscribe` point at them): a Subject that is only "help", "key"
+//! or "unsubscribe", and the answer that confirms leaving. They are
+//! answered, never passed on to the members.
 
 /// The words a member's answer must carry in its Subject to confirm that
 /// they want to leave.
@@ -12,6 +12,9 @@ pub const CONFIRM_WORD: &str = "unsubscribe-confirm";
 pub enum ListCommand {
     /// How the list works.
     Help,
+    /// The list's public key (or certificate), signed by the list; the one
+    /// command anyone may send, for who is about to join.
+    Key,
     /// To leave; answered with a request to confirm.
     Unsubscribe,
     /// The confirmation of a request to leave, with the code the list sent.
@@ -23,9 +26,17 @@ impl ListCommand {
     pub fn describe(&self) -> &'static str {
         match self {
             ListCommand::Help => "a request for help",
+            ListCommand::Key => "a request for the list's key",
             ListCommand::Unsubscribe => "a request to leave the list",
             ListCommand::ConfirmUnsubscribe { .. } => "a confirmation of leaving the list",
         }
+    }
+
+    /// Whether someone who is not a member may send it: only for the key,
+    /// which a newcomer needs before they can join (answers are limited per
+    /// address and day, so forged senders get little).
+    pub fn open_to_anyone(&self) -> bool {
+        matches!(self, ListCommand::Key)
     }
 }
 
@@ -36,6 +47,9 @@ pub fn command_in(subject: &str) -> Option<ListCommand> {
     let s = subject.trim();
     if s.eq_ignore_ascii_case("help") {
         return Some(ListCommand::Help);
+    }
+    if s.eq_ignore_ascii_case("key") {
+        return Some(ListCommand::Key);
     }
     if s.eq_ignore_ascii_case("unsubscribe") {
         return Some(ListCommand::Unsubscribe);
@@ -62,6 +76,8 @@ mod tests {
         assert_eq!(command_in("UNSUBSCRIBE"), Some(ListCommand::Unsubscribe));
         assert_eq!(command_in("How do I unsubscribe?"), None);
         assert_eq!(command_in("help with the rent"), None);
+        assert_eq!(command_in(" KEY"), Some(ListCommand::Key));
+        assert_eq!(command_in("the key to the hall"), None);
         assert_eq!(command_in(""), None);
     }
 

@@ -164,9 +164,9 @@ pub fn decide(post: &Post, list: &List, members: &[Member]) -> Decision {
     }
 
     if let Some(command) = command_in(&post.subject) {
-        let member = post
-            .poster()
-            .filter(|p| members.iter().any(|m| m.email.eq_ignore_ascii_case(p)));
+        let member = post.poster().filter(|p| {
+            command.open_to_anyone() || members.iter().any(|m| m.email.eq_ignore_ascii_case(p))
+        });
         return match member {
             Some(_) => Decision::Command(command),
             None => Decision::Discard(DiscardReason::CommandFromNonMember {
@@ -552,6 +552,23 @@ mod tests {
             ),
             "{d:?}"
         );
+        // The key is for anyone about to join; with two senders, for none.
+        assert_eq!(
+            decide(
+                &post("From: eve@example.net\r\nSubject: key"),
+                &list(),
+                &members()
+            ),
+            Decision::Command(ListCommand::Key)
+        );
+        assert!(matches!(
+            decide(
+                &post("From: eve@example.net, mallory@example.net\r\nSubject: key"),
+                &list(),
+                &members()
+            ),
+            Decision::Discard(DiscardReason::CommandFromNonMember { .. })
+        ));
         // A bounce that quotes "help" is a bounce.
         let d = decide(
             &post("From: alice@example.org\r\nSubject: help\r\nAuto-Submitted: auto-replied"),

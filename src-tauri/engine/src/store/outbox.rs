@@ -314,6 +314,17 @@ impl Store {
         Ok(waiting)
     }
 
+    /// How many answers (to commands) the list wrote to `email` since
+    /// `since`.
+    pub fn answers_since(&self, list: &List, email: &str, since: i64) -> Result<u32> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM deliveries d JOIN posts p ON p.id = d.post_id
+             WHERE p.list_id = ?1 AND d.kind = 'reply' AND d.recipient = ?2 AND d.updated_at > ?3",
+            params![list.id, email, since],
+            |r| r.get(0),
+        )?)
+    }
+
     /// How many messages the list's account sent in the last 24 hours, and
     /// when the first of them went out.
     pub fn sent_in_last_day(&self, list: &List) -> Result<(u32, Option<i64>)> {

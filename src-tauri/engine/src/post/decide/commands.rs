@@ -1,23 +1,32 @@
-//! Members' commands to the list (help, unsubscribe), taken as a post is
+//! Commands to the list (help, key, unsubscribe), taken as a post is
 //! decided: the answer is written now and sent like any delivery, and what
 //! a command changes is done in the same transaction as its settlement.
+//! An address gets at most [`ANSWERS_A_DAY`] answers in 24 hours: a forged
+//! sender cannot turn the list into a source of mail to someone else.
 
 use crate::model::{List, Protocol};
 use crate::policy::{ListCommand, Post};
 use crate::post::deliver::notices::{self, Envelope, UNSUBSCRIBE_DAYS};
+use crate::post::deliver::signed_by_list;
+use crate::post::keys::ListCrypto;
 use crate::store::{MembershipChange, Outcome, Settlement, Store};
 
 use super::AgentError;
 
-/// What taking `command` (from the member `post` names) records.
+/// How many answers one address gets from the list in 24 hours.
+pub const ANSWERS_A_DAY: u32 = 3;
+
+/// What taking `command` (from the one sender `post` names: a member, or
+/// anyone for the key) records.
 pub(super) fn settle(
     store: &Store,
     list: &List,
     post_id: i64,
     post: &Post,
     command: &ListCommand,
+    crypto: Option<&ListCrypto>,
 ) -> Result<Settlement, AgentError> {
-    // decide() makes a command only of a member's post with one sender.
+    // decide() makes a command only of a post with one sender.
     let member = post.poster().unwrap_or_default().to_string();
     let domain = list.address.rsplit('@').next().unwrap_or("localhost");
     let message_id = format!("<conclave.reply.{}.{post_id}@{domain}>", list.id);
@@ -38,21 +47,57 @@ pub(super) fn settle(
         subject: post.subject.clone(),
         ..Settlement::default()
     };
-    Ok(match command {
-        ListCommand::Help => {
-            let mut keys = Vec::new();
-            for protocol in [Protocol::Openpgp, Protocol::Smime] {
-                if let Some(key) = store.list_key(list, protocol)? {
-                    keys.push(key_line(protocol, &key.fingerprint));
-                }
+    let answered = store.answers_since(list, &member, crate::store::now() - 86_400)?;
+    if answered >= ANSWERS_A_DAY {
+        return Ok(Settlement {
+            reason: format!(
+                "{} from {member}: not answered, the list wrote to them {answered} times in the last 24 hours",
+                command.describe()
+            ),
+            ..base
+        });
+    }
+    let keys = || -> Result<Vec<String>, AgentError> {
+        let mut keys = Vec::new();
+        for protocol in [Protocol::Openpgp, Protocol::Smime] {
+            if let Some(key) = store.list_key(list, protocol)? {
+                keys.push(key_line(protocol, &key.fingerprint));
             }
-            Settlement {
-                reason: format!("{}: answered", command.describe()),
-                replies: vec![(
-                    member.clone(),
-                    notices::render_help(list, &env, &keys, owner.as_deref()),
-                )],
-                ..base
+        }
+        Ok(keys)
+    };
+    Ok(match command {
+        ListCommand::Help => Settlement {
+            reason: format!("{}: answered", command.describe()),
+            replies: vec![(
+                member.clone(),
+                notices::render_help(list, &env, &keys()?, owner.as_deref()),
+            )],
+            ..base
+        },
+        ListCommand::Key => {
+            let Some(crypto) = crypto else {
+                return Ok(Settlement {
+                    reason: format!(
+                        "{} from {member}: not answered, the list has no key",
+                        command.describe()
+                    ),
+                    ..base
+                });
+            };
+            let openpgp = store.list_key(list, Protocol::Openpgp)?.map(|k| k.cert);
+            let (head, entity) =
+                notices::key_answer(list, &env, &keys()?, openpgp.as_deref(), owner.as_deref());
+            match signed_by_list(crypto, &entity) {
+                Ok(signed) => Settlement {
+                    reason: format!("{}: answered, signed by the list", command.describe()),
+                    replies: vec![(member.clone(), [head.as_slice(), &signed].concat())],
+                    ..base
+                },
+                Err(e) => Settlement {
+                    reason: format!("{} from {member}: not answered ({e})", command.describe()),
+                    ..base
+                },
             }
         }
         ListCommand::Unsubscribe => {

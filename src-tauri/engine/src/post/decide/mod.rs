@@ -205,7 +205,7 @@ pub(crate) fn decide_recorded(
                 };
                 let base = match decision {
                     Decision::Command(command) => {
-                        commands::settle(store, list, post_id, post, &command)?
+                        commands::settle(store, list, post_id, post, &command, crypto)?
                     }
                     Decision::Distribute { .. } => Settlement {
                         recipients: plan.post_to(),

@@ -324,14 +324,19 @@ pub(crate) fn keyless_notice(
     env: &notices::Envelope<'_>,
 ) -> Result<Vec<u8>, CopyError> {
     let (head, entity) = notices::keyless_notice(list, env, masthead.headers.owner.as_deref());
-    let signed = match (crypto.prefers, &crypto.openpgp, &crypto.smime) {
+    Ok([head.as_slice(), &signed_by_list(crypto, &entity)?].concat())
+}
+
+/// A MIME entity the list writes itself, signed with its key (its own
+/// protocol's first).
+pub(crate) fn signed_by_list(crypto: &ListCrypto, entity: &[u8]) -> Result<Vec<u8>, CopyError> {
+    match (crypto.prefers, &crypto.openpgp, &crypto.smime) {
         (Protocol::Smime, _, Some(s)) | (_, None, Some(s)) => {
-            smime::sign_entity(&entity, &s.key).map_err(sign_failed)?
+            smime::sign_entity(entity, &s.key).map_err(sign_failed)
         }
-        (_, Some(p), _) => openpgp::sign_entity(&entity, &p.key).map_err(sign_failed)?,
-        (_, None, None) => return Err(CopyError::NoListKey),
-    };
-    Ok([head.as_slice(), &signed].concat())
+        (_, Some(p), _) => openpgp::sign_entity(entity, &p.key).map_err(sign_failed),
+        (_, None, None) => Err(CopyError::NoListKey),
+    }
 }
 
 #[cfg(test)]

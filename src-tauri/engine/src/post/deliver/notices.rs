@@ -156,6 +156,70 @@ pub fn keyless_notice(list: &List, env: &Envelope<'_>, owner: Option<&str>) -> (
     (head, entity)
 }
 
+/// The answer to "key": the head, and the entity for the list to sign. The
+/// text names each key the list has; the OpenPGP key is attached (as
+/// Thunderbird and gpg import it), and an S/MIME certificate travels in the
+/// list's signature, where mail clients take it from.
+pub fn key_answer(
+    list: &List,
+    env: &Envelope<'_>,
+    keys: &[String],
+    openpgp_key: Option<&[u8]>,
+    owner: Option<&str>,
+) -> (Vec<u8>, Vec<u8>) {
+    let eol = "\r\n";
+    let subject = format!("[{}] the list's key", list.name);
+    let head = head_fields(list, env, &subject, "auto-replied").into_bytes();
+    let mut text = format!(
+        "This is the key of the mailing list {name} ({address}), signed by the list.{eol}{eol}",
+        name = one_line(&list.name),
+        address = list.address,
+    );
+    for k in keys {
+        text.push_str(&format!("  {k}{eol}"));
+    }
+    text.push_str(&format!(
+        "{eol}Before you trust it, compare it with the fingerprint the list's owner{eol}\
+         gave you in person or over another channel you trust: anyone can send a{eol}\
+         mail that says it is the list.{eol}"
+    ));
+    if let Some(owner) = owner {
+        text.push_str(&format!("{eol}The list's owner: {owner}{eol}"));
+    }
+    let text_part = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+    );
+    let entity = match openpgp_key {
+        None => text_part,
+        Some(key) => {
+            let local: String = list
+                .address
+                .split('@')
+                .next()
+                .unwrap_or("list")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let boundary = "conclave-key-answer";
+            format!(
+                "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+                 --{boundary}\r\n{text_part}\r\n--{boundary}\r\n\
+                 Content-Type: application/pgp-keys; name=\"{local}-openpgp.asc\"\r\n\
+                 Content-Disposition: attachment; filename=\"{local}-openpgp.asc\"\r\n\
+                 Content-Transfer-Encoding: 7bit\r\n\r\n{key}\r\n--{boundary}--\r\n",
+                key = String::from_utf8_lossy(&crate::mime::crlf(key)).trim_end(),
+            )
+        }
+    };
+    (head, entity.into_bytes())
+}
+
 /// The answer to a member's "help": what the list is and how to use it.
 pub fn render_help(
     list: &List,
@@ -185,7 +249,10 @@ pub fn render_help(
             m.push_str(&format!("  {k}{eol}"));
         }
         m.push_str(&format!(
-            "Compare it with what your owner gave you before you trust it.{eol}"
+            "Compare it with what your owner gave you before you trust it.{eol}\
+             To get the key itself, signed by the list, send a mail to {} with the{eol}\
+             subject \"key\".{eol}",
+            list.address
         ));
     }
     m.push_str(&format!(
