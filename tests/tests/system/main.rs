@@ -22,6 +22,7 @@ mod window_activity_key;
 mod window_held_detail;
 mod window_held_signer;
 mod window_key_install;
+mod window_limits;
 mod window_members;
 mod window_members_smime;
 mod window_policy;
