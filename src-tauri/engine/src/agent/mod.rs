@@ -305,6 +305,13 @@ async fn process_list<S: Servers>(
 ) -> Result<(), AgentError> {
     let account_list = list.clone();
     let account = with_store(store, move |s| s.account(&account_list)).await?;
+    // Reading the system's certificates for SMTP's TLS takes tens of
+    // milliseconds of CPU: done now, beside the IMAP work, it is ready when
+    // the first copy goes out.
+    let smtp = (account.smtp.clone(), account.ca_pem.clone());
+    let tls_ready = tokio::task::spawn_blocking(move || {
+        crate::transport::smtp::prepare_tls(&smtp.0, smtp.1.as_deref())
+    });
     let (imap_pw, smtp_pw) = servers.passwords(list).await?;
     let crypto = ListCrypto::load(store, list, servers).await?.map(Arc::new);
 
@@ -358,6 +365,9 @@ async fn process_list<S: Servers>(
         servers,
         read,
     };
+    // Ready by now, as a rule; a set-up that failed is made (and its error
+    // told) again when a lane connects.
+    let _ = tls_ready.await;
     sending.send_due(report, progress).await?;
     let list_now = list.clone();
     let to_file = with_store(store, move |s| {

@@ -117,6 +117,19 @@ pub struct Outgoing {
     server: String,
 }
 
+/// Makes the TLS set-up the account's SMTP connections will need, so that
+/// it is ready (kept) when the first copy goes out: called beside the IMAP
+/// work of a run, on the other core. A failure shows later, when sending.
+pub fn prepare_tls(ep: &Endpoint, ca_pem: Option<&str>) {
+    let host = ep.host.trim_start_matches('[').trim_end_matches(']');
+    let server = describe("SMTP", ep);
+    let _ = match ep.tls {
+        TlsMode::Starttls => tls_parameters(host, ca_pem, &server).map(drop),
+        TlsMode::Implicit => tls_connector(ca_pem).map(drop),
+        TlsMode::None => Ok(()),
+    };
+}
+
 /// The TLS set-up lettre uses for STARTTLS to `host`, made once for a
 /// while (see [`super::TlsSetups`]).
 fn tls_parameters(
