@@ -170,6 +170,11 @@ fn an_encrypted_signed_post_reaches_every_member_signed_by_the_list() {
         "[Secure] a post you did not receive"
     );
     assert!(text.contains("public key"), "{text}");
+    // With the list's key attached, to write to the list encrypted.
+    assert!(
+        text.contains("Content-Type: application/pgp-keys"),
+        "{text}"
+    );
     let log = owner.ok(&["log", &owner.list]);
     assert!(
         log.contains("1 without a usable key got a notice instead"),

@@ -323,7 +323,13 @@ pub(crate) fn keyless_notice(
     masthead: &Masthead,
     env: &notices::Envelope<'_>,
 ) -> Result<Vec<u8>, CopyError> {
-    let (head, entity) = notices::keyless_notice(list, env, masthead.headers.owner.as_deref());
+    let key = crypto.openpgp.as_ref().map(|p| p.key.public_armored());
+    let (head, entity) = notices::keyless_notice(
+        list,
+        env,
+        masthead.headers.owner.as_deref(),
+        key.as_deref().map(str::as_bytes),
+    );
     Ok([head.as_slice(), &signed_by_list(crypto, &entity)?].concat())
 }
 

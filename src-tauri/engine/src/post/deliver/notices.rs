@@ -131,7 +131,12 @@ pub fn notice_words(list: &List, subject: &str, reason: &str) -> (String, String
 /// member gets instead of a post that reached the list encrypted while the
 /// list has no usable key of theirs: no subject, no word of the post, and
 /// how to send a key. The caller signs the entity with the list's key.
-pub fn keyless_notice(list: &List, env: &Envelope<'_>, owner: Option<&str>) -> (Vec<u8>, Vec<u8>) {
+pub fn keyless_notice(
+    list: &List,
+    env: &Envelope<'_>,
+    owner: Option<&str>,
+    openpgp_key: Option<&[u8]>,
+) -> (Vec<u8>, Vec<u8>) {
     let eol = "\r\n";
     let subject = format!("[{}] a post you did not receive", list.name);
     let head = head_fields(list, env, &subject, "auto-generated").into_bytes();
@@ -145,15 +150,62 @@ pub fn keyless_notice(list: &List, env: &Envelope<'_>, owner: Option<&str>) -> (
          The list has no usable key of yours (none, or it has expired or been revoked),{eol}\
          so nothing of the post was sent to you.{eol}{eol}\
          To receive the list's posts, send your public key (OpenPGP, or your S/MIME{eol}\
-         certificate) to {send_to}, who adds it to the list.{eol}",
+         certificate) to {send_to}, who adds it to the list.{eol}{eol}\
+         {key_words}",
         name = one_line(&list.name),
         address = list.address,
+        key_words = if openpgp_key.is_some() {
+            format!(
+                "The list's own key is attached, signed by the list: with it you can{eol}\
+                 write to the list encrypted. Compare its fingerprint with the one the{eol}\
+                 owner gave you before you trust it.{eol}"
+            )
+        } else {
+            format!(
+                "For the list's own key, signed by the list, send a mail to {} with the{eol}\
+                 subject \"key\".{eol}",
+                list.address
+            )
+        },
     );
-    let entity = format!(
+    let text_part = format!(
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+    );
+    (
+        head,
+        with_openpgp_key(list, text_part, openpgp_key).into_bytes(),
     )
-    .into_bytes();
-    (head, entity)
+}
+
+/// `text_part` (a whole entity), with the list's OpenPGP key attached when
+/// there is one (as Thunderbird and gpg import it: application/pgp-keys).
+fn with_openpgp_key(list: &List, text_part: String, key: Option<&[u8]>) -> String {
+    let Some(key) = key else {
+        return text_part;
+    };
+    let local: String = list
+        .address
+        .split('@')
+        .next()
+        .unwrap_or("list")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let boundary = "conclave-list-key";
+    format!(
+        "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
+         --{boundary}\r\n{text_part}\r\n--{boundary}\r\n\
+         Content-Type: application/pgp-keys; name=\"{local}-openpgp.asc\"\r\n\
+         Content-Disposition: attachment; filename=\"{local}-openpgp.asc\"\r\n\
+         Content-Transfer-Encoding: 7bit\r\n\r\n{key}\r\n--{boundary}--\r\n",
+        key = String::from_utf8_lossy(&crate::mime::crlf(key)).trim_end(),
+    )
 }
 
 /// The answer to "key": the head, and the entity for the list to sign. The
@@ -189,34 +241,7 @@ pub fn key_answer(
     let text_part = format!(
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
     );
-    let entity = match openpgp_key {
-        None => text_part,
-        Some(key) => {
-            let local: String = list
-                .address
-                .split('@')
-                .next()
-                .unwrap_or("list")
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect();
-            let boundary = "conclave-key-answer";
-            format!(
-                "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
-                 --{boundary}\r\n{text_part}\r\n--{boundary}\r\n\
-                 Content-Type: application/pgp-keys; name=\"{local}-openpgp.asc\"\r\n\
-                 Content-Disposition: attachment; filename=\"{local}-openpgp.asc\"\r\n\
-                 Content-Transfer-Encoding: 7bit\r\n\r\n{key}\r\n--{boundary}--\r\n",
-                key = String::from_utf8_lossy(&crate::mime::crlf(key)).trim_end(),
-            )
-        }
-    };
+    let entity = with_openpgp_key(list, text_part, openpgp_key);
     (head, entity.into_bytes())
 }
 
@@ -392,8 +417,19 @@ mod tests {
 
     #[test]
     fn the_keyless_notice_names_no_post() {
-        let (head, entity) = keyless_notice(&list(), &env(), Some("owner@example.org"));
+        let (head, entity) = keyless_notice(&list(), &env(), Some("owner@example.org"), None);
         let all = text(&[head.as_slice(), b"\r\n", &entity].concat());
+        assert!(all.contains("subject \"key\""), "{all}");
+        let key =
+            b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nxjME\n-----END PGP PUBLIC KEY BLOCK-----\n";
+        let (_, with_key) = keyless_notice(&list(), &env(), None, Some(key));
+        let with_key = text(&with_key);
+        assert!(
+            with_key.contains("Content-Type: application/pgp-keys; name=\"list-openpgp.asc\"")
+                && with_key.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----\r\n")
+                && with_key.contains("attached"),
+            "{with_key}"
+        );
         assert!(
             all.contains("Subject: [Tenants] a post you did not receive\r\n"),
             "{all}"
