@@ -111,6 +111,16 @@ enum ListCmd {
     Resume {
         list: String,
     },
+    /// Remove the list from this laptop: its settings, members, keys, posts
+    /// and log, and its passwords and keys in the keychain. The mailbox at
+    /// the provider stays as it is. Asks for the list's address to be typed
+    /// to confirm, unless it is given with --confirm.
+    Forget {
+        list: String,
+        /// The list's address again, for scripts.
+        #[arg(long, value_name = "ADDR")]
+        confirm: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -502,6 +512,27 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
         ListCmd::Resume { list } => {
             owner::lists::set_paused(&store, &list, false)?;
             println!("{list}: resumed");
+        }
+        ListCmd::Forget { list, confirm } => {
+            let address = store.list(&list)?.address;
+            let typed = match confirm {
+                Some(typed) => typed,
+                None => {
+                    eprint!(
+                        "This removes {address} from this laptop: its settings, members, keys, posts and log,\n\
+                         and its passwords and keys in the keychain (keep a copy of the list key if you may need it).\n\
+                         The mailbox at your provider stays as it is.\n\
+                         Type the list's address to confirm: "
+                    );
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|e| anyhow!("cannot read the confirmation: {e}"))?;
+                    line
+                }
+            };
+            owner::lists::forget(&store, &address, &typed).await?;
+            println!("{address}: removed from this laptop");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use conclave_engine::secrets::{self, SecretKind};
 use rig::Rig;
 use rig::owner::{Owner, cli_path};
 use rig::smime::Ca;
@@ -164,4 +165,63 @@ fn an_authority_whose_certificate_ended_is_not_trusted() {
     let file = current.dir.path().join("anchor.pem");
     std::fs::write(&file, current.pem()).unwrap();
     owner.ok(&["list", "trust", "add", &owner.list, file.to_str().unwrap()]);
+}
+
+/// A list removed from this laptop: nothing is removed until its address
+/// is typed again; then its keychain entries (passwords, list key) are
+/// gone and the data folder keeps no trace of its members.
+#[test]
+fn a_list_forgotten_leaves_nothing_on_the_laptop() {
+    let rig = Rig::get();
+    let member = rig.unique("forgotten-member");
+    let owner = Owner::new("list-forget", &[&member]);
+    owner.ok(&[
+        "list",
+        "key",
+        "generate",
+        &owner.list,
+        "--protocol",
+        "openpgp",
+    ]);
+    let e = owner.fails(&[
+        "list",
+        "forget",
+        &owner.list,
+        "--confirm",
+        "someone@else.test",
+    ]);
+    assert!(e.contains("type its address exactly"), "{e}");
+    assert!(
+        owner
+            .ok(&["list", "show", &owner.list])
+            .contains(&owner.list)
+    );
+
+    let out = owner.ok(&["list", "forget", &owner.list, "--confirm", &owner.list]);
+    assert!(out.contains("removed from this laptop"), "{out}");
+    let e = owner.fails(&["list", "show", &owner.list]);
+    assert!(e.contains(&owner.list), "{e}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    for kind in [
+        SecretKind::ImapPassword,
+        SecretKind::SmtpPassword,
+        SecretKind::OpenPgpListKey,
+    ] {
+        let left = rt.block_on(secrets::load(&owner.list, kind));
+        assert!(
+            matches!(left, Err(secrets::SecretError::Missing(_))),
+            "{kind:?} is still in the keychain"
+        );
+    }
+    let mut bytes = Vec::new();
+    for f in std::fs::read_dir(owner.data.path()).unwrap().flatten() {
+        bytes.extend(std::fs::read(f.path()).unwrap_or_default());
+    }
+    let local = member.split('@').next().unwrap();
+    assert!(
+        !bytes.windows(local.len()).any(|w| w == local.as_bytes()),
+        "the member's address is left in the data folder"
+    );
 }

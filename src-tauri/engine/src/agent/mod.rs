@@ -126,9 +126,9 @@ impl<S: Servers> std::fmt::Debug for Agent<S> {
 
 /// Held while an agent works on a data folder, so the app and the CLI never
 /// process the same mailbox at once.
-struct RunLock(#[allow(dead_code)] File);
+pub(crate) struct RunLock(#[allow(dead_code)] File);
 
-fn lock(data_dir: &Path) -> Result<RunLock, AgentError> {
+pub(crate) fn lock(data_dir: &Path) -> Result<RunLock, AgentError> {
     std::fs::create_dir_all(data_dir).map_err(|e| AgentError::Lock {
         path: data_dir.to_path_buf(),
         detail: e.to_string(),

@@ -1,6 +1,7 @@
 //! Lists as an owner makes and keeps them: created, bound to a mail account
 //! (both logins tried, the passwords in the keychain before anything is
-//! saved), their settings, paused and resumed, shown.
+//! saved), their settings, paused and resumed, shown, and removed from
+//! this laptop.
 
 use std::collections::BTreeMap;
 
@@ -116,4 +117,30 @@ pub fn show(store: &Store, address: Option<&str>) -> Result<Vec<ListView>, Owner
         });
     }
     Ok(out)
+}
+
+/// Removes a list from this laptop, once the owner has typed its address
+/// (`typed`) to confirm: its secrets in the keychain first, so that none
+/// outlives it, then all the store keeps of it. No agent may be working on
+/// the data folder meanwhile. The mailbox at the provider, and the mail in
+/// it, stay as they are.
+pub async fn forget(store: &Store, address: &str, typed: &str) -> Result<(), OwnerError> {
+    let list = store.list(address)?;
+    if !typed.trim().eq_ignore_ascii_case(&list.address) {
+        return Err(OwnerError::Refused(format!(
+            "to remove {} from this laptop, type its address exactly; nothing was removed",
+            list.address
+        )));
+    }
+    let _working = crate::agent::lock(store.dir())?;
+    for kind in [
+        SecretKind::ImapPassword,
+        SecretKind::SmtpPassword,
+        SecretKind::OpenPgpListKey,
+        SecretKind::SmimeListKey,
+    ] {
+        secrets::forget(&list.address, kind).await?;
+    }
+    store.delete_list(&list)?;
+    Ok(())
 }

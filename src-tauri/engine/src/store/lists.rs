@@ -200,6 +200,25 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Deletes a list and everything kept of it (settings, account,
+    /// members and keys, posts, deliveries, held posts, the log), in one
+    /// transaction, with the freed pages overwritten and the write-ahead
+    /// log emptied, so that the file keeps no trace of it.
+    pub fn delete_list(&self, list: &List) -> Result<()> {
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        let tx = self.conn.unchecked_transaction()?;
+        self.conn
+            .execute("DELETE FROM lists WHERE id = ?1", [list.id])?;
+        tx.commit()?;
+        // Pages the rows leave free keep their old bytes (in WAL mode even
+        // with secure_delete): the file is rebuilt without them, and the
+        // log that carried the rebuild is emptied into it.
+        self.conn.execute_batch("VACUUM")?;
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub fn set_paused(&self, address: &str, paused: bool) -> Result<()> {
         let list = self.list(address)?;
         self.conn.execute(
@@ -561,6 +580,46 @@ mod tests {
         let sum = &s.list_summaries().unwrap()[0];
         assert_eq!(sum.last_error.as_deref(), Some("offline"));
         assert!(sum.last_check.is_some());
+    }
+
+    #[test]
+    fn a_deleted_list_leaves_no_trace_in_the_file() {
+        let (d, s) = store();
+        let gone = s
+            .create_list("gone@example.org", "Gone", Protocol::Plain)
+            .unwrap();
+        let kept = s
+            .create_list("kept@example.org", "Kept", Protocol::Plain)
+            .unwrap();
+        for i in 0..50 {
+            let who = format!("secret-member-{i}@example.org");
+            s.add_member(&gone, &who, "Hidden Name", crate::model::Role::Member)
+                .unwrap();
+            s.log(
+                gone.id,
+                None,
+                crate::store::ActivityKind::Config,
+                &format!("added {who}"),
+            )
+            .unwrap();
+        }
+        s.add_member(&kept, "stays@example.org", "", crate::model::Role::Member)
+            .unwrap();
+        s.delete_list(&gone).unwrap();
+        assert!(matches!(
+            s.list("gone@example.org"),
+            Err(StoreError::NoSuchList(_))
+        ));
+        assert_eq!(s.members(&kept).unwrap().len(), 1, "the other list stays");
+        let mut bytes = Vec::new();
+        for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+            bytes.extend(std::fs::read(f.path()).unwrap_or_default());
+        }
+        let has = |needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(!has("secret-member"), "an address is left in the files");
+        assert!(!has("Hidden Name"));
+        assert!(!has("gone@example.org"));
+        assert!(has("stays@example.org"));
     }
 
     #[test]
