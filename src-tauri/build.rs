@@ -4,6 +4,7 @@ fn main() {
     let manifest = tauri_build::AppManifest::new().commands(&[
         "lists",
         "set_paused",
+        "forget_list",
         "check_now",
         "status",
         "held_posts",

@@ -111,6 +111,21 @@ pub async fn set_paused(
     Ok(())
 }
 
+/// Removes a list from this laptop, its keychain entries included, once
+/// the owner has typed its address again (`typed`). The mailbox at the
+/// provider stays.
+#[tauri::command]
+pub async fn forget_list(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    address: String,
+    typed: String,
+) -> Result<(), CommandError> {
+    owner::lists::forget(&shell.data_dir, &address, &typed).await?;
+    let _ = app.emit(LISTS_CHANGED, shell.status());
+    Ok(())
+}
+
 /// Checks every list's mailbox now instead of at the next minute.
 #[tauri::command]
 pub fn check_now(shell: State<'_, Shell>) {

@@ -173,6 +173,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::lists,
             commands::set_paused,
+            commands::forget_list,
             commands::check_now,
             commands::status,
             commands::held_posts,

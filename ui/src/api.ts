@@ -98,6 +98,12 @@ export function fetchStatus(): Promise<AgentStatus> {
   return invoke<AgentStatus>("status");
 }
 
+/** Removes a list from this laptop (secrets included); `typed` is its
+ *  address as the owner typed it again to confirm. */
+export function forgetList(address: string, typed: string): Promise<void> {
+  return invoke<void>("forget_list", { address, typed });
+}
+
 export function setPaused(address: string, paused: boolean): Promise<void> {
   return invoke<void>("set_paused", { address, paused });
 }

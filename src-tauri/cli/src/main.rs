@@ -531,7 +531,7 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
                     line
                 }
             };
-            owner::lists::forget(&store, &address, &typed).await?;
+            owner::lists::forget(store.dir(), &address, &typed).await?;
             println!("{address}: removed from this laptop");
         }
     }

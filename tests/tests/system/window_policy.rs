@@ -447,3 +447,76 @@ async fn under_encrypted_discussion_the_app_refuses_an_unsigned_plain_post() {
     assert_eq!(s["settings"]["post-encrypt"], "force");
     assert_eq!(s["settings"]["footer"], FOOTER);
 }
+
+/// Removing a list from the laptop in the window: the button waits for the
+/// list's address typed again; then the row is gone, and so are the list's
+/// keychain entries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_is_removed_from_the_laptop_after_its_address_is_typed() {
+    use conclave_engine::secrets::{self, SecretError, SecretKind};
+    let rig = Rig::get();
+    let member = rig.unique("stays-nowhere");
+    let owner = Owner::new("list-forget-win", &[&member]);
+    owner.ok(&[
+        "list",
+        "key",
+        "generate",
+        &owner.list,
+        "--protocol",
+        "openpgp",
+    ]);
+    let scratch = tempfile::tempdir().unwrap();
+    let (_driver, client) = open_window(owner.data.path(), scratch.path()).await;
+    let result: Result<(), Failure> = async {
+        open_policy(&client).await?;
+        client
+            .find(Locator::Css("[data-testid=forget-list] summary"))
+            .await?
+            .click()
+            .await?;
+        let typed = client
+            .find(Locator::Css("[data-testid=forget-typed]"))
+            .await?;
+        let confirm = client
+            .find(Locator::Css("[data-testid=forget-confirm]"))
+            .await?;
+        typed.send_keys("someone@else.test").await?;
+        if confirm.is_enabled().await? {
+            return Err("the button works before the address is typed".into());
+        }
+        typed.clear().await?;
+        typed.send_keys(&owner.list).await?;
+        if !confirm.is_enabled().await? {
+            return Err("the typed address does not confirm".into());
+        }
+        screenshot(&client, "forget-list").await;
+        confirm.click().await?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !client
+            .find_all(Locator::Css("[data-testid=list-row]"))
+            .await?
+            .is_empty()
+        {
+            if Instant::now() > deadline {
+                let text = client.find(Locator::Css("main")).await?.text().await?;
+                return Err(format!("the list is still shown: {text}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+    .await;
+    let _ = client.close().await;
+    result.unwrap();
+    for kind in [SecretKind::ImapPassword, SecretKind::OpenPgpListKey] {
+        assert!(
+            matches!(
+                secrets::load(&owner.list, kind).await,
+                Err(SecretError::Missing(_))
+            ),
+            "{kind:?} is still in the keychain"
+        );
+    }
+    let e = owner.fails(&["list", "show", &owner.list]);
+    assert!(e.contains(&owner.list), "{e}");
+}

@@ -4,6 +4,7 @@
 //! this laptop.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -124,15 +125,16 @@ pub fn show(store: &Store, address: Option<&str>) -> Result<Vec<ListView>, Owner
 /// outlives it, then all the store keeps of it. No agent may be working on
 /// the data folder meanwhile. The mailbox at the provider, and the mail in
 /// it, stay as they are.
-pub async fn forget(store: &Store, address: &str, typed: &str) -> Result<(), OwnerError> {
-    let list = store.list(address)?;
+pub async fn forget(data_dir: &Path, address: &str, typed: &str) -> Result<(), OwnerError> {
+    let (dir, wanted) = (data_dir.to_path_buf(), address.to_string());
+    let list = crate::post::blocking(move || Store::open(&dir)?.list(&wanted)).await?;
     if !typed.trim().eq_ignore_ascii_case(&list.address) {
         return Err(OwnerError::Refused(format!(
             "to remove {} from this laptop, type its address exactly; nothing was removed",
             list.address
         )));
     }
-    let _working = crate::agent::lock(store.dir())?;
+    let _working = crate::agent::lock(data_dir)?;
     for kind in [
         SecretKind::ImapPassword,
         SecretKind::SmtpPassword,
@@ -141,6 +143,7 @@ pub async fn forget(store: &Store, address: &str, typed: &str) -> Result<(), Own
     ] {
         secrets::forget(&list.address, kind).await?;
     }
-    store.delete_list(&list)?;
+    let dir = data_dir.to_path_buf();
+    crate::post::blocking(move || Store::open(&dir)?.delete_list(&list)).await?;
     Ok(())
 }
