@@ -777,3 +777,40 @@ fn the_list_identity_comes_from_pkcs12_or_from_an_authority_answering_a_request(
             .contains("BEGIN CERTIFICATE")
     );
 }
+
+/// On an S/MIME list, "key" is answered with a mail signed by the list: its
+/// certificate travels in the signature, which openssl verifies against
+/// the list's certificate, and the text names its SHA-256.
+#[test]
+fn the_list_s_certificate_comes_back_by_mail_signed() {
+    let rig = Rig::get();
+    let list = smime_list("list-smime-key");
+    let newcomer = rig.unique("smime-newcomer");
+    let mail = rig::post(&newcomer, &list.owner.list, "key", "please\r\n");
+    rig.submit(&newcomer, Some(&newcomer), &[&list.owner.list], &mail);
+    rig.wait_for(&list.owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = list.owner.run_once();
+    assert!(out.contains("1 answered"), "{out}");
+    let answer = rig
+        .wait_for(&newcomer, "INBOX", 1, Duration::from_secs(20))
+        .remove(0);
+    assert_eq!(
+        header(&answer, "Subject").as_deref(),
+        Some("[Secure] the list's key")
+    );
+    let content = smime::verify(&answer, &list.cert)
+        .unwrap_or_else(|e| panic!("the list's signature does not verify: {e}"));
+    let text = String::from_utf8_lossy(&content).into_owned();
+    let shown = list
+        .owner
+        .json(&["list", "key", "show", &list.owner.list, "--json"]);
+    let sha = shown["fingerprint"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("S/MIME certificate SHA-256 {sha}")),
+        "{text}"
+    );
+    assert!(
+        !text.contains("application/pgp-keys"),
+        "no OpenPGP key to attach"
+    );
+}
