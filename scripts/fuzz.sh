@@ -9,7 +9,7 @@
 #
 # SECONDS defaults to 20 (the short run for the test command). With
 # FUZZ_RUNS=N a target also stops after N executions. Inputs found on the
-# way are kept in fuzz/work/<target>/ (not committed) and a later run goes
+# way are kept in fuzz/found/<target>/ (not committed) and a later run goes
 # on from them. Stable Rust: without a sanitizer cargo fuzz passes rustc only
 # stable flags. FUZZ_SANITIZER=address builds with AddressSanitizer, whose
 # -Z flag a stable rustc takes with RUSTC_BOOTSTRAP=1 (set here then); it
@@ -69,9 +69,9 @@ built=$(date +%s)
 status=0
 summary=()
 for t in "${targets[@]}"; do
-  mkdir -p "work/$t" "artifacts/$t"
+  mkdir -p "found/$t" "artifacts/$t"
   echo "--- fuzzing $t for ${seconds}s" >&2
-  log="work/$t.log"
+  log="found/$t.log"
   args=(
     -max_total_time="$seconds"
     -timeout=10             # seconds for one input: the agent gives a post 30
@@ -82,8 +82,8 @@ for t in "${targets[@]}"; do
   )
   [ -f "dict/$t.dict" ] && args+=(-dict="$root/fuzz/dict/$t.dict")
   [ -n "${FUZZ_RUNS:-}" ] && args+=(-runs="$FUZZ_RUNS")
-  # New inputs go to work/<target>; the committed seeds are only read.
-  if cargo fuzz run --release --sanitizer "$sanitizer" "$t" "work/$t" "corpus/$t" -- "${args[@]}" 2>"$log"; then
+  # New inputs go to found/<target>; the committed seeds are only read.
+  if cargo fuzz run --release --sanitizer "$sanitizer" "$t" "found/$t" "corpus/$t" -- "${args[@]}" 2>"$log"; then
     result=ok
   else
     result=FAILED

@@ -183,26 +183,13 @@ fn with_openpgp_key(list: &List, text_part: String, key: Option<&[u8]>) -> Strin
     let Some(key) = key else {
         return text_part;
     };
-    let local: String = list
-        .address
-        .split('@')
-        .next()
-        .unwrap_or("list")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let name = crate::owner::keys::export_file_name(&list.address, crate::model::Protocol::Openpgp);
     let boundary = "conclave-list-key";
     format!(
         "Content-Type: multipart/mixed; boundary=\"{boundary}\"\r\n\r\n\
          --{boundary}\r\n{text_part}\r\n--{boundary}\r\n\
-         Content-Type: application/pgp-keys; name=\"{local}-openpgp.asc\"\r\n\
-         Content-Disposition: attachment; filename=\"{local}-openpgp.asc\"\r\n\
+         Content-Type: application/pgp-keys; name=\"{name}\"\r\n\
+         Content-Disposition: attachment; filename=\"{name}\"\r\n\
          Content-Transfer-Encoding: 7bit\r\n\r\n{key}\r\n--{boundary}--\r\n",
         key = String::from_utf8_lossy(&crate::mime::crlf(key)).trim_end(),
     )
