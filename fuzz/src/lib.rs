@@ -282,6 +282,7 @@ fn key_store() -> &'static Mutex<KeyStore> {
     static STORE: OnceLock<Mutex<KeyStore>> = OnceLock::new();
     STORE.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary folder");
+        conclave_engine::secrets::keep_database_keys_in_memory();
         let store = Store::open(dir.path()).expect("a store");
         let list = store
             .create_list(LIST, "Fuzz", Protocol::Openpgp)

@@ -262,6 +262,7 @@ mod tests {
 
     fn openpgp_store() -> (tempfile::TempDir, Store, List) {
         let dir = tempfile::tempdir().unwrap();
+        conclave_engine::secrets::keep_database_keys_in_memory();
         let store = Store::open(dir.path()).unwrap();
         let list = store
             .create_list("list@example.org", "L", Protocol::Openpgp)

@@ -102,6 +102,7 @@ mod tests {
     #[test]
     fn a_bad_value_saves_nothing_and_names_its_field() {
         let dir = tempfile::tempdir().unwrap();
+        conclave_engine::secrets::keep_database_keys_in_memory();
         let s = Store::open(dir.path()).unwrap();
         s.create_list("l@example.org", "L", Protocol::Openpgp)
             .unwrap();

@@ -5,6 +5,7 @@
 //! WebDriver. Run them through scripts/test.sh, or one module with
 //! `cargo test -p conclave-system-tests --test system MODULE::`.
 
+mod at_rest;
 mod fanout_progress;
 mod idle;
 mod list_mail;

@@ -95,6 +95,7 @@ fn store_code(e: &StoreError) -> ErrorCode {
         StoreError::HeldPostResolved { .. } => ErrorCode::HeldResolved,
         StoreError::NotApprovable { .. } => ErrorCode::HeldNotApprovable,
         StoreError::DiskFull => ErrorCode::DiskFull,
+        StoreError::Keychain(_) => ErrorCode::Unavailable,
         StoreError::Invalid(_) | StoreError::BadSettings(_) | StoreError::ListExists(_) => {
             ErrorCode::Invalid
         }

@@ -3,7 +3,10 @@
 //! not in a file, not in a log. Without a keychain Conclave refuses to store
 //! a password rather than fall back to plaintext.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// Every item Conclave stores is under this service name.
 pub const SERVICE: &str = "org.conclave.app";
@@ -136,6 +139,79 @@ pub async fn forget(list_address: &str, kind: SecretKind) -> Result<(), SecretEr
         Err(e) => Err(map_err(e)),
     })
     .await
+}
+
+/// The keychain item of the key that opens one data folder's database.
+fn database_user(id: &str) -> String {
+    format!("database/{id}")
+}
+
+static IN_MEMORY: AtomicBool = AtomicBool::new(false);
+
+/// Database keys read or made in this process, so that the window, which
+/// opens the store for each request, asks the keychain only once.
+fn known_keys() -> &'static Mutex<HashMap<String, Sensitive<String>>> {
+    static KEYS: OnceLock<Mutex<HashMap<String, Sensitive<String>>>> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// From now on this process keeps the keys of the databases it makes in
+/// memory only, never in the keychain: for tests, fuzzing and a demo,
+/// whose data must not outlive the process. A database made so cannot be
+/// opened by any other process.
+pub fn keep_database_keys_in_memory() {
+    IN_MEMORY.store(true, Ordering::SeqCst);
+}
+
+fn in_memory() -> bool {
+    cfg!(test) || IN_MEMORY.load(Ordering::SeqCst)
+}
+
+/// The key (hex) that opens the database of the data folder `id`, or
+/// `None` when there is none. Blocking: call it off the async threads.
+pub(crate) fn database_key(id: &str) -> Result<Option<Sensitive<String>>, SecretError> {
+    let user = database_user(id);
+    let mut known = known_keys().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(key) = known.get(&user) {
+        return Ok(Some(key.clone()));
+    }
+    if in_memory() {
+        return Ok(None);
+    }
+    let entry = keyring::Entry::new(SERVICE, &user).map_err(map_err)?;
+    match entry.get_password() {
+        Ok(key) => {
+            let key = Sensitive::new(key);
+            known.insert(user, key.clone());
+            Ok(Some(key))
+        }
+        Err(keyring::Error::NoEntry) => Ok(None),
+        Err(e) => Err(map_err(e)),
+    }
+}
+
+/// Keeps a new database key, read back to be sure the keychain holds it
+/// before anything is encrypted with it. Blocking.
+pub(crate) fn keep_database_key(id: &str, key: &Sensitive<String>) -> Result<(), SecretError> {
+    let user = database_user(id);
+    if !in_memory() {
+        let entry = keyring::Entry::new(SERVICE, &user).map_err(map_err)?;
+        entry.set_password(key.expose()).map_err(map_err)?;
+        match entry.get_password() {
+            Ok(back) if back == *key.expose() => {}
+            Ok(_) => {
+                return Err(SecretError::Failed(
+                    "the keychain did not keep the database key".into(),
+                ));
+            }
+            Err(e) => return Err(map_err(e)),
+        }
+    }
+    known_keys()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(user, key.clone());
+    Ok(())
 }
 
 #[cfg(test)]

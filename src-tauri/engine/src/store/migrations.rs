@@ -9,7 +9,7 @@ use rusqlite::Connection;
 
 use super::{Result, StoreError};
 
-const STEPS: &[&str] = &[
+pub(super) const STEPS: &[&str] = &[
     // 1: lists, members, accounts, the ledger of posts, the outbox, held
     // posts and the activity log.
     r#"

@@ -1,7 +1,9 @@
-//! The local state: one SQLite file in the data folder, opened in WAL mode,
-//! its schema built by numbered migrations. Never holds a secret.
+//! The local state: one SQLite file in the data folder, encrypted at rest
+//! with a key from the keychain, opened in WAL mode, its schema built by
+//! numbered migrations. Never holds a password or a secret key.
 
 mod activity;
+mod at_rest;
 mod held;
 mod keys;
 mod ledger;
@@ -31,18 +33,35 @@ pub use outbox::{Delivery, DeliveryChange, DeliveryKind, DeliveryState};
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot open Conclave's data in {path}: {source}. Check that the folder exists and is writable, or choose another with --data-dir"
+        "cannot open Conclave's data in {path}: {error}. Check that the folder exists and is writable, or choose another with --data-dir"
     )]
     Open {
         path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
+        // Not a `source`: the message says it already, and the CLI prints
+        // each source after the message.
+        error: rusqlite::Error,
     },
-    #[error("cannot create the data folder {path}: {source}")]
+    #[error(
+        "the key that opens Conclave's data in {0} is not in this keychain: unlock the keychain that was used with it, or move the folder aside and restore the lists from a bundle"
+    )]
+    KeyMissing(PathBuf),
+    #[error(
+        "the key in the keychain does not open Conclave's data in {0}: the keychain item was changed or belongs to another data folder; restore it, or move the folder aside and restore the lists from a bundle"
+    )]
+    WrongKey(PathBuf),
+    #[error(
+        "cannot keep Conclave's data encrypted in {path}: {error}. Check that the folder is writable and the disk not full, then start again (nothing was lost)"
+    )]
+    Encrypting {
+        path: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("the key that opens Conclave's data: {0}")]
+    Keychain(crate::secrets::SecretError),
+    #[error("cannot create the data folder {path}: {error}")]
     CreateDir {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error(
         "the data in {path} was written by a newer Conclave (schema {found}, this one knows {known}): update Conclave"
@@ -104,6 +123,12 @@ impl From<crate::model::BadValue> for StoreError {
     }
 }
 
+impl From<crate::secrets::SecretError> for StoreError {
+    fn from(e: crate::secrets::SecretError) -> Self {
+        StoreError::Keychain(e)
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
         match e.sqlite_error_code() {
@@ -125,16 +150,27 @@ impl Store {
     /// Opens (creating when missing) the store in `dir` and brings its schema
     /// up to date.
     pub fn open(dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+        std::fs::create_dir_all(dir).map_err(|error| StoreError::CreateDir {
             path: dir.to_path_buf(),
-            source,
+            error,
         })?;
-        let path = dir.join("conclave.sqlite3");
-        let open_err = |source| StoreError::Open {
+        Store::prepare(at_rest::open(dir)?, dir)
+    }
+
+    /// A store whose file is not encrypted, for tests that read what the
+    /// file keeps.
+    #[cfg(test)]
+    pub(crate) fn open_unencrypted(dir: &Path) -> Result<Store> {
+        let conn = Connection::open(dir.join(at_rest::DATABASE))?;
+        Store::prepare(conn, dir)
+    }
+
+    fn prepare(mut conn: Connection, dir: &Path) -> Result<Store> {
+        let path = dir.join(at_rest::DATABASE);
+        let open_err = |error| StoreError::Open {
             path: path.clone(),
-            source,
+            error,
         };
-        let mut conn = Connection::open(&path).map_err(open_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
