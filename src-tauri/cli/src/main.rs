@@ -121,6 +121,24 @@ enum ListCmd {
         #[arg(long, value_name = "ADDR")]
         confirm: Option<String>,
     },
+    /// Seal the whole list into one file for another laptop: settings,
+    /// account, members and their keys, trusted authorities and the list's
+    /// secret keys (not its posts or log). The passphrase comes from
+    /// CONCLAVE_BUNDLE_PASSPHRASE, else it is asked for twice.
+    Export {
+        list: String,
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
+        /// Put the account's passwords in the bundle too.
+        #[arg(long)]
+        with_passwords: bool,
+    },
+    /// Make a list on this laptop from a bundle `list export` made: its
+    /// secrets go into this keychain. The passphrase comes from
+    /// CONCLAVE_BUNDLE_PASSPHRASE, else it is asked for.
+    Import {
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Args)]
@@ -387,6 +405,25 @@ fn print_report(report: &RunReport) {
     }
 }
 
+/// A bundle's passphrase; asked twice when it seals (a typo there would
+/// lock the list away).
+fn bundle_passphrase(new: bool) -> Result<Sensitive<String>> {
+    const VAR: &str = "CONCLAVE_BUNDLE_PASSPHRASE";
+    if std::env::var_os(VAR).is_some() {
+        return password(VAR, "");
+    }
+    let first = password(VAR, "Bundle passphrase: ")?;
+    if new {
+        let again = password(VAR, "The same passphrase again: ")?;
+        if again.expose() != first.expose() {
+            return Err(anyhow!(
+                "the two passphrases differ: nothing was written; try again"
+            ));
+        }
+    }
+    Ok(first)
+}
+
 fn password(var: &str, prompt: &str) -> Result<Sensitive<String>> {
     if let Ok(p) = std::env::var(var) {
         return Ok(Sensitive::new(p));
@@ -520,7 +557,7 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
                 None => {
                     eprint!(
                         "This removes {address} from this laptop: its settings, members, keys, posts and log,\n\
-                         and its passwords and keys in the keychain (keep a copy of the list key if you may need it).\n\
+                         and its passwords and keys in the keychain (`conclave-cli list export` keeps a sealed copy first).\n\
                          The mailbox at your provider stays as it is.\n\
                          Type the list's address to confirm: "
                     );
@@ -533,6 +570,50 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             };
             owner::lists::forget(store.dir(), &address, &typed).await?;
             println!("{address}: removed from this laptop");
+        }
+        ListCmd::Export {
+            list,
+            to,
+            with_passwords,
+        } => {
+            let passphrase = bundle_passphrase(true)?;
+            let made =
+                owner::bundle::export(store.dir(), &list, &to, &passphrase, with_passwords).await?;
+            println!(
+                "{}: sealed into {} ({} members; list keys: {}; {})",
+                made.list,
+                to.display(),
+                made.members,
+                if made.list_keys.is_empty() {
+                    "none".to_string()
+                } else {
+                    made.list_keys.join(", ")
+                },
+                if made.with_passwords {
+                    "with the account's passwords"
+                } else {
+                    "without passwords: give them with `conclave-cli list account` after importing"
+                }
+            );
+            println!(
+                "Pass the passphrase on apart from the file (in person, by phone): together they are the list."
+            );
+        }
+        ListCmd::Import { file } => {
+            let bytes = conclave_engine::files::read_bounded(&file, owner::bundle::MAX_BUNDLE)
+                .map_err(|e| anyhow!("{e}"))?;
+            let passphrase = bundle_passphrase(false)?;
+            let made = owner::bundle::import(store.dir(), &bytes, &passphrase).await?;
+            println!(
+                "{}: imported ({} members{}); `conclave-cli run` takes it from here",
+                made.list,
+                made.members,
+                if made.with_passwords {
+                    ""
+                } else {
+                    "; set the account's passwords with `conclave-cli list account` first"
+                }
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@
 //! `cargo test -p conclave-system-tests --test system MODULE::`.
 
 mod at_rest;
+mod bundle;
 mod fanout_progress;
 mod idle;
 mod list_mail;

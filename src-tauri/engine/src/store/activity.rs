@@ -25,7 +25,7 @@ pub enum ActivityKind {
 }
 
 impl ActivityKind {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             ActivityKind::Config => "config",
             ActivityKind::Received => "received",

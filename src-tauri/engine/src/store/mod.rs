@@ -4,6 +4,7 @@
 
 mod activity;
 mod at_rest;
+mod bundle;
 mod held;
 mod keys;
 mod ledger;
@@ -20,6 +21,7 @@ pub use activity::{
     Activity, ActivityEntry, ActivityGroup, ActivityKind, ActivityPage, ActivityQuery,
     MAX_ACTIVITY_PAGE,
 };
+pub use bundle::{AccountRecord, AnchorRecord, KeyRecord, ListRecord, MemberRecord};
 pub use held::{HeldPost, Resolution};
 pub use keys::{StoredKey, TrustAnchor};
 pub use ledger::{

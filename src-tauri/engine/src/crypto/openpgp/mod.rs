@@ -3,6 +3,7 @@
 
 mod list_key;
 mod member_key;
+pub mod passphrase;
 mod unwrap;
 mod wrap;
 
