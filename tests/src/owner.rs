@@ -116,3 +116,69 @@ impl Owner {
         self.ok(&["run", "--once", "--list", &self.list])
     }
 }
+
+/// One command for [`other_laptop`]: its environment (name, value) and
+/// its arguments.
+pub type Step<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
+/// Runs `conclave-cli` on "another laptop": the data folder `data` and a
+/// keychain of its own, which lives while the commands run, in order, each
+/// with the environment given beside it (and no passwords from this one's).
+/// Returns each command's output.
+pub fn other_laptop(data: &Path, commands: &[Step<'_>]) -> Vec<Output> {
+    let dir = tempfile::tempdir().unwrap();
+    let quote = |a: &str| format!("'{}'", a.replace('\'', "'\\''"));
+    let mut script = String::from("set -u\n");
+    for (i, (env, args)) in commands.iter().enumerate() {
+        let env: Vec<String> = env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(v)))
+            .collect();
+        let args: Vec<String> = args.iter().map(|a| quote(a)).collect();
+        script.push_str(&format!(
+            "env {} \"$CLI\" --data-dir \"$DATA\" {} >\"$OUT/{i}.out\" 2>\"$OUT/{i}.err\"; echo $? >\"$OUT/{i}.rc\"\n",
+            env.join(" "),
+            args.join(" ")
+        ));
+    }
+    let status = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("with-keychain.sh"))
+        .args(["bash", "-c", &script])
+        .env("CLI", cli_path())
+        .env("DATA", data)
+        .env("OUT", dir.path())
+        .env_remove("CONCLAVE_IMAP_PASSWORD")
+        .env_remove("CONCLAVE_SMTP_PASSWORD")
+        .env_remove("CONCLAVE_BUNDLE_PASSPHRASE")
+        .env_remove("CONCLAVE_RECOVERY_PASSPHRASE")
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the other laptop's keychain did not start"
+    );
+    (0..commands.len())
+        .map(|i| {
+            let read = |ext: &str| std::fs::read(dir.path().join(format!("{i}.{ext}"))).unwrap();
+            let code: i32 = String::from_utf8(read("rc"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            Output {
+                status: std::os::unix::process::ExitStatusExt::from_raw(code << 8),
+                stdout: read("out"),
+                stderr: read("err"),
+            }
+        })
+        .collect()
+}
+
+/// An output's stdout and stderr, for messages and checks.
+pub fn said(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}

@@ -139,6 +139,35 @@ enum ListCmd {
     Import {
         file: std::path::PathBuf,
     },
+    /// Back the list up into its own mailbox (folder Conclave/Backup) after
+    /// every change, sealed with a recovery passphrase: Conclave makes one
+    /// and shows it once (or takes CONCLAVE_RECOVERY_PASSPHRASE). Run it
+    /// again for a new passphrase.
+    Recovery {
+        list: String,
+    },
+    /// Bring a list back from the newest backup in its mailbox, on a new
+    /// laptop: the IMAP login finds it, the recovery passphrase
+    /// (CONCLAVE_RECOVERY_PASSPHRASE, else asked) opens it. The passwords
+    /// come from CONCLAVE_IMAP_PASSWORD and CONCLAVE_SMTP_PASSWORD, else
+    /// they are asked for.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args)]
+struct RestoreArgs {
+    list: String,
+    #[arg(long)]
+    imap_host: String,
+    #[arg(long)]
+    imap_port: u16,
+    #[arg(long, value_name = "implicit|starttls|none")]
+    imap_tls: String,
+    #[arg(long)]
+    imap_user: String,
+    /// An extra CA certificate (PEM) to trust for the IMAP server.
+    #[arg(long, value_name = "PEM")]
+    ca_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -393,6 +422,12 @@ fn print_report(report: &RunReport) {
             l.filed,
             l.pending
         );
+        if l.backed_up {
+            println!(
+                "{}: backed up into its mailbox (folder Conclave/Backup)",
+                l.address
+            );
+        }
         if l.waiting_for_limit > 0 {
             println!(
                 "{}: {} copies wait for the sending limit (the provider's, or the account's daily-limit) and go out by themselves later; `conclave-cli log {}` says why and until when",
@@ -597,6 +632,61 @@ async fn list_cmd(cmd: ListCmd, store: Store) -> Result<ExitCode> {
             );
             println!(
                 "Pass the passphrase on apart from the file (in person, by phone): together they are the list."
+            );
+        }
+        ListCmd::Recovery { list } => {
+            let given = std::env::var("CONCLAVE_RECOVERY_PASSPHRASE")
+                .ok()
+                .map(Sensitive::new);
+            let chose = given.is_some();
+            let (list, passphrase) = owner::backup::set_recovery(store.dir(), &list, given).await?;
+            if chose {
+                println!(
+                    "{}: backups into its mailbox are on, sealed with the passphrase given",
+                    list.address
+                );
+            } else {
+                println!(
+                    "{}: backups into its mailbox are on. Its recovery passphrase:\n\n    {}\n\n\
+                     Write it down and keep it apart from this laptop: with the mailbox's login it\n\
+                     brings the whole list back (`conclave-cli list restore`). It is not shown again.",
+                    list.address,
+                    passphrase.expose()
+                );
+            }
+        }
+        ListCmd::Restore(a) => {
+            let ca_pem = match &a.ca_file {
+                Some(path) => Some(
+                    String::from_utf8(read_file(path)?)
+                        .map_err(|_| anyhow!("the CA file {} is not PEM text", path.display()))?,
+                ),
+                None => None,
+            };
+            let imap = Endpoint {
+                host: a.imap_host,
+                port: a.imap_port,
+                tls: tls(&a.imap_tls)?,
+                user: a.imap_user,
+            };
+            let imap_pw = password(
+                "CONCLAVE_IMAP_PASSWORD",
+                &format!("IMAP password for {}: ", imap.user),
+            )?;
+            let smtp_pw = password("CONCLAVE_SMTP_PASSWORD", "SMTP password: ")?;
+            let recovery = password("CONCLAVE_RECOVERY_PASSPHRASE", "Recovery passphrase: ")?;
+            let made = owner::backup::restore(
+                store.dir(),
+                &a.list,
+                &imap,
+                ca_pem.as_deref(),
+                (imap_pw, smtp_pw),
+                &recovery,
+            )
+            .await?;
+            println!(
+                "{}: restored from its mailbox ({} members); `conclave-cli run` takes it from here",
+                made.list, made.members
             );
         }
         ListCmd::Import { file } => {

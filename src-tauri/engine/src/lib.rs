@@ -9,6 +9,9 @@
 //! - [`list_key`] and [`member_keys`]: the list's keys and its members'
 //!   keys as an owner looks after them (the CLI and the window alike).
 //! - [`setup`] makes a list whole (account, keychain, key) or not at all.
+//! - [`bundle`] seals a whole list into one file (a hand-over bundle);
+//!   [`backup`] keeps such a file in the list's own mailbox and restores
+//!   a list from it.
 //! - [`owner`]: what an owner does, the one API the window and the CLI
 //!   call.
 //! - [`post`]: the way a post travels, one file per step it meets (receive,
@@ -17,6 +20,8 @@
 //!   watches the mailboxes between runs.
 
 pub mod agent;
+pub mod backup;
+pub mod bundle;
 pub mod crypto;
 pub mod files;
 pub mod list_key;

@@ -254,6 +254,32 @@ impl Inbox for FakeInbox {
         Ok(())
     }
 
+    async fn keep_newest(
+        &mut self,
+        folder: &str,
+        message: &[u8],
+        keep: usize,
+    ) -> Result<(), TransportError> {
+        let mut w = lock(&self.world);
+        let uid = w.next_uid;
+        w.next_uid += 1;
+        w.mailbox.push(Stored {
+            uid,
+            raw: message.to_vec(),
+            folder: folder.to_string(),
+        });
+        let there = w.mailbox.iter().filter(|m| m.folder == folder).count();
+        let mut extra = there.saturating_sub(keep);
+        w.mailbox.retain(|m| {
+            let drop = extra > 0 && m.folder == folder;
+            if drop {
+                extra -= 1;
+            }
+            !drop
+        });
+        Ok(())
+    }
+
     async fn logout(self) {}
 }
 

@@ -6,6 +6,7 @@
 //! `cargo test -p conclave-system-tests --test system MODULE::`.
 
 mod at_rest;
+mod backup;
 mod bundle;
 mod fanout_progress;
 mod idle;

@@ -80,6 +80,8 @@ pub struct ListReport {
     pub waiting_for_limit: u32,
     /// What stopped this list's run, in words for the owner.
     pub error: Option<String>,
+    /// A new backup went into the list's mailbox.
+    pub backed_up: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -377,6 +379,21 @@ async fn process_list<S: Servers>(
     .await?;
     for post in to_file {
         post::file::file_post(store, &mut mailbox, uidvalidity, &post, report).await?;
+    }
+    // A backup that fails does not hold up the mail: it is told in the log
+    // and tried again next run.
+    match crate::backup::keep_current(store, list, &mut mailbox, servers).await {
+        Ok(made) => report.backed_up = made,
+        Err(e) => {
+            let (list, said) = (
+                list.clone(),
+                format!("the backup in the mailbox failed: {e}"),
+            );
+            with_store(store, move |s| {
+                s.log(list.id, None, crate::store::ActivityKind::Error, &said)
+            })
+            .await?;
+        }
     }
     mailbox.logout().await;
     Ok(())

@@ -6,6 +6,7 @@
 //! prove the same on real servers.
 
 use super::*;
+use crate::secrets::{SecretKind, Sensitive};
 use crate::testing::{Crash, TestList, post};
 use crate::transport::smtp::SendOutcome;
 use crate::transport::{PROCESSED_FOLDER, QUARANTINE_FOLDER};
@@ -393,4 +394,60 @@ fn copies_that_cannot_be_made_fail_without_their_members_bouncing() {
         store.bouncing(&t.list).unwrap().is_empty(),
         "no server refused anyone"
     );
+}
+
+/// The backup in the mailbox (Conclave/Backup), once the list has a
+/// recovery passphrase: made in the first run, not again until something
+/// changes, then again; the newest few kept; each opens with the
+/// passphrase and holds the list as it was, its secret key included.
+#[test]
+fn a_list_with_a_recovery_passphrase_is_backed_up_into_its_mailbox_after_each_change() {
+    use crate::backup::{FOLDER, KEEP};
+    let t = TestList::openpgp(&[ALICE], &["bob@example.org"]);
+    // Without a passphrase: no backup.
+    assert!(!t.run().unwrap().lists[0].backed_up);
+    assert_eq!(t.mail.in_folder(FOLDER), 0);
+
+    let passphrase = "gentle-otter-lantern-quarry";
+    t.mail.world().secrets.push((
+        t.list.address.clone(),
+        SecretKind::RecoveryPassphrase,
+        passphrase.into(),
+    ));
+    assert!(t.run().unwrap().lists[0].backed_up);
+    assert!(!t.run().unwrap().lists[0].backed_up, "nothing changed");
+    assert_eq!(t.mail.in_folder(FOLDER), 1);
+
+    for i in 0..KEEP + 1 {
+        t.store()
+            .add_member(
+                &t.list,
+                &format!("new{i}@example.org"),
+                "",
+                crate::model::Role::Member,
+            )
+            .unwrap();
+        assert!(t.run().unwrap().lists[0].backed_up, "after change {i}");
+    }
+    assert_eq!(t.mail.in_folder(FOLDER), KEEP, "only the newest are kept");
+
+    let newest = t
+        .mail
+        .world()
+        .mailbox
+        .iter()
+        .rev()
+        .find(|m| m.folder == FOLDER)
+        .unwrap()
+        .raw
+        .clone();
+    let sealed = crate::backup::tests_support::sealed_part(&newest);
+    let contents = crate::bundle::open(&sealed, &Sensitive::new(passphrase.to_string())).unwrap();
+    assert_eq!(contents.list.members.len(), 2 + KEEP + 1);
+    assert_eq!(contents.summary().list_keys, vec!["openpgp".to_string()]);
+    assert!(
+        !contents.summary().with_passwords,
+        "no passwords in backups"
+    );
+    assert!(crate::bundle::open(&sealed, &Sensitive::new("wrong-otter-lantern".into())).is_err());
 }

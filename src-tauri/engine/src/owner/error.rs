@@ -31,6 +31,10 @@ pub enum OwnerError {
     Smime(#[from] SmimeError),
     #[error(transparent)]
     ListKey(#[from] ListKeyError),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     /// An operation this list or value does not allow, with what to do.
     #[error("{0}")]
     Refused(String),
@@ -85,6 +89,15 @@ impl ErrorCode {
     }
 }
 
+fn bundle_code(e: &crate::bundle::BundleError) -> ErrorCode {
+    use crate::bundle::BundleError;
+    match e {
+        BundleError::Store(e) => store_code(e),
+        BundleError::Secret(_) => ErrorCode::Unavailable,
+        _ => ErrorCode::Invalid,
+    }
+}
+
 fn store_code(e: &StoreError) -> ErrorCode {
     match e {
         StoreError::NoSuchList(_) => ErrorCode::ListNotFound,
@@ -116,6 +129,11 @@ impl OwnerError {
             OwnerError::OpenPgp(_) | OwnerError::Smime(_) | OwnerError::ListKey(_) => {
                 ErrorCode::KeyRefused
             }
+            OwnerError::Bundle(e) | OwnerError::Backup(crate::backup::BackupError::Bundle(e)) => {
+                bundle_code(e)
+            }
+            OwnerError::Backup(crate::backup::BackupError::Store(e)) => store_code(e),
+            OwnerError::Backup(_) => ErrorCode::Unavailable,
             OwnerError::Refused(_) => ErrorCode::Invalid,
             OwnerError::PlainList(_) => ErrorCode::NoKeys,
         }

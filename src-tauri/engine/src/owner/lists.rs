@@ -140,6 +140,7 @@ pub async fn forget(data_dir: &Path, address: &str, typed: &str) -> Result<(), O
         SecretKind::SmtpPassword,
         SecretKind::OpenPgpListKey,
         SecretKind::SmimeListKey,
+        SecretKind::RecoveryPassphrase,
     ] {
         secrets::forget(&list.address, kind).await?;
     }

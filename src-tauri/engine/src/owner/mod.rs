@@ -4,6 +4,7 @@
 //! first and writes in one transaction: a refusal leaves nothing half done.
 
 pub mod activity;
+pub mod backup;
 pub mod bundle;
 mod error;
 pub mod held;

@@ -58,6 +58,9 @@ pub enum SecretKind {
     OpenPgpListKey,
     /// The list's S/MIME private key, PKCS#8 PEM.
     SmimeListKey,
+    /// What seals the list's backups in its mailbox; the owner wrote it
+    /// down when it was made.
+    RecoveryPassphrase,
 }
 
 impl SecretKind {
@@ -67,6 +70,7 @@ impl SecretKind {
             SecretKind::SmtpPassword => "smtp-password",
             SecretKind::OpenPgpListKey => "openpgp-secret-key",
             SecretKind::SmimeListKey => "smime-private-key",
+            SecretKind::RecoveryPassphrase => "recovery-passphrase",
         }
     }
 }

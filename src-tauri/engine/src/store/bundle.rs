@@ -294,6 +294,31 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The digest of what the list's newest backup in its mailbox holds,
+    /// and when it was made.
+    pub fn last_backup(&self, list: &List) -> Result<Option<(String, i64)>> {
+        Ok(self.conn.query_row(
+            "SELECT backed_up_sha256, backed_up_at FROM lists WHERE id = ?1",
+            [list.id],
+            |r| {
+                Ok(r.get::<_, Option<String>>(0)?
+                    .zip(r.get::<_, Option<i64>>(1)?))
+            },
+        )?)
+    }
+
+    /// Records a backup made (`Some`), or that the next run must make one
+    /// whatever changed (`None`: a new recovery passphrase).
+    pub fn set_last_backup(&self, list: &List, digest: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE lists SET backed_up_sha256 = ?1, backed_up_at = ?2 WHERE id = ?3",
+            params![digest, digest.map(|_| now()), list.id],
+        )?;
+        Ok(())
+    }
+}
+
 fn key_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRecord> {
     Ok(KeyRecord {
         protocol: r.get(0)?,

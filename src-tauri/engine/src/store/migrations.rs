@@ -226,6 +226,12 @@ pub(super) const STEPS: &[&str] = &[
     -- How many copies the account may send in 24 hours, when known.
     ALTER TABLE accounts ADD COLUMN daily_limit INTEGER;
     "#,
+    // 6: the list's sealed backup in its own mailbox: a digest of what the
+    // last one held, so a new one is made only after a change.
+    r#"
+    ALTER TABLE lists ADD COLUMN backed_up_sha256 TEXT;
+    ALTER TABLE lists ADD COLUMN backed_up_at INTEGER;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

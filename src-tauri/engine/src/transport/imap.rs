@@ -303,15 +303,7 @@ impl Mailbox {
         let server = self.server.clone();
         let name = self.folder_name(folder).await?;
         let set = uid.to_string();
-        // Creating a folder that exists answers NO; the move below says it
-        // if the folder really cannot be used.
-        let parent = name
-            .rsplit_once(self.delimiter.as_deref().unwrap_or("/"))
-            .map(|(p, _)| p.to_string());
-        if let Some(parent) = parent {
-            let _ = timed(&server, self.session.create(&parent)).await;
-        }
-        let _ = timed(&server, self.session.create(&name)).await;
+        self.create_folder(&name).await;
         timed(&server, async {
             let s = self.session.uid_store(&set, "+FLAGS (\\Seen)").await?;
             s.try_collect::<Vec<_>>().await
@@ -341,6 +333,89 @@ impl Mailbox {
             .await?;
         }
         Ok(())
+    }
+
+    /// Creates `name` and its parent; one that exists answers NO, and what
+    /// follows says it if the folder really cannot be used.
+    async fn create_folder(&mut self, name: &str) {
+        let server = self.server.clone();
+        let parent = name
+            .rsplit_once(self.delimiter.as_deref().unwrap_or("/"))
+            .map(|(p, _)| p.to_string());
+        if let Some(parent) = parent {
+            let _ = timed(&server, self.session.create(&parent)).await;
+        }
+        let _ = timed(&server, self.session.create(name)).await;
+    }
+
+    /// Puts `message` (seen) into `folder`, created when missing, then
+    /// removes all but the newest `keep` messages there. Only Conclave
+    /// writes to that folder, so a plain EXPUNGE (without UIDPLUS) takes
+    /// nothing of anyone else's.
+    pub async fn keep_newest(
+        &mut self,
+        folder: &str,
+        message: &[u8],
+        keep: usize,
+    ) -> Result<(), TransportError> {
+        let server = self.server.clone();
+        let name = self.folder_name(folder).await?;
+        self.create_folder(&name).await;
+        timed(
+            &server,
+            self.session.append(&name, Some("(\\Seen)"), None, message),
+        )
+        .await?;
+        timed(&server, self.session.select(&name)).await?;
+        let mut uids: Vec<u32> = timed(&server, self.session.uid_search("ALL"))
+            .await?
+            .into_iter()
+            .collect();
+        uids.sort_unstable();
+        if uids.len() > keep {
+            let old = uids[..uids.len() - keep]
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            timed(&server, async {
+                let s = self.session.uid_store(&old, "+FLAGS (\\Deleted)").await?;
+                s.try_collect::<Vec<_>>().await
+            })
+            .await?;
+            if self.can_uidplus {
+                timed(&server, async {
+                    let s = self.session.uid_expunge(&old).await?;
+                    s.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            } else {
+                timed(&server, async {
+                    let s = self.session.expunge().await?;
+                    s.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest message in `folder`, or `None` when the folder is
+    /// missing or empty.
+    pub async fn newest_in(&mut self, folder: &str) -> Result<Option<Vec<u8>>, TransportError> {
+        let server = self.server.clone();
+        let name = self.folder_name(folder).await?;
+        if timed(&server, self.session.select(&name)).await.is_err() {
+            return Ok(None);
+        }
+        let newest = timed(&server, self.session.uid_search("ALL"))
+            .await?
+            .into_iter()
+            .max();
+        match newest {
+            Some(uid) => Ok(self.fetch(uid).await?.map(|(raw, _)| raw)),
+            None => Ok(None),
+        }
     }
 
     /// Whether the server offers IDLE (RFC 2177), so that the agent can wait

@@ -35,6 +35,14 @@ pub trait Inbox: Send {
         uid: u32,
         folder: &str,
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
+    /// Puts `message` into `folder` and keeps only the newest `keep` there
+    /// (the list's backups).
+    fn keep_newest(
+        &mut self,
+        folder: &str,
+        message: &[u8],
+        keep: usize,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
     fn logout(self) -> impl Future<Output = ()> + Send;
 }
 
@@ -126,6 +134,14 @@ impl Inbox for Mailbox {
     }
     async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
         Mailbox::file(self, uid, folder).await
+    }
+    async fn keep_newest(
+        &mut self,
+        folder: &str,
+        message: &[u8],
+        keep: usize,
+    ) -> Result<(), TransportError> {
+        Mailbox::keep_newest(self, folder, message, keep).await
     }
     async fn logout(self) {
         Mailbox::logout(self).await
