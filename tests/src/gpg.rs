@@ -203,3 +203,30 @@ pub fn open_copy(g: &Gpg, copy: &[u8]) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// Verifies, with the member's gpg, a multipart/signed entity the list
+/// signed (`name` is the list key's name); returns the signed content.
+pub fn verify_signed_by_list(g: &Gpg, signed: &[u8], name: &str, list: &str) -> Vec<u8> {
+    use conclave_engine::mime;
+    let ct = mime::header(mime::split_head(signed).0, "Content-Type").unwrap();
+    assert_eq!(mime::media_type(&ct), "multipart/signed");
+    let parts = mime::parts(
+        mime::split_head(signed).1,
+        &mime::param(&ct, "boundary").unwrap(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (data, sig) = (dir.path().join("data"), dir.path().join("sig.asc"));
+    std::fs::write(&data, mime::crlf(parts[0])).unwrap();
+    std::fs::write(&sig, mime::split_head(parts[1]).1).unwrap();
+    let out = g.run(
+        &["--verify", sig.to_str().unwrap(), data.to_str().unwrap()],
+        None,
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && said.contains(&format!("Good signature from \"{name} <{list}>\"")),
+        "{said}"
+    );
+    mime::crlf(parts[0])
+}

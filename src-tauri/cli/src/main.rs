@@ -422,6 +422,12 @@ fn print_report(report: &RunReport) {
             l.filed,
             l.pending
         );
+        if l.reminded > 0 {
+            println!(
+                "{}: {} member(s) told that their key ends soon (see `conclave-cli log {}`)",
+                l.address, l.reminded, l.address
+            );
+        }
         if l.backed_up {
             println!(
                 "{}: backed up into its mailbox (folder Conclave/Backup)",

@@ -27,27 +27,7 @@ fn secure(prefix: &str) -> (Owner, Vec<u8>) {
 /// Verifies the list's signature on a signed entity with the member's gpg;
 /// returns the signed content.
 fn verify_list_signature(g: &Gpg, signed: &[u8], list: &str) -> Vec<u8> {
-    let ct = header(signed, "Content-Type").unwrap();
-    assert_eq!(mime::media_type(&ct), "multipart/signed");
-    let parts = mime::parts(
-        mime::split_head(signed).1,
-        &mime::param(&ct, "boundary").unwrap(),
-    )
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (data, sig) = (dir.path().join("data"), dir.path().join("sig.asc"));
-    std::fs::write(&data, mime::crlf(parts[0])).unwrap();
-    std::fs::write(&sig, mime::split_head(parts[1]).1).unwrap();
-    let out = g.run(
-        &["--verify", sig.to_str().unwrap(), data.to_str().unwrap()],
-        None,
-    );
-    let said = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && said.contains(&format!("Good signature from \"Secure <{list}>\"")),
-        "{said}"
-    );
-    mime::crlf(parts[0])
+    rig::gpg::verify_signed_by_list(g, signed, "Secure", list)
 }
 
 #[test]

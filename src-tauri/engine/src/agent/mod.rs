@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod reminders;
 mod watcher;
 pub use crate::post::decide::MAX_DECIDE_ATTEMPTS;
 pub use crate::post::send::{MAX_SEND_ATTEMPTS, OnProgress, SMTP_LANES, SendProgress, retry_delay};
@@ -82,6 +83,8 @@ pub struct ListReport {
     pub error: Option<String>,
     /// A new backup went into the list's mailbox.
     pub backed_up: bool,
+    /// Members told that their key ends soon.
+    pub reminded: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -371,6 +374,7 @@ async fn process_list<S: Servers>(
     // told) again when a lane connects.
     let _ = tls_ready.await;
     sending.send_due(report, progress).await?;
+    reminders::send_due(&sending, report).await?;
     let list_now = list.clone();
     let to_file = with_store(store, move |s| {
         s.complete_posts(&list_now)?;

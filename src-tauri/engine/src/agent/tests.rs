@@ -451,3 +451,45 @@ fn a_list_with_a_recovery_passphrase_is_backed_up_into_its_mailbox_after_each_ch
     );
     assert!(crate::bundle::open(&sealed, &Sensitive::new("wrong-otter-lantern".into())).is_err());
 }
+
+/// A member whose key ends in three weeks is told once, encrypted to that
+/// key; a member whose key does not end soon is not.
+#[test]
+fn a_member_whose_key_ends_soon_is_told_once_encrypted() {
+    use pgp::serialize::SerializeInto;
+    use sequoia_openpgp as pgp;
+    let t = TestList::openpgp(&["bob@example.org"], &[]);
+    let (cert, _) = pgp::cert::CertBuilder::general_purpose(Some("Carol <carol@example.org>"))
+        .set_creation_time(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .set_validity_period(Duration::from_secs(22 * 86_400))
+        .generate()
+        .unwrap();
+    t.store()
+        .add_member_with_key(
+            &t.list,
+            "carol@example.org",
+            "",
+            crate::model::Role::Member,
+            Some((
+                crate::model::Protocol::Openpgp,
+                &crate::store::StoredKey {
+                    fingerprint: cert.fingerprint().to_hex(),
+                    cert: cert.to_vec().unwrap(),
+                },
+            )),
+        )
+        .unwrap();
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!(l.reminded, 1, "{l:?}");
+    let got = t.mail.received("carol@example.org");
+    assert_eq!(got.len(), 1);
+    let text = String::from_utf8_lossy(&got[0]);
+    assert!(text.contains("your key for the list ends soon"), "{text}");
+    assert!(text.contains("multipart/encrypted"), "{text}");
+    assert!(
+        !text.contains(&cert.fingerprint().to_hex()[..8]),
+        "the key is named only inside the encryption"
+    );
+    assert!(t.mail.received("bob@example.org").is_empty());
+    assert_eq!(t.run().unwrap().lists[0].reminded, 0, "once");
+}

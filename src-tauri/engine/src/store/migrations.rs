@@ -232,6 +232,19 @@ pub(super) const STEPS: &[&str] = &[
     ALTER TABLE lists ADD COLUMN backed_up_sha256 TEXT;
     ALTER TABLE lists ADD COLUMN backed_up_at INTEGER;
     "#,
+    // 7: members told that their key ends soon: once a month ahead and
+    // once a week ahead, per key.
+    r#"
+    CREATE TABLE key_reminders (
+        list_id     INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        email       TEXT NOT NULL COLLATE NOCASE,
+        fingerprint TEXT NOT NULL,
+        days        INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        sent_at     INTEGER NOT NULL,
+        PRIMARY KEY (list_id, email, fingerprint, days)
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -12,6 +12,7 @@ mod lists;
 mod members;
 mod migrations;
 mod outbox;
+mod reminders;
 
 use std::path::{Path, PathBuf};
 

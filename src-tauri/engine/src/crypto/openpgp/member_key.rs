@@ -163,6 +163,30 @@ impl MemberKey {
         self.cert.fingerprint().to_hex()
     }
 
+    /// Until when the list can encrypt to it (the latest end of an
+    /// encryption subkey alive now, bounded by the key's own end); `None`
+    /// when it does not end, or cannot be used now at all.
+    pub fn encrypts_until(&self, now: SystemTime) -> Option<SystemTime> {
+        let p = policy();
+        let vc = self.cert.with_policy(&p, now).ok()?;
+        let primary_end = vc.primary_key().key_expiration_time();
+        let ends: Vec<Option<SystemTime>> = vc
+            .keys()
+            .supported()
+            .alive()
+            .revoked(false)
+            .for_transport_encryption()
+            .map(|ka| match (ka.key_expiration_time(), primary_end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            })
+            .collect();
+        if ends.iter().any(Option::is_none) {
+            return None;
+        }
+        ends.into_iter().flatten().max()
+    }
+
     pub(crate) fn cert(&self) -> &pgp::Cert {
         &self.cert
     }

@@ -148,6 +148,12 @@ impl MemberCert {
         self.cert.to_der().unwrap_or_default()
     }
 
+    /// When the certificate ends.
+    pub fn not_after(&self) -> std::time::SystemTime {
+        let secs = super::unix(self.cert.not_after());
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0) as u64)
+    }
+
     pub fn cert(&self) -> &X509 {
         &self.cert
     }

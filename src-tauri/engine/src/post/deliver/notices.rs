@@ -177,6 +177,70 @@ pub fn keyless_notice(
     )
 }
 
+/// Which key a reminder is about, as its member knows it.
+pub struct EndingKey<'a> {
+    /// "OpenPGP key" or "S/MIME certificate".
+    pub kind: &'a str,
+    /// Fingerprint in groups of four (S/MIME: the certificate's SHA-256).
+    pub fingerprint: &'a str,
+    /// The day it ends, as "2027-01-31".
+    pub ends: &'a str,
+    pub days_left: i64,
+}
+
+/// The reminder a member gets a month and a week before the list can no
+/// longer encrypt to their key: the head, and the entity for the list to
+/// sign and encrypt to that key (it names the key, so only its holder
+/// should read it).
+pub fn key_ending(
+    list: &List,
+    env: &Envelope<'_>,
+    key: &EndingKey<'_>,
+    owner: Option<&str>,
+) -> (Vec<u8>, Vec<u8>) {
+    let eol = "\r\n";
+    let subject = format!("[{}] your key for the list ends soon", list.name);
+    let head = head_fields(list, env, &subject, "auto-generated").into_bytes();
+    let send_to = match owner {
+        Some(owner) => format!("the list's owner ({owner})"),
+        None => "the list's owner".to_string(),
+    };
+    let how = if key.kind.starts_with("OpenPGP") {
+        format!(
+            "Extend it (in Thunderbird: Account Settings, End-To-End Encryption,{eol}\
+             the key's \"Change Expiration Date\"; with gpg: gpg --quick-set-expire{eol}\
+             FINGERPRINT 1y, and the same with '*' for its subkeys), or make a new{eol}\
+             key, and send the public key to {send_to}."
+        )
+    } else {
+        format!(
+            "Ask whoever issued it for a new certificate, and send a mail signed{eol}\
+             with the new one to {send_to}."
+        )
+    };
+    let text = format!(
+        "Your {kind} for the list {name} ({address}) ends on {ends}{left}:{eol}{eol}\
+         \u{20}\u{20}{fingerprint}{eol}{eol}\
+         From then on the list can no longer encrypt its posts to you, and you{eol}\
+         will miss them.{eol}{eol}\
+         {how}{eol}",
+        kind = key.kind,
+        name = one_line(&list.name),
+        address = list.address,
+        ends = key.ends,
+        left = match key.days_left {
+            ..=0 => String::new(),
+            1 => " (in a day)".to_string(),
+            n => format!(" (in {n} days)"),
+        },
+        fingerprint = key.fingerprint,
+    );
+    let entity = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+    );
+    (head, entity.into_bytes())
+}
+
 /// `text_part` (a whole entity), with the list's OpenPGP key attached when
 /// there is one (as Thunderbird and gpg import it: application/pgp-keys).
 fn with_openpgp_key(list: &List, text_part: String, key: Option<&[u8]>) -> String {
