@@ -247,8 +247,9 @@ async fn wait_text(client: &Client, testid: &str, want: &str) -> Result<(), Stri
 
 /// The window starts in the system's language (English on the test
 /// machine), speaks German once German is chosen in its top bar, counts in
-/// German, keeps the choice when the page is loaded again, and goes back.
-/// Needs the mail rig (CONCLAVE_RIG_DIR, scripts/test.sh) besides the window.
+/// German, keeps the choice when the page is loaded again and when the app
+/// starts again, and goes back. Needs the mail rig (CONCLAVE_RIG_DIR,
+/// scripts/test.sh) besides the window.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_window_speaks_the_language_chosen_in_it() {
     let rig = Rig::get();
@@ -301,6 +302,24 @@ async fn the_window_speaks_the_language_chosen_in_it() {
 
         // The choice outlives the page.
         client.refresh().await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=list-row]"))
+            .await?;
+        wait_text(&client, "new-list", "Neue Liste").await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    // Quit the app: its next start reads the choice from the webview's
+    // storage in the same (test) home.
+    let _ = client.close().await;
+    drop(_driver);
+    result.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_driver, client) = open_window(owner.data.path(), tmp.path()).await;
+
+    let result = async {
         client
             .wait()
             .at_most(Duration::from_secs(30))
