@@ -60,7 +60,8 @@ const english = CATALOGS[FALLBACK];
 
 describe("the catalogs", () => {
   it("were found, with the sources", () => {
-    expect(LANGUAGES).toEqual(["en", "de"]);
+    expect(LANGUAGES[0]).toBe(FALLBACK);
+    expect(LANGUAGES).toContain("de");
     expect(Object.keys(SOURCES)).toContain("./App.svelte");
     expect(Object.keys(SOURCES)).toContain("./members.ts");
   });
