@@ -13,6 +13,9 @@ import {
   PAGE_SIZE,
   summary,
 } from "./activity";
+import { translator } from "./i18n";
+
+const t = translator("en");
 
 function entry(id: number, message: string, at = "2026-03-01T12:00:00Z", g: ActivityGroup = "change"): ActivityEntry {
   return { id, at, list: "l@example.org", list_name: "L", kind: "decision", group: g, post_id: null, message };
@@ -47,55 +50,55 @@ group("the filters", () => {
 
 group("an entry's words", () => {
   it("split a decision into what happened and the reason", () => {
-    const held = describe(entry(1, 'post from eve@example.org "let me in": hold: eve@example.org is not a member'));
+    const held = describe(t, entry(1, 'post from eve@example.org "let me in": hold: eve@example.org is not a member'));
     expect(held).toEqual({
       what: "Post from eve@example.org “let me in” held",
       reason: "eve@example.org is not a member",
     });
-    const rejected = describe(entry(2, 'post from a@x "spam": reject: not a member and the list rejects posts from non-members'));
+    const rejected = describe(t, entry(2, 'post from a@x "spam": reject: not a member and the list rejects posts from non-members'));
     expect(rejected.what).toBe("Post from a@x “spam” rejected");
-    const quarantined = describe(entry(3, 'post from  "": quarantine: it cannot be read as e-mail'));
+    const quarantined = describe(t, entry(3, 'post from  "": quarantine: it cannot be read as e-mail'));
     expect(quarantined).toEqual({ what: "A message set aside (quarantine)", reason: "it cannot be read as e-mail" });
   });
 
   it("keep quotes and colons of a subject", () => {
-    const d = describe(entry(1, 'post from a@x "Re: "quoted": yes": discard: a loop'));
+    const d = describe(t, entry(1, 'post from a@x "Re: "quoted": yes": discard: a loop'));
     expect(d.what).toBe("Post from a@x “Re: \"quoted\": yes” discarded");
     expect(d.reason).toBe("a loop");
   });
 
   it("say who a post goes to and whom it reached", () => {
-    expect(describe(entry(1, 'post from a@x "hi": distribute to 3 member(s)'))).toEqual({
+    expect(describe(t, entry(1, 'post from a@x "hi": distribute to 3 member(s)'))).toEqual({
       what: "Post from a@x “hi” accepted",
       reason: "from a member: goes to 3 members",
     });
-    expect(describe(entry(2, 'post from a@x "hi": delivered to 1 member(s)')).reason).toBe("reached 1 member");
+    expect(describe(t, entry(2, 'post from a@x "hi": delivered to 1 member(s)')).reason).toBe("reached 1 member");
     expect(
-      describe(entry(3, 'post from a@x "hi": delivered to 2 member(s); 1 could not be reached (see the errors)')).reason,
+      describe(t, entry(3, 'post from a@x "hi": delivered to 2 member(s); 1 could not be reached (see the errors)')).reason,
     ).toBe("reached 2 members; 1 could not be reached (see the errors)");
   });
 
   it("read an owner's resolution and deliveries", () => {
-    expect(describe(entry(1, "held post 4 approved by an owner: distribute to 2 member(s)"))).toEqual({
+    expect(describe(t, entry(1, "held post 4 approved by an owner: distribute to 2 member(s)"))).toEqual({
       what: "Held post 4 approved by an owner",
       reason: "distribute to 2 member(s)",
     });
-    expect(describe(entry(2, "held post 5 discarded by an owner"))).toEqual({
+    expect(describe(t, entry(2, "held post 5 discarded by an owner"))).toEqual({
       what: "Held post 5 discarded by an owner",
       reason: null,
     });
-    expect(describe(entry(3, "to bob@x: will try again: 450 mailbox busy"))).toEqual({
+    expect(describe(t, entry(3, "to bob@x: will try again: 450 mailbox busy"))).toEqual({
       what: "Delivery to bob@x will be tried again",
       reason: "450 mailbox busy",
     });
-    expect(describe(entry(4, "to bob@x: not delivered: 550 no such user")).what).toBe("Not delivered to bob@x");
+    expect(describe(t, entry(4, "to bob@x: not delivered: 550 no such user")).what).toBe("Not delivered to bob@x");
   });
 
   it("show other lines whole, as the engine wrote them (errors say what to do)", () => {
     const error =
       "cannot log in to IMAP at 127.0.0.1:143: authentication failed. Check the user and password with `conclave-cli list account`";
-    expect(describe(entry(1, error, undefined, "error"))).toEqual({ what: error, reason: null });
-    expect(describe(entry(2, "max-size set to '1M'")).what).toBe("max-size set to '1M'");
+    expect(describe(t, entry(1, error, undefined, "error"))).toEqual({ what: error, reason: null });
+    expect(describe(t, entry(2, "max-size set to '1M'")).what).toBe("max-size set to '1M'");
   });
 });
 
@@ -104,13 +107,13 @@ group("days and pages", () => {
   const local = (d: number, h: number) => new Date(2026, 2, d, h, 30, 0).toISOString();
 
   it("head each local day once, newest first", () => {
-    const days = byDay(
+    const days = byDay(t, 
       [entry(5, "e", local(10, 14)), entry(4, "d", local(10, 1)), entry(3, "c", local(9, 23)), entry(1, "a", local(2, 9))],
       now,
     );
-    expect(days.map((d) => d.label.split(" ")[0])).toEqual(["Today", "Yesterday", dayLabel(local(2, 9), now).split(" ")[0]]);
+    expect(days.map((d) => d.label.split(" ")[0])).toEqual(["Today", "Yesterday", dayLabel(t, local(2, 9), now).split(" ")[0]]);
     expect(days.map((d) => d.entries.map((e) => e.id))).toEqual([[5, 4], [3], [1]]);
-    expect(dayLabel(new Date(2025, 11, 24, 12).toISOString(), now)).toMatch(/2025/);
+    expect(dayLabel(t, new Date(2025, 11, 24, 12).toISOString(), now)).toMatch(/2025/);
   });
 
   it("put older pages below without repeats", () => {
@@ -136,10 +139,10 @@ group("days and pages", () => {
   });
 
   it("say how much is shown", () => {
-    expect(summary({ entries: [], more: false }, DEFAULT_FILTER, "")).toBe("Nothing has happened yet.");
-    expect(summary({ entries: [], more: false }, "held", "")).toBe("Nothing matches.");
-    expect(summary({ entries: [entry(1, "a")], more: false }, DEFAULT_FILTER, "bob")).toBe("1 entry matches, newest first.");
-    expect(summary({ entries: [entry(2, "b"), entry(1, "a")], more: true }, DEFAULT_FILTER, "")).toBe(
+    expect(summary(t, { entries: [], more: false }, DEFAULT_FILTER, "")).toBe("Nothing has happened yet.");
+    expect(summary(t, { entries: [], more: false }, "held", "")).toBe("Nothing matches.");
+    expect(summary(t, { entries: [entry(1, "a")], more: false }, DEFAULT_FILTER, "bob")).toBe("1 entry matches, newest first.");
+    expect(summary(t, { entries: [entry(2, "b"), entry(1, "a")], more: true }, DEFAULT_FILTER, "")).toBe(
       "2 entries, newest first; older ones can be loaded.",
     );
   });

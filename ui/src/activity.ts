@@ -3,32 +3,50 @@
 // why), local times, days as headings, and how pages join. Tested in
 // activity.test.ts. The filtering itself is done by the store.
 import type { ActivityEntry, ActivityGroup, ActivityPage, ActivityRequest } from "./api";
+import type { Translate } from "./i18n";
 
 /** Entries read at a time. */
 export const PAGE_SIZE = 50;
 
 export interface ActivityFilter {
   id: string;
-  label: string;
   groups: ActivityGroup[];
 }
 
 /** The choices of the "Show" menu, in the order shown; the first is where
  *  the view starts: what became of the posts, and what went wrong. */
 export const FILTERS: ActivityFilter[] = [
-  {
-    id: "posts",
-    label: "Posts, deliveries and errors",
-    groups: ["accepted", "held", "rejected", "delivery", "error"],
-  },
-  { id: "accepted", label: "Posts sent on", groups: ["accepted"] },
-  { id: "held", label: "Posts held", groups: ["held"] },
-  { id: "rejected", label: "Posts rejected or discarded", groups: ["rejected"] },
-  { id: "delivery", label: "Deliveries", groups: ["delivery"] },
-  { id: "error", label: "Errors", groups: ["error"] },
-  { id: "change", label: "Changes by an owner", groups: ["change"] },
-  { id: "all", label: "Everything, with filing on the server", groups: [] },
+  { id: "posts", groups: ["accepted", "held", "rejected", "delivery", "error"] },
+  { id: "accepted", groups: ["accepted"] },
+  { id: "held", groups: ["held"] },
+  { id: "rejected", groups: ["rejected"] },
+  { id: "delivery", groups: ["delivery"] },
+  { id: "error", groups: ["error"] },
+  { id: "change", groups: ["change"] },
+  { id: "all", groups: [] },
 ];
+
+/** What a choice of the "Show" menu says. */
+export function filterLabel(t: Translate, id: string): string {
+  switch (id) {
+    case "accepted":
+      return t("activity.filter.accepted");
+    case "held":
+      return t("activity.filter.held");
+    case "rejected":
+      return t("activity.filter.rejected");
+    case "delivery":
+      return t("activity.filter.delivery");
+    case "error":
+      return t("activity.filter.error");
+    case "change":
+      return t("activity.filter.change");
+    case "all":
+      return t("activity.filter.all");
+    default:
+      return t("activity.filter.posts");
+  }
+}
 
 export const DEFAULT_FILTER = FILTERS[0].id;
 
@@ -52,16 +70,36 @@ export function activityRequest(
   };
 }
 
-/** How an entry's group is labelled and coloured. */
-export const GROUP_LOOK: Record<ActivityGroup, { label: string; tone: "ok" | "warn" | "bad" | "plain" }> = {
-  accepted: { label: "Sent on", tone: "ok" },
-  held: { label: "Held", tone: "warn" },
-  rejected: { label: "Rejected", tone: "plain" },
-  delivery: { label: "Delivery", tone: "ok" },
-  error: { label: "Error", tone: "bad" },
-  change: { label: "Change", tone: "plain" },
-  server: { label: "Filed", tone: "plain" },
+/** How an entry's group is coloured. */
+export const GROUP_TONE: Record<ActivityGroup, "ok" | "warn" | "bad" | "plain"> = {
+  accepted: "ok",
+  held: "warn",
+  rejected: "plain",
+  delivery: "ok",
+  error: "bad",
+  change: "plain",
+  server: "plain",
 };
+
+/** How an entry's group is labelled. */
+export function groupLabel(t: Translate, group: ActivityGroup): string {
+  switch (group) {
+    case "accepted":
+      return t("activity.group.accepted");
+    case "held":
+      return t("activity.group.held");
+    case "rejected":
+      return t("activity.group.rejected");
+    case "delivery":
+      return t("activity.group.delivery");
+    case "error":
+      return t("activity.group.error");
+    case "change":
+      return t("activity.group.change");
+    case "server":
+      return t("activity.group.server");
+  }
+}
 
 /** An entry in two parts: what happened, and the reason (the engine's own
  *  words; for an error, what to do). */
@@ -70,55 +108,75 @@ export interface Described {
   reason: string | null;
 }
 
-const FATE: Record<string, string> = {
-  hold: "held",
-  reject: "rejected",
-  discard: "discarded",
-  quarantine: "set aside (quarantine)",
-};
+function post(t: Translate, sender: string, subject: string): string {
+  if (!sender && !subject) return t("activity.aMessage");
+  return t("activity.post", {
+    sender: sender || t("common.unknownSender"),
+    subject: subject || t("common.noSubject"),
+  });
+}
 
-function post(sender: string, subject: string): string {
-  if (!sender && !subject) return "A message";
-  return `Post from ${sender || "an unknown sender"} “${subject || "(no subject)"}”`;
+function fate(t: Translate, what: string, post: string): string {
+  switch (what) {
+    case "hold":
+      return t("activity.fate.hold", { post });
+    case "reject":
+      return t("activity.fate.reject", { post });
+    case "discard":
+      return t("activity.fate.discard", { post });
+    default:
+      return t("activity.fate.quarantine", { post });
+  }
+}
+
+function resolved(t: Translate, id: string, how: string): string {
+  switch (how) {
+    case "approved":
+      return t("activity.held.approved", { id });
+    case "rejected":
+      return t("activity.held.rejected", { id });
+    default:
+      return t("activity.held.discarded", { id });
+  }
 }
 
 /** Splits the engine's line into what happened and why. Lines of a shape
  *  not known here are shown whole, as they are. */
-export function describe(entry: ActivityEntry): Described {
+export function describe(t: Translate, entry: ActivityEntry): Described {
   const m = entry.message;
   let r: RegExpMatchArray | null;
   if ((r = m.match(/^post from (.*?) "(.*)": (hold|reject|discard|quarantine): ([\s\S]*)$/))) {
-    return { what: `${post(r[1], r[2])} ${FATE[r[3]]}`, reason: r[4] };
+    return { what: fate(t, r[3], post(t, r[1], r[2])), reason: r[4] };
   }
   if ((r = m.match(/^post from (.*?) "(.*)": distribute to (\d+) member\(s\)$/))) {
-    return { what: `${post(r[1], r[2])} accepted`, reason: `from a member: goes to ${members(r[3])}` };
+    return {
+      what: t("activity.accepted", { post: post(t, r[1], r[2]) }),
+      reason: t("activity.goesTo", { count: Number(r[3]) }),
+    };
   }
   if ((r = m.match(/^post from (.*?) "(.*)": delivered to (\d+) member\(s\)(?:; ([\s\S]*))?$/))) {
+    const reached = t("activity.reached", { count: Number(r[3]) });
     return {
-      what: `${post(r[1], r[2])} delivered`,
-      reason: `reached ${members(r[3])}${r[4] ? `; ${r[4]}` : ""}`,
+      what: t("activity.delivered", { post: post(t, r[1], r[2]) }),
+      reason: r[4] ? t("activity.reachedAnd", { reached, rest: r[4] }) : reached,
     };
   }
   if ((r = m.match(/^held post (\d+) (approved|rejected|discarded) by an owner[:;]? ?([\s\S]*)$/))) {
-    return { what: `Held post ${r[1]} ${r[2]} by an owner`, reason: r[3] || null };
+    return { what: resolved(t, r[1], r[2]), reason: r[3] || null };
   }
   if ((r = m.match(/^to (\S+): will try again: ([\s\S]*)$/))) {
-    return { what: `Delivery to ${r[1]} will be tried again`, reason: r[2] };
+    return { what: t("activity.retry", { to: r[1] }), reason: r[2] };
   }
   if ((r = m.match(/^to (\S+): not delivered: ([\s\S]*)$/))) {
-    return { what: `Not delivered to ${r[1]}`, reason: r[2] };
+    return { what: t("activity.notDelivered", { to: r[1] }), reason: r[2] };
   }
   if ((r = m.match(/^not sent to (\S+): ([\s\S]*)$/))) {
-    return { what: `Not sent to ${r[1]}`, reason: r[2] };
+    return { what: t("activity.notSent", { to: r[1] }), reason: r[2] };
   }
   if ((r = m.match(/^discarded: ([\s\S]*)$/))) {
-    return { what: "A copy discarded", reason: r[1] };
+    return { what: t("activity.copyDiscarded"), reason: r[1] };
   }
   return { what: m, reason: null };
-}
-
-function members(n: string): string {
-  return `${n} ${n === "1" ? "member" : "members"}`;
 }
 
 function sameDay(a: Date, b: Date): boolean {
@@ -133,13 +191,13 @@ export function dayKey(at: string): string {
 }
 
 /** A day heading: "Today", "Yesterday", or the local date. */
-export function dayLabel(at: string, now: Date = new Date()): string {
+export function dayLabel(t: Translate, at: string, now: Date = new Date()): string {
   const d = new Date(at);
-  if (sameDay(d, now)) return "Today";
+  if (sameDay(d, now)) return t("activity.today");
   const yesterday = new Date(now);
   yesterday.setDate(now.getDate() - 1);
-  if (sameDay(d, yesterday)) return "Yesterday";
-  return d.toLocaleDateString(undefined, {
+  if (sameDay(d, yesterday)) return t("activity.yesterday");
+  return d.toLocaleDateString(t.locale, {
     weekday: "long",
     day: "numeric",
     month: "long",
@@ -148,8 +206,8 @@ export function dayLabel(at: string, now: Date = new Date()): string {
 }
 
 /** The local time of an entry (its day is the heading above it). */
-export function timeOfDay(at: string): string {
-  return new Date(at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+export function timeOfDay(t: Translate, at: string): string {
+  return new Date(at).toLocaleTimeString(t.locale, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
 export interface Day {
@@ -159,13 +217,13 @@ export interface Day {
 }
 
 /** Entries (newest first) under one heading per local day. */
-export function byDay(entries: ActivityEntry[], now: Date = new Date()): Day[] {
+export function byDay(t: Translate, entries: ActivityEntry[], now: Date = new Date()): Day[] {
   const days: Day[] = [];
   for (const e of entries) {
     const key = dayKey(e.at);
     const last = days[days.length - 1];
     if (last?.key === key) last.entries.push(e);
-    else days.push({ key, label: dayLabel(e.at, now), entries: [e] });
+    else days.push({ key, label: dayLabel(t, e.at, now), entries: [e] });
   }
   return days;
 }
@@ -195,10 +253,10 @@ export function mergeNewest(shown: Shown, first: ActivityPage): Shown {
 }
 
 /** Words for what the view shows, for the status line. */
-export function summary(shown: Shown, filterId: string, text: string): string {
-  const n = shown.entries.length;
+export function summary(t: Translate, shown: Shown, filterId: string, text: string): string {
+  const count = shown.entries.length;
   const filtered = filterId !== DEFAULT_FILTER || text.trim() !== "";
-  if (n === 0) return filtered ? "Nothing matches." : "Nothing has happened yet.";
-  const count = `${n} ${n === 1 ? "entry" : "entries"}`;
-  return `${count}${filtered ? " match" + (n === 1 ? "es" : "") : ""}, newest first${shown.more ? "; older ones can be loaded" : ""}.`;
+  if (count === 0) return filtered ? t("activity.nothingMatches") : t("activity.nothingYet");
+  if (filtered) return shown.more ? t("activity.summaryMatchMore", { count }) : t("activity.summaryMatch", { count });
+  return shown.more ? t("activity.summaryMore", { count }) : t("activity.summary", { count });
 }

@@ -11,6 +11,9 @@ import {
   shownSubject,
   unreadableText,
 } from "./held";
+import { translator } from "./i18n";
+
+const t = translator("en");
 
 function post(over: Partial<PostView> = {}): PostView {
   return {
@@ -57,20 +60,20 @@ function view(over: Partial<HeldView> = {}, p: Partial<PostView> = {}): HeldView
 
 describe("sizes", () => {
   it("reads bytes, kilobytes and megabytes", () => {
-    expect(formatSize(1)).toBe("1 byte");
-    expect(formatSize(812)).toBe("812 bytes");
-    expect(formatSize(14_540)).toBe("14.2 KB");
-    expect(formatSize(3_250_000)).toBe("3.1 MB");
+    expect(formatSize(t, 1)).toBe("1 byte");
+    expect(formatSize(t, 812)).toBe("812 bytes");
+    expect(formatSize(t, 14_540)).toBe("14.2 KB");
+    expect(formatSize(t, 3_250_000)).toBe("3.1 MB");
   });
 });
 
 describe("protection", () => {
   it("is nothing on a list without keys", () => {
-    expect(protectionLines(null, false)).toEqual([]);
+    expect(protectionLines(t, null, false)).toEqual([]);
   });
 
   it("says a decrypted post was decrypted here and not saved, in the engine's words", () => {
-    const lines = protectionLines(
+    const lines = protectionLines(t, 
       {
         encryption: "to-list",
         encryption_words: "encrypted to the list's key",
@@ -80,11 +83,13 @@ describe("protection", () => {
       true,
     );
     expect(lines[0]).toEqual({
+      kind: "encryption",
       label: "Encryption",
       text: "Encrypted to the list's key. Decrypted here for you; the clear text is not saved.",
       tone: "ok",
     });
     expect(lines[1]).toEqual({
+      kind: "signature",
       label: "Signature",
       text: "Signed by the key of the member alice@example.org.",
       tone: "ok",
@@ -92,7 +97,7 @@ describe("protection", () => {
   });
 
   it("marks what does not count", () => {
-    const lines = protectionLines(
+    const lines = protectionLines(t, 
       {
         encryption: "broken",
         encryption_words: "its encryption cannot be trusted (no integrity protection); such posts are never decrypted",
@@ -108,13 +113,13 @@ describe("protection", () => {
 
 describe("the view", () => {
   it("heads with the protected subject when the outer one is hidden", () => {
-    expect(shownSubject(view())).toBe("...");
-    expect(shownSubject(view({}, { inner_headers: [{ name: "Subject", value: "The real one" }] }))).toBe(
+    expect(shownSubject(t, view())).toBe("...");
+    expect(shownSubject(t, view({}, { inner_headers: [{ name: "Subject", value: "The real one" }] }))).toBe(
       "The real one",
     );
     const none = view({}, { main_headers: [] });
     none.held.subject = "";
-    expect(shownSubject(none)).toBe("(no subject)");
+    expect(shownSubject(t, none)).toBe("(no subject)");
   });
 
   it("shows the main fields first and all of them on demand", () => {
@@ -123,28 +128,28 @@ describe("the view", () => {
   });
 
   it("says what Approve and Reject do", () => {
-    expect(approveText(view())).toBe("Approve sends it to 3 members.");
-    expect(approveText(view({ approve_to: 1 }))).toBe("Approve sends it to 1 member.");
-    expect(rejectText(view())).toBe("Reject sends eve@example.net this notice:");
+    expect(approveText(t, view())).toBe("Approve sends it to 3 members.");
+    expect(approveText(t, view({ approve_to: 1 }))).toBe("Approve sends it to 1 member.");
+    expect(rejectText(t, view())).toBe("Reject sends eve@example.net this notice:");
     const bounce = view({ approve_to: 0, reject_notice: null });
     bounce.held.approvable = false;
-    expect(approveText(bounce)).toContain("never sent to members");
-    expect(rejectText(bounce)).toBe("Reject tells nobody: automated mail is never answered.");
-    expect(rejectText(view({ reject_notice: null }))).toContain("no single address");
+    expect(approveText(t, bounce)).toContain("never sent to members");
+    expect(rejectText(t, bounce)).toBe("Reject tells nobody: automated mail is never answered.");
+    expect(rejectText(t, view({ reject_notice: null }))).toContain("no single address");
   });
 
   it("says why content is not shown, the key's trouble first", () => {
-    expect(unreadableText(view())).toBeNull();
+    expect(unreadableText(t, view())).toBeNull();
     const sealed = view({}, { unreadable: "it is encrypted to a key that is not the list's", texts: [] });
-    expect(unreadableText(sealed)).toBe("The content is not shown: it is encrypted to a key that is not the list's.");
+    expect(unreadableText(t, sealed)).toBe("The content is not shown: it is encrypted to a key that is not the list's.");
     const locked = view({ key_problem: "the keychain is locked" }, { unreadable: "it is encrypted", texts: [] });
-    expect(unreadableText(locked)).toContain("the list's key could not be used (the keychain is locked)");
-    expect(keyNote(locked)).toBeNull();
-    expect(keyNote(view({ key_problem: "the keychain is locked" }))).toContain("were not checked");
+    expect(unreadableText(t, locked)).toContain("the list's key could not be used (the keychain is locked)");
+    expect(keyNote(t, locked)).toBeNull();
+    expect(keyNote(t, view({ key_problem: "the keychain is locked" }))).toContain("were not checked");
   });
 
   it("labels HTML parts as shown as text", () => {
-    expect(partLabel("text/plain", 0, 1)).toBe("Text");
-    expect(partLabel("text/html", 1, 2)).toBe("Part 2 (HTML, shown as text; nothing in it is loaded)");
+    expect(partLabel(t, "text/plain", 0, 1)).toBe("Text");
+    expect(partLabel(t, "text/html", 1, 2)).toBe("Part 2 (HTML, shown as text; nothing in it is loaded)");
   });
 });

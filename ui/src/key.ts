@@ -3,6 +3,7 @@
 // afterwards, and how long a renewal lasts. Tested in key.test.ts.
 import type { ListKeyView, Protocol } from "./api";
 import { EXPIRES_SOON_DAYS } from "./members";
+import type { Translate } from "./i18n";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -16,78 +17,61 @@ export interface ExpiryState {
 }
 
 /** Whether the key is valid, expires soon (under 30 days) or has expired. */
-export function expiryState(expires: string | null, now: Date = new Date()): ExpiryState {
+export function expiryState(t: Translate, expires: string | null, now: Date = new Date()): ExpiryState {
   if (!expires) {
-    return { kind: "never", label: "Does not expire", detail: "The key does not expire." };
+    return { kind: "never", label: t("key.neverExpires"), detail: t("key.neverExpiresDetail") };
   }
   const at = new Date(expires);
   if (Number.isNaN(at.getTime())) {
-    return { kind: "ok", label: expires, detail: `The key expires on ${expires}.` };
+    return { kind: "ok", label: expires, detail: t("key.expiresOn", { date: expires }) };
   }
   const left = at.getTime() - now.getTime();
   if (left <= 0) {
-    return {
-      kind: "expired",
-      label: "Expired",
-      detail:
-        "The key has expired: members' mail programs no longer encrypt to it and its signatures no longer count. Renew it now.",
-    };
+    return { kind: "expired", label: t("key.expired"), detail: t("key.expiredDetail") };
   }
   if (left < EXPIRES_SOON_DAYS * DAY_MS) {
     const days = Math.ceil(left / DAY_MS);
-    return {
-      kind: "soon",
-      label: "Expires soon",
-      detail: `The key expires ${days <= 1 ? "within a day" : `in ${days} days`}: renew it, then send members the renewed key.`,
-    };
+    return { kind: "soon", label: t("key.soon"), detail: t("key.soonDetail", { days: days <= 1 ? 1 : days }) };
   }
-  return { kind: "ok", label: "Valid", detail: "The key is valid." };
+  return { kind: "ok", label: t("key.valid"), detail: t("key.validDetail") };
 }
 
 /** A date as the screen shows it, in local time. */
-export function formatDate(at: string): string {
+export function formatDate(t: Translate, at: string): string {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return at;
-  return d.toLocaleDateString(undefined, { dateStyle: "long" });
+  return d.toLocaleDateString(t.locale, { dateStyle: "long" });
 }
 
 /** What a protocol's key is called. */
-export function keyName(protocol: Protocol): string {
-  return protocol === "smime" ? "S/MIME certificate" : "OpenPGP key";
-}
-
-/** What members import, in words. */
-export function publicName(protocol: Protocol): string {
-  return protocol === "smime" ? "certificate" : "public key";
+export function keyName(t: Translate, protocol: Protocol): string {
+  return protocol === "smime" ? t("key.name.smime") : t("key.name.openpgp");
 }
 
 /** The file members import, as the Save dialog proposes it. */
-export function exportHint(protocol: Protocol): string {
-  return protocol === "smime"
-    ? "Members import this certificate (PEM) into their mail program, e.g. Outlook or Thunderbird."
-    : "Members import this public key into their mail program or gpg, then check its fingerprint with you.";
+export function exportHint(t: Translate, protocol: Protocol): string {
+  return protocol === "smime" ? t("key.exportHint.smime") : t("key.exportHint.openpgp");
 }
 
 /** What renewing does for this key, before the owner chooses to. */
-export function renewalText(key: ListKeyView): string {
+export function renewalText(t: Translate, key: ListKeyView): string {
   switch (key.renewal) {
     case "extend":
-      return "Renewing keeps the key and its fingerprint and moves its expiry later (new signatures on the same key).";
+      return t("key.renewal.extend");
     case "reissue":
-      return "The list signed this certificate itself. Renewing issues it again on the same private key with a later end date; its SHA-256 fingerprint changes.";
+      return t("key.renewal.reissue");
     case "request":
-      return `${key.issuer ?? "An authority"} issued this certificate: only they can renew it. Save a renewal request for the same key and send it to them, then install their answer with conclave-cli list key install-cert.`;
+      return key.issuer
+        ? t("key.renewal.request", { issuer: key.issuer })
+        : t("key.renewal.requestUnknown");
     case "never-expires":
-      return "This key does not expire, so there is nothing to renew.";
+      return t("key.renewal.never");
   }
 }
 
 /** What members must do once the key is renewed. */
-export function afterRenewal(key: ListKeyView): string {
-  if (key.protocol === "smime") {
-    return "Members need the renewed certificate: send it to them (Copy or Save… above) so their mail programs can go on encrypting to the list.";
-  }
-  return "Members need the renewed public key: send it to them (Copy or Save… above), or they will stop encrypting to the list when the old expiry passes. Its fingerprint is the same.";
+export function afterRenewal(t: Translate, key: ListKeyView): string {
+  return key.protocol === "smime" ? t("key.after.smime") : t("key.after.openpgp");
 }
 
 /** Whether the screen offers "Renew" (the list can do it itself). */
@@ -96,10 +80,10 @@ export function canRenew(key: ListKeyView): boolean {
 }
 
 /** The lengths a renewal can have, in days. */
-export const RENEW_CHOICES: { days: number; label: string }[] = [
-  { days: 365, label: "1 year" },
-  { days: 730, label: "2 years" },
-  { days: 1095, label: "3 years" },
+export const RENEW_CHOICES: { days: number; years: number }[] = [
+  { days: 365, years: 1 },
+  { days: 730, years: 2 },
+  { days: 1095, years: 3 },
 ];
 
 /** The date a renewal of `days` would last until. */
@@ -108,15 +92,15 @@ export function renewedUntil(days: number, now: Date = new Date()): Date {
 }
 
 /** What the screen says when the list has no key of its kind yet. */
-export function noKeyText(address: string, protocol: Protocol): { text: string; command: string | null } {
+export function noKeyText(t: Translate, address: string, protocol: Protocol): { text: string; command: string | null } {
   if (protocol === "plain") {
     return {
-      text: "This list has no key: posts go out as they are, neither signed nor encrypted. To give it one, make a key for it:",
+      text: t("key.none.plain"),
       command: `conclave-cli list key generate ${address} --protocol openpgp`,
     };
   }
   return {
-    text: `This list has no ${keyName(protocol)} yet, so it cannot sign or decrypt posts. Make one:`,
+    text: protocol === "smime" ? t("key.none.smime") : t("key.none.openpgp"),
     command: `conclave-cli list key generate ${address}`,
   };
 }

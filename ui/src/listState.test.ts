@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { ListSummary, Watching } from "./api";
 import { formatLastCheck, limitNote, listState, watchingOf } from "./listState";
+import { translator } from "./i18n";
+
+const t = translator("en");
 
 function list(over: Partial<ListSummary> = {}): ListSummary {
   return {
@@ -24,24 +27,24 @@ const offline: Watching = { state: "offline", detail: "cannot reach imap.example
 
 describe("listState", () => {
   it("says how new mail is noticed", () => {
-    expect(listState(list(), { state: "listening" }).label).toBe("Watching");
-    expect(listState(list(), { state: "polling" }).label).toBe("Watching (checked every minute)");
-    expect(listState(list(), { state: "connecting" }).label).toBe("Connecting…");
-    expect(listState(list()).kind).toBe("watching");
+    expect(listState(t, list(), { state: "listening" }).label).toBe("Watching");
+    expect(listState(t, list(), { state: "polling" }).label).toBe("Watching (checked every minute)");
+    expect(listState(t, list(), { state: "connecting" }).label).toBe("Connecting…");
+    expect(listState(t, list()).kind).toBe("watching");
   });
 
   it("says offline, with the reason, over the error that the same failure left", () => {
-    const s = listState(list({ last_error: "cannot reach imap.example.org:993" }), offline);
+    const s = listState(t, list({ last_error: "cannot reach imap.example.org:993" }), offline);
     expect(s).toEqual({ kind: "offline", label: "Offline, retrying", detail: offline.detail });
   });
 
   it("puts paused and no account first", () => {
-    expect(listState(list({ paused: true }), offline).kind).toBe("paused");
-    expect(listState(list({ has_account: false }), offline).kind).toBe("no-account");
+    expect(listState(t, list({ paused: true }), offline).kind).toBe("paused");
+    expect(listState(t, list({ has_account: false }), offline).kind).toBe("no-account");
   });
 
   it("shows the last error when the server is reachable", () => {
-    const s = listState(list({ last_error: "the list key is missing" }), { state: "listening" });
+    const s = listState(t, list({ last_error: "the list key is missing" }), { state: "listening" });
     expect(s.kind).toBe("error");
     expect(s.detail).toBe("the list key is missing");
   });
@@ -61,17 +64,17 @@ describe("watchingOf", () => {
 
 describe("formatLastCheck", () => {
   it("says never before the first check", () => {
-    expect(formatLastCheck(null)).toBe("never");
+    expect(formatLastCheck(t, null)).toBe("never");
   });
 });
 
 describe("limitNote", () => {
   it("says how many copies wait for the provider's limit, and until when", () => {
-    expect(limitNote(list())).toBeNull();
+    expect(limitNote(t, list())).toBeNull();
     const now = new Date("2026-12-03T10:00:00Z");
     const until = new Date("2026-12-03T11:00:00Z");
-    const note = limitNote(list({ waiting_for_limit: 312, limit_until: until.toISOString() }), now);
-    expect(note).toBe(`312 copies wait for the provider's sending limit, until ${formatLastCheck(until.toISOString(), now)}`);
-    expect(limitNote(list({ waiting_for_limit: 1 }))).toBe("1 copy waits for the provider's sending limit");
+    const note = limitNote(t, list({ waiting_for_limit: 312, limit_until: until.toISOString() }), now);
+    expect(note).toBe(`312 copies wait for the provider's sending limit, until ${formatLastCheck(t, until.toISOString(), now)}`);
+    expect(limitNote(t, list({ waiting_for_limit: 1 }))).toBe("1 copy waits for the provider's sending limit");
   });
 });

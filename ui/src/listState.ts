@@ -1,5 +1,6 @@
 // What the overview says about a list, derived from its summary alone.
 import type { ListSummary, Watching } from "./api";
+import type { Translate } from "./i18n";
 
 export type ListStateKind = "paused" | "no-account" | "offline" | "error" | "watching";
 
@@ -19,32 +20,32 @@ export function watchingOf(address: string, watching: [string, Watching][] | und
  *  so it cannot have failed; a server out of reach is said as such (the
  *  agent keeps trying, and the last error is usually that same failure);
  *  otherwise the last check tells, and how new mail is noticed. */
-export function listState(list: ListSummary, watching: Watching | null = null): ListState {
-  if (list.paused) return { kind: "paused", label: "Paused" };
-  if (!list.has_account) return { kind: "no-account", label: "No account yet" };
+export function listState(t: Translate, list: ListSummary, watching: Watching | null = null): ListState {
+  if (list.paused) return { kind: "paused", label: t("state.paused") };
+  if (!list.has_account) return { kind: "no-account", label: t("state.noAccount") };
   if (watching?.state === "offline") {
-    return { kind: "offline", label: "Offline, retrying", detail: watching.detail };
+    return { kind: "offline", label: t("state.offline"), detail: watching.detail };
   }
-  if (list.last_error) return { kind: "error", label: "Error", detail: list.last_error };
+  if (list.last_error) return { kind: "error", label: t("state.error"), detail: list.last_error };
   switch (watching?.state) {
     case "polling":
-      return { kind: "watching", label: "Watching (checked every minute)" };
+      return { kind: "watching", label: t("state.polling") };
     case "connecting":
-      return { kind: "watching", label: "Connecting…" };
+      return { kind: "watching", label: t("state.connecting") };
     default:
-      return { kind: "watching", label: "Watching" };
+      return { kind: "watching", label: t("state.watching") };
   }
 }
 
-/** "never", a time today, or a date and time. */
-export function formatLastCheck(rfc3339: string | null, now: Date = new Date()): string {
-  if (!rfc3339) return "never";
+/** "never", a time today, or a date and time, in the window's language. */
+export function formatLastCheck(t: Translate, rfc3339: string | null, now: Date = new Date()): string {
+  if (!rfc3339) return t("common.never");
   const at = new Date(rfc3339);
   if (Number.isNaN(at.getTime())) return rfc3339;
   const sameDay = at.toDateString() === now.toDateString();
   return sameDay
-    ? at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
-    : at.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    ? at.toLocaleTimeString(t.locale, { hour: "2-digit", minute: "2-digit" })
+    : at.toLocaleString(t.locale, { dateStyle: "medium", timeStyle: "short" });
 }
 
 /**
@@ -52,9 +53,9 @@ export function formatLastCheck(rfc3339: string | null, now: Date = new Date()):
  * limit ("312 copies wait for the provider's sending limit, until 14:05"),
  * or null when none wait.
  */
-export function limitNote(list: ListSummary, now: Date = new Date()): string | null {
+export function limitNote(t: Translate, list: ListSummary, now: Date = new Date()): string | null {
   if (list.waiting_for_limit <= 0) return null;
-  const copies = list.waiting_for_limit === 1 ? "1 copy waits" : `${list.waiting_for_limit} copies wait`;
-  const until = list.limit_until ? `, until ${formatLastCheck(list.limit_until, now)}` : "";
-  return `${copies} for the provider's sending limit${until}`;
+  return list.limit_until
+    ? t("overview.limitUntil", { count: list.waiting_for_limit, until: formatLastCheck(t, list.limit_until, now) })
+    : t("overview.limit", { count: list.waiting_for_limit });
 }

@@ -15,6 +15,9 @@ import {
   showsProtocols,
   trustText,
 } from "./members";
+import { translator } from "./i18n";
+
+const t = translator("en");
 
 const NOW = new Date("2026-03-01T12:00:00Z");
 const FPR = "ABCD 1234 ABCD 1234 ABCD 1234 ABCD 1234 ABCD 1234";
@@ -81,33 +84,33 @@ function certificate(action: KeyCandidate["action"], email: string, extra: Parti
 
 describe("a member's key status", () => {
   it("is not shown on a list without keys", () => {
-    expect(memberStatuses(member([]), false, NOW)).toEqual([]);
+    expect(memberStatuses(t, member([]), false, NOW)).toEqual([]);
     expect(listHasKeys({ protocols: [] })).toBe(false);
     expect(listHasKeys({ protocols: ["smime"] })).toBe(true);
   });
 
   it("says when there is no key", () => {
-    expect(memberStatuses(member([]), true, NOW).map((s) => s.kind)).toEqual(["no-key"]);
+    expect(memberStatuses(t, member([]), true, NOW).map((s) => s.kind)).toEqual(["no-key"]);
   });
 
   it("is ok for a key without expiry or far from it", () => {
-    expect(keyStatus(view(key(null)), NOW).kind).toBe("ok");
-    expect(keyStatus(view(key("2026-06-01T00:00:00Z")), NOW).kind).toBe("ok");
+    expect(keyStatus(t, view(key(null)), NOW).kind).toBe("ok");
+    expect(keyStatus(t, view(key("2026-06-01T00:00:00Z")), NOW).kind).toBe("ok");
   });
 
   it("warns under 30 days before expiry", () => {
-    const s = keyStatus(view(key("2026-03-20T12:00:00Z")), NOW);
+    const s = keyStatus(t, view(key("2026-03-20T12:00:00Z")), NOW);
     expect(s.kind).toBe("expires-soon");
     expect(s.detail).toContain("in 19 days");
-    expect(keyStatus(view(key("2026-03-31T11:00:00Z")), NOW).kind).toBe("expires-soon");
-    expect(keyStatus(view(key("2026-04-01T12:00:00Z")), NOW).kind).toBe("ok");
+    expect(keyStatus(t, view(key("2026-03-31T11:00:00Z")), NOW).kind).toBe("expires-soon");
+    expect(keyStatus(t, view(key("2026-04-01T12:00:00Z")), NOW).kind).toBe("ok");
   });
 
   it("tells expired from revoked", () => {
-    expect(keyStatus(view(key("2026-02-01T00:00:00Z"), false), NOW).kind).toBe("expired");
+    expect(keyStatus(t, view(key("2026-02-01T00:00:00Z"), false), NOW).kind).toBe("expired");
     // The app's clock may be a little behind: a past date is expired anyway.
-    expect(keyStatus(view(key("2026-03-01T11:59:00Z"), true), NOW).kind).toBe("expired");
-    const r = keyStatus(view(key(null), false), NOW);
+    expect(keyStatus(t, view(key("2026-03-01T11:59:00Z"), true), NOW).kind).toBe("expired");
+    const r = keyStatus(t, view(key(null), false), NOW);
     expect(r.kind).toBe("revoked");
     expect(r.detail).toContain("current key");
   });
@@ -117,16 +120,16 @@ describe("a member's key status", () => {
       view(key("2026-06-01T00:00:00Z")),
       view(key("2026-03-10T00:00:00Z", SHA), true, "smime"),
     ]);
-    expect(memberStatuses(both, true, NOW).map((s) => s.kind)).toEqual(["ok", "expires-soon"]);
-    expect(memberStatuses(both, true, NOW)[1].detail).toContain("renewed one");
+    expect(memberStatuses(t, both, true, NOW).map((s) => s.kind)).toEqual(["ok", "expires-soon"]);
+    expect(memberStatuses(t, both, true, NOW)[1].detail).toContain("renewed one");
   });
 
   it("calls a certificate that cannot be used unusable, with the engine's reason", () => {
-    const s = keyStatus(view(key("2027-01-01T00:00:00Z", SHA), false, "smime", "it is valid only from 2027-01-01"), NOW);
+    const s = keyStatus(t, view(key("2027-01-01T00:00:00Z", SHA), false, "smime", "it is valid only from 2027-01-01"), NOW);
     expect(s.kind).toBe("unusable");
     expect(s.label).toBe("Unusable");
     expect(s.detail).toContain("valid only from 2027-01-01");
-    expect(keyStatus(view(key("2026-01-01T00:00:00Z", SHA), false, "smime"), NOW).detail).toContain("certificate has expired");
+    expect(keyStatus(t, view(key("2026-01-01T00:00:00Z", SHA), false, "smime"), NOW).detail).toContain("certificate has expired");
   });
 
   it("names each key's protocol only where both kinds occur", () => {
@@ -163,22 +166,22 @@ describe("a fingerprint", () => {
 
 describe("a certificate's standing with the list's authorities", () => {
   it("says which trusted authority issued it, or why it must be trusted for its member", () => {
-    expect(trustText({ kind: "authority", subject: "CN=Example CA", fingerprint: SHA })).toEqual({
+    expect(trustText(t, { kind: "authority", subject: "CN=Example CA", fingerprint: SHA })).toEqual({
       trusted: true,
       text: "Issued by CN=Example CA, an authority this list trusts.",
     });
-    expect(trustText({ kind: "self-signed" }).trusted).toBe(false);
-    expect(trustText({ kind: "self-signed" }).text).toContain("Self-signed");
-    expect(trustText({ kind: "unknown-issuer", issuer: "CN=Other CA" }).text).toContain(
+    expect(trustText(t, { kind: "self-signed" }).trusted).toBe(false);
+    expect(trustText(t, { kind: "self-signed" }).text).toContain("Self-signed");
+    expect(trustText(t, { kind: "unknown-issuer", issuer: "CN=Other CA" }).text).toContain(
       "Issued by CN=Other CA, which this list does not trust",
     );
-    expect(trustText({ kind: "broken", why: "certificate signature failure" }).text).toContain("does not verify");
+    expect(trustText(t, { kind: "broken", why: "certificate signature failure" }).text).toContain("does not verify");
   });
 });
 
 describe("the review of a key file", () => {
   it("counts what each key leads to and offers to add the new members at once", () => {
-    const plan = reviewPlan([
+    const plan = reviewPlan(t, [
       candidate("add", "a@example.org"),
       candidate("add", "b@example.org"),
       candidate("add", "c@example.org"),
@@ -196,24 +199,24 @@ describe("the review of a key file", () => {
   });
 
   it("offers no add button when nothing can be added", () => {
-    const plan = reviewPlan([candidate("refused", null), candidate("refused", "e@example.org")]);
+    const plan = reviewPlan(t, [candidate("refused", null), candidate("refused", "e@example.org")]);
     expect(plan.addLabel).toBeNull();
     expect(plan.summary).toBe("The file holds 2 keys: 2 keys refused.");
-    expect(reviewPlan([candidate("add", "a@example.org")]).addLabel).toBe("Add 1 member");
+    expect(reviewPlan(t, [candidate("add", "a@example.org")]).addLabel).toBe("Add 1 member");
   });
 
   it("says what saving each key does, old and new fingerprint for a replacement", () => {
     const old = "1111 2222 3333 4444 5555 6666 7777 8888 9999 0000";
-    expect(actionText(candidate("replace", "bob@example.org", { current: old }))).toBe(
+    expect(actionText(t, candidate("replace", "bob@example.org", { current: old }))).toBe(
       `Would replace the OpenPGP key of bob@example.org: ${old} → ${FPR}.`,
     );
-    expect(actionText(candidate("add", "a@example.org", { name: "Ann" }))).toBe(
+    expect(actionText(t, candidate("add", "a@example.org", { name: "Ann" }))).toBe(
       "Will be added as a new member: a@example.org (Ann).",
     );
-    expect(actionText(certificate("set-key", "bob@example.org"))).toBe(
+    expect(actionText(t, certificate("set-key", "bob@example.org"))).toBe(
       "Will become the S/MIME certificate of bob@example.org, who has none yet.",
     );
-    expect(actionText(certificate("same", "bob@example.org"))).toBe(
+    expect(actionText(t, certificate("same", "bob@example.org"))).toBe(
       "bob@example.org has this certificate already: nothing to save.",
     );
   });
@@ -221,7 +224,7 @@ describe("the review of a key file", () => {
   it("adds a certificate no trusted authority issued only once the owner trusts it for its member", () => {
     const own = certificate("add", "dan@example.org", { needs_pin: true, trust: { kind: "self-signed" } });
     const cands = [certificate("add", "ann@example.org"), own, certificate("refused", "eve@example.org")];
-    const before = reviewPlan(cands);
+    const before = reviewPlan(t, cands);
     expect(before.add.map((c) => c.email)).toEqual(["ann@example.org"]);
     expect(before.waiting.map((c) => c.email)).toEqual(["dan@example.org"]);
     expect(before.addLabel).toBe("Add 1 member");
@@ -231,7 +234,7 @@ describe("the review of a key file", () => {
     expect(canSave(own, new Set())).toBe(false);
     const pinned = new Set([own.key.fingerprint]);
     expect(canSave(own, pinned)).toBe(true);
-    const after = reviewPlan(cands, pinned);
+    const after = reviewPlan(t, cands, pinned);
     expect(after.add.map((c) => c.email)).toEqual(["ann@example.org", "dan@example.org"]);
     expect(after.waiting).toEqual([]);
     expect(after.addLabel).toBe("Add 2 members");
@@ -241,7 +244,7 @@ describe("the review of a key file", () => {
   });
 
   it("counts a new member with a key of each kind once", () => {
-    const plan = reviewPlan([candidate("add", "bob@example.org"), certificate("add", "Bob@example.org")]);
+    const plan = reviewPlan(t, [candidate("add", "bob@example.org"), certificate("add", "Bob@example.org")]);
     expect(plan.add).toHaveLength(2);
     expect(plan.addLabel).toBe("Add 1 member");
     expect(plan.summary).toBe("The file holds 2 keys and certificates: 1 new member to add.");
@@ -261,7 +264,7 @@ const PKCS7 = ["-----BEGIN PKCS7-----", "MIIC", "-----END PKCS7-----"].join("\n"
 
 describe("pasted key text", () => {
   it("takes a whole armored key, even quoted from a mail", () => {
-    const p = parsePasted(ARMOR.split("\n").map((l) => "> " + l).join("\r\n"));
+    const p = parsePasted(t, ARMOR.split("\n").map((l) => "> " + l).join("\r\n"));
     expect(p.ok).toBe(true);
     if (p.ok) {
       const text = new TextDecoder().decode(p.bytes);
@@ -271,34 +274,34 @@ describe("pasted key text", () => {
   });
 
   it("counts several keys pasted one after the other", () => {
-    const p = parsePasted(`${ARMOR}\n\n${ARMOR}`);
+    const p = parsePasted(t, `${ARMOR}\n\n${ARMOR}`);
     expect(p.ok && p.blocks).toBe(2);
   });
 
   it("takes PEM certificates and PKCS#7 bundles, alone or after a key", () => {
-    const p = parsePasted(`${PEM}\n${ARMOR}\n${PKCS7}`);
+    const p = parsePasted(t, `${PEM}\n${ARMOR}\n${PKCS7}`);
     expect(p.ok && p.blocks).toBe(3);
-    expect(parsePasted(PEM).ok).toBe(true);
+    expect(parsePasted(t, PEM).ok).toBe(true);
   });
 
   it("puts back the line breaks of a certificate that lost them, and leaves whole ones alone", () => {
     const body = "A".repeat(100);
-    const p = parsePasted(`-----BEGIN CERTIFICATE-----${body}-----END CERTIFICATE-----`);
+    const p = parsePasted(t, `-----BEGIN CERTIFICATE-----${body}-----END CERTIFICATE-----`);
     expect(p.ok).toBe(true);
     if (p.ok) {
       expect(new TextDecoder().decode(p.bytes)).toBe(
         `-----BEGIN CERTIFICATE-----\n${"A".repeat(64)}\n${"A".repeat(36)}\n-----END CERTIFICATE-----\n`,
       );
     }
-    const whole = parsePasted(PEM);
+    const whole = parsePasted(t, PEM);
     expect(whole.ok && new TextDecoder().decode(whole.bytes)).toBe(`${PEM}\n`);
-    const armor = parsePasted(ARMOR);
+    const armor = parsePasted(t, ARMOR);
     expect(armor.ok && new TextDecoder().decode(armor.bytes)).toBe(`${ARMOR}\n`);
   });
 
   it("refuses empty text, a cut-off key or certificate, a secret key and what is no key", () => {
     const err = (text: string) => {
-      const p = parsePasted(text);
+      const p = parsePasted(t, text);
       return p.ok ? "" : p.error;
     };
     expect(err("  \n ")).toContain("Paste a key or certificate first");
@@ -314,19 +317,19 @@ describe("pasted key text", () => {
 
 describe("chosen or dropped files", () => {
   it("takes OpenPGP key files and S/MIME certificate files of a sane size", () => {
-    expect(keyFileProblem("bob.asc", 3000)).toBeNull();
-    expect(keyFileProblem("ring.GPG", 3000)).toBeNull();
+    expect(keyFileProblem(t, "bob.asc", 3000)).toBeNull();
+    expect(keyFileProblem(t, "ring.GPG", 3000)).toBeNull();
     for (const name of ["bob.pem", "bob.crt", "bob.CER", "bob.der", "members.p7b", "members.p7c"]) {
-      expect(keyFileProblem(name, 3000)).toBeNull();
+      expect(keyFileProblem(t, name, 3000)).toBeNull();
     }
-    expect(keyFileProblem("photo.jpg", 3000)).toContain("not a key or certificate file");
-    expect(keyFileProblem("bob.p12", 3000)).toContain("not a key or certificate file");
-    expect(keyFileProblem("bob.asc", 0)).toContain("empty");
-    expect(keyFileProblem("bob.asc", 17 * 1024 * 1024)).toContain("larger than 16 MB");
+    expect(keyFileProblem(t, "photo.jpg", 3000)).toContain("not a key or certificate file");
+    expect(keyFileProblem(t, "bob.p12", 3000)).toContain("not a key or certificate file");
+    expect(keyFileProblem(t, "bob.asc", 0)).toContain("empty");
+    expect(keyFileProblem(t, "bob.asc", 17 * 1024 * 1024)).toContain("larger than 16 MB");
   });
 
   it("reads several files in one review up to 16 MB together", () => {
-    expect(filesProblem([3000, 4000])).toBeNull();
-    expect(filesProblem([9 * 1024 * 1024, 9 * 1024 * 1024])).toContain("fewer at a time");
+    expect(filesProblem(t, [3000, 4000])).toBeNull();
+    expect(filesProblem(t, [9 * 1024 * 1024, 9 * 1024 * 1024])).toContain("fewer at a time");
   });
 });

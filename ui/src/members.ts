@@ -3,7 +3,8 @@
 // certificates the owner chose to trust for one member), how a certificate
 // stands with the list's authorities, and what pasted text or a dropped
 // file is. Tested in members.test.ts.
-import type { KeyCandidate, MemberKeyView, MemberRow, MembersView, Protocol, Trust } from "./api";
+import type { KeyCandidate, MemberKeyView, MemberRow, MembersView, Protocol, Role, Trust } from "./api";
+import type { Translate } from "./i18n";
 
 /** A key that expires within this many days is flagged. */
 export const EXPIRES_SOON_DAYS = 30;
@@ -34,84 +35,89 @@ export function showsProtocols(view: Pick<MembersView, "protocol" | "protocols" 
   );
 }
 
-export function protocolName(protocol: Protocol): string {
-  return protocol === "smime" ? "S/MIME" : protocol === "openpgp" ? "OpenPGP" : "plain";
+export function protocolName(t: Translate, protocol: Protocol): string {
+  return protocol === "smime" ? "S/MIME" : protocol === "openpgp" ? "OpenPGP" : t("members.protocol.plain");
 }
 
-/** What a member's key (or certificate) is called in sentences. */
-export function keyNoun(protocol: Protocol): string {
-  return protocol === "smime" ? "certificate" : "key";
+/** A role as the window shows it. */
+export function roleName(t: Translate, role: Role): string {
+  switch (role) {
+    case "owner":
+      return t("members.role.owner");
+    case "moderator":
+      return t("members.role.moderator");
+    default:
+      return t("members.role.member");
+  }
 }
 
-export const NO_KEY: MemberStatus = {
-  kind: "no-key",
-  label: "No key",
-  detail: "No key yet: encrypted posts cannot reach this member. Add their key or certificate.",
-};
+/** A member without any key. */
+export function noKey(t: Translate): MemberStatus {
+  return { kind: "no-key", label: t("members.status.noKey"), detail: t("members.status.noKeyDetail") };
+}
 
 /** The state of one of a member's keys. */
-export function keyStatus(key: MemberKeyView, now: Date = new Date()): MemberStatus {
-  const noun = keyNoun(key.protocol);
+export function keyStatus(t: Translate, key: MemberKeyView, now: Date = new Date()): MemberStatus {
+  const smime = key.protocol === "smime";
   const expires = key.key.expires ? new Date(key.key.expires) : null;
   const known = expires !== null && !Number.isNaN(expires.getTime());
   const expired = known && expires <= now;
   if (expired) {
     return {
       kind: "expired",
-      label: "Expired",
-      detail:
-        key.protocol === "smime"
-          ? "The certificate has expired: ask the member for their new one."
-          : "The key has expired: ask the member to extend it or send a new one.",
+      label: t("members.status.expired"),
+      detail: smime ? t("members.status.expiredCert") : t("members.status.expiredKey"),
     };
   }
   if (!key.usable) {
-    if (key.protocol === "smime") {
+    if (smime) {
       return {
         kind: "unusable",
-        label: "Unusable",
-        detail: `The certificate can no longer be used${key.problem ? ` (${key.problem})` : ""}: ask the member for their current one.`,
+        label: t("members.status.unusable"),
+        detail: key.problem
+          ? t("members.status.unusableWhy", { problem: key.problem })
+          : t("members.status.unusableDetail"),
       };
     }
-    return {
-      kind: "revoked",
-      label: "Revoked",
-      detail:
-        "The key is revoked or can no longer receive encrypted mail: ask the member for their current key.",
-    };
+    return { kind: "revoked", label: t("members.status.revoked"), detail: t("members.status.revokedDetail") };
   }
   if (known) {
     const left = expires.getTime() - now.getTime();
     if (left < EXPIRES_SOON_DAYS * DAY_MS) {
-      const days = Math.ceil(left / DAY_MS);
-      const when = days <= 1 ? "within a day" : `in ${days} days`;
+      const days = Math.max(1, Math.ceil(left / DAY_MS));
       return {
         kind: "expires-soon",
-        label: "Expires soon",
-        detail:
-          key.protocol === "smime"
-            ? `The certificate expires ${when}: ask the member for their renewed one.`
-            : `The key expires ${when}: ask the member to extend it.`,
+        label: t("members.status.soon"),
+        detail: smime ? t("members.status.soonCert", { days }) : t("members.status.soonKey", { days }),
       };
     }
   }
-  return { kind: "ok", label: "OK", detail: `The ${noun} is valid.` };
+  return {
+    kind: "ok",
+    label: t("members.status.ok"),
+    detail: smime ? t("members.status.okCert") : t("members.status.okKey"),
+  };
 }
 
 /** The status of each of a member's keys, or "No key"; none on a list
  *  without keys. */
-export function memberStatuses(member: MemberRow, hasKeys: boolean, now: Date = new Date()): MemberStatus[] {
+export function memberStatuses(
+  t: Translate,
+  member: MemberRow,
+  hasKeys: boolean,
+  now: Date = new Date(),
+): MemberStatus[] {
   if (!hasKeys) return [];
-  if (member.keys.length === 0) return [NO_KEY];
-  return member.keys.map((k) => keyStatus(k, now));
+  if (member.keys.length === 0) return [noKey(t)];
+  return member.keys.map((k) => keyStatus(t, k, now));
 }
 
 /** A key's expiry as the table shows it. */
-export function formatExpiry(expires: string | null): string {
-  if (!expires) return "never";
+export function formatExpiry(t: Translate, expires: string | null): string {
+  if (!expires) return t("common.never");
   const at = new Date(expires);
   if (Number.isNaN(at.getTime())) return expires;
-  return at.toLocaleDateString(undefined, { dateStyle: "medium" });
+  return at.toLocaleDateString(t.locale, { dateStyle: "medium" });
 }
 
 /** A grouped fingerprint as two halves, so it breaks in the middle and
@@ -141,25 +147,16 @@ export function formatAlgorithms(algorithms: string[]): string {
 }
 
 /** How a certificate stands with the list's trusted authorities, in words. */
-export function trustText(trust: Trust): { trusted: boolean; text: string } {
+export function trustText(t: Translate, trust: Trust): { trusted: boolean; text: string } {
   switch (trust.kind) {
     case "authority":
-      return { trusted: true, text: `Issued by ${trust.subject}, an authority this list trusts.` };
+      return { trusted: true, text: t("members.trust.authority", { subject: trust.subject }) };
     case "self-signed":
-      return {
-        trusted: false,
-        text: "Self-signed: no authority vouches for it. Take it only if the member gave it to you themselves.",
-      };
+      return { trusted: false, text: t("members.trust.selfSigned") };
     case "unknown-issuer":
-      return {
-        trusted: false,
-        text: `Issued by ${trust.issuer}, which this list does not trust: add that authority under “Trusted authorities”, or trust this certificate for this member only.`,
-      };
+      return { trusted: false, text: t("members.trust.unknownIssuer", { issuer: trust.issuer }) };
     case "broken":
-      return {
-        trusted: false,
-        text: `Its chain to the list's authority does not verify (${trust.why}).`,
-      };
+      return { trusted: false, text: t("members.trust.broken", { why: trust.why }) };
   }
 }
 
@@ -189,11 +186,11 @@ export interface ReviewPlan {
   summary: string;
 }
 
-function count(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-export function reviewPlan(candidates: KeyCandidate[], pinned: ReadonlySet<string> = new Set()): ReviewPlan {
+export function reviewPlan(
+  t: Translate,
+  candidates: KeyCandidate[],
+  pinned: ReadonlySet<string> = new Set(),
+): ReviewPlan {
   const by = (a: KeyCandidate["action"]) => candidates.filter((c) => c.action === a);
   const adding = by("add");
   const plan = {
@@ -208,39 +205,41 @@ export function reviewPlan(candidates: KeyCandidate[], pinned: ReadonlySet<strin
   const members = new Set(plan.add.map((c) => c.email?.toLowerCase())).size;
   const certs = candidates.some((c) => c.protocol === "smime");
   const keys = candidates.some((c) => c.protocol !== "smime");
-  const [one, many] = certs && !keys ? ["certificate", "certificates"] : certs ? ["key or certificate", "keys and certificates"] : ["key", "keys"];
+  // What the file holds, for the words: certificates, keys, or both.
+  const what = certs && !keys ? "cert" : certs ? "mixed" : "key";
   const parts: string[] = [];
-  if (plan.add.length) parts.push(`${count(members, "new member", "new members")} to add`);
-  if (plan.waiting.length)
-    parts.push(`${count(plan.waiting.length, "certificate", "certificates")} to trust before adding`);
-  if (plan.setKey.length) parts.push(`${count(plan.setKey.length, one, many)} for members who have none`);
-  if (plan.replace.length)
-    parts.push(`${count(plan.replace.length, one, many)} that would replace a member's`);
-  if (plan.same.length) parts.push(`${count(plan.same.length, one, many)} already saved`);
-  if (plan.refused.length) parts.push(`${count(plan.refused.length, one, many)} refused`);
+  if (plan.add.length) parts.push(t("members.plan.add", { count: members }));
+  if (plan.waiting.length) parts.push(t("members.plan.waiting", { count: plan.waiting.length }));
+  if (plan.setKey.length) parts.push(t("members.plan.setKey", { count: plan.setKey.length, what }));
+  if (plan.replace.length) parts.push(t("members.plan.replace", { count: plan.replace.length, what }));
+  if (plan.same.length) parts.push(t("members.plan.same", { count: plan.same.length, what }));
+  if (plan.refused.length) parts.push(t("members.plan.refused", { count: plan.refused.length, what }));
   return {
     ...plan,
-    addLabel: plan.add.length ? `Add ${count(members, "member", "members")}` : null,
-    summary: `The file holds ${count(candidates.length, one, many)}: ${parts.join(", ") || "nothing to do"}.`,
+    addLabel: plan.add.length ? t("members.plan.addLabel", { count: members }) : null,
+    summary: t("members.plan.summary", {
+      count: candidates.length,
+      what,
+      parts: parts.join(t("members.plan.separator")) || t("members.plan.nothing"),
+    }),
   };
 }
 
 /** What saving one reviewed key does, in words. */
-export function actionText(c: KeyCandidate): string {
-  const who = c.email ?? "nobody";
-  const noun = keyNoun(c.protocol);
-  const kind = c.protocol === "smime" ? "S/MIME certificate" : "OpenPGP key";
+export function actionText(t: Translate, c: KeyCandidate): string {
+  const who = c.email ?? t("members.action.nobody");
+  const protocol = c.protocol === "smime" ? "smime" : "openpgp";
   switch (c.action) {
     case "add":
-      return `Will be added as a new member: ${who}${c.name ? ` (${c.name})` : ""}.`;
+      return c.name ? t("members.action.addNamed", { who, name: c.name }) : t("members.action.add", { who });
     case "set-key":
-      return `Will become the ${kind} of ${who}, who has none yet.`;
+      return t("members.action.setKey", { protocol, who });
     case "replace":
-      return `Would replace the ${kind} of ${who}: ${c.current} → ${c.key.fingerprint}.`;
+      return t("members.action.replace", { protocol, who, old: c.current ?? "", new: c.key.fingerprint });
     case "same":
-      return `${who} has this ${noun} already: nothing to save.`;
+      return t("members.action.same", { protocol, who });
     case "refused":
-      return "Cannot be saved.";
+      return t("members.action.refused");
   }
 }
 
@@ -252,49 +251,44 @@ const BEGIN = /-----BEGIN ([A-Z0-9 ]+)-----/g;
 /** Labels of armored blocks that hold a member's key or certificate. */
 const KEY_LABELS = ["PGP PUBLIC KEY BLOCK", "CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE", "PKCS7"];
 
-const FIRST_LINES =
-  "“-----BEGIN PGP PUBLIC KEY BLOCK-----” (OpenPGP) or “-----BEGIN CERTIFICATE-----” (S/MIME)";
+/** The first lines of what may be pasted (the same in every language). */
+const PGP_FIRST = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+const CERT_FIRST = "-----BEGIN CERTIFICATE-----";
 
 /** Checks pasted armored text: OpenPGP public key blocks and PEM
  *  certificates (or PKCS#7 bundles), complete, and no private key. */
-export function parsePasted(text: string): Pasted {
+export function parsePasted(t: Translate, text: string): Pasted {
+  const first = { pgp: PGP_FIRST, cert: CERT_FIRST };
   // Mail clients indent or quote; armor lines need none of it.
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.replace(/^[\s>]+/, "").trimEnd());
   const clean = lines.join("\n").trim();
   if (!clean) {
-    return { ok: false, error: `Paste a key or certificate first: it starts with ${FIRST_LINES}.` };
+    return { ok: false, error: t("members.paste.empty", first) };
   }
   const kinds = [...clean.matchAll(BEGIN)].map((m) => m[1]);
   if (kinds.some((k) => k.includes("PRIVATE KEY") || k === "PGP SECRET KEY BLOCK")) {
-    return {
-      ok: false,
-      error:
-        "This holds a secret key. A member's secret key must never leave their computer: ask them for their public key or certificate instead.",
-    };
+    return { ok: false, error: t("members.paste.secret") };
   }
   const keys = kinds.filter((k) => KEY_LABELS.includes(k));
   if (keys.length === 0) {
     if (kinds.length > 0) {
-      const what = kinds[0].startsWith("PGP ") ? `a PGP ${kinds[0].slice(4).toLowerCase()}` : `a ${kinds[0].toLowerCase()}`;
-      return {
-        ok: false,
-        error: `This is ${what}, not a key or certificate: paste the block that starts with ${FIRST_LINES}.`,
-      };
+      const what = kinds[0].startsWith("PGP ")
+        ? t("members.paste.pgpKind", { kind: kinds[0].slice(4).toLowerCase() })
+        : t("members.paste.kind", { kind: kinds[0].toLowerCase() });
+      return { ok: false, error: t("members.paste.otherBlock", { what, ...first }) };
     }
-    return {
-      ok: false,
-      error: `This is not a key or certificate: paste the whole block, from ${FIRST_LINES} to its “-----END …-----” line.`,
-    };
+    return { ok: false, error: t("members.paste.noBlock", first) };
   }
   for (const label of new Set(keys)) {
     const begins = keys.filter((k) => k === label).length;
     const ends = clean.split(`-----END ${label}-----`).length - 1;
     if (ends < begins) {
+      const line = `-----END ${label}-----`;
       return {
         ok: false,
-        error: `The ${label.startsWith("PGP") ? "key" : "certificate"} is cut off: the line “-----END ${label}-----” is missing. Copy all of it and paste it again.`,
+        error: label.startsWith("PGP") ? t("members.paste.cutKey", { line }) : t("members.paste.cutCert", { line }),
       };
     }
   }
@@ -320,8 +314,8 @@ export function reflowPem(text: string): string {
 }
 
 /** What pasted blocks are called, for the review's heading. */
-export function pastedOrigin(blocks: number): string {
-  return blocks === 1 ? "the pasted text" : `the ${blocks} pasted blocks`;
+export function pastedOrigin(t: Translate, blocks: number): string {
+  return t("members.paste.origin", { count: blocks });
 }
 
 /** Key files the window takes: OpenPGP (armored or binary) and S/MIME
@@ -344,21 +338,17 @@ export const KEY_FILE_EXTENSIONS = [
 export const MAX_KEY_FILE_BYTES = 16 * 1024 * 1024;
 
 /** Why a chosen or dropped file is not taken, or null when it is. */
-export function keyFileProblem(name: string, size: number): string | null {
+export function keyFileProblem(t: Translate, name: string, size: number): string | null {
   const lower = name.toLowerCase();
-  if (!KEY_FILE_EXTENSIONS.some((ext) => lower.endsWith(ext))) {
-    return `${name} is not a key or certificate file: give an OpenPGP key (.asc, .gpg) or an S/MIME certificate (.pem, .crt, .cer, .der, .p7b).`;
-  }
-  if (size === 0) return `${name} is empty.`;
-  if (size > MAX_KEY_FILE_BYTES) {
-    return `${name} is larger than 16 MB: that is no key file.`;
-  }
+  if (!KEY_FILE_EXTENSIONS.some((ext) => lower.endsWith(ext))) return t("members.file.notKey", { name });
+  if (size === 0) return t("common.fileEmpty", { name });
+  if (size > MAX_KEY_FILE_BYTES) return t("members.file.tooLarge", { name });
   return null;
 }
 
 /** Why several files are not read at once, or null (the app reads at most
  *  16 MB in one review). */
-export function filesProblem(sizes: number[]): string | null {
+export function filesProblem(t: Translate, sizes: number[]): string | null {
   const total = sizes.reduce((a, b) => a + b, 0);
-  return total > MAX_KEY_FILE_BYTES ? "The files are larger than 16 MB together: give fewer at a time." : null;
+  return total > MAX_KEY_FILE_BYTES ? t("members.file.tooMany") : null;
 }

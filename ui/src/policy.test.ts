@@ -17,6 +17,9 @@ import {
   sizeInWords,
   withPreset,
 } from "./policy";
+import { translator } from "./i18n";
+
+const t = translator("en");
 
 // As the engine sends them (settings in the CLI's spelling, max-size in bytes).
 const SAVED: Settings = {
@@ -64,12 +67,12 @@ describe("sizes", () => {
   });
 
   it("are said in words for the hint", () => {
-    expect(sizeInWords("10M")).toBe("10 MiB");
-    expect(sizeInWords("1536K")).toBe("1.5 MiB");
-    expect(sizeInWords("500K")).toBe("500 KiB");
-    expect(sizeInWords("1500")).toBe("1.5 KiB");
-    expect(sizeInWords("900")).toBe("900 bytes");
-    expect(sizeInWords("big")).toBeNull();
+    expect(sizeInWords(t, "10M")).toBe("10 MiB");
+    expect(sizeInWords(t, "1536K")).toBe("1.5 MiB");
+    expect(sizeInWords(t, "500K")).toBe("500 KiB");
+    expect(sizeInWords(t, "1500")).toBe("1.5 KiB");
+    expect(sizeInWords(t, "900")).toBe("900 bytes");
+    expect(sizeInWords(t, "big")).toBeNull();
   });
 });
 
@@ -155,9 +158,9 @@ describe("presets", () => {
   });
 
   it("are named, or Custom", () => {
-    expect(presetName("encrypted-discussion", PRESETS)).toBe("Encrypted discussion");
-    expect(presetName(null, PRESETS)).toBe("Custom");
-    expect(presetName("gone", PRESETS)).toBe("Custom");
+    expect(presetName(t, "encrypted-discussion", PRESETS)).toBe("Encrypted discussion");
+    expect(presetName(t, null, PRESETS)).toBe("Custom");
+    expect(presetName(t, "gone", PRESETS)).toBe("Custom");
   });
 });
 
@@ -180,12 +183,12 @@ describe("saving", () => {
   });
 
   it("says how many changes and what the list follows now", () => {
-    expect(saveLabel(0)).toBe("Save");
-    expect(saveLabel(1)).toBe("Save 1 change");
-    expect(saveLabel(4)).toBe("Save 4 changes");
-    expect(savedMessage(3, "encrypted-discussion", PRESETS)).toBe(
+    expect(saveLabel(t, 0)).toBe("Save");
+    expect(saveLabel(t, 1)).toBe("Save 1 change");
+    expect(saveLabel(t, 4)).toBe("Save 4 changes");
+    expect(savedMessage(t, 3, "encrypted-discussion", PRESETS)).toBe(
       "3 settings were saved. The list follows “Encrypted discussion”.",
     );
-    expect(savedMessage(1, null, PRESETS)).toBe("1 setting was saved. The settings match no preset (Custom).");
+    expect(savedMessage(t, 1, null, PRESETS)).toBe("1 setting was saved. The settings match no preset (Custom).");
   });
 });

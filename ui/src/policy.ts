@@ -4,6 +4,7 @@
 // each value means come from the engine (PolicyView). Tested in
 // policy.test.ts.
 import type { Preset, SettingProblem, Settings } from "./api";
+import type { Translate } from "./i18n";
 
 const KIB = 1024;
 const MIB = 1024 * 1024;
@@ -29,14 +30,16 @@ export function parseSize(text: string): number | null {
 }
 
 /** The size in words for the hint under the field, e.g. "10 MiB". */
-export function sizeInWords(text: string): string | null {
+export function sizeInWords(t: Translate, text: string): string | null {
   const bytes = parseSize(text);
   if (bytes === null) return null;
-  if (bytes % MIB === 0) return `${bytes / MIB} MiB`;
-  if (bytes >= MIB) return `${(bytes / MIB).toFixed(1)} MiB`;
-  if (bytes % KIB === 0) return `${bytes / KIB} KiB`;
-  if (bytes >= KIB) return `${(bytes / KIB).toFixed(1)} KiB`;
-  return `${bytes} bytes`;
+  const whole = (n: number) => n.toLocaleString(t.locale);
+  const one = (n: number) => n.toLocaleString(t.locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  if (bytes % MIB === 0) return t("policy.mib", { size: whole(bytes / MIB) });
+  if (bytes >= MIB) return t("policy.mib", { size: one(bytes / MIB) });
+  if (bytes % KIB === 0) return t("policy.kib", { size: whole(bytes / KIB) });
+  if (bytes >= KIB) return t("policy.kib", { size: one(bytes / KIB) });
+  return t("policy.bytes", { count: bytes });
 }
 
 /** The form's starting values: the saved settings, the size written as an
@@ -89,8 +92,8 @@ export function presetOf(values: Settings, presets: Preset[]): Preset | null {
 }
 
 /** The name of the preset with this id, or "Custom". */
-export function presetName(id: string | null, presets: Preset[]): string {
-  return presets.find((p) => p.id === id)?.name ?? "Custom";
+export function presetName(t: Translate, id: string | null, presets: Preset[]): string {
+  return presets.find((p) => p.id === id)?.name ?? t("policy.custom");
 }
 
 /** The draft with a preset's settings chosen; the others stay as drafted. */
@@ -126,15 +129,14 @@ export function errorFields(error: unknown): SettingProblem[] {
 }
 
 /** The Save button's words. */
-export function saveLabel(count: number): string {
-  if (count === 0) return "Save";
-  return `Save ${count} ${count === 1 ? "change" : "changes"}`;
+export function saveLabel(t: Translate, count: number): string {
+  if (count === 0) return t("policy.save");
+  return t("policy.saveChanges", { count });
 }
 
 /** What the owner reads after a save. */
-export function savedMessage(count: number, preset: string | null, presets: Preset[]): string {
-  const what = `${count} ${count === 1 ? "setting was" : "settings were"} saved`;
+export function savedMessage(t: Translate, count: number, preset: string | null, presets: Preset[]): string {
   return preset === null
-    ? `${what}. The settings match no preset (Custom).`
-    : `${what}. The list follows “${presetName(preset, presets)}”.`;
+    ? t("policy.savedCustom", { count })
+    : t("policy.savedPreset", { count, preset: presetName(t, preset, presets) });
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Progress } from "./api";
 import { addingLabel, applyProgress, sendingLabel, stateLabel } from "./progress";
+import { translator } from "./i18n";
+
+const t = translator("en");
 
 function p(list: string, done: number, total: number, finished = false): Progress {
   return { list, what: "sending", done, total, finished };
@@ -11,7 +14,7 @@ describe("sending progress", () => {
     let s = applyProgress({}, p("a@x", 0, 500));
     s = applyProgress(s, p("b@x", 3, 10));
     s = applyProgress(s, p("a@x", 120, 500));
-    expect(sendingLabel(s["a@x"])).toBe("Sending 120 of 500");
+    expect(sendingLabel(t, s["a@x"])).toBe("Sending 120 of 500");
     expect(Object.keys(s).sort()).toEqual(["a@x", "b@x"]);
     s = applyProgress(s, p("a@x", 500, 500, true));
     expect(s["a@x"]).toBeUndefined();
@@ -22,16 +25,16 @@ describe("sending progress", () => {
 
   it("replaces the state while it lasts, except for a paused list", () => {
     const watching = { kind: "watching", label: "Watching" };
-    expect(stateLabel(watching, undefined)).toBe(watching);
-    expect(stateLabel(watching, p("a@x", 7, 40))).toEqual({ kind: "sending", label: "Sending 7 of 40" });
+    expect(stateLabel(t, watching, undefined)).toBe(watching);
+    expect(stateLabel(t, watching, p("a@x", 7, 40))).toEqual({ kind: "sending", label: "Sending 7 of 40" });
     const paused = { kind: "paused", label: "Paused" };
-    expect(stateLabel(paused, p("a@x", 7, 40))).toBe(paused);
+    expect(stateLabel(t, paused, p("a@x", 7, 40))).toBe(paused);
   });
 });
 
 describe("adding members", () => {
   it("counts them", () => {
-    expect(addingLabel(40)).toBe("Adding 40 members…");
-    expect(addingLabel(1)).toBe("Adding 1 member…");
+    expect(addingLabel(t, 40)).toBe("Adding 40 members…");
+    expect(addingLabel(t, 1)).toBe("Adding 1 member…");
   });
 });

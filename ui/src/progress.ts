@@ -1,6 +1,7 @@
 // Long work shown while it lasts: a list's sending (the agent's "progress"
 // events) and adding many members at once.
 import type { Progress } from "./api";
+import type { Translate } from "./i18n";
 
 /** The sendings going on, by list address. */
 export type Sending = Record<string, Progress>;
@@ -14,21 +15,22 @@ export function applyProgress(sending: Sending, p: Progress): Sending {
 }
 
 /** "Sending 120 of 500". */
-export function sendingLabel(p: Progress): string {
-  return `Sending ${p.done} of ${p.total}`;
+export function sendingLabel(t: Translate, p: Progress): string {
+  return t("progress.sending", { done: p.done, total: p.total });
 }
 
 /** What the state cell of a list says: its sending while it lasts, else
  *  its state. Paused wins: a paused list sends nothing more. */
 export function stateLabel(
+  t: Translate,
   state: { kind: string; label: string },
   p: Progress | undefined,
 ): { kind: string; label: string } {
   if (!p || state.kind === "paused") return state;
-  return { kind: "sending", label: sendingLabel(p) };
+  return { kind: "sending", label: sendingLabel(t, p) };
 }
 
 /** "Adding 40 members…", while a keyring import is saved. */
-export function addingLabel(n: number): string {
-  return `Adding ${n} ${n === 1 ? "member" : "members"}…`;
+export function addingLabel(t: Translate, n: number): string {
+  return t("progress.adding", { count: n });
 }

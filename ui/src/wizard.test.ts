@@ -26,6 +26,9 @@ import {
   userFor,
   type AccountForm,
 } from "./wizard";
+import { translator } from "./i18n";
+
+const t = translator("en");
 
 const PRESETS: ProviderPreset[] = [
   {
@@ -91,24 +94,24 @@ describe("steps", () => {
     expect(createsList("key", "openpgp")).toBe(true);
     expect(createsList("account", "openpgp")).toBe(false);
     expect(createsList("account", "plain")).toBe(true);
-    expect(stepLabel("account", "openpgp")).toBe("Step 2 of 3");
-    expect(stepLabel("account", "plain")).toBe("Step 2 of 2");
-    expect(stepLabel("done", "plain")).toBe("");
+    expect(stepLabel(t, "account", "openpgp")).toBe("Step 2 of 3");
+    expect(stepLabel(t, "account", "plain")).toBe("Step 2 of 2");
+    expect(stepLabel(t, "done", "plain")).toBe("");
   });
 });
 
 describe("the list step", () => {
   it("wants a name and an address", () => {
-    expect(listProblems({ name: " ", address: "", protocol: "openpgp" })).toEqual({
+    expect(listProblems(t, { name: " ", address: "", protocol: "openpgp" })).toEqual({
       name: expect.stringContaining("name"),
       address: expect.stringContaining("e-mail address"),
     });
-    expect(listProblems({ name: "T", address: "tenants", protocol: "openpgp" }).address).toContain(
+    expect(listProblems(t, { name: "T", address: "tenants", protocol: "openpgp" }).address).toContain(
       "is not an e-mail address",
     );
-    expect(listProblems({ name: "T", address: "a b@example.org", protocol: "openpgp" }).address).toBeDefined();
-    expect(listProblems({ name: "T", address: "t@example.", protocol: "openpgp" }).address).toBeDefined();
-    expect(hasProblems(listProblems({ name: "T", address: " t@example.org ", protocol: "smime" }))).toBe(false);
+    expect(listProblems(t, { name: "T", address: "a b@example.org", protocol: "openpgp" }).address).toBeDefined();
+    expect(listProblems(t, { name: "T", address: "t@example.", protocol: "openpgp" }).address).toBeDefined();
+    expect(hasProblems(listProblems(t, { name: "T", address: " t@example.org ", protocol: "smime" }))).toBe(false);
   });
 });
 
@@ -162,15 +165,15 @@ describe("the account step", () => {
   });
 
   it("says what is missing, field by field", () => {
-    const p = accountProblems(emptyAccount());
+    const p = accountProblems(t, emptyAccount());
     expect(Object.keys(p).sort()).toEqual(["imapHost", "imapPassword", "imapUser", "smtpHost"]);
-    expect(accountProblems({ ...filled(), imap: { host: "imap://x", port: "0", tls: "implicit" } })).toEqual({
+    expect(accountProblems(t, { ...filled(), imap: { host: "imap://x", port: "0", tls: "implicit" } })).toEqual({
       imapHost: expect.stringContaining("only the server's name"),
       imapPort: expect.stringContaining("1 to 65535"),
     });
-    expect(hasProblems(accountProblems(filled()))).toBe(false);
+    expect(hasProblems(accountProblems(t, filled()))).toBe(false);
     const apart = { ...filled(), smtpSame: false };
-    expect(Object.keys(accountProblems(apart)).sort()).toEqual(["smtpPassword", "smtpUser"]);
+    expect(Object.keys(accountProblems(t, apart)).sort()).toEqual(["smtpPassword", "smtpUser"]);
   });
 
   it("the SMTP login is the IMAP one unless set apart", () => {
@@ -198,7 +201,7 @@ describe("the account step", () => {
   });
 
   it("a result line names the server and what went wrong", () => {
-    expect(outcomeText("IMAP", { ok: true, problem: null })).toBe("IMAP: logged in.");
+    expect(outcomeText(t, "IMAP", { ok: true, problem: null })).toBe("IMAP: logged in.");
     const refused = {
       ok: false,
       problem: {
@@ -208,15 +211,15 @@ describe("the account step", () => {
         detail: "",
       },
     };
-    expect(outcomeText("SMTP", refused)).toBe("SMTP: failed. The server refused the user name or password.");
+    expect(outcomeText(t, "SMTP", refused)).toBe("SMTP: failed. The server refused the user name or password.");
   });
 
   it("a CA file must be a PEM certificate; files are sized first", () => {
-    expect(caProblem("-----BEGIN CERTIFICATE-----\nMII...")).toBeNull();
-    expect(caProblem("hello")).toContain("not a PEM certificate");
-    expect(fileProblem("ca.pem", 0)).toContain("empty");
-    expect(fileProblem("movie.mkv", 5_000_000)).toContain("larger than 1 MiB");
-    expect(fileProblem("key.asc", 4000)).toBeNull();
+    expect(caProblem(t, "-----BEGIN CERTIFICATE-----\nMII...")).toBeNull();
+    expect(caProblem(t, "hello")).toContain("not a PEM certificate");
+    expect(fileProblem(t, "ca.pem", 0)).toContain("empty");
+    expect(fileProblem(t, "movie.mkv", 5_000_000)).toContain("larger than 1 MiB");
+    expect(fileProblem(t, "key.asc", 4000)).toBeNull();
   });
 });
 
@@ -225,15 +228,15 @@ describe("the key step", () => {
     expect(emptyKey("openpgp")).toMatchObject({ mode: "generate", algo: "ed25519" });
     expect(emptyKey("smime")).toMatchObject({ mode: "generate", algo: "rsa3072" });
     expect(keyInput(emptyKey("openpgp"), "openpgp")).toEqual({ kind: "generate", algo: "ed25519" });
-    expect(keyProblem(emptyKey("smime"), "smime")).toBeNull();
-    expect(keyProblem({ ...emptyKey("smime"), algo: "ed25519" }, "smime")).toBe("Choose an algorithm.");
+    expect(keyProblem(t, emptyKey("smime"), "smime")).toBeNull();
+    expect(keyProblem(t, { ...emptyKey("smime"), algo: "ed25519" }, "smime")).toBe("Choose an algorithm.");
   });
 
   it("an import needs its file, and sends the passphrase only when there is one", () => {
     const form = { ...emptyKey("smime"), mode: "import" as const };
-    expect(keyProblem(form, "smime")).toContain("key and certificate");
+    expect(keyProblem(t, form, "smime")).toContain("key and certificate");
     const withFile = { ...form, file: new Uint8Array([1, 2]), fileName: "list.p12" };
-    expect(keyProblem(withFile, "smime")).toBeNull();
+    expect(keyProblem(t, withFile, "smime")).toBeNull();
     expect(keyInput(withFile, "smime")).toEqual({ kind: "import", bytes: [1, 2], passphrase: null });
     expect(keyInput({ ...withFile, passphrase: "pw" }, "smime")).toEqual({
       kind: "import",
@@ -244,6 +247,6 @@ describe("the key step", () => {
 
   it("a plain list sends no key", () => {
     expect(keyInput(emptyKey("plain"), "plain")).toEqual({ kind: "none" });
-    expect(keyProblem(emptyKey("plain"), "plain")).toBeNull();
+    expect(keyProblem(t, emptyKey("plain"), "plain")).toBeNull();
   });
 });

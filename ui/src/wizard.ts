@@ -12,6 +12,7 @@ import type {
   ServerOutcome,
   TlsMode,
 } from "./api";
+import type { Translate } from "./i18n";
 
 export type Step = "list" | "account" | "key" | "done";
 
@@ -87,10 +88,10 @@ export function createsList(step: Step, protocol: Protocol): boolean {
 }
 
 /** "Step 2 of 3", counting the steps with forms. */
-export function stepLabel(step: Step, protocol: Protocol): string {
+export function stepLabel(t: Translate, step: Step, protocol: Protocol): string {
   const forms: Step[] = steps(protocol).filter((s) => s !== "done");
   const i = forms.indexOf(step);
-  return i < 0 ? "" : `Step ${i + 1} of ${forms.length}`;
+  return i < 0 ? "" : t("wizard.step", { n: i + 1, of: forms.length });
 }
 
 export function emptyList(): ListForm {
@@ -173,39 +174,40 @@ export function parsePort(text: string): number | null {
 }
 
 /** A host name as typed is plausible: no spaces, no scheme, no path. */
-function hostProblem(host: string, kind: string): string | undefined {
+function hostProblem(t: Translate, host: string, kind: "IMAP" | "SMTP"): string | undefined {
   const h = host.trim();
-  if (!h) return `Type the ${kind} server's name, like ${kind.toLowerCase()}.example.org.`;
-  if (/[\s/@]/.test(h)) return `Type only the server's name, like ${kind.toLowerCase()}.example.org.`;
+  const example = `${kind.toLowerCase()}.example.org`;
+  if (!h) return t("wizard.problem.host", { kind, example });
+  if (/[\s/@]/.test(h)) return t("wizard.problem.hostOnly", { example });
   return undefined;
 }
 
 const ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
 
-export function listProblems(list: ListForm): Problems {
+export function listProblems(t: Translate, list: ListForm): Problems {
   const p: Problems = {};
-  if (!list.name.trim()) p.name = "Give the list a name, like “Tenants of Elm Street”.";
+  if (!list.name.trim()) p.name = t("wizard.problem.name");
   const a = list.address.trim();
-  if (!a) p.address = "Type the list's e-mail address: the mailbox members write to.";
-  else if (!ADDRESS.test(a) || a.endsWith(".")) p.address = `“${a}” is not an e-mail address (like name@example.org).`;
+  if (!a) p.address = t("wizard.problem.address");
+  else if (!ADDRESS.test(a) || a.endsWith(".")) p.address = t("wizard.problem.notAddress", { address: a });
   return p;
 }
 
 /** What the account form lacks, by field. */
-export function accountProblems(form: AccountForm): Problems {
+export function accountProblems(t: Translate, form: AccountForm): Problems {
   const p: Problems = {};
   const server = (kind: "IMAP" | "SMTP", s: ServerForm, prefix: "imap" | "smtp") => {
-    const host = hostProblem(s.host, kind);
+    const host = hostProblem(t, s.host, kind);
     if (host) p[`${prefix}Host`] = host;
-    if (parsePort(s.port) === null) p[`${prefix}Port`] = "The port is a number from 1 to 65535.";
+    if (parsePort(s.port) === null) p[`${prefix}Port`] = t("wizard.problem.port");
   };
   server("IMAP", form.imap, "imap");
   server("SMTP", form.smtp, "smtp");
-  if (!form.imapUser.trim()) p.imapUser = "Type the user name (often the whole e-mail address).";
-  if (!form.imapPassword) p.imapPassword = "Type the password.";
+  if (!form.imapUser.trim()) p.imapUser = t("wizard.problem.user");
+  if (!form.imapPassword) p.imapPassword = t("wizard.problem.password");
   if (!form.smtpSame) {
-    if (!form.smtpUser.trim()) p.smtpUser = "Type the SMTP user name.";
-    if (!form.smtpPassword) p.smtpPassword = "Type the SMTP password.";
+    if (!form.smtpUser.trim()) p.smtpUser = t("wizard.problem.smtpUser");
+    if (!form.smtpPassword) p.smtpPassword = t("wizard.problem.smtpPassword");
   }
   return p;
 }
@@ -248,44 +250,46 @@ export function testPassed(report: CheckReport | null, testedKey: string | null,
 }
 
 /** One server's line of a test result. */
-export function outcomeText(kind: "IMAP" | "SMTP", outcome: ServerOutcome): string {
-  if (outcome.ok) return `${kind}: logged in.`;
-  return `${kind}: failed. ${outcome.problem?.message ?? "The login failed."}`;
-}
-
-export interface AlgoChoice {
-  value: string;
-  label: string;
+export function outcomeText(t: Translate, kind: "IMAP" | "SMTP", outcome: ServerOutcome): string {
+  if (outcome.ok) return t("wizard.outcome.ok", { kind });
+  return t("wizard.outcome.failed", { kind, why: outcome.problem?.message ?? t("wizard.outcome.loginFailed") });
 }
 
 /** The list key's algorithms; the first is the default. */
-export function keyAlgorithms(protocol: Protocol): AlgoChoice[] {
-  if (protocol === "smime") {
-    return [
-      { value: "rsa3072", label: "RSA 3072 (every mail program reads it)" },
-      { value: "p256", label: "ECDSA P-256 (smaller; most current programs)" },
-    ];
-  }
-  if (protocol === "openpgp") {
-    return [
-      { value: "ed25519", label: "Ed25519 and Cv25519 (recommended)" },
-      { value: "rsa4096", label: "RSA 4096 (for very old mail programs)" },
-    ];
-  }
+export function keyAlgorithms(protocol: Protocol): string[] {
+  if (protocol === "smime") return ["rsa3072", "p256"];
+  if (protocol === "openpgp") return ["ed25519", "rsa4096"];
   return [];
 }
 
+/** What an algorithm is called in the choice. */
+export function algorithmLabel(t: Translate, algo: string): string {
+  switch (algo) {
+    case "rsa3072":
+      return t("wizard.algo.rsa3072");
+    case "p256":
+      return t("wizard.algo.p256");
+    case "ed25519":
+      return t("wizard.algo.ed25519");
+    case "rsa4096":
+      return t("wizard.algo.rsa4096");
+    default:
+      return algo;
+  }
+}
+
 export function emptyKey(protocol: Protocol): KeyForm {
-  return { mode: "generate", algo: keyAlgorithms(protocol)[0]?.value ?? "", file: null, fileName: null, passphrase: "" };
+  return { mode: "generate", algo: keyAlgorithms(protocol)[0] ?? "", file: null, fileName: null, passphrase: "" };
 }
 
 /** What the list key form lacks, or null. */
-export function keyProblem(form: KeyForm, protocol: Protocol): string | null {
+export function keyProblem(t: Translate, form: KeyForm, protocol: Protocol): string | null {
   if (protocol === "plain") return null;
   if (form.mode === "generate") {
-    return keyAlgorithms(protocol).some((a) => a.value === form.algo) ? null : "Choose an algorithm.";
+    return keyAlgorithms(protocol).includes(form.algo) ? null : t("wizard.problem.algorithm");
   }
-  return form.file ? null : `Choose the file with the list's ${protocol === "smime" ? "key and certificate" : "secret key"}.`;
+  if (form.file) return null;
+  return protocol === "smime" ? t("wizard.problem.keyFileSmime") : t("wizard.problem.keyFile");
 }
 
 /** The key choice as the app takes it. */
@@ -306,15 +310,14 @@ export function keyFileAccept(protocol: Protocol): string {
  *  before it is read. */
 export const MAX_FILE_BYTES = 1024 * 1024;
 
-export function fileProblem(name: string, size: number): string | null {
-  if (size === 0) return `${name} is empty.`;
-  if (size > MAX_FILE_BYTES) return `${name} is larger than 1 MiB: that is not a key or certificate file.`;
+export function fileProblem(t: Translate, name: string, size: number): string | null {
+  if (size === 0) return t("common.fileEmpty", { name });
+  if (size > MAX_FILE_BYTES) return t("wizard.problem.fileTooLarge", { name });
   return null;
 }
 
 /** A CA file's text is a PEM certificate (the app checks it for real). */
-export function caProblem(text: string): string | null {
-  return text.includes("-----BEGIN CERTIFICATE-----")
-    ? null
-    : "This is not a PEM certificate: choose the authority's certificate (a text file starting with “-----BEGIN CERTIFICATE-----”).";
+export function caProblem(t: Translate, text: string): string | null {
+  const first = "-----BEGIN CERTIFICATE-----";
+  return text.includes(first) ? null : t("wizard.problem.notPem", { first });
 }

@@ -223,3 +223,143 @@ async fn a_held_post_approved_in_the_window_reaches_the_members() {
     let held = owner.json(&["held", "list", &owner.list, "--json"]);
     assert!(held.as_array().unwrap().is_empty(), "{held}");
 }
+
+/// The text of the element with this data-testid, once it says `want`.
+async fn wait_text(client: &Client, testid: &str, want: &str) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        let shown = match client
+            .find(Locator::Css(&format!("[data-testid={testid}]")))
+            .await
+        {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if shown.trim() == want {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            return Err(format!("{testid} says {shown:?}, not {want:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The window starts in the system's language (English on the test
+/// machine), speaks German once German is chosen in its top bar, counts in
+/// German, keeps the choice when the page is loaded again and when the app
+/// starts again, and goes back. Needs the mail rig (CONCLAVE_RIG_DIR,
+/// scripts/test.sh) besides the window.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_speaks_the_language_chosen_in_it() {
+    let rig = Rig::get();
+    let (alice, bob, eve) = (rig.unique("alice"), rig.unique("bob"), rig.unique("eve"));
+    let owner = Owner::new("list-german", &[&alice, &bob]);
+    let post = rig::post(&eve, &owner.list, "Treffen am Montag", "hallo\r\n");
+    rig.submit(&eve, Some(&eve), &[&owner.list], &post);
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held"), "{out}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let (_driver, client) = open_window(owner.data.path(), tmp.path()).await;
+
+    let result = async {
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=list-row]"))
+            .await?;
+        wait_text(&client, "new-list", "New list").await?;
+
+        client
+            .find(Locator::Css("[data-testid=language]"))
+            .await?
+            .select_by_value("de")
+            .await?;
+        wait_text(&client, "new-list", "Neue Liste").await?;
+        wait_text(&client, "check-now", "Jetzt prüfen").await?;
+        let members = client
+            .find(Locator::Css("[data-testid=members-open]"))
+            .await?
+            .attr("aria-label")
+            .await?
+            .unwrap_or_default();
+        assert!(
+            members.starts_with("2 Mitglieder von Test List"),
+            "the members button in German: {members:?}"
+        );
+        let held = client
+            .find(Locator::Css("[data-testid=held-open]"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(held.trim(), "1 zurückgehalten");
+        let lang = client
+            .execute("return document.documentElement.lang", vec![])
+            .await?;
+        assert_eq!(lang, serde_json::json!("de"));
+
+        // The choice outlives the page.
+        client.refresh().await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=list-row]"))
+            .await?;
+        wait_text(&client, "new-list", "Neue Liste").await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    // Quit the app: its next start reads the choice from the webview's
+    // storage in the same (test) home.
+    let _ = client.close().await;
+    drop(_driver);
+    result.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (_driver, client) = open_window(owner.data.path(), tmp.path()).await;
+
+    let result = async {
+        client
+            .wait()
+            .at_most(Duration::from_secs(30))
+            .for_element(Locator::Css("[data-testid=list-row]"))
+            .await?;
+        wait_text(&client, "new-list", "Neue Liste").await?;
+
+        client
+            .find(Locator::Css("[data-testid=members-open]"))
+            .await?
+            .click()
+            .await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[data-testid=member-row]"))
+            .await?;
+        let heading = client
+            .find(Locator::Css("#members-title"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(heading, "Mitglieder von Test List");
+        screenshot(&client, "window-german").await;
+
+        client
+            .find(Locator::Css("[data-testid=language]"))
+            .await?
+            .select_by_value("en")
+            .await?;
+        wait_text(&client, "new-list", "New list").await?;
+        let heading = client
+            .find(Locator::Css("#members-title"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(heading, "Members of Test List");
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    }
+    .await;
+    let _ = client.close().await;
+    result.unwrap_or_else(|e| panic!("{e}"));
+}
