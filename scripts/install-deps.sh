@@ -25,6 +25,7 @@ test_pkgs=(
   rnp                   # the OpenPGP library inside Thunderbird, as a member reads copies
   neomutt tmux          # a member's mail client, driven headless (tests/src/neomutt.rs)
   time                  # peak memory (scripts/measure-memory.sh, tests/tests/system/owner_input.rs)
+  xdotool               # answers the system's Save dialog in window tests (tests/src/window.rs)
 )
 
 pkgs=("${app_pkgs[@]}")

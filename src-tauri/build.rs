@@ -34,6 +34,11 @@ fn main() {
         "test_account",
         "preview_list_key",
         "create_list",
+        "backup_state",
+        "turn_on_backups",
+        "export_list",
+        "import_list",
+        "restore_list",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

@@ -72,6 +72,9 @@ fn roots(v: &mut Collect) {
     // held_cmds.rs, and the progress event (watch.rs)
     v.visit::<conclave_engine::owner::HeldView>();
     v.visit::<crate::watch::Progress>();
+    v.visit::<conclave_engine::bundle::BundleSummary>();
+    v.visit::<conclave_engine::owner::backup::BackupState>();
+    v.visit::<crate::keep_cmds::MailboxLogin>();
 }
 
 /// Collects each declarable type once, with its dependencies.

@@ -73,7 +73,7 @@ pub async fn renew_list_key(
 }
 
 /// Asks where to save, with the system's dialog; `None` when cancelled.
-async fn ask_where(
+pub(crate) async fn ask_where(
     app: &AppHandle,
     title: &str,
     file_name: String,

@@ -7,6 +7,7 @@ mod activity_cmds;
 mod bindings;
 mod commands;
 mod held_cmds;
+mod keep_cmds;
 mod key_cmds;
 pub mod login;
 mod member_cmds;
@@ -196,6 +197,11 @@ pub fn run() {
             key_cmds::list_keys,
             key_cmds::renew_list_key,
             key_cmds::save_list_key,
+            keep_cmds::backup_state,
+            keep_cmds::turn_on_backups,
+            keep_cmds::export_list,
+            keep_cmds::import_list,
+            keep_cmds::restore_list,
             key_cmds::save_renewal_request,
             key_cmds::install_list_certificate,
             wizard_cmds::mail_presets,

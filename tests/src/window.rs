@@ -212,3 +212,44 @@ pub async fn screenshot(client: &Client, name: &str) {
         std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).expect("screenshot saved");
     }
 }
+
+/// Answers the system's "Save…" dialog titled `title` (GTK, on the test's
+/// X display) with the file `path`, as an owner typing it would: xdotool
+/// finds the dialog, types the path into its name field and presses
+/// Enter. The dialog must be opening or open.
+pub fn answer_save_dialog(title: &str, path: &Path) -> Result<(), String> {
+    let xdotool = |args: &[&str]| -> Result<String, String> {
+        let out = Command::new("xdotool")
+            .args(args)
+            .output()
+            .map_err(|e| format!("xdotool: {e} (install it: scripts/install-deps.sh test)"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "xdotool {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let started = Instant::now();
+    let window = loop {
+        if let Ok(found) = xdotool(&["search", "--onlyvisible", "--name", title])
+            && let Some(id) = found.lines().next()
+        {
+            break id.trim().to_string();
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            return Err(format!("no dialog \"{title}\" opened within 20 s"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // The name field has the focus and its suggestion selected; a path
+    // typed there is taken whole.
+    std::thread::sleep(Duration::from_millis(500));
+    xdotool(&["windowfocus", "--sync", &window])?;
+    xdotool(&["key", "ctrl+a"])?;
+    xdotool(&["type", "--delay", "20", &path.to_string_lossy()])?;
+    std::thread::sleep(Duration::from_millis(300));
+    xdotool(&["key", "Return"])?;
+    Ok(())
+}

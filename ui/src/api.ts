@@ -10,9 +10,12 @@ import type {
   ActivityPage,
   ActivityQuery,
   AgentStatus,
+  BackupState,
+  BundleSummary,
   CheckReport,
   CommandError,
   CreatedList,
+  Endpoint,
   HeldAction,
   HeldPost,
   HeldView,
@@ -23,6 +26,7 @@ import type {
   ListKeySummary,
   ListKeyView,
   ListSummary,
+  MailboxLogin,
   MemberRow,
   MembersView,
   PolicyView,
@@ -39,6 +43,8 @@ export type {
   ActivityPage,
   AgentStatus,
   Attachment,
+  BackupState,
+  BundleSummary,
   CertInfo,
   CheckReport,
   Choice,
@@ -345,4 +351,33 @@ export function trustAuthority(address: string, bytes: Uint8Array): Promise<Cert
 
 export function removeTrustedAuthority(address: string, fingerprint: string): Promise<CertInfo[]> {
   return invoke<CertInfo[]>("remove_trusted_authority", { address, fingerprint });
+}
+
+// ---- Keeping a list safe (src-tauri/src/keep_cmds.rs) ----
+
+export function fetchBackupState(address: string): Promise<BackupState> {
+  return invoke<BackupState>("backup_state", { address });
+}
+
+/** Turns on backups into the list's mailbox; the new recovery passphrase,
+ *  to show once. */
+export function turnOnBackups(address: string): Promise<string> {
+  return invoke<string>("turn_on_backups", { address });
+}
+
+/** Seals the list into a file the owner picks; null when they cancel. */
+export function exportList(
+  address: string,
+  passphrase: string,
+  withPasswords: boolean,
+): Promise<BundleSummary | null> {
+  return invoke<BundleSummary | null>("export_list", { address, passphrase, withPasswords });
+}
+
+export function importList(bytes: Uint8Array, passphrase: string): Promise<BundleSummary> {
+  return invoke<BundleSummary>("import_list", { bytes: Array.from(bytes), passphrase });
+}
+
+export function restoreList(address: string, login: MailboxLogin, recovery: string): Promise<BundleSummary> {
+  return invoke<BundleSummary>("restore_list", { address, login, recovery });
 }

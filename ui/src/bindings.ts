@@ -113,6 +113,28 @@ media_type: string,
 size: number, };
 
 /**
+ * Whether a list is backed up into its mailbox, and the newest backup.
+ */
+export type BackupState = {
+/**
+ * A recovery passphrase is kept: each run after a change backs up.
+ */
+on: boolean,
+/**
+ * When the newest backup went into the mailbox (RFC 3339, UTC).
+ */
+last: string | null, };
+
+/**
+ * What a bundle held, once sealed or opened: for the owner.
+ */
+export type BundleSummary = { list: string, members: number,
+/**
+ * "openpgp", "smime": the list keys it carries, secret part included.
+ */
+list_keys: Array<string>, with_passwords: boolean, };
+
+/**
  * What is known of a certificate, for `list key show` and the members
  * table.
  */
@@ -406,6 +428,15 @@ last_check: string | null, last_error: string | null,
  * (its sending limit), and when they are tried again (RFC 3339, UTC).
  */
 waiting_for_limit: number, limit_until: string | null, };
+
+/**
+ * How to reach a list's mailbox, and the account's passwords to keep.
+ */
+export type MailboxLogin = { imap: Endpoint,
+/**
+ * The authority's certificate (PEM) of a server with its own.
+ */
+ca_pem: string | null, imap_password: string, smtp_password: string, };
 
 /**
  * One of a member's keys as the members table (and `member list`) shows it.

@@ -106,10 +106,11 @@ impl Secrets {
     }
 }
 
-/// What an export or an import did, for the owner.
-#[derive(Debug, Clone, Serialize)]
+/// What a bundle held, once sealed or opened: for the owner.
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct BundleSummary {
     pub list: String,
+    #[ts(type = "number")]
     pub members: usize,
     /// "openpgp", "smime": the list keys it carries, secret part included.
     pub list_keys: Vec<String>,
@@ -133,7 +134,7 @@ impl Contents {
     }
 }
 
-pub(crate) fn check_passphrase(passphrase: &Sensitive<String>) -> Result<(), BundleError> {
+pub fn check_passphrase(passphrase: &Sensitive<String>) -> Result<(), BundleError> {
     if passphrase.expose().chars().count() < MIN_PASSPHRASE {
         return Err(BundleError::ShortPassphrase);
     }
