@@ -247,6 +247,32 @@ enum MemberCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Invite someone to join by mail: prints a one-time code with the
+    /// list key's fingerprint and what to do, for you to pass on over a
+    /// channel you trust; --send also mails it from the list. Their signed
+    /// answer with their key makes them a member.
+    Invite {
+        list: String,
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// How many days the invitation is good for.
+        #[arg(long, default_value_t = owner::invite::INVITE_DAYS)]
+        days: u32,
+        #[arg(long)]
+        json: bool,
+        /// Mail the invitation from the list too (signed, with its key).
+        #[arg(long)]
+        send: bool,
+    },
+    /// Invitations not yet answered nor ended.
+    Invitations {
+        list: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -296,7 +322,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     let open = || Store::open(&data_dir);
     match cli.command {
         Command::List(cmd) => list_cmd(cmd, open()?).await,
-        Command::Member(cmd) => member_cmd(cmd, open()?),
+        Command::Member(cmd) => member_cmd(cmd, open()?).await,
         Command::Held(cmd) => held_cmd(cmd, &data_dir, open()?).await,
         Command::Log { list, json, limit } => {
             let entries = owner::activity::recent(&open()?, &list, limit)?;
@@ -758,8 +784,50 @@ fn print_list(v: &serde_json::Value) {
     }
 }
 
-fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
+async fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
     match cmd {
+        MemberCmd::Invite {
+            list,
+            email,
+            name,
+            role,
+            days,
+            json,
+            send,
+        } => {
+            let role: Role = role
+                .parse()
+                .map_err(|e: conclave_engine::model::BadValue| anyhow!("--role: {e}"))?;
+            let made = owner::invite::invite(&store, &list, &email, &name, role, days)?;
+            if send {
+                owner::invite::send(store.dir(), &made).await?;
+            }
+            if json {
+                println!("{}", serde_json::to_string_pretty(&made)?);
+            } else {
+                print!("{}", made.text);
+                eprintln!(
+                    "\n{}: {} invited{}. Pass the text above on over a channel you trust.",
+                    made.list,
+                    made.email,
+                    if send {
+                        " and the invitation mailed"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        MemberCmd::Invitations { list, json } => {
+            let open = owner::invite::open(&store, &list)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&open)?);
+            } else {
+                for i in open {
+                    println!("{:<40} {:<10} until {}", i.email, i.role, i.expires);
+                }
+            }
+        }
         MemberCmd::Add {
             list,
             email,

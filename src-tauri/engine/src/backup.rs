@@ -48,23 +48,9 @@ pub enum BackupError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// A recovery passphrase Conclave makes: 25 characters from an alphabet
-/// without look-alikes (about 125 bits), in groups of five to copy by hand.
+/// A recovery passphrase Conclave makes ([`secrets::new_code`]).
 pub fn new_recovery_passphrase() -> Sensitive<String> {
-    const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let mut bytes = [0u8; 25];
-    openssl::rand::rand_bytes(&mut bytes).expect("the system's random source works");
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| ALPHABET[(b & 31) as usize] as char)
-        .collect();
-    Sensitive::new(
-        chars
-            .chunks(5)
-            .map(|c| c.iter().collect::<String>())
-            .collect::<Vec<_>>()
-            .join("-"),
-    )
+    secrets::new_code()
 }
 
 /// Keeps `passphrase` as the list's recovery passphrase; the next run

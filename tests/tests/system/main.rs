@@ -10,6 +10,7 @@ mod backup;
 mod bundle;
 mod fanout_progress;
 mod idle;
+mod invitations;
 mod key_reminders;
 mod list_mail;
 mod neomutt_reply;

@@ -9,6 +9,7 @@ pub mod bundle;
 mod error;
 pub mod held;
 mod held_view;
+pub mod invite;
 pub mod keys;
 pub mod lists;
 pub mod members;

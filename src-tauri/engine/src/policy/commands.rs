@@ -19,7 +19,13 @@ pub enum ListCommand {
     Unsubscribe,
     /// The confirmation of a request to leave, with the code the list sent.
     ConfirmUnsubscribe { token: String },
+    /// An answer to an invitation, with its code: the invitee's key is in
+    /// it, and it is signed with that key.
+    Join { token: String },
 }
+
+/// The word before an invitation's code.
+pub const JOIN_WORD: &str = "join";
 
 impl ListCommand {
     /// In the words of the activity log.
@@ -29,6 +35,7 @@ impl ListCommand {
             ListCommand::Key => "a request for the list's key",
             ListCommand::Unsubscribe => "a request to leave the list",
             ListCommand::ConfirmUnsubscribe { .. } => "a confirmation of leaving the list",
+            ListCommand::Join { .. } => "an answer to an invitation",
         }
     }
 
@@ -36,15 +43,19 @@ impl ListCommand {
     /// which a newcomer needs before they can join (answers are limited per
     /// address and day, so forged senders get little).
     pub fn open_to_anyone(&self) -> bool {
-        matches!(self, ListCommand::Key)
+        matches!(self, ListCommand::Key | ListCommand::Join { .. })
     }
 }
 
 /// The command a Subject carries, if it is one. Only a Subject that is the
 /// command word alone counts (a post about unsubscribing is a post), except
-/// for the confirmation, which is a reply and so starts with "Re:".
+/// for the confirmation and an invitation's answer, which are replies and
+/// may start with "Re:".
 pub fn command_in(subject: &str) -> Option<ListCommand> {
     let s = subject.trim();
+    if let Some(token) = invitation_code_in(s) {
+        return Some(ListCommand::Join { token });
+    }
     if s.eq_ignore_ascii_case("help") {
         return Some(ListCommand::Help);
     }
@@ -66,9 +77,57 @@ pub fn command_in(subject: &str) -> Option<ListCommand> {
     })
 }
 
+/// An invitation's code after the word "join": five groups of five
+/// letters and digits, joined by dashes.
+pub fn invitation_code_in(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(JOIN_WORD) {
+        let start = from + at;
+        let before_ok = start == 0 || !lower.as_bytes()[start - 1].is_ascii_alphanumeric();
+        let rest = lower[start + JOIN_WORD.len()..].trim_start_matches([' ', ':']);
+        let code: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let groups: Vec<&str> = code.split('-').collect();
+        if before_ok && groups.len() == 5 && groups.iter().all(|g| g.len() == 5) {
+            return Some(code);
+        }
+        from = start + JOIN_WORD.len();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invitation_code_is_found_after_join_also_in_a_reply() {
+        let join = |t: &str| Some(ListCommand::Join { token: t.into() });
+        assert_eq!(
+            command_in("join abcde-fgh2j-kmnpq-rstuv-wxyz2"),
+            join("abcde-fgh2j-kmnpq-rstuv-wxyz2")
+        );
+        assert_eq!(
+            command_in("Re: Your invitation: JOIN ABCDE-FGH2J-KMNPQ-RSTUV-WXYZ2"),
+            join("abcde-fgh2j-kmnpq-rstuv-wxyz2")
+        );
+        assert_eq!(
+            command_in("join: abcde-fgh2j-kmnpq-rstuv-wxyz2 thanks"),
+            join("abcde-fgh2j-kmnpq-rstuv-wxyz2")
+        );
+        assert_eq!(command_in("join abcde-fgh2j-kmnpq"), None, "too short");
+        assert_eq!(command_in("rejoin abcde-fgh2j-kmnpq-rstuv-wxyz2"), None);
+        assert_eq!(command_in("Let us join forces"), None);
+        assert!(
+            ListCommand::Join {
+                token: String::new()
+            }
+            .open_to_anyone()
+        );
+    }
 
     #[test]
     fn only_the_command_word_alone_is_a_command() {

@@ -145,6 +145,26 @@ pub async fn forget(list_address: &str, kind: SecretKind) -> Result<(), SecretEr
     .await
 }
 
+/// A code for people to copy by hand (a recovery passphrase, an
+/// invitation's code): 25 characters from an alphabet without look-alikes
+/// (about 125 bits), in five groups of five.
+pub fn new_code() -> Sensitive<String> {
+    const ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 25];
+    openssl::rand::rand_bytes(&mut bytes).expect("the system's random source works");
+    let chars: Vec<char> = bytes
+        .iter()
+        .map(|b| ALPHABET[(b & 31) as usize] as char)
+        .collect();
+    Sensitive::new(
+        chars
+            .chunks(5)
+            .map(|c| c.iter().collect::<String>())
+            .collect::<Vec<_>>()
+            .join("-"),
+    )
+}
+
 /// The keychain item of the key that opens one data folder's database.
 fn database_user(id: &str) -> String {
     format!("database/{id}")

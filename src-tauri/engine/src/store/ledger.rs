@@ -226,6 +226,17 @@ pub enum MembershipChange {
     RequestLeave { email: String, token: String },
     /// Confirmed: the member leaves, and the request is done.
     Leave { email: String },
+    /// An invitation answered with a key that checked out: the invitee is
+    /// a member with that key (a member already gets it as their key of
+    /// its protocol), and the invitation is used.
+    Join {
+        invitation: i64,
+        email: String,
+        name: String,
+        role: crate::model::Role,
+        protocol: crate::model::Protocol,
+        key: super::StoredKey,
+    },
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -447,6 +458,39 @@ impl Store {
                     "INSERT INTO unsubscribe_requests (list_id, email, token, requested_at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (list_id, email) DO UPDATE SET token = excluded.token, requested_at = excluded.requested_at",
                     params![post.list_id, email, token, t],
+                )?;
+            }
+            Some(MembershipChange::Join {
+                invitation,
+                email,
+                name,
+                role,
+                protocol,
+                key,
+            }) => {
+                tx.execute(
+                    "UPDATE invitations SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL",
+                    params![t, invitation],
+                )?;
+                tx.execute(
+                    "INSERT INTO members (list_id, email, name, role, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (list_id, email) DO NOTHING",
+                    params![post.list_id, email, name, role.as_str(), t],
+                )?;
+                let member_id: i64 = tx.query_row(
+                    "SELECT id FROM members WHERE list_id = ?1 AND email = ?2",
+                    params![post.list_id, email],
+                    |r| r.get(0),
+                )?;
+                tx.execute(
+                    "INSERT INTO member_keys (member_id, protocol, fingerprint, cert, added_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (member_id, protocol) DO UPDATE SET
+                        fingerprint = excluded.fingerprint, cert = excluded.cert, added_at = excluded.added_at",
+                    params![member_id, protocol.as_str(), key.fingerprint, key.cert, t],
+                )?;
+                tx.execute(
+                    "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'config', ?4)",
+                    params![post.list_id, post_id, t, format!("{email} joined by invitation, with the {protocol} key {}", key.fingerprint)],
                 )?;
             }
             Some(MembershipChange::Leave { email }) => {

@@ -245,6 +245,22 @@ pub(super) const STEPS: &[&str] = &[
         PRIMARY KEY (list_id, email, fingerprint, days)
     ) STRICT;
     "#,
+    // 8: invitations: a one-time code the owner passes on over a channel
+    // they trust; the invitee's signed answer with their key makes them a
+    // member. Only a digest of the code is kept.
+    r#"
+    CREATE TABLE invitations (
+        id           INTEGER PRIMARY KEY,
+        list_id      INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        email        TEXT NOT NULL COLLATE NOCASE,
+        name         TEXT NOT NULL DEFAULT '',
+        role         TEXT NOT NULL DEFAULT 'member' CHECK (role IN ('member', 'moderator', 'owner')),
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        used_at      INTEGER
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

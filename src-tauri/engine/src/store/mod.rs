@@ -6,6 +6,7 @@ mod activity;
 mod at_rest;
 mod bundle;
 mod held;
+mod invitations;
 mod keys;
 mod ledger;
 mod lists;
@@ -24,6 +25,7 @@ pub use activity::{
 };
 pub use bundle::{AccountRecord, AnchorRecord, KeyRecord, ListRecord, MemberRecord};
 pub use held::{HeldPost, Resolution};
+pub use invitations::{Invitation, token_digest};
 pub use keys::{StoredKey, TrustAnchor};
 pub use ledger::{
     MembershipChange, NewPost, OnServer, Outcome, PostRecord, PostState, Settlement, Sighting,

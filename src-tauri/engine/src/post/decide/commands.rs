@@ -18,6 +18,13 @@ pub const ANSWERS_A_DAY: u32 = 3;
 
 /// What taking `command` (from the one sender `post` names: a member, or
 /// anyone for the key) records.
+/// The post as it arrived and, when it reached the list encrypted, its
+/// decrypted content: where an invitation's answer carries its key.
+pub(super) struct Carried<'a> {
+    pub raw: &'a [u8],
+    pub content: Option<&'a [u8]>,
+}
+
 pub(super) fn settle(
     store: &Store,
     list: &List,
@@ -25,6 +32,7 @@ pub(super) fn settle(
     post: &Post,
     command: &ListCommand,
     crypto: Option<&ListCrypto>,
+    carried: Carried<'_>,
 ) -> Result<Settlement, AgentError> {
     // decide() makes a command only of a post with one sender.
     let member = post.poster().unwrap_or_default().to_string();
@@ -67,6 +75,18 @@ pub(super) fn settle(
         Ok(keys)
     };
     Ok(match command {
+        ListCommand::Join { token } => super::join::settle(
+            store,
+            list,
+            post,
+            &member,
+            token,
+            crypto,
+            carried,
+            &env,
+            base,
+            owner.as_deref(),
+        )?,
         ListCommand::Help => Settlement {
             reason: format!("{}: answered", command.describe()),
             replies: vec![(

@@ -5,6 +5,7 @@
 //! is quarantined instead.
 
 mod commands;
+mod join;
 
 use std::panic::AssertUnwindSafe;
 
@@ -205,7 +206,11 @@ pub(crate) fn decide_recorded(
                 };
                 let base = match decision {
                     Decision::Command(command) => {
-                        commands::settle(store, list, post_id, post, &command, crypto)?
+                        let carried = commands::Carried {
+                            raw: &raw,
+                            content: read.unwrapped.as_ref().and_then(|u| u.content.as_deref()),
+                        };
+                        commands::settle(store, list, post_id, post, &command, crypto, carried)?
                     }
                     Decision::Distribute { .. } => Settlement {
                         recipients: plan.post_to(),

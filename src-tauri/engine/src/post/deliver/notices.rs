@@ -374,6 +374,69 @@ pub fn render_unsubscribe_confirm(list: &List, env: &Envelope<'_>, token: &str) 
     m.into_bytes()
 }
 
+/// An invitation mailed from the list (when the group takes mail as the
+/// channel): the head, with the list's key in an `Autocrypt` header, and
+/// the entity for the list to sign, the owner's `text` with the list's
+/// key attached.
+pub fn invitation(
+    list: &List,
+    env: &Envelope<'_>,
+    text: &str,
+    openpgp_key: &[u8],
+    autocrypt_keydata: &str,
+) -> (Vec<u8>, Vec<u8>) {
+    let subject = format!("[{}] an invitation to the list", list.name);
+    let mut head = head_fields(list, env, &subject, "no");
+    let folded: Vec<&str> = autocrypt_keydata
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect();
+    head.push_str(&format!(
+        "Autocrypt: addr={}; prefer-encrypt=mutual; keydata=\r\n {}\r\n",
+        list.address,
+        folded.join("\r\n ")
+    ));
+    let text_part = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
+        text.replace("\r\n", "\n").replace('\n', "\r\n")
+    );
+    (
+        head.into_bytes(),
+        with_openpgp_key(list, text_part, Some(openpgp_key)).into_bytes(),
+    )
+}
+
+/// The welcome an invitee gets once their answer checked out: the head,
+/// and the entity for the list to sign and encrypt to their new key.
+pub fn welcome(
+    list: &List,
+    env: &Envelope<'_>,
+    fingerprint: &str,
+    owner: Option<&str>,
+) -> (Vec<u8>, Vec<u8>) {
+    let eol = "\r\n";
+    let subject = format!("[{}] welcome", list.name);
+    let head = head_fields(list, env, &subject, "auto-replied").into_bytes();
+    let mut text = format!(
+        "Welcome to the list {name} ({address}).{eol}{eol}\
+         Your invitation, your key and your signature checked out: you are a member,{eol}\
+         and the list encrypts its posts to your key{eol}{eol}\
+         \u{20}\u{20}{fingerprint}{eol}{eol}\
+         To write to the list, send your mail to {address}, encrypted to the list's{eol}\
+         key and signed with yours. This mail is signed by the list: keep its key.{eol}",
+        name = one_line(&list.name),
+        address = list.address,
+    );
+    if let Some(owner) = owner {
+        text.push_str(&format!("{eol}The list's owner: {owner}{eol}"));
+    }
+    let entity = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+    );
+    (head, entity.into_bytes())
+}
+
 /// The last mail a member gets after confirming that they leave.
 pub fn render_goodbye(list: &List, env: &Envelope<'_>) -> Vec<u8> {
     let eol = "\r\n";

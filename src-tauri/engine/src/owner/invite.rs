@@ -1,0 +1,193 @@
+//! Inviting someone to join by mail: a one-time code the owner passes on
+//! over a channel they trust (in person, a messenger), with the list's key
+//! fingerprint to compare; or, for groups that take mail as the channel,
+//! mailed from the list, signed, with its key attached. The invitee answers
+//! with a mail to the list that carries the code and their key, signed by
+//! it (see `post::decide::join`).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::OwnerError;
+use crate::model::{List, Protocol, Role};
+use crate::policy::commands::JOIN_WORD;
+use crate::secrets::{self, SecretKind};
+use crate::store::Store;
+use crate::transport::smtp::SendOutcome;
+
+/// How long an invitation is good for, unless the owner says otherwise.
+pub const INVITE_DAYS: u32 = 7;
+
+/// An invitation made, for the owner to pass on.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvitationView {
+    pub list: String,
+    pub email: String,
+    /// The code the invitee's answer carries.
+    pub token: String,
+    /// The list's OpenPGP key, in groups of four, for the invitee to
+    /// compare.
+    pub fingerprint: String,
+    /// When it ends (RFC 3339, UTC).
+    pub expires: String,
+    /// What to pass on: all of the above, and what to do.
+    pub text: String,
+}
+
+fn grouped(hex: &str) -> String {
+    hex.to_ascii_uppercase()
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Invites `email` to the list `address` for `days` days. The list needs
+/// its OpenPGP key: the invitee checks its fingerprint and answers with
+/// theirs.
+pub fn invite(
+    store: &Store,
+    address: &str,
+    email: &str,
+    name: &str,
+    role: Role,
+    days: u32,
+) -> Result<InvitationView, OwnerError> {
+    let list = store.list(address)?;
+    let Some(key) = store.list_key(&list, Protocol::Openpgp)? else {
+        return Err(OwnerError::Refused(format!(
+            "{} has no OpenPGP key, and an invitation is answered with one: give the list an OpenPGP key first (`conclave-cli list key generate {} --protocol openpgp`); S/MIME members are added with their certificate",
+            list.address, list.address
+        )));
+    };
+    if !(1..=90).contains(&days) {
+        return Err(OwnerError::Refused(
+            "an invitation is good for 1 to 90 days".into(),
+        ));
+    }
+    let token = secrets::new_code();
+    let invitation = store.create_invitation(&list, email, name, role, token.expose(), days)?;
+    let expires = rfc3339(invitation.expires_at);
+    let day = expires.get(..10).unwrap_or_default().to_string();
+    let fingerprint = grouped(&key.fingerprint);
+    let text = invitation_text(&list, &invitation.email, token.expose(), &fingerprint, &day);
+    Ok(InvitationView {
+        list: list.address.clone(),
+        email: invitation.email,
+        token: token.expose().clone(),
+        fingerprint,
+        expires,
+        text,
+    })
+}
+
+fn invitation_text(list: &List, email: &str, token: &str, fingerprint: &str, day: &str) -> String {
+    format!(
+        "You are invited to the encrypted mailing list {name} ({address}).\n\
+         This invitation is for {email} and is good until {day}.\n\
+         \n\
+         1. Get the list's key (a mail to {address} with the subject \"key\"\n   \
+            brings it, or take it from the mail this text came in) and check that\n   \
+            its fingerprint is exactly:\n\
+         \n      {fingerprint}\n\
+         \n\
+         2. From {email}, send a mail to {address} with this subject:\n\
+         \n      {JOIN_WORD} {token}\n\
+         \n   \
+            signed with your own OpenPGP key and with your public key attached\n   \
+            (Thunderbird: OpenPGP → Digitally Sign and Attach My Public Key;\n   \
+            other clients: attach the file of `gpg --export --armor {email}`).\n\
+         \n\
+         The list adds you when the code, your key and your signature check out,\n\
+         and writes back to you, encrypted to your key.\n",
+        name = list.name,
+        address = list.address,
+    )
+}
+
+/// Mails the invitation from the list to the invitee: signed by the list,
+/// with its key attached and in an `Autocrypt` header. For groups that
+/// accept mail as the channel; the code then travels as the mail does.
+pub async fn send(data_dir: &Path, view: &InvitationView) -> Result<(), OwnerError> {
+    use crate::crypto::openpgp;
+    use crate::post::deliver::notices;
+    let (dir, wanted) = (data_dir.to_path_buf(), view.list.clone());
+    let (list, account, public) = crate::post::blocking(move || {
+        let store = Store::open(&dir)?;
+        let list = store.list(&wanted)?;
+        let account = store.account(&list)?;
+        let public = store.list_key(&list, Protocol::Openpgp)?.map(|k| k.cert);
+        Ok::<_, crate::store::StoreError>((list, account, public))
+    })
+    .await?;
+    let secret = secrets::load(&list.address, SecretKind::OpenPgpListKey).await?;
+    let key = openpgp::ListKey::from_keychain(&secret)?;
+    let public = public.unwrap_or_else(|| key.public_armored().into_bytes());
+    let domain = list.address.rsplit('@').next().unwrap_or("localhost");
+    let message_id = format!(
+        "<conclave.invitation.{}@{domain}>",
+        &crate::store::sha256_hex(view.token.as_bytes())[..24]
+    );
+    let date = chrono::Utc::now().to_rfc2822();
+    let env = notices::Envelope {
+        to: &view.email,
+        message_id: &message_id,
+        date: &date,
+    };
+    let (head, entity) =
+        notices::invitation(&list, &env, &view.text, &public, &key.autocrypt_keydata());
+    let signed = openpgp::sign_entity(&entity, &key)?;
+    let message = [head, signed].concat();
+    let password = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
+    let mut smtp = crate::transport::smtp::Outgoing::connect(
+        &account.smtp,
+        account.ca_pem.as_deref(),
+        password.expose(),
+    )
+    .await?;
+    let outcome = smtp.send(&list.address, &view.email, &message).await;
+    smtp.quit().await;
+    match outcome {
+        SendOutcome::Sent => Ok(()),
+        SendOutcome::Retry(why) | SendOutcome::Failed(why) | SendOutcome::Limited(why) => {
+            Err(OwnerError::Refused(format!(
+                "the invitation was made but not mailed ({why}): pass its text on yourself, or try `--send` again later"
+            )))
+        }
+    }
+}
+
+/// An invitation not yet answered, as `member invitations` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenInvitation {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// RFC 3339, UTC.
+    pub made: String,
+    pub expires: String,
+}
+
+fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// Invitations not yet answered nor ended, newest first.
+pub fn open(store: &Store, address: &str) -> Result<Vec<OpenInvitation>, OwnerError> {
+    let list = store.list(address)?;
+    Ok(store
+        .open_invitations(&list)?
+        .into_iter()
+        .map(|i| OpenInvitation {
+            email: i.email,
+            name: i.name,
+            role: i.role,
+            made: rfc3339(i.created_at),
+            expires: rfc3339(i.expires_at),
+        })
+        .collect())
+}

@@ -1,0 +1,188 @@
+//! Joining by invitation, on the real rig: the owner invites with
+//! `member invite` (and mails it with --send); the invitee's gpg answers
+//! with the code, their key attached, signed by it; the list adds them with
+//! that key, welcomes them encrypted to it, and their next post reaches the
+//! list. An answer from someone else, or signed by another key, or with a
+//! used code, adds nobody and waits for the owner with the reason.
+
+use std::time::Duration;
+
+use conclave_engine::mime;
+use rig::Rig;
+use rig::gpg::{
+    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, verify_signed_by_list, with_headers,
+};
+use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
+
+/// An answer to an invitation: subject "join CODE", a short text and the
+/// key `attached` (armored), signed as `signer` by `g`.
+fn answer(g: &Gpg, signer: &str, from: &str, list: &str, code: &str, attached: &[u8]) -> Vec<u8> {
+    let entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"k1\"\r\n\r\n--k1\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nHello, here is my key.\r\n--k1\r\n\
+         Content-Type: application/pgp-keys; name=\"key.asc\"\r\n\
+         Content-Disposition: attachment; filename=\"key.asc\"\r\n\r\n{}\r\n--k1--\r\n",
+        String::from_utf8_lossy(attached)
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .trim_end()
+    );
+    let signed = signed_entity(g, signer, entity.as_bytes());
+    String::from_utf8(with_headers(from, list, &signed))
+        .unwrap()
+        .replacen("Subject: signed", &format!("Subject: join {code}"), 1)
+        .into_bytes()
+}
+
+#[test]
+fn an_invitee_joins_with_the_key_that_signed_their_answer_and_nobody_else_does() {
+    let rig = Rig::get();
+    let (owner, list_key) = openpgp_list("list-invite", "Invited");
+    let alice = rig.unique("alice");
+    let ga = member(&owner, &alice, &list_key, true);
+    let (carol, dave) = (rig.unique("carol"), rig.unique("dave"));
+
+    let made = owner.json(&[
+        "member",
+        "invite",
+        &owner.list,
+        &carol,
+        "--name",
+        "Carol",
+        "--json",
+        "--send",
+    ]);
+    let code = made["token"].as_str().unwrap().to_string();
+    let text = made["text"].as_str().unwrap();
+    assert!(text.contains(&format!("join {code}")), "{text}");
+
+    // Carol: the invitation came by mail, signed by the list, with its key;
+    // its fingerprint is the one the owner passed on.
+    let g = Gpg::new();
+    g.generate(&format!("Carol <{carol}>"), "future-default", "never", &[]);
+    let mailed = &rig.wait_for(&carol, "INBOX", 1, Duration::from_secs(20))[0];
+    let (head, _) = mime::split_head(mailed);
+    assert!(
+        mime::header(head, "Autocrypt")
+            .unwrap()
+            .contains(&owner.list)
+    );
+    assert!(g.run(&["--import"], Some(&list_key)).status.success());
+    let signed_text = verify_signed_by_list(&g, mailed, "Invited", &owner.list);
+    assert!(String::from_utf8_lossy(&signed_text).contains(&code));
+    assert_eq!(
+        made["fingerprint"].as_str().unwrap(),
+        grouped(&fingerprint(&g, &owner.list)),
+        "the fingerprint in the invitation is the list key's"
+    );
+    let carol_key = g.export(&carol);
+
+    // Dave answers with Carol's code; a forger signs Carol's answer with a
+    // key of their own that claims her address.
+    let gd = Gpg::new();
+    gd.generate(&format!("Dave <{dave}>"), "future-default", "never", &[]);
+    rig.submit(
+        &dave,
+        Some(&dave),
+        &[&owner.list],
+        &answer(&gd, &dave, &dave, &owner.list, &code, &gd.export(&dave)),
+    );
+    let forger = Gpg::new();
+    forger.generate(&format!("Carol <{carol}>"), "future-default", "never", &[]);
+    rig.deliver(
+        Some(&carol),
+        &[&owner.list],
+        &answer(&forger, &carol, &carol, &owner.list, &code, &carol_key),
+    );
+    rig.wait_for(&owner.list, "INBOX", 2, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("2 held"), "{out}");
+    let held = owner.json(&["held", "list", &owner.list, "--json"]);
+    let reasons: Vec<&str> = held
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("the invitation is for")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("not signed by the key it carries")),
+        "{reasons:?}"
+    );
+    let members = owner.ok(&["member", "list", &owner.list]);
+    assert!(
+        !members.contains(&carol) && !members.contains(&dave),
+        "{members}"
+    );
+
+    // Carol's own answer: she joins with her key and is welcomed.
+    rig.submit(
+        &carol,
+        Some(&carol),
+        &[&owner.list],
+        &answer(&g, &carol, &carol, &owner.list, &code, &carol_key),
+    );
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 answered"), "{out}");
+    let listed = owner.json(&["member", "list", &owner.list, "--json"]);
+    let row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"].as_str() == Some(carol.as_str()))
+        .unwrap_or_else(|| panic!("carol is no member: {listed}"));
+    assert_eq!(row["name"], "Carol");
+    assert!(
+        row.to_string().contains(&grouped(&fingerprint(&g, &carol))),
+        "her key: {row}"
+    );
+    let welcome = rig.wait_for(&carol, "INBOX", 2, Duration::from_secs(20));
+    let inner = open_copy(&g, &welcome[1]);
+    let words = verify_signed_by_list(&g, &inner, "Invited", &owner.list);
+    assert!(String::from_utf8_lossy(&words).contains("Welcome"));
+
+    // The code works once.
+    rig.submit(
+        &carol,
+        Some(&carol),
+        &[&owner.list],
+        &answer(&g, &carol, &carol, &owner.list, &code, &carol_key),
+    );
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 held"), "{out}");
+
+    // And she posts like any member.
+    let ct = gpg_to_list(
+        &g,
+        &[
+            "--local-user",
+            &carol,
+            "--sign",
+            "--encrypt",
+            "--recipient",
+            &owner.list,
+        ],
+        b"Content-Type: text/plain\r\n\r\nGlad to be here.\r\n",
+    );
+    rig.submit(
+        &carol,
+        Some(&carol),
+        &[&owner.list],
+        &encrypted_mail(&carol, &owner.list, &ct),
+    );
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(
+        out.contains("1 distributed") && out.contains("2 sent"),
+        "{out}"
+    );
+    let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
+    assert!(String::from_utf8_lossy(&open_copy(&ga, copy)).contains("Glad to be here."));
+}
