@@ -56,6 +56,9 @@ enum Command {
     /// Posts waiting for an owner.
     #[command(subcommand)]
     Held(HeldCmd),
+    /// The key inbox: keys that came by mail without an invitation.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// The activity log of a list: every decision and delivery, newest first.
     Log {
         list: String,
@@ -276,6 +279,21 @@ enum MemberCmd {
 }
 
 #[derive(Subcommand)]
+enum KeysCmd {
+    /// Keys waiting for a decision: who, fingerprint, how each came,
+    /// whether the mail was signed by it, which key it would replace.
+    Pending {
+        list: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The key becomes the member's key (replacing theirs, if any).
+    Accept { list: String, id: i64 },
+    /// The key is not taken; the same key does not come back.
+    Reject { list: String, id: i64 },
+}
+
+#[derive(Subcommand)]
 enum HeldCmd {
     List {
         list: String,
@@ -324,6 +342,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(cmd) => list_cmd(cmd, open()?).await,
         Command::Member(cmd) => member_cmd(cmd, open()?).await,
         Command::Held(cmd) => held_cmd(cmd, &data_dir, open()?).await,
+        Command::Keys(cmd) => keys_inbox_cmd(cmd, open()?),
         Command::Log { list, json, limit } => {
             let entries = owner::activity::recent(&open()?, &list, limit)?;
             if json {
@@ -470,6 +489,50 @@ fn print_report(report: &RunReport) {
             eprintln!("conclave-cli: {}: {e}", l.address);
         }
     }
+}
+
+fn keys_inbox_cmd(cmd: KeysCmd, store: Store) -> Result<ExitCode> {
+    match cmd {
+        KeysCmd::Pending { list, json } => {
+            let waiting = owner::key_inbox::pending(&store, &list)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&waiting)?);
+            } else if waiting.is_empty() {
+                println!("{list}: no keys wait");
+            } else {
+                for k in waiting {
+                    println!(
+                        "{}  {}  {}\n    {}\n    {}; {}{}",
+                        k.id,
+                        k.email,
+                        k.protocol,
+                        k.fingerprint,
+                        k.how,
+                        if k.signed_by_it {
+                            "the mail was signed by it"
+                        } else {
+                            "the mail was not signed by it"
+                        },
+                        k.replaces
+                            .map(|r| format!("; would replace {r}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        KeysCmd::Accept { list, id } => {
+            let k = owner::key_inbox::accept(&store, &list, id)?;
+            println!("{list}: {} now has the key {}", k.email, k.fingerprint);
+        }
+        KeysCmd::Reject { list, id } => {
+            let k = owner::key_inbox::reject(&store, &list, id)?;
+            println!(
+                "{list}: the key {} of {} was rejected",
+                k.fingerprint, k.email
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A bundle's passphrase; asked twice when it seals (a typo there would

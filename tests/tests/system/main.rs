@@ -11,6 +11,7 @@ mod bundle;
 mod fanout_progress;
 mod idle;
 mod invitations;
+mod key_inbox;
 mod key_reminders;
 mod list_mail;
 mod neomutt_reply;

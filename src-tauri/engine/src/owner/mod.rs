@@ -10,6 +10,7 @@ mod error;
 pub mod held;
 mod held_view;
 pub mod invite;
+pub mod key_inbox;
 pub mod keys;
 pub mod lists;
 pub mod members;

@@ -216,6 +216,20 @@ pub struct Settlement {
     pub replies: Vec<(String, Vec<u8>)>,
     /// For "command": what it changes in the list.
     pub membership: Option<MembershipChange>,
+    /// Keys the post carried that wait for an owner (the key inbox).
+    pub offered_keys: Vec<super::OfferedKey>,
+    /// A member's new key, in a post signed by their current key.
+    pub key_change: Option<KeyChange>,
+}
+
+/// A member's key replaced by the new one their signed post carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyChange {
+    pub email: String,
+    pub protocol: crate::model::Protocol,
+    /// The fingerprint of the key it replaces.
+    pub old: String,
+    pub key: super::StoredKey,
 }
 
 /// What a member's command changes, done in the same transaction as the
@@ -450,6 +464,37 @@ impl Store {
                 "INSERT OR IGNORE INTO deliveries (post_id, kind, recipient, updated_at, body) VALUES (?1, 'reply', ?2, ?3, ?4)",
                 params![post_id, rcpt, t, body],
             )?;
+        }
+        super::key_inbox::record_offered(&tx, post.list_id, post_id, &s.offered_keys, t)?;
+        if let Some(change) = &s.key_change {
+            let changed = tx.execute(
+                "UPDATE member_keys SET fingerprint = ?1, cert = ?2, added_at = ?3
+                 WHERE protocol = ?4 AND fingerprint = ?5
+                   AND member_id = (SELECT id FROM members WHERE list_id = ?6 AND email = ?7)",
+                params![
+                    change.key.fingerprint,
+                    change.key.cert,
+                    t,
+                    change.protocol.as_str(),
+                    change.old,
+                    post.list_id,
+                    change.email
+                ],
+            )?;
+            if changed > 0 {
+                tx.execute(
+                    "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'config', ?4)",
+                    params![
+                        post.list_id,
+                        post_id,
+                        t,
+                        format!(
+                            "{}'s {} key {} replaced by {}: it came in their post signed by the old one",
+                            change.email, change.protocol, change.old, change.key.fingerprint
+                        )
+                    ],
+                )?;
+            }
         }
         match &s.membership {
             None => {}

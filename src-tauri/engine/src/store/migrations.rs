@@ -261,6 +261,25 @@ pub(super) const STEPS: &[&str] = &[
         used_at      INTEGER
     ) STRICT;
     "#,
+    // 9: the key inbox: keys that came by mail without an invitation, each
+    // waiting for an owner's one decision (and remembered after it).
+    r#"
+    CREATE TABLE pending_keys (
+        id           INTEGER PRIMARY KEY,
+        list_id      INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        email        TEXT NOT NULL COLLATE NOCASE,
+        protocol     TEXT NOT NULL CHECK (protocol IN ('openpgp', 'smime')),
+        fingerprint  TEXT NOT NULL,
+        cert         BLOB NOT NULL,
+        how          TEXT NOT NULL,
+        signed_by_it INTEGER NOT NULL,
+        replaces     TEXT,
+        arrived_at   INTEGER NOT NULL,
+        decision     TEXT CHECK (decision IN ('accepted', 'rejected')),
+        decided_at   INTEGER,
+        UNIQUE (list_id, email, fingerprint)
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -7,6 +7,7 @@ mod at_rest;
 mod bundle;
 mod held;
 mod invitations;
+mod key_inbox;
 mod keys;
 mod ledger;
 mod lists;
@@ -26,10 +27,11 @@ pub use activity::{
 pub use bundle::{AccountRecord, AnchorRecord, KeyRecord, ListRecord, MemberRecord};
 pub use held::{HeldPost, Resolution};
 pub use invitations::{Invitation, token_digest};
+pub use key_inbox::{OfferedKey, PendingKey};
 pub use keys::{StoredKey, TrustAnchor};
 pub use ledger::{
-    MembershipChange, NewPost, OnServer, Outcome, PostRecord, PostState, Settlement, Sighting,
-    sha256_hex,
+    KeyChange, MembershipChange, NewPost, OnServer, Outcome, PostRecord, PostState, Settlement,
+    Sighting, sha256_hex,
 };
 pub use lists::ListSummary;
 pub use outbox::{Delivery, DeliveryChange, DeliveryKind, DeliveryState};

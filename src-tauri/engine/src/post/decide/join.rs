@@ -59,7 +59,10 @@ pub(super) fn settle(
             "the list has no OpenPGP key to take an invitation's answer with".into(),
         ));
     };
-    let candidates = offered_keys(carried.raw, carried.content);
+    let candidates: Vec<Vec<u8>> = super::offered::offered_keys(carried.raw, carried.content)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     if candidates.is_empty() {
         return Ok(refuse(
             "it carries no public key (attached, or in an Autocrypt header)".into(),
@@ -138,41 +141,4 @@ pub(super) fn settle(
         }),
         ..base
     })
-}
-
-/// The public keys a mail carries: attached (application/pgp-keys, also
-/// inside what was decrypted), then in an `Autocrypt` header.
-fn offered_keys(raw: &[u8], content: Option<&[u8]>) -> Vec<Vec<u8>> {
-    use mail_parser::MimeHeaders;
-    let mut keys = Vec::new();
-    for bytes in content.into_iter().chain(std::iter::once(raw)) {
-        let Some(message) = mail_parser::MessageParser::default().parse(bytes) else {
-            continue;
-        };
-        for part in message.parts.iter() {
-            if part.is_content_type("application", "pgp-keys") {
-                let body = part.contents().to_vec();
-                if !keys.contains(&body) {
-                    keys.push(body);
-                }
-            }
-        }
-    }
-    if let Some(keydata) = autocrypt_keydata(raw) {
-        keys.push(keydata);
-    }
-    keys
-}
-
-/// The key in an `Autocrypt` header (RFC-less, autocrypt.org level 1).
-fn autocrypt_keydata(raw: &[u8]) -> Option<Vec<u8>> {
-    use base64::Engine;
-    let head = crate::mime::split_head(raw).0;
-    let value = crate::mime::header(head, "Autocrypt")?;
-    let data = value
-        .split(';')
-        .map(str::trim)
-        .find_map(|attr| attr.strip_prefix("keydata="))?;
-    let clean: String = data.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(clean).ok()
 }

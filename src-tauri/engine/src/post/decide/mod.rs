@@ -6,6 +6,7 @@
 
 mod commands;
 mod join;
+mod offered;
 
 use std::panic::AssertUnwindSafe;
 
@@ -147,6 +148,7 @@ pub(crate) fn decide_recorded(
                             post,
                             unwrapped: None,
                         },
+                        offered::Found::default(),
                     )
                 }
                 Some(crypto) => {
@@ -158,11 +160,39 @@ pub(crate) fn decide_recorded(
                         _ => &[],
                     };
                     let plan = plan(list, crypto, recipients, judged.arrived_encrypted);
+                    // Keys that came with it: not with a command (an
+                    // invitation's answer has its own rules), nor with
+                    // automated mail.
+                    let found = match (&decision, post.poster()) {
+                        (
+                            Decision::Command(_)
+                            | Decision::Hold(policy::HoldReason::Automated { .. })
+                            | Decision::Discard(policy::DiscardReason::Loop),
+                            _,
+                        )
+                        | (_, None) => offered::Found::default(),
+                        (_, Some(sender)) => offered::judge_offered(
+                            store,
+                            list,
+                            sender,
+                            &members,
+                            &raw,
+                            &judged.unwrapped,
+                            crypto,
+                        )?,
+                    };
                     let read = ReadPost {
                         post,
                         unwrapped: Some(judged.unwrapped),
                     };
-                    (decision, judged.signature_digest, judged.signer, plan, read)
+                    (
+                        decision,
+                        judged.signature_digest,
+                        judged.signer,
+                        plan,
+                        read,
+                        found,
+                    )
                 }
             }))
         }));
@@ -175,7 +205,7 @@ pub(crate) fn decide_recorded(
             ),
             Ok(Err(e)) => return Err(e),
             Ok(Ok(Err(unreadable))) => (quarantine(unreadable.to_string()), None),
-            Ok(Ok(Ok((decision, digest, signer, plan, read)))) => {
+            Ok(Ok(Ok((decision, digest, signer, plan, read, found)))) => {
                 let post = &read.post;
                 for member in &plan.left_out {
                     store.log(
@@ -219,10 +249,15 @@ pub(crate) fn decide_recorded(
                     },
                     other => settlement_for(post, other),
                 };
+                let mut replies = base.replies.clone();
+                replies.extend(found.told);
                 let settlement = Settlement {
                     signature_digest: digest,
                     signer,
                     notify_owners,
+                    replies,
+                    offered_keys: found.offered,
+                    key_change: found.rotation,
                     ..base
                 };
                 (settlement, Some(read))

@@ -437,6 +437,29 @@ pub fn welcome(
     (head, entity.into_bytes())
 }
 
+/// The mail that tells a member the key in their signed post replaced
+/// their old one: the head, and the entity for the list to sign and
+/// encrypt to the new key.
+pub fn key_replaced(list: &List, env: &Envelope<'_>, new: &str, old: &str) -> (Vec<u8>, Vec<u8>) {
+    let eol = "\r\n";
+    let subject = format!("[{}] your new key", list.name);
+    let head = head_fields(list, env, &subject, "auto-replied").into_bytes();
+    let text = format!(
+        "Your post to the list {name} ({address}) was signed with your key and{eol}\
+         carried a new one. From now on the list encrypts to your new key{eol}{eol}\
+         \u{20}\u{20}{new}{eol}{eol}\
+         instead of{eol}{eol}\
+         \u{20}\u{20}{old}{eol}{eol}\
+         If you did not make this change, tell the list's owner at once.{eol}",
+        name = one_line(&list.name),
+        address = list.address,
+    );
+    let entity = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+    );
+    (head, entity.into_bytes())
+}
+
 /// The last mail a member gets after confirming that they leave.
 pub fn render_goodbye(list: &List, env: &Envelope<'_>) -> Vec<u8> {
     let eol = "\r\n";
