@@ -23,6 +23,10 @@ pub struct OfferedKey {
     pub replaces: Option<String>,
 }
 
+/// A key's row as a decision reads it: address, protocol, fingerprint,
+/// certificate, and the decision made, if any.
+type Waiting = (String, String, String, Vec<u8>, Option<String>);
+
 /// A key waiting for an owner.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct PendingKey {
@@ -105,7 +109,7 @@ impl Store {
     /// they are added first.
     pub fn decide_pending_key(&self, list: &List, id: i64, accept: bool) -> Result<PendingKey> {
         let tx = self.conn.unchecked_transaction()?;
-        let found: Option<(String, String, String, Vec<u8>, Option<String>)> = tx
+        let found: Option<Waiting> = tx
             .query_row(
                 "SELECT email, protocol, fingerprint, cert, decision FROM pending_keys
                  WHERE list_id = ?1 AND id = ?2",
