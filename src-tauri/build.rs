@@ -39,6 +39,9 @@ fn main() {
         "export_list",
         "import_list",
         "restore_list",
+        "invite_member",
+        "pending_keys",
+        "decide_pending_key",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

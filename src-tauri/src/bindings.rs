@@ -75,6 +75,8 @@ fn roots(v: &mut Collect) {
     v.visit::<conclave_engine::bundle::BundleSummary>();
     v.visit::<conclave_engine::owner::backup::BackupState>();
     v.visit::<crate::keep_cmds::MailboxLogin>();
+    v.visit::<conclave_engine::owner::invite::InvitationView>();
+    v.visit::<conclave_engine::store::PendingKey>();
 }
 
 /// Collects each declarable type once, with its dependencies.

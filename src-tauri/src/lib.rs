@@ -7,6 +7,7 @@ mod activity_cmds;
 mod bindings;
 mod commands;
 mod held_cmds;
+mod inbox_cmds;
 mod keep_cmds;
 mod key_cmds;
 pub mod login;
@@ -202,6 +203,9 @@ pub fn run() {
             keep_cmds::export_list,
             keep_cmds::import_list,
             keep_cmds::restore_list,
+            inbox_cmds::invite_member,
+            inbox_cmds::pending_keys,
+            inbox_cmds::decide_pending_key,
             key_cmds::save_renewal_request,
             key_cmds::install_list_certificate,
             wizard_cmds::mail_presets,

@@ -57,7 +57,7 @@ pub fn member_row(
     owner::members::row(store, list, email, now).map_err(owner_error)
 }
 
-fn parse_role(role: &str) -> Result<Role, CommandError> {
+pub(crate) fn parse_role(role: &str) -> Result<Role, CommandError> {
     role.parse()
         .map_err(|e: conclave_engine::model::BadValue| CommandError {
             code: "bad-role",

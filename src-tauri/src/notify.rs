@@ -18,6 +18,8 @@ pub struct Snapshot {
     errors: BTreeMap<String, (String, String)>,
     /// Copies waiting for the provider's sending limit, by list.
     limited: BTreeMap<String, (String, u32)>,
+    /// Keys that came by mail and wait in the key inbox, by list.
+    keys: BTreeMap<String, (String, u32)>,
     agent_error: Option<String>,
 }
 
@@ -44,6 +46,10 @@ impl Snapshot {
                 .iter()
                 .filter(|l| l.waiting_for_limit > 0)
                 .map(|l| (l.address.clone(), (name(l), l.waiting_for_limit)))
+                .collect(),
+            keys: lists
+                .iter()
+                .map(|l| (l.address.clone(), (name(l), l.keys_waiting)))
                 .collect(),
             agent_error: status.error.clone(),
         }
@@ -94,6 +100,18 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
                     "The provider takes no more mail from this account for now. {waiting} {} wait and go out by themselves when it takes mail again; nothing is lost.",
                     if *waiting == 1 { "copy" } else { "copies" }
                 ),
+            });
+        }
+    }
+    for (address, (name, keys)) in &after.keys {
+        let was = before.keys.get(address).map_or(0, |(_, n)| *n);
+        if *keys > was {
+            out.push(Notice {
+                title: match keys - was {
+                    1 => format!("{name}: a key came by mail"),
+                    n => format!("{name}: {n} keys came by mail"),
+                },
+                body: "It waits for you: open Conclave, Members, to accept or reject it.".into(),
             });
         }
     }
@@ -153,6 +171,7 @@ mod tests {
             last_error: error.map(str::to_string),
             waiting_for_limit: 0,
             limit_until: None,
+            keys_waiting: 0,
         }
     }
 
@@ -161,6 +180,19 @@ mod tests {
             &Snapshot::of(&status(a.0), &[a.1]),
             &Snapshot::of(&status(b.0), &[b.1]),
         )
+    }
+
+    #[test]
+    fn a_key_that_came_by_mail_is_told_once() {
+        let keys = |n: u32| ListSummary {
+            keys_waiting: n,
+            ..list(0, None)
+        };
+        let n = between((None, keys(0)), (None, keys(1)));
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].title, "Team: a key came by mail");
+        assert!(between((None, keys(1)), (None, keys(1))).is_empty());
+        assert!(between((None, keys(2)), (None, keys(1))).is_empty());
     }
 
     #[test]

@@ -289,6 +289,7 @@ mod tests {
             last_error: None,
             waiting_for_limit: 0,
             limit_until: None,
+            keys_waiting: 0,
         }
     }
 

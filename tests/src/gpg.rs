@@ -230,3 +230,19 @@ pub fn verify_signed_by_list(g: &Gpg, signed: &[u8], name: &str, list: &str) -> 
     );
     mime::crlf(parts[0])
 }
+
+/// `mail` with an `Autocrypt` header carrying `who`'s key from `g`.
+pub fn with_autocrypt(mail: Vec<u8>, g: &Gpg, who: &str) -> Vec<u8> {
+    use base64::Engine;
+    let keydata = base64::engine::general_purpose::STANDARD.encode(g.ok(&["--export", who]));
+    let folded: Vec<String> = keydata
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect();
+    let header = format!(
+        "Autocrypt: addr={who}; keydata=\r\n {}\r\n",
+        folded.join("\r\n ")
+    );
+    [header.into_bytes(), mail].concat()
+}

@@ -6,12 +6,12 @@ import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type {
   Account,
-  CertInfo,
   ActivityPage,
   ActivityQuery,
   AgentStatus,
   BackupState,
   BundleSummary,
+  CertInfo,
   CheckReport,
   CommandError,
   CreatedList,
@@ -19,6 +19,7 @@ import type {
   HeldAction,
   HeldPost,
   HeldView,
+  InvitationView,
   KeyCandidate,
   KeyInput,
   ListCheck,
@@ -29,6 +30,7 @@ import type {
   MailboxLogin,
   MemberRow,
   MembersView,
+  PendingKey,
   PolicyView,
   Progress,
   Protocol,
@@ -56,18 +58,20 @@ export type {
   HeldAction,
   HeldPost,
   HeldView,
+  InvitationView,
   KeyAction,
   KeyCandidate,
   KeyInfo,
   KeyInput,
   ListCheck,
+  ListKeys,
   ListKeySummary,
   ListKeyView,
-  ListKeys,
   ListSummary,
   MemberKeyView,
   MemberRow,
   MembersView,
+  PendingKey,
   PolicyError,
   PolicyView,
   PostView,
@@ -380,4 +384,26 @@ export function importList(bytes: Uint8Array, passphrase: string): Promise<Bundl
 
 export function restoreList(address: string, login: MailboxLogin, recovery: string): Promise<BundleSummary> {
   return invoke<BundleSummary>("restore_list", { address, login, recovery });
+}
+
+// ---- Members who come by mail (src-tauri/src/inbox_cmds.rs) ----
+
+/** Invites `email`; with `send`, mails the invitation from the list too. */
+export function inviteMember(
+  address: string,
+  email: string,
+  name: string,
+  role: Role,
+  days: number,
+  send: boolean,
+): Promise<InvitationView> {
+  return invoke<InvitationView>("invite_member", { address, email, name, role, days, send });
+}
+
+export function fetchPendingKeys(address: string): Promise<PendingKey[]> {
+  return invoke<PendingKey[]>("pending_keys", { address });
+}
+
+export function decidePendingKey(address: string, id: number, accept: boolean): Promise<PendingKey> {
+  return invoke<PendingKey>("decide_pending_key", { address, id, accept });
 }

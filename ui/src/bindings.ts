@@ -247,6 +247,28 @@ reject_notice: RejectNotice | null,
 key_problem: string | null, };
 
 /**
+ * An invitation made, for the owner to pass on.
+ */
+export type InvitationView = { list: string, email: string,
+/**
+ * The code the invitee's answer carries.
+ */
+token: string,
+/**
+ * The list's OpenPGP key, in groups of four, for the invitee to
+ * compare.
+ */
+fingerprint: string,
+/**
+ * When it ends (RFC 3339, UTC).
+ */
+expires: string,
+/**
+ * What to pass on: all of the above, and what to do.
+ */
+text: string, };
+
+/**
  * What saving a reviewed key would do.
  */
 export type KeyAction = "add" | "set-key" | "replace" | "same" | "refused";
@@ -427,7 +449,11 @@ last_check: string | null, last_error: string | null,
  * Copies waiting because the mail provider refuses more mail for now
  * (its sending limit), and when they are tried again (RFC 3339, UTC).
  */
-waiting_for_limit: number, limit_until: string | null, };
+waiting_for_limit: number, limit_until: string | null,
+/**
+ * Keys that came by mail and wait for an owner (the key inbox).
+ */
+keys_waiting: number, };
 
 /**
  * How to reach a list's mailbox, and the account's passwords to keep.
@@ -491,6 +517,28 @@ export type MembersView = { address: string, name: string, protocol: Protocol,
  * list, none on a plain one).
  */
 protocols: Array<Protocol>, members: Array<MemberRow>, };
+
+/**
+ * A key waiting for an owner.
+ */
+export type PendingKey = { id: number, email: string, protocol: Protocol,
+/**
+ * In groups of four, as people compare them.
+ */
+fingerprint: string, how: string, signed_by_it: boolean,
+/**
+ * The fingerprint (in groups of four) of the member's key it would
+ * replace, if they have one.
+ */
+replaces: string | null,
+/**
+ * Whether the address is a member's now.
+ */
+member: boolean,
+/**
+ * RFC 3339, UTC.
+ */
+arrived: string, };
 
 /**
  * A [`CommandError`] that may name the settings it is about, so the

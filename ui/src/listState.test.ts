@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ListSummary, Watching } from "./api";
-import { formatLastCheck, limitNote, listState, watchingOf } from "./listState";
+import { formatLastCheck, keysNote, limitNote, listState, watchingOf } from "./listState";
 import { translator } from "./i18n";
 
 const t = translator("en");
@@ -19,6 +19,7 @@ function list(over: Partial<ListSummary> = {}): ListSummary {
     last_error: null,
     waiting_for_limit: 0,
     limit_until: null,
+    keys_waiting: 0,
     ...over,
   };
 }
@@ -76,5 +77,14 @@ describe("limitNote", () => {
     const note = limitNote(t, list({ waiting_for_limit: 312, limit_until: until.toISOString() }), now);
     expect(note).toBe(`312 copies wait for the provider's sending limit, until ${formatLastCheck(t, until.toISOString(), now)}`);
     expect(limitNote(t, list({ waiting_for_limit: 1 }))).toBe("1 copy waits for the provider's sending limit");
+  });
+});
+
+describe("keysNote", () => {
+  it("tells of keys that came by mail, and says nothing without", () => {
+    expect(keysNote(t, list())).toBeNull();
+    expect(keysNote(t, list({ keys_waiting: 1 }))).toBe("1 key waits");
+    expect(keysNote(t, list({ keys_waiting: 3 }))).toBe("3 keys wait");
+    expect(keysNote(translator("de"), list({ keys_waiting: 3 }))).toBe("3 Schlüssel warten");
   });
 });

@@ -59,3 +59,9 @@ export function limitNote(t: Translate, list: ListSummary, now: Date = new Date(
     ? t("overview.limitUntil", { count: list.waiting_for_limit, until: formatLastCheck(t, list.limit_until, now) })
     : t("overview.limit", { count: list.waiting_for_limit });
 }
+
+/** What the list row says of keys that came by mail and wait in the key
+ *  inbox, or null when none wait. */
+export function keysNote(t: Translate, list: ListSummary): string | null {
+  return list.keys_waiting > 0 ? t("app.keysWaiting", { count: list.keys_waiting }) : null;
+}

@@ -8,25 +8,10 @@ use std::time::Duration;
 
 use rig::Rig;
 use rig::gpg::{
-    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, verify_signed_by_list, with_headers,
+    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, verify_signed_by_list,
+    with_autocrypt, with_headers,
 };
 use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
-
-/// `mail` with an `Autocrypt` header carrying `who`'s key from `g`.
-fn with_autocrypt(mail: Vec<u8>, g: &Gpg, who: &str) -> Vec<u8> {
-    use base64::Engine;
-    let keydata = base64::engine::general_purpose::STANDARD.encode(g.ok(&["--export", who]));
-    let folded: Vec<String> = keydata
-        .as_bytes()
-        .chunks(76)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    let header = format!(
-        "Autocrypt: addr={who}; keydata=\r\n {}\r\n",
-        folded.join("\r\n ")
-    );
-    [header.into_bytes(), mail].concat()
-}
 
 /// A text entity with `key` attached (armored).
 fn with_key_attached(text: &str, key: &[u8]) -> Vec<u8> {

@@ -28,6 +28,7 @@ mod window_activity_key;
 mod window_held_detail;
 mod window_held_signer;
 mod window_keep;
+mod window_key_inbox;
 mod window_key_install;
 mod window_limits;
 mod window_members;

@@ -20,7 +20,7 @@ use crate::transport::smtp::SendOutcome;
 pub const INVITE_DAYS: u32 = 7;
 
 /// An invitation made, for the owner to pass on.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct InvitationView {
     pub list: String,
     pub email: String,

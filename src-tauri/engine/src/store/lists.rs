@@ -24,6 +24,8 @@ pub struct ListSummary {
     /// (its sending limit), and when they are tried again (RFC 3339, UTC).
     pub waiting_for_limit: u32,
     pub limit_until: Option<String>,
+    /// Keys that came by mail and wait for an owner (the key inbox).
+    pub keys_waiting: u32,
 }
 
 impl Store {
@@ -178,7 +180,8 @@ impl Store {
                       AND d.limited_until IS NOT NULL),
                 (SELECT min(d.limited_until) FROM deliveries d JOIN posts p ON p.id = d.post_id
                     WHERE p.list_id = l.id AND d.state IN ('queued', 'sending')
-                      AND d.limited_until IS NOT NULL)
+                      AND d.limited_until IS NOT NULL),
+                (SELECT count(*) FROM pending_keys k WHERE k.list_id = l.id AND k.decision IS NULL)
              FROM lists l ORDER BY l.name COLLATE NOCASE, l.address",
         )?;
         let rows = stmt.query_map([start_of_day], |r| {
@@ -195,6 +198,7 @@ impl Store {
                 has_account: r.get(9)?,
                 waiting_for_limit: r.get(10)?,
                 limit_until: r.get::<_, Option<i64>>(11)?.map(rfc3339),
+                keys_waiting: r.get(12)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
