@@ -105,14 +105,16 @@ fn on_tray(app: &AppHandle, action: TrayAction) {
 fn observer(data_dir: PathBuf) -> impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static {
     let last: Mutex<Option<notify::Snapshot>> = Mutex::new(None);
     move |app, status, working| {
-        let lists =
-            match conclave_engine::store::Store::open(&data_dir).and_then(|s| s.list_summaries()) {
-                Ok(lists) => lists,
-                Err(e) => {
-                    eprintln!("conclave: cannot read the lists for the tray: {e}");
-                    Vec::new()
-                }
-            };
+        let lists = match conclave_engine::store::Store::open(&data_dir)
+            .map_err(conclave_engine::owner::OwnerError::from)
+            .and_then(|s| conclave_engine::owner::lists::summaries(&s))
+        {
+            Ok(lists) => lists,
+            Err(e) => {
+                eprintln!("conclave: cannot read the lists for the tray: {e}");
+                Vec::new()
+            }
+        };
         let look = tray::look(status, &lists, working);
         tray::show(app, look, &tray::tooltip(look, status, &lists));
         let now = notify::Snapshot::of(status, &lists);

@@ -20,6 +20,8 @@ pub struct Snapshot {
     limited: BTreeMap<String, (String, u32)>,
     /// Keys that came by mail and wait in the key inbox, by list.
     keys: BTreeMap<String, (String, u32)>,
+    /// Lists whose own key ends soon, with when.
+    key_ends: BTreeMap<String, (String, String)>,
     agent_error: Option<String>,
 }
 
@@ -50,6 +52,10 @@ impl Snapshot {
             keys: lists
                 .iter()
                 .map(|l| (l.address.clone(), (name(l), l.keys_waiting)))
+                .collect(),
+            key_ends: lists
+                .iter()
+                .filter_map(|l| Some((l.address.clone(), (name(l), l.list_key_ends.clone()?))))
                 .collect(),
             agent_error: status.error.clone(),
         }
@@ -115,6 +121,17 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
             });
         }
     }
+    for (address, (name, ends)) in &after.key_ends {
+        if !before.key_ends.contains_key(address) {
+            out.push(Notice {
+                title: format!("{name}: the list's key ends soon"),
+                body: format!(
+                    "It ends on {}. Renew it in the window (Key → Renew) so members' mail programs get it in time.",
+                    ends.get(..10).unwrap_or(ends)
+                ),
+            });
+        }
+    }
     for (address, (name, error)) in &after.errors {
         if before.errors.get(address).map(|(_, e)| e) != Some(error) {
             out.push(Notice {
@@ -172,6 +189,7 @@ mod tests {
             waiting_for_limit: 0,
             limit_until: None,
             keys_waiting: 0,
+            list_key_ends: None,
         }
     }
 
@@ -180,6 +198,22 @@ mod tests {
             &Snapshot::of(&status(a.0), &[a.1]),
             &Snapshot::of(&status(b.0), &[b.1]),
         )
+    }
+
+    #[test]
+    fn a_list_key_ending_soon_is_told_once() {
+        let ending = |ends: Option<&str>| ListSummary {
+            list_key_ends: ends.map(str::to_string),
+            ..list(0, None)
+        };
+        let n = between(
+            (None, ending(None)),
+            (None, ending(Some("2027-01-31T10:00:00Z"))),
+        );
+        assert_eq!(n.len(), 1);
+        assert!(n[0].body.contains("2027-01-31"), "{}", n[0].body);
+        let same = Some("2027-01-31T10:00:00Z");
+        assert!(between((None, ending(same)), (None, ending(same))).is_empty());
     }
 
     #[test]

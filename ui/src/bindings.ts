@@ -453,7 +453,13 @@ waiting_for_limit: number, limit_until: string | null,
 /**
  * Keys that came by mail and wait for an owner (the key inbox).
  */
-keys_waiting: number, };
+keys_waiting: number,
+/**
+ * When one of the list's own keys ends, if that is within
+ * [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):
+ * RFC 3339, UTC. Filled in by the owner API, which reads the keys.
+ */
+list_key_ends: string | null, };
 
 /**
  * How to reach a list's mailbox, and the account's passwords to keep.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ListSummary, Watching } from "./api";
-import { formatLastCheck, keysNote, limitNote, listState, watchingOf } from "./listState";
+import { formatLastCheck, keyEndsNote, keysNote, limitNote, listState, watchingOf } from "./listState";
 import { translator } from "./i18n";
 
 const t = translator("en");
@@ -20,6 +20,7 @@ function list(over: Partial<ListSummary> = {}): ListSummary {
     waiting_for_limit: 0,
     limit_until: null,
     keys_waiting: 0,
+    list_key_ends: null,
     ...over,
   };
 }
@@ -86,5 +87,14 @@ describe("keysNote", () => {
     expect(keysNote(t, list({ keys_waiting: 1 }))).toBe("1 key waits");
     expect(keysNote(t, list({ keys_waiting: 3 }))).toBe("3 keys wait");
     expect(keysNote(translator("de"), list({ keys_waiting: 3 }))).toBe("3 Schlüssel warten");
+  });
+});
+
+describe("keyEndsNote", () => {
+  const now = new Date("2026-12-03T12:00:00Z");
+  it("asks for a renewal before the list key ends, and says when it has", () => {
+    expect(keyEndsNote(t, list(), now)).toBeNull();
+    expect(keyEndsNote(t, list({ list_key_ends: "2027-01-15T00:00:00Z" }), now)).toContain("renew it");
+    expect(keyEndsNote(t, list({ list_key_ends: "2026-11-15T00:00:00Z" }), now)).toContain("ended");
   });
 });

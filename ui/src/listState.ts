@@ -65,3 +65,15 @@ export function limitNote(t: Translate, list: ListSummary, now: Date = new Date(
 export function keysNote(t: Translate, list: ListSummary): string | null {
   return list.keys_waiting > 0 ? t("app.keysWaiting", { count: list.keys_waiting }) : null;
 }
+
+/** What the list row says when one of the list's own keys ends within 60
+ *  days (or has ended), or null. */
+export function keyEndsNote(t: Translate, list: ListSummary, now: Date = new Date()): string | null {
+  if (!list.list_key_ends) return null;
+  const ends = new Date(list.list_key_ends);
+  if (Number.isNaN(ends.getTime())) return null;
+  const day = ends.toLocaleDateString(t.locale, { dateStyle: "medium" });
+  return ends.getTime() <= now.getTime()
+    ? t("app.listKeyEnded", { day })
+    : t("app.listKeyEnds", { day });
+}

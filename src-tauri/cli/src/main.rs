@@ -473,6 +473,12 @@ fn print_report(report: &RunReport) {
                 l.address, l.reminded, l.address
             );
         }
+        if l.announced > 0 {
+            println!(
+                "{}: the renewed list key mailed to {} member(s)",
+                l.address, l.announced
+            );
+        }
         if l.backed_up {
             println!(
                 "{}: backed up into its mailbox (folder Conclave/Backup)",

@@ -268,6 +268,18 @@ async fn the_list_key_is_shown_exported_and_renewed() {
     let list = owner.list.clone();
 
     let result = async {
+        // A key valid for 20 days: the row asks for a renewal.
+        let ends = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=list-key-ends]"))
+            .await
+            .map_err(|e| format!("the row did not say the list key ends soon: {e}"))?
+            .text()
+            .await?;
+        if !ends.contains("renew it") {
+            return Err(format!("the row says: {ends}").into());
+        }
         button_for(&client, "key-open", &list)
             .await?
             .click()
@@ -422,7 +434,7 @@ async fn the_list_key_is_shown_exported_and_renewed() {
 
     // Renewed: same key, later expiry, as the CLI sees it; members are told.
     assert!(
-        renewed.contains("Members need the renewed public key"),
+        renewed.contains("Conclave mails it to every member"),
         "{renewed}"
     );
     let after = owner.json(&["list", "key", "show", &owner.list, "--json"]);

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod announcements;
 mod reminders;
 mod watcher;
 pub use crate::post::decide::MAX_DECIDE_ATTEMPTS;
@@ -85,6 +86,8 @@ pub struct ListReport {
     pub backed_up: bool,
     /// Members told that their key ends soon.
     pub reminded: u32,
+    /// Members sent the list's renewed key.
+    pub announced: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -375,6 +378,7 @@ async fn process_list<S: Servers>(
     let _ = tls_ready.await;
     sending.send_due(report, progress).await?;
     reminders::send_due(&sending, report).await?;
+    announcements::send_due(&sending, report).await?;
     let list_now = list.clone();
     let to_file = with_store(store, move |s| {
         s.complete_posts(&list_now)?;

@@ -102,7 +102,7 @@ pub(crate) async fn send_due<S: Servers>(
     if due.is_empty() {
         return Ok(());
     }
-    let mut smtp: Option<S::Sender> = None;
+    let mut direct = Direct::new(sending);
     for (key, days) in due {
         let (list, crypto, masthead) = (
             sending.list.clone(),
@@ -125,16 +125,7 @@ pub(crate) async fn send_due<S: Servers>(
                 continue;
             }
         };
-        if smtp.as_ref().is_none_or(|s| s.is_broken()) {
-            smtp = Some(
-                sending
-                    .servers
-                    .sender(sending.account, sending.password)
-                    .await?,
-            );
-        }
-        let Some(conn) = smtp.as_mut() else { break };
-        match conn.send(&sending.list.address, &key.email, &message).await {
+        match direct.send(&key.email, &message).await? {
             SendOutcome::Sent => {
                 let (list, k) = (sending.list.clone(), key.clone());
                 let expires_at = unix(key.ends);
@@ -169,13 +160,55 @@ pub(crate) async fn send_due<S: Servers>(
             }
         }
     }
-    if let Some(conn) = smtp {
-        conn.quit().await;
-    }
+    direct.quit().await;
     Ok(())
 }
 
-async fn log<S: Servers>(sending: &Sending<'_, S>, said: &str) -> Result<(), AgentError> {
+/// The list's own messages to members (reminders, a renewed key), over
+/// one SMTP connection opened when the first goes out.
+pub(super) struct Direct<'s, 'a, S: Servers> {
+    sending: &'s Sending<'a, S>,
+    smtp: Option<S::Sender>,
+}
+
+impl<'s, 'a, S: Servers> Direct<'s, 'a, S> {
+    pub(super) fn new(sending: &'s Sending<'a, S>) -> Self {
+        Direct {
+            sending,
+            smtp: None,
+        }
+    }
+
+    pub(super) async fn send(
+        &mut self,
+        to: &str,
+        message: &[u8],
+    ) -> Result<SendOutcome, AgentError> {
+        if self.smtp.as_ref().is_none_or(|s| s.is_broken()) {
+            self.smtp = Some(
+                self.sending
+                    .servers
+                    .sender(self.sending.account, self.sending.password)
+                    .await?,
+            );
+        }
+        let Some(conn) = self.smtp.as_mut() else {
+            return Ok(SendOutcome::Retry("no connection".into()));
+        };
+        Ok(conn.send(&self.sending.list.address, to, message).await)
+    }
+
+    pub(super) async fn quit(self) {
+        if let Some(conn) = self.smtp {
+            conn.quit().await;
+        }
+    }
+}
+
+pub(super) async fn log<S: Servers>(
+    sending: &Sending<'_, S>,
+    said: &str,
+) -> Result<(), AgentError> {
     let (list, said) = (sending.list.clone(), said.to_string());
     with_store(&sending.store, move |s| {
         s.log(list.id, None, crate::store::ActivityKind::Error, &said)

@@ -83,8 +83,40 @@ pub fn set_paused(store: &Store, address: &str, paused: bool) -> Result<(), Owne
 }
 
 /// Every list's line in an overview.
+/// How many days ahead an owner hears that a list key ends: members'
+/// clients need the renewed key before, and renewal may need an authority.
+pub const LIST_KEY_WARNING_DAYS: i64 = 60;
+
 pub fn summaries(store: &Store) -> Result<Vec<ListSummary>, OwnerError> {
-    Ok(store.list_summaries()?)
+    let now = std::time::SystemTime::now();
+    let soon = chrono::Utc::now() + chrono::Duration::days(LIST_KEY_WARNING_DAYS);
+    let mut out = store.list_summaries()?;
+    for summary in &mut out {
+        let list = store.list(&summary.address)?;
+        for protocol in [Protocol::Openpgp, Protocol::Smime] {
+            let Some(stored) = store.list_key(&list, protocol)? else {
+                continue;
+            };
+            let Some(ends) = crate::list_key::describe(protocol, &stored, now)
+                .ok()
+                .and_then(|v| v.expires)
+            else {
+                continue;
+            };
+            let Ok(at) = chrono::DateTime::parse_from_rfc3339(&ends) else {
+                continue;
+            };
+            let earlier = summary
+                .list_key_ends
+                .as_deref()
+                .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+                .is_none_or(|e| at < e);
+            if at <= soon && earlier {
+                summary.list_key_ends = Some(ends);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// A list whole, as `list show` prints it.
@@ -102,7 +134,7 @@ pub struct ListView {
 pub fn show(store: &Store, address: Option<&str>) -> Result<Vec<ListView>, OwnerError> {
     let wanted = address.map(|a| store.list(a)).transpose()?;
     let mut out = Vec::new();
-    for summary in store.list_summaries()? {
+    for summary in summaries(store)? {
         if wanted
             .as_ref()
             .is_some_and(|l| !l.address.eq_ignore_ascii_case(&summary.address))

@@ -107,9 +107,16 @@ impl Store {
                 list.address
             )));
         };
+        let tx = self.conn.unchecked_transaction()?;
         self.conn.execute(
             "UPDATE list_keys SET fingerprint = ?1, public_cert = ?2 WHERE list_id = ?3 AND protocol = ?4",
             params![key.fingerprint, key.cert, list.id, protocol.as_str()],
+        )?;
+        // Members' clients must learn the new expiry: the agent mails it.
+        self.conn.execute(
+            "INSERT INTO key_announcements (list_id, protocol, fingerprint, expires, made_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![list.id, protocol.as_str(), key.fingerprint, expires, now()],
         )?;
         let line = if old.fingerprint == key.fingerprint {
             format!(
@@ -122,7 +129,9 @@ impl Store {
                 old.fingerprint, key.fingerprint
             )
         };
-        self.log(list.id, None, ActivityKind::Config, &line)
+        self.log(list.id, None, ActivityKind::Config, &line)?;
+        tx.commit()?;
+        Ok(())
     }
 
     pub fn member_key(

@@ -26,6 +26,10 @@ pub struct ListSummary {
     pub limit_until: Option<String>,
     /// Keys that came by mail and wait for an owner (the key inbox).
     pub keys_waiting: u32,
+    /// When one of the list's own keys ends, if that is within
+    /// [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):
+    /// RFC 3339, UTC. Filled in by the owner API, which reads the keys.
+    pub list_key_ends: Option<String>,
 }
 
 impl Store {
@@ -199,6 +203,7 @@ impl Store {
                 waiting_for_limit: r.get(10)?,
                 limit_until: r.get::<_, Option<i64>>(11)?.map(rfc3339),
                 keys_waiting: r.get(12)?,
+                list_key_ends: None,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

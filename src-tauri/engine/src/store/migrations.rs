@@ -280,6 +280,24 @@ pub(super) const STEPS: &[&str] = &[
         UNIQUE (list_id, email, fingerprint)
     ) STRICT;
     "#,
+    // 10: a renewed list key is mailed to every member once, so their
+    // clients take its new expiry before the old one runs out.
+    r#"
+    CREATE TABLE key_announcements (
+        id          INTEGER PRIMARY KEY,
+        list_id     INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        protocol    TEXT NOT NULL CHECK (protocol IN ('openpgp', 'smime')),
+        fingerprint TEXT NOT NULL,
+        expires     TEXT NOT NULL,
+        made_at     INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE key_announced (
+        announcement_id INTEGER NOT NULL REFERENCES key_announcements (id) ON DELETE CASCADE,
+        email           TEXT NOT NULL COLLATE NOCASE,
+        sent_at         INTEGER NOT NULL,
+        PRIMARY KEY (announcement_id, email)
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

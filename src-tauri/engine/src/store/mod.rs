@@ -3,6 +3,7 @@
 //! numbered migrations. Never holds a password or a secret key.
 
 mod activity;
+mod announcements;
 mod at_rest;
 mod bundle;
 mod held;
@@ -24,6 +25,7 @@ pub use activity::{
     Activity, ActivityEntry, ActivityGroup, ActivityKind, ActivityPage, ActivityQuery,
     MAX_ACTIVITY_PAGE,
 };
+pub use announcements::Announcement;
 pub use bundle::{AccountRecord, AnchorRecord, KeyRecord, ListRecord, MemberRecord};
 pub use held::{HeldPost, Resolution};
 pub use invitations::{Invitation, token_digest};

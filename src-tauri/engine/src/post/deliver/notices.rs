@@ -407,6 +407,48 @@ pub fn invitation(
     )
 }
 
+/// The mail every member gets once the list's key was renewed: the head,
+/// and the entity for the list to sign (with its renewed key), the OpenPGP
+/// key attached so that members' clients take its new expiry; an S/MIME
+/// certificate travels in the signature.
+pub fn key_renewed(
+    list: &List,
+    env: &Envelope<'_>,
+    key: &str,
+    expires: &str,
+    openpgp_key: Option<&[u8]>,
+) -> (Vec<u8>, Vec<u8>) {
+    let eol = "\r\n";
+    let subject = format!("[{}] the list's key was renewed", list.name);
+    let head = head_fields(list, env, &subject, "auto-generated").into_bytes();
+    let text = format!(
+        "The key of the mailing list {name} ({address}) was renewed: it is the same{eol}\
+         key, now valid until {expires}.{eol}{eol}\
+         \u{20}\u{20}{key}{eol}{eol}\
+         {how}",
+        name = one_line(&list.name),
+        address = list.address,
+        how = if openpgp_key.is_some() {
+            format!(
+                "It is attached, signed by the list: import it (Thunderbird and gpg do so{eol}\
+                 from the attachment) so your mail program keeps encrypting to the list.{eol}"
+            )
+        } else {
+            format!(
+                "Your mail program takes the renewed certificate from this mail's{eol}\
+                 signature; keep it in your address book.{eol}"
+            )
+        },
+    );
+    let text_part = format!(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
+    );
+    (
+        head,
+        with_openpgp_key(list, text_part, openpgp_key).into_bytes(),
+    )
+}
+
 /// The welcome an invitee gets once their answer checked out: the head,
 /// and the entity for the list to sign and encrypt to their new key.
 pub fn welcome(
