@@ -42,6 +42,8 @@ fn main() {
         "invite_member",
         "pending_keys",
         "decide_pending_key",
+        "join_requests",
+        "dismiss_join_request",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

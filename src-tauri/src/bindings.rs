@@ -77,6 +77,7 @@ fn roots(v: &mut Collect) {
     v.visit::<crate::keep_cmds::MailboxLogin>();
     v.visit::<conclave_engine::owner::invite::InvitationView>();
     v.visit::<conclave_engine::store::PendingKey>();
+    v.visit::<conclave_engine::store::JoinRequest>();
 }
 
 /// Collects each declarable type once, with its dependencies.

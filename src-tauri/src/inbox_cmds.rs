@@ -5,7 +5,7 @@
 
 use conclave_engine::owner;
 use conclave_engine::owner::invite::InvitationView;
-use conclave_engine::store::PendingKey;
+use conclave_engine::store::{JoinRequest, PendingKey};
 use tauri::{AppHandle, Emitter, State};
 
 use crate::Shell;
@@ -67,4 +67,30 @@ pub async fn decide_pending_key(
     .await?;
     let _ = app.emit(LISTS_CHANGED, shell.status());
     Ok(decided)
+}
+
+#[tauri::command]
+pub async fn join_requests(
+    shell: State<'_, Shell>,
+    address: String,
+) -> Result<Vec<JoinRequest>, CommandError> {
+    run(shell.data_dir.clone(), move |store| {
+        Ok(owner::invite::requests(store, &address)?)
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn dismiss_join_request(
+    app: AppHandle,
+    shell: State<'_, Shell>,
+    address: String,
+    email: String,
+) -> Result<(), CommandError> {
+    run(shell.data_dir.clone(), move |store| {
+        Ok(owner::invite::dismiss(store, &address, &email)?)
+    })
+    .await?;
+    let _ = app.emit(LISTS_CHANGED, shell.status());
+    Ok(())
 }

@@ -208,6 +208,8 @@ pub fn run() {
             inbox_cmds::invite_member,
             inbox_cmds::pending_keys,
             inbox_cmds::decide_pending_key,
+            inbox_cmds::join_requests,
+            inbox_cmds::dismiss_join_request,
             key_cmds::save_renewal_request,
             key_cmds::install_list_certificate,
             wizard_cmds::mail_presets,

@@ -20,6 +20,8 @@ pub struct Snapshot {
     limited: BTreeMap<String, (String, u32)>,
     /// Keys that came by mail and wait in the key inbox, by list.
     keys: BTreeMap<String, (String, u32)>,
+    /// People who asked to join, by list.
+    requests: BTreeMap<String, (String, u32)>,
     /// Lists whose own key ends soon, with when.
     key_ends: BTreeMap<String, (String, String)>,
     agent_error: Option<String>,
@@ -52,6 +54,10 @@ impl Snapshot {
             keys: lists
                 .iter()
                 .map(|l| (l.address.clone(), (name(l), l.keys_waiting)))
+                .collect(),
+            requests: lists
+                .iter()
+                .map(|l| (l.address.clone(), (name(l), l.join_requests)))
                 .collect(),
             key_ends: lists
                 .iter()
@@ -118,6 +124,18 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
                     n => format!("{name}: {n} keys came by mail"),
                 },
                 body: "It waits for you: open Conclave, Members, to accept or reject it.".into(),
+            });
+        }
+    }
+    for (address, (name, asked)) in &after.requests {
+        let was = before.requests.get(address).map_or(0, |(_, n)| *n);
+        if *asked > was {
+            out.push(Notice {
+                title: match asked - was {
+                    1 => format!("{name}: someone asked to join"),
+                    n => format!("{name}: {n} people asked to join"),
+                },
+                body: "Open Conclave, Members, to invite or dismiss them.".into(),
             });
         }
     }
@@ -189,6 +207,7 @@ mod tests {
             waiting_for_limit: 0,
             limit_until: None,
             keys_waiting: 0,
+            join_requests: 0,
             list_key_ends: None,
         }
     }

@@ -290,6 +290,7 @@ mod tests {
             waiting_for_limit: 0,
             limit_until: None,
             keys_waiting: 0,
+            join_requests: 0,
             list_key_ends: None,
         }
     }

@@ -20,6 +20,7 @@ import type {
   HeldPost,
   HeldView,
   InvitationView,
+  JoinRequest,
   KeyCandidate,
   KeyInput,
   ListCheck,
@@ -59,6 +60,7 @@ export type {
   HeldPost,
   HeldView,
   InvitationView,
+  JoinRequest,
   KeyAction,
   KeyCandidate,
   KeyInfo,
@@ -406,4 +408,12 @@ export function fetchPendingKeys(address: string): Promise<PendingKey[]> {
 
 export function decidePendingKey(address: string, id: number, accept: boolean): Promise<PendingKey> {
   return invoke<PendingKey>("decide_pending_key", { address, id, accept });
+}
+
+export function fetchJoinRequests(address: string): Promise<JoinRequest[]> {
+  return invoke<JoinRequest[]>("join_requests", { address });
+}
+
+export function dismissJoinRequest(address: string, email: string): Promise<void> {
+  return invoke<void>("dismiss_join_request", { address, email });
 }

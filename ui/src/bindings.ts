@@ -269,6 +269,23 @@ expires: string,
 text: string, };
 
 /**
+ * Someone who asked to join by mail.
+ */
+export type JoinRequest = { email: string,
+/**
+ * The name their mail gave, if any.
+ */
+name: string,
+/**
+ * RFC 3339, UTC.
+ */
+requested: string,
+/**
+ * An invitation for them is open.
+ */
+invited: boolean, };
+
+/**
  * What saving a reviewed key would do.
  */
 export type KeyAction = "add" | "set-key" | "replace" | "same" | "refused";
@@ -454,6 +471,10 @@ waiting_for_limit: number, limit_until: string | null,
  * Keys that came by mail and wait for an owner (the key inbox).
  */
 keys_waiting: number,
+/**
+ * People not yet members who asked to join by mail.
+ */
+join_requests: number,
 /**
  * When one of the list's own keys ends, if that is within
  * [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):

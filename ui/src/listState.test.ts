@@ -20,6 +20,7 @@ function list(over: Partial<ListSummary> = {}): ListSummary {
     waiting_for_limit: 0,
     limit_until: null,
     keys_waiting: 0,
+    join_requests: 0,
     list_key_ends: null,
     ...over,
   };
@@ -87,6 +88,7 @@ describe("keysNote", () => {
     expect(keysNote(t, list({ keys_waiting: 1 }))).toBe("1 key waits");
     expect(keysNote(t, list({ keys_waiting: 3 }))).toBe("3 keys wait");
     expect(keysNote(translator("de"), list({ keys_waiting: 3 }))).toBe("3 Schlüssel warten");
+    expect(keysNote(t, list({ keys_waiting: 1, join_requests: 2 }))).toBe("1 key waits, 2 asked to join");
   });
 });
 

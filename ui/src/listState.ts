@@ -61,9 +61,13 @@ export function limitNote(t: Translate, list: ListSummary, now: Date = new Date(
 }
 
 /** What the list row says of keys that came by mail and wait in the key
- *  inbox, or null when none wait. */
+ *  inbox and of people who asked to join, or null when none wait. */
 export function keysNote(t: Translate, list: ListSummary): string | null {
-  return list.keys_waiting > 0 ? t("app.keysWaiting", { count: list.keys_waiting }) : null;
+  const notes = [
+    list.keys_waiting > 0 ? t("app.keysWaiting", { count: list.keys_waiting }) : null,
+    list.join_requests > 0 ? t("app.joinRequests", { count: list.join_requests }) : null,
+  ].filter((n) => n !== null);
+  return notes.length > 0 ? notes.join(", ") : null;
 }
 
 /** What the list row says when one of the list's own keys ends within 60

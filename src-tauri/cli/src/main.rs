@@ -276,6 +276,17 @@ enum MemberCmd {
         #[arg(long)]
         json: bool,
     },
+    /// People who asked to join by mail ("subscribe"), not yet members.
+    Requests {
+        list: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Dismiss someone's request to join.
+    Dismiss {
+        list: String,
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -886,6 +897,26 @@ async fn member_cmd(cmd: MemberCmd, store: Store) -> Result<ExitCode> {
                     }
                 );
             }
+        }
+        MemberCmd::Requests { list, json } => {
+            let asked = owner::invite::requests(&store, &list)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&asked)?);
+            } else {
+                for r in asked {
+                    println!(
+                        "{:<40} {:<24} {}{}",
+                        r.email,
+                        r.name,
+                        r.requested,
+                        if r.invited { "  (invited)" } else { "" }
+                    );
+                }
+            }
+        }
+        MemberCmd::Dismiss { list, email } => {
+            owner::invite::dismiss(&store, &list, &email)?;
+            println!("{list}: {email}'s request to join dismissed");
         }
         MemberCmd::Invitations { list, json } => {
             let open = owner::invite::open(&store, &list)?;

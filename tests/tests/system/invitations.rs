@@ -186,3 +186,54 @@ fn an_invitee_joins_with_the_key_that_signed_their_answer_and_nobody_else_does()
     let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
     assert!(String::from_utf8_lossy(&open_copy(&ga, copy)).contains("Glad to be here."));
 }
+
+/// "subscribe" by mail: the sender is told the owner decides, the request
+/// waits for the owner (never a membership), an invitation shows on it,
+/// and a dismissed request is gone; a member is told they are one.
+#[test]
+fn a_request_to_join_waits_for_the_owner_and_makes_nobody_a_member() {
+    let rig = Rig::get();
+    let (owner, list_key) = openpgp_list("list-subscribe", "Asked");
+    let alice = rig.unique("alice");
+    let _ga = member(&owner, &alice, &list_key, true);
+    let (eve, zed) = (rig.unique("eve"), rig.unique("zed"));
+    for (from, name) in [(&eve, "Eve Example"), (&zed, "Zed"), (&alice, "Alice")] {
+        let mail = String::from_utf8(rig::post(from, &owner.list, "subscribe", "Please.\r\n"))
+            .unwrap()
+            .replacen(
+                &format!("From: {from}"),
+                &format!("From: {name} <{from}>"),
+                1,
+            );
+        rig.submit(from, Some(from), &[&owner.list], mail.as_bytes());
+    }
+    rig.wait_for(&owner.list, "INBOX", 3, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(
+        out.contains("3 answered") && out.contains("0 distributed"),
+        "{out}"
+    );
+    let told = &rig.wait_for(&eve, "INBOX", 1, Duration::from_secs(20))[0];
+    assert!(String::from_utf8_lossy(told).contains("went to its owner"));
+    let member_told = rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20));
+    assert!(String::from_utf8_lossy(&member_told[0]).contains("member of the list"));
+
+    let asked = owner.json(&["member", "requests", &owner.list, "--json"]);
+    let emails: Vec<&str> = asked
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["email"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails.len(), 2, "{asked}");
+    assert!(emails.contains(&eve.as_str()) && emails.contains(&zed.as_str()));
+    assert!(asked.to_string().contains("Eve Example"), "{asked}");
+    let members = owner.ok(&["member", "list", &owner.list]);
+    assert!(!members.contains(&eve), "a request makes nobody a member");
+
+    owner.ok(&["member", "invite", &owner.list, &eve]);
+    owner.ok(&["member", "dismiss", &owner.list, &zed]);
+    let asked = owner.json(&["member", "requests", &owner.list, "--json"]);
+    assert_eq!(asked.as_array().unwrap().len(), 1, "{asked}");
+    assert_eq!(asked[0]["invited"], true, "{asked}");
+}

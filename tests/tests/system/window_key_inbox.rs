@@ -60,7 +60,15 @@ async fn a_key_that_came_by_mail_is_accepted_and_an_invitation_made_in_the_windo
         &carol,
     );
     rig.submit(&carol, Some(&carol), &[&owner.list], &post);
-    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    // And someone asks to join.
+    let eve = rig.unique("eve");
+    rig.submit(
+        &eve,
+        Some(&eve),
+        &[&owner.list],
+        &rig::post(&eve, &owner.list, "subscribe", "Hi.\r\n"),
+    );
+    rig.wait_for(&owner.list, "INBOX", 2, Duration::from_secs(20));
     owner.run_once();
     let waiting = owner.json(&["keys", "pending", &owner.list, "--json"]);
     assert_eq!(
@@ -103,6 +111,11 @@ async fn a_key_that_came_by_mail_is_accepted_and_an_invitation_made_in_the_windo
             return Err("the key inbox is still shown".into());
         }
 
+        // Eve's request: invited by mail from the window.
+        text_with(&client, "[data-testid=join-request]", &eve).await?;
+        click(&client, "[data-testid=request-invite]").await?;
+        text_with(&client, "[data-testid=requests-done]", "invited by mail").await?;
+
         // An invitation, made in the window.
         let dave = rig.unique("dave");
         click(&client, "[data-testid=invite-open]").await?;
@@ -129,5 +142,12 @@ async fn a_key_that_came_by_mail_is_accepted_and_an_invitation_made_in_the_windo
     let _ = client.close().await;
     result.unwrap();
     let open = owner.json(&["member", "invitations", &owner.list, "--json"]);
-    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open.as_array().unwrap().len(), 2, "{open}");
+    let mailed = rig.wait_for(&eve, "INBOX", 2, Duration::from_secs(20));
+    assert!(
+        mailed
+            .iter()
+            .any(|m| String::from_utf8_lossy(m).contains("an invitation to the list")),
+        "Eve got the invitation by mail"
+    );
 }

@@ -191,3 +191,18 @@ pub fn open(store: &Store, address: &str) -> Result<Vec<OpenInvitation>, OwnerEr
         })
         .collect())
 }
+
+/// Requests to join ("subscribe" by mail) from people not yet members.
+pub fn requests(
+    store: &Store,
+    address: &str,
+) -> Result<Vec<crate::store::JoinRequest>, OwnerError> {
+    let list = store.list(address)?;
+    Ok(store.join_requests(&list)?)
+}
+
+/// Dismisses `email`'s request to join.
+pub fn dismiss(store: &Store, address: &str, email: &str) -> Result<(), OwnerError> {
+    let list = store.list(address)?;
+    Ok(store.dismiss_join_request(&list, email)?)
+}

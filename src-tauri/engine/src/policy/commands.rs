@@ -22,6 +22,8 @@ pub enum ListCommand {
     /// An answer to an invitation, with its code: the invitee's key is in
     /// it, and it is signed with that key.
     Join { token: String },
+    /// Someone asks to join: a request for the owner, never a membership.
+    Subscribe,
 }
 
 /// The word before an invitation's code.
@@ -36,6 +38,7 @@ impl ListCommand {
             ListCommand::Unsubscribe => "a request to leave the list",
             ListCommand::ConfirmUnsubscribe { .. } => "a confirmation of leaving the list",
             ListCommand::Join { .. } => "an answer to an invitation",
+            ListCommand::Subscribe => "a request to join the list",
         }
     }
 
@@ -43,7 +46,10 @@ impl ListCommand {
     /// which a newcomer needs before they can join (answers are limited per
     /// address and day, so forged senders get little).
     pub fn open_to_anyone(&self) -> bool {
-        matches!(self, ListCommand::Key | ListCommand::Join { .. })
+        matches!(
+            self,
+            ListCommand::Key | ListCommand::Join { .. } | ListCommand::Subscribe
+        )
     }
 }
 
@@ -64,6 +70,9 @@ pub fn command_in(subject: &str) -> Option<ListCommand> {
     }
     if s.eq_ignore_ascii_case("unsubscribe") {
         return Some(ListCommand::Unsubscribe);
+    }
+    if s.eq_ignore_ascii_case("subscribe") {
+        return Some(ListCommand::Subscribe);
     }
     let lower = s.to_ascii_lowercase();
     let at = lower.find(&format!("{CONFIRM_WORD} "))?;

@@ -116,6 +116,62 @@ impl Store {
     }
 }
 
+/// Someone who asked to join by mail.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+pub struct JoinRequest {
+    pub email: String,
+    /// The name their mail gave, if any.
+    pub name: String,
+    /// RFC 3339, UTC.
+    pub requested: String,
+    /// An invitation for them is open.
+    pub invited: bool,
+}
+
+impl Store {
+    /// Requests to join from people who are not members, oldest first.
+    pub fn join_requests(&self, list: &List) -> Result<Vec<JoinRequest>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT r.email, r.name, r.requested_at,
+                EXISTS (SELECT 1 FROM invitations i WHERE i.list_id = r.list_id AND i.email = r.email
+                        AND i.used_at IS NULL AND i.expires_at > ?2)
+             FROM join_requests r
+             WHERE r.list_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM members m WHERE m.list_id = r.list_id AND m.email = r.email)
+             ORDER BY r.requested_at",
+        )?;
+        let rows = stmt.query_map(params![list.id, now()], |r| {
+            Ok(JoinRequest {
+                email: r.get(0)?,
+                name: r.get(1)?,
+                requested: super::rfc3339(r.get(2)?),
+                invited: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Dismisses a request to join (the owner does not invite them).
+    pub fn dismiss_join_request(&self, list: &List, email: &str) -> Result<()> {
+        let gone = self.conn.execute(
+            "DELETE FROM join_requests WHERE list_id = ?1 AND email = ?2",
+            params![list.id, email],
+        )?;
+        if gone == 0 {
+            return Err(StoreError::Invalid(format!(
+                "{email} has not asked to join {}",
+                list.address
+            )));
+        }
+        self.log(
+            list.id,
+            None,
+            ActivityKind::Config,
+            &format!("{email}'s request to join dismissed"),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

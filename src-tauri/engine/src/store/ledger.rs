@@ -240,6 +240,8 @@ pub enum MembershipChange {
     RequestLeave { email: String, token: String },
     /// Confirmed: the member leaves, and the request is done.
     Leave { email: String },
+    /// Someone asked to join: the request waits for an owner.
+    RequestJoin { email: String, name: String },
     /// An invitation answered with a key that checked out: the invitee is
     /// a member with that key (a member already gets it as their key of
     /// its protocol), and the invitation is used.
@@ -505,6 +507,13 @@ impl Store {
                     params![post.list_id, email, token, t],
                 )?;
             }
+            Some(MembershipChange::RequestJoin { email, name }) => {
+                tx.execute(
+                    "INSERT INTO join_requests (list_id, email, name, requested_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (list_id, email) DO UPDATE SET requested_at = excluded.requested_at",
+                    params![post.list_id, email, name, t],
+                )?;
+            }
             Some(MembershipChange::Join {
                 invitation,
                 email,
@@ -516,6 +525,10 @@ impl Store {
                 tx.execute(
                     "UPDATE invitations SET used_at = ?1 WHERE id = ?2 AND used_at IS NULL",
                     params![t, invitation],
+                )?;
+                tx.execute(
+                    "DELETE FROM join_requests WHERE list_id = ?1 AND email = ?2",
+                    params![post.list_id, email],
                 )?;
                 tx.execute(
                     "INSERT INTO members (list_id, email, name, role, added_at) VALUES (?1, ?2, ?3, ?4, ?5)

@@ -26,6 +26,8 @@ pub struct ListSummary {
     pub limit_until: Option<String>,
     /// Keys that came by mail and wait for an owner (the key inbox).
     pub keys_waiting: u32,
+    /// People not yet members who asked to join by mail.
+    pub join_requests: u32,
     /// When one of the list's own keys ends, if that is within
     /// [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):
     /// RFC 3339, UTC. Filled in by the owner API, which reads the keys.
@@ -185,7 +187,9 @@ impl Store {
                 (SELECT min(d.limited_until) FROM deliveries d JOIN posts p ON p.id = d.post_id
                     WHERE p.list_id = l.id AND d.state IN ('queued', 'sending')
                       AND d.limited_until IS NOT NULL),
-                (SELECT count(*) FROM pending_keys k WHERE k.list_id = l.id AND k.decision IS NULL)
+                (SELECT count(*) FROM pending_keys k WHERE k.list_id = l.id AND k.decision IS NULL),
+                (SELECT count(*) FROM join_requests r WHERE r.list_id = l.id
+                    AND NOT EXISTS (SELECT 1 FROM members m WHERE m.list_id = l.id AND m.email = r.email))
              FROM lists l ORDER BY l.name COLLATE NOCASE, l.address",
         )?;
         let rows = stmt.query_map([start_of_day], |r| {
@@ -203,6 +207,7 @@ impl Store {
                 waiting_for_limit: r.get(10)?,
                 limit_until: r.get::<_, Option<i64>>(11)?.map(rfc3339),
                 keys_waiting: r.get(12)?,
+                join_requests: r.get(13)?,
                 list_key_ends: None,
             })
         })?;

@@ -298,6 +298,17 @@ pub(super) const STEPS: &[&str] = &[
         PRIMARY KEY (announcement_id, email)
     ) STRICT;
     "#,
+    // 11: requests to join ("subscribe" by mail), for the owner to answer
+    // with an invitation or to dismiss.
+    r#"
+    CREATE TABLE join_requests (
+        list_id      INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        email        TEXT NOT NULL COLLATE NOCASE,
+        name         TEXT NOT NULL DEFAULT '',
+        requested_at INTEGER NOT NULL,
+        PRIMARY KEY (list_id, email)
+    ) STRICT;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -28,7 +28,7 @@ pub use activity::{
 pub use announcements::Announcement;
 pub use bundle::{AccountRecord, AnchorRecord, KeyRecord, ListRecord, MemberRecord};
 pub use held::{HeldPost, Resolution};
-pub use invitations::{Invitation, token_digest};
+pub use invitations::{Invitation, JoinRequest, token_digest};
 pub use key_inbox::{OfferedKey, PendingKey};
 pub use keys::{StoredKey, TrustAnchor};
 pub use ledger::{

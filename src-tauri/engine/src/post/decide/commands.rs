@@ -75,6 +75,44 @@ pub(super) fn settle(
         Ok(keys)
     };
     Ok(match command {
+        ListCommand::Subscribe => {
+            let is_member = store
+                .members(list)?
+                .iter()
+                .any(|m| m.email.eq_ignore_ascii_case(&member));
+            if is_member {
+                Settlement {
+                    reason: format!("{}: {member} is a member already", command.describe()),
+                    replies: vec![(
+                        member.clone(),
+                        notices::render_join_request(list, &env, owner.as_deref(), true),
+                    )],
+                    ..base
+                }
+            } else {
+                let name = post
+                    .from
+                    .first()
+                    .map(|m| m.name.trim().to_string())
+                    .unwrap_or_default();
+                Settlement {
+                    reason: format!(
+                        "{}: {member} asked to join; it waits for an owner (`conclave-cli member requests {}`)",
+                        command.describe(),
+                        list.address
+                    ),
+                    replies: vec![(
+                        member.clone(),
+                        notices::render_join_request(list, &env, owner.as_deref(), false),
+                    )],
+                    membership: Some(MembershipChange::RequestJoin {
+                        email: member.clone(),
+                        name,
+                    }),
+                    ..base
+                }
+            }
+        }
         ListCommand::Join { token } => super::join::settle(
             store,
             list,

@@ -333,13 +333,52 @@ pub fn render_help(
     }
     m.push_str(&format!(
         "{eol}To leave the list, send a mail to {} with the subject \"unsubscribe\";{eol}\
-         the list asks you to confirm before anything changes.{eol}",
+         the list asks you to confirm before anything changes.{eol}\
+         To ask to join, send the subject \"subscribe\": the owner decides, and{eol}\
+         invites you if they agree.{eol}",
         list.address
     ));
     if let Some(owner) = owner {
         m.push_str(&format!(
             "{eol}Questions about the list go to its owner: {owner}{eol}"
         ));
+    }
+    m.into_bytes()
+}
+
+/// The answer to "subscribe": the request went to the owner, who invites
+/// (or not); a member is told they are one.
+pub fn render_join_request(
+    list: &List,
+    env: &Envelope<'_>,
+    owner: Option<&str>,
+    member_already: bool,
+) -> Vec<u8> {
+    let eol = "\r\n";
+    let mut m = notice_head(
+        list,
+        env,
+        &format!("[{}] your request to join", list.name),
+        "auto-replied",
+    );
+    if member_already {
+        m.push_str(&format!(
+            "You are a member of the list {} ({}) already.{eol}",
+            one_line(&list.name),
+            list.address
+        ));
+    } else {
+        m.push_str(&format!(
+            "Your request to join the list {} ({}) went to its owner.{eol}{eol}\
+             If they agree, they send you an invitation, in person or by mail: a code,{eol}\
+             the list key's fingerprint to compare, and what to do. Nothing else{eol}\
+             happens until then; you are not a member.{eol}",
+            one_line(&list.name),
+            list.address
+        ));
+    }
+    if let Some(owner) = owner {
+        m.push_str(&format!("{eol}The list's owner: {owner}{eol}"));
     }
     m.into_bytes()
 }
