@@ -150,7 +150,9 @@ pub fn keyless_notice(
          The list has no usable key of yours (none, or it has expired or been revoked),{eol}\
          so nothing of the post was sent to you.{eol}{eol}\
          To receive the list's posts, send your public key (OpenPGP, or your S/MIME{eol}\
-         certificate) to {send_to}, who adds it to the list.{eol}{eol}\
+         certificate) to {send_to}, who adds it to the list, or ask them for an{eol}\
+         invitation: with its code, one mail from you, signed with your key and{eol}\
+         with the key attached, adds it.{eol}{eol}\
          {key_words}",
         name = one_line(&list.name),
         address = list.address,
