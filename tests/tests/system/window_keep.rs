@@ -144,6 +144,7 @@ async fn a_list_is_backed_up_exported_and_brought_back_from_the_window() {
         // The window hears of it at the agent's next run.
         click(&client, "check-now").await?;
         rows(&client, 0).await?;
+        screenshot(&client, "empty-state").await;
         click(&client, "empty-restore").await?;
         client
             .find(Locator::Css("[data-testid=restore-file]"))
