@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rig::Rig;
-use rig::gpg::{encrypted_mail, gpg_to_list, signed_entity, with_headers};
+use rig::gpg::{signed_encrypted_post, signed_entity, with_headers};
 use rig::lists::{fingerprint, gpg_member as member, openpgp_list};
 use rig::owner::cli_path;
 
@@ -42,23 +42,16 @@ fn the_data_folder_shows_no_address_subject_or_fingerprint() {
 
     // A post that goes out, and one held because its signature is not
     // Bob's key: its bytes wait in the store for the owner.
-    let ct = gpg_to_list(
-        &ga,
-        &[
-            "--local-user",
-            &alice,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
-        b"Content-Type: text/plain\r\n\r\nSee you there.\r\n",
-    );
     rig.submit(
         &alice,
         Some(&alice),
         &[&owner.list],
-        &encrypted_mail(&alice, &owner.list, &ct),
+        &signed_encrypted_post(
+            &ga,
+            &alice,
+            &owner.list,
+            b"Content-Type: text/plain\r\n\r\nSee you there.\r\n",
+        ),
     );
     let mallory = rig::gpg::Gpg::new();
     mallory.generate(&format!("Bob <{bob}>"), "future-default", "never", &[]);

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use rig::Rig;
-use rig::gpg::{encrypted_mail, gpg_to_list, open_copy};
+use rig::gpg::{open_copy, signed_encrypted_post};
 use rig::lists::{gpg_member as member, openpgp_list};
 use rig::owner::{other_laptop, said};
 
@@ -49,23 +49,16 @@ fn a_list_backed_up_into_its_mailbox_comes_back_on_a_new_laptop_and_runs() {
     }
 
     // The laptop is gone. A post waits for the list meanwhile.
-    let ct = gpg_to_list(
-        &ga,
-        &[
-            "--local-user",
-            &alice,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
-        b"Content-Type: text/plain\r\n\r\nStill here.\r\n",
-    );
     rig.submit(
         &alice,
         Some(&alice),
         &[&owner.list],
-        &encrypted_mail(&alice, &owner.list, &ct),
+        &signed_encrypted_post(
+            &ga,
+            &alice,
+            &owner.list,
+            b"Content-Type: text/plain\r\n\r\nStill here.\r\n",
+        ),
     );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
 

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use rig::Rig;
-use rig::gpg::{encrypted_mail, gpg_to_list, open_copy};
+use rig::gpg::{open_copy, signed_encrypted_post};
 use rig::lists::{gpg_member as member, openpgp_list};
 use rig::owner::{cli_path, other_laptop, said};
 
@@ -60,23 +60,16 @@ fn a_list_sealed_here_runs_on_another_laptop_and_a_wrong_passphrase_or_changed_b
     }
 
     // The next post waits in the mailbox for the other laptop.
-    let ct = gpg_to_list(
-        &ga,
-        &[
-            "--local-user",
-            &alice,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
-        b"Content-Type: text/plain\r\n\r\nFrom the other laptop.\r\n",
-    );
     rig.submit(
         &alice,
         Some(&alice),
         &[&owner.list],
-        &encrypted_mail(&alice, &owner.list, &ct),
+        &signed_encrypted_post(
+            &ga,
+            &alice,
+            &owner.list,
+            b"Content-Type: text/plain\r\n\r\nFrom the other laptop.\r\n",
+        ),
     );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
 

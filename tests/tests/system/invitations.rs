@@ -10,7 +10,7 @@ use std::time::Duration;
 use conclave_engine::mime;
 use rig::Rig;
 use rig::gpg::{
-    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, verify_signed_by_list, with_headers,
+    Gpg, open_copy, signed_encrypted_post, signed_entity, verify_signed_by_list, with_headers,
 };
 use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
 
@@ -159,23 +159,16 @@ fn an_invitee_joins_with_the_key_that_signed_their_answer_and_nobody_else_does()
     assert!(out.contains("1 held"), "{out}");
 
     // And she posts like any member.
-    let ct = gpg_to_list(
-        &g,
-        &[
-            "--local-user",
-            &carol,
-            "--sign",
-            "--encrypt",
-            "--recipient",
-            &owner.list,
-        ],
-        b"Content-Type: text/plain\r\n\r\nGlad to be here.\r\n",
-    );
     rig.submit(
         &carol,
         Some(&carol),
         &[&owner.list],
-        &encrypted_mail(&carol, &owner.list, &ct),
+        &signed_encrypted_post(
+            &g,
+            &carol,
+            &owner.list,
+            b"Content-Type: text/plain\r\n\r\nGlad to be here.\r\n",
+        ),
     );
     rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
     let out = owner.run_once();
