@@ -22,6 +22,8 @@ pub struct Snapshot {
     keys: BTreeMap<String, (String, u32)>,
     /// People who asked to join, by list.
     requests: BTreeMap<String, (String, u32)>,
+    /// Members told that their key ends soon, by list.
+    ending: BTreeMap<String, (String, u32)>,
     /// Lists whose own key ends soon, with when.
     key_ends: BTreeMap<String, (String, String)>,
     agent_error: Option<String>,
@@ -54,6 +56,10 @@ impl Snapshot {
             keys: lists
                 .iter()
                 .map(|l| (l.address.clone(), (name(l), l.keys_waiting)))
+                .collect(),
+            ending: lists
+                .iter()
+                .map(|l| (l.address.clone(), (name(l), l.keys_ending)))
                 .collect(),
             requests: lists
                 .iter()
@@ -124,6 +130,19 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
                     n => format!("{name}: {n} keys came by mail"),
                 },
                 body: "It waits for you: open Conclave, Members, to accept or reject it.".into(),
+            });
+        }
+    }
+    for (address, (name, ending)) in &after.ending {
+        let was = before.ending.get(address).map_or(0, |(_, n)| *n);
+        if *ending > was {
+            out.push(Notice {
+                title: match ending - was {
+                    1 => format!("{name}: a member's key ends soon"),
+                    n => format!("{name}: {n} members' keys end soon"),
+                },
+                body: "They were told by mail how to renew it; Members shows whose, and when."
+                    .into(),
             });
         }
     }
@@ -208,6 +227,7 @@ mod tests {
             limit_until: None,
             keys_waiting: 0,
             join_requests: 0,
+            keys_ending: 0,
             list_key_ends: None,
         }
     }
@@ -233,6 +253,18 @@ mod tests {
         assert!(n[0].body.contains("2027-01-31"), "{}", n[0].body);
         let same = Some("2027-01-31T10:00:00Z");
         assert!(between((None, ending(same)), (None, ending(same))).is_empty());
+    }
+
+    #[test]
+    fn members_keys_ending_are_told_when_more_end() {
+        let ending = |n: u32| ListSummary {
+            keys_ending: n,
+            ..list(0, None)
+        };
+        let n = between((None, ending(0)), (None, ending(2)));
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].title, "Team: 2 members' keys end soon");
+        assert!(between((None, ending(2)), (None, ending(1))).is_empty());
     }
 
     #[test]

@@ -291,6 +291,7 @@ mod tests {
             limit_until: None,
             keys_waiting: 0,
             join_requests: 0,
+            keys_ending: 0,
             list_key_ends: None,
         }
     }

@@ -476,6 +476,10 @@ keys_waiting: number,
  */
 join_requests: number,
 /**
+ * Members told that their key ends soon, whose key has not ended yet.
+ */
+keys_ending: number,
+/**
  * When one of the list's own keys ends, if that is within
  * [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):
  * RFC 3339, UTC. Filled in by the owner API, which reads the keys.

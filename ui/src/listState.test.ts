@@ -21,6 +21,7 @@ function list(over: Partial<ListSummary> = {}): ListSummary {
     limit_until: null,
     keys_waiting: 0,
     join_requests: 0,
+    keys_ending: 0,
     list_key_ends: null,
     ...over,
   };

@@ -492,4 +492,9 @@ fn a_member_whose_key_ends_soon_is_told_once_encrypted() {
     );
     assert!(t.mail.received("bob@example.org").is_empty());
     assert_eq!(t.run().unwrap().lists[0].reminded, 0, "once");
+    assert_eq!(
+        t.store().list_summaries().unwrap()[0].keys_ending,
+        1,
+        "the owner's window counts her"
+    );
 }

@@ -28,6 +28,8 @@ pub struct ListSummary {
     pub keys_waiting: u32,
     /// People not yet members who asked to join by mail.
     pub join_requests: u32,
+    /// Members told that their key ends soon, whose key has not ended yet.
+    pub keys_ending: u32,
     /// When one of the list's own keys ends, if that is within
     /// [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):
     /// RFC 3339, UTC. Filled in by the owner API, which reads the keys.
@@ -189,10 +191,14 @@ impl Store {
                       AND d.limited_until IS NOT NULL),
                 (SELECT count(*) FROM pending_keys k WHERE k.list_id = l.id AND k.decision IS NULL),
                 (SELECT count(*) FROM join_requests r WHERE r.list_id = l.id
-                    AND NOT EXISTS (SELECT 1 FROM members m WHERE m.list_id = l.id AND m.email = r.email))
+                    AND NOT EXISTS (SELECT 1 FROM members m WHERE m.list_id = l.id AND m.email = r.email)),
+                (SELECT count(DISTINCT k.email) FROM key_reminders k
+                    JOIN members m ON m.list_id = k.list_id AND m.email = k.email
+                    JOIN member_keys mk ON mk.member_id = m.id AND mk.fingerprint = k.fingerprint
+                    WHERE k.list_id = l.id AND k.expires_at > ?2)
              FROM lists l ORDER BY l.name COLLATE NOCASE, l.address",
         )?;
-        let rows = stmt.query_map([start_of_day], |r| {
+        let rows = stmt.query_map(params![start_of_day, super::now()], |r| {
             Ok(ListSummary {
                 address: r.get(0)?,
                 name: r.get(1)?,
@@ -208,6 +214,7 @@ impl Store {
                 limit_until: r.get::<_, Option<i64>>(11)?.map(rfc3339),
                 keys_waiting: r.get(12)?,
                 join_requests: r.get(13)?,
+                keys_ending: r.get(14)?,
                 list_key_ends: None,
             })
         })?;
