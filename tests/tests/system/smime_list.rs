@@ -814,3 +814,78 @@ fn the_list_s_certificate_comes_back_by_mail_signed() {
         "no OpenPGP key to attach"
     );
 }
+
+/// An S/MIME invitation: the invitee answers "join CODE" signed with a
+/// certificate from an authority the list trusts; the list adds them with
+/// that certificate and welcomes them, encrypted to it. A certificate from
+/// an authority the list does not trust adds nobody.
+#[test]
+fn an_invitee_joins_an_smime_list_with_the_certificate_that_signed_their_answer() {
+    let rig = Rig::get();
+    let l = smime_list("list-smime-invite");
+    let ca = Ca::new("Invitees CA");
+    let ca_file = l._dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    l.owner.ok(&[
+        "list",
+        "trust",
+        "add",
+        &l.owner.list,
+        ca_file.to_str().unwrap(),
+    ]);
+    let (carol, dave) = (rig.unique("carol"), rig.unique("dave"));
+    let invite = |who: &str| {
+        let made = l
+            .owner
+            .json(&["member", "invite", &l.owner.list, who, "--json"]);
+        assert!(made["text"].as_str().unwrap().contains("S/MIME"), "{made}");
+        made["token"].as_str().unwrap().to_string()
+    };
+    let (code_c, code_d) = (invite(&carol), invite(&dave));
+
+    // Dave's certificate is from an authority the list does not trust.
+    let stranger = Ca::new("Stranger CA").issue(&dave);
+    submit(
+        &dave,
+        &l.owner.list,
+        &stranger.post(
+            &l.owner.list,
+            &format!("join {code_d}"),
+            &stranger.signed(&smime::text_entity("Hi.")),
+        ),
+    );
+    let mc = ca.issue(&carol);
+    submit(
+        &carol,
+        &l.owner.list,
+        &mc.post(
+            &l.owner.list,
+            &format!("join {code_c}"),
+            &mc.signed(&smime::text_entity("Hello.")),
+        ),
+    );
+    rig.wait_for(&l.owner.list, "INBOX", 2, Duration::from_secs(20));
+    let out = l.owner.run_once();
+    assert!(
+        out.contains("1 answered") && out.contains("1 held"),
+        "{out}"
+    );
+    let held = l.owner.json(&["held", "list", &l.owner.list, "--json"]);
+    assert!(
+        held.to_string().contains("certificate is refused"),
+        "{held}"
+    );
+    let members = l.owner.ok(&["member", "list", &l.owner.list]);
+    assert!(
+        members.contains(&carol) && !members.contains(&dave),
+        "{members}"
+    );
+
+    let welcome = &rig.wait_for(&carol, "INBOX", 1, Duration::from_secs(20))[0];
+    let inner = smime::verify(&mc.decrypt(welcome), &l.cert).expect("signed by the list");
+    assert!(
+        contains(&inner, "Welcome"),
+        "{}",
+        String::from_utf8_lossy(&inner)
+    );
+}

@@ -26,8 +26,8 @@ pub struct InvitationView {
     pub email: String,
     /// The code the invitee's answer carries.
     pub token: String,
-    /// The list's OpenPGP key, in groups of four, for the invitee to
-    /// compare.
+    /// The list's key to compare: OpenPGP in groups of four, S/MIME the
+    /// certificate's SHA-256.
     pub fingerprint: String,
     /// When it ends (RFC 3339, UTC).
     pub expires: String,
@@ -56,11 +56,21 @@ pub fn invite(
     days: u32,
 ) -> Result<InvitationView, OwnerError> {
     let list = store.list(address)?;
-    let Some(key) = store.list_key(&list, Protocol::Openpgp)? else {
-        return Err(OwnerError::Refused(format!(
-            "{} has no OpenPGP key, and an invitation is answered with one: give the list an OpenPGP key first (`conclave-cli list key generate {} --protocol openpgp`); S/MIME members are added with their certificate",
-            list.address, list.address
-        )));
+    // The invitee answers in the list's own protocol first.
+    let (protocol, key) = match (
+        store.list_key(&list, list.protocol)?,
+        store.list_key(&list, Protocol::Openpgp)?,
+        store.list_key(&list, Protocol::Smime)?,
+    ) {
+        (Some(own), _, _) => (list.protocol, own),
+        (None, Some(pgp), _) => (Protocol::Openpgp, pgp),
+        (None, None, Some(cms)) => (Protocol::Smime, cms),
+        (None, None, None) => {
+            return Err(OwnerError::Refused(format!(
+                "{} has no key, and an invitation is answered with one: give the list a key first (`conclave-cli list key generate {}`)",
+                list.address, list.address
+            )));
+        }
     };
     if !(1..=90).contains(&days) {
         return Err(OwnerError::Refused(
@@ -71,8 +81,18 @@ pub fn invite(
     let invitation = store.create_invitation(&list, email, name, role, token.expose(), days)?;
     let expires = rfc3339(invitation.expires_at);
     let day = expires.get(..10).unwrap_or_default().to_string();
-    let fingerprint = grouped(&key.fingerprint);
-    let text = invitation_text(&list, &invitation.email, token.expose(), &fingerprint, &day);
+    let fingerprint = match protocol {
+        Protocol::Smime => key.fingerprint.clone(),
+        _ => grouped(&key.fingerprint),
+    };
+    let text = invitation_text(
+        &list,
+        protocol,
+        &invitation.email,
+        token.expose(),
+        &fingerprint,
+        &day,
+    );
     Ok(InvitationView {
         list: list.address.clone(),
         email: invitation.email,
@@ -83,7 +103,37 @@ pub fn invite(
     })
 }
 
-fn invitation_text(list: &List, email: &str, token: &str, fingerprint: &str, day: &str) -> String {
+fn invitation_text(
+    list: &List,
+    protocol: Protocol,
+    email: &str,
+    token: &str,
+    fingerprint: &str,
+    day: &str,
+) -> String {
+    if protocol == Protocol::Smime {
+        return format!(
+            "You are invited to the encrypted mailing list {name} ({address}).\n\
+             This invitation is for {email} and is good until {day}.\n\
+             \n\
+             1. The list's S/MIME certificate comes with its mails (a mail to\n   \
+                {address} with the subject \"key\" brings it); check that its\n   \
+                SHA-256 fingerprint is exactly:\n\
+             \n      {fingerprint}\n\
+             \n\
+             2. From {email}, send a mail to {address} with this subject:\n\
+             \n      {JOIN_WORD} {token}\n\
+             \n   \
+                signed with your S/MIME certificate (Outlook: Options → Sign; Apple Mail:\n   \
+                the signing button), not encrypted. Your certificate must come from an\n   \
+                authority the list trusts; ask the owner which.\n\
+             \n\
+             The list adds you when the code, your certificate and your signature check\n\
+             out, and writes back to you, encrypted to your certificate.\n",
+            name = list.name,
+            address = list.address,
+        );
+    }
     format!(
         "You are invited to the encrypted mailing list {name} ({address}).\n\
          This invitation is for {email} and is good until {day}.\n\
@@ -122,6 +172,12 @@ pub async fn send(data_dir: &Path, view: &InvitationView) -> Result<(), OwnerErr
         Ok::<_, crate::store::StoreError>((list, account, public))
     })
     .await?;
+    if public.is_none() {
+        return Err(OwnerError::Refused(format!(
+            "{} has no OpenPGP key to sign a mailed invitation with: pass the invitation's text on yourself",
+            list.address
+        )));
+    }
     let secret = secrets::load(&list.address, SecretKind::OpenPgpListKey).await?;
     let key = openpgp::ListKey::from_keychain(&secret)?;
     let public = public.unwrap_or_else(|| key.public_armored().into_bytes());

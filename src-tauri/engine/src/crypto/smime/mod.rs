@@ -232,6 +232,31 @@ pub fn read_certs(bytes: &[u8]) -> Result<Vec<X509>, SmimeError> {
     }
 }
 
+/// The certificates a mail's S/MIME signature carries (a detached
+/// application/pkcs7-signature part, or opaque signed-data), the signer's
+/// among them: where a newcomer's certificate comes from.
+pub fn signature_certs(raw: &[u8]) -> Vec<X509> {
+    use mail_parser::MimeHeaders;
+    let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
+        return Vec::new();
+    };
+    let mut certs = Vec::new();
+    for part in message.parts.iter() {
+        let signature = part.is_content_type("application", "pkcs7-signature")
+            || part.is_content_type("application", "x-pkcs7-signature")
+            || ((part.is_content_type("application", "pkcs7-mime")
+                || part.is_content_type("application", "x-pkcs7-mime"))
+                && part
+                    .content_type()
+                    .and_then(|ct| ct.attribute("smime-type"))
+                    .is_some_and(|t| t.eq_ignore_ascii_case("signed-data")));
+        if signature && let Ok(found) = read_certs(part.contents()) {
+            certs.extend(found);
+        }
+    }
+    certs
+}
+
 fn pkcs7_certs(p7: &openssl::pkcs7::Pkcs7Ref) -> Result<Vec<X509>, SmimeError> {
     let certs: Vec<X509> = p7
         .signed()

@@ -54,24 +54,95 @@ pub(super) fn settle(
             invitation.email
         )));
     }
-    let Some(pgp) = crypto.and_then(|c| c.openpgp.as_ref()) else {
+    let Some(crypto) = crypto else {
         return Ok(refuse(
-            "the list has no OpenPGP key to take an invitation's answer with".into(),
+            "the list has no key to take an invitation's answer with".into(),
         ));
     };
-    let candidates: Vec<Vec<u8>> = super::offered::offered_keys(carried.raw, carried.content)
-        .into_iter()
-        .map(|(k, _)| k)
-        .collect();
-    if candidates.is_empty() {
-        return Ok(refuse(
-            "it carries no public key (attached, or in an Autocrypt header)".into(),
-        ));
-    }
     let mut why_not = Vec::new();
-    let mut joined = None;
-    for bytes in &candidates {
-        let key = match MemberKey::check(bytes, &invitation.email, now) {
+    let joined = match openpgp_join(
+        list,
+        post,
+        &invitation.email,
+        &carried,
+        crypto,
+        now,
+        &mut why_not,
+    ) {
+        Some(j) => Some(j),
+        None => smime_join(
+            store,
+            list,
+            post,
+            &invitation.email,
+            &carried,
+            crypto,
+            now,
+            &mut why_not,
+        )?,
+    };
+    let Some(joined) = joined else {
+        if why_not.is_empty() {
+            why_not.push(
+                "it carries no public key (attached, or in an Autocrypt header) and no S/MIME signature".into(),
+            );
+        }
+        why_not.dedup();
+        return Ok(refuse(why_not.join("; ")));
+    };
+    let (head, entity) = notices::welcome(list, env, &joined.shown, owner);
+    let (replies, welcomed) = match (joined.welcome)(&entity) {
+        Some(body) => (
+            vec![(invitation.email.clone(), [head, body].concat())],
+            "welcomed",
+        ),
+        None => (
+            Vec::new(),
+            "not welcomed by mail (the welcome could not be made)",
+        ),
+    };
+    let (protocol, fingerprint) = (joined.protocol, joined.key.fingerprint.clone());
+    Ok(Settlement {
+        reason: format!(
+            "an answer to an invitation: {} joined with the {protocol} key {fingerprint}, {welcomed}",
+            invitation.email
+        ),
+        replies,
+        membership: Some(MembershipChange::Join {
+            invitation: invitation.id,
+            email: invitation.email.clone(),
+            name: invitation.name.clone(),
+            role: invitation.role,
+            protocol,
+            key: joined.key,
+        }),
+        ..base
+    })
+}
+
+/// What an answer that checked out gives: the key to store, its
+/// fingerprint as the member reads it, and how to seal their welcome.
+struct Joined {
+    protocol: Protocol,
+    key: StoredKey,
+    shown: String,
+    welcome: Box<dyn Fn(&[u8]) -> Option<Vec<u8>>>,
+}
+
+/// OpenPGP: a key the mail carries (attached, or in an `Autocrypt`
+/// header) that names the invited address and signed the mail.
+fn openpgp_join(
+    list: &List,
+    post: &Post,
+    email: &str,
+    carried: &Carried<'_>,
+    crypto: &ListCrypto,
+    now: SystemTime,
+    why_not: &mut Vec<String>,
+) -> Option<Joined> {
+    let pgp = crypto.openpgp.as_ref()?;
+    for (bytes, _) in super::offered::offered_keys(carried.raw, carried.content) {
+        let key = match MemberKey::check(&bytes, email, now) {
             Ok(key) => key,
             Err(refusal) => {
                 why_not.push(format!("its key is refused: {refusal}"));
@@ -81,64 +152,87 @@ pub(super) fn settle(
         let read: Unwrapped = openpgp::unwrap(
             carried.raw,
             &pgp.key,
-            &[(invitation.email.clone(), key.clone())],
+            &[(email.to_string(), key.clone())],
             post.poster(),
             list.settings.max_size as usize,
             now,
         );
-        match read.signed {
-            Signed::ByMember { .. } => {
-                joined = Some(key);
-                break;
-            }
-            _ => why_not.push("it is not signed by the key it carries".into()),
+        if !matches!(read.signed, Signed::ByMember { .. }) {
+            why_not.push("it is not signed by the key it carries".into());
+            continue;
         }
-    }
-    let Some(key) = joined else {
-        why_not.dedup();
-        return Ok(refuse(why_not.join("; ")));
-    };
-    let fingerprint = key.fingerprint();
-    let grouped = key.info(now).fingerprint;
-    let (head, entity) = notices::welcome(list, env, &grouped, owner);
-    let welcome = crypto
-        .ok_or(crate::post::deliver::CopyError::NoListKey)
-        .and_then(|c| signed_by_list(c, &entity))
-        .and_then(|signed| {
-            openpgp::encrypt_entity(&signed, &key).map_err(|e| {
-                crate::post::deliver::CopyError::Encrypt {
-                    member: invitation.email.clone(),
-                    reason: e.to_string(),
-                }
-            })
-        });
-    let (replies, welcomed) = match welcome {
-        Ok(body) => (
-            vec![(invitation.email.clone(), [head, body].concat())],
-            "welcomed",
-        ),
-        Err(_) => (
-            Vec::new(),
-            "not welcomed by mail (the welcome could not be made)",
-        ),
-    };
-    Ok(Settlement {
-        reason: format!(
-            "an answer to an invitation: {} joined with the OpenPGP key {fingerprint}, {welcomed}",
-            invitation.email
-        ),
-        replies,
-        membership: Some(MembershipChange::Join {
-            invitation: invitation.id,
-            email: invitation.email.clone(),
-            name: invitation.name.clone(),
-            role: invitation.role,
+        let crypto = crypto.clone();
+        let sealing = key.clone();
+        return Some(Joined {
             protocol: Protocol::Openpgp,
             key: StoredKey {
-                fingerprint,
+                fingerprint: key.fingerprint(),
                 cert: key.to_bytes(),
             },
-        }),
-        ..base
-    })
+            shown: key.info(now).fingerprint,
+            welcome: Box::new(move |entity| {
+                let signed = signed_by_list(&crypto, entity).ok()?;
+                openpgp::encrypt_entity(&signed, &sealing).ok()
+            }),
+        });
+    }
+    None
+}
+
+/// S/MIME: the certificate in the mail's own signature, for the invited
+/// address, issued by an authority the list trusts, that signed it.
+#[allow(clippy::too_many_arguments)]
+fn smime_join(
+    store: &Store,
+    list: &List,
+    post: &Post,
+    email: &str,
+    carried: &Carried<'_>,
+    crypto: &ListCrypto,
+    now: SystemTime,
+    why_not: &mut Vec<String>,
+) -> Result<Option<Joined>, AgentError> {
+    use crate::crypto::smime::{self, MemberCert};
+    let Some(keys) = crypto.smime.as_ref() else {
+        return Ok(None);
+    };
+    let anchors = crate::member_keys::anchors(store, list)?;
+    for cert in smime::signature_certs(carried.raw) {
+        let Ok(der) = cert.to_der() else { continue };
+        let member = match MemberCert::check(&der, email, &anchors, false, now) {
+            Ok(member) => member,
+            Err(refusal) => {
+                why_not.push(format!("its certificate is refused: {refusal}"));
+                continue;
+            }
+        };
+        let read = smime::unwrap(
+            carried.raw,
+            Some(&keys.key),
+            &[(email.to_string(), member.clone())],
+            post.poster(),
+            list.settings.max_size as usize,
+            now,
+        );
+        if !matches!(read.signed, Signed::ByMember { .. }) {
+            why_not.push("it is not signed with the certificate it carries".into());
+            continue;
+        }
+        let list_key = keys.key.clone();
+        let sealing = member.clone();
+        return Ok(Some(Joined {
+            protocol: Protocol::Smime,
+            key: StoredKey {
+                fingerprint: member.fingerprint(),
+                cert: member.to_bytes(),
+            },
+            shown: member.info().fingerprint,
+            welcome: Box::new(move |entity| {
+                let signed = smime::sign_entity(entity, &list_key).ok()?;
+                smime::encrypt_entity(&crate::mime::crlf(&signed), &sealing, smime::Cipher::Cbc)
+                    .ok()
+            }),
+        }));
+    }
+    Ok(None)
 }
