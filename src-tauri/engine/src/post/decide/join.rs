@@ -120,13 +120,16 @@ pub(super) fn settle(
     })
 }
 
+/// Signs a welcome as the list and encrypts it to the new member.
+type Seal = Box<dyn Fn(&[u8]) -> Option<Vec<u8>>>;
+
 /// What an answer that checked out gives: the key to store, its
 /// fingerprint as the member reads it, and how to seal their welcome.
 struct Joined {
     protocol: Protocol,
     key: StoredKey,
     shown: String,
-    welcome: Box<dyn Fn(&[u8]) -> Option<Vec<u8>>>,
+    welcome: Seal,
 }
 
 /// OpenPGP: a key the mail carries (attached, or in an `Autocrypt`
