@@ -255,8 +255,8 @@ export type InvitationView = { list: string, email: string,
  */
 token: string,
 /**
- * The list's OpenPGP key, in groups of four, for the invitee to
- * compare.
+ * The list's key to compare: OpenPGP in groups of four, S/MIME the
+ * certificate's SHA-256.
  */
 fingerprint: string,
 /**
