@@ -38,10 +38,13 @@ const PLAIN_HEADER: &[u8; 16] = b"SQLite format 3\0";
 /// and finishing an encryption a crash interrupted.
 pub(super) fn open(dir: &Path) -> Result<Connection> {
     let path = dir.join(DATABASE);
-    if !is_plain(&path) && !dir.join(PLAIN_ASIDE).exists() {
+    if has_data(&path) && !is_plain(&path) && !dir.join(PLAIN_ASIDE).exists() {
         // The common case: no lock, no extra file system work.
         return open_encrypted(dir, &path);
     }
+    // Making the key of a new database, or encrypting a plain one, is done
+    // by one process at a time: two first starts at once (the window and
+    // the tray's agent) must not each make a key for the same file.
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -53,8 +56,9 @@ pub(super) fn open(dir: &Path) -> Result<Connection> {
     if is_plain(&path) {
         encrypt_in_place(dir, &path)?;
     }
+    let conn = open_encrypted(dir, &path)?;
     drop(lock);
-    open_encrypted(dir, &path)
+    Ok(conn)
 }
 
 /// Whether `path` is a plain SQLite database (SQLCipher's files start
@@ -405,6 +409,24 @@ mod tests {
         assert!(matches!(e, StoreError::KeyMissing(_)), "{e}");
         assert!(e.to_string().contains("not in this keychain"), "{e}");
         assert_eq!(std::fs::read(dir.path().join(DATABASE)).unwrap(), before);
+    }
+
+    #[test]
+    fn first_starts_at_once_share_one_key() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let opened: Vec<Result<Store, String>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..6)
+                    .map(|_| scope.spawn(|| Store::open(dir.path()).map_err(|e| e.to_string())))
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let failed: Vec<&String> = opened.iter().filter_map(|o| o.as_ref().err()).collect();
+            assert!(failed.is_empty(), "{failed:?}");
+            drop(opened);
+            fill(&Store::open(dir.path()).unwrap());
+            check_filled(&Store::open(dir.path()).unwrap());
+        }
     }
 
     #[test]

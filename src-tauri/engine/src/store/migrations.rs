@@ -313,21 +313,28 @@ pub(super) const STEPS: &[&str] = &[
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {
     let known = STEPS.len() as i64;
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if found > known {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found,
-            known,
-        });
-    }
-    for (i, step) in STEPS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(step)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    // Each step reads the version and moves it on in one write transaction,
+    // so that two processes starting at once (the window and the tray's
+    // agent) never run the same step twice: the second waits, then finds
+    // the step done.
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let found: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew {
+                path: path.to_path_buf(),
+                found,
+                known,
+            });
+        }
+        if found == known {
+            tx.commit()?;
+            return Ok(());
+        }
+        tx.execute_batch(STEPS[found as usize])?;
+        tx.pragma_update(None, "user_version", found + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]
