@@ -39,15 +39,7 @@ pub(crate) async fn send_due<S: Servers>(
         };
         let key_line = match a.protocol {
             Protocol::Smime => format!("S/MIME certificate SHA-256 {}", a.fingerprint),
-            _ => format!(
-                "OpenPGP key {}",
-                a.fingerprint
-                    .as_bytes()
-                    .chunks(4)
-                    .map(|c| String::from_utf8_lossy(c).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            _ => format!("OpenPGP key {}", crate::crypto::grouped_hex(&a.fingerprint)),
         };
         let domain = sending
             .list

@@ -248,13 +248,7 @@ fn reminder(
         message_id: &message_id,
         date: &date,
     };
-    let grouped = key
-        .fingerprint
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let grouped = crate::crypto::grouped_hex(&key.fingerprint);
     let days_left = key
         .ends
         .duration_since(now)

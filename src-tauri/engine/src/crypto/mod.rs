@@ -6,6 +6,17 @@
 pub mod openpgp;
 pub mod smime;
 
+/// "ABCD 1234 …": a fingerprint (hex) as people read it aloud and compare
+/// it, upper case in groups of four.
+pub fn grouped_hex(hex: &str) -> String {
+    hex.to_ascii_uppercase()
+        .as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 use std::time::SystemTime;
 
 /// Whether and how the post was encrypted.

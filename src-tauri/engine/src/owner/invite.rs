@@ -35,15 +35,6 @@ pub struct InvitationView {
     pub text: String,
 }
 
-fn grouped(hex: &str) -> String {
-    hex.to_ascii_uppercase()
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// Invites `email` to the list `address` for `days` days. The list needs
 /// its OpenPGP key: the invitee checks its fingerprint and answers with
 /// theirs.
@@ -83,7 +74,7 @@ pub fn invite(
     let day = expires.get(..10).unwrap_or_default().to_string();
     let fingerprint = match protocol {
         Protocol::Smime => key.fingerprint.clone(),
-        _ => grouped(&key.fingerprint),
+        _ => crate::crypto::grouped_hex(&key.fingerprint),
     };
     let text = invitation_text(
         &list,

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{ActivityKind, Result, Store, StoreError, StoredKey, now};
+use crate::crypto::grouped_hex;
 use crate::model::{List, Protocol};
 
 /// A key offered by mail, as the decide step found it.
@@ -46,15 +47,6 @@ pub struct PendingKey {
     pub arrived: String,
 }
 
-pub(super) fn grouped(hex: &str) -> String {
-    hex.to_ascii_uppercase()
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 impl Store {
     /// Whether this key of `email` was offered before (decided or not).
     pub fn key_known(&self, list: &List, email: &str, fingerprint: &str) -> Result<bool> {
@@ -83,10 +75,10 @@ impl Store {
                 id: r.get(0)?,
                 email: r.get(1)?,
                 protocol: protocol.parse().unwrap_or(Protocol::Openpgp),
-                fingerprint: grouped(&r.get::<_, String>(3)?),
+                fingerprint: grouped_hex(&r.get::<_, String>(3)?),
                 how: r.get(4)?,
                 signed_by_it: r.get(5)?,
-                replaces: r.get::<_, Option<String>>(6)?.map(|f| grouped(&f)),
+                replaces: r.get::<_, Option<String>>(6)?.map(|f| grouped_hex(&f)),
                 member: r.get(7)?,
                 arrived: super::rfc3339(r.get(8)?),
             })

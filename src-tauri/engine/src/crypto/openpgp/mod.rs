@@ -58,12 +58,7 @@ pub(crate) fn policy() -> pgp::policy::StandardPolicy<'static> {
 
 /// "ABCD 1234 …": the fingerprint as people read it aloud.
 pub fn grouped(fpr: &pgp::Fingerprint) -> String {
-    let hex = fpr.to_hex();
-    hex.as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join(" ")
+    super::grouped_hex(&fpr.to_hex())
 }
 
 fn rfc3339(t: SystemTime) -> String {

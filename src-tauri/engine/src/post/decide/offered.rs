@@ -169,18 +169,13 @@ fn tell_rotated(
         message_id: &message_id,
         date: &date,
     };
-    let (head, entity) =
-        notices::key_replaced(list, &env, &new.info(now).fingerprint, &grouped(old));
+    let (head, entity) = notices::key_replaced(
+        list,
+        &env,
+        &new.info(now).fingerprint,
+        &crate::crypto::grouped_hex(old),
+    );
     let signed = signed_by_list(crypto, &entity).ok()?;
     let body = openpgp::encrypt_entity(&signed, new).ok()?;
     Some((member.to_string(), [head, body].concat()))
-}
-
-fn grouped(hex: &str) -> String {
-    hex.to_ascii_uppercase()
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
