@@ -76,8 +76,8 @@ pub async fn set_recovery(
 
 /// What a backup holds, as a digest: a new backup is made only when it
 /// changes.
-fn digest(contents: &Contents) -> String {
-    crate::store::sha256_hex(&serde_json::to_vec(&contents.list).unwrap_or_default())
+fn digest(record: &crate::store::ListRecord) -> String {
+    crate::store::sha256_hex(&serde_json::to_vec(record).unwrap_or_default())
 }
 
 /// Puts a new backup into the list's mailbox when the list changed since
@@ -89,6 +89,17 @@ pub(crate) async fn keep_current<S: Servers>(
     mailbox: &mut S::Inbox,
     servers: &S,
 ) -> Result<bool, BackupError> {
+    // The store first: a run with nothing changed asks the keychain for
+    // nothing.
+    let wanted = list.clone();
+    let (record, last) = crate::post::with_store(store, move |s| {
+        Ok::<_, crate::store::StoreError>((s.list_record(&wanted)?, s.last_backup(&wanted)?))
+    })
+    .await?;
+    let digest = digest(&record);
+    if last.is_some_and(|(d, _)| d == digest) {
+        return Ok(false);
+    }
     let passphrase = match servers
         .list_secret(list, SecretKind::RecoveryPassphrase)
         .await
@@ -97,11 +108,6 @@ pub(crate) async fn keep_current<S: Servers>(
         Err(SecretError::Missing(_)) => return Ok(false),
         Err(e) => return Err(e.into()),
     };
-    let wanted = list.clone();
-    let (record, last) = crate::post::with_store(store, move |s| {
-        Ok::<_, crate::store::StoreError>((s.list_record(&wanted)?, s.last_backup(&wanted)?))
-    })
-    .await?;
     let mut secrets = Secrets::default();
     for k in &record.list_keys {
         let (kind, slot) = if k.protocol == crate::model::Protocol::Smime.as_str() {
@@ -112,10 +118,6 @@ pub(crate) async fn keep_current<S: Servers>(
         *slot = Some(servers.list_secret(list, kind).await?.expose().clone());
     }
     let contents = Contents::new(record, secrets)?;
-    let digest = digest(&contents);
-    if last.is_some_and(|(d, _)| d == digest) {
-        return Ok(false);
-    }
     let address = list.address.clone();
     let message = crate::post::blocking(move || {
         let sealed = bundle::seal(&contents, &passphrase)?;
@@ -231,7 +233,7 @@ pub async fn restore(
     }
     // What was restored is what the newest backup holds: no new one is
     // needed until something changes.
-    let (dir, digest) = (data_dir.to_path_buf(), digest(&contents));
+    let (dir, digest) = (data_dir.to_path_buf(), digest(&contents.list));
     crate::post::blocking(move || {
         let store = Store::open(&dir)?;
         let list = store.list(&list)?;
