@@ -12,7 +12,8 @@ use crate::Shell;
 use crate::commands::{CommandError, run};
 use crate::watch::LISTS_CHANGED;
 
-/// Invites `email`; with `send`, mails the invitation from the list too.
+/// Invites `email` for `days` days (none: the list's `invite-days`); with
+/// `send`, mails the invitation from the list too.
 #[tauri::command]
 #[allow(clippy::too_many_arguments)]
 pub async fn invite_member(
@@ -21,7 +22,7 @@ pub async fn invite_member(
     email: String,
     name: String,
     role: String,
-    days: u32,
+    days: Option<u32>,
     send: bool,
 ) -> Result<InvitationView, CommandError> {
     let made = run(shell.data_dir.clone(), move |store| {

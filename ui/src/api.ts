@@ -396,7 +396,7 @@ export function inviteMember(
   email: string,
   name: string,
   role: Role,
-  days: number,
+  days: number | null,
   send: boolean,
 ): Promise<InvitationView> {
   return invoke<InvitationView>("invite_member", { address, email, name, role, days, send });

@@ -261,9 +261,10 @@ enum MemberCmd {
         name: String,
         #[arg(long, default_value = "member")]
         role: String,
-        /// How many days the invitation is good for.
-        #[arg(long, default_value_t = owner::invite::INVITE_DAYS)]
-        days: u32,
+        /// How many days the invitation is good for (default: the list's
+        /// invite-days setting, 7 unless changed).
+        #[arg(long)]
+        days: Option<u32>,
         #[arg(long)]
         json: bool,
         /// Mail the invitation from the list too (signed, with its key).

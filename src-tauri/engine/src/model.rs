@@ -161,7 +161,42 @@ pub struct ListSettings {
     /// only the outer one, so S/MIME and mixed lists leave it off.
     #[serde(default)]
     pub protect_subject: bool,
+    /// How many days an invitation is good for when the owner does not
+    /// say otherwise.
+    #[serde(default = "default_invite_days")]
+    pub invite_days: u32,
+    /// How many answers to mail commands (help, key, join, subscribe,
+    /// unsubscribe) one address gets from the list in 24 hours: few, so a
+    /// forged sender cannot turn the list into a source of mail to others.
+    #[serde(default = "default_answers_a_day")]
+    pub answers_a_day: u32,
+    /// Whether a member's renewed S/MIME certificate replaces the old one
+    /// by itself when a post of theirs is signed with it and it comes from
+    /// an authority the list trusts; otherwise it waits in the key inbox.
+    #[serde(default = "default_yes")]
+    pub cert_auto_update: bool,
 }
+
+fn default_invite_days() -> u32 {
+    DEFAULT_INVITE_DAYS
+}
+
+fn default_answers_a_day() -> u32 {
+    DEFAULT_ANSWERS_A_DAY
+}
+
+fn default_yes() -> bool {
+    true
+}
+
+/// How long an invitation is good for on a new list.
+pub const DEFAULT_INVITE_DAYS: u32 = 7;
+/// The longest an invitation may be good for.
+pub const MAX_INVITE_DAYS: u32 = 90;
+/// Answers to mail commands one address gets in 24 hours, on a new list.
+pub const DEFAULT_ANSWERS_A_DAY: u32 = 3;
+/// The most answers a day a list may be set to give one address.
+pub const MAX_ANSWERS_A_DAY: u32 = 50;
 
 /// The longest footer a list takes: a few lines, not a document.
 pub const MAX_FOOTER_CHARS: usize = 2000;
@@ -182,6 +217,9 @@ impl ListSettings {
         "owner-notices",
         "footer",
         "protect-subject",
+        "invite-days",
+        "answers-a-day",
+        "cert-auto-update",
     ];
 
     /// A new list's settings. On a list with a key, replies go to the list:
@@ -206,6 +244,9 @@ impl ListSettings {
             signature_max_age_days: 7,
             footer: String::new(),
             protect_subject: protocol == Protocol::Openpgp,
+            invite_days: DEFAULT_INVITE_DAYS,
+            answers_a_day: DEFAULT_ANSWERS_A_DAY,
+            cert_auto_update: true,
         }
     }
 
@@ -247,6 +288,29 @@ impl ListSettings {
             "distrib-sign" => self.distrib_sign = parse_yes_no(value)?,
             "owner-notices" => self.owner_notices = parse_yes_no(value)?,
             "protect-subject" => self.protect_subject = parse_yes_no(value)?,
+            "cert-auto-update" => self.cert_auto_update = parse_yes_no(value)?,
+            "invite-days" => {
+                self.invite_days = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|d| (1..=MAX_INVITE_DAYS).contains(d))
+                    .ok_or_else(|| {
+                        format!("'{value}' is not a number of days from 1 to {MAX_INVITE_DAYS}")
+                    })?
+            }
+            "answers-a-day" => {
+                self.answers_a_day = value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=MAX_ANSWERS_A_DAY).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "'{value}' is not a number of answers from 1 to {MAX_ANSWERS_A_DAY} (members need at least one, to leave the list by mail)"
+                        )
+                    })?
+            }
             "footer" => {
                 let text = value.replace("\r\n", "\n").replace('\r', "\n");
                 if text.chars().count() > MAX_FOOTER_CHARS {
@@ -328,6 +392,12 @@ impl ListSettings {
             (
                 "protect-subject",
                 if self.protect_subject { "yes" } else { "no" }.to_string(),
+            ),
+            ("invite-days", self.invite_days.to_string()),
+            ("answers-a-day", self.answers_a_day.to_string()),
+            (
+                "cert-auto-update",
+                if self.cert_auto_update { "yes" } else { "no" }.to_string(),
             ),
         ]
     }
@@ -609,6 +679,54 @@ mod tests {
             );
         }
         assert!(check_member_name(&"x".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn invitation_days_answers_and_certificate_updates_are_settings() {
+        let mut s = ListSettings::defaults_for("x", Protocol::Smime);
+        assert_eq!(
+            (s.invite_days, s.answers_a_day, s.cert_auto_update),
+            (7, 3, true)
+        );
+        s.set("invite-days", "14").unwrap();
+        s.set("answers-a-day", "5").unwrap();
+        s.set("cert-auto-update", "no").unwrap();
+        assert_eq!(
+            (s.invite_days, s.answers_a_day, s.cert_auto_update),
+            (14, 5, false)
+        );
+        let pairs = s.pairs();
+        for (key, value) in [
+            ("invite-days", "14"),
+            ("answers-a-day", "5"),
+            ("cert-auto-update", "no"),
+        ] {
+            assert!(pairs.iter().any(|(k, v)| *k == key && v == value), "{key}");
+        }
+        for (key, bad) in [
+            ("invite-days", "0"),
+            ("invite-days", "91"),
+            ("answers-a-day", "0"),
+            ("answers-a-day", "many"),
+            ("cert-auto-update", "sometimes"),
+        ] {
+            assert!(s.set(key, bad).is_err(), "{key} = {bad}");
+        }
+        // Settings saved by a Conclave before these existed read as the
+        // defaults.
+        let old: ListSettings = serde_json::from_value({
+            let mut v =
+                serde_json::to_value(ListSettings::defaults_for("x", Protocol::Plain)).unwrap();
+            for k in ["invite_days", "answers_a_day", "cert_auto_update"] {
+                v.as_object_mut().unwrap().remove(k);
+            }
+            v
+        })
+        .unwrap();
+        assert_eq!(
+            (old.invite_days, old.answers_a_day, old.cert_auto_update),
+            (7, 3, true)
+        );
     }
 
     #[test]

@@ -520,3 +520,59 @@ async fn a_list_is_removed_from_the_laptop_after_its_address_is_typed() {
     let e = owner.fails(&["list", "show", &owner.list]);
     assert!(e.contains(&owner.list), "{e}");
 }
+
+/// On an S/MIME list the panel offers `cert-auto-update` (on by default),
+/// and, like any list with a key, how long invitations last and how many
+/// answers an address gets a day; the owner changes all three in one save.
+#[tokio::test(flavor = "multi_thread")]
+async fn invitations_answers_and_renewed_certificates_are_set_in_the_window() {
+    const SMIME: &str = "clinic-policy@conclave.test";
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    cli(
+        &data,
+        &[
+            "list",
+            "create",
+            SMIME,
+            "--name",
+            "Clinic",
+            "--protocol",
+            "smime",
+        ],
+    );
+    let (_driver, client) = open_window(&data, tmp.path()).await;
+    let result = async {
+        open_policy(&client).await?;
+        let auto = client
+            .find(Locator::Css("[data-testid=policy-cert-auto-update]"))
+            .await?;
+        let was_on = auto.prop("checked").await?.as_deref() == Some("true");
+        client
+            .execute(
+                "document.querySelector('[data-testid=policy-cert-auto-update]').scrollIntoView({block: 'center'})",
+                vec![],
+            )
+            .await?;
+        auto.click().await?;
+        replace_text(&client, "policy-invite-days", "14").await?;
+        replace_text(&client, "policy-answers-a-day", "5").await?;
+        screenshot(&client, "policy-smime-joining").await;
+        client
+            .find(Locator::Css("[data-testid=policy-save]"))
+            .await?
+            .click()
+            .await?;
+        let done = saved(&client).await?;
+        Ok::<_, Failure>((was_on, done))
+    }
+    .await;
+    let _ = client.close().await;
+    let (was_on, done) = result.unwrap_or_else(|e| panic!("{e}"));
+    assert!(was_on, "renewed certificates are taken by default");
+    assert!(done.starts_with("3 settings were saved"), "{done}");
+    let s = settings(&data, SMIME);
+    assert_eq!(s["cert-auto-update"], "no", "{s}");
+    assert_eq!(s["invite-days"], "14", "{s}");
+    assert_eq!(s["answers-a-day"], "5", "{s}");
+}

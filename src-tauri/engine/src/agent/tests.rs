@@ -498,3 +498,36 @@ fn a_member_whose_key_ends_soon_is_told_once_encrypted() {
         "the owner's window counts her"
     );
 }
+
+#[test]
+fn an_address_gets_as_many_answers_a_day_as_the_list_s_setting_says() {
+    let t = TestList::new(&[ALICE, "bob@example.org"]);
+    t.store()
+        .set_settings(
+            "list@example.org",
+            &[("answers-a-day".to_string(), "2".to_string())],
+        )
+        .unwrap();
+    for n in 1..=3 {
+        t.mail.deliver(
+            format!(
+                "From: {ALICE}\r\nTo: list@example.org\r\nSubject: help\r\nMessage-ID: <help{n}@example.org>\r\n\r\nhelp\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!(l.answered, 3, "all three are commands: {l:?}");
+    assert_eq!(t.mail.received(ALICE).len(), 2, "the third is not answered");
+    assert!(t.mail.received("bob@example.org").is_empty());
+    let log = t
+        .store()
+        .activity(&t.store().list("list@example.org").unwrap(), 50)
+        .unwrap();
+    assert!(
+        log.iter().any(|e| e
+            .message
+            .contains("not answered, the list wrote to them 2 times")),
+        "{log:?}"
+    );
+}

@@ -16,9 +16,6 @@ use crate::secrets::{self, SecretKind};
 use crate::store::Store;
 use crate::transport::smtp::SendOutcome;
 
-/// How long an invitation is good for, unless the owner says otherwise.
-pub const INVITE_DAYS: u32 = 7;
-
 /// An invitation made, for the owner to pass on.
 #[derive(Debug, Clone, Serialize, ts_rs::TS)]
 pub struct InvitationView {
@@ -35,16 +32,16 @@ pub struct InvitationView {
     pub text: String,
 }
 
-/// Invites `email` to the list `address` for `days` days. The list needs
-/// its OpenPGP key: the invitee checks its fingerprint and answers with
-/// theirs.
+/// Invites `email` to the list `address` for `days` days (`None`: the
+/// list's `invite-days`). The list needs a key: the invitee checks its
+/// fingerprint and answers with theirs.
 pub fn invite(
     store: &Store,
     address: &str,
     email: &str,
     name: &str,
     role: Role,
-    days: u32,
+    days: Option<u32>,
 ) -> Result<InvitationView, OwnerError> {
     let list = store.list(address)?;
     // The invitee answers in the list's own protocol first.
@@ -63,10 +60,12 @@ pub fn invite(
             )));
         }
     };
-    if !(1..=90).contains(&days) {
-        return Err(OwnerError::Refused(
-            "an invitation is good for 1 to 90 days".into(),
-        ));
+    let days = days.unwrap_or(list.settings.invite_days);
+    if !(1..=crate::model::MAX_INVITE_DAYS).contains(&days) {
+        return Err(OwnerError::Refused(format!(
+            "an invitation is good for 1 to {} days",
+            crate::model::MAX_INVITE_DAYS
+        )));
     }
     let token = secrets::new_code();
     let invitation = store.create_invitation(&list, email, name, role, token.expose(), days)?;
@@ -112,7 +111,8 @@ fn invitation_text(
                 SHA-256 fingerprint is exactly:\n\
              \n      {fingerprint}\n\
              \n\
-             2. From {email}, send a mail to {address} with this subject:\n\
+             2. From {email}, send a mail to {address} with this subject\n   \
+                (or with it as the first line of the text):\n\
              \n      {JOIN_WORD} {token}\n\
              \n   \
                 signed with your S/MIME certificate (Outlook: Options → Sign; Apple Mail:\n   \
@@ -134,7 +134,8 @@ fn invitation_text(
             its fingerprint is exactly:\n\
          \n      {fingerprint}\n\
          \n\
-         2. From {email}, send a mail to {address} with this subject:\n\
+         2. From {email}, send a mail to {address} with this subject\n   \
+                (or with it as the first line of the text):\n\
          \n      {JOIN_WORD} {token}\n\
          \n   \
             signed with your own OpenPGP key and with your public key attached\n   \
@@ -252,4 +253,68 @@ pub fn requests(
 pub fn dismiss(store: &Store, address: &str, email: &str) -> Result<(), OwnerError> {
     let list = store.list(address)?;
     Ok(store.dismiss_join_request(&list, email)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoredKey;
+
+    #[test]
+    fn an_invitation_is_good_for_the_list_s_invite_days_unless_told_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let list = store
+            .create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
+        store
+            .set_list_key(
+                &list,
+                Protocol::Openpgp,
+                &StoredKey {
+                    fingerprint: "AB".repeat(20),
+                    cert: vec![],
+                },
+                false,
+            )
+            .unwrap();
+        store
+            .set_settings("l@example.org", &[("invite-days".into(), "30".into())])
+            .unwrap();
+        let days_left = |made: &InvitationView| {
+            let ends = chrono::DateTime::parse_from_rfc3339(&made.expires).unwrap();
+            (ends.timestamp() - crate::store::now() + 3600) / 86_400
+        };
+        let made = invite(
+            &store,
+            "l@example.org",
+            "a@example.org",
+            "",
+            Role::Member,
+            None,
+        )
+        .unwrap();
+        assert_eq!(days_left(&made), 30);
+        let made = invite(
+            &store,
+            "l@example.org",
+            "b@example.org",
+            "",
+            Role::Member,
+            Some(2),
+        )
+        .unwrap();
+        assert_eq!(days_left(&made), 2);
+        assert!(
+            invite(
+                &store,
+                "l@example.org",
+                "c@example.org",
+                "",
+                Role::Member,
+                Some(91)
+            )
+            .is_err()
+        );
+    }
 }

@@ -33,6 +33,9 @@ pub struct PolicyView {
     /// Whether the four crypto settings act on this list's posts: a plain
     /// list without a key of either kind forwards posts as they are.
     pub crypto_applies: bool,
+    /// Whether the list has an S/MIME key, so that members' certificates
+    /// (and how renewed ones are taken) matter.
+    pub smime: bool,
     /// Every setting by its CLI key, in the CLI's spelling (max-size in
     /// bytes).
     pub settings: BTreeMap<&'static str, String>,
@@ -48,13 +51,14 @@ pub fn view(store: &Store, address: &str) -> Result<PolicyView, OwnerError> {
     // The agent reads posts as protected as soon as the list holds a key of
     // either protocol (post::keys::ListCrypto::load), whatever its
     // own protocol says.
-    let has_key = store.list_key(&list, Protocol::Openpgp)?.is_some()
-        || store.list_key(&list, Protocol::Smime)?.is_some();
+    let smime = store.list_key(&list, Protocol::Smime)?.is_some();
+    let has_key = store.list_key(&list, Protocol::Openpgp)?.is_some() || smime;
     Ok(PolicyView {
         address: list.address.clone(),
         name: list.name.clone(),
         protocol: list.protocol,
         crypto_applies: list.protocol != Protocol::Plain || has_key,
+        smime: smime || list.protocol == Protocol::Smime,
         settings: list.settings.pairs().into_iter().collect(),
         preset: presets::preset_of(&list.settings).map(|p| p.id),
         presets: PRESETS

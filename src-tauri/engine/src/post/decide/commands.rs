@@ -1,8 +1,9 @@
 //! Commands to the list (help, key, unsubscribe), taken as a post is
 //! decided: the answer is written now and sent like any delivery, and what
 //! a command changes is done in the same transaction as its settlement.
-//! An address gets at most [`ANSWERS_A_DAY`] answers in 24 hours: a forged
-//! sender cannot turn the list into a source of mail to someone else.
+//! An address gets at most the list's `answers-a-day` answers in 24 hours:
+//! a forged sender cannot turn the list into a source of mail to someone
+//! else.
 
 use crate::model::{List, Protocol};
 use crate::policy::{ListCommand, Post};
@@ -12,9 +13,6 @@ use crate::post::keys::ListCrypto;
 use crate::store::{MembershipChange, Outcome, Settlement, Store};
 
 use super::AgentError;
-
-/// How many answers one address gets from the list in 24 hours.
-pub const ANSWERS_A_DAY: u32 = 3;
 
 /// What taking `command` (from the one sender `post` names: a member, or
 /// anyone for the key) records.
@@ -56,7 +54,7 @@ pub(super) fn settle(
         ..Settlement::default()
     };
     let answered = store.answers_since(list, &member, crate::store::now() - 86_400)?;
-    if answered >= ANSWERS_A_DAY {
+    if answered >= list.settings.answers_a_day {
         return Ok(Settlement {
             reason: format!(
                 "{} from {member}: not answered, the list wrote to them {answered} times in the last 24 hours",
