@@ -565,6 +565,22 @@ impl MemberCert {
     }
 }
 
+/// SHA-256 of a PEM certificate file as openssl prints it, in the engine's
+/// spelling: upper-case hex in groups of four.
+pub fn sha256_fingerprint(cert: &Path) -> String {
+    let out = String::from_utf8(openssl(
+        &["x509", "-in", s(cert), "-noout", "-fingerprint", "-sha256"],
+        b"",
+    ))
+    .unwrap();
+    let hex = out.trim().rsplit('=').next().unwrap().replace(':', "");
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// SHA-1 fingerprint of a PEM certificate file, upper-case hex, no colons.
 fn fingerprint(cert: &Path) -> String {
     let out = String::from_utf8(openssl(

@@ -185,3 +185,77 @@ fn a_member_rotates_their_key_by_signed_mail_and_other_keys_wait_for_the_owner()
     owner.run_once();
     assert!(pending(&owner).is_empty(), "{:?}", pending(&owner));
 }
+
+/// A member whose new key is certified by their current one (`gpg
+/// --quick-sign-key` with the old key) sends it in a post not signed by
+/// the old key, as after the old one expired: it replaces the old key all
+/// the same, logged, and the member is told, encrypted to the new key. The
+/// same key without that certification would have waited in the key inbox.
+#[test]
+fn a_new_key_certified_by_the_member_s_current_key_replaces_it() {
+    let rig = Rig::get();
+    let (owner, list_key) = openpgp_list("list-keycert", "Certified");
+    let dora = rig.unique("dora");
+    let gd = member(&owner, &dora, &list_key, true);
+    let old = fingerprint(&gd, &dora);
+
+    let gd2 = Gpg::new();
+    gd2.generate(&format!("Dora <{dora}>"), "future-default", "never", &[]);
+    let new = fingerprint(&gd2, &dora);
+    // Dora certifies her new key with the old one, in her old keyring.
+    assert!(
+        gd.run(&["--import"], Some(&gd2.export(&new)))
+            .status
+            .success()
+    );
+    let signed = gd.run(
+        &[
+            "--passphrase",
+            "",
+            "--default-key",
+            &old,
+            "--quick-sign-key",
+            &new,
+        ],
+        None,
+    );
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let certified = gd.export(&new);
+    // A post signed with the new key only, the key attached.
+    assert!(gd2.run(&["--import"], Some(&list_key)).status.success());
+    let post = with_headers(
+        &dora,
+        &owner.list,
+        &signed_entity(
+            &gd2,
+            &new,
+            &with_key_attached("My old key expires; here is my new one.", &certified),
+        ),
+    );
+    rig.submit(&dora, Some(&dora), &[&owner.list], &post);
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    owner.run_once();
+    assert!(
+        key_of(&owner, &dora).contains(&grouped(&new)),
+        "rotated: {}",
+        key_of(&owner, &dora)
+    );
+    assert!(pending(&owner).is_empty(), "{:?}", pending(&owner));
+    let log = owner.ok(&["log", &owner.list]);
+    assert!(log.contains("their old key certified it"), "{log}");
+    let told = rig
+        .wait_for(&dora, "INBOX", 1, Duration::from_secs(20))
+        .into_iter()
+        .find(|m| String::from_utf8_lossy(m).contains("your new key"))
+        .expect("the notice of the new key");
+    let words = verify_signed_by_list(&gd2, &open_copy(&gd2, &told), "Certified", &owner.list);
+    assert!(
+        String::from_utf8_lossy(&words)
+            .replace("\r\n", "\n")
+            .contains(&grouped(&new))
+    );
+}

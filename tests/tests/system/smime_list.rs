@@ -889,3 +889,125 @@ fn an_invitee_joins_an_smime_list_with_the_certificate_that_signed_their_answer(
         String::from_utf8_lossy(&inner)
     );
 }
+
+/// The member's S/MIME fingerprint the owner sees, if any.
+fn smime_key_of(owner: &Owner, who: &str) -> Option<String> {
+    let listed = owner.json(&["member", "list", &owner.list, "--json"]);
+    listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["email"] == who)
+        .and_then(|m| {
+            m["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["protocol"] == "smime")
+                .map(|k| k["fingerprint"].as_str().unwrap().to_string())
+        })
+}
+
+/// A member's certificate renewed by an authority the list trusts, that
+/// signs their post, replaces the old one by itself (`cert-auto-update
+/// yes`, the default), and they are told, encrypted to the new one; under
+/// `cert-auto-update no` the next renewal waits in the key inbox. A
+/// renewal from an authority the list does not trust is not taken at all.
+#[test]
+fn a_renewed_certificate_that_signs_a_post_replaces_the_old_one_or_waits() {
+    let rig = Rig::get();
+    let l = smime_list("list-smime-renew");
+    let ca = Ca::new("Renewing CA");
+    let ca_file = l._dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    l.owner.ok(&[
+        "list",
+        "trust",
+        "add",
+        &l.owner.list,
+        ca_file.to_str().unwrap(),
+    ]);
+    let carol = rig.unique("carol");
+    let first = ca.issue(&carol);
+    add_member(&l.owner, &first, false);
+    assert_eq!(
+        smime_key_of(&l.owner, &carol),
+        Some(smime::sha256_fingerprint(&first.cert))
+    );
+
+    // A renewal from an authority the list does not trust changes nothing.
+    let stranger = Ca::new("Other CA").issue(&carol);
+    submit(
+        &carol,
+        &l.owner.list,
+        &stranger.post(
+            &l.owner.list,
+            "Hello",
+            &stranger.signed(&smime::text_entity("From elsewhere.")),
+        ),
+    );
+    // The trusted renewal.
+    let renewed = ca.issue(&carol);
+    submit(
+        &carol,
+        &l.owner.list,
+        &renewed.post(
+            &l.owner.list,
+            "My certificate was renewed",
+            &renewed.signed(&smime::text_entity("New year, new certificate.")),
+        ),
+    );
+    rig.wait_for(&l.owner.list, "INBOX", 2, Duration::from_secs(20));
+    l.owner.run_once();
+    assert_eq!(
+        smime_key_of(&l.owner, &carol),
+        Some(smime::sha256_fingerprint(&renewed.cert)),
+        "the renewed certificate replaced the first"
+    );
+    let waiting = l.owner.json(&["keys", "pending", &l.owner.list, "--json"]);
+    assert_eq!(waiting.as_array().unwrap().len(), 0, "{waiting}");
+    let log = l.owner.ok(&["log", &l.owner.list]);
+    assert!(log.contains("cert-auto-update yes"), "{log}");
+    let told = rig
+        .wait_for(&carol, "INBOX", 1, Duration::from_secs(20))
+        .into_iter()
+        .find(|m| contains(m, "your new key"))
+        .expect("the notice of the renewed certificate");
+    let words = smime::verify(&renewed.decrypt(&told), &l.cert).expect("signed by the list");
+    assert!(
+        contains(&words, "renewed certificate"),
+        "{}",
+        String::from_utf8_lossy(&words)
+    );
+
+    // Without automatic updates, the next renewal waits for the owner.
+    l.owner
+        .ok(&["list", "set", &l.owner.list, "cert-auto-update", "no"]);
+    let again = ca.issue(&carol);
+    submit(
+        &carol,
+        &l.owner.list,
+        &again.post(
+            &l.owner.list,
+            "Renewed once more",
+            &again.signed(&smime::text_entity("And again.")),
+        ),
+    );
+    rig.wait_for(&l.owner.list, "INBOX", 1, Duration::from_secs(20));
+    l.owner.run_once();
+    assert_eq!(
+        smime_key_of(&l.owner, &carol),
+        Some(smime::sha256_fingerprint(&renewed.cert)),
+        "nothing replaced under cert-auto-update no"
+    );
+    let waiting = l.owner.json(&["keys", "pending", &l.owner.list, "--json"]);
+    let entry = &waiting.as_array().unwrap()[0];
+    assert_eq!(entry["protocol"], "smime", "{entry}");
+    assert_eq!(entry["signed_by_it"], true, "{entry}");
+    let id = entry["id"].as_i64().unwrap().to_string();
+    l.owner.ok(&["keys", "accept", &l.owner.list, &id]);
+    assert_eq!(
+        smime_key_of(&l.owner, &carol),
+        Some(smime::sha256_fingerprint(&again.cert))
+    );
+}

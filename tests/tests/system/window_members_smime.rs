@@ -21,28 +21,6 @@ const LIST: &str = "clinic@conclave.test";
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
-/// SHA-256 of a PEM certificate as openssl prints it, in the engine's
-/// spelling: upper-case hex in groups of four.
-fn openssl_sha256(cert: &Path) -> String {
-    let out = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
-        .arg(cert)
-        .output()
-        .expect("openssl runs");
-    assert!(out.status.success());
-    let hex: String = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .rsplit('=')
-        .next()
-        .unwrap()
-        .replace(':', "");
-    hex.as_bytes()
-        .chunks(4)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 /// A certs-only PKCS#7 bundle (DER, as `.p7b` files are) of these PEM files.
 fn pkcs7_bundle(certs: &[&Path]) -> Vec<u8> {
     let mut cmd = Command::new("openssl");
@@ -135,7 +113,7 @@ async fn s_mime_certificates_are_reviewed_trusted_or_pinned_and_shown_by_their_s
     let bundle = tmp.path().join("staff.p7b");
     std::fs::write(&bundle, pkcs7_bundle(&[&eve.cert, &fay.cert, &ca.cert])).unwrap();
     let carol_pem = String::from_utf8(carol.pem()).unwrap();
-    let ann_sha = openssl_sha256(&ann.cert);
+    let ann_sha = rig::smime::sha256_fingerprint(&ann.cert);
 
     let (_driver, client) = open_window(&data, tmp.path()).await;
     let result = async {
@@ -532,7 +510,7 @@ async fn s_mime_certificates_are_reviewed_trusted_or_pinned_and_shown_by_their_s
     assert_eq!(smime_key("ann@conclave.test"), Some(ann_sha.clone()));
     assert_eq!(
         smime_key("dan@conclave.test"),
-        Some(openssl_sha256(&dan.cert))
+        Some(rig::smime::sha256_fingerprint(&dan.cert))
     );
     assert_eq!(smime_key("bob@conclave.test"), None, "bob was never added");
     for who in ["eve@conclave.test", "fay@conclave.test"] {
@@ -541,7 +519,7 @@ async fn s_mime_certificates_are_reviewed_trusted_or_pinned_and_shown_by_their_s
     }
     assert_eq!(
         smime_key("eve@conclave.test"),
-        Some(openssl_sha256(&eve.cert))
+        Some(rig::smime::sha256_fingerprint(&eve.cert))
     );
 
     assert!(more_text.contains("OpenPGP"), "{more_text}");

@@ -222,7 +222,8 @@ pub struct Settlement {
     pub key_change: Option<KeyChange>,
 }
 
-/// A member's key replaced by the new one their signed post carried.
+/// A member's key replaced by a new one that came with their post: signed
+/// by the current key, certified by it, or (S/MIME) a renewed certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyChange {
     pub email: String,
@@ -230,6 +231,9 @@ pub struct KeyChange {
     /// The fingerprint of the key it replaces.
     pub old: String,
     pub key: super::StoredKey,
+    /// Why it was taken without an owner, for the activity log: "it came
+    /// in their post signed by the old one", say.
+    pub because: String,
 }
 
 /// What a member's command changes, done in the same transaction as the
@@ -491,8 +495,12 @@ impl Store {
                         post_id,
                         t,
                         format!(
-                            "{}'s {} key {} replaced by {}: it came in their post signed by the old one",
-                            change.email, change.protocol, change.old, change.key.fingerprint
+                            "{}'s {} key {} replaced by {}: {}",
+                            change.email,
+                            change.protocol,
+                            change.old,
+                            change.key.fingerprint,
+                            change.because
                         )
                     ],
                 )?;

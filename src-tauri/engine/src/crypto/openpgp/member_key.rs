@@ -122,6 +122,42 @@ impl MemberKey {
         Ok(MemberKey { cert })
     }
 
+    /// Whether the key file `bytes` carries this key's certification of a
+    /// user ID with `email`: a member who made a new key and signed it with
+    /// their old one, as `gpg --quick-sign-key` does. It counts only while
+    /// this key is not revoked, and only if this key was alive when it
+    /// certified (an expired key's late signature proves nothing).
+    pub fn certifies(&self, bytes: &[u8], email: &str, now: SystemTime) -> bool {
+        if bytes.len() > MAX_KEY_BYTES {
+            return false;
+        }
+        let Ok(new) = one_cert(bytes) else {
+            return false;
+        };
+        let p = policy();
+        if let RevocationStatus::Revoked(_) = self.cert.revocation_status(&p, now) {
+            return false;
+        }
+        let issuer = self.cert.primary_key().key().role_as_unspecified();
+        new.userids()
+            .filter(|u| {
+                u.userid()
+                    .email()
+                    .ok()
+                    .flatten()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(email.trim()))
+            })
+            .any(|u| {
+                u.active_certifications_by_key(&p, now, issuer).any(|sig| {
+                    sig.signature_creation_time().is_some_and(|made| {
+                        self.cert
+                            .with_policy(&p, made)
+                            .is_ok_and(|vc| vc.alive().is_ok())
+                    })
+                })
+            })
+    }
+
     /// Reads back a key the store kept (checked when it was added).
     pub fn from_stored(bytes: &[u8]) -> Result<MemberKey, OpenPgpError> {
         Ok(MemberKey {
@@ -332,6 +368,69 @@ mod tests {
             matches!(stored, Err(KeyRefusal::Unreadable(_))),
             "{stored:?}"
         );
+    }
+
+    /// `new` with its user ID certified by `by`'s primary key.
+    fn certified(new: &pgp::Cert, by: &pgp::Cert) -> Vec<u8> {
+        use pgp::packet::signature::SignatureBuilder;
+        use pgp::types::SignatureType;
+        let mut signer = by
+            .primary_key()
+            .key()
+            .clone()
+            .parts_into_secret()
+            .unwrap()
+            .into_keypair()
+            .unwrap();
+        let uid = new.userids().next().unwrap().userid().clone();
+        let sig = SignatureBuilder::new(SignatureType::GenericCertification)
+            .sign_userid_binding(&mut signer, new.primary_key().key(), &uid)
+            .unwrap();
+        bytes(
+            &new.clone()
+                .insert_packets(vec![pgp::Packet::from(sig)])
+                .unwrap()
+                .0,
+        )
+    }
+
+    #[test]
+    fn a_new_key_counts_as_the_member_s_when_their_current_key_certified_it() {
+        let now = SystemTime::now();
+        let old = key("Bob <bob@example.org>");
+        let current = MemberKey::check(&bytes(&old), "bob@example.org", now).unwrap();
+        let new = key("Bob <bob@example.org>");
+        let by_old = certified(&new, &old);
+        assert!(current.certifies(&by_old, "bob@example.org", now));
+        // What is stored of it is stripped of the certification all the same.
+        let taken = MemberKey::check(&by_old, "bob@example.org", now).unwrap();
+        assert!(!current.certifies(&taken.to_bytes(), "bob@example.org", now));
+        // Not certified, certified by someone else, or for another address.
+        assert!(!current.certifies(&bytes(&new), "bob@example.org", now));
+        let stranger = key("Mallory <bob@example.org>");
+        assert!(!current.certifies(&certified(&new, &stranger), "bob@example.org", now));
+        assert!(!current.certifies(&by_old, "carol@example.org", now));
+        // A revoked old key certifies nothing.
+        let revocation = old
+            .revoke(
+                &mut old
+                    .primary_key()
+                    .key()
+                    .clone()
+                    .parts_into_secret()
+                    .unwrap()
+                    .into_keypair()
+                    .unwrap(),
+                pgp::types::ReasonForRevocation::KeyCompromised,
+                b"stolen",
+            )
+            .unwrap();
+        let revoked = old
+            .insert_packets(vec![pgp::Packet::from(revocation)])
+            .unwrap()
+            .0;
+        let revoked = MemberKey::from_stored(&revoked.to_vec().unwrap()).unwrap();
+        assert!(!revoked.certifies(&by_old, "bob@example.org", now));
     }
 
     #[test]

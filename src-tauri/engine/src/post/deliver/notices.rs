@@ -523,13 +523,28 @@ pub fn welcome(
 /// The mail that tells a member the key in their signed post replaced
 /// their old one: the head, and the entity for the list to sign and
 /// encrypt to the new key.
-pub fn key_replaced(list: &List, env: &Envelope<'_>, new: &str, old: &str) -> (Vec<u8>, Vec<u8>) {
+pub fn key_replaced(
+    list: &List,
+    env: &Envelope<'_>,
+    came: KeyCame,
+    new: &str,
+    old: &str,
+) -> (Vec<u8>, Vec<u8>) {
     let eol = "\r\n";
     let subject = format!("[{}] your new key", list.name);
     let head = head_fields(list, env, &subject, "auto-replied").into_bytes();
+    let (how, what) = match came {
+        KeyCame::SignedByOld => ("was signed with your key and carried a new one", "key"),
+        KeyCame::CertifiedByOld => ("carried a new key, certified by your current one", "key"),
+        KeyCame::RenewedCertificate => (
+            "was signed with a renewed certificate for your address,{eol}from an authority the list trusts",
+            "certificate",
+        ),
+    };
+    let how = how.replace("{eol}", eol);
     let text = format!(
-        "Your post to the list {name} ({address}) was signed with your key and{eol}\
-         carried a new one. From now on the list encrypts to your new key{eol}{eol}\
+        "Your post to the list {name} ({address}) {how}.{eol}\
+         From now on the list encrypts to your new {what}{eol}{eol}\
          \u{20}\u{20}{new}{eol}{eol}\
          instead of{eol}{eol}\
          \u{20}\u{20}{old}{eol}{eol}\
@@ -541,6 +556,18 @@ pub fn key_replaced(list: &List, env: &Envelope<'_>, new: &str, old: &str) -> (V
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{text}"
     );
     (head, entity.into_bytes())
+}
+
+/// How a member's new key came, for the mail that tells them it is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCame {
+    /// In a post signed by their current key.
+    SignedByOld,
+    /// Certified by their current key.
+    CertifiedByOld,
+    /// An S/MIME certificate renewed by an authority the list trusts, that
+    /// signed their post.
+    RenewedCertificate,
 }
 
 /// The last mail a member gets after confirming that they leave.
