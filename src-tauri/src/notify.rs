@@ -24,6 +24,8 @@ pub struct Snapshot {
     requests: BTreeMap<String, (String, u32)>,
     /// Members told that their key ends soon, by list.
     ending: BTreeMap<String, (String, u32)>,
+    /// People who joined by invitation, by list.
+    joined: BTreeMap<String, (String, u32)>,
     /// Lists whose own key ends soon, with when.
     key_ends: BTreeMap<String, (String, String)>,
     agent_error: Option<String>,
@@ -64,6 +66,10 @@ impl Snapshot {
             requests: lists
                 .iter()
                 .map(|l| (l.address.clone(), (name(l), l.join_requests)))
+                .collect(),
+            joined: lists
+                .iter()
+                .map(|l| (l.address.clone(), (name(l), l.joined)))
                 .collect(),
             key_ends: lists
                 .iter()
@@ -158,6 +164,22 @@ pub fn news(before: &Snapshot, after: &Snapshot) -> Vec<Notice> {
             });
         }
     }
+    for (address, (name, joined)) in &after.joined {
+        // A list seen for the first time has no news of who joined before.
+        let Some((_, was)) = before.joined.get(address) else {
+            continue;
+        };
+        if joined > was {
+            out.push(Notice {
+                title: match joined - was {
+                    1 => format!("{name}: someone joined"),
+                    n => format!("{name}: {n} people joined"),
+                },
+                body: "They answered your invitation with their key and were welcomed. Members shows who."
+                    .into(),
+            });
+        }
+    }
     for (address, (name, ends)) in &after.key_ends {
         if !before.key_ends.contains_key(address) {
             out.push(Notice {
@@ -228,6 +250,7 @@ mod tests {
             keys_waiting: 0,
             join_requests: 0,
             keys_ending: 0,
+            joined: 0,
             list_key_ends: None,
         }
     }
@@ -265,6 +288,24 @@ mod tests {
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].title, "Team: 2 members' keys end soon");
         assert!(between((None, ending(2)), (None, ending(1))).is_empty());
+    }
+
+    #[test]
+    fn someone_joining_by_invitation_is_told_once() {
+        let joined = |n: u32| ListSummary {
+            joined: n,
+            ..list(0, None)
+        };
+        let n = between((None, joined(2)), (None, joined(3)));
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].title, "Team: someone joined");
+        assert!(between((None, joined(3)), (None, joined(3))).is_empty());
+        // Who joined before the window first looked is no news.
+        let first_look = news(
+            &Snapshot::of(&status(None), &[]),
+            &Snapshot::of(&status(None), &[joined(3)]),
+        );
+        assert!(first_look.is_empty(), "{first_look:?}");
     }
 
     #[test]

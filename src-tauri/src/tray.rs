@@ -292,6 +292,7 @@ mod tests {
             keys_waiting: 0,
             join_requests: 0,
             keys_ending: 0,
+            joined: 0,
             list_key_ends: None,
         }
     }

@@ -480,6 +480,10 @@ join_requests: number,
  */
 keys_ending: number,
 /**
+ * People who joined by answering an invitation, ever.
+ */
+joined: number,
+/**
  * When one of the list's own keys ends, if that is within
  * [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):
  * RFC 3339, UTC. Filled in by the owner API, which reads the keys.
@@ -587,6 +591,11 @@ export type PolicyView = { address: string, name: string, protocol: Protocol,
  * list without a key of either kind forwards posts as they are.
  */
 crypto_applies: boolean,
+/**
+ * Whether the list has an S/MIME key, so that members' certificates
+ * (and how renewed ones are taken) matter.
+ */
+smime: boolean,
 /**
  * Every setting by its CLI key, in the CLI's spelling (max-size in
  * bytes).

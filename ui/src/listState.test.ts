@@ -22,6 +22,7 @@ function list(over: Partial<ListSummary> = {}): ListSummary {
     keys_waiting: 0,
     join_requests: 0,
     keys_ending: 0,
+    joined: 0,
     list_key_ends: null,
     ...over,
   };

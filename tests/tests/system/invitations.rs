@@ -10,7 +10,8 @@ use std::time::Duration;
 use conclave_engine::mime;
 use rig::Rig;
 use rig::gpg::{
-    Gpg, open_copy, signed_encrypted_post, signed_entity, verify_signed_by_list, with_headers,
+    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_encrypted_post, signed_entity,
+    verify_signed_by_list, with_headers,
 };
 use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
 
@@ -178,6 +179,69 @@ fn an_invitee_joins_with_the_key_that_signed_their_answer_and_nobody_else_does()
     );
     let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
     assert!(String::from_utf8_lossy(&open_copy(&ga, copy)).contains("Glad to be here."));
+}
+
+/// An answer whose code is the first line of its text, signed and
+/// encrypted to the list as Thunderbird sends it (the clear Subject is
+/// "..."), makes the invitee a member just the same.
+#[test]
+fn an_invitation_code_in_the_first_line_of_an_encrypted_answer_is_taken() {
+    let rig = Rig::get();
+    let (owner, list_key) = openpgp_list("list-invite-line", "Line");
+    let erin = rig.unique("erin");
+    let made = owner.json(&["member", "invite", &owner.list, &erin, "--json"]);
+    let code = made["token"].as_str().unwrap().to_string();
+    assert!(
+        made["text"]
+            .as_str()
+            .unwrap()
+            .contains("first line of the text"),
+        "{made}"
+    );
+
+    let g = Gpg::new();
+    g.generate(&format!("Erin <{erin}>"), "future-default", "never", &[]);
+    assert!(g.run(&["--import"], Some(&list_key)).status.success());
+    let entity = format!(
+        "Content-Type: multipart/mixed; boundary=\"k1\"\r\n\r\n--k1\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\njoin {code}\r\n\r\nHello, my key is attached.\r\n--k1\r\n\
+         Content-Type: application/pgp-keys; name=\"key.asc\"\r\n\r\n{}\r\n--k1--\r\n",
+        String::from_utf8_lossy(&g.export(&erin))
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .trim_end()
+    );
+    let ct = gpg_to_list(
+        &g,
+        &[
+            "--local-user",
+            &erin,
+            "--sign",
+            "--encrypt",
+            "--recipient",
+            &owner.list,
+        ],
+        entity.as_bytes(),
+    );
+    rig.submit(
+        &erin,
+        Some(&erin),
+        &[&owner.list],
+        &encrypted_mail(&erin, &owner.list, &ct),
+    );
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 answered"), "{out}");
+    let listed = owner.json(&["member", "list", &owner.list, "--json"]);
+    assert!(
+        listed
+            .to_string()
+            .contains(&grouped(&fingerprint(&g, &erin))),
+        "erin joined with her key: {listed}"
+    );
+    let welcome = &rig.wait_for(&erin, "INBOX", 1, Duration::from_secs(20))[0];
+    let words = verify_signed_by_list(&g, &open_copy(&g, welcome), "Line", &owner.list);
+    assert!(String::from_utf8_lossy(&words).contains("Welcome"));
 }
 
 /// "subscribe" by mail: the sender is told the owner decides, the request

@@ -30,6 +30,8 @@ pub struct ListSummary {
     pub join_requests: u32,
     /// Members told that their key ends soon, whose key has not ended yet.
     pub keys_ending: u32,
+    /// People who joined by answering an invitation, ever.
+    pub joined: u32,
     /// When one of the list's own keys ends, if that is within
     /// [`crate::owner::lists::LIST_KEY_WARNING_DAYS`] days (or past):
     /// RFC 3339, UTC. Filled in by the owner API, which reads the keys.
@@ -195,7 +197,8 @@ impl Store {
                 (SELECT count(DISTINCT k.email) FROM key_reminders k
                     JOIN members m ON m.list_id = k.list_id AND m.email = k.email
                     JOIN member_keys mk ON mk.member_id = m.id AND mk.fingerprint = k.fingerprint
-                    WHERE k.list_id = l.id AND k.expires_at > ?2)
+                    WHERE k.list_id = l.id AND k.expires_at > ?2),
+                (SELECT count(*) FROM invitations i WHERE i.list_id = l.id AND i.used_at IS NOT NULL)
              FROM lists l ORDER BY l.name COLLATE NOCASE, l.address",
         )?;
         let rows = stmt.query_map(params![start_of_day, super::now()], |r| {
@@ -215,6 +218,7 @@ impl Store {
                 keys_waiting: r.get(12)?,
                 join_requests: r.get(13)?,
                 keys_ending: r.get(14)?,
+                joined: r.get(15)?,
                 list_key_ends: None,
             })
         })?;

@@ -59,6 +59,19 @@ pub(crate) fn judge(
         .content
         .as_deref()
         .and_then(render::protected_subject);
+    // An invitation's answer may carry its code in the first line of its
+    // text instead (a client that keeps "Re: Your invitation" as the
+    // subject, say): read as if the subject said it.
+    let subject_command = inner_subject
+        .as_deref()
+        .and_then(policy::commands::command_in)
+        .or_else(|| policy::commands::command_in(&post.subject));
+    let inner_subject = match subject_command {
+        None => first_line_code(unwrapped.content.as_deref().unwrap_or(raw))
+            .map(|code| format!("{} {code}", policy::commands::JOIN_WORD))
+            .or(inner_subject),
+        Some(_) => inner_subject,
+    };
     let decision = match inner_subject {
         Some(subject) => {
             let seen = Post {
@@ -82,6 +95,21 @@ pub(crate) fn judge(
         arrived_encrypted: unwrapped.encrypted == Encrypted::ForList,
         unwrapped,
     })
+}
+
+/// An invitation's code in the first line of a message's text (after a
+/// clear-signed message's armor header), if it is there.
+fn first_line_code(message: &[u8]) -> Option<String> {
+    let parsed = mail_parser::MessageParser::default().parse(message)?;
+    let text = parsed.body_text(0)?;
+    let mut lines = text.lines().map(str::trim);
+    let mut line = lines.by_ref().find(|l| !l.is_empty())?;
+    if line.starts_with("-----BEGIN PGP SIGNED MESSAGE-----") {
+        // "Hash:" lines, then an empty line, then the text.
+        lines.by_ref().find(|l| l.is_empty())?;
+        line = lines.find(|l| !l.is_empty())?;
+    }
+    policy::commands::invitation_code_in(line)
 }
 
 /// Which recipients get the post, which a notice instead, and who nothing.
@@ -304,6 +332,34 @@ fn settlement_for(post: &Post, decision: Decision) -> Settlement {
 mod tests {
     use super::*;
     use crate::store::{NewPost, Sighting};
+
+    #[test]
+    fn an_invitation_code_is_read_from_the_first_line_of_the_text() {
+        let code = "abcde-fgh2j-kmnpq-rstuv-wxyz2";
+        let mail = |body: &str| {
+            format!("From: a@example.org\r\nSubject: Re: Your invitation\r\n\r\n{body}")
+                .into_bytes()
+        };
+        assert_eq!(
+            first_line_code(&mail(&format!("\r\n  join {code}\r\nThanks!\r\n"))).as_deref(),
+            Some(code)
+        );
+        let clearsigned = format!(
+            "-----BEGIN PGP SIGNED MESSAGE-----\r\nHash: SHA512\r\n\r\nJOIN {}\r\n-----BEGIN PGP SIGNATURE-----\r\n",
+            code.to_uppercase()
+        );
+        assert_eq!(first_line_code(&mail(&clearsigned)).as_deref(), Some(code));
+        let multipart = format!(
+            "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\njoin {code}\r\n--b--\r\n"
+        );
+        assert_eq!(first_line_code(multipart.as_bytes()).as_deref(), Some(code));
+        // Only the first line: a code further down is a post quoting it.
+        assert_eq!(
+            first_line_code(&mail(&format!("Hello,\r\njoin {code}\r\n"))),
+            None
+        );
+        assert_eq!(first_line_code(&mail("join us on Friday\r\n")), None);
+    }
 
     #[test]
     fn a_post_that_keeps_failing_is_quarantined_not_retried_forever() {
