@@ -888,6 +888,19 @@ fn an_invitee_joins_an_smime_list_with_the_certificate_that_signed_their_answer(
         "{}",
         String::from_utf8_lossy(&inner)
     );
+
+    // An invitation mailed from the list comes signed with its certificate.
+    let erin = rig.unique("erin");
+    let made = l
+        .owner
+        .json(&["member", "invite", &l.owner.list, &erin, "--json", "--send"]);
+    let mailed = &rig.wait_for(&erin, "INBOX", 1, Duration::from_secs(20))[0];
+    let text = smime::verify(mailed, &l.cert).expect("the invitation is signed by the list");
+    assert!(
+        contains(&text, made["token"].as_str().unwrap()),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
 }
 
 /// The member's S/MIME fingerprint the owner sees, if any.

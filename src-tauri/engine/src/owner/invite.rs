@@ -149,30 +149,24 @@ fn invitation_text(
     )
 }
 
-/// Mails the invitation from the list to the invitee: signed by the list,
-/// with its key attached and in an `Autocrypt` header. For groups that
-/// accept mail as the channel; the code then travels as the mail does.
+/// Mails the invitation from the list to the invitee, signed by the list:
+/// with its OpenPGP key attached and in an `Autocrypt` header, or (a list
+/// with only an S/MIME key) with its certificate in the signature. For
+/// groups that accept mail as the channel; the code then travels as the
+/// mail does.
 pub async fn send(data_dir: &Path, view: &InvitationView) -> Result<(), OwnerError> {
-    use crate::crypto::openpgp;
+    use crate::crypto::{openpgp, smime};
     use crate::post::deliver::notices;
     let (dir, wanted) = (data_dir.to_path_buf(), view.list.clone());
-    let (list, account, public) = crate::post::blocking(move || {
+    let (list, account, public, certificate) = crate::post::blocking(move || {
         let store = Store::open(&dir)?;
         let list = store.list(&wanted)?;
         let account = store.account(&list)?;
         let public = store.list_key(&list, Protocol::Openpgp)?.map(|k| k.cert);
-        Ok::<_, crate::store::StoreError>((list, account, public))
+        let certificate = store.list_key(&list, Protocol::Smime)?.map(|k| k.cert);
+        Ok::<_, crate::store::StoreError>((list, account, public, certificate))
     })
     .await?;
-    if public.is_none() {
-        return Err(OwnerError::Refused(format!(
-            "{} has no OpenPGP key to sign a mailed invitation with: pass the invitation's text on yourself",
-            list.address
-        )));
-    }
-    let secret = secrets::load(&list.address, SecretKind::OpenPgpListKey).await?;
-    let key = openpgp::ListKey::from_keychain(&secret)?;
-    let public = public.unwrap_or_else(|| key.public_armored().into_bytes());
     let domain = list.address.rsplit('@').next().unwrap_or("localhost");
     let message_id = format!(
         "<conclave.invitation.{}@{domain}>",
@@ -184,10 +178,40 @@ pub async fn send(data_dir: &Path, view: &InvitationView) -> Result<(), OwnerErr
         message_id: &message_id,
         date: &date,
     };
-    let (head, entity) =
-        notices::invitation(&list, &env, &view.text, &public, &key.autocrypt_keydata());
-    let signed = openpgp::sign_entity(&entity, &key)?;
-    let message = [head, signed].concat();
+    let message = match (public, certificate) {
+        (Some(public), _) => {
+            let secret = secrets::load(&list.address, SecretKind::OpenPgpListKey).await?;
+            let key = openpgp::ListKey::from_keychain(&secret)?;
+            let keydata = key.autocrypt_keydata();
+            let (head, entity) = notices::invitation(
+                &list,
+                &env,
+                &view.text,
+                Some(notices::InvitingKey {
+                    public: &public,
+                    autocrypt_keydata: &keydata,
+                }),
+            );
+            [head, openpgp::sign_entity(&entity, &key)?].concat()
+        }
+        (None, Some(certificate)) => {
+            let secret = secrets::load(&list.address, SecretKind::SmimeListKey).await?;
+            let key = smime::ListKey::with_key(
+                smime::ListKey::key_from_keychain(&secret)?,
+                smime::read_certs(&certificate)?,
+                &list.address,
+                std::time::SystemTime::now(),
+            )?;
+            let (head, entity) = notices::invitation(&list, &env, &view.text, None);
+            [head, smime::sign_entity(&entity, &key)?].concat()
+        }
+        (None, None) => {
+            return Err(OwnerError::Refused(format!(
+                "{} has no key to sign a mailed invitation with: pass the invitation's text on yourself",
+                list.address
+            )));
+        }
+    };
     let password = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
     let mut smtp = crate::transport::smtp::Outgoing::connect(
         &account.smtp,

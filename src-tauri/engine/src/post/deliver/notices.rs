@@ -416,36 +416,45 @@ pub fn render_unsubscribe_confirm(list: &List, env: &Envelope<'_>, token: &str) 
 }
 
 /// An invitation mailed from the list (when the group takes mail as the
-/// channel): the head, with the list's key in an `Autocrypt` header, and
-/// the entity for the list to sign, the owner's `text` with the list's
-/// key attached.
+/// channel): the head and the entity for the list to sign, the owner's
+/// `text`; with an OpenPGP list key, that key in an `Autocrypt` header and
+/// attached (an S/MIME certificate travels in the signature).
 pub fn invitation(
     list: &List,
     env: &Envelope<'_>,
     text: &str,
-    openpgp_key: &[u8],
-    autocrypt_keydata: &str,
+    openpgp: Option<InvitingKey<'_>>,
 ) -> (Vec<u8>, Vec<u8>) {
     let subject = format!("[{}] an invitation to the list", list.name);
     let mut head = head_fields(list, env, &subject, "no");
-    let folded: Vec<&str> = autocrypt_keydata
-        .as_bytes()
-        .chunks(76)
-        .map(|c| std::str::from_utf8(c).unwrap_or(""))
-        .collect();
-    head.push_str(&format!(
-        "Autocrypt: addr={}; prefer-encrypt=mutual; keydata=\r\n {}\r\n",
-        list.address,
-        folded.join("\r\n ")
-    ));
+    if let Some(key) = &openpgp {
+        let folded: Vec<&str> = key
+            .autocrypt_keydata
+            .as_bytes()
+            .chunks(76)
+            .map(|c| std::str::from_utf8(c).unwrap_or(""))
+            .collect();
+        head.push_str(&format!(
+            "Autocrypt: addr={}; prefer-encrypt=mutual; keydata=\r\n {}\r\n",
+            list.address,
+            folded.join("\r\n ")
+        ));
+    }
     let text_part = format!(
         "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{}",
         text.replace("\r\n", "\n").replace('\n', "\r\n")
     );
     (
         head.into_bytes(),
-        with_openpgp_key(list, text_part, Some(openpgp_key)).into_bytes(),
+        with_openpgp_key(list, text_part, openpgp.map(|k| k.public)).into_bytes(),
     )
+}
+
+/// The list's OpenPGP key as an invitation carries it: attached, and in
+/// an `Autocrypt` header.
+pub struct InvitingKey<'a> {
+    pub public: &'a [u8],
+    pub autocrypt_keydata: &'a str,
 }
 
 /// The mail every member gets once the list's key was renewed: the head,
