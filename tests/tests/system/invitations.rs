@@ -11,28 +11,31 @@ use conclave_engine::mime;
 use rig::Rig;
 use rig::gpg::{
     Gpg, encrypted_mail, gpg_to_list, open_copy, signed_encrypted_post, signed_entity,
-    verify_signed_by_list, with_headers,
+    verify_signed_by_list, with_autocrypt, with_headers,
 };
 use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
 
 /// An answer to an invitation: subject "join CODE", a short text and the
 /// key `attached` (armored), signed as `signer` by `g`.
 fn answer(g: &Gpg, signer: &str, from: &str, list: &str, code: &str, attached: &[u8]) -> Vec<u8> {
-    let entity = format!(
+    let entity = answer_entity("Hello, here is my key.", attached);
+    let signed = signed_entity(g, signer, &entity);
+    with_join_subject(with_headers(from, list, &signed), code)
+}
+
+/// A text and the key `attached` (armored), as an entity.
+fn answer_entity(text: &str, attached: &[u8]) -> Vec<u8> {
+    format!(
         "Content-Type: multipart/mixed; boundary=\"k1\"\r\n\r\n--k1\r\n\
-         Content-Type: text/plain; charset=utf-8\r\n\r\nHello, here is my key.\r\n--k1\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n--k1\r\n\
          Content-Type: application/pgp-keys; name=\"key.asc\"\r\n\
          Content-Disposition: attachment; filename=\"key.asc\"\r\n\r\n{}\r\n--k1--\r\n",
         String::from_utf8_lossy(attached)
             .replace("\r\n", "\n")
             .replace('\n', "\r\n")
             .trim_end()
-    );
-    let signed = signed_entity(g, signer, entity.as_bytes());
-    String::from_utf8(with_headers(from, list, &signed))
-        .unwrap()
-        .replacen("Subject: signed", &format!("Subject: join {code}"), 1)
-        .into_bytes()
+    )
+    .into_bytes()
 }
 
 #[test]
@@ -179,6 +182,122 @@ fn an_invitee_joins_with_the_key_that_signed_their_answer_and_nobody_else_does()
     );
     let copy = &rig.wait_for(&alice, "INBOX", 1, Duration::from_secs(20))[0];
     assert!(String::from_utf8_lossy(&open_copy(&ga, copy)).contains("Glad to be here."));
+}
+
+/// `mail` with its Subject "join CODE".
+fn with_join_subject(mail: Vec<u8>, code: &str) -> Vec<u8> {
+    String::from_utf8(mail)
+        .unwrap()
+        .replacen("Subject: signed", &format!("Subject: join {code}"), 1)
+        .into_bytes()
+}
+
+/// Answers that are not taken add nobody and say why: an unsigned one
+/// (its key then waits in the key inbox, with the reason), one whose key
+/// is for another address. An answer that carries its key only in an
+/// `Autocrypt` header, as Thunderbird and K-9 send it, is taken.
+#[test]
+fn an_unsigned_or_foreign_answer_adds_nobody_and_an_autocrypt_answer_joins() {
+    let rig = Rig::get();
+    let (owner, list_key) = openpgp_list("list-invite-shapes", "Shapes");
+    let (frank, gina) = (rig.unique("frank"), rig.unique("gina"));
+    let invite = |who: &str| {
+        owner.json(&["member", "invite", &owner.list, who, "--json"])["token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (code_f, code_g) = (invite(&frank), invite(&gina));
+
+    // Frank, unsigned, his key attached.
+    let gf = Gpg::new();
+    gf.generate(&format!("Frank <{frank}>"), "future-default", "never", &[]);
+    let unsigned = with_join_subject(
+        with_headers(
+            &frank,
+            &owner.list,
+            &answer_entity("Here is my key.", &gf.export(&frank)),
+        ),
+        &code_f,
+    );
+    rig.submit(&frank, Some(&frank), &[&owner.list], &unsigned);
+    // Frank again, signed by a key for another address.
+    let other = Gpg::new();
+    other.generate(
+        "Frank <frank-elsewhere@example.net>",
+        "future-default",
+        "never",
+        &[],
+    );
+    rig.submit(
+        &frank,
+        Some(&frank),
+        &[&owner.list],
+        &answer(
+            &other,
+            "frank-elsewhere@example.net",
+            &frank,
+            &owner.list,
+            &code_f,
+            &other.export("frank-elsewhere@example.net"),
+        ),
+    );
+    rig.wait_for(&owner.list, "INBOX", 2, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("2 held"), "{out}");
+    let held = owner
+        .json(&["held", "list", &owner.list, "--json"])
+        .to_string();
+    assert!(held.contains("not signed by the key it carries"), "{held}");
+    assert!(held.contains("none of the key's user IDs"), "{held}");
+    let waiting = owner.json(&["keys", "pending", &owner.list, "--json"]);
+    let waiting = waiting.as_array().unwrap();
+    assert_eq!(
+        waiting.len(),
+        1,
+        "only the key that names frank: {waiting:?}"
+    );
+    assert_eq!(waiting[0]["email"].as_str(), Some(frank.as_str()));
+    assert_eq!(waiting[0]["signed_by_it"], false);
+    assert!(
+        waiting[0]["how"]
+            .as_str()
+            .unwrap()
+            .contains("not signed by the key it carries"),
+        "{waiting:?}"
+    );
+    assert!(!owner.ok(&["member", "list", &owner.list]).contains(&frank));
+
+    // Gina: signed, her key only in an Autocrypt header.
+    let gg = Gpg::new();
+    gg.generate(&format!("Gina <{gina}>"), "future-default", "never", &[]);
+    let autocrypt = with_autocrypt(
+        with_join_subject(
+            with_headers(
+                &gina,
+                &owner.list,
+                &signed_entity(&gg, &gina, b"Content-Type: text/plain\r\n\r\nHello.\r\n"),
+            ),
+            &code_g,
+        ),
+        &gg,
+        &gina,
+    );
+    rig.submit(&gina, Some(&gina), &[&owner.list], &autocrypt);
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("1 answered"), "{out}");
+    assert!(
+        owner
+            .json(&["member", "list", &owner.list, "--json"])
+            .to_string()
+            .contains(&grouped(&fingerprint(&gg, &gina))),
+        "gina joined with the key from her Autocrypt header"
+    );
+    assert!(gg.run(&["--import"], Some(&list_key)).status.success());
+    let welcome = &rig.wait_for(&gina, "INBOX", 1, Duration::from_secs(20))[0];
+    let words = verify_signed_by_list(&gg, &open_copy(&gg, welcome), "Shapes", &owner.list);
+    assert!(String::from_utf8_lossy(&words).contains("Welcome"));
 }
 
 /// An answer whose code is the first line of its text, signed and

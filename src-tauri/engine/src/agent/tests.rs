@@ -501,14 +501,16 @@ fn a_member_whose_key_ends_soon_is_told_once_encrypted() {
 
 #[test]
 fn an_address_gets_as_many_answers_a_day_as_the_list_s_setting_says() {
-    let t = TestList::new(&[ALICE, "bob@example.org"]);
+    const BOB: &str = "bob@example.org";
+    let t = TestList::new(&[ALICE, BOB]);
     t.store()
         .set_settings(
             "list@example.org",
             &[("answers-a-day".to_string(), "2".to_string())],
         )
         .unwrap();
-    for n in 1..=3 {
+    // A flood of a hundred commands from one address...
+    for n in 1..=100 {
         t.mail.deliver(
             format!(
                 "From: {ALICE}\r\nTo: list@example.org\r\nSubject: help\r\nMessage-ID: <help{n}@example.org>\r\n\r\nhelp\r\n"
@@ -516,13 +518,23 @@ fn an_address_gets_as_many_answers_a_day_as_the_list_s_setting_says() {
             .as_bytes(),
         );
     }
+    // ...and an auto-reply that looks like one.
+    t.mail.deliver(
+        format!(
+            "From: {BOB}\r\nTo: list@example.org\r\nSubject: help\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <away@example.org>\r\n\r\nI am away.\r\n"
+        )
+        .as_bytes(),
+    );
     let l = &t.run().unwrap().lists[0];
-    assert_eq!(l.answered, 3, "all three are commands: {l:?}");
-    assert_eq!(t.mail.received(ALICE).len(), 2, "the third is not answered");
-    assert!(t.mail.received("bob@example.org").is_empty());
-    let log = t
-        .store()
-        .activity(&t.store().list("list@example.org").unwrap(), 50)
+    assert_eq!(l.answered, 100, "all hundred are commands: {l:?}");
+    assert_eq!(t.mail.received(ALICE).len(), 2, "two answers, then none");
+    assert!(
+        t.mail.received(BOB).is_empty(),
+        "an auto-reply is never answered"
+    );
+    let store = t.store();
+    let log = store
+        .activity(&store.list("list@example.org").unwrap(), 500)
         .unwrap();
     assert!(
         log.iter().any(|e| e

@@ -91,6 +91,16 @@ impl Store {
         )?)
     }
 
+    /// Makes an invitation end a second ago, as the days would.
+    #[cfg(test)]
+    pub(crate) fn end_invitation(&self, id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE invitations SET expires_at = ?1 WHERE id = ?2",
+            params![now() - 1, id],
+        )?;
+        Ok(())
+    }
+
     /// The invitation `token` opens on `list`, used or not, expired or not.
     pub fn invitation_for_token(&self, list: &List, token: &str) -> Result<Option<Invitation>> {
         Ok(self

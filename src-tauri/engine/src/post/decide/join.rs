@@ -3,7 +3,8 @@
 //! signed with that key. When the code is open, the key names the invited
 //! address and signed the mail, the invitee becomes a member with that key
 //! and is welcomed, encrypted to it. Anything else is held for an owner,
-//! who may only discard it, with the reason; nobody is added.
+//! who may only discard it, with the reason; nobody is added, and the keys
+//! it carried for its sender wait in the key inbox with that reason.
 
 use std::time::SystemTime;
 
@@ -14,13 +15,103 @@ use crate::policy::Post;
 use crate::post::deliver::notices::{self, Envelope};
 use crate::post::deliver::signed_by_list;
 use crate::post::keys::ListCrypto;
-use crate::store::{MembershipChange, Outcome, Settlement, Store, StoredKey};
+use crate::store::{MembershipChange, OfferedKey, Outcome, Settlement, Store, StoredKey};
 
 use super::AgentError;
 use super::commands::Carried;
 
+/// Takes an answer to an invitation. One that is not taken adds nobody; the
+/// keys it carried for its sender wait in the key inbox, with the reason.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn settle(
+    store: &Store,
+    list: &List,
+    post: &Post,
+    sender: &str,
+    token: &str,
+    crypto: Option<&ListCrypto>,
+    carried: Carried<'_>,
+    env: &Envelope<'_>,
+    base: Settlement,
+    owner: Option<&str>,
+) -> Result<Settlement, AgentError> {
+    let (raw, content) = (carried.raw, carried.content);
+    let settled = take(
+        store, list, post, sender, token, crypto, carried, env, base, owner,
+    )?;
+    if settled.membership.is_some() {
+        return Ok(settled);
+    }
+    let offered = refused_answer_keys(store, list, post, sender, raw, content, crypto)?
+        .into_iter()
+        .map(|(key, signed_by_it)| OfferedKey {
+            email: sender.to_string(),
+            protocol: Protocol::Openpgp,
+            how: format!(
+                "with an answer to an invitation that was not taken ({})",
+                settled.reason
+            ),
+            signed_by_it,
+            replaces: None,
+            key,
+        })
+        .collect();
+    Ok(Settlement {
+        offered_keys: offered,
+        ..settled
+    })
+}
+
+/// The usable OpenPGP keys for `sender` that a refused answer carried,
+/// not seen before, each with whether it signed the mail.
+fn refused_answer_keys(
+    store: &Store,
+    list: &List,
+    post: &Post,
+    sender: &str,
+    raw: &[u8],
+    content: Option<&[u8]>,
+    crypto: Option<&ListCrypto>,
+) -> Result<Vec<(StoredKey, bool)>, AgentError> {
+    let now = SystemTime::now();
+    let mut keys: Vec<(StoredKey, bool)> = Vec::new();
+    for (bytes, _) in super::offered::offered_keys(raw, content) {
+        let Ok(key) = MemberKey::check(&bytes, sender, now) else {
+            continue;
+        };
+        let fingerprint = key.fingerprint();
+        if store.key_known(list, sender, &fingerprint)?
+            || keys.iter().any(|(k, _)| k.fingerprint == fingerprint)
+        {
+            continue;
+        }
+        let signed_by_it = crypto.and_then(|c| c.openpgp.as_ref()).is_some_and(|pgp| {
+            matches!(
+                openpgp::unwrap(
+                    raw,
+                    &pgp.key,
+                    &[(sender.to_string(), key.clone())],
+                    post.poster(),
+                    list.settings.max_size as usize,
+                    now,
+                )
+                .signed,
+                Signed::ByMember { .. }
+            )
+        });
+        keys.push((
+            StoredKey {
+                fingerprint,
+                cert: key.to_bytes(),
+            },
+            signed_by_it,
+        ));
+    }
+    Ok(keys)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn take(
     store: &Store,
     list: &List,
     post: &Post,
@@ -238,4 +329,75 @@ fn smime_join(
         }));
     }
     Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Role;
+
+    const CODE: &str = "abcde-fgh2j-kmnpq-rstuv-wxyz2";
+
+    /// What an unsigned answer from `from` with `code` comes to.
+    fn answer(store: &Store, list: &List, from: &str, code: &str) -> Settlement {
+        let raw = format!("From: {from}\r\nSubject: join {code}\r\n\r\nHello.\r\n");
+        let post = Post::read(raw.as_bytes()).unwrap();
+        let env = Envelope {
+            to: from,
+            message_id: "<reply@example.org>",
+            date: "Thu, 3 Dec 2026 09:00:00 +0000",
+        };
+        settle(
+            store,
+            list,
+            &post,
+            from,
+            code,
+            None,
+            Carried {
+                raw: raw.as_bytes(),
+                content: None,
+            },
+            &env,
+            Settlement::default(),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn an_ended_unknown_or_foreign_code_adds_nobody_and_says_why() {
+        let (_dir, store) = crate::store::test_support::store();
+        let list = store
+            .create_list("l@example.org", "L", Protocol::Openpgp)
+            .unwrap();
+        let invitation = store
+            .create_invitation(&list, "c@example.org", "", Role::Member, CODE, 7)
+            .unwrap();
+        let refused = |s: &Settlement, why: &str| {
+            assert_eq!(s.decision, Outcome::Hold, "{}", s.reason);
+            assert!(!s.approvable, "only discarded: {}", s.reason);
+            assert!(s.membership.is_none(), "{}", s.reason);
+            assert!(s.reason.contains(why), "{}", s.reason);
+        };
+        refused(
+            &answer(&store, &list, "d@example.org", CODE),
+            "the invitation is for c@example.org",
+        );
+        refused(
+            &answer(
+                &store,
+                &list,
+                "c@example.org",
+                "zzzzz-zzzzz-zzzzz-zzzzz-zzzzz",
+            ),
+            "opens no invitation",
+        );
+        store.end_invitation(invitation.id).unwrap();
+        refused(
+            &answer(&store, &list, "c@example.org", CODE),
+            "its invitation has ended: invite them again",
+        );
+        assert!(store.members(&list).unwrap().is_empty());
+    }
 }

@@ -279,12 +279,14 @@ pub(crate) fn decide_recorded(
                 };
                 let mut replies = base.replies.clone();
                 replies.extend(found.told);
+                let mut offered_keys = base.offered_keys.clone();
+                offered_keys.extend(found.offered);
                 let settlement = Settlement {
                     signature_digest: digest,
                     signer,
                     notify_owners,
                     replies,
-                    offered_keys: found.offered,
+                    offered_keys,
                     key_change: found.rotation,
                     ..base
                 };
