@@ -26,6 +26,7 @@ test_pkgs=(
   neomutt tmux          # a member's mail client, driven headless (tests/src/neomutt.rs)
   time                  # peak memory (scripts/measure-memory.sh, tests/tests/system/owner_input.rs)
   xdotool               # answers the system's Save dialog in window tests (tests/src/window.rs)
+  zbar-tools            # reads the invitation's QR code as a phone would (window_key_inbox.rs)
 )
 
 pkgs=("${app_pkgs[@]}")

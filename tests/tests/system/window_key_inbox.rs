@@ -136,6 +136,34 @@ async fn a_key_that_came_by_mail_is_accepted_and_an_invitation_made_in_the_windo
             )
             .await?;
         screenshot(&client, "invite").await;
+        // The QR code beside it holds the very text, as a phone reads it
+        // (zbarimg stands for the camera).
+        let qr = client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[data-testid=invite-qr]"))
+            .await?;
+        client
+            .execute(
+                "document.querySelector('[data-testid=invite-qr]').scrollIntoView({block: 'center'})",
+                vec![],
+            )
+            .await?;
+        screenshot(&client, "invite-qr").await;
+        let picture = tempfile::NamedTempFile::with_suffix(".png")?;
+        std::fs::write(picture.path(), qr.screenshot().await?)?;
+        let read = std::process::Command::new("zbarimg")
+            .args(["--quiet", "--raw", "-Sbinary"])
+            .arg(picture.path())
+            .output()?;
+        let scanned = String::from_utf8_lossy(&read.stdout);
+        if scanned.trim_end() != text.trim_end() {
+            return Err(format!(
+                "the QR code reads otherwise ({}):\n{scanned}\n---\n{text}",
+                String::from_utf8_lossy(&read.stderr)
+            )
+            .into());
+        }
         Ok(())
     }
     .await;
