@@ -204,6 +204,58 @@ pub fn open_copy(g: &Gpg, copy: &[u8]) -> Vec<u8> {
     out.stdout
 }
 
+/// Decrypts a member's PGP/MIME copy with rnp, the OpenPGP library inside
+/// Thunderbird, with the member's secret key exported from their gpg:
+/// what Thunderbird would show (rnp's report of the signature included).
+pub fn rnp_decrypt(g: &Gpg, who: &str, copy: &[u8]) -> Vec<u8> {
+    use conclave_engine::mime;
+    let (head, body) = mime::split_head(copy);
+    let ct = mime::header(head, "Content-Type").unwrap_or_default();
+    assert_eq!(
+        mime::media_type(&ct),
+        "multipart/encrypted",
+        "{}",
+        String::from_utf8_lossy(copy)
+    );
+    let parts = mime::parts(body, &mime::param(&ct, "boundary").unwrap()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let secret = home.path().join("secret.asc");
+    std::fs::write(
+        &secret,
+        g.ok(&["--armor", "--passphrase", "", "--export-secret-keys", who]),
+    )
+    .unwrap();
+    let imported = Command::new("rnpkeys")
+        .arg("--homedir")
+        .arg(home.path())
+        .arg("--import")
+        .arg(&secret)
+        .output()
+        .expect("rnpkeys runs (scripts/install-deps.sh installs rnp)");
+    assert!(
+        imported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&imported.stderr)
+    );
+    let input = home.path().join("copy.asc");
+    std::fs::write(&input, mime::split_head(parts[1]).1).unwrap();
+    let out = Command::new("rnp")
+        .arg("--homedir")
+        .arg(home.path())
+        .arg("--decrypt")
+        .arg(&input)
+        .args(["--output", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rnp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Verifies, with the member's gpg, a multipart/signed entity the list
 /// signed (`name` is the list key's name); returns the signed content.
 pub fn verify_signed_by_list(g: &Gpg, signed: &[u8], name: &str, list: &str) -> Vec<u8> {

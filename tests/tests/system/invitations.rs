@@ -10,7 +10,7 @@ use std::time::Duration;
 use conclave_engine::mime;
 use rig::Rig;
 use rig::gpg::{
-    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_encrypted_post, signed_entity,
+    Gpg, encrypted_mail, gpg_to_list, open_copy, rnp_decrypt, signed_encrypted_post, signed_entity,
     verify_signed_by_list, with_autocrypt, with_headers,
 };
 use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
@@ -150,6 +150,13 @@ fn an_invitee_joins_with_the_key_that_signed_their_answer_and_nobody_else_does()
     let inner = open_copy(&g, &welcome[1]);
     let words = verify_signed_by_list(&g, &inner, "Invited", &owner.list);
     assert!(String::from_utf8_lossy(&words).contains("Welcome"));
+    // Thunderbird's library opens it too.
+    let by_rnp = rnp_decrypt(&g, &carol, &welcome[1]);
+    assert!(
+        String::from_utf8_lossy(&by_rnp).contains("Welcome"),
+        "{}",
+        String::from_utf8_lossy(&by_rnp)
+    );
 
     // The code works once.
     rig.submit(

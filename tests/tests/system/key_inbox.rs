@@ -252,6 +252,12 @@ fn a_new_key_certified_by_the_member_s_current_key_replaces_it() {
         .into_iter()
         .find(|m| String::from_utf8_lossy(m).contains("your new key"))
         .expect("the notice of the new key");
+    let by_rnp = rig::gpg::rnp_decrypt(&gd2, &new, &told);
+    assert!(
+        String::from_utf8_lossy(&by_rnp).contains("encrypts to your new key"),
+        "Thunderbird's library opens it with the new key: {}",
+        String::from_utf8_lossy(&by_rnp)
+    );
     let words = verify_signed_by_list(&gd2, &open_copy(&gd2, &told), "Certified", &owner.list);
     assert!(
         String::from_utf8_lossy(&words)

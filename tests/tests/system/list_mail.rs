@@ -5,13 +5,12 @@
 //! forgeries and Message-ID squatting, and a Gmail-like server that
 //! rewrites From.
 
-use std::process::Command;
 use std::time::Duration;
 
 use conclave_engine::mime;
 use rig::Rig;
 use rig::copy::{inner_header, note, poster_content};
-use rig::gpg::{Gpg, encrypted_mail, gpg_to_list, open_copy, signed_encrypted_post};
+use rig::gpg::{encrypted_mail, gpg_to_list, open_copy, signed_encrypted_post};
 use rig::lists::{fingerprint, gpg_member, grouped, openpgp_list};
 use rig::owner::Owner;
 
@@ -27,23 +26,6 @@ fn text(raw: &[u8]) -> String {
 
 fn local(address: &str) -> &str {
     address.split('@').next().unwrap()
-}
-
-/// The armored ciphertext of a PGP/MIME copy.
-fn ciphertext(copy: &[u8]) -> Vec<u8> {
-    let ct = header(copy, "Content-Type").unwrap();
-    assert_eq!(
-        mime::media_type(&ct),
-        "multipart/encrypted",
-        "{}",
-        text(copy)
-    );
-    let parts = mime::parts(
-        mime::split_head(copy).1,
-        &mime::param(&ct, "boundary").unwrap(),
-    )
-    .unwrap();
-    mime::split_head(parts[1]).1.to_vec()
 }
 
 /// The payload a list-signed entity carries (its first part).
@@ -70,52 +52,6 @@ fn mail(from: &str, list: &str, extra: &str, entity: &[u8]) -> Vec<u8> {
         entity,
     ]
     .concat()
-}
-
-/// Decrypts a copy with rnp, the OpenPGP library inside Thunderbird, with
-/// the member's secret key exported from their gpg.
-fn rnp_decrypt(g: &Gpg, who: &str, copy: &[u8]) -> Vec<u8> {
-    let home = tempfile::tempdir().unwrap();
-    let secret = home.path().join("secret.asc");
-    std::fs::write(
-        &secret,
-        g.ok(&["--armor", "--passphrase", "", "--export-secret-keys", who]),
-    )
-    .unwrap();
-    let imported = Command::new("rnpkeys")
-        .args([
-            "--homedir",
-            home.path().to_str().unwrap(),
-            "--import",
-            secret.to_str().unwrap(),
-        ])
-        .output()
-        .expect("rnpkeys runs (scripts/install-deps.sh installs rnp)");
-    assert!(
-        imported.status.success(),
-        "{}",
-        String::from_utf8_lossy(&imported.stderr)
-    );
-    let input = home.path().join("copy.asc");
-    std::fs::write(&input, ciphertext(copy)).unwrap();
-    let out = Command::new("rnp")
-        .args([
-            "--homedir",
-            home.path().to_str().unwrap(),
-            "--decrypt",
-            input.to_str().unwrap(),
-            "--output",
-            "-",
-        ])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rnp: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 #[test]
@@ -219,7 +155,7 @@ fn a_thunderbird_post_and_a_plain_subject_reach_members_protected_and_without_go
                 .contains("Enc: the post reached the list encrypted")
         );
         // And Thunderbird's OpenPGP library reads the same.
-        let by_rnp = text(&rnp_decrypt(&gb, &bob, copy));
+        let by_rnp = text(&rig::gpg::rnp_decrypt(&gb, &bob, copy));
         assert!(
             by_rnp.contains(&format!("Sig: good signature by {alice}")) && by_rnp.contains(&fpr),
             "{by_rnp}"
