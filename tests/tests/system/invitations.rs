@@ -380,6 +380,9 @@ fn a_request_to_join_waits_for_the_owner_and_makes_nobody_a_member() {
     let alice = rig.unique("alice");
     let _ga = member(&owner, &alice, &list_key, true);
     let (eve, zed) = (rig.unique("eve"), rig.unique("zed"));
+    // Eve's client sends her key along, in an Autocrypt header.
+    let ge = Gpg::new();
+    ge.generate(&format!("Eve <{eve}>"), "future-default", "never", &[]);
     for (from, name) in [(&eve, "Eve Example"), (&zed, "Zed"), (&alice, "Alice")] {
         let mail = String::from_utf8(rig::post(from, &owner.list, "subscribe", "Please.\r\n"))
             .unwrap()
@@ -387,8 +390,14 @@ fn a_request_to_join_waits_for_the_owner_and_makes_nobody_a_member() {
                 &format!("From: {from}"),
                 &format!("From: {name} <{from}>"),
                 1,
-            );
-        rig.submit(from, Some(from), &[&owner.list], mail.as_bytes());
+            )
+            .into_bytes();
+        let mail = if from == &eve {
+            with_autocrypt(mail, &ge, &eve)
+        } else {
+            mail
+        };
+        rig.submit(from, Some(from), &[&owner.list], &mail);
     }
     rig.wait_for(&owner.list, "INBOX", 3, Duration::from_secs(20));
     let out = owner.run_once();
@@ -413,6 +422,13 @@ fn a_request_to_join_waits_for_the_owner_and_makes_nobody_a_member() {
     assert!(asked.to_string().contains("Eve Example"), "{asked}");
     let members = owner.ok(&["member", "list", &owner.list]);
     assert!(!members.contains(&eve), "a request makes nobody a member");
+    // Her key waits in the key inbox, for when she is a member.
+    let waiting = owner.json(&["keys", "pending", &owner.list, "--json"]);
+    assert_eq!(
+        waiting[0]["fingerprint"].as_str(),
+        Some(grouped(&fingerprint(&ge, &eve)).as_str()),
+        "{waiting}"
+    );
 
     owner.ok(&["member", "invite", &owner.list, &eve]);
     owner.ok(&["member", "dismiss", &owner.list, &zed]);

@@ -188,12 +188,13 @@ pub(crate) fn decide_recorded(
                         _ => &[],
                     };
                     let plan = plan(list, crypto, recipients, judged.arrived_encrypted);
-                    // Keys that came with it: not with a command (an
-                    // invitation's answer has its own rules), nor with
-                    // automated mail.
+                    // Keys that came with it, also with a command ("key"
+                    // or "subscribe" with the sender's key attached); not
+                    // with an invitation's answer, which has its own rules,
+                    // nor with automated mail.
                     let found = match (&decision, post.poster()) {
                         (
-                            Decision::Command(_)
+                            Decision::Command(policy::ListCommand::Join { .. })
                             | Decision::Hold(policy::HoldReason::Automated { .. })
                             | Decision::Discard(policy::DiscardReason::Loop),
                             _,
