@@ -44,11 +44,17 @@ impl Gpg {
         let mut child = cmd
             .spawn()
             .expect("gpg runs (scripts/test.sh installs gnupg)");
-        if let Some(input) = stdin {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(input).unwrap();
-        }
-        child.wait_with_output().unwrap()
+        // Written from a thread of its own: gpg writes while it reads, and a
+        // large input would fill both pipes with neither side reading.
+        std::thread::scope(|scope| {
+            if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+                scope.spawn(move || {
+                    use std::io::Write;
+                    pipe.write_all(input).unwrap();
+                });
+            }
+            child.wait_with_output().unwrap()
+        })
     }
 
     pub fn ok(&self, args: &[&str]) -> Vec<u8> {

@@ -8,7 +8,8 @@ use conclave_engine::mime;
 use rig::Rig;
 use rig::copy::{inner_header, note, poster_content};
 use rig::gpg::{
-    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_entity, signed_entity_with, with_headers,
+    Gpg, encrypted_mail, gpg_to_list, open_copy, signed_encrypted_post, signed_entity,
+    signed_entity_with, verify_signed_by_list, with_headers,
 };
 use rig::lists::{fingerprint, gpg_member as member, grouped, openpgp_list};
 use rig::owner::Owner;
@@ -572,4 +573,93 @@ fn anyone_gets_the_list_s_key_by_mail_signed_and_a_few_times_a_day() {
         log.contains("not answered, the list wrote to them 3 times"),
         "{log}"
     );
+}
+
+/// A post with a 1 MiB attachment reaches members whose key packets have
+/// different lengths (Cv25519; RSA-2048; two RSA-2048 encryption
+/// subkeys): the shared part of the copies is written in base64 once and
+/// each member's key packet in front of it, so the join falls at each of
+/// the three places a base64 group can. Each member's gpg and rnp (inside
+/// Thunderbird) open their copy to the very same content, with the
+/// attachment whole and the list's signature good.
+#[test]
+fn a_large_post_reaches_members_of_every_key_packet_length_whole() {
+    let rig = Rig::get();
+    let (owner, list_key) = openpgp_list("list-large", "Large");
+    let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
+    let ga = member(&owner, &alice, &list_key, true);
+    let keyed = |who: &str, subkeys: usize| {
+        let g = Gpg::new();
+        let fpr = g.generate(&format!("Member <{who}>"), "rsa2048", "never", &[]);
+        for _ in 1..subkeys {
+            g.ok(&[
+                "--passphrase",
+                "",
+                "--quick-add-key",
+                &fpr,
+                "rsa2048",
+                "encr",
+                "never",
+            ]);
+        }
+        assert!(g.run(&["--import"], Some(&list_key)).status.success());
+        let file = g.home.path().join("key.asc");
+        std::fs::write(&file, g.export(who)).unwrap();
+        owner.ok(&[
+            "member",
+            "add",
+            &owner.list,
+            who,
+            "--key",
+            file.to_str().unwrap(),
+        ]);
+        g
+    };
+    let gb = keyed(&bob, 1);
+    let gc = keyed(&carol, 2);
+
+    // Bytes that do not compress (xorshift), so the copies are large too.
+    let mut x = 2_463_534_242u32;
+    let attachment: Vec<u8> = (0..1024 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    let encoded = conclave_engine::crypto::shared_text::lines(&attachment, 76);
+    let entity = [
+        b"Content-Type: multipart/mixed; boundary=\"big\"\r\n\r\n--big\r\n\
+          Content-Type: text/plain; charset=utf-8\r\n\r\nThe minutes, attached.\r\n--big\r\n\
+          Content-Type: application/octet-stream; name=\"minutes.bin\"\r\n\
+          Content-Transfer-Encoding: base64\r\n\r\n"
+            .as_slice(),
+        &encoded,
+        b"--big--\r\n",
+    ]
+    .concat();
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&owner.list],
+        &signed_encrypted_post(&ga, &alice, &owner.list, &entity),
+    );
+    rig.wait_for(&owner.list, "INBOX", 1, Duration::from_secs(20));
+    let out = owner.run_once();
+    assert!(
+        out.contains("1 distributed") && out.contains("3 sent"),
+        "{out}"
+    );
+
+    for (who, g) in [(&alice, &ga), (&bob, &gb), (&carol, &gc)] {
+        let copy = &rig.wait_for(who, "INBOX", 1, Duration::from_secs(30))[0];
+        let by_gpg = open_copy(g, copy);
+        let by_rnp = rig::gpg::rnp_decrypt(g, who, copy);
+        assert!(by_gpg == by_rnp, "{who}: gpg and rnp read the same copy");
+        let content = poster_content(&verify_signed_by_list(g, &by_gpg, "Large", &owner.list));
+        let text = String::from_utf8_lossy(&content).replace("\r\n", "");
+        let flat = String::from_utf8_lossy(&encoded).replace("\r\n", "");
+        assert!(text.contains(&flat), "{who}: the attachment came whole");
+    }
 }

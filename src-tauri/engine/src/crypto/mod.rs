@@ -4,6 +4,7 @@
 //! here, before anything is stored or used.
 
 pub mod openpgp;
+pub mod shared_text;
 pub mod smime;
 
 /// "ABCD 1234 …": a fingerprint (hex) as people read it aloud and compare

@@ -1,6 +1,7 @@
 //! OpenPGP with sequoia-openpgp under its StandardPolicy: the list's own key
 //! ([`ListKey`]) and the members' certificates ([`MemberKey`]).
 
+mod armor_crc;
 mod list_key;
 mod member_key;
 pub mod passphrase;

@@ -9,7 +9,9 @@ use pgp::serialize::stream::{Armorer, Encryptor, LiteralWriter, Message, Signer}
 use pgp::types::HashAlgorithm;
 use sequoia_openpgp as pgp;
 
+use super::armor_crc::{self, SharedCrc};
 use super::{ListKey, MemberKey, OpenPgpError, policy};
+use crate::crypto::shared_text::SharedText;
 use crate::mime;
 
 fn failed(e: impl std::fmt::Display) -> OpenPgpError {
@@ -80,8 +82,14 @@ pub fn sign_entity(content: &[u8], list_key: &ListKey) -> Result<Vec<u8>, OpenPg
 /// and no copy names another member's key.
 pub struct SharedPayload {
     session_key: pgp::crypto::SessionKey,
-    encrypted: Vec<u8>,
+    /// The encrypted data packet, and its armor lines made once.
+    encrypted: SharedText,
+    /// Its share of every copy's armor checksum.
+    crc: SharedCrc,
 }
+
+/// Characters per armor line (RFC 9580 6.1: at most 76; gpg writes 64).
+const ARMOR_LINE: usize = 64;
 
 const SYMMETRIC: pgp::types::SymmetricAlgorithm = pgp::types::SymmetricAlgorithm::AES256;
 
@@ -106,17 +114,20 @@ impl SharedPayload {
         }
         Ok(SharedPayload {
             session_key,
-            encrypted,
+            crc: SharedCrc::new(&encrypted),
+            encrypted: SharedText::new(encrypted, ARMOR_LINE),
         })
     }
 
-    /// One member's copy: a multipart/encrypted entity.
+    /// One member's copy: a multipart/encrypted entity, the member's key
+    /// packet in front of the shared encrypted data. Only the key packet
+    /// is armored anew; the shared armor lines are copied.
     pub fn copy_for(&self, member: &MemberKey) -> Result<Vec<u8>, OpenPgpError> {
         use pgp::packet::PKESK;
         use pgp::packet::pkesk::PKESK3;
         use pgp::serialize::Marshal;
         let p = policy();
-        let mut binary = Vec::with_capacity(self.encrypted.len() + 600);
+        let mut binary = Vec::with_capacity(600);
         let mut count = 0;
         for ka in member
             .cert()
@@ -139,15 +150,10 @@ impl SharedPayload {
                 "the member's key has no valid encryption subkey".into(),
             ));
         }
-        binary.extend_from_slice(&self.encrypted);
-        let mut ciphertext = Vec::with_capacity(binary.len() * 4 / 3 + 200);
-        {
-            let mut armored =
-                armor::Writer::new(&mut ciphertext, armor::Kind::Message).map_err(failed)?;
-            armored.write_all(&binary).map_err(failed)?;
-            armored.finalize().map_err(failed)?;
-        }
-        Ok(encrypted_entity(&ciphertext))
+        Ok(encrypted_entity(
+            &self.encrypted.lines_after(&binary),
+            &armor_crc::footer(self.crc.after(&binary)),
+        ))
     }
 }
 
@@ -156,22 +162,33 @@ pub fn encrypt_entity(entity: &[u8], member: &MemberKey) -> Result<Vec<u8>, Open
     SharedPayload::new(entity)?.copy_for(member)
 }
 
-/// RFC 3156 multipart/encrypted around armored ciphertext.
-fn encrypted_entity(ciphertext: &[u8]) -> Vec<u8> {
-    let boundary = mime::new_boundary(ciphertext);
-    let mut out = Vec::with_capacity(ciphertext.len() + 400);
+/// RFC 3156 multipart/encrypted around an armored message whose base64
+/// lines (CRLF) are `lines` and whose checksum line is `footer`.
+fn encrypted_entity(lines: &[u8], footer: &str) -> Vec<u8> {
+    // The boundary need not be searched for in the copy: a delimiter line
+    // starts with "--", which no base64 line does, and this one cannot be
+    // taken for the armor's "-----BEGIN" or "-----END" lines.
+    let boundary = format!(
+        "=_conclave_{}",
+        &crate::store::sha256_hex(&lines[..lines.len().min(96)])[..24]
+    );
+    let mut out = Vec::with_capacity(lines.len() + 600);
     out.extend_from_slice(
         format!(
             "Content-Type: multipart/encrypted;\r\n protocol=\"application/pgp-encrypted\";\r\n boundary=\"{boundary}\"\r\n\r\n\
              This is an OpenPGP/MIME encrypted message (RFC 4880 and 3156)\r\n--{boundary}\r\n\
              Content-Type: application/pgp-encrypted\r\nContent-Description: PGP/MIME version identification\r\n\r\nVersion: 1\r\n\r\n\
              --{boundary}\r\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\r\n\
-             Content-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n"
+             Content-Description: OpenPGP encrypted message\r\nContent-Disposition: inline; filename=\"encrypted.asc\"\r\n\r\n\
+             -----BEGIN PGP MESSAGE-----\r\n\r\n"
         )
         .as_bytes(),
     );
-    out.extend_from_slice(&mime::crlf(ciphertext));
-    out.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    out.extend_from_slice(lines);
+    out.extend_from_slice(footer.as_bytes());
+    out.extend_from_slice(
+        format!("-----END PGP MESSAGE-----\r\n\r\n--{boundary}--\r\n").as_bytes(),
+    );
     out
 }
 

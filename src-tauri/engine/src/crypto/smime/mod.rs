@@ -273,13 +273,7 @@ fn pkcs7_certs(p7: &openssl::pkcs7::Pkcs7Ref) -> Result<Vec<X509>, SmimeError> {
 
 /// Base64 with lines of 76 characters and CRLF, as mail carries it.
 pub(crate) fn base64_lines(data: &[u8]) -> Vec<u8> {
-    let text = openssl::base64::encode_block(data);
-    let mut out = Vec::with_capacity(text.len() + text.len() / 38 + 2);
-    for line in text.as_bytes().chunks(76) {
-        out.extend_from_slice(line);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    crate::crypto::shared_text::lines(data, 76)
 }
 
 pub(crate) fn unbase64(text: &[u8]) -> Result<Vec<u8>, String> {

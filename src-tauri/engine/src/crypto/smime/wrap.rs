@@ -13,6 +13,7 @@ use openssl::cms::{CMSOptions, CmsContentInfo};
 
 use super::der::{self, Tlv};
 use super::{ListKey, MemberCert, SmimeError, base64_lines, failed};
+use crate::crypto::shared_text::SharedText;
 use crate::mime;
 
 /// The content cipher of a member's copy.
@@ -89,18 +90,26 @@ fn cipher_parts(cipher: Cipher) -> (openssl::symm::Cipher, &'static str) {
     }
 }
 
+/// Characters per base64 line in MIME (RFC 2045 6.8).
+const MIME_LINE: usize = 76;
+
 /// The MIME entity that carries an enveloped CMS message.
 fn pkcs7_mime(kind: &str, der: &[u8]) -> Result<Vec<u8>, SmimeError> {
-    let mut out = Vec::with_capacity(der.len() * 4 / 3 + der.len() / 38 + 300);
-    write!(
-        out,
+    Ok(pkcs7_mime_lines(kind, &base64_lines(der)))
+}
+
+/// The MIME entity that carries an enveloped CMS message whose base64
+/// lines (CRLF) are `lines`.
+fn pkcs7_mime_lines(kind: &str, lines: &[u8]) -> Vec<u8> {
+    let head = format!(
         "Content-Type: application/pkcs7-mime; smime-type={kind}; name=\"smime.p7m\"\r\n\
          Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\
          Content-Description: S/MIME Encrypted Message\r\n\r\n"
-    )
-    .map_err(failed)?;
-    out.extend_from_slice(&base64_lines(der));
-    Ok(out)
+    );
+    let mut out = Vec::with_capacity(head.len() + lines.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(lines);
+    out
 }
 
 /// One entity enveloped once for several members: OpenSSL encrypts the
@@ -119,8 +128,9 @@ pub struct SharedPayload {
     /// originatorInfo, if OpenSSL wrote one.
     originator: Option<Vec<u8>>,
     /// Everything after the recipient infos: the encrypted content and, for
-    /// GCM, the authenticated attributes and the tag.
-    rest: Vec<u8>,
+    /// GCM, the authenticated attributes and the tag; with its base64
+    /// lines made once for all copies.
+    rest: SharedText,
     /// Whether `rest` carries unprotectedAttrs (EnvelopedData).
     unprotected: bool,
     /// Each member's RecipientInfo, by lowercased address.
@@ -236,7 +246,10 @@ impl SharedPayload {
             content_type: content_type.whole.to_vec(),
             version: version.whole.to_vec(),
             originator,
-            rest: rest.iter().flat_map(|t| t.whole.iter().copied()).collect(),
+            rest: SharedText::new(
+                rest.iter().flat_map(|t| t.whole.iter().copied()).collect(),
+                MIME_LINE,
+            ),
             unprotected,
             recipients,
         })
@@ -273,17 +286,18 @@ impl SharedPayload {
             ]
         };
         // Headers first, then the one copy of the large shared part.
+        let rest = self.rest.bytes();
         let set = der::header(0x31, info.len());
         let originator = self.originator.as_deref().unwrap_or_default();
-        let inner = version.len() + originator.len() + set.len() + info.len() + self.rest.len();
+        let inner = version.len() + originator.len() + set.len() + info.len() + rest.len();
         let data = der::header(0x30, inner);
         let explicit = der::header(0xa0, data.len() + inner);
         let outer = der::header(
             0x30,
             self.content_type.len() + explicit.len() + data.len() + inner,
         );
-        let parts: [&[u8]; 10] = [
-            &outer,
+        let own = [
+            &outer[..],
             &self.content_type,
             &explicit,
             &data,
@@ -291,10 +305,14 @@ impl SharedPayload {
             originator,
             &set,
             info,
-            &self.rest,
-            &[],
-        ];
-        Some(pkcs7_mime(self.kind, &parts.concat()))
+        ]
+        .concat();
+        // Only the member's own part is encoded anew; the shared part's
+        // base64 lines are copied.
+        Some(Ok(pkcs7_mime_lines(
+            self.kind,
+            &self.rest.lines_after(&own),
+        )))
     }
 }
 
