@@ -31,7 +31,7 @@ impl SharedText {
     /// `bytes` to be written in lines of `line` characters (a multiple of
     /// four: OpenPGP armor uses 64, MIME 76).
     pub fn new(bytes: Vec<u8>, line: usize) -> SharedText {
-        debug_assert!(line % 4 == 0 && line > 0);
+        debug_assert!(line.is_multiple_of(4) && line > 0);
         SharedText {
             bytes,
             line,
