@@ -12,9 +12,11 @@
 //! instance is per data folder, so a demo neither reaches a running app nor
 //! is swallowed by one.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use conclave_engine::agent::Agent;
 use conclave_engine::demo::{Demo, POST_EVERY};
@@ -39,22 +41,42 @@ pub fn asked_for(mut args: impl Iterator<Item = String>) -> bool {
     args.any(|a| a == DEMO_ARG)
 }
 
+/// The file each running demo holds locked in its folder: a folder whose
+/// lock nobody holds was left by a demo that could not clean up (killed
+/// outright, or the machine went down).
+const LOCK_FILE: &str = "demo.lock";
+
+/// A demo folder younger than this is never taken for a leftover: its demo
+/// may be starting and not yet hold its lock.
+const LEFTOVER_AGE: Duration = Duration::from_secs(60);
+
 /// The demo's data folder, removed when the app ends.
-pub struct DemoFolder(Mutex<Option<tempfile::TempDir>>);
+pub struct DemoFolder {
+    dir: Mutex<Option<tempfile::TempDir>>,
+    /// Locked while the demo runs (see [`LOCK_FILE`]).
+    _lock: File,
+}
 
 impl DemoFolder {
     /// A fresh folder in the system's temporary folder, readable by this
-    /// user alone.
+    /// user alone. Folders left by demos that ended without cleaning up go
+    /// first.
     pub fn new() -> Result<DemoFolder, String> {
+        let parent = std::env::temp_dir();
+        sweep_leftovers(&parent, LEFTOVER_AGE);
+        DemoFolder::new_in(&parent)
+    }
+
+    fn new_in(parent: &Path) -> Result<DemoFolder, String> {
         let failed = |e: std::io::Error| {
             format!(
                 "cannot make the demo's folder in {} ({e}): check that the temporary folder (TMPDIR) can be written to",
-                std::env::temp_dir().display()
+                parent.display()
             )
         };
         let dir = tempfile::Builder::new()
             .prefix(FOLDER_PREFIX)
-            .tempdir()
+            .tempdir_in(parent)
             .map_err(failed)?;
         #[cfg(unix)]
         {
@@ -62,11 +84,17 @@ impl DemoFolder {
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
                 .map_err(failed)?;
         }
-        Ok(DemoFolder(Mutex::new(Some(dir))))
+        let lock = File::create(dir.path().join(LOCK_FILE)).map_err(failed)?;
+        lock.try_lock()
+            .map_err(|e| failed(std::io::Error::other(e)))?;
+        Ok(DemoFolder {
+            dir: Mutex::new(Some(dir)),
+            _lock: lock,
+        })
     }
 
     pub fn path(&self) -> Option<PathBuf> {
-        self.0
+        self.dir
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
@@ -75,11 +103,51 @@ impl DemoFolder {
 
     /// Removes the folder and everything in it (the database among them).
     pub fn remove(&self) {
-        if let Some(dir) = self.0.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(dir) = self.dir.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let path = dir.path().to_path_buf();
             if let Err(e) = dir.close() {
                 eprintln!(
                     "conclave: cannot remove the demo's folder {} ({e}): delete it by hand",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// Whether `dir`, a demo folder, was left by a demo that has ended: older
+/// than `age`, and its lock file held by nobody (or never made).
+fn left_over(dir: &Path, age: Duration) -> bool {
+    let old = std::fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().is_ok_and(|e| e >= age));
+    if !old {
+        return false;
+    }
+    match File::open(dir.join(LOCK_FILE)) {
+        Ok(f) => f.try_lock().is_ok(),
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// Removes the demo folders in `parent` that ended demos left behind. What
+/// they hold cannot be read anyway: its database key was only ever in the
+/// memory of the demo that made it.
+fn sweep_leftovers(parent: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(FOLDER_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        if ours && left_over(&path, age) {
+            if let Err(e) = std::fs::remove_dir_all(&path) {
+                eprintln!(
+                    "conclave: cannot remove {}, left by an earlier demo ({e})",
                     path.display()
                 );
             }
@@ -236,5 +304,31 @@ mod tests {
         assert!(!path.exists());
         assert_eq!(folder.path(), None);
         folder.remove();
+    }
+
+    #[test]
+    fn a_folder_left_by_an_ended_demo_goes_and_a_running_ones_stays() {
+        let parent = tempfile::tempdir().unwrap();
+        let running = DemoFolder::new_in(parent.path()).unwrap();
+        let ended = DemoFolder::new_in(parent.path()).unwrap();
+        let ended_path = ended.path().unwrap();
+        // Killed outright: its lock went with it, its folder stayed.
+        let kept = ended.dir.lock().unwrap().take().map(|d| d.keep());
+        assert_eq!(kept.as_ref(), Some(&ended_path));
+        drop(ended);
+        let never_locked = parent.path().join(format!("{FOLDER_PREFIX}killed-at-once"));
+        std::fs::create_dir(&never_locked).unwrap();
+        let someone_elses = parent.path().join("conclave-data");
+        std::fs::create_dir(&someone_elses).unwrap();
+
+        // Young folders are left alone: their demo may be starting.
+        sweep_leftovers(parent.path(), LEFTOVER_AGE);
+        assert!(ended_path.exists() && never_locked.exists());
+
+        sweep_leftovers(parent.path(), Duration::ZERO);
+        assert!(!ended_path.exists(), "left by an ended demo");
+        assert!(!never_locked.exists(), "never locked, and old");
+        assert!(running.path().unwrap().exists(), "its demo runs");
+        assert!(someone_elses.exists(), "not a demo's");
     }
 }

@@ -94,7 +94,8 @@ fn demo_processes(scratch: &Path) -> Vec<u32> {
 }
 
 /// Conclave's items in the test's keychain, as `secret-tool` lists them
-/// (nothing when there are none).
+/// (nothing when there are none). Other tests share the keychain: look for
+/// the demo's own names in it.
 fn keychain_items() -> String {
     let out = Command::new("secret-tool")
         .args(["search", "--all", "service", "org.conclave.app"])
@@ -155,6 +156,29 @@ async fn scroll_to(client: &Client, testid: &str) {
         "document.querySelector('[data-testid={testid}]')?.scrollIntoView({{block: 'center'}})"
     );
     let _ = client.execute(&script, vec![]).await;
+}
+
+/// What in the keychain would be the demo's: its list's secrets, or the
+/// key of its database (`database/<id>`, the id read from the demo's
+/// folder while it ran).
+fn demo_in_keychain(database_ids: &[String]) -> Vec<String> {
+    let items = keychain_items();
+    std::iter::once(DEMO_LIST.to_string())
+        .chain(database_ids.iter().map(|id| format!("database/{id}")))
+        .filter(|name| items.contains(name.as_str()))
+        .collect()
+}
+
+/// The id of the database in a data folder (not a secret; its key is).
+fn database_id(data_dir: &Path) -> Result<String, String> {
+    std::fs::read_to_string(data_dir.join("database-key-id"))
+        .map(|id| id.trim().to_string())
+        .map_err(|e| {
+            format!(
+                "the demo's folder {} has no database: {e}",
+                data_dir.display()
+            )
+        })
 }
 
 /// Whether an X window titled `title` is shown (xdotool, on the test's
@@ -259,18 +283,19 @@ async fn the_demo_shows_posts_a_held_post_and_a_bouncing_member_then_leaves_noth
         shown.unwrap_or_else(|e| panic!("the app's first start shows the wizard: {e}"));
     }
     let ordinary = left_behind(plain.path());
-    // The ordinary run put its database key there; the demo adds nothing.
-    let keychain_before = keychain_items();
 
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("data");
     let started = Instant::now();
     let (driver, client) = open_window_with_args(&data, scratch.path(), &["--demo"]).await;
     let seen = watch_the_demo(&client, started).await;
-    let folder_while_running = seen
-        .as_ref()
-        .ok()
-        .map(|s| (s.data_dir.clone(), s.data_dir.is_dir()));
+    let folder_while_running = seen.as_ref().ok().map(|s| {
+        (
+            s.data_dir.clone(),
+            s.data_dir.is_dir(),
+            database_id(&s.data_dir),
+        )
+    });
     // Closing the demo's window (as its close button does) ends the demo,
     // unlike the app's, which stays in the tray. The window goes with the
     // app, so the answer may never come.
@@ -296,7 +321,8 @@ async fn the_demo_shows_posts_a_held_post_and_a_bouncing_member_then_leaves_noth
         "{:?}",
         seen.banner
     );
-    let (folder, was_there) = folder_while_running.unwrap();
+    let (folder, was_there, id) = folder_while_running.unwrap();
+    let id = id.unwrap_or_else(|e| panic!("{e}"));
     assert!(
         was_there && folder.starts_with(scratch.path().join("tmp")),
         "the demo works in a temporary folder of its own, not {}",
@@ -313,8 +339,8 @@ async fn the_demo_shows_posts_a_held_post_and_a_bouncing_member_then_leaves_noth
         "the demo never touches the owner's data folder"
     );
     assert_eq!(
-        keychain_items(),
-        keychain_before,
+        demo_in_keychain(&[id]),
+        Vec::<String>::new(),
         "the demo keeps nothing in the keychain"
     );
     let demo_left = left_behind(scratch.path());
@@ -342,10 +368,9 @@ async fn the_first_start_offers_the_demo_which_ends_cleanly_when_told_to() {
     let data = scratch.path().join("data");
     let _end = EndDemos(scratch.path().to_path_buf());
     let (_driver, client) = open_window(&data, scratch.path()).await;
-    let mut keychain_before = String::new();
+    let mut ids = Vec::new();
     let result = async {
         wait_for_all(&client, "[data-testid=try-demo]", 30, |b| b.len() == 1).await?;
-        keychain_before = keychain_items();
         screenshot(&client, "demo-first-start").await;
         click(&client, "try-demo").await?;
         wait_for_all(&client, "[data-testid=try-demo-note]", 10, |_| true).await?;
@@ -355,6 +380,15 @@ async fn the_first_start_offers_the_demo_which_ends_cleanly_when_told_to() {
         })
         .await?;
         wait_until("the demo's window", 20, || window_titled("Conclave demo")).await?;
+        wait_until("the demo's database", 20, || {
+            demo_folders(scratch.path())
+                .iter()
+                .all(|f| database_id(f).is_ok())
+        })
+        .await?;
+        for folder in demo_folders(scratch.path()) {
+            ids.push(database_id(&folder)?);
+        }
         screenshot(&client, "demo-started-from-the-app").await;
         Ok::<_, String>(note)
     }
@@ -385,8 +419,8 @@ async fn the_first_start_offers_the_demo_which_ends_cleanly_when_told_to() {
         "the app that started the demo goes on"
     );
     assert_eq!(
-        keychain_items(),
-        keychain_before,
+        demo_in_keychain(&ids),
+        Vec::<String>::new(),
         "the demo keeps nothing in the keychain"
     );
 }
