@@ -144,13 +144,14 @@ fn sweep_leftovers(parent: &Path, age: Duration) {
             .to_string_lossy()
             .starts_with(FOLDER_PREFIX)
             && entry.file_type().is_ok_and(|t| t.is_dir());
-        if ours && left_over(&path, age) {
-            if let Err(e) = std::fs::remove_dir_all(&path) {
-                eprintln!(
-                    "conclave: cannot remove {}, left by an earlier demo ({e})",
-                    path.display()
-                );
-            }
+        if ours
+            && left_over(&path, age)
+            && let Err(e) = std::fs::remove_dir_all(&path)
+        {
+            eprintln!(
+                "conclave: cannot remove {}, left by an earlier demo ({e})",
+                path.display()
+            );
         }
     }
 }
