@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime};
 use crate::crypto::openpgp::{self, KeyAlgo, ListKey, MemberKey};
 use crate::fake_mail::FakeMail;
 use crate::model::{Account, Endpoint, List, Protocol, Role, TlsMode};
-use crate::secrets::{self, SecretError, SecretKind};
+use crate::secrets::{self, SecretError, SecretKind, Sensitive};
 use crate::store::{Store, StoreError, StoredKey};
 use crate::transport::smtp::SendOutcome;
 
@@ -240,8 +240,14 @@ impl Demo {
         // The window's own commands (showing, renewing the list key) read
         // the keychain; in a demo process that is memory. Never the owner's
         // keychain: set_up refused above unless secrets stay in memory.
+        // The account's passwords are there too, so that what would log in
+        // to the real servers (testing the account, mailing an invitation)
+        // fails where it would send: at servers that do not exist.
         if secrets::all_in_memory() {
             secrets::store(DEMO_LIST, SecretKind::OpenPgpListKey, key.to_keychain()).await?;
+            for kind in [SecretKind::ImapPassword, SecretKind::SmtpPassword] {
+                secrets::store(DEMO_LIST, kind, Sensitive::new("demo".into())).await?;
+            }
         }
         let run_id = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
