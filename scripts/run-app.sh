@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds and starts the Conclave window and its tray icon on a Debian/Ubuntu
-# desktop, installing what is missing first.
+# desktop, installing what is missing first. `scripts/run-app.sh --demo`
+# starts the demo list instead of your lists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh app
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
-exec cargo run -p conclave --release
+# Arguments go to the app: `--demo` starts the demo list.
+exec cargo run -p conclave --release -- "$@"

@@ -44,6 +44,7 @@ fn main() {
         "decide_pending_key",
         "join_requests",
         "dismiss_join_request",
+        "start_demo",
     ]);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri build step failed");

@@ -6,6 +6,7 @@ mod activity_cmds;
 #[cfg(test)]
 mod bindings;
 mod commands;
+pub mod demo;
 mod held_cmds;
 mod inbox_cmds;
 mod keep_cmds;
@@ -103,6 +104,16 @@ fn on_tray(app: &AppHandle, action: TrayAction) {
 /// reports. The first look only sets the baseline: what was held before
 /// the app started was told then, or is in the window.
 fn observer(data_dir: PathBuf) -> impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static {
+    let demo = |notice: notify::Notice, status: &AgentStatus| {
+        if status.demo {
+            notify::Notice {
+                title: format!("Demo: {}", notice.title),
+                ..notice
+            }
+        } else {
+            notice
+        }
+    };
     let last: Mutex<Option<notify::Snapshot>> = Mutex::new(None);
     move |app, status, working| {
         let lists = match conclave_engine::store::Store::open(&data_dir)
@@ -121,7 +132,7 @@ fn observer(data_dir: PathBuf) -> impl Fn(&AppHandle, &AgentStatus, bool) + Send
         let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(before) = last.as_ref() {
             for notice in notify::news(before, &now) {
-                notify::show(app, &notice);
+                notify::show(app, &demo(notice, status));
             }
         }
         *last = Some(now);
@@ -155,11 +166,35 @@ fn single_instance(data_dir: &Path) -> tauri::plugin::TauriPlugin<tauri::Wry> {
     builder.build()
 }
 
+/// The window's title in the demo.
+const DEMO_TITLE: &str = "Conclave demo: nothing here is real and nothing is sent";
+
 /// Starts the app; returns when the user chooses Quit.
 pub fn run() {
-    let data_dir = conclave_engine::paths::data_dir(None);
-    let watch = Arc::new(Watch::default());
     let in_tray = login::started_in_tray(std::env::args());
+    let demo_folder = if demo::asked_for(std::env::args()) {
+        // Before anything opens a store: the demo's database key and list
+        // key must never reach the owner's keychain.
+        conclave_engine::secrets::keep_secrets_in_memory();
+        match demo::DemoFolder::new() {
+            Ok(folder) => Some(Arc::new(folder)),
+            Err(e) => {
+                eprintln!("conclave: {e}");
+                std::process::exit(1);
+            }
+        }
+    } else {
+        None
+    };
+    let data_dir = match demo_folder.as_ref().and_then(|f| f.path()) {
+        Some(folder) => folder,
+        None => conclave_engine::paths::data_dir(None),
+    };
+    let watch = Arc::new(match demo_folder {
+        Some(_) => Watch::for_demo(),
+        None => Watch::default(),
+    });
+    let folder_at_exit = demo_folder.clone();
     let app = tauri::Builder::default()
         // First, so that a second start goes no further.
         .plugin(single_instance(&data_dir))
@@ -216,29 +251,45 @@ pub fn run() {
             wizard_cmds::check_new_list,
             wizard_cmds::test_account,
             wizard_cmds::preview_list_key,
-            wizard_cmds::create_list
+            wizard_cmds::create_list,
+            demo::start_demo
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;
             // The window starts hidden (tauri.conf.json) so that a start at
             // login does not flash it.
-            if !in_tray {
+            if !in_tray || watch.demo() {
                 open_window(app.handle());
             }
-            let agent = Agent::new(data_dir.clone());
             let handle = app.handle().clone();
-            let shown = data_dir.display().to_string();
             let observe = observer(data_dir.clone());
-            tauri::async_runtime::spawn(watch::run(handle, agent, watch, shown, observe));
+            if watch.demo() {
+                if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+                    let _ = window.set_title(DEMO_TITLE);
+                }
+                demo::end_on_signals(&handle);
+                demo::start(handle, data_dir.clone(), watch, observe);
+            } else {
+                let agent = Agent::new(data_dir.clone());
+                let shown = data_dir.display().to_string();
+                tauri::async_runtime::spawn(watch::run(handle, agent, watch, shown, observe));
+            }
             Ok(())
         })
         .on_window_event(|window, event| {
             if let WindowEvent::CloseRequested { api, .. } = event {
-                let quitting = window.state::<Shell>().watch.quitting();
-                if shell::on_close_requested(quitting) == CloseDecision::HideToTray {
-                    api.prevent_close();
-                    let _ = window.hide();
-                    on_hidden(window.app_handle(), &window.state::<Shell>().data_dir);
+                let watch = &window.state::<Shell>().watch;
+                match shell::on_close_requested(watch.quitting(), watch.demo()) {
+                    CloseDecision::HideToTray => {
+                        api.prevent_close();
+                        let _ = window.hide();
+                        on_hidden(window.app_handle(), &window.state::<Shell>().data_dir);
+                    }
+                    CloseDecision::Quit => {
+                        watch.set_quitting();
+                        window.app_handle().exit(0);
+                    }
+                    CloseDecision::Close => {}
                 }
             }
         })
@@ -250,11 +301,19 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|_app, event| {
-        if let RunEvent::ExitRequested { code, api, .. } = event
-            && shell::on_exit_requested(code) == ExitDecision::KeepRunning
+    app.run(move |app, event| match event {
+        RunEvent::ExitRequested { code, api, .. }
+            if shell::on_exit_requested(code) == ExitDecision::KeepRunning =>
         {
             api.prevent_exit();
         }
+        // The last moment of the process: the demo's folder goes with it.
+        RunEvent::Exit => {
+            if let Some(folder) = &folder_at_exit {
+                app.state::<Shell>().watch.set_quitting();
+                folder.remove();
+            }
+        }
+        _ => {}
     });
 }

@@ -2,7 +2,7 @@
 //! without the owner thinking of it. Started that way, the app goes straight
 //! to the tray (the argument below) instead of opening its window.
 
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::commands::CommandError;
@@ -33,6 +33,13 @@ pub fn start_at_login(app: AppHandle) -> Result<bool, CommandError> {
 /// Turns starting at login on or off; answers the state now.
 #[tauri::command]
 pub fn set_start_at_login(app: AppHandle, on: bool) -> Result<bool, CommandError> {
+    // A login entry made from the demo would outlive it.
+    if app.state::<crate::Shell>().watch.demo() {
+        return Err(CommandError {
+            code: "demo",
+            message: "the demo does not start at login: it ends when its window closes".into(),
+        });
+    }
     let launcher = app.autolaunch();
     if on {
         launcher.enable()

@@ -230,6 +230,7 @@ mod tests {
             data_dir: "/data".into(),
             offline: false,
             watching: Vec::new(),
+            demo: false,
         }
     }
 

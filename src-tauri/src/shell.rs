@@ -8,12 +8,18 @@ pub enum CloseDecision {
     HideToTray,
     /// Let the window close: the user chose Quit.
     Close,
+    /// End the app: closing the demo's window ends the demo, which has no
+    /// real list to keep running.
+    Quit,
 }
 
-/// The close button hides the window unless the user has chosen Quit.
-pub fn on_close_requested(quitting: bool) -> CloseDecision {
+/// The close button hides the window unless the user has chosen Quit, or
+/// the app is the demo.
+pub fn on_close_requested(quitting: bool, demo: bool) -> CloseDecision {
     if quitting {
         CloseDecision::Close
+    } else if demo {
+        CloseDecision::Quit
     } else {
         CloseDecision::HideToTray
     }
@@ -72,12 +78,18 @@ mod tests {
 
     #[test]
     fn closing_the_window_keeps_the_agent_in_the_tray() {
-        assert_eq!(on_close_requested(false), CloseDecision::HideToTray);
+        assert_eq!(on_close_requested(false, false), CloseDecision::HideToTray);
+    }
+
+    #[test]
+    fn closing_the_demo_window_ends_the_demo() {
+        assert_eq!(on_close_requested(false, true), CloseDecision::Quit);
+        assert_eq!(on_close_requested(true, true), CloseDecision::Close);
     }
 
     #[test]
     fn after_quit_the_window_really_closes() {
-        assert_eq!(on_close_requested(true), CloseDecision::Close);
+        assert_eq!(on_close_requested(true, false), CloseDecision::Close);
     }
 
     #[test]

@@ -124,7 +124,11 @@ pub fn tooltip(look: TrayLook, status: &AgentStatus, lists: &[ListSummary]) -> S
             n => format!("watching {n} lists"),
         },
     };
-    format!("Conclave: {what}")
+    if status.demo {
+        format!("Conclave demo, nothing is sent: {what}")
+    } else {
+        format!("Conclave: {what}")
+    }
 }
 
 /// The colour of the dot in the icon's corner, or `None` for the plain
@@ -272,6 +276,7 @@ mod tests {
             data_dir: "/data".into(),
             offline: false,
             watching: Vec::new(),
+            demo: false,
         }
     }
 
@@ -334,6 +339,18 @@ mod tests {
         stopped.error = Some("another Conclave agent".into());
         assert_eq!(look(&stopped, &[], false), TrayLook::Error);
         assert!(tooltip(TrayLook::Error, &stopped, &[]).contains("agent stopped"));
+    }
+
+    #[test]
+    fn the_demo_says_so_in_the_tooltip() {
+        let mut demo = status();
+        demo.demo = true;
+        let mut held = list("demo-list@example.org");
+        held.held = 1;
+        assert_eq!(
+            tooltip(TrayLook::Attention, &demo, &[held]),
+            "Conclave demo, nothing is sent: 1 post waits for your decision"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use conclave_engine::agent::{
     Agent, AgentError, CancellationToken, RunHooks, RunReport, SendProgress, Watching,
 };
+use conclave_engine::transport::Servers;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 use tokio::sync::Notify;
@@ -103,6 +104,9 @@ pub struct AgentStatus {
     pub offline: bool,
     /// How each active list's mailbox is watched, by address.
     pub watching: Vec<(String, Watching)>,
+    /// This app runs the demo (`conclave --demo`): nothing in it is real and
+    /// nothing is sent.
+    pub demo: bool,
 }
 
 /// State shared by the agent loop, the commands and the tray.
@@ -115,9 +119,28 @@ pub struct Watch {
     wake: Notify,
     error: Mutex<Option<String>>,
     watching: Mutex<Vec<(String, Watching)>>,
+    demo: bool,
 }
 
 impl Watch {
+    /// The state of the demo's app (`conclave --demo`).
+    pub fn for_demo() -> Watch {
+        Watch {
+            demo: true,
+            ..Watch::default()
+        }
+    }
+
+    /// Whether this app runs the demo.
+    pub fn demo(&self) -> bool {
+        self.demo
+    }
+
+    /// Cancelled when the app quits.
+    pub fn stopped(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
     pub fn paused_all(&self) -> bool {
         self.paused_all.load(Ordering::SeqCst)
     }
@@ -149,7 +172,7 @@ impl Watch {
         self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn set_error(&self, error: Option<String>) {
+    pub(crate) fn set_error(&self, error: Option<String>) {
         *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
     }
 
@@ -175,6 +198,7 @@ impl Watch {
                 .iter()
                 .any(|(_, w)| matches!(w, Watching::Offline(_))),
             watching,
+            demo: self.demo,
         }
     }
 }
@@ -225,12 +249,13 @@ impl<F: Fn(&AppHandle, &AgentStatus, bool) + Send + 'static> RunHooks for AppHoo
     }
 }
 
-/// Runs the engine's agent loop until the app quits. `observe` hears the
-/// status before each run (with `working` set) and after it, for the tray
-/// and the notifications.
-pub async fn run(
+/// Runs the engine's agent loop until the app quits, on the real mail
+/// servers or (the demo) on the fake ones. `observe` hears the status
+/// before each run (with `working` set) and after it, for the tray and the
+/// notifications.
+pub async fn run<S: Servers + 'static>(
     app: AppHandle,
-    agent: Agent,
+    agent: Agent<S>,
     watch: std::sync::Arc<Watch>,
     data_dir: String,
     observe: impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static,

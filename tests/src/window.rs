@@ -101,8 +101,13 @@ fn status_ok(port: u16) -> bool {
 /// The built app on the data folder `data`, started by tauri-driver, and a
 /// WebDriver session with its window. Keep the driver until the session is
 /// closed: dropping it ends tauri-driver (and prints its log on a panic).
-/// `scratch` takes the driver's log and the app's XDG folders.
+/// `scratch` takes the driver's log and the app's XDG and temporary folders.
 pub async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
+    open_window_with_args(data, scratch, &[]).await
+}
+
+/// [`open_window`] with the app started with `args` (`--demo`).
+pub async fn open_window_with_args(data: &Path, scratch: &Path, args: &[&str]) -> (Driver, Client) {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "the window test needs a display: {RUN_TESTS} (it runs them under xvfb-run)"
@@ -113,6 +118,7 @@ pub async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
     let (port, native_port) = free_ports();
     let log = scratch.join("driver.log");
     std::fs::create_dir_all(scratch.join("home")).unwrap();
+    std::fs::create_dir_all(scratch.join("tmp")).unwrap();
     let log_file = File::create(&log).unwrap();
     // tauri-driver passes its environment on to WebKitWebDriver and so to
     // the app: the app sees this data folder and nothing of the user's.
@@ -130,6 +136,9 @@ pub async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
         .env("XDG_DATA_HOME", scratch.join("xdg"))
         .env("XDG_CACHE_HOME", scratch.join("cache"))
         .env("XDG_CONFIG_HOME", scratch.join("config"))
+        // Temporary files too (the demo's data folder among them), so a
+        // test sees what the app leaves there.
+        .env("TMPDIR", scratch.join("tmp"))
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().unwrap())
         .stderr(log_file)
@@ -149,7 +158,7 @@ pub async fn open_window(data: &Path, scratch: &Path) -> (Driver, Client) {
     let mut caps = serde_json::Map::new();
     caps.insert(
         "tauri:options".into(),
-        serde_json::json!({ "application": app.to_string_lossy() }),
+        serde_json::json!({ "application": app.to_string_lossy(), "args": args }),
     );
     let client = ClientBuilder::native()
         .capabilities(caps)

@@ -124,6 +124,11 @@ export function checkNow(): Promise<void> {
   return invoke<void>("check_now");
 }
 
+/** Starts the demo (`conclave --demo`) as an app of its own, beside this one. */
+export function startDemo(): Promise<void> {
+  return invoke<void>("start_demo");
+}
+
 export function fetchHeldPosts(address: string): Promise<HeldPost[]> {
   return invoke<HeldPost[]>("held_posts", { address });
 }

@@ -97,7 +97,12 @@ offline: boolean,
 /**
  * How each active list's mailbox is watched, by address.
  */
-watching: Array<[string, Watching]>, };
+watching: Array<[string, Watching]>,
+/**
+ * This app runs the demo (`conclave --demo`): nothing in it is real and
+ * nothing is sent.
+ */
+demo: boolean, };
 
 /**
  * A part the post carries as a file.

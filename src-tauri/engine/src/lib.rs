@@ -18,11 +18,16 @@
 //!   read, decide, deliver, send, file).
 //! - [`agent`] runs those steps for each list, exactly once per post, and
 //!   watches the mailboxes between runs.
+//! - [`fake_mail`] plays a list's mail servers in memory, for the agent's
+//!   tests and for [`demo`], a list that runs on them with members who
+//!   post, so the app can be tried without an account.
 
 pub mod agent;
 pub mod backup;
 pub mod bundle;
 pub mod crypto;
+pub mod demo;
+pub mod fake_mail;
 pub mod files;
 pub mod list_key;
 pub mod member_keys;

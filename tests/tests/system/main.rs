@@ -25,6 +25,7 @@ mod rig_selftest;
 mod smime_clients;
 mod smime_list;
 mod window_activity_key;
+mod window_demo;
 mod window_held_detail;
 mod window_held_signer;
 mod window_keep;

@@ -270,12 +270,13 @@ pub trait RunHooks: Send {
     ) -> bool;
 }
 
-impl Agent {
-    /// The one agent loop, for the app and the CLI alike: a run, then a
-    /// wait for work — new mail noticed in IDLE, `wake`, a retry falling
-    /// due, or `interval` for lists whose server has no IDLE — until `stop`
-    /// is cancelled or `hooks` says to end. Errors of a run are in its
-    /// report and the activity log.
+impl<S: Servers> Agent<S> {
+    /// The one agent loop, for the app, the CLI and the demo alike: a run,
+    /// then a wait for work — new mail noticed in IDLE, `wake`, a retry
+    /// falling due, or `interval` for lists whose server has no IDLE — until
+    /// `stop` is cancelled or `hooks` says to end. Errors of a run are in
+    /// its report and the activity log. Servers that are not watched (the
+    /// demo's mail in memory) are woken through `wake` alone.
     pub async fn run_forever(
         &self,
         interval: Duration,
@@ -292,7 +293,9 @@ impl Agent {
             } else {
                 None
             };
-            watchers.sync(hooks.paused());
+            if S::WATCHED {
+                watchers.sync(hooks.paused());
+            }
             if !hooks.finished(run.as_ref(), watchers.states()) {
                 return;
             }

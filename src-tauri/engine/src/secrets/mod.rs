@@ -105,6 +105,10 @@ pub async fn store(
     kind: SecretKind,
     secret: Sensitive<String>,
 ) -> Result<(), SecretError> {
+    if all_in_memory() {
+        kept_secrets().insert(user(list_address, kind), secret);
+        return Ok(());
+    }
     let address = list_address.to_string();
     blocking(move || {
         let e = entry(&address, kind)?;
@@ -123,6 +127,12 @@ pub async fn store(
 
 /// The secret, or `Missing` when none is stored.
 pub async fn load(list_address: &str, kind: SecretKind) -> Result<Sensitive<String>, SecretError> {
+    if all_in_memory() {
+        return kept_secrets()
+            .get(&user(list_address, kind))
+            .cloned()
+            .ok_or_else(|| SecretError::Missing(format!("{} of {list_address}", kind.label())));
+    }
     let address = list_address.to_string();
     blocking(move || match entry(&address, kind)?.get_password() {
         Ok(p) => Ok(Sensitive::new(p)),
@@ -137,6 +147,10 @@ pub async fn load(list_address: &str, kind: SecretKind) -> Result<Sensitive<Stri
 
 /// Removes a secret; removing one that is not there is no error.
 pub async fn forget(list_address: &str, kind: SecretKind) -> Result<(), SecretError> {
+    if all_in_memory() {
+        kept_secrets().remove(&user(list_address, kind));
+        return Ok(());
+    }
     let address = list_address.to_string();
     blocking(move || match entry(&address, kind)?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -189,6 +203,32 @@ pub fn keep_database_keys_in_memory() {
 
 fn in_memory() -> bool {
     cfg!(test) || IN_MEMORY.load(Ordering::SeqCst)
+}
+
+static ALL_IN_MEMORY: AtomicBool = AtomicBool::new(false);
+
+/// The lists' secrets (passwords, secret keys, recovery passphrases) that
+/// [`keep_secrets_in_memory`] keeps instead of the keychain.
+fn kept_secrets() -> std::sync::MutexGuard<'static, HashMap<String, Sensitive<String>>> {
+    static KEPT: OnceLock<Mutex<HashMap<String, Sensitive<String>>>> = OnceLock::new();
+    KEPT.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// From now on this process keeps every secret in memory and never touches
+/// the keychain: the databases' keys (as [`keep_database_keys_in_memory`])
+/// and the lists' passwords and secret keys. For the demo, which must leave
+/// nothing behind when it ends and must never mix with the owner's real
+/// lists. There is no way back: a process that holds a demo stays one.
+pub fn keep_secrets_in_memory() {
+    keep_database_keys_in_memory();
+    ALL_IN_MEMORY.store(true, Ordering::SeqCst);
+}
+
+/// Whether [`keep_secrets_in_memory`] was called in this process.
+pub fn all_in_memory() -> bool {
+    ALL_IN_MEMORY.load(Ordering::SeqCst)
 }
 
 /// The key (hex) that opens the database of the data folder `id`, or

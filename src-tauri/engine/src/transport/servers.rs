@@ -64,6 +64,10 @@ pub trait Sender: Send {
 pub trait Servers: Send + Sync {
     type Inbox: Inbox;
     type Sender: Sender;
+    /// Whether the agent loop watches each list's mailbox over a connection
+    /// of its own (IMAP IDLE) between runs. A mailbox in memory has nothing
+    /// to watch: whoever puts mail into it wakes the agent instead.
+    const WATCHED: bool = true;
     /// The list's account passwords (IMAP, SMTP).
     fn passwords(
         &self,

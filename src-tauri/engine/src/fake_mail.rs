@@ -1,0 +1,328 @@
+//! A small mail world in memory that plays a list's IMAP mailbox and its
+//! SMTP server (`FakeMail`, a `Servers`). The agent's tests run on it (see
+//! `testing`), so its guarantees are checked without a mail server, in
+//! milliseconds; and the demo (`crate::demo`) runs a whole list on it, so
+//! that someone without a mail account sees the real agent at work and
+//! nothing is ever sent.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::model::{Account, List};
+use crate::secrets::{SecretError, SecretKind, Sensitive};
+use crate::transport::smtp::SendOutcome;
+use crate::transport::{Inbox, Sender, Servers, TransportError};
+
+/// A message in the fake mailbox.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub uid: u32,
+    pub raw: Vec<u8>,
+    /// "INBOX", or the folder it was filed in.
+    pub folder: String,
+}
+
+/// A message the fake SMTP server accepted.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub from: String,
+    pub to: String,
+    pub message: Vec<u8>,
+    /// Which connection carried it (numbered from 1 in the order opened).
+    pub connection: usize,
+}
+
+#[cfg(test)]
+/// Where the fake makes the agent die, as a killed process would: a panic
+/// at that moment, after what the server has done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// While fetching a message, before the agent records it.
+    OnFetch,
+    /// Right after the server accepted the n-th copy of this run, before
+    /// the agent could record it as sent.
+    AfterSends(usize),
+    /// When the agent files a message away.
+    OnFiling,
+}
+
+#[derive(Debug, Default)]
+pub struct World {
+    pub uidvalidity: u32,
+    next_uid: u32,
+    pub mailbox: Vec<Stored>,
+    pub sent: Vec<Sent>,
+    /// Connections opened to the SMTP server.
+    pub connections: usize,
+    /// Recipients whose address starts with a prefix get that answer.
+    pub answers: Vec<(String, SendOutcome)>,
+    #[cfg(test)]
+    pub crash: Option<Crash>,
+    /// The IMAP server cannot be reached.
+    pub imap_down: bool,
+    /// The SMTP server cannot be reached.
+    pub smtp_down: bool,
+    /// The list's secret keys, as the keychain would keep them.
+    pub secrets: Vec<(String, SecretKind, String)>,
+    /// The provider's sending limit: once this many copies were taken,
+    /// every further one is refused as over the quota.
+    pub limit: Option<usize>,
+    sends_this_run: usize,
+}
+
+/// The list's mail servers, in memory. Clones share one world.
+#[derive(Debug, Clone)]
+pub struct FakeMail {
+    world: Arc<Mutex<World>>,
+}
+
+impl Default for FakeMail {
+    fn default() -> FakeMail {
+        FakeMail::new()
+    }
+}
+
+impl FakeMail {
+    pub fn new() -> FakeMail {
+        FakeMail {
+            world: Arc::new(Mutex::new(World {
+                uidvalidity: 1,
+                next_uid: 1,
+                ..World::default()
+            })),
+        }
+    }
+
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A message arrives in INBOX.
+    pub fn deliver(&self, raw: &[u8]) {
+        let mut w = self.world();
+        let uid = w.next_uid;
+        w.next_uid += 1;
+        w.mailbox.push(Stored {
+            uid,
+            raw: raw.to_vec(),
+            folder: "INBOX".into(),
+        });
+    }
+
+    /// The server renumbers the mailbox: a new UIDVALIDITY, every message a
+    /// new UID (as after a restore or a migration).
+    pub fn renumber(&self) {
+        let mut w = self.world();
+        w.uidvalidity += 1;
+        let mut uid = 1;
+        for m in w.mailbox.iter_mut() {
+            m.uid = uid;
+            uid += 1;
+        }
+        w.next_uid = uid;
+    }
+
+    /// What `to` received, in order.
+    pub fn received(&self, to: &str) -> Vec<Vec<u8>> {
+        self.world()
+            .sent
+            .iter()
+            .filter(|s| s.to.eq_ignore_ascii_case(to))
+            .map(|s| s.message.clone())
+            .collect()
+    }
+
+    /// How many messages are in `folder`.
+    pub fn in_folder(&self, folder: &str) -> usize {
+        self.world()
+            .mailbox
+            .iter()
+            .filter(|m| m.folder == folder)
+            .count()
+    }
+}
+
+pub struct FakeInbox {
+    world: Arc<Mutex<World>>,
+}
+
+pub struct FakeSender {
+    world: Arc<Mutex<World>>,
+    number: usize,
+}
+
+fn lock(world: &Arc<Mutex<World>>) -> MutexGuard<'_, World> {
+    world.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Servers for FakeMail {
+    type Inbox = FakeInbox;
+    type Sender = FakeSender;
+    const WATCHED: bool = false;
+
+    async fn passwords(
+        &self,
+        _list: &List,
+    ) -> Result<(Sensitive<String>, Sensitive<String>), SecretError> {
+        Ok((Sensitive::new("imap".into()), Sensitive::new("smtp".into())))
+    }
+
+    async fn list_secret(
+        &self,
+        list: &List,
+        kind: SecretKind,
+    ) -> Result<Sensitive<String>, SecretError> {
+        self.world()
+            .secrets
+            .iter()
+            .find(|(address, k, _)| *address == list.address && *k == kind)
+            .map(|(_, _, secret)| Sensitive::new(secret.clone()))
+            .ok_or_else(|| SecretError::Missing(format!("no {kind:?} for {}", list.address)))
+    }
+
+    async fn inbox(
+        &self,
+        _account: &Account,
+        _password: &str,
+    ) -> Result<FakeInbox, TransportError> {
+        if self.world().imap_down {
+            return Err(TransportError::Unreachable {
+                server: "fake IMAP".into(),
+                detail: "down".into(),
+            });
+        }
+        self.world().sends_this_run = 0;
+        Ok(FakeInbox {
+            world: self.world.clone(),
+        })
+    }
+
+    async fn sender(
+        &self,
+        _account: &Account,
+        _password: &str,
+    ) -> Result<FakeSender, TransportError> {
+        let mut w = self.world();
+        if w.smtp_down {
+            return Err(TransportError::Unreachable {
+                server: "fake SMTP".into(),
+                detail: "down".into(),
+            });
+        }
+        w.connections += 1;
+        Ok(FakeSender {
+            world: self.world.clone(),
+            number: w.connections,
+        })
+    }
+}
+
+impl Inbox for FakeInbox {
+    async fn open_inbox(&mut self) -> Result<u32, TransportError> {
+        Ok(lock(&self.world).uidvalidity)
+    }
+
+    async fn waiting_uids(&mut self) -> Result<Vec<u32>, TransportError> {
+        Ok(lock(&self.world)
+            .mailbox
+            .iter()
+            .filter(|m| m.folder == "INBOX")
+            .map(|m| m.uid)
+            .collect())
+    }
+
+    async fn fetch(
+        &mut self,
+        uid: u32,
+    ) -> Result<Option<crate::transport::servers::Fetched>, TransportError> {
+        let w = lock(&self.world);
+        #[cfg(test)]
+        if w.crash == Some(Crash::OnFetch) {
+            drop(w);
+            panic!("the agent dies while fetching");
+        }
+        Ok(w.mailbox
+            .iter()
+            .find(|m| m.uid == uid && m.folder == "INBOX")
+            .map(|m| (m.raw.clone(), None)))
+    }
+
+    async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
+        let mut w = lock(&self.world);
+        #[cfg(test)]
+        if w.crash == Some(Crash::OnFiling) {
+            drop(w);
+            panic!("the agent dies while filing");
+        }
+        if let Some(m) = w
+            .mailbox
+            .iter_mut()
+            .find(|m| m.uid == uid && m.folder == "INBOX")
+        {
+            m.folder = folder.to_string();
+        }
+        Ok(())
+    }
+
+    async fn keep_newest(
+        &mut self,
+        folder: &str,
+        message: &[u8],
+        keep: usize,
+    ) -> Result<(), TransportError> {
+        let mut w = lock(&self.world);
+        let uid = w.next_uid;
+        w.next_uid += 1;
+        w.mailbox.push(Stored {
+            uid,
+            raw: message.to_vec(),
+            folder: folder.to_string(),
+        });
+        let there = w.mailbox.iter().filter(|m| m.folder == folder).count();
+        let mut extra = there.saturating_sub(keep);
+        w.mailbox.retain(|m| {
+            let drop = extra > 0 && m.folder == folder;
+            if drop {
+                extra -= 1;
+            }
+            !drop
+        });
+        Ok(())
+    }
+
+    async fn logout(self) {}
+}
+
+impl Sender for FakeSender {
+    async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
+        let mut w = lock(&self.world);
+        if let Some((_, answer)) = w
+            .answers
+            .iter()
+            .find(|(prefix, _)| to.starts_with(prefix.as_str()))
+        {
+            return answer.clone();
+        }
+        if w.limit.is_some_and(|most| w.sent.len() >= most) {
+            return SendOutcome::Limited("550 5.4.5 Daily user sending quota exceeded.".into());
+        }
+        w.sent.push(Sent {
+            from: from.into(),
+            to: to.into(),
+            message: message.to_vec(),
+            connection: self.number,
+        });
+        w.sends_this_run += 1;
+        #[cfg(test)]
+        if w.crash == Some(Crash::AfterSends(w.sends_this_run)) {
+            drop(w);
+            panic!("the agent dies after the server took a copy");
+        }
+        SendOutcome::Sent
+    }
+
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    async fn quit(self) {}
+}
