@@ -256,8 +256,8 @@ pub fn run() {
         ])
         .setup(move |app| {
             tray::install(app.handle(), watch.paused_all(), on_tray)?;
-            // The window starts hidden (tauri.conf.json) so that a start at
-            // login does not flash it.
+            // No window is made at start (tauri.conf.json): a start at login
+            // runs in the tray without a web view, and does not flash one.
             if !in_tray || watch.demo() {
                 open_window(app.handle());
             }
@@ -277,12 +277,13 @@ pub fn run() {
             Ok(())
         })
         .on_window_event(|window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
+            if let WindowEvent::CloseRequested { .. } = event {
                 let watch = &window.state::<Shell>().watch;
                 match shell::on_close_requested(watch.quitting(), watch.demo()) {
-                    CloseDecision::HideToTray => {
-                        api.prevent_close();
-                        let _ = window.hide();
+                    // The window closes with its web view, which holds most
+                    // of the app's memory (WebKit's processes); the agent
+                    // goes on in the tray, and Open makes a new window.
+                    CloseDecision::CloseToTray => {
                         on_hidden(window.app_handle(), &window.state::<Shell>().data_dir);
                     }
                     CloseDecision::Quit => {

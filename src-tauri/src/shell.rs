@@ -4,8 +4,8 @@
 /// What happens when the main window is asked to close.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseDecision {
-    /// Hide the window; the agent goes on in the tray.
-    HideToTray,
+    /// Close the window and its web view; the agent goes on in the tray.
+    CloseToTray,
     /// Let the window close: the user chose Quit.
     Close,
     /// End the app: closing the demo's window ends the demo, which has no
@@ -13,15 +13,15 @@ pub enum CloseDecision {
     Quit,
 }
 
-/// The close button hides the window unless the user has chosen Quit, or
-/// the app is the demo.
+/// The close button closes the window to the tray unless the user has
+/// chosen Quit, or the app is the demo.
 pub fn on_close_requested(quitting: bool, demo: bool) -> CloseDecision {
     if quitting {
         CloseDecision::Close
     } else if demo {
         CloseDecision::Quit
     } else {
-        CloseDecision::HideToTray
+        CloseDecision::CloseToTray
     }
 }
 
@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn closing_the_window_keeps_the_agent_in_the_tray() {
-        assert_eq!(on_close_requested(false, false), CloseDecision::HideToTray);
+        assert_eq!(on_close_requested(false, false), CloseDecision::CloseToTray);
     }
 
     #[test]
