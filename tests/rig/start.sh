@@ -40,6 +40,11 @@ MX_PORT=${RIG_MX_PORT:-2526}
 HOST=127.0.0.1
 HOST_NOMOVE=127.0.0.2
 HOST_NOUIDPLUS=127.0.0.3
+# The plain SMTP port there offers no PIPELINING, as some small providers'
+# servers do: Conclave then sends one command at a time. (Postfix takes a
+# pipelined client even so; the engine's unit tests check that Conclave
+# does not pipeline to a server that does not offer it.)
+HOST_NOPIPELINING=127.0.0.2
 DOMAIN=conclave.test
 # More local domains, served exactly like conclave.test (accounts, LMTP
 # delivery, the strict submission, the MX port): members at other providers.
@@ -320,6 +325,12 @@ $HOST:$SMTP_PLAIN_PORT inet n - n - - smtpd
   -o smtpd_tls_security_level=none
   -o smtpd_tls_auth_only=no
   -o smtpd_sasl_auth_enable=yes
+$HOST_NOPIPELINING:$SMTP_PLAIN_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/nopipelining
+  -o smtpd_tls_security_level=none
+  -o smtpd_tls_auth_only=no
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_discard_ehlo_keywords=pipelining
 $HOST:$GMAIL_PORT inet n - n - - smtpd
   -o syslog_name=postfix/gmail
   -o smtpd_tls_security_level=encrypt
@@ -393,6 +404,7 @@ RIG_DIR=$DIR
 RIG_HOST=$HOST
 RIG_HOST_NOMOVE=$HOST_NOMOVE
 RIG_HOST_NOUIDPLUS=$HOST_NOUIDPLUS
+RIG_HOST_NOPIPELINING=$HOST_NOPIPELINING
 RIG_IMAP_PORT=$IMAP_PORT
 RIG_IMAPS_PORT=$IMAPS_PORT
 RIG_SUBMISSION_PORT=$SUBMISSION_PORT

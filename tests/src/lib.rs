@@ -50,6 +50,8 @@ pub struct Rig {
     pub host_nomove: String,
     /// The same IMAP server (plain, port `imap_port`) without MOVE and UIDPLUS.
     pub host_nouidplus: String,
+    /// The plain SMTP port (`smtp_plain_port`) without PIPELINING.
+    pub host_nopipelining: String,
     /// IMAP with STARTTLS (plain login also allowed without TLS).
     pub imap_port: u16,
     /// IMAP over implicit TLS.
@@ -133,6 +135,7 @@ impl Rig {
             host: get("RIG_HOST")?,
             host_nomove: get("RIG_HOST_NOMOVE")?,
             host_nouidplus: get("RIG_HOST_NOUIDPLUS")?,
+            host_nopipelining: get("RIG_HOST_NOPIPELINING")?,
             imap_port: port("RIG_IMAP_PORT")?,
             imaps_port: port("RIG_IMAPS_PORT")?,
             submission_port: port("RIG_SUBMISSION_PORT")?,

@@ -748,6 +748,69 @@ fn posts_are_filed_on_servers_without_move() {
     }
 }
 
+/// Copies go out through a server that offers PIPELINING (Conclave sends
+/// MAIL, RCPT and DATA in one go) and through one that does not (one
+/// command at a time), a refused recipient failing alone on both.
+#[test]
+fn copies_go_out_with_pipelining_and_without() {
+    let rig = Rig::get();
+    for host in [&rig.host, &rig.host_nopipelining] {
+        let (alice, bob, gone) = (
+            rig.unique("alice"),
+            rig.unique("bob"),
+            rig.unique("refuse-x"),
+        );
+        let owner = Owner {
+            data: tempfile::tempdir().unwrap(),
+            list: rig.unique("list-pipe"),
+        };
+        owner.ok(&["list", "create", &owner.list, "--name", "Pipes"]);
+        for m in [&alice, &bob, &gone] {
+            owner.ok(&["member", "add", &owner.list, m]);
+        }
+        let (imap, plain) = (rig.imap_port.to_string(), rig.smtp_plain_port.to_string());
+        owner.ok(&[
+            "list",
+            "account",
+            &owner.list,
+            "--imap-host",
+            &rig.host,
+            "--imap-port",
+            &imap,
+            "--imap-tls",
+            "none",
+            "--imap-user",
+            &owner.list,
+            "--smtp-host",
+            host,
+            "--smtp-port",
+            &plain,
+            "--smtp-tls",
+            "none",
+            "--smtp-user",
+            &owner.list,
+        ]);
+        for n in 0..2 {
+            rig.submit(
+                &alice,
+                Some(&alice),
+                &[&owner.list],
+                &rig::post(&alice, &owner.list, &format!("post {n}"), "x\r\n"),
+            );
+        }
+        rig.wait_for(&owner.list, "INBOX", 2, wait_secs(20));
+        let out = owner.run_once();
+        // Two posts to three members; the one the server refuses fails
+        // alone, and the copies behind it go out.
+        assert!(
+            out.contains("4 sent") && out.contains("2 failed"),
+            "{host}: {out}"
+        );
+        rig.wait_for(&alice, "INBOX", 2, wait_secs(20));
+        rig.wait_for(&bob, "INBOX", 2, wait_secs(20));
+    }
+}
+
 #[test]
 fn owners_are_told_of_posts_the_list_did_not_send() {
     let rig = Rig::get();

@@ -3,6 +3,7 @@
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::Ehlo;
 use lettre::transport::smtp::extension::ClientId;
 
 use std::pin::Pin;
@@ -115,6 +116,8 @@ impl AsyncTokioStream for ImplicitTls {
 pub struct Outgoing {
     conn: AsyncSmtpConnection,
     server: String,
+    /// The server takes MAIL, RCPT and DATA in one go (RFC 2920).
+    pipelining: bool,
 }
 
 /// Makes the TLS set-up the account's SMTP connections will need, so that
@@ -242,6 +245,14 @@ impl Outgoing {
                 .await
                 .map_err(|e| connect_error(&server, e))?;
         }
+        // lettre keeps only the EHLO keywords it uses, and PIPELINING is
+        // not one of them: ask once more (a repeated EHLO changes nothing
+        // else before the login).
+        let pipelining = conn
+            .command(Ehlo::new(hello()))
+            .await
+            .map(|r| offers_pipelining(r.message()))
+            .map_err(|e| connect_error(&server, e))?;
         let creds = Credentials::new(ep.user.clone(), password.to_string());
         match conn
             .auth(&[Mechanism::Plain, Mechanism::Login], &creds)
@@ -265,7 +276,11 @@ impl Outgoing {
             }
             Err(e) => return Err(connect_error(&server, e)),
         }
-        Ok(Outgoing { conn, server })
+        Ok(Outgoing {
+            conn,
+            server,
+            pipelining,
+        })
     }
 
     /// Sends one message to one recipient.
@@ -283,7 +298,14 @@ impl Outgoing {
             Err(e) => return SendOutcome::Failed(e),
         };
         let wire = wire_format(message);
-        match tokio::time::timeout(COMMAND_TIMEOUT, self.conn.send(&envelope, &wire)).await {
+        let sending = async {
+            if self.pipelining {
+                self.send_pipelined(&envelope, &wire).await
+            } else {
+                self.conn.send(&envelope, &wire).await
+            }
+        };
+        match tokio::time::timeout(COMMAND_TIMEOUT, sending).await {
             Ok(Ok(_)) => SendOutcome::Sent,
             Ok(Err(e))
                 if is_sending_limit(
@@ -299,6 +321,39 @@ impl Outgoing {
         }
     }
 
+    /// MAIL, RCPT and DATA in one write and their three answers read
+    /// after (RFC 2920), then the message: two round trips a copy instead
+    /// of four. lettre writes a command as its text, so the three go as
+    /// one; the answers are read in order. Any refusal ends the connection
+    /// (as lettre's own send does), so no answer is left unread behind it.
+    async fn send_pipelined(
+        &mut self,
+        envelope: &Envelope,
+        wire: &[u8],
+    ) -> Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error> {
+        let group = Pipelined::new(envelope, wire);
+        let answers = [
+            self.conn.command(&group).await,
+            self.conn.read_response().await,
+            self.conn.read_response().await,
+        ];
+        let mut refused = None;
+        for answer in answers {
+            if let Err(e) = answer {
+                refused.get_or_insert(e);
+            }
+        }
+        if let Some(e) = refused {
+            self.conn.abort().await;
+            return Err(e);
+        }
+        let done = self.conn.message(wire).await;
+        if done.is_err() {
+            self.conn.abort().await;
+        }
+        done
+    }
+
     /// Whether the connection can carry another message.
     pub fn is_broken(&self) -> bool {
         self.conn.has_broken()
@@ -306,6 +361,45 @@ impl Outgoing {
 
     pub async fn quit(mut self) {
         let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.conn.quit()).await;
+    }
+}
+
+/// Whether an EHLO answer's keywords include PIPELINING.
+fn offers_pipelining<'a>(lines: impl Iterator<Item = &'a str>) -> bool {
+    lines
+        .filter_map(|l| l.split_whitespace().next())
+        .any(|k| k.eq_ignore_ascii_case("PIPELINING"))
+}
+
+/// MAIL, RCPT and DATA for one copy, as one text, with the parameters
+/// lettre's own send would give MAIL (SMTPUTF8 for addresses that are not
+/// ASCII, BODY=8BITMIME for a message that is not).
+struct Pipelined(String);
+
+impl Pipelined {
+    fn new(envelope: &Envelope, wire: &[u8]) -> Pipelined {
+        use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+        use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
+        let mut options = Vec::new();
+        let ascii = |a: &Address| AsRef::<str>::as_ref(a).is_ascii();
+        if !envelope.from().is_none_or(ascii) || !envelope.to().iter().all(ascii) {
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !wire.is_ascii() {
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let mut text = Mail::new(envelope.from().cloned(), options).to_string();
+        for to in envelope.to() {
+            text.push_str(&Rcpt::new(to.clone(), Vec::new()).to_string());
+        }
+        text.push_str(&Data.to_string());
+        Pipelined(text)
+    }
+}
+
+impl std::fmt::Display for Pipelined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -350,5 +444,149 @@ mod tests {
         assert_eq!(wire_format(b"a\rb"), b"a\r\nb");
         assert_eq!(wire_format(b"a\r\n\r\n"), b"a\r\n");
         assert_eq!(wire_format(b"no end"), b"no end");
+    }
+
+    /// A small SMTP server on loopback for one connection: it answers as a
+    /// provider would, offering PIPELINING or not, and notes which commands
+    /// arrived in each read, and which ones it refused.
+    async fn scripted_server(
+        pipelining: bool,
+        refuse: &'static str,
+    ) -> (u16, tokio::task::JoinHandle<Vec<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            sock.write_all(b"220 fake ESMTP\r\n").await.unwrap();
+            let mut reads: Vec<Vec<String>> = Vec::new();
+            let mut pending = String::new();
+            let mut in_data = false;
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let n = sock.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    return reads;
+                }
+                pending.push_str(&String::from_utf8_lossy(&buf[..n]));
+                let mut commands = Vec::new();
+                let mut answer = String::new();
+                while let Some(end) = pending.find("\r\n") {
+                    let line: String = pending.drain(..end + 2).collect();
+                    let line = line.trim_end().to_string();
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            answer.push_str("250 2.0.0 queued\r\n");
+                        }
+                        continue;
+                    }
+                    let verb = line.split([' ', ':']).next().unwrap_or("").to_uppercase();
+                    commands.push(verb.clone());
+                    let reply: &str = match verb.as_str() {
+                        "EHLO" if pipelining => {
+                            "250-fake\r\n250-PIPELINING\r\n250 AUTH PLAIN LOGIN\r\n"
+                        }
+                        "EHLO" => "250-fake\r\n250 AUTH PLAIN LOGIN\r\n",
+                        "AUTH" => "235 2.7.0 ok\r\n",
+                        "RCPT" if line.contains(refuse) => "550 5.1.1 no such user\r\n",
+                        "MAIL" | "RCPT" | "RSET" => "250 2.1.0 ok\r\n",
+                        "DATA" if answer.contains("550") => "554 5.5.1 no valid recipients\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            "354 go on\r\n"
+                        }
+                        "QUIT" => "221 bye\r\n",
+                        _ => "502 5.5.2 what?\r\n",
+                    };
+                    answer.push_str(reply);
+                }
+                if !commands.is_empty() {
+                    reads.push(commands);
+                }
+                if !answer.is_empty() {
+                    sock.write_all(answer.as_bytes()).await.unwrap();
+                }
+                if reads
+                    .last()
+                    .is_some_and(|r| r.contains(&"QUIT".to_string()))
+                {
+                    return reads;
+                }
+            }
+        });
+        (port, server)
+    }
+
+    async fn send_two(port: u16) -> Vec<super::SendOutcome> {
+        let ep = crate::model::Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            tls: crate::model::TlsMode::None,
+            user: "list".into(),
+        };
+        let mut out = super::Outgoing::connect(&ep, None, "secret").await.unwrap();
+        let mut outcomes = vec![
+            out.send(
+                "list@example.org",
+                "a@example.org",
+                b"Subject: 1\r\n\r\none\r\n",
+            )
+            .await,
+        ];
+        if !out.is_broken() {
+            outcomes.push(
+                out.send(
+                    "list@example.org",
+                    "b@example.org",
+                    b"Subject: 2\r\n\r\ntwo\r\n",
+                )
+                .await,
+            );
+        }
+        out.quit().await;
+        outcomes
+    }
+
+    #[tokio::test]
+    async fn mail_rcpt_and_data_go_in_one_write_when_the_server_offers_pipelining() {
+        let (port, server) = scripted_server(true, "nobody").await;
+        let outcomes = send_two(port).await;
+        assert_eq!(
+            outcomes,
+            [super::SendOutcome::Sent, super::SendOutcome::Sent]
+        );
+        let reads = server.await.unwrap();
+        let groups = reads
+            .iter()
+            .filter(|r| r.as_slice() == ["MAIL", "RCPT", "DATA"])
+            .count();
+        assert_eq!(groups, 2, "each copy's commands in one write: {reads:?}");
+    }
+
+    #[tokio::test]
+    async fn commands_go_one_by_one_when_the_server_does_not_offer_pipelining() {
+        let (port, server) = scripted_server(false, "nobody").await;
+        let outcomes = send_two(port).await;
+        assert_eq!(
+            outcomes,
+            [super::SendOutcome::Sent, super::SendOutcome::Sent]
+        );
+        let reads = server.await.unwrap();
+        assert!(
+            reads.iter().all(|r| r.len() == 1),
+            "one command, one answer: {reads:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_recipient_in_a_pipelined_group_fails_that_copy_alone() {
+        let (port, server) = scripted_server(true, "a@example.org").await;
+        let outcomes = send_two(port).await;
+        assert!(
+            matches!(&outcomes[..], [super::SendOutcome::Failed(why)] if why.contains("no such user")),
+            "{outcomes:?}"
+        );
+        server.await.unwrap();
     }
 }
