@@ -14,9 +14,10 @@ use rig::Rig;
 use rig::owner::Owner;
 use rig::window::{built, open_window, screenshot};
 
-/// The login entries in the app's home, with their contents.
-fn login_items(home: &Path) -> Vec<String> {
-    let dir = home.join(".config/autostart");
+/// The login entries in the `autostart` folder of the config folder
+/// `config`, with their contents.
+fn login_items(config: &Path) -> Vec<String> {
+    let dir = config.join("autostart");
     std::fs::read_dir(&dir)
         .map(|entries| {
             entries
@@ -104,6 +105,9 @@ async fn closing_the_window_leaves_the_list_running() {
     let owner = Owner::new("list-tray", &[&alice, &bob, &gone]);
     let scratch = tempfile::tempdir().unwrap();
     let home = scratch.path().join("home");
+    // open_window points XDG_CONFIG_HOME here: the login entry goes there,
+    // not into ~/.config.
+    let config = scratch.path().join("config");
     let notifications = Notifications::watch(scratch.path()).await;
     let (_driver, client) = open_window(owner.data.path(), scratch.path()).await;
 
@@ -118,17 +122,21 @@ async fn closing_the_window_leaves_the_list_running() {
         // the tray; off removes it.
         click(&client, "start-at-login").await?;
         wait_until("the login entry", 10, || {
-            login_items(&home).iter().any(|d| d.contains("--in-tray"))
+            login_items(&config).iter().any(|d| d.contains("--in-tray"))
         })
         .await?;
-        let entry = login_items(&home).join("\n");
+        let entry = login_items(&config).join("\n");
+        assert!(
+            login_items(&home.join(".config")).is_empty(),
+            "nothing in ~/.config/autostart while XDG_CONFIG_HOME is set"
+        );
         assert!(
             entry.contains(std::fs::canonicalize(built("conclave"))?.to_str().unwrap()),
             "the login entry starts this app: {entry}"
         );
         screenshot(&client, "lists").await;
         click(&client, "start-at-login").await?;
-        wait_until("the login entry to go", 10, || login_items(&home).is_empty()).await?;
+        wait_until("the login entry to go", 10, || login_items(&config).is_empty()).await?;
 
         // What the window manager's close button does: ask the window to
         // close (WebDriver's own Close Window would end the app with the
