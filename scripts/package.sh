@@ -16,6 +16,8 @@ root=$PWD
 
 bash scripts/install-deps.sh package
 export PATH="$HOME/.cargo/bin:$PATH"
+# tauri.conf.json names target/release/conclave-cli for the .deb: build here.
+export CARGO_TARGET_DIR=$root/target
 
 echo "--- the UI (with the Tauri CLI)" >&2
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
