@@ -31,12 +31,13 @@ if dpkg-query -W conclave >/dev/null 2>&1; then
 fi
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "./$deb" >/dev/null
 files=$(mktemp "${TMPDIR:-/tmp}/conclave-deb-files.XXXXXX")
+bin=$(mktemp -d "${TMPDIR:-/tmp}/conclave-appimage.XXXXXX")
 removed=0
 finish() {
   if [ "$removed" = 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get remove --purge -y -qq conclave >/dev/null || true
   fi
-  rm -f "$files"
+  rm -rf "$files" "$bin"
 }
 trap finish EXIT
 dpkg -L conclave >"$files"
@@ -101,7 +102,6 @@ echo "--- the AppImage ($(du -k "$appimage" | cut -f1) KiB), extracted and run w
 # The smoke test again, its app started as the AppImage with
 # --appimage-extract-and-run (the runtime unpacks it into a temporary
 # folder, here one of the test's own, and runs it from there).
-bin=$(mktemp -d "${TMPDIR:-/tmp}/conclave-appimage.XXXXXX")
 mkdir "$bin/tmp"
 printf '#!/bin/sh\nTMPDIR=%q exec %q --appimage-extract-and-run "$@"\n' "$bin/tmp" "$root/$appimage" >"$bin/conclave"
 chmod +x "$bin/conclave"
@@ -110,7 +110,6 @@ ln -s /usr/bin/conclave-cli "$bin/conclave-cli"
 CONCLAVE_BIN_DIR=$bin bash tests/with-keychain.sh xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test -p conclave-system-tests --test system -- --exact \
   window_smoke::a_list_created_with_the_cli_appears_in_the_window
-rm -rf "$bin"
 
 echo "--- removing the package" >&2
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get remove --purge -y -qq conclave >/dev/null

@@ -58,7 +58,7 @@ echo "--- Windows and macOS: cargo check, where the Rust target is installed" >&
 bash scripts/check-targets.sh
 
 echo "--- the packages: built, installed, started, driven, removed" >&2
-# A release build of the app and the CLI (about 10 minutes on 2 cores),
+# Release builds of the CLI and the app (about 14 minutes on 2 cores),
 # then the .deb through apt-get and the installed app under WebDriver.
 bash scripts/test-packages.sh
 

@@ -80,7 +80,7 @@ pub fn login_entry(program: &str) -> Result<String, Unquotable> {
     Ok(format!(
         "[Desktop Entry]\n\
          Type=Application\n\
-         Version=1.5\n\
+         Version=1.0\n\
          Name=Conclave\n\
          Comment=Keeps your mailing lists running, in the tray\n\
          Exec={} {IN_TRAY_ARG}\n\

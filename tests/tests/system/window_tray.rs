@@ -130,6 +130,15 @@ async fn closing_the_window_leaves_the_list_running() {
             login_items(&home.join(".config")).is_empty(),
             "nothing in ~/.config/autostart while XDG_CONFIG_HOME is set"
         );
+        let validated = Command::new("desktop-file-validate")
+            .arg(config.join("autostart/Conclave.desktop"))
+            .output()
+            .expect("desktop-file-validate runs (package desktop-file-utils)");
+        assert!(
+            validated.status.success(),
+            "the login entry is not a valid desktop entry: {}{entry}",
+            String::from_utf8_lossy(&validated.stdout)
+        );
         assert!(
             entry.contains(std::fs::canonicalize(built("conclave"))?.to_str().unwrap()),
             "the login entry starts this app: {entry}"
