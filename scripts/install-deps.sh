@@ -2,6 +2,7 @@
 # Installs the Debian packages Conclave needs. Idempotent: packages already
 # present are skipped, so a second run costs a dpkg query and nothing else.
 #   install-deps.sh app    what building and running the desktop app needs
+#   install-deps.sh package  the above, plus what making the packages needs
 #   install-deps.sh test   the above, plus the mail rig, keychain daemon, Xvfb
 #                          and WebDriver used by the tests
 set -euo pipefail
@@ -27,9 +28,16 @@ test_pkgs=(
   time                  # peak memory (scripts/measure-memory.sh, tests/tests/system/owner_input.rs)
   xdotool               # answers the system's Save dialog in window tests (tests/src/window.rs)
   zbar-tools            # reads the invitation's QR code as a phone would (window_key_inbox.rs)
+  desktop-file-utils    # desktop-file-validate, on the installed package (scripts/test-packages.sh)
+  dpkg-dev              # dpkg-shlibdeps: the libraries the packaged binaries need (same)
+)
+
+package_pkgs=(
+  squashfs-tools        # mksquashfs, for the AppImage (scripts/appimage.sh)
 )
 
 pkgs=("${app_pkgs[@]}")
+[ "$what" = package ] || [ "$what" = test ] && pkgs+=("${package_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -2,7 +2,10 @@
 # Runs every test of Conclave on a fresh Debian/Ubuntu machine: installs what
 # is missing, builds the UI, the engine, the CLI and the app, starts the mail
 # rig (Dovecot + Postfix on 127.0.0.1), a keychain daemon and Xvfb, and runs
-# the unit, system and WebDriver tests, then a short fuzz run of each target.
+# the unit, system and WebDriver tests; then checks the engine and the CLI
+# for Windows and macOS where those Rust targets are installed, builds the
+# packages and tests the installed .deb (scripts/test-packages.sh), and ends
+# with a short fuzz run of each target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -50,6 +53,14 @@ mkdir -p "$CONCLAVE_SCREENSHOTS"
 # display for the app window wrap the whole run.
 bash tests/with-keychain.sh xvfb-run -a -s "-screen 0 1280x800x24" \
   cargo test --workspace --no-fail-fast
+
+echo "--- Windows and macOS: cargo check, where the Rust target is installed" >&2
+bash scripts/check-targets.sh
+
+echo "--- the packages: built, installed, started, driven, removed" >&2
+# Release builds of the CLI and the app (about 14 minutes on 2 cores),
+# then the .deb through apt-get and the installed app under WebDriver.
+bash scripts/test-packages.sh
 
 echo "--- fuzzing: each target for 20 s from the committed seeds" >&2
 bash scripts/fuzz.sh 20

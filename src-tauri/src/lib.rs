@@ -195,16 +195,20 @@ pub fn run() {
         None => Watch::default(),
     });
     let folder_at_exit = demo_folder.clone();
-    let app = tauri::Builder::default()
+    let builder = tauri::Builder::default()
         // First, so that a second start goes no further.
         .plugin(single_instance(&data_dir))
         .plugin(tauri_plugin_notification::init())
-        .plugin(
-            tauri_plugin_autostart::Builder::new()
-                .arg(login::IN_TRAY_ARG)
-                .build(),
-        )
-        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_dialog::init());
+    // Login items: the system's own on macOS and Windows; on Linux the app
+    // writes its XDG autostart entry itself (login.rs).
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(
+        tauri_plugin_autostart::Builder::new()
+            .arg(login::IN_TRAY_ARG)
+            .build(),
+    );
+    let app = builder
         .manage(Shell {
             data_dir: data_dir.clone(),
             watch: watch.clone(),

@@ -23,8 +23,13 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// A binary built by this workspace, or a panic that says how to get it.
+/// With CONCLAVE_BIN_DIR set, the one in that folder instead: the installed
+/// package's (`/usr/bin`, scripts/test-packages.sh).
 pub fn built(name: &str) -> PathBuf {
-    let p = target_dir().join("debug").join(name);
+    let dir = std::env::var_os("CONCLAVE_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug"));
+    let p = dir.join(name);
     assert!(p.exists(), "{} is missing: {RUN_TESTS}", p.display());
     p
 }

@@ -14,9 +14,10 @@ use rig::Rig;
 use rig::owner::Owner;
 use rig::window::{built, open_window, screenshot};
 
-/// The login entries in the app's home, with their contents.
-fn login_items(home: &Path) -> Vec<String> {
-    let dir = home.join(".config/autostart");
+/// The login entries in the `autostart` folder of the config folder
+/// `config`, with their contents.
+fn login_items(config: &Path) -> Vec<String> {
+    let dir = config.join("autostart");
     std::fs::read_dir(&dir)
         .map(|entries| {
             entries
@@ -159,6 +160,9 @@ async fn closing_the_window_leaves_the_list_running() {
     let owner = Owner::new("list-tray", &[&alice, &bob, &gone]);
     let scratch = tempfile::tempdir().unwrap();
     let home = scratch.path().join("home");
+    // open_window points XDG_CONFIG_HOME here: the login entry goes there,
+    // not into ~/.config.
+    let config = scratch.path().join("config");
     let notifications = Notifications::watch(scratch.path()).await;
     let (_driver, client) = open_window(owner.data.path(), scratch.path()).await;
 
@@ -173,17 +177,30 @@ async fn closing_the_window_leaves_the_list_running() {
         // the tray; off removes it.
         click(&client, "start-at-login").await?;
         wait_until("the login entry", 10, || {
-            login_items(&home).iter().any(|d| d.contains("--in-tray"))
+            login_items(&config).iter().any(|d| d.contains("--in-tray"))
         })
         .await?;
-        let entry = login_items(&home).join("\n");
+        let entry = login_items(&config).join("\n");
+        assert!(
+            login_items(&home.join(".config")).is_empty(),
+            "nothing in ~/.config/autostart while XDG_CONFIG_HOME is set"
+        );
+        let validated = Command::new("desktop-file-validate")
+            .arg(config.join("autostart/Conclave.desktop"))
+            .output()
+            .expect("desktop-file-validate runs (package desktop-file-utils)");
+        assert!(
+            validated.status.success(),
+            "the login entry is not a valid desktop entry: {}{entry}",
+            String::from_utf8_lossy(&validated.stdout)
+        );
         assert!(
             entry.contains(std::fs::canonicalize(built("conclave"))?.to_str().unwrap()),
             "the login entry starts this app: {entry}"
         );
         screenshot(&client, "lists").await;
         click(&client, "start-at-login").await?;
-        wait_until("the login entry to go", 10, || login_items(&home).is_empty()).await?;
+        wait_until("the login entry to go", 10, || login_items(&config).is_empty()).await?;
 
         // A post goes out; the member whose server refused the copy shows
         // as bouncing.
