@@ -370,18 +370,23 @@ mod tests {
         );
     }
 
-    /// `new` with its user ID certified by `by`'s primary key.
-    fn certified(new: &pgp::Cert, by: &pgp::Cert) -> Vec<u8> {
-        use pgp::packet::signature::SignatureBuilder;
-        use pgp::types::SignatureType;
-        let mut signer = by
-            .primary_key()
+    /// What signs with `cert`'s primary key (a generated key: it has the
+    /// secret).
+    fn primary_signer(cert: &pgp::Cert) -> pgp::crypto::KeyPair {
+        cert.primary_key()
             .key()
             .clone()
             .parts_into_secret()
             .unwrap()
             .into_keypair()
-            .unwrap();
+            .unwrap()
+    }
+
+    /// `new` with its user ID certified by `by`'s primary key.
+    fn certified(new: &pgp::Cert, by: &pgp::Cert) -> Vec<u8> {
+        use pgp::packet::signature::SignatureBuilder;
+        use pgp::types::SignatureType;
+        let mut signer = primary_signer(by);
         let uid = new.userids().next().unwrap().userid().clone();
         let sig = SignatureBuilder::new(SignatureType::GenericCertification)
             .sign_userid_binding(&mut signer, new.primary_key().key(), &uid)
@@ -413,14 +418,7 @@ mod tests {
         // A revoked old key certifies nothing.
         let revocation = old
             .revoke(
-                &mut old
-                    .primary_key()
-                    .key()
-                    .clone()
-                    .parts_into_secret()
-                    .unwrap()
-                    .into_keypair()
-                    .unwrap(),
+                &mut primary_signer(&old),
                 pgp::types::ReasonForRevocation::KeyCompromised,
                 b"stolen",
             )
@@ -495,14 +493,7 @@ mod tests {
     fn third_party_certifications_are_stripped() {
         let bob = key("Bob <bob@example.org>");
         let mallory = key("Mallory <m@example.org>");
-        let mut signer = mallory
-            .primary_key()
-            .key()
-            .clone()
-            .parts_into_secret()
-            .unwrap()
-            .into_keypair()
-            .unwrap();
+        let mut signer = primary_signer(&mallory);
         let uid = bob.userids().next().unwrap();
         let certification = uid
             .userid()

@@ -116,7 +116,6 @@ fn openpgp_offered(
     found: &mut Found,
 ) -> Result<(), AgentError> {
     let Offer {
-        store,
         list,
         sender,
         members,
@@ -124,6 +123,7 @@ fn openpgp_offered(
         unwrapped,
         crypto,
         now,
+        ..
     } = *post;
     let member = members
         .iter()
@@ -143,13 +143,7 @@ fn openpgp_offered(
             continue;
         };
         let fingerprint = key.fingerprint();
-        if current.as_deref() == Some(fingerprint.as_str())
-            || store.key_known(list, sender, &fingerprint)?
-            || found
-                .offered
-                .iter()
-                .any(|k| k.key.fingerprint == fingerprint)
-        {
+        if seen_before(post, current.as_deref(), &fingerprint, found)? {
             continue;
         }
         let stored = StoredKey {
@@ -209,6 +203,23 @@ fn openpgp_offered(
     Ok(())
 }
 
+/// Whether a key that came with the post is nothing new: the sender's
+/// current key, one the key inbox has seen (waiting or decided), or one
+/// this post already offered.
+fn seen_before(
+    post: &Offer<'_>,
+    current: Option<&str>,
+    fingerprint: &str,
+    found: &Found,
+) -> Result<bool, AgentError> {
+    Ok(current == Some(fingerprint)
+        || post.store.key_known(post.list, post.sender, fingerprint)?
+        || found
+            .offered
+            .iter()
+            .any(|k| k.key.fingerprint == fingerprint))
+}
+
 /// A member's new S/MIME certificate: one for their address, from an
 /// authority the list trusts, that signed their post. A renewal replaces
 /// their current certificate under `cert-auto-update yes`, else it waits in
@@ -255,13 +266,7 @@ fn smime_offered(post: &Offer<'_>, found: &mut Found) -> Result<(), AgentError> 
             continue;
         };
         let fingerprint = member.fingerprint();
-        if current.as_deref() == Some(fingerprint.as_str())
-            || store.key_known(list, sender, &fingerprint)?
-            || found
-                .offered
-                .iter()
-                .any(|k| k.key.fingerprint == fingerprint)
-        {
+        if seen_before(post, current.as_deref(), &fingerprint, found)? {
             continue;
         }
         let read = smime::unwrap(
