@@ -43,19 +43,23 @@ impl SharedText {
         &self.bytes
     }
 
-    /// The base64 lines (each ending in CRLF) of `own` followed by the
-    /// shared bytes, decoding to exactly those bytes.
-    pub fn lines_after(&self, own: &[u8]) -> Vec<u8> {
+    /// Appends to `out` the base64 lines (each ending in CRLF) of `own`
+    /// followed by the shared bytes, decoding to exactly those bytes.
+    pub fn write_after(&self, own: &[u8], out: &mut Vec<u8>) {
         let k = ((3 - own.len() % 3) % 3).min(self.bytes.len());
         let shared = self.lines[k].get_or_init(|| lines(&self.bytes[k..], self.line));
         let mut head = Vec::with_capacity(own.len() + k);
         head.extend_from_slice(own);
         head.extend_from_slice(&self.bytes[..k]);
-        let head = lines(&head, self.line);
-        let mut out = Vec::with_capacity(head.len() + shared.len());
-        out.extend_from_slice(&head);
+        out.reserve(head.len() * 2 + shared.len());
+        out.extend_from_slice(&lines(&head, self.line));
         out.extend_from_slice(shared);
-        out
+    }
+
+    /// About how many bytes [`Self::write_after`] appends.
+    pub fn encoded_len(&self) -> usize {
+        let chars = self.bytes.len().div_ceil(3) * 4;
+        chars + chars / self.line * 2 + 2
     }
 }
 
@@ -74,6 +78,12 @@ pub fn lines(data: &[u8], line: usize) -> Vec<u8> {
 mod tests {
     use super::*;
 
+    fn lines_after(text: &SharedText, own: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        text.write_after(own, &mut out);
+        out
+    }
+
     fn decoded(lines: &[u8]) -> Vec<u8> {
         let clean: Vec<u8> = lines
             .iter()
@@ -91,7 +101,7 @@ mod tests {
         let text = SharedText::new(shared.clone(), 64);
         for n in 0..10 {
             let own: Vec<u8> = (0..n).map(|i| 200 + i as u8).collect();
-            let out = text.lines_after(&own);
+            let out = lines_after(&text, &own);
             assert_eq!(decoded(&out), [own.as_slice(), &shared].concat(), "{n}");
             let lines: Vec<&[u8]> = out
                 .split(|b| *b == b'\n')
@@ -113,8 +123,8 @@ mod tests {
     #[test]
     fn shared_bytes_shorter_than_a_group_are_encoded_with_the_own_part() {
         let text = SharedText::new(vec![1], 76);
-        assert_eq!(decoded(&text.lines_after(&[9])), vec![9, 1]);
+        assert_eq!(decoded(&lines_after(&text, &[9])), vec![9, 1]);
         let empty = SharedText::new(Vec::new(), 76);
-        assert_eq!(decoded(&empty.lines_after(&[9, 8])), vec![9, 8]);
+        assert_eq!(decoded(&lines_after(&empty, &[9, 8])), vec![9, 8]);
     }
 }

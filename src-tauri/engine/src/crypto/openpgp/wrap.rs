@@ -150,9 +150,12 @@ impl SharedPayload {
                 "the member's key has no valid encryption subkey".into(),
             ));
         }
+        let footer = armor_crc::footer(self.crc.after(&binary));
         Ok(encrypted_entity(
-            &self.encrypted.lines_after(&binary),
-            &armor_crc::footer(self.crc.after(&binary)),
+            &binary,
+            self.encrypted.encoded_len(),
+            |out| self.encrypted.write_after(&binary, out),
+            &footer,
         ))
     }
 }
@@ -162,17 +165,21 @@ pub fn encrypt_entity(entity: &[u8], member: &MemberKey) -> Result<Vec<u8>, Open
     SharedPayload::new(entity)?.copy_for(member)
 }
 
-/// RFC 3156 multipart/encrypted around an armored message whose base64
-/// lines (CRLF) are `lines` and whose checksum line is `footer`.
-fn encrypted_entity(lines: &[u8], footer: &str) -> Vec<u8> {
+/// RFC 3156 multipart/encrypted around an armored message: `write_lines`
+/// appends its base64 lines (CRLF, about `len` bytes), written straight
+/// into the copy, and `footer` is its checksum line. `own` (the member's
+/// key packets) names the boundary.
+fn encrypted_entity(
+    own: &[u8],
+    len: usize,
+    write_lines: impl FnOnce(&mut Vec<u8>),
+    footer: &str,
+) -> Vec<u8> {
     // The boundary need not be searched for in the copy: a delimiter line
     // starts with "--", which no base64 line does, and this one cannot be
     // taken for the armor's "-----BEGIN" or "-----END" lines.
-    let boundary = format!(
-        "=_conclave_{}",
-        &crate::store::sha256_hex(&lines[..lines.len().min(96)])[..24]
-    );
-    let mut out = Vec::with_capacity(lines.len() + 600);
+    let boundary = format!("=_conclave_{}", &crate::store::sha256_hex(own)[..24]);
+    let mut out = Vec::with_capacity(len + 1000);
     out.extend_from_slice(
         format!(
             "Content-Type: multipart/encrypted;\r\n protocol=\"application/pgp-encrypted\";\r\n boundary=\"{boundary}\"\r\n\r\n\
@@ -184,7 +191,7 @@ fn encrypted_entity(lines: &[u8], footer: &str) -> Vec<u8> {
         )
         .as_bytes(),
     );
-    out.extend_from_slice(lines);
+    write_lines(&mut out);
     out.extend_from_slice(footer.as_bytes());
     out.extend_from_slice(
         format!("-----END PGP MESSAGE-----\r\n\r\n--{boundary}--\r\n").as_bytes(),

@@ -95,21 +95,17 @@ const MIME_LINE: usize = 76;
 
 /// The MIME entity that carries an enveloped CMS message.
 fn pkcs7_mime(kind: &str, der: &[u8]) -> Result<Vec<u8>, SmimeError> {
-    Ok(pkcs7_mime_lines(kind, &base64_lines(der)))
+    Ok([pkcs7_mime_head(kind).as_bytes(), &base64_lines(der)].concat())
 }
 
-/// The MIME entity that carries an enveloped CMS message whose base64
-/// lines (CRLF) are `lines`.
-fn pkcs7_mime_lines(kind: &str, lines: &[u8]) -> Vec<u8> {
-    let head = format!(
+/// The header of the MIME entity that carries an enveloped CMS message in
+/// base64.
+fn pkcs7_mime_head(kind: &str) -> String {
+    format!(
         "Content-Type: application/pkcs7-mime; smime-type={kind}; name=\"smime.p7m\"\r\n\
          Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\
          Content-Description: S/MIME Encrypted Message\r\n\r\n"
-    );
-    let mut out = Vec::with_capacity(head.len() + lines.len());
-    out.extend_from_slice(head.as_bytes());
-    out.extend_from_slice(lines);
-    out
+    )
 }
 
 /// One entity enveloped once for several members: OpenSSL encrypts the
@@ -308,11 +304,12 @@ impl SharedPayload {
         ]
         .concat();
         // Only the member's own part is encoded anew; the shared part's
-        // base64 lines are copied.
-        Some(Ok(pkcs7_mime_lines(
-            self.kind,
-            &self.rest.lines_after(&own),
-        )))
+        // base64 lines are copied, straight into the copy.
+        let head = pkcs7_mime_head(self.kind);
+        let mut out = Vec::with_capacity(head.len() + own.len() * 2 + self.rest.encoded_len());
+        out.extend_from_slice(head.as_bytes());
+        self.rest.write_after(&own, &mut out);
+        Some(Ok(out))
     }
 }
 

@@ -100,6 +100,15 @@ pub(crate) fn judge(
 /// An invitation's code in the first line of a message's text (after a
 /// clear-signed message's armor header), if it is there.
 fn first_line_code(message: &[u8]) -> Option<String> {
+    // Most posts carry no code: a scan for the word costs far less than
+    // parsing the message again.
+    let word = policy::commands::JOIN_WORD.as_bytes();
+    if !message
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word))
+    {
+        return None;
+    }
     let parsed = mail_parser::MessageParser::default().parse(message)?;
     let text = parsed.body_text(0)?;
     let mut lines = text.lines().map(str::trim);
