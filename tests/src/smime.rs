@@ -891,8 +891,19 @@ impl Gpgsm {
             passphrase: GPGSM_PASSPHRASE.to_string(),
             signer: member.sha1_fingerprint(),
         };
-        let p12 = g.file("member.p12", &member.pkcs12_3des(GPGSM_PASSPHRASE));
-        g.ok(&["--import", s(&p12)]);
+        // gpgsm 2.2 now and then fails on a PKCS#12 file openssl wrote
+        // ("encryptedData error ... possibly bad passphrase") and takes the
+        // next export of the same key, with a fresh salt: a few tries.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let p12 = g.file("member.p12", &member.pkcs12_3des(GPGSM_PASSPHRASE));
+            match g.run(&["--import", s(&p12)]) {
+                Ok(_) => break,
+                Err(e) if tries >= 5 => panic!("{e}"),
+                Err(_) => {}
+            }
+        }
         g.trust(member.issuer.as_deref().unwrap_or(&member.cert));
         g
     }
