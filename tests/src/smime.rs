@@ -891,9 +891,10 @@ impl Gpgsm {
             passphrase: GPGSM_PASSPHRASE.to_string(),
             signer: member.sha1_fingerprint(),
         };
-        // gpgsm 2.2 now and then fails on a PKCS#12 file openssl wrote
-        // ("encryptedData error ... possibly bad passphrase") and takes the
-        // next export of the same key, with a fresh salt: a few tries.
+        // gpgsm 2.2 now and then fails to import a PKCS#12 file openssl
+        // wrote ("encryptedData error ... possibly bad passphrase"): seen
+        // under the load of the whole test run, never in 100 imports one
+        // after another. A fresh export, tried again, goes in.
         let mut tries = 0;
         loop {
             tries += 1;
