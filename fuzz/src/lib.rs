@@ -570,9 +570,14 @@ pub fn decide(data: &[u8]) {
                 "a post carrying the list's X-Loop went out"
             );
         }
-        if let Decision::Command(_) = d {
+        if let Decision::Command(c) = d {
             let p = post.poster().expect("a command has a poster");
-            assert!(is_member(p), "answered a non-member's command");
+            // Only key, subscribe and an invitation's answer come from
+            // anyone: a newcomer sends them before they are a member.
+            assert!(
+                is_member(p) || c.open_to_anyone(),
+                "answered a non-member's command"
+            );
         }
         if let Decision::Hold(reason @ HoldReason::Automated { .. }) = d {
             assert!(!reason.approvable());
