@@ -491,6 +491,18 @@ fn print_report(report: &RunReport) {
                 l.address, l.announced
             );
         }
+        if l.taken_over > 0 {
+            println!(
+                "{}: {} post(s) another laptop had taken and left unfinished for a whole claim-lease: taken over, sent from here",
+                l.address, l.taken_over
+            );
+        }
+        if l.handed_over > 0 {
+            println!(
+                "{}: {} post(s) this laptop had taken were finished by another laptop while this one was stopped: their copies not yet sent from here are left to it",
+                l.address, l.handed_over
+            );
+        }
         if l.backed_up {
             println!(
                 "{}: backed up into its mailbox (folder Conclave/Backup)",

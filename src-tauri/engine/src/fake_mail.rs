@@ -19,6 +19,8 @@ pub struct Stored {
     pub raw: Vec<u8>,
     /// "INBOX", or the folder it was filed in.
     pub folder: String,
+    /// A claim's lease mark ("" before the first).
+    pub mark: String,
 }
 
 /// A message the fake SMTP server accepted.
@@ -67,6 +69,8 @@ pub struct World {
     /// every further one is refused as over the quota.
     pub limit: Option<usize>,
     sends_this_run: usize,
+    /// The server has no MOVE or no UIDPLUS: posts cannot be claimed.
+    pub no_claims: bool,
 }
 
 /// The list's mail servers, in memory. Clones share one world.
@@ -105,6 +109,7 @@ impl FakeMail {
             uid,
             raw: raw.to_vec(),
             folder: "INBOX".into(),
+            mark: String::new(),
         });
     }
 
@@ -143,6 +148,23 @@ impl FakeMail {
 
 pub struct FakeInbox {
     world: Arc<Mutex<World>>,
+    /// The folder selected, as an IMAP connection has one.
+    selected: String,
+}
+
+/// Gives the message a new UID in `folder`, as a move on a server does
+/// (UIDs are unique across the fake's folders).
+fn move_to(w: &mut World, uid: u32, from: &str, folder: &str) -> Option<u32> {
+    let new = w.next_uid;
+    let m = w
+        .mailbox
+        .iter_mut()
+        .find(|m| m.uid == uid && m.folder == from)?;
+    m.folder = folder.to_string();
+    m.uid = new;
+    m.mark.clear();
+    w.next_uid += 1;
+    Some(new)
 }
 
 pub struct FakeSender {
@@ -193,6 +215,7 @@ impl Servers for FakeMail {
         self.world().sends_this_run = 0;
         Ok(FakeInbox {
             world: self.world.clone(),
+            selected: "INBOX".into(),
         })
     }
 
@@ -218,7 +241,56 @@ impl Servers for FakeMail {
 
 impl Inbox for FakeInbox {
     async fn open_inbox(&mut self) -> Result<u32, TransportError> {
+        self.selected = "INBOX".into();
         Ok(lock(&self.world).uidvalidity)
+    }
+
+    fn can_claim(&self) -> bool {
+        !lock(&self.world).no_claims
+    }
+
+    async fn claim(&mut self, uids: &[u32]) -> Result<crate::transport::Claim, TransportError> {
+        let mut w = lock(&self.world);
+        let won = uids
+            .iter()
+            .filter_map(|&uid| {
+                move_to(&mut w, uid, "INBOX", crate::transport::CLAIMED_FOLDER).map(|to| (uid, to))
+            })
+            .collect();
+        Ok(crate::transport::Claim {
+            uidvalidity: w.uidvalidity,
+            won,
+        })
+    }
+
+    async fn open_claims(&mut self) -> Result<(u32, Vec<(u32, String)>), TransportError> {
+        self.selected = crate::transport::CLAIMED_FOLDER.into();
+        let w = lock(&self.world);
+        let marks = w
+            .mailbox
+            .iter()
+            .filter(|m| m.folder == crate::transport::CLAIMED_FOLDER)
+            .map(|m| (m.uid, m.mark.clone()))
+            .collect();
+        Ok((w.uidvalidity, marks))
+    }
+
+    async fn mark_claims(&mut self, uids: &[u32], mark: &str) -> Result<(), TransportError> {
+        let mut w = lock(&self.world);
+        for m in w.mailbox.iter_mut() {
+            if m.folder == crate::transport::CLAIMED_FOLDER && uids.contains(&m.uid) {
+                m.mark = mark.to_string();
+            }
+        }
+        Ok(())
+    }
+
+    async fn release_claims(&mut self, uids: &[u32]) -> Result<(), TransportError> {
+        let mut w = lock(&self.world);
+        for &uid in uids {
+            move_to(&mut w, uid, crate::transport::CLAIMED_FOLDER, "INBOX");
+        }
+        Ok(())
     }
 
     async fn waiting_uids(&mut self) -> Result<Vec<u32>, TransportError> {
@@ -242,7 +314,7 @@ impl Inbox for FakeInbox {
         }
         Ok(w.mailbox
             .iter()
-            .find(|m| m.uid == uid && m.folder == "INBOX")
+            .find(|m| m.uid == uid && m.folder == self.selected)
             .map(|m| (m.raw.clone(), None)))
     }
 
@@ -256,9 +328,10 @@ impl Inbox for FakeInbox {
         if let Some(m) = w
             .mailbox
             .iter_mut()
-            .find(|m| m.uid == uid && m.folder == "INBOX")
+            .find(|m| m.uid == uid && m.folder == self.selected)
         {
             m.folder = folder.to_string();
+            m.mark.clear();
         }
         Ok(())
     }
@@ -276,6 +349,7 @@ impl Inbox for FakeInbox {
             uid,
             raw: message.to_vec(),
             folder: folder.to_string(),
+            mark: String::new(),
         });
         let there = w.mailbox.iter().filter(|m| m.folder == folder).count();
         let mut extra = there.saturating_sub(keep);

@@ -175,6 +175,15 @@ pub struct ListSettings {
     /// an authority the list trusts; otherwise it waits in the key inbox.
     #[serde(default = "default_yes")]
     pub cert_auto_update: bool,
+    /// How long, in seconds, a post another laptop took from the mailbox
+    /// may go without a sign of life from it before this laptop takes the
+    /// post over: long enough that a slow fan-out is not taken twice.
+    #[serde(default = "default_claim_lease")]
+    pub claim_lease: u32,
+}
+
+fn default_claim_lease() -> u32 {
+    DEFAULT_CLAIM_LEASE
 }
 
 fn default_invite_days() -> u32 {
@@ -198,6 +207,13 @@ pub const DEFAULT_ANSWERS_A_DAY: u32 = 3;
 /// The most answers a day a list may be set to give one address.
 pub const MAX_ANSWERS_A_DAY: u32 = 50;
 
+/// How long another laptop's claim on a post lasts without a sign of life
+/// (10 minutes), on a new list.
+pub const DEFAULT_CLAIM_LEASE: u32 = 600;
+/// The shortest and longest claim a list may be set to: less than 20 s
+/// would take over a laptop that is merely between two renewals.
+pub const CLAIM_LEASE_RANGE: std::ops::RangeInclusive<u32> = 20..=86_400;
+
 /// The longest footer a list takes: a few lines, not a document.
 pub const MAX_FOOTER_CHARS: usize = 2000;
 
@@ -220,6 +236,7 @@ impl ListSettings {
         "invite-days",
         "answers-a-day",
         "cert-auto-update",
+        "claim-lease",
     ];
 
     /// A new list's settings. On a list with a key, replies go to the list:
@@ -247,6 +264,7 @@ impl ListSettings {
             invite_days: DEFAULT_INVITE_DAYS,
             answers_a_day: DEFAULT_ANSWERS_A_DAY,
             cert_auto_update: true,
+            claim_lease: DEFAULT_CLAIM_LEASE,
         }
     }
 
@@ -311,6 +329,7 @@ impl ListSettings {
                         )
                     })?
             }
+            "claim-lease" => self.claim_lease = parse_lease(value)?,
             "footer" => {
                 let text = value.replace("\r\n", "\n").replace('\r', "\n");
                 if text.chars().count() > MAX_FOOTER_CHARS {
@@ -399,7 +418,41 @@ impl ListSettings {
                 "cert-auto-update",
                 if self.cert_auto_update { "yes" } else { "no" }.to_string(),
             ),
+            ("claim-lease", show_lease(self.claim_lease)),
         ]
+    }
+}
+
+/// "10m", "90s", "2h", or a bare number of minutes.
+fn parse_lease(value: &str) -> Result<u32, String> {
+    let v = value.trim().to_ascii_lowercase();
+    let (number, unit) = match v.strip_suffix('s') {
+        Some(n) => (n, 1),
+        None => match v.strip_suffix('h') {
+            Some(n) => (n, 3600),
+            None => (v.strip_suffix('m').unwrap_or(&v), 60),
+        },
+    };
+    number
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .filter(|s| CLAIM_LEASE_RANGE.contains(s))
+        .ok_or_else(|| {
+            format!(
+                "'{value}' is not a time from 20s to 24h (write it as 90s, 10m or 2h; a bare number is minutes)"
+            )
+        })
+}
+
+fn show_lease(seconds: u32) -> String {
+    if seconds.is_multiple_of(3600) {
+        format!("{}h", seconds / 3600)
+    } else if seconds.is_multiple_of(60) {
+        format!("{}m", seconds / 60)
+    } else {
+        format!("{seconds}s")
     }
 }
 
@@ -727,6 +780,32 @@ mod tests {
             (old.invite_days, old.answers_a_day, old.cert_auto_update),
             (7, 3, true)
         );
+    }
+
+    #[test]
+    fn a_claim_lease_is_a_time_from_20_seconds_to_a_day() {
+        let mut s = ListSettings::defaults_for("x", Protocol::Plain);
+        assert_eq!(s.claim_lease, 600);
+        for (given, seconds, shown) in [
+            ("30s", 30, "30s"),
+            ("15", 900, "15m"),
+            ("15m", 900, "15m"),
+            ("2h", 7200, "2h"),
+            ("90S", 90, "90s"),
+        ] {
+            s.set("claim-lease", given).unwrap();
+            assert_eq!(s.claim_lease, seconds, "{given}");
+            assert!(s.pairs().contains(&("claim-lease", shown.to_string())));
+        }
+        for bad in ["10s", "25h", "soon", "", "-5m", "99999999999h"] {
+            let e = s.set("claim-lease", bad).unwrap_err();
+            assert!(e.0.contains("20s to 24h"), "{bad}: {e}");
+        }
+        let mut old =
+            serde_json::to_value(ListSettings::defaults_for("x", Protocol::Plain)).unwrap();
+        old.as_object_mut().unwrap().remove("claim_lease");
+        let old: ListSettings = serde_json::from_value(old).unwrap();
+        assert_eq!(old.claim_lease, 600);
     }
 
     #[test]

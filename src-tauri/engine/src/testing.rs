@@ -24,6 +24,22 @@ impl TestList {
         TestList::create(Protocol::Plain, members)
     }
 
+    /// A second laptop running the same plain list (its own data folder,
+    /// the same members) on the same mail servers.
+    pub fn second_laptop(&self) -> TestList {
+        let members: Vec<String> = self
+            .store()
+            .members(&self.list)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.email)
+            .collect();
+        let members: Vec<&str> = members.iter().map(String::as_str).collect();
+        let mut other = TestList::create(self.list.protocol, &members);
+        other.mail = self.mail.clone();
+        other
+    }
+
     fn create(protocol: Protocol, members: &[&str]) -> TestList {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();

@@ -24,6 +24,7 @@ mod provider_limits;
 mod rig_selftest;
 mod smime_clients;
 mod smime_list;
+mod two_laptops;
 mod window_activity_key;
 mod window_demo;
 mod window_held_detail;

@@ -35,8 +35,8 @@ fn copies_over_the_provider_s_quota_wait_instead_of_failing() {
         "{log}"
     );
     assert!(!log.contains("failed"), "{log}");
-    // Not filed: the post stays until every copy is out.
-    assert_eq!(rig.messages(&owner.list, "INBOX").len(), 1);
+    // Not filed: the post stays (claimed) until every copy is out.
+    assert_eq!(rig.messages(&owner.list, "Conclave/Claimed").len(), 1);
 
     // A run before the wait is over tries nothing.
     let out = owner.run_once();

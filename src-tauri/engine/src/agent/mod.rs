@@ -88,6 +88,11 @@ pub struct ListReport {
     pub reminded: u32,
     /// Members sent the list's renewed key.
     pub announced: u32,
+    /// Posts another laptop had claimed and left unfinished, taken back.
+    pub taken_over: u32,
+    /// Posts this laptop had claimed and left unfinished while stopped,
+    /// which another laptop took over.
+    pub handed_over: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -327,6 +332,9 @@ async fn process_list<S: Servers>(
     let crypto = ListCrypto::load(store, list, servers).await?.map(Arc::new);
 
     let mut mailbox = servers.inbox(&account, imap_pw.expose()).await?;
+    if mailbox.can_claim() {
+        post::claim::look_at_claims(store, list, &mut mailbox, report).await?;
+    }
     let uidvalidity = mailbox.open_inbox().await?;
 
     // Posts recorded by a run that stopped before deciding them, then the
@@ -379,7 +387,18 @@ async fn process_list<S: Servers>(
     // Ready by now, as a rule; a set-up that failed is made (and its error
     // told) again when a lane connects.
     let _ = tls_ready.await;
-    sending.send_due(report, progress).await?;
+    // The claims are renewed beside the sending, on the IMAP connection
+    // that waits meanwhile.
+    let sent = CancellationToken::new();
+    let (sending_ended, ()) = tokio::join!(
+        async {
+            let ended = sending.send_due(report, progress).await;
+            sent.cancel();
+            ended
+        },
+        post::claim::keep_claims(store, list, &mut mailbox, &sent),
+    );
+    sending_ended?;
     reminders::send_due(&sending, report).await?;
     announcements::send_due(&sending, report).await?;
     let list_now = list.clone();
@@ -388,9 +407,7 @@ async fn process_list<S: Servers>(
         s.posts_to_file(&list_now)
     })
     .await?;
-    for post in to_file {
-        post::file::file_post(store, &mut mailbox, uidvalidity, &post, report).await?;
-    }
+    post::file::file_posts(store, &mut mailbox, &to_file, report).await?;
     // A backup that fails does not hold up the mail: it is told in the log
     // and tried again next run.
     match crate::backup::keep_current(store, list, &mut mailbox, servers).await {

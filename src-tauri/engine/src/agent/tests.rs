@@ -543,3 +543,128 @@ fn an_address_gets_as_many_answers_a_day_as_the_list_s_setting_says() {
         "{log:?}"
     );
 }
+
+/// How many copies `to` got of the post with this subject.
+fn copies_of(t: &TestList, to: &str, subject: &str) -> usize {
+    let wanted = format!("Subject: [Tenants] {subject}\r\n");
+    t.mail
+        .received(to)
+        .iter()
+        .filter(|m| m.windows(wanted.len()).any(|w| w == wanted.as_bytes()))
+        .count()
+}
+
+#[test]
+fn two_laptops_running_one_list_at_once_send_every_post_once() {
+    let all = members(4);
+    let a = list_of(&all);
+    let b = a.second_laptop();
+    let subjects: Vec<String> = (0..30).map(|i| format!("Post {i}")).collect();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let agent_a = Agent::with_servers(a.dir.path().to_path_buf(), a.mail.clone());
+    let agent_b = Agent::with_servers(b.dir.path().to_path_buf(), b.mail.clone());
+    let (mut took_a, mut took_b) = (0, 0);
+    // Posts come while one laptop runs, the other, or both at once.
+    for (i, batch) in subjects.chunks(6).enumerate() {
+        for s in batch {
+            a.mail.deliver(&post(ALICE, s));
+        }
+        let (ra, rb) = rt.block_on(async {
+            match i % 3 {
+                0 => (Some(agent_a.run_once(None).await), None),
+                1 => (None, Some(agent_b.run_once(None).await)),
+                _ => {
+                    let (ra, rb) = tokio::join!(agent_a.run_once(None), agent_b.run_once(None));
+                    (Some(ra), Some(rb))
+                }
+            }
+        });
+        took_a += ra.map_or(0, |r| r.unwrap().lists[0].new_posts);
+        took_b += rb.map_or(0, |r| r.unwrap().lists[0].new_posts);
+    }
+    // One more round files what the last one left.
+    let _ = rt.block_on(async { tokio::join!(agent_a.run_once(None), agent_b.run_once(None)) });
+    assert_eq!(took_a + took_b, 30, "each post taken by one laptop");
+    assert!(took_a >= 6 && took_b >= 6, "A took {took_a}, B {took_b}");
+    for m in &all {
+        for s in &subjects {
+            assert_eq!(copies_of(&a, m, s), 1, "{m}: {s}");
+        }
+    }
+    assert_eq!(a.mail.in_folder(PROCESSED_FOLDER), 30);
+    assert_eq!(a.mail.in_folder(crate::transport::CLAIMED_FOLDER), 0);
+}
+
+#[test]
+fn a_post_whose_laptop_stopped_in_its_fan_out_is_finished_by_the_other_after_the_lease() {
+    let all = members(10);
+    let a = list_of(&all);
+    let b = a.second_laptop();
+    a.mail.deliver(&post(ALICE, "Half sent"));
+    a.mail.world().crash = Some(Crash::AfterSends(3));
+    a.run_and_die();
+    assert_eq!(a.mail.world().sent.len(), 3);
+    // B sees A's claim; A's mark has not stayed the same for a lease yet.
+    let l = &b.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.taken_over, l.sent), (0, 0, 0), "{l:?}");
+    b.store().age_claims(590).unwrap();
+    let l = &b.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.taken_over), (0, 0), "seconds short: {l:?}");
+    b.store().age_claims(10).unwrap();
+    let l = &b.run().unwrap().lists[0];
+    assert_eq!(
+        (l.taken_over, l.new_posts, l.sent, l.filed),
+        (1, 1, 10, 1),
+        "{l:?}"
+    );
+    for m in &all {
+        let n = copies_of(&a, m, "Half sent");
+        assert!(n == 1 || n == 2, "{m} got {n}");
+    }
+    let log = b.store().activity(&b.list, 20).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.message.contains("another laptop took")),
+        "{log:?}"
+    );
+    // A starts again: its claim is gone, and so are the copies it had yet
+    // to send.
+    let l = &a.run().unwrap().lists[0];
+    assert_eq!((l.handed_over, l.sent), (1, 0), "{l:?}");
+    assert_eq!(a.mail.world().sent.len(), 13, "A's three, then B's ten");
+    let log = a.store().activity(&a.list, 20).unwrap();
+    assert!(
+        log.iter().any(|e| e.message.contains("its to send")),
+        "{log:?}"
+    );
+    assert_eq!(a.mail.in_folder(PROCESSED_FOLDER), 1);
+}
+
+#[test]
+fn a_laptop_that_stopped_before_recording_its_claim_takes_it_when_it_starts_again() {
+    let t = TestList::new(&[ALICE, "bob@example.org"]);
+    let other = t.second_laptop();
+    t.mail.deliver(&post(ALICE, "Claimed, then a crash"));
+    t.mail.world().crash = Some(Crash::OnFetch);
+    t.run_and_die();
+    assert_eq!(t.mail.in_folder(crate::transport::CLAIMED_FOLDER), 1);
+    // The other laptop leaves it: the claim is not stale.
+    assert_eq!(other.run().unwrap().lists[0].new_posts, 0);
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.sent, l.filed), (1, 2, 1), "{l:?}");
+}
+
+#[test]
+fn without_move_and_uidplus_posts_are_taken_where_they_are() {
+    let t = TestList::new(&[ALICE, "bob@example.org"]);
+    t.mail.world().no_claims = true;
+    t.mail.deliver(&post(ALICE, "Old server"));
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.sent, l.filed), (1, 2, 1), "{l:?}");
+    assert_eq!(t.mail.in_folder(crate::transport::CLAIMED_FOLDER), 0);
+    assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 1);
+}

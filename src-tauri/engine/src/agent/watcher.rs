@@ -174,12 +174,16 @@ impl Watchers {
         let all_listening = !self.by_list.is_empty()
             && self.states().iter().all(|(_, s)| *s == Watching::Listening);
         let mut limit = if all_listening { QUIET_POLL } else { poll };
-        if let Some(due) = Store::open(&self.data_dir)
-            .ok()
-            .and_then(|s| s.next_retry_at().ok().flatten())
-        {
-            let wait = (due - crate::store::now()).max(1) as u64;
-            limit = limit.min(Duration::from_secs(wait));
+        if let Ok(store) = Store::open(&self.data_dir) {
+            if let Some(due) = store.next_retry_at().ok().flatten() {
+                let wait = (due - crate::store::now()).max(1) as u64;
+                limit = limit.min(Duration::from_secs(wait));
+            }
+            // Claims in play are renewed, and other laptops' looked at,
+            // though no new mail comes: IDLE on INBOX does not tell of them.
+            if let Some(every) = claims_look_every(&store) {
+                limit = limit.min(every);
+            }
         }
         tokio::select! {
             _ = wake.notified() => Woke::Work,
@@ -188,6 +192,18 @@ impl Watchers {
             _ = self.moved.notified() => Woke::Watching,
         }
     }
+}
+
+/// The shortest wait until claims must be looked at again, over the lists
+/// with claims in play (see `crate::post::claim`).
+fn claims_look_every(store: &Store) -> Option<Duration> {
+    store
+        .lists()
+        .ok()?
+        .into_iter()
+        .filter(|l| !l.paused && store.claims_in_play(l).unwrap_or(false))
+        .map(|l| crate::post::claim::look_every(l.settings.claim_lease))
+        .min()
 }
 
 impl Drop for Watchers {

@@ -142,6 +142,7 @@ mod tests {
             sender: "",
             raw: raw.as_bytes(),
             arrived_at: None,
+            claimed: false,
         };
         let Sighting::New(id) = store.record_post(list, &new).unwrap() else {
             panic!()

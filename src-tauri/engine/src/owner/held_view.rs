@@ -151,6 +151,7 @@ mod tests {
                     sender: "",
                     raw,
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap()

@@ -8,10 +8,36 @@ use crate::transport::{PROCESSED_FOLDER, QUARANTINE_FOLDER};
 
 use super::{SharedStore, with_store};
 
-/// Files a settled post on the server. A post recorded under an older
+/// Files settled posts on the server, each from the folder it waits in
+/// (INBOX, or the Claimed folder). A post recorded under an older
 /// UIDVALIDITY is not touched by position: its UID may now name another
-/// message. Its copy, seen under the new numbering, is filed instead.
-pub(crate) async fn file_post(
+/// message. Its copy, seen under the new numbering, is filed instead; a
+/// claim that another laptop took over is gone from the folder, and moving
+/// it moves nothing.
+pub(crate) async fn file_posts(
+    store: &SharedStore,
+    mailbox: &mut impl Inbox,
+    posts: &[PostRecord],
+    report: &mut ListReport,
+) -> Result<(), AgentError> {
+    for claimed in [false, true] {
+        let here: Vec<&PostRecord> = posts.iter().filter(|p| p.claimed == claimed).collect();
+        if here.is_empty() {
+            continue;
+        }
+        let uidvalidity = if claimed {
+            mailbox.open_claims().await?.0
+        } else {
+            mailbox.open_inbox().await?
+        };
+        for post in here {
+            file_post(store, mailbox, uidvalidity, post, report).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn file_post(
     store: &SharedStore,
     mailbox: &mut impl Inbox,
     uidvalidity: u32,

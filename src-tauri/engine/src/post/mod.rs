@@ -1,5 +1,8 @@
 //! The way a post travels, one file per step it meets, in order:
 //!
+//! 0. [`claim`]: where the server can, a new message is first moved out of
+//!    INBOX into the Claimed folder, so that of two laptops running the
+//!    list exactly one takes it; a laptop that stopped loses its claims.
 //! 1. [`receive`]: a new message in the list's INBOX is fetched and recorded
 //!    in the ledger before anything is done with it.
 //! 2. [`read`]: it is read once: what it says, and for a list with a key,
@@ -17,6 +20,7 @@
 //! The agent (`crate::agent`) runs these steps for each list, exactly once
 //! per post.
 
+pub mod claim;
 pub mod decide;
 pub mod deliver;
 pub mod file;

@@ -284,6 +284,7 @@ mod tests {
             sender: "",
             raw: raw.as_bytes(),
             arrived_at: None,
+            claimed: false,
         };
         let Sighting::New(id) = s.record_post(list, &new).unwrap() else {
             panic!("a new post")
@@ -373,6 +374,7 @@ mod tests {
             sender: "",
             raw: b"post 4",
             arrived_at: None,
+            claimed: false,
         };
         assert!(matches!(
             s.record_post(&l, &copy).unwrap(),

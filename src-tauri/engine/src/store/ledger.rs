@@ -73,6 +73,9 @@ pub struct NewPost<'a> {
     pub raw: &'a [u8],
     /// The server's arrival time (INTERNALDATE), seconds since the epoch.
     pub arrived_at: Option<i64>,
+    /// Whether `uidvalidity` and `uid` are of the Claimed folder (the post
+    /// was claimed before it was fetched) rather than of INBOX.
+    pub claimed: bool,
 }
 
 /// What the ledger knew of a fetched message.
@@ -100,11 +103,17 @@ pub struct PostRecord {
     pub attempts: u32,
     pub decision: Option<Outcome>,
     pub reason: Option<String>,
+    /// Whether it waits in the Claimed folder rather than in INBOX.
+    pub claimed: bool,
 }
 
 const POST_COLUMNS: &str =
     "id, list_id, uidvalidity, uid, message_id, sender, subject, size, state,
-    on_server, attempts, decision, reason";
+    on_server, attempts, decision, reason, folder";
+
+fn folder_str(claimed: bool) -> &'static str {
+    if claimed { "claimed" } else { "inbox" }
+}
 
 fn row_to_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
     Ok(PostRecord {
@@ -128,6 +137,7 @@ fn row_to_post(r: &rusqlite::Row<'_>) -> rusqlite::Result<PostRecord> {
             .as_deref()
             .and_then(Outcome::parse),
         reason: r.get(12)?,
+        claimed: r.get::<_, String>(13)? == "claimed",
     })
 }
 
@@ -268,12 +278,12 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Store {
-    /// The post recorded for this mailbox position, if any.
+    /// The post recorded for this position in INBOX, if any.
     pub fn post_at(&self, list: &List, uidvalidity: u32, uid: u32) -> Result<Option<PostRecord>> {
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {POST_COLUMNS} FROM posts WHERE list_id = ?1 AND uidvalidity = ?2 AND uid = ?3"),
+                &format!("SELECT {POST_COLUMNS} FROM posts WHERE list_id = ?1 AND uidvalidity = ?2 AND uid = ?3 AND folder = 'inbox'"),
                 params![list.id, uidvalidity, uid],
                 row_to_post,
             )
@@ -306,7 +316,7 @@ impl Store {
         // real post. It is recorded, and deciding it looks at the reuse.
         let earlier: Option<i64> = tx
             .query_row(
-                "SELECT id FROM posts WHERE list_id = ?1 AND state != 'quarantined'
+                "SELECT id FROM posts WHERE list_id = ?1 AND state != 'quarantined' AND folder != 'gone'
                    AND ((?2 != '' AND message_id = ?2 AND lower(sender) = lower(?4)) OR raw_sha256 = ?3)
                  ORDER BY id LIMIT 1",
                 params![list.id, new.message_id, hash, new.sender],
@@ -316,8 +326,8 @@ impl Store {
         let sighting = match earlier {
             None => {
                 tx.execute(
-                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, sender, raw_sha256, size, raw, received_at, arrived_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO posts (list_id, uidvalidity, uid, message_id, sender, raw_sha256, size, raw, received_at, arrived_at, folder)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         list.id,
                         new.uidvalidity,
@@ -328,7 +338,8 @@ impl Store {
                         new.raw.len() as i64,
                         new.raw,
                         now(),
-                        new.arrived_at
+                        new.arrived_at,
+                        folder_str(new.claimed)
                     ],
                 )?;
                 Sighting::New(tx.last_insert_rowid())
@@ -339,9 +350,9 @@ impl Store {
                 );
                 tx.execute(
                     "INSERT INTO posts (list_id, uidvalidity, uid, message_id, sender, raw_sha256, size, state,
-                                        decision, reason, received_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'done', 'discard', ?8, ?9)",
-                    params![list.id, new.uidvalidity, new.uid, new.message_id, new.sender, hash, new.raw.len() as i64, reason, now()],
+                                        decision, reason, received_at, folder)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'done', 'discard', ?8, ?9, ?10)",
+                    params![list.id, new.uidvalidity, new.uid, new.message_id, new.sender, hash, new.raw.len() as i64, reason, now(), folder_str(new.claimed)],
                 )?;
                 let post_id = tx.last_insert_rowid();
                 // The earlier record may point at a mailbox position the
@@ -349,8 +360,8 @@ impl Store {
                 // message again. Its copy here is filed instead.
                 tx.execute(
                     "UPDATE posts SET on_server = 'processed'
-                     WHERE id = ?1 AND on_server = 'inbox' AND uidvalidity != ?2",
-                    params![of, new.uidvalidity],
+                     WHERE id = ?1 AND on_server = 'inbox' AND (uidvalidity != ?2 OR folder != ?3)",
+                    params![of, new.uidvalidity, folder_str(new.claimed)],
                 )?;
                 tx.execute(
                     "INSERT INTO activity (list_id, post_id, at, kind, message) VALUES (?1, ?2, ?3, 'decision', ?4)",
@@ -772,6 +783,7 @@ mod tests {
             sender,
             raw,
             arrived_at: None,
+            claimed: false,
         };
         // Eve squats on the Message-ID of a post Alice is about to send.
         let Sighting::New(eve) = s
@@ -850,6 +862,7 @@ mod tests {
                     sender: "",
                     raw: &big,
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap_err();
@@ -876,6 +889,7 @@ mod tests {
                     sender: "",
                     raw: b"one",
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap();
@@ -893,6 +907,7 @@ mod tests {
                     sender: "",
                     raw: b"one!",
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap();
@@ -908,6 +923,7 @@ mod tests {
                     sender: "",
                     raw: b"two",
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap()
@@ -924,6 +940,7 @@ mod tests {
                     sender: "",
                     raw: b"two",
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap();
@@ -948,6 +965,7 @@ mod tests {
                     sender: "",
                     raw: b"raw",
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap()
@@ -995,6 +1013,7 @@ mod tests {
                 sender: "",
                 raw: raw.as_bytes(),
                 arrived_at: None,
+                claimed: false,
             };
             let Sighting::New(id) = s.record_post(&l, &new).unwrap() else {
                 panic!("post {uid} taken for a copy")

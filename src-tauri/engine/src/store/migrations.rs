@@ -309,6 +309,26 @@ pub(super) const STEPS: &[&str] = &[
         PRIMARY KEY (list_id, email)
     ) STRICT;
     "#,
+    // 12: claims, so that two laptops running one list never both take a
+    // post. A post is moved into the Claimed folder before it is read;
+    // `folder` says which folder its UIDVALIDITY and UID are of ('gone':
+    // another laptop took the claim over while this one was stopped). Claims of
+    // other laptops are watched: each with its lease mark as last seen and
+    // since when this laptop has seen that mark unchanged.
+    r#"
+    ALTER TABLE posts ADD COLUMN folder TEXT NOT NULL DEFAULT 'inbox'
+        CHECK (folder IN ('inbox', 'claimed', 'gone'));
+    CREATE TABLE claims_seen (
+        list_id     INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        mark        TEXT NOT NULL,
+        since       INTEGER NOT NULL,
+        PRIMARY KEY (list_id, uidvalidity, uid)
+    ) STRICT;
+    -- Who this laptop is to the others, in its claims' marks.
+    CREATE TABLE this_laptop (id TEXT NOT NULL) STRICT;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

@@ -6,6 +6,7 @@ mod activity;
 mod announcements;
 mod at_rest;
 mod bundle;
+mod claims;
 mod held;
 mod invitations;
 mod key_inbox;

@@ -8,8 +8,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use super::{
-    COMMAND_TIMEOUT, CONNECT_TIMEOUT, PROCESSED_KEYWORD, TransportError, check_tls_allowed,
-    describe, parse_ca_pem, tls_failure,
+    CLAIMED_FOLDER, COMMAND_TIMEOUT, CONNECT_TIMEOUT, Claim, PROCESSED_KEYWORD, TransportError,
+    check_tls_allowed, describe, parse_ca_pem, tls_failure,
 };
 use crate::model::{Endpoint, TlsMode};
 
@@ -27,6 +27,26 @@ pub struct Mailbox {
     can_uidplus: bool,
     can_idle: bool,
     delimiter: Option<String>,
+    /// Folders this connection made sure exist, so each is created once.
+    made: Vec<String>,
+}
+
+/// The keyword a claim's lease mark is: one of two, set in turn while the
+/// laptop that claimed the post works on it (see `post::claim`).
+fn lease_keyword(mark: &str) -> String {
+    format!("$ConclaveLease{mark}")
+}
+
+/// The UIDs a COPYUID set names, in order (RFC 4315: "4,7:9").
+fn uid_set(members: &[async_imap::imap_proto::UidSetMember]) -> Vec<u32> {
+    use async_imap::imap_proto::UidSetMember;
+    members
+        .iter()
+        .flat_map(|m| match m {
+            UidSetMember::Uid(u) => *u..=*u,
+            UidSetMember::UidRange(r) => r.clone(),
+        })
+        .collect()
 }
 
 /// What a wait in IDLE ended with.
@@ -230,6 +250,7 @@ impl Mailbox {
             can_uidplus,
             can_idle,
             delimiter: None,
+            made: Vec::new(),
         })
     }
 
@@ -338,6 +359,10 @@ impl Mailbox {
     /// Creates `name` and its parent; one that exists answers NO, and what
     /// follows says it if the folder really cannot be used.
     async fn create_folder(&mut self, name: &str) {
+        if self.made.iter().any(|m| m == name) {
+            return;
+        }
+        self.made.push(name.to_string());
         let server = self.server.clone();
         let parent = name
             .rsplit_once(self.delimiter.as_deref().unwrap_or("/"))
@@ -418,6 +443,146 @@ impl Mailbox {
         }
     }
 
+    /// Whether a move can be a claim: with MOVE (RFC 6851) a message leaves
+    /// INBOX for exactly one client, and with UIDPLUS (RFC 4315) the mover
+    /// learns it was the one.
+    pub fn can_claim(&self) -> bool {
+        self.can_move && self.can_uidplus
+    }
+
+    /// Moves `uids` from the selected INBOX into the Claimed folder; what
+    /// this connection moved, as the server's COPYUID says. A message
+    /// another laptop moved first is not in it.
+    pub async fn claim(&mut self, uids: &[u32]) -> Result<Claim, TransportError> {
+        let server = self.server.clone();
+        let name = self.folder_name(CLAIMED_FOLDER).await?;
+        self.create_folder(&name).await;
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let command = format!(
+            "UID MOVE {set} \"{}\"",
+            name.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let session = &mut self.session;
+        timed(&server, async {
+            use async_imap::imap_proto::{Response, ResponseCode, Status};
+            let id = session.run_command(&command).await?;
+            let mut claim = Claim::default();
+            loop {
+                let Some(answer) = session.read_response().await? else {
+                    return Err(async_imap::error::Error::ConnectionLost);
+                };
+                let (status, code, done) = match answer.parsed() {
+                    Response::Data { status, code, .. } => (status, code, false),
+                    Response::Done {
+                        tag, status, code, ..
+                    } => (status, code, *tag == id),
+                    _ => continue,
+                };
+                if let Some(ResponseCode::CopyUid(validity, from, to)) = code {
+                    claim.uidvalidity = *validity;
+                    claim.won.extend(uid_set(from).into_iter().zip(uid_set(to)));
+                }
+                if done {
+                    return match status {
+                        Status::Ok => Ok(claim),
+                        other => Err(async_imap::error::Error::No(format!(
+                            "the move into {CLAIMED_FOLDER} was refused ({other:?})"
+                        ))),
+                    };
+                }
+            }
+        })
+        .await
+    }
+
+    /// Selects the Claimed folder (made when missing): its UIDVALIDITY, and
+    /// each message in it with its lease mark ("" before the first).
+    pub async fn open_claims(&mut self) -> Result<(u32, Vec<(u32, String)>), TransportError> {
+        let server = self.server.clone();
+        let name = self.folder_name(CLAIMED_FOLDER).await?;
+        self.create_folder(&name).await;
+        let mbox = timed(&server, self.session.select(&name)).await?;
+        let validity = mbox.uid_validity.ok_or_else(|| TransportError::Protocol {
+            server: server.clone(),
+            detail: format!("{CLAIMED_FOLDER} has no UIDVALIDITY"),
+        })?;
+        if mbox.exists == 0 {
+            return Ok((validity, Vec::new()));
+        }
+        let fetches: Vec<_> = timed(&server, async {
+            let stream = self.session.uid_fetch("1:*", "(UID FLAGS)").await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        let marks = fetches
+            .iter()
+            .filter_map(|f| {
+                let mark = f
+                    .flags()
+                    .find_map(|flag| match flag {
+                        async_imap::types::Flag::Custom(k) => {
+                            k.strip_prefix("$ConclaveLease").map(str::to_string)
+                        }
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                f.uid.map(|uid| (uid, mark))
+            })
+            .collect();
+        Ok((validity, marks))
+    }
+
+    /// Sets the lease mark of these claims (the Claimed folder selected).
+    pub async fn mark_claims(&mut self, uids: &[u32], mark: &str) -> Result<(), TransportError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let server = self.server.clone();
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let flags = format!("FLAGS (\\Seen {})", lease_keyword(mark));
+        timed(&server, async {
+            let s = self.session.uid_store(&set, &flags).await?;
+            s.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Moves these claims (the Claimed folder selected) back to INBOX, for
+    /// whichever laptop claims them next.
+    pub async fn release_claims(&mut self, uids: &[u32]) -> Result<(), TransportError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let server = self.server.clone();
+        let set = uids
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        timed(&server, async {
+            let s = self
+                .session
+                .uid_store(
+                    &set,
+                    &format!("-FLAGS ({} {})", lease_keyword("0"), lease_keyword("1")),
+                )
+                .await?;
+            s.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        timed(&server, self.session.uid_mv(&set, "INBOX")).await?;
+        Ok(())
+    }
+
     /// Whether the server offers IDLE (RFC 2177), so that the agent can wait
     /// for new mail instead of asking every minute.
     pub fn can_idle(&self) -> bool {
@@ -438,6 +603,7 @@ impl Mailbox {
             can_uidplus,
             can_idle,
             delimiter,
+            made,
         } = self;
         let mut handle = session.idle();
         timed(&server, handle.init()).await?;
@@ -469,6 +635,7 @@ impl Mailbox {
                 can_uidplus,
                 can_idle,
                 delimiter,
+                made,
             },
             end,
         ))

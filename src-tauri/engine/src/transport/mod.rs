@@ -20,8 +20,19 @@ use crate::model::{Endpoint, TlsMode};
 pub const PROCESSED_FOLDER: &str = "Conclave/Processed";
 /// Where an unreadable message, or one that kept failing, is set aside.
 pub const QUARANTINE_FOLDER: &str = "Conclave/Quarantine";
+/// Where a post is moved before it is read, so that of two laptops running
+/// the list only one takes it (see `post::claim`).
+pub const CLAIMED_FOLDER: &str = "Conclave/Claimed";
 /// Marks a filed message on servers that cannot move messages.
 pub const PROCESSED_KEYWORD: &str = "$ConclaveProcessed";
+
+/// What a claim won: the Claimed folder's UIDVALIDITY, and each message
+/// this connection moved there, as (its UID in INBOX, its UID in Claimed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claim {
+    pub uidvalidity: u32,
+    pub won: Vec<(u32, u32)>,
+}
 
 /// How long to wait for a server before calling it unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);

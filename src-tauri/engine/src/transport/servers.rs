@@ -7,9 +7,9 @@
 
 use std::future::Future;
 
-use super::TransportError;
 use super::imap::Mailbox;
 use super::smtp::{Outgoing, SendOutcome};
+use super::{Claim, TransportError};
 use crate::model::{Account, List};
 use crate::secrets::{self, SecretError, SecretKind, Sensitive};
 
@@ -34,6 +34,30 @@ pub trait Inbox: Send {
         &mut self,
         uid: u32,
         folder: &str,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+    /// Whether posts are claimed before they are read: the server can move
+    /// a message so that exactly one client wins it.
+    fn can_claim(&self) -> bool;
+    /// Moves `uids` from INBOX (selected) into the Claimed folder: those
+    /// this connection moved; another laptop may have moved some first.
+    fn claim(&mut self, uids: &[u32])
+    -> impl Future<Output = Result<Claim, TransportError>> + Send;
+    /// Selects the Claimed folder: its UIDVALIDITY, and each message there
+    /// with its lease mark ("" before the first).
+    #[allow(clippy::type_complexity)]
+    fn open_claims(
+        &mut self,
+    ) -> impl Future<Output = Result<(u32, Vec<(u32, String)>), TransportError>> + Send;
+    /// Sets the lease mark of these claims (the Claimed folder selected).
+    fn mark_claims(
+        &mut self,
+        uids: &[u32],
+        mark: &str,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+    /// Moves these claims (the Claimed folder selected) back to INBOX.
+    fn release_claims(
+        &mut self,
+        uids: &[u32],
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
     /// Puts `message` into `folder` and keeps only the newest `keep` there
     /// (the list's backups).
@@ -138,6 +162,21 @@ impl Inbox for Mailbox {
     }
     async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
         Mailbox::file(self, uid, folder).await
+    }
+    fn can_claim(&self) -> bool {
+        Mailbox::can_claim(self)
+    }
+    async fn claim(&mut self, uids: &[u32]) -> Result<Claim, TransportError> {
+        Mailbox::claim(self, uids).await
+    }
+    async fn open_claims(&mut self) -> Result<(u32, Vec<(u32, String)>), TransportError> {
+        Mailbox::open_claims(self).await
+    }
+    async fn mark_claims(&mut self, uids: &[u32], mark: &str) -> Result<(), TransportError> {
+        Mailbox::mark_claims(self, uids, mark).await
+    }
+    async fn release_claims(&mut self, uids: &[u32]) -> Result<(), TransportError> {
+        Mailbox::release_claims(self, uids).await
     }
     async fn keep_newest(
         &mut self,

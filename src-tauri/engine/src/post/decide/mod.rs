@@ -394,6 +394,7 @@ mod tests {
                     sender: "",
                     raw,
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap()
@@ -438,6 +439,7 @@ mod tests {
                     sender: "",
                     raw,
                     arrived_at: None,
+                    claimed: false,
                 },
             )
             .unwrap()
