@@ -497,6 +497,12 @@ fn print_report(report: &RunReport) {
                 l.address, l.taken_over
             );
         }
+        if l.synced > 0 {
+            println!(
+                "{}: {} change(s) from the list's other laptop(s) taken (see `conclave-cli log {}`)",
+                l.address, l.synced, l.address
+            );
+        }
         if l.handed_over > 0 {
             println!(
                 "{}: {} post(s) this laptop had taken were finished by another laptop while this one was stopped: their copies not yet sent from here are left to it",

@@ -93,17 +93,33 @@ pub(crate) struct Secrets {
     pub(crate) smime_list_key: Option<String>,
     pub(crate) imap_password: Option<String>,
     pub(crate) smtp_password: Option<String>,
+    /// What seals the changes the laptops running the list send each
+    /// other (absent from bundles of a Conclave before it).
+    #[serde(default)]
+    pub(crate) sync_secret: Option<String>,
 }
 
 impl Secrets {
-    fn items(&self) -> [(SecretKind, &Option<String>); 4] {
+    fn items(&self) -> [(SecretKind, &Option<String>); 5] {
         [
             (SecretKind::OpenPgpListKey, &self.openpgp_list_key),
             (SecretKind::SmimeListKey, &self.smime_list_key),
             (SecretKind::ImapPassword, &self.imap_password),
             (SecretKind::SmtpPassword, &self.smtp_password),
+            (SecretKind::SyncSecret, &self.sync_secret),
         ]
     }
+}
+
+/// The list's sync secret, made and kept when it has none yet: a bundle
+/// may start a second laptop, and the two need it to share their changes.
+pub(crate) async fn sync_secret(address: &str) -> Result<String, BundleError> {
+    if let Some(secret) = optional_secret(address, SecretKind::SyncSecret).await? {
+        return Ok(secret);
+    }
+    let made = secrets::new_code();
+    secrets::store(address, SecretKind::SyncSecret, made.clone()).await?;
+    Ok(made.expose().clone())
 }
 
 /// What a bundle held, once sealed or opened: for the owner.
@@ -158,6 +174,7 @@ pub(crate) async fn keychain_secrets(
     let mut secrets = Secrets {
         openpgp_list_key: optional_secret(address, SecretKind::OpenPgpListKey).await?,
         smime_list_key: optional_secret(address, SecretKind::SmimeListKey).await?,
+        sync_secret: Some(sync_secret(address).await?),
         ..Secrets::default()
     };
     if with_passwords {

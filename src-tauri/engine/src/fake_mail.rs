@@ -336,6 +336,23 @@ impl Inbox for FakeInbox {
         Ok(())
     }
 
+    async fn new_in(
+        &mut self,
+        folder: &str,
+        validity: u32,
+        after: u32,
+    ) -> Result<(u32, Vec<(u32, Vec<u8>)>), TransportError> {
+        let w = lock(&self.world);
+        let after = if w.uidvalidity == validity { after } else { 0 };
+        let found = w
+            .mailbox
+            .iter()
+            .filter(|m| m.folder == folder && m.uid > after)
+            .map(|m| (m.uid, m.raw.clone()))
+            .collect();
+        Ok((w.uidvalidity, found))
+    }
+
     async fn keep_newest(
         &mut self,
         folder: &str,

@@ -40,6 +40,7 @@ pub mod post;
 pub mod secrets;
 pub mod setup;
 pub mod store;
+pub mod sync;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod transport;

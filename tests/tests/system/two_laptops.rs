@@ -174,3 +174,69 @@ fn a_laptop_stopped_in_the_middle_of_a_fan_out_loses_the_post_to_the_other_after
     assert_eq!(total(), before);
     assert!(members.iter().all(|m| (1..=2).contains(&got(m))));
 }
+
+#[test]
+fn a_member_added_on_one_laptop_is_a_member_on_the_other_within_a_minute_and_gets_its_posts() {
+    let rig = Rig::get();
+    let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
+    let a = Owner::new("list-sync", &[&alice, &bob]);
+    // The second laptop is set up the way an owner does it: a bundle.
+    let bundle = a.data.path().join("handed.conclave");
+    let pass = [("CONCLAVE_BUNDLE_PASSPHRASE", "otter lantern quarry seven")];
+    let cli = |data: &std::path::Path, args: &[&str]| {
+        let out = Command::new(cli_path())
+            .arg("--data-dir")
+            .arg(data)
+            .args(args)
+            .envs(pass)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", rig::owner::said(&out));
+    };
+    cli(
+        a.data.path(),
+        &[
+            "list",
+            "export",
+            &a.list,
+            "--to",
+            bundle.to_str().unwrap(),
+            "--with-passwords",
+        ],
+    );
+    let b = Owner {
+        data: tempfile::tempdir().unwrap(),
+        list: a.list.clone(),
+    };
+    cli(b.data.path(), &["list", "import", bundle.to_str().unwrap()]);
+    let la = start(&a);
+    let _lb = start(&b);
+    std::thread::sleep(Duration::from_secs(3));
+
+    a.ok(&["member", "add", &a.list, &carol, "--name", "Carol"]);
+    let added = Instant::now();
+    while !b.ok(&["member", "list", &b.list]).contains(&carol) {
+        assert!(
+            added.elapsed() < Duration::from_secs(60),
+            "the member added on laptop A is not on laptop B after a minute"
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    eprintln!("on laptop B after {:?}", added.elapsed());
+    let log = b.ok(&["log", &b.list]);
+    assert!(
+        log.contains(&format!("from the other laptop: member added: {carol}")),
+        "{log}"
+    );
+
+    // Laptop A stops; B takes the next post, and Carol gets it.
+    drop(la);
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&a.list],
+        &rig::post(&alice, &a.list, "After the change", "hello\r\n"),
+    );
+    let got = rig.wait_for(&carol, "INBOX", 1, Duration::from_secs(60));
+    assert_eq!(subject_count(&got, "After the change"), 1);
+}

@@ -54,6 +54,8 @@ pub enum AgentError {
     BadListKey(String),
     #[error("cannot use the lock file {path}: {detail}")]
     Lock { path: PathBuf, detail: String },
+    #[error("{0}: the other laptops get this laptop's changes at a later run")]
+    Sync(String),
 }
 
 /// What one run did for one list.
@@ -93,6 +95,8 @@ pub struct ListReport {
     /// Posts this laptop had claimed and left unfinished while stopped,
     /// which another laptop took over.
     pub handed_over: u32,
+    /// Changes (members, keys, settings) taken from the other laptops.
+    pub synced: u32,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -422,6 +426,18 @@ async fn process_list<S: Servers>(
             })
             .await?;
         }
+    }
+    // Sharing changes with the other laptops does not hold up the mail
+    // either.
+    if let Err(e) = crate::sync::exchange(store, list, &mut mailbox, servers, report).await {
+        let (list, said) = (
+            list.clone(),
+            format!("sharing changes with the list's other laptops failed: {e}"),
+        );
+        with_store(store, move |s| {
+            s.log(list.id, None, crate::store::ActivityKind::Error, &said)
+        })
+        .await?;
     }
     mailbox.logout().await;
     Ok(())

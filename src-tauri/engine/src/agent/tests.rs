@@ -668,3 +668,99 @@ fn without_move_and_uidplus_posts_are_taken_where_they_are() {
     assert_eq!(t.mail.in_folder(crate::transport::CLAIMED_FOLDER), 0);
     assert_eq!(t.mail.in_folder(PROCESSED_FOLDER), 1);
 }
+
+#[test]
+fn a_member_added_on_one_laptop_is_a_member_on_the_other_and_gets_its_posts() {
+    let a = TestList::new(&[ALICE, "bob@example.org"]);
+    let b = a.second_laptop();
+    a.mail.world().secrets.push((
+        a.list.address.clone(),
+        SecretKind::SyncSecret,
+        "pumpkin-lattice-sorrel-quiet-ember".into(),
+    ));
+    // Each laptop publishes its state once and reads the other's.
+    for t in [&a, &b, &a] {
+        t.run().unwrap();
+    }
+    let store_a = a.store();
+    store_a
+        .add_member(
+            &a.list,
+            "carol@example.org",
+            "Carol",
+            crate::model::Role::Member,
+        )
+        .unwrap();
+    a.run().unwrap();
+    let l = &b.run().unwrap().lists[0];
+    assert_eq!(l.synced, 1, "{l:?}");
+    let on_b = b.store().member(&b.list, "carol@example.org").unwrap();
+    assert_eq!(on_b.map(|m| m.name), Some("Carol".to_string()));
+    let log = b.store().activity(&b.list, 20).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.message == "from the other laptop: member added: carol@example.org"),
+        "{log:?}"
+    );
+    // B takes the next post, and Carol gets it from there.
+    b.mail.deliver(&post(ALICE, "For everyone"));
+    let l = &b.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.sent), (1, 3), "{l:?}");
+    assert_eq!(copies_of(&b, "carol@example.org", "For everyone"), 1);
+    // Removed on B: gone on A too.
+    b.store()
+        .remove_member(&b.list, "carol@example.org")
+        .unwrap();
+    b.run().unwrap();
+    a.run().unwrap();
+    assert!(
+        a.store()
+            .member(&a.list, "carol@example.org")
+            .unwrap()
+            .is_none()
+    );
+    // A state sealed with another secret is not merged, and is said.
+    let stranger = TestList::new(&[ALICE]);
+    stranger.mail.world().secrets.push((
+        a.list.address.clone(),
+        SecretKind::SyncSecret,
+        "another-secret-entirely-here".into(),
+    ));
+    let store_s = stranger.store();
+    store_s
+        .add_member(
+            &stranger.list,
+            "mallory@example.org",
+            "",
+            crate::model::Role::Owner,
+        )
+        .unwrap();
+    stranger.run().unwrap();
+    let sent = stranger
+        .mail
+        .world()
+        .mailbox
+        .iter()
+        .find(|m| m.folder == crate::sync::FOLDER)
+        .map(|m| m.raw.clone())
+        .unwrap();
+    a.mail.world().mailbox.push(crate::fake_mail::Stored {
+        uid: 9999,
+        raw: sent,
+        folder: crate::sync::FOLDER.into(),
+        mark: String::new(),
+    });
+    a.run().unwrap();
+    assert!(
+        a.store()
+            .member(&a.list, "mallory@example.org")
+            .unwrap()
+            .is_none()
+    );
+    let log = a.store().activity(&a.list, 20).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.message.contains("could not be opened")),
+        "{log:?}"
+    );
+}

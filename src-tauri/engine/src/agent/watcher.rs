@@ -184,6 +184,16 @@ impl Watchers {
             if let Some(every) = claims_look_every(&store) {
                 limit = limit.min(every);
             }
+            // Another laptop's changes come into a folder IDLE does not
+            // watch: looked for three times a minute on a list handed over.
+            let peers = store
+                .lists()
+                .unwrap_or_default()
+                .into_iter()
+                .any(|l| !l.paused && store.shares_changes(&l).unwrap_or(false));
+            if peers {
+                limit = limit.min(SYNC_LOOK);
+            }
         }
         tokio::select! {
             _ = wake.notified() => Woke::Work,
@@ -193,6 +203,9 @@ impl Watchers {
         }
     }
 }
+
+/// How often a laptop looks for the changes of the list's other laptops.
+pub const SYNC_LOOK: Duration = Duration::from_secs(20);
 
 /// The shortest wait until claims must be looked at again, over the lists
 /// with claims in play (see `crate::post::claim`).

@@ -173,6 +173,7 @@ pub async fn forget(data_dir: &Path, address: &str, typed: &str) -> Result<(), O
         SecretKind::OpenPgpListKey,
         SecretKind::SmimeListKey,
         SecretKind::RecoveryPassphrase,
+        SecretKind::SyncSecret,
     ] {
         secrets::forget(&list.address, kind).await?;
     }

@@ -61,6 +61,9 @@ pub enum SecretKind {
     /// What seals the list's backups in its mailbox; the owner wrote it
     /// down when it was made.
     RecoveryPassphrase,
+    /// What seals the changes two laptops running the list send each
+    /// other; made when the list is first handed over, carried in bundles.
+    SyncSecret,
 }
 
 impl SecretKind {
@@ -71,6 +74,7 @@ impl SecretKind {
             SecretKind::OpenPgpListKey => "openpgp-secret-key",
             SecretKind::SmimeListKey => "smime-private-key",
             SecretKind::RecoveryPassphrase => "recovery-passphrase",
+            SecretKind::SyncSecret => "sync-secret",
         }
     }
 }

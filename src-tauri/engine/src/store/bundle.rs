@@ -58,6 +58,10 @@ pub struct MemberRecord {
     pub smime_cipher: String,
     pub added_at: i64,
     pub keys: Vec<KeyRecord>,
+    /// When the member or their keys last changed (0 from a Conclave that
+    /// did not keep it): a second laptop's changes are weighed by it.
+    #[serde(default)]
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,7 +133,7 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut members = tx
             .prepare(
-                "SELECT id, email, name, role, own_posts, smime_cipher, added_at FROM members
+                "SELECT id, email, name, role, own_posts, smime_cipher, added_at, updated_at FROM members
                  WHERE list_id = ?1 ORDER BY email",
             )?
             .query_map([list.id], |r| {
@@ -143,6 +147,7 @@ impl Store {
                         smime_cipher: r.get(5)?,
                         added_at: r.get(6)?,
                         keys: Vec::new(),
+                        updated_at: r.get(7)?,
                     },
                 ))
             })?
@@ -264,6 +269,14 @@ impl Store {
                     params![member_id, k.protocol, k.fingerprint, k.cert, k.added_at],
                 )
                 .map_err(bad)?;
+            }
+            // As the other laptop knew it: a later change there or here is
+            // told apart from this copy.
+            if m.updated_at > 0 {
+                tx.execute(
+                    "UPDATE members SET updated_at = ?1 WHERE id = ?2",
+                    params![m.updated_at, member_id],
+                )?;
             }
         }
         for t in &record.trust_anchors {

@@ -234,6 +234,10 @@ impl Store {
         let tx = self.conn.unchecked_transaction()?;
         self.conn
             .execute("DELETE FROM lists WHERE id = ?1", [list.id])?;
+        // Its members went with it, each leaving a tombstone (for the
+        // other laptops): those go too.
+        self.conn
+            .execute("DELETE FROM members_gone WHERE list_id = ?1", [list.id])?;
         tx.commit()?;
         // Pages the rows leave free keep their old bytes (in WAL mode even
         // with secure_delete): the file is rebuilt without them, and the

@@ -329,6 +329,69 @@ pub(super) const STEPS: &[&str] = &[
     -- Who this laptop is to the others, in its claims' marks.
     CREATE TABLE this_laptop (id TEXT NOT NULL) STRICT;
     "#,
+    // 13: changes that travel between two laptops running one list. When a
+    // member (with their keys) or a setting last changed, kept by triggers
+    // so that no path of the code can forget it; removed members as
+    // tombstones; when the newest state each other laptop sent was made, to
+    // tell a conflict (both changed a member since) from news; what this
+    // laptop published, and how far it read the folder.
+    r#"
+    ALTER TABLE members ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE members SET updated_at = added_at;
+    ALTER TABLE list_settings ADD COLUMN changed_at INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE members_gone (
+        list_id INTEGER NOT NULL,
+        email   TEXT NOT NULL COLLATE NOCASE,
+        gone_at INTEGER NOT NULL,
+        PRIMARY KEY (list_id, email)
+    ) STRICT;
+    CREATE TABLE sync_state (
+        list_id         INTEGER PRIMARY KEY REFERENCES lists (id) ON DELETE CASCADE,
+        published       TEXT,
+        folder_validity INTEGER NOT NULL DEFAULT 0,
+        folder_uid      INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE TABLE sync_peers (
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        laptop  TEXT NOT NULL,
+        made_at INTEGER NOT NULL,
+        PRIMARY KEY (list_id, laptop)
+    ) STRICT;
+    CREATE TRIGGER member_added AFTER INSERT ON members WHEN NEW.updated_at = 0 BEGIN
+        UPDATE members SET updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER member_back AFTER INSERT ON members BEGIN
+        DELETE FROM members_gone WHERE list_id = NEW.list_id AND email = NEW.email;
+    END;
+    CREATE TRIGGER member_changed AFTER UPDATE OF email, name, role, own_posts, smime_cipher ON members BEGIN
+        UPDATE members SET updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = NEW.id;
+    END;
+    CREATE TRIGGER member_removed AFTER DELETE ON members BEGIN
+        INSERT INTO members_gone (list_id, email, gone_at)
+        VALUES (OLD.list_id, OLD.email, CAST(strftime('%s', 'now') AS INTEGER))
+        ON CONFLICT (list_id, email) DO UPDATE SET gone_at = excluded.gone_at;
+    END;
+    CREATE TRIGGER member_key_added AFTER INSERT ON member_keys BEGIN
+        UPDATE members SET updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = NEW.member_id;
+    END;
+    CREATE TRIGGER member_key_changed AFTER UPDATE ON member_keys BEGIN
+        UPDATE members SET updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = NEW.member_id;
+    END;
+    CREATE TRIGGER member_key_removed AFTER DELETE ON member_keys BEGIN
+        UPDATE members SET updated_at = CAST(strftime('%s', 'now') AS INTEGER) WHERE id = OLD.member_id;
+    END;
+    CREATE TRIGGER list_made AFTER INSERT ON lists BEGIN
+        DELETE FROM members_gone WHERE list_id = NEW.id;
+    END;
+    CREATE TRIGGER setting_made AFTER INSERT ON list_settings WHEN NEW.changed_at = 0 BEGIN
+        UPDATE list_settings SET changed_at = CAST(strftime('%s', 'now') AS INTEGER)
+        WHERE list_id = NEW.list_id AND key = NEW.key;
+    END;
+    CREATE TRIGGER setting_changed AFTER UPDATE OF value ON list_settings BEGIN
+        UPDATE list_settings SET changed_at = CAST(strftime('%s', 'now') AS INTEGER)
+        WHERE list_id = NEW.list_id AND key = NEW.key;
+    END;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

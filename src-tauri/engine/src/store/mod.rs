@@ -17,6 +17,7 @@ mod members;
 mod migrations;
 mod outbox;
 mod reminders;
+mod sync;
 
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,7 @@ pub use ledger::{
 };
 pub use lists::ListSummary;
 pub use outbox::{Delivery, DeliveryChange, DeliveryKind, DeliveryState};
+pub use sync::{Merged, SharedState};
 
 /// What went wrong with the local store, said so the user knows what to do.
 #[derive(Debug, thiserror::Error)]

@@ -425,6 +425,44 @@ impl Mailbox {
         Ok(())
     }
 
+    /// The messages in `folder` (made when missing) after UID `after`, or
+    /// all of them when its UIDVALIDITY is no longer `validity`; with the
+    /// UIDVALIDITY now.
+    pub async fn new_in(
+        &mut self,
+        folder: &str,
+        validity: u32,
+        after: u32,
+    ) -> Result<(u32, Vec<(u32, Vec<u8>)>), TransportError> {
+        let server = self.server.clone();
+        let name = self.folder_name(folder).await?;
+        self.create_folder(&name).await;
+        let mbox = timed(&server, self.session.select(&name)).await?;
+        let now = mbox.uid_validity.unwrap_or(0);
+        let after = if now == validity { after } else { 0 };
+        if mbox.exists == 0 {
+            return Ok((now, Vec::new()));
+        }
+        // "N:*" names the last message even when its UID is below N.
+        let mut uids: Vec<u32> = timed(
+            &server,
+            self.session
+                .uid_search(format!("UID {}:*", after.saturating_add(1))),
+        )
+        .await?
+        .into_iter()
+        .filter(|u| *u > after)
+        .collect();
+        uids.sort_unstable();
+        let mut found = Vec::new();
+        for uid in uids {
+            if let Some((raw, _)) = self.fetch(uid).await? {
+                found.push((uid, raw));
+            }
+        }
+        Ok((now, found))
+    }
+
     /// The newest message in `folder`, or `None` when the folder is
     /// missing or empty.
     pub async fn newest_in(&mut self, folder: &str) -> Result<Option<Vec<u8>>, TransportError> {

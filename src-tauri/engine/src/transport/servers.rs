@@ -59,6 +59,16 @@ pub trait Inbox: Send {
         &mut self,
         uids: &[u32],
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
+    /// The messages in `folder` (made when missing) after UID `after`, when
+    /// its UIDVALIDITY is still `validity`, else all of them; with the
+    /// folder's UIDVALIDITY now.
+    #[allow(clippy::type_complexity)]
+    fn new_in(
+        &mut self,
+        folder: &str,
+        validity: u32,
+        after: u32,
+    ) -> impl Future<Output = Result<(u32, Vec<(u32, Vec<u8>)>), TransportError>> + Send;
     /// Puts `message` into `folder` and keeps only the newest `keep` there
     /// (the list's backups).
     fn keep_newest(
@@ -177,6 +187,14 @@ impl Inbox for Mailbox {
     }
     async fn release_claims(&mut self, uids: &[u32]) -> Result<(), TransportError> {
         Mailbox::release_claims(self, uids).await
+    }
+    async fn new_in(
+        &mut self,
+        folder: &str,
+        validity: u32,
+        after: u32,
+    ) -> Result<(u32, Vec<(u32, Vec<u8>)>), TransportError> {
+        Mailbox::new_in(self, folder, validity, after).await
     }
     async fn keep_newest(
         &mut self,
