@@ -120,7 +120,9 @@ pub(crate) async fn exchange<S: Servers>(
             continue;
         };
         match newest.iter_mut().find(|(who, _, _)| *who == sent.laptop) {
-            Some(n) if n.1 >= sent.made_at => {}
+            // Read in the order they came: of two made in one second the
+            // later is the newer.
+            Some(n) if n.1 > sent.made_at => {}
             Some(n) => *n = (sent.laptop, sent.made_at, sent.state),
             None => newest.push((sent.laptop, sent.made_at, sent.state)),
         }

@@ -119,7 +119,9 @@ impl Store {
             )
             .optional()?;
         let mut merged = Merged::default();
-        if before.is_some_and(|b| b >= made_at) {
+        // One made in the same second as the last may be newer still:
+        // merged again (merging what is already here changes nothing).
+        if before.is_some_and(|b| b > made_at) {
             return Ok(merged);
         }
         for m in &theirs.members {
@@ -169,7 +171,9 @@ impl Store {
             else {
                 continue;
             };
-            if o.updated_at < *at {
+            // A removal in the same second as the last change wins, on
+            // both laptops alike (an addition it ties with is not made).
+            if o.updated_at <= *at {
                 tx.execute(
                     "DELETE FROM members WHERE list_id = ?1 AND email = ?2",
                     params![list.id, o.email],
