@@ -3,7 +3,10 @@
 //! them before it is read, so every member gets every post exactly once;
 //! and a laptop that stops in the middle of a fan-out loses its claim to
 //! the other after the list's claim-lease, so the post still reaches
-//! every member (duplicates only for that post).
+//! every member (duplicates only for that post); and a member added on one
+//! laptop is a member on the other within a minute. Laptop B is set up as
+//! an owner does it: from A's bundle, in a data folder and a keychain of
+//! its own.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,21 +39,109 @@ fn start(owner: &Owner) -> Laptop {
     Laptop(child)
 }
 
-/// The same list set up in a second data folder: the second laptop. It
-/// shares this machine's keychain, where the list's passwords are kept
-/// under its address (each data folder has its own database key).
-fn second_laptop(first: &Owner, members: &[&str]) -> Owner {
-    let rig = Rig::get();
-    let other = Owner {
-        data: tempfile::tempdir().unwrap(),
-        list: first.list.clone(),
-    };
-    other.ok(&["list", "create", &other.list, "--name", "Test List"]);
-    other.account(&rig.ca_path, &rig.password);
-    for m in members {
-        other.ok(&["member", "add", &other.list, m]);
+/// The list sealed into a bundle on laptop A, with its passwords, the way
+/// an owner hands it to a second laptop.
+fn hand_over(a: &Owner) -> std::path::PathBuf {
+    let bundle = a.data.path().join("handed.conclave");
+    let out = Command::new(cli_path())
+        .arg("--data-dir")
+        .arg(a.data.path())
+        .args(["list", "export", &a.list, "--to"])
+        .arg(&bundle)
+        .arg("--with-passwords")
+        .env(PASS.0, PASS.1)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", rig::owner::said(&out));
+    bundle
+}
+
+const PASS: (&str, &str) = ("CONCLAVE_BUNDLE_PASSPHRASE", "otter lantern quarry seven");
+
+/// Laptop B: a data folder and a keychain of its own, the list imported
+/// from A's bundle, its agent running; what `member list` and `log` say
+/// there is written down every second (its store opens only with its
+/// keychain).
+struct OtherLaptop {
+    child: Child,
+    out: tempfile::TempDir,
+}
+
+const OTHER_LAPTOP: &str = r#"set -eu
+echo $$ >"$OUT/pid"
+"$CLI" --data-dir "$OUT/data" list import "$BUNDLE" >"$OUT/import" 2>&1
+"$CLI" --data-dir "$OUT/data" run --interval 3600 >"$OUT/run" 2>&1 &
+agent=$!
+trap 'kill $agent 2>/dev/null; exit 0' TERM
+while true; do
+  "$CLI" --data-dir "$OUT/data" member list "$LIST" >"$OUT/members.part" 2>&1 && mv "$OUT/members.part" "$OUT/members"
+  "$CLI" --data-dir "$OUT/data" log "$LIST" >"$OUT/log.part" 2>&1 && mv "$OUT/log.part" "$OUT/log"
+  sleep 1
+done
+"#;
+
+impl OtherLaptop {
+    fn start(bundle: &std::path::Path, list: &str) -> OtherLaptop {
+        use std::os::unix::process::CommandExt;
+        let out = tempfile::tempdir().unwrap();
+        let child = Command::new("bash")
+            .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("with-keychain.sh"))
+            .args(["bash", "-c", OTHER_LAPTOP])
+            .env("CLI", cli_path())
+            .env("OUT", out.path())
+            .env("BUNDLE", bundle)
+            .env("LIST", list)
+            .env(PASS.0, PASS.1)
+            .env_remove("CONCLAVE_IMAP_PASSWORD")
+            .env_remove("CONCLAVE_SMTP_PASSWORD")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("the other laptop starts");
+        let laptop = OtherLaptop { child, out };
+        let began = Instant::now();
+        while laptop.members().is_empty() {
+            assert!(
+                began.elapsed() < Duration::from_secs(60),
+                "laptop B did not start: {}",
+                laptop.said("import")
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        laptop
     }
-    other
+
+    fn said(&self, what: &str) -> String {
+        std::fs::read_to_string(self.out.path().join(what)).unwrap_or_default()
+    }
+
+    fn members(&self) -> String {
+        self.said("members")
+    }
+
+    fn log(&self) -> String {
+        self.said("log")
+    }
+}
+
+impl Drop for OtherLaptop {
+    /// Ends the agent and the loop, so that the keychain script tidies up
+    /// after them; the whole group goes if that does not happen in time.
+    fn drop(&mut self) {
+        let inner = self.said("pid");
+        let _ = Command::new("kill").args(["-TERM", inner.trim()]).status();
+        let began = Instant::now();
+        while began.elapsed() < Duration::from_secs(10) {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
 }
 
 /// How many of `messages` have this subject (after the list's prefix);
@@ -75,10 +166,9 @@ fn two_laptops_running_one_list_together_send_every_post_exactly_once() {
         .collect();
     let members: Vec<&str> = members.iter().map(String::as_str).collect();
     let a = Owner::new("list-two", &members);
-    let b = second_laptop(&a, &members);
+    let bundle = hand_over(&a);
     let _la = start(&a);
-    let _lb = start(&b);
-    std::thread::sleep(Duration::from_secs(2));
+    let _lb = OtherLaptop::start(&bundle, &a.list);
     let subjects: Vec<String> = (0..30).map(|i| format!("Post {i:02}")).collect();
     for s in &subjects {
         rig.submit(
@@ -113,13 +203,11 @@ fn a_laptop_stopped_in_the_middle_of_a_fan_out_loses_the_post_to_the_other_after
     let members: Vec<String> = (0..30).map(|i| rig.unique(&format!("m{i}"))).collect();
     let members: Vec<&str> = members.iter().map(String::as_str).collect();
     let a = Owner::new("list-lease", &members);
-    let b = second_laptop(&a, &members);
-    for o in [&a, &b] {
-        o.ok(&["list", "set", &o.list, "claim-lease", "20s"]);
-    }
+    a.ok(&["list", "set", &a.list, "claim-lease", "20s"]);
     // Laptop A sends one copy a second: its fan-out outlasts the lease,
-    // which it must keep renewing.
+    // which it must keep renewing. (B has the same settings.)
     a.ok(&["list", "set", &a.list, "send-rate", "60"]);
+    let bundle = hand_over(&a);
     let mut la = start(&a);
     std::thread::sleep(Duration::from_secs(2));
     rig.submit(
@@ -136,7 +224,7 @@ fn a_laptop_stopped_in_the_middle_of_a_fan_out_loses_the_post_to_the_other_after
     let mut lb = None;
     while total() < 25 {
         if lb.is_none() && total() > 0 {
-            lb = Some(start(&b));
+            lb = Some(OtherLaptop::start(&bundle, &a.list));
         }
         assert!(
             began.elapsed() < Duration::from_secs(90),
@@ -152,6 +240,7 @@ fn a_laptop_stopped_in_the_middle_of_a_fan_out_loses_the_post_to_the_other_after
     let _ = la.0.kill();
     let _ = la.0.wait();
     let killed = Instant::now();
+    let lb = lb.expect("laptop B started");
     // B takes it over within the lease plus a minute; every member has it.
     while members.iter().any(|m| got(m) == 0) {
         assert!(
@@ -161,9 +250,10 @@ fn a_laptop_stopped_in_the_middle_of_a_fan_out_loses_the_post_to_the_other_after
         );
         std::thread::sleep(Duration::from_secs(1));
     }
-    drop(lb);
-    let log = b.ok(&["log", &b.list]);
+    std::thread::sleep(Duration::from_secs(2));
+    let log = lb.log();
     assert!(log.contains("another laptop took"), "{log}");
+    drop(lb);
     // A starts again: another laptop finished its post, so it sends
     // nothing more of it.
     let before = total();
@@ -180,42 +270,15 @@ fn a_member_added_on_one_laptop_is_a_member_on_the_other_within_a_minute_and_get
     let rig = Rig::get();
     let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
     let a = Owner::new("list-sync", &[&alice, &bob]);
-    // The second laptop is set up the way an owner does it: a bundle.
-    let bundle = a.data.path().join("handed.conclave");
-    let pass = [("CONCLAVE_BUNDLE_PASSPHRASE", "otter lantern quarry seven")];
-    let cli = |data: &std::path::Path, args: &[&str]| {
-        let out = Command::new(cli_path())
-            .arg("--data-dir")
-            .arg(data)
-            .args(args)
-            .envs(pass)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{args:?}: {}", rig::owner::said(&out));
-    };
-    cli(
-        a.data.path(),
-        &[
-            "list",
-            "export",
-            &a.list,
-            "--to",
-            bundle.to_str().unwrap(),
-            "--with-passwords",
-        ],
-    );
-    let b = Owner {
-        data: tempfile::tempdir().unwrap(),
-        list: a.list.clone(),
-    };
-    cli(b.data.path(), &["list", "import", bundle.to_str().unwrap()]);
+    let bundle = hand_over(&a);
     let la = start(&a);
-    let _lb = start(&b);
+    let b = OtherLaptop::start(&bundle, &a.list);
+    // Both have published their state once.
     std::thread::sleep(Duration::from_secs(3));
 
     a.ok(&["member", "add", &a.list, &carol, "--name", "Carol"]);
     let added = Instant::now();
-    while !b.ok(&["member", "list", &b.list]).contains(&carol) {
+    while !b.members().contains(&carol) {
         assert!(
             added.elapsed() < Duration::from_secs(60),
             "the member added on laptop A is not on laptop B after a minute"
@@ -223,7 +286,8 @@ fn a_member_added_on_one_laptop_is_a_member_on_the_other_within_a_minute_and_get
         std::thread::sleep(Duration::from_secs(1));
     }
     eprintln!("on laptop B after {:?}", added.elapsed());
-    let log = b.ok(&["log", &b.list]);
+    std::thread::sleep(Duration::from_secs(2));
+    let log = b.log();
     assert!(
         log.contains(&format!("from the other laptop: member added: {carol}")),
         "{log}"
