@@ -1,5 +1,5 @@
 //! Two laptops running one list share their changes (members and their
-//! keys, members removed, settings) through the list's own mailbox: after
+//! keys, members removed, settings, held posts and their decisions) through the list's own mailbox: after
 //! a change, a laptop puts its whole shared state, sealed with the list's
 //! sync secret, into the folder `Conclave/Sync`; on each run it reads what
 //! the other laptops put there since it last looked and merges the newest
@@ -133,7 +133,8 @@ pub(crate) async fn exchange<S: Servers>(
         report.synced += (merged.added.len()
             + merged.changed.len()
             + merged.removed.len()
-            + merged.settings.len()) as u32;
+            + merged.settings.len()
+            + merged.held.len()) as u32;
     }
     if last != read_up_to || now_validity != validity {
         let l = list.clone();

@@ -764,3 +764,45 @@ fn a_member_added_on_one_laptop_is_a_member_on_the_other_and_gets_its_posts() {
         "{log:?}"
     );
 }
+
+#[test]
+fn a_post_held_on_one_laptop_is_decided_on_the_other_and_sent_once() {
+    let a = TestList::new(&[ALICE, "bob@example.org"]);
+    let b = a.second_laptop();
+    a.mail.world().secrets.push((
+        a.list.address.clone(),
+        SecretKind::SyncSecret,
+        "pumpkin-lattice-sorrel-quiet-ember".into(),
+    ));
+    a.mail.deliver(&post("stranger@example.net", "Let me in"));
+    let l = &a.run().unwrap().lists[0];
+    assert_eq!(l.held, 1, "{l:?}");
+    b.run().unwrap();
+    let held_b = b.store().held_posts(&b.list).unwrap();
+    assert_eq!(held_b.len(), 1, "the held post waits on B too");
+    assert_eq!(held_b[0].sender, "stranger@example.net");
+    // The owner at B approves it; B sends it, A learns it was done there.
+    crate::owner::held::resolve(
+        &b.store(),
+        &b.list,
+        held_b[0].id,
+        crate::store::Resolution::Approve,
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    let l = &b.run().unwrap().lists[0];
+    assert_eq!(l.sent, 2, "{l:?}");
+    a.run().unwrap();
+    assert!(a.store().held_posts(&a.list).unwrap().is_empty());
+    let log = a.store().activity(&a.list, 30).unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.message.contains("approved there, and done from there")),
+        "{log:?}"
+    );
+    a.run().unwrap();
+    b.run().unwrap();
+    for m in [ALICE, "bob@example.org"] {
+        assert_eq!(copies_of(&a, m, "Let me in"), 1, "{m}");
+    }
+}

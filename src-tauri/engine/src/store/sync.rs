@@ -22,6 +22,55 @@ pub struct SharedState {
     pub gone: Vec<(String, i64)>,
     /// (setting, value, when it was set).
     pub settings: Vec<(String, String, i64)>,
+    /// Posts held on that laptop, waiting or decided lately: an owner on
+    /// any laptop may decide one, and the others learn the decision.
+    #[serde(default)]
+    pub held: Vec<SharedHeld>,
+}
+
+/// A held post as it travels: known on every laptop by the digest of its
+/// bytes; the bytes only while it waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedHeld {
+    pub digest: String,
+    #[serde(default, with = "optional_bytes")]
+    pub raw: Option<Vec<u8>>,
+    pub message_id: String,
+    pub sender: String,
+    pub subject: String,
+    pub reason: String,
+    pub approvable: bool,
+    pub held_at: i64,
+    pub arrived_at: Option<i64>,
+    pub signer: Option<String>,
+    pub signer_key: Option<String>,
+    /// "approved", "rejected", "discarded", with when.
+    pub resolution: Option<(String, i64)>,
+}
+
+/// How long a decided held post is still told to the other laptops.
+const DECIDED_TOLD_FOR: i64 = 30 * 24 * 3600;
+
+mod optional_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_some(&base64::engine::general_purpose::STANDARD.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
 }
 
 /// What merging another laptop's state changed here, for the report.
@@ -33,6 +82,8 @@ pub struct Merged {
     pub settings: Vec<String>,
     /// Members both laptops changed since they last heard of each other.
     pub conflicts: Vec<String>,
+    /// Held posts that came from the other laptop, and decisions made there.
+    pub held: Vec<String>,
 }
 
 impl Merged {
@@ -41,6 +92,7 @@ impl Merged {
             && self.changed.is_empty()
             && self.removed.is_empty()
             && self.settings.is_empty()
+            && self.held.is_empty()
     }
 }
 
@@ -91,11 +143,45 @@ impl Store {
             )?
             .query_map([list.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let held = self
+            .conn
+            .prepare(
+                "SELECT p.raw_sha256, p.raw, p.message_id, p.sender, p.subject, h.reason,
+                        h.approvable, h.held_at, p.arrived_at, p.signer, p.signer_key,
+                        h.resolution, h.resolved_at
+                 FROM held_posts h JOIN posts p ON p.id = h.post_id
+                 WHERE p.list_id = ?1 AND (h.resolution IS NULL OR h.resolved_at > ?2)
+                 ORDER BY h.id",
+            )?
+            .query_map(params![list.id, super::now() - DECIDED_TOLD_FOR], |r| {
+                let resolution: Option<String> = r.get(11)?;
+                let resolved_at: Option<i64> = r.get(12)?;
+                Ok(SharedHeld {
+                    digest: r.get(0)?,
+                    raw: if resolution.is_none() {
+                        r.get(1)?
+                    } else {
+                        None
+                    },
+                    message_id: r.get(2)?,
+                    sender: r.get(3)?,
+                    subject: r.get(4)?,
+                    reason: r.get(5)?,
+                    approvable: r.get(6)?,
+                    held_at: r.get(7)?,
+                    arrived_at: r.get(8)?,
+                    signer: r.get(9)?,
+                    signer_key: r.get(10)?,
+                    resolution: resolution.zip(resolved_at),
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(SharedState {
             list: list.address.clone(),
             members: record.members,
             gone,
             settings,
+            held,
         })
     }
 
@@ -207,7 +293,13 @@ impl Store {
             )?;
             merged.settings.push(format!("{key} = {value}"));
         }
+        for h in &theirs.held {
+            merge_held(&tx, list, h, &mut merged)?;
+        }
         let mut said = Vec::new();
+        for line in &merged.held {
+            said.push(format!("from the other laptop: {line}"));
+        }
         for (what, who) in [
             ("member added", &merged.added),
             ("member changed", &merged.changed),
@@ -285,6 +377,94 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+}
+
+/// A held post of the other laptop: one new here waits here too (an owner
+/// here may decide it, and this laptop then sends it); a decision made
+/// there is taken here, without doing it again (the other laptop does).
+fn merge_held(
+    tx: &rusqlite::Transaction<'_>,
+    list: &List,
+    h: &SharedHeld,
+    merged: &mut Merged,
+) -> Result<()> {
+    let here: Option<(i64, i64, Option<String>)> = tx
+        .query_row(
+            "SELECT h.id, p.id, h.resolution FROM held_posts h JOIN posts p ON p.id = h.post_id
+             WHERE p.list_id = ?1 AND p.raw_sha256 = ?2 ORDER BY h.id DESC LIMIT 1",
+            params![list.id, h.digest],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let what = format!("post from {} \"{}\"", h.sender, h.subject);
+    match (here, &h.resolution) {
+        (Some((held_id, post_id, None)), Some((how, at))) => {
+            let outcome = match how.as_str() {
+                "approved" => "approved",
+                "rejected" => "rejected",
+                _ => "discarded",
+            };
+            tx.execute(
+                "UPDATE held_posts SET resolution = ?1, resolved_at = ?2 WHERE id = ?3",
+                params![outcome, at, held_id],
+            )?;
+            tx.execute(
+                "UPDATE posts SET state = 'done', decision = ?1, raw = NULL WHERE id = ?2",
+                params![outcome, post_id],
+            )?;
+            merged.held.push(format!(
+                "held post {held_id} ({what}) {outcome} there, and done from there"
+            ));
+        }
+        (None, None) => {
+            let Some(raw) = &h.raw else {
+                return Ok(());
+            };
+            if super::sha256_hex(raw) != h.digest {
+                return Ok(());
+            }
+            // Not on this laptop's server folders: a place of its own, below
+            // any UID a server gives.
+            let uid: i64 = tx.query_row(
+                "SELECT min(0, coalesce(min(uid), 0)) - 1 FROM posts WHERE list_id = ?1 AND uidvalidity = 0",
+                [list.id],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "INSERT INTO posts (list_id, uidvalidity, uid, message_id, sender, subject, raw_sha256, size,
+                                    raw, state, on_server, folder, decision, reason, received_at,
+                                    arrived_at, signer, signer_key)
+                 VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'held', 'processed', 'gone', 'hold', ?9,
+                         ?10, ?11, ?12, ?13)",
+                params![
+                    list.id,
+                    uid,
+                    h.message_id,
+                    h.sender,
+                    h.subject,
+                    h.digest,
+                    raw.len() as i64,
+                    raw,
+                    h.reason,
+                    super::now(),
+                    h.arrived_at,
+                    h.signer,
+                    h.signer_key
+                ],
+            )?;
+            let post_id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO held_posts (post_id, reason, approvable, held_at) VALUES (?1, ?2, ?3, ?4)",
+                params![post_id, h.reason, h.approvable, h.held_at],
+            )?;
+            merged.held.push(format!(
+                "held there, and waits here too: {what} ({})",
+                h.reason
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Makes the member here what the other laptop has: fields, keys, and the
