@@ -117,6 +117,35 @@ impl Owner {
     }
 }
 
+/// A continuous `conclave-cli run` on an owner's data folder (polling once
+/// an hour: anything sooner is IDLE's or a claim's doing), killed when
+/// dropped.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Owner {
+    pub fn run_continuously(&self) -> Running {
+        let rig = crate::Rig::get();
+        let child = Command::new(cli_path())
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(["run", "--interval", "3600"])
+            .env("CONCLAVE_IMAP_PASSWORD", &rig.password)
+            .env("CONCLAVE_SMTP_PASSWORD", &rig.password)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("conclave-cli runs");
+        Running(child)
+    }
+}
+
 /// One command for [`other_laptop`]: its environment (name, value) and
 /// its arguments.
 pub type Step<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);

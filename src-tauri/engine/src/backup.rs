@@ -151,16 +151,10 @@ pub(crate) async fn keep_current<S: Servers>(
 /// The backup as a message to the list itself, so any mail client shows
 /// what it is and that it must stay.
 fn message(list: &str, sealed: &[u8]) -> Vec<u8> {
-    use base64::Engine;
     let boundary = format!("conclave-backup-{}", crate::store::now());
     let date = chrono::Utc::now().to_rfc2822();
     let file = format!("{list}.conclave");
-    let body = base64::engine::general_purpose::STANDARD.encode(sealed);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(76)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
+    let body = base64_lines(sealed);
     format!(
         "From: <{list}>\r\nTo: <{list}>\r\nDate: {date}\r\n\
          Subject: Conclave backup of {list} (keep this)\r\n\
@@ -175,10 +169,20 @@ fn message(list: &str, sealed: &[u8]) -> Vec<u8> {
          be opened.\r\n\
          --{boundary}\r\nContent-Type: application/octet-stream; name=\"{file}\"\r\n\
          Content-Disposition: attachment; filename=\"{file}\"\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--{boundary}--\r\n",
-        lines.join("\r\n")
+         Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n--{boundary}--\r\n"
     )
     .into_bytes()
+}
+
+/// `bytes` in base64, in lines of 76 as MIME wants them.
+pub(crate) fn base64_lines(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let body = base64::engine::general_purpose::STANDARD.encode(bytes);
+    body.as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\r\n")
 }
 
 /// The sealed bundle inside a backup message.

@@ -146,21 +146,14 @@ pub(crate) async fn exchange<S: Servers>(
 /// A state as a message to the list itself, so a mail client shows what it
 /// is and that it must stay.
 fn message(list: &str, laptop: &str, sealed: &[u8]) -> Vec<u8> {
-    use base64::Engine;
     let date = chrono::Utc::now().to_rfc2822();
-    let body = base64::engine::general_purpose::STANDARD.encode(sealed);
-    let lines: Vec<&str> = body
-        .as_bytes()
-        .chunks(76)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
+    let body = crate::backup::base64_lines(sealed);
     format!(
         "From: <{list}>\r\nTo: <{list}>\r\nDate: {date}\r\n\
          Subject: Conclave: changes to {list} from one of its laptops (keep this)\r\n\
          {MARK}: {laptop}\r\nMIME-Version: 1.0\r\n\
          Content-Type: application/octet-stream\r\n\
-         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
-        lines.join("\r\n")
+         Content-Transfer-Encoding: base64\r\n\r\n{body}\r\n"
     )
     .into_bytes()
 }

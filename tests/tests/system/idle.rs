@@ -2,43 +2,17 @@
 //! hour between polls still sends a post within seconds, because the list's
 //! mailbox is watched in IMAP IDLE (Dovecot offers it).
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use rig::Rig;
-use rig::owner::{Owner, cli_path};
-
-/// A continuous agent, killed when the test ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn run_continuously(owner: &Owner) -> Running {
-    let rig = Rig::get();
-    let child = Command::new(cli_path())
-        .arg("--data-dir")
-        .arg(owner.data.path())
-        .args(["run", "--interval", "3600"])
-        .env("CONCLAVE_IMAP_PASSWORD", &rig.password)
-        .env("CONCLAVE_SMTP_PASSWORD", &rig.password)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("conclave-cli runs");
-    Running(child)
-}
+use rig::owner::Owner;
 
 #[test]
 fn a_post_is_sent_as_soon_as_it_arrives_not_at_the_next_poll() {
     let rig = Rig::get();
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
     let owner = Owner::new("list-idle", &[&alice, &bob]);
-    let _agent = run_continuously(&owner);
+    let _agent = owner.run_continuously();
     // The first run finds nothing; then the agent waits in IDLE. Two posts,
     // one after the other: each is noticed while the agent waits.
     for (i, subject) in ["first", "second"].iter().enumerate() {

@@ -14,31 +14,6 @@ use std::time::{Duration, Instant};
 use rig::Rig;
 use rig::owner::{Owner, cli_path};
 
-/// A continuous agent on one laptop's data folder, killed when dropped.
-struct Laptop(Child);
-
-impl Drop for Laptop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(owner: &Owner) -> Laptop {
-    let rig = Rig::get();
-    let child = Command::new(cli_path())
-        .arg("--data-dir")
-        .arg(owner.data.path())
-        .args(["run", "--interval", "3600"])
-        .env("CONCLAVE_IMAP_PASSWORD", &rig.password)
-        .env("CONCLAVE_SMTP_PASSWORD", &rig.password)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("conclave-cli runs");
-    Laptop(child)
-}
-
 /// The list sealed into a bundle on laptop A, with its passwords, the way
 /// an owner hands it to a second laptop.
 fn hand_over(a: &Owner) -> std::path::PathBuf {
@@ -167,7 +142,7 @@ fn two_laptops_running_one_list_together_send_every_post_exactly_once() {
     let members: Vec<&str> = members.iter().map(String::as_str).collect();
     let a = Owner::new("list-two", &members);
     let bundle = hand_over(&a);
-    let _la = start(&a);
+    let _la = a.run_continuously();
     let _lb = OtherLaptop::start(&bundle, &a.list);
     let subjects: Vec<String> = (0..30).map(|i| format!("Post {i:02}")).collect();
     for s in &subjects {
@@ -208,7 +183,7 @@ fn a_laptop_stopped_in_the_middle_of_a_fan_out_loses_the_post_to_the_other_after
     // which it must keep renewing. (B has the same settings.)
     a.ok(&["list", "set", &a.list, "send-rate", "60"]);
     let bundle = hand_over(&a);
-    let mut la = start(&a);
+    let mut la = a.run_continuously();
     std::thread::sleep(Duration::from_secs(2));
     rig.submit(
         members[0],
@@ -271,7 +246,7 @@ fn a_member_added_on_one_laptop_is_a_member_on_the_other_within_a_minute_and_get
     let (alice, bob, carol) = (rig.unique("alice"), rig.unique("bob"), rig.unique("carol"));
     let a = Owner::new("list-sync", &[&alice, &bob]);
     let bundle = hand_over(&a);
-    let la = start(&a);
+    let la = a.run_continuously();
     let b = OtherLaptop::start(&bundle, &a.list);
     // Both have published their state once.
     std::thread::sleep(Duration::from_secs(3));

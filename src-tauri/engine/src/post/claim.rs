@@ -82,21 +82,8 @@ pub(crate) async fn look_at_claims(
     }
     let (l, present) = (list.clone(), mine.clone());
     report.handed_over += with_store(store, move |s| s.claims_lost(&l, validity, &present)).await?;
-    let mut new_posts = Vec::new();
-    for uid in unrecorded {
-        super::receive::take_one(
-            store,
-            list,
-            mailbox,
-            validity,
-            uid,
-            true,
-            report,
-            &mut new_posts,
-        )
-        .await?;
-        mine.push(uid);
-    }
+    super::receive::take_claimed(store, list, mailbox, validity, &unrecorded, report).await?;
+    mine.extend(unrecorded);
     mailbox
         .mark_claims(&mine, &lease_mark(now(), lease, &laptop))
         .await?;

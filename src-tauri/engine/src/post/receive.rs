@@ -53,19 +53,7 @@ pub async fn take_new(
         let mark =
             super::claim::lease_mark(crate::store::now(), list.settings.claim_lease, &laptop);
         mailbox.mark_claims(&won, &mark).await?;
-        for uid in won {
-            take_one(
-                store,
-                list,
-                mailbox,
-                validity,
-                uid,
-                true,
-                report,
-                &mut new_posts,
-            )
-            .await?;
-        }
+        new_posts = take_claimed(store, list, mailbox, validity, &won, report).await?;
     } else {
         for uid in waiting {
             take_one(
@@ -84,9 +72,36 @@ pub async fn take_new(
     Ok(new_posts)
 }
 
+/// Fetches and records these claims of this laptop (the Claimed folder
+/// selected, its UIDVALIDITY `validity`): the new posts.
+pub(super) async fn take_claimed(
+    store: &SharedStore,
+    list: &List,
+    mailbox: &mut impl Inbox,
+    validity: u32,
+    uids: &[u32],
+    report: &mut ListReport,
+) -> Result<Vec<i64>, AgentError> {
+    let mut new_posts = Vec::new();
+    for &uid in uids {
+        take_one(
+            store,
+            list,
+            mailbox,
+            validity,
+            uid,
+            true,
+            report,
+            &mut new_posts,
+        )
+        .await?;
+    }
+    Ok(new_posts)
+}
+
 /// Fetches one message from the selected folder and records it.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn take_one(
+async fn take_one(
     store: &SharedStore,
     list: &List,
     mailbox: &mut impl Inbox,

@@ -37,6 +37,14 @@ fn lease_keyword(mark: &str) -> String {
     format!("$ConclaveLease{mark}")
 }
 
+/// UIDs as a command names a set of them: "4,7,9".
+fn uid_list(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The UIDs a COPYUID set names, in order (RFC 4315: "4,7:9").
 fn uid_set(members: &[async_imap::imap_proto::UidSetMember]) -> Vec<u32> {
     use async_imap::imap_proto::UidSetMember;
@@ -398,11 +406,7 @@ impl Mailbox {
             .collect();
         uids.sort_unstable();
         if uids.len() > keep {
-            let old = uids[..uids.len() - keep]
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let old = uid_list(&uids[..uids.len() - keep]);
             timed(&server, async {
                 let s = self.session.uid_store(&old, "+FLAGS (\\Deleted)").await?;
                 s.try_collect::<Vec<_>>().await
@@ -495,11 +499,7 @@ impl Mailbox {
         let server = self.server.clone();
         let name = self.folder_name(CLAIMED_FOLDER).await?;
         self.create_folder(&name).await;
-        let set = uids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let set = uid_list(uids);
         let command = format!(
             "UID MOVE {set} \"{}\"",
             name.replace('\\', "\\\\").replace('"', "\\\"")
@@ -580,11 +580,7 @@ impl Mailbox {
             return Ok(());
         }
         let server = self.server.clone();
-        let set = uids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let set = uid_list(uids);
         let flags = format!("FLAGS (\\Seen {})", lease_keyword(mark));
         timed(&server, async {
             let s = self.session.uid_store(&set, &flags).await?;
@@ -601,11 +597,7 @@ impl Mailbox {
             return Ok(());
         }
         let server = self.server.clone();
-        let set = uids
-            .iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
+        let set = uid_list(uids);
         timed(&server, async {
             let s = self
                 .session
