@@ -3,9 +3,11 @@ way, so that the rig's servers answer as from across a country: a round
 trip costs twice the delay, as over the internet, and a client that waits
 for each answer pays it each time.
 
-    python3 latency_proxy.py DELAY_MS LISTEN_PORT:TARGET_PORT [...]
+    python3 latency_proxy.py DELAY_MS LISTEN_PORT:[TARGET_HOST:]TARGET_PORT [...]
 
-Listens on 127.0.0.1 only and forwards to 127.0.0.1. Runs until killed.
+Listens on 127.0.0.1 only and forwards to 127.0.0.1, or to another
+loopback address of the rig (127.0.0.2 offers submission without
+PIPELINING). Runs until killed.
 """
 import asyncio
 import sys
@@ -46,10 +48,10 @@ async def pump(reader, writer, delay):
         pass
 
 
-async def serve(listen, target, delay):
+async def serve(listen, target_host, target, delay):
     async def connected(client_reader, client_writer):
         try:
-            server_reader, server_writer = await asyncio.open_connection(HOST, target)
+            server_reader, server_writer = await asyncio.open_connection(target_host, target)
         except OSError:
             client_writer.close()
             return
@@ -64,10 +66,21 @@ async def serve(listen, target, delay):
         await server.serve_forever()
 
 
+def pair(arg):
+    parts = arg.split(":")
+    listen, port = int(parts[0]), int(parts[-1])
+    host = parts[1] if len(parts) == 3 else HOST
+    if not host.startswith("127."):
+        raise SystemExit(f"latency_proxy: {host} is not a loopback address")
+    return listen, host, port
+
+
 async def main():
     delay = float(sys.argv[1]) / 1000
-    pairs = [tuple(int(p) for p in arg.split(":")) for arg in sys.argv[2:]]
-    await asyncio.gather(*(serve(listen, target, delay) for listen, target in pairs))
+    pairs = [pair(arg) for arg in sys.argv[2:]]
+    await asyncio.gather(
+        *(serve(listen, host, target, delay) for listen, host, target in pairs)
+    )
 
 
 asyncio.run(main())

@@ -325,6 +325,12 @@ $HOST:$SMTP_PLAIN_PORT inet n - n - - smtpd
   -o smtpd_tls_security_level=none
   -o smtpd_tls_auth_only=no
   -o smtpd_sasl_auth_enable=yes
+$HOST_NOPIPELINING:$SUBMISSION_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/submission-nopipelining
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_discard_ehlo_keywords=pipelining
 $HOST_NOPIPELINING:$SMTP_PLAIN_PORT inet n - n - - smtpd
   -o syslog_name=postfix/nopipelining
   -o smtpd_tls_security_level=none

@@ -330,3 +330,44 @@ fn the_other_domains_have_accounts_delivery_and_the_same_rules() {
     );
     assert_eq!(rig.messages(&alice, "INBOX").len(), 1);
 }
+
+/// The EHLO keywords a server on the rig offers, before any TLS.
+fn ehlo_keywords(host: &str, port: u16) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect((host, port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("220"), "{line}");
+    (&stream).write_all(b"EHLO rig.test\r\n").unwrap();
+    let mut keywords = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with("250"), "{line}");
+        keywords.push(line[4..].trim().to_ascii_uppercase());
+        if line.as_bytes().get(3) == Some(&b' ') {
+            break;
+        }
+    }
+    let _ = (&stream).write_all(b"QUIT\r\n");
+    keywords
+}
+
+/// The submission port answers on 127.0.0.2 too, the same but without
+/// PIPELINING, so that what pipelining saves can be measured over the
+/// same round trips (scripts/measure-on-rig.sh, CONCLAVE_RIG_NO_PIPELINING).
+#[test]
+fn submission_is_offered_with_pipelining_and_without() {
+    let rig = Rig::get();
+    let with = ehlo_keywords(&rig.host, rig.submission_port);
+    let without = ehlo_keywords(&rig.host_nopipelining, rig.submission_port);
+    assert!(with.iter().any(|k| k == "PIPELINING"), "{with:?}");
+    assert!(!without.iter().any(|k| k == "PIPELINING"), "{without:?}");
+    for keywords in [&with, &without] {
+        assert!(keywords.iter().any(|k| k == "STARTTLS"), "{keywords:?}");
+    }
+}
