@@ -71,6 +71,10 @@ pub struct World {
     sends_this_run: usize,
     /// The server has no MOVE or no UIDPLUS: posts cannot be claimed.
     pub no_claims: bool,
+    /// The next this many claims copy the message and leave it in INBOX,
+    /// as a server that moves by copying, then expunging, does when two
+    /// laptops move one message at the same moment.
+    pub claims_leave_a_copy: usize,
 }
 
 /// The list's mail servers, in memory. Clones share one world.
@@ -251,12 +255,30 @@ impl Inbox for FakeInbox {
 
     async fn claim(&mut self, uids: &[u32]) -> Result<crate::transport::Claim, TransportError> {
         let mut w = lock(&self.world);
-        let won = uids
-            .iter()
-            .filter_map(|&uid| {
-                move_to(&mut w, uid, "INBOX", crate::transport::CLAIMED_FOLDER).map(|to| (uid, to))
-            })
-            .collect();
+        let mut won = Vec::new();
+        for &uid in uids {
+            if w.claims_leave_a_copy > 0
+                && let Some(m) = w
+                    .mailbox
+                    .iter()
+                    .find(|m| m.uid == uid && m.folder == "INBOX")
+                    .cloned()
+            {
+                w.claims_leave_a_copy -= 1;
+                let to = w.next_uid;
+                w.next_uid += 1;
+                w.mailbox.push(Stored {
+                    uid: to,
+                    folder: crate::transport::CLAIMED_FOLDER.into(),
+                    ..m
+                });
+                won.push((uid, to));
+                continue;
+            }
+            if let Some(to) = move_to(&mut w, uid, "INBOX", crate::transport::CLAIMED_FOLDER) {
+                won.push((uid, to));
+            }
+        }
         Ok(crate::transport::Claim {
             uidvalidity: w.uidvalidity,
             won,
@@ -273,6 +295,25 @@ impl Inbox for FakeInbox {
             .map(|m| (m.uid, m.mark.clone()))
             .collect();
         Ok((w.uidvalidity, marks))
+    }
+
+    async fn claimed_before(&mut self, uid: u32) -> Result<bool, TransportError> {
+        let w = lock(&self.world);
+        let claimed = |m: &&Stored| m.folder == crate::transport::CLAIMED_FOLDER;
+        let Some(mine) = w.mailbox.iter().filter(claimed).find(|m| m.uid == uid) else {
+            return Ok(false);
+        };
+        Ok(w.mailbox
+            .iter()
+            .filter(claimed)
+            .any(|m| m.uid < uid && m.raw == mine.raw))
+    }
+
+    async fn withdraw_claim(&mut self, uid: u32) -> Result<(), TransportError> {
+        lock(&self.world)
+            .mailbox
+            .retain(|m| !(m.uid == uid && m.folder == crate::transport::CLAIMED_FOLDER));
+        Ok(())
     }
 
     async fn mark_claims(&mut self, uids: &[u32], mark: &str) -> Result<(), TransportError> {

@@ -143,7 +143,7 @@ fn two_laptops_running_one_list_together_send_every_post_exactly_once() {
     let a = Owner::new("list-two", &members);
     let bundle = hand_over(&a);
     let _la = a.run_continuously();
-    let _lb = OtherLaptop::start(&bundle, &a.list);
+    let lb = OtherLaptop::start(&bundle, &a.list);
     let subjects: Vec<String> = (0..30).map(|i| format!("Post {i:02}")).collect();
     for s in &subjects {
         rig.submit(
@@ -166,6 +166,12 @@ fn two_laptops_running_one_list_together_send_every_post_exactly_once() {
         assert_eq!(got.len(), 30, "{m}");
     }
     rig.wait_for(&a.list, "Conclave/Processed", 30, Duration::from_secs(30));
+    let same_moment = |log: &str| log.matches("at the same moment").count();
+    eprintln!(
+        "posts claimed by both laptops at once, left to the first: {} on A, {} on B",
+        same_moment(&a.ok(&["log", &a.list])),
+        same_moment(&lb.log())
+    );
     assert!(
         rig.messages(&a.list, "INBOX").is_empty()
             && rig.messages(&a.list, "Conclave/Claimed").is_empty()

@@ -808,3 +808,25 @@ fn a_post_held_on_one_laptop_is_decided_on_the_other_and_sent_once() {
         assert_eq!(copies_of(&a, m, "Let me in"), 1, "{m}");
     }
 }
+
+#[test]
+fn when_a_server_lets_two_laptops_claim_one_post_the_first_copy_wins() {
+    let a = TestList::new(&[ALICE, "bob@example.org"]);
+    let b = a.second_laptop();
+    // B's move copies the post and leaves it in INBOX for a moment, where
+    // A's move finds it too: B claimed first, and B stops right there.
+    a.mail.world().claims_leave_a_copy = 1;
+    a.mail.deliver(&post(ALICE, "Twice claimed"));
+    a.mail.world().crash = Some(Crash::OnFetch);
+    b.run_and_die();
+    let l = &a.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.sent), (0, 0), "A's later copy goes: {l:?}");
+    assert_eq!(a.mail.in_folder("INBOX"), 0);
+    assert_eq!(a.mail.in_folder(crate::transport::CLAIMED_FOLDER), 1);
+    let l = &b.run().unwrap().lists[0];
+    assert_eq!((l.new_posts, l.sent), (1, 2), "{l:?}");
+    for m in [ALICE, "bob@example.org"] {
+        assert_eq!(copies_of(&a, m, "Twice claimed"), 1, "{m}");
+    }
+    assert_eq!(a.mail.in_folder(crate::transport::CLAIMED_FOLDER), 0);
+}

@@ -84,6 +84,22 @@ pub(super) async fn take_claimed(
 ) -> Result<Vec<i64>, AgentError> {
     let mut new_posts = Vec::new();
     for &uid in uids {
+        // Another laptop copied the same message into Claimed a moment
+        // before this one: it is theirs, and this copy goes.
+        if mailbox.claimed_before(uid).await? {
+            mailbox.withdraw_claim(uid).await?;
+            let l = list.clone();
+            with_store(store, move |s| {
+                s.log(
+                    l.id,
+                    None,
+                    crate::store::ActivityKind::Server,
+                    "another laptop claimed a post at the same moment, and first: it is left to that laptop",
+                )
+            })
+            .await?;
+            continue;
+        }
         take_one(
             store,
             list,

@@ -574,6 +574,55 @@ impl Mailbox {
         Ok((validity, marks))
     }
 
+    /// Whether a lower UID in the selected Claimed folder holds the same
+    /// message as `uid`: the same size, arrival time and header (a move
+    /// keeps all three).
+    pub async fn claimed_before(&mut self, uid: u32) -> Result<bool, TransportError> {
+        let server = self.server.clone();
+        let fetches: Vec<_> = timed(&server, async {
+            let stream = self
+                .session
+                .uid_fetch(
+                    format!("1:{uid}"),
+                    "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])",
+                )
+                .await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        let identity = |f: &async_imap::types::Fetch| {
+            (
+                f.size,
+                f.internal_date().map(|d| d.timestamp()),
+                f.header().map(<[u8]>::to_vec),
+            )
+        };
+        let Some(mine) = fetches.iter().find(|f| f.uid == Some(uid)).map(identity) else {
+            return Ok(false);
+        };
+        Ok(fetches
+            .iter()
+            .any(|f| f.uid.is_some_and(|u| u < uid) && identity(f) == mine))
+    }
+
+    /// Removes the copy `uid` from the selected Claimed folder (UIDPLUS's
+    /// UID EXPUNGE, so that nothing else there goes).
+    pub async fn withdraw_claim(&mut self, uid: u32) -> Result<(), TransportError> {
+        let server = self.server.clone();
+        let set = uid.to_string();
+        timed(&server, async {
+            let s = self.session.uid_store(&set, "+FLAGS (\\Deleted)").await?;
+            s.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        timed(&server, async {
+            let s = self.session.uid_expunge(&set).await?;
+            s.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Sets the lease mark of these claims (the Claimed folder selected).
     pub async fn mark_claims(&mut self, uids: &[u32], mark: &str) -> Result<(), TransportError> {
         if uids.is_empty() {

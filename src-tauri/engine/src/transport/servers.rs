@@ -42,6 +42,20 @@ pub trait Inbox: Send {
     /// this connection moved; another laptop may have moved some first.
     fn claim(&mut self, uids: &[u32])
     -> impl Future<Output = Result<Claim, TransportError>> + Send;
+    /// Whether the claim `uid` (the Claimed folder selected) was made by
+    /// another laptop too, and first: a lower UID there holds the same
+    /// message. A server that moves by copying, then expunging, lets two
+    /// laptops copy one message at the same moment; the lower copy wins.
+    fn claimed_before(
+        &mut self,
+        uid: u32,
+    ) -> impl Future<Output = Result<bool, TransportError>> + Send;
+    /// Removes this laptop's copy `uid` of a message another laptop
+    /// claimed first (the Claimed folder selected).
+    fn withdraw_claim(
+        &mut self,
+        uid: u32,
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
     /// Selects the Claimed folder: its UIDVALIDITY, and each message there
     /// with its lease mark ("" before the first).
     #[allow(clippy::type_complexity)]
@@ -181,6 +195,12 @@ impl Inbox for Mailbox {
     }
     async fn open_claims(&mut self) -> Result<(u32, Vec<(u32, String)>), TransportError> {
         Mailbox::open_claims(self).await
+    }
+    async fn claimed_before(&mut self, uid: u32) -> Result<bool, TransportError> {
+        Mailbox::claimed_before(self, uid).await
+    }
+    async fn withdraw_claim(&mut self, uid: u32) -> Result<(), TransportError> {
+        Mailbox::withdraw_claim(self, uid).await
     }
     async fn mark_claims(&mut self, uids: &[u32], mark: &str) -> Result<(), TransportError> {
         Mailbox::mark_claims(self, uids, mark).await
