@@ -245,9 +245,24 @@ async fn watch(
                 return Ok::<bool, String>(false);
             }
             mailbox.open_inbox().await.map_err(|e| e.to_string())?;
+            // IDLE tells only of what arrives once it is under way. Mail
+            // that reached INBOX after the agent's last look and before
+            // this SELECT would wait for the quiet poll (half an hour):
+            // the agent's run at start looks before its watchers connect,
+            // so a post arriving in between (as one sent the moment the
+            // light tray or the window takes over) was missed. What is
+            // still waiting now wakes the agent; what comes after this
+            // search is told by IDLE (the server reports it when IDLE
+            // starts).
+            let waiting = !mailbox
+                .waiting_uids()
+                .await
+                .map_err(|e| e.to_string())?
+                .is_empty();
             set(&state, Watching::Listening, &moved);
-            if was_offline {
-                // Mail may have come while the connection was down.
+            // After an outage, mail may have come and copies may have
+            // failed while the connection was down: a run either way.
+            if was_offline || waiting {
                 changed.notify_one();
                 was_offline = false;
             }
