@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds Conclave's Linux packages with the Tauri bundler, versioned from
 # Cargo.toml, into target/packages/:
-#   Conclave_VERSION_amd64.deb   the app (/usr/bin/conclave), conclave-cli on
+#   Conclave_VERSION_amd64.deb   the app (/usr/bin/conclave), its light tray
+#                                (/usr/bin/conclave-tray, beside the app,
+#                                where the app looks for it), conclave-cli on
 #                                the PATH, the desktop entry, the icons, and
 #                                the libraries it needs as dependencies
 #   Conclave_VERSION_amd64.AppImage
@@ -16,14 +18,15 @@ root=$PWD
 
 bash scripts/install-deps.sh package
 export PATH="$HOME/.cargo/bin:$PATH"
-# tauri.conf.json names target/release/conclave-cli for the .deb: build here.
+# tauri.conf.json names target/release/conclave-cli and conclave-tray for
+# the .deb: build them here.
 export CARGO_TARGET_DIR=$root/target
 
 echo "--- the UI (with the Tauri CLI)" >&2
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 
-echo "--- conclave-cli, release build" >&2
-cargo build --release --locked -p conclave-cli
+echo "--- conclave-cli and conclave-tray (the light tray), release build" >&2
+cargo build --release --locked -p conclave-cli -p conclave-tray
 
 tauri() { "$root/ui/node_modules/.bin/tauri" "$@"; }
 bundle=target/release/bundle
@@ -33,7 +36,7 @@ mkdir -p "$out"
 
 echo "--- the app, release build, and the .deb" >&2
 # The bundler reads src-tauri/tauri.conf.json (bundle section); the .deb
-# takes target/release/conclave-cli as /usr/bin/conclave-cli.
+# takes target/release/conclave-cli and conclave-tray into /usr/bin.
 tauri build --ci --bundles deb -- --locked
 cp "$bundle"/deb/*.deb "$out/"
 

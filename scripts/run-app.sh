@@ -6,5 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh app
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build)
+# The light tray the app becomes when its window closes, found beside it.
+cargo build -p conclave-tray --release
 # Arguments go to the app: `--demo` starts the demo list.
 exec cargo run -p conclave --release -- "$@"

@@ -43,7 +43,7 @@ trap finish EXIT
 dpkg -L conclave >"$files"
 
 echo "--- what it installed" >&2
-for f in /usr/bin/conclave /usr/bin/conclave-cli /usr/share/applications/Conclave.desktop; do
+for f in /usr/bin/conclave /usr/bin/conclave-cli /usr/bin/conclave-tray /usr/share/applications/Conclave.desktop; do
   grep -qx "$f" "$files" || { echo "the package lacks $f" >&2; exit 1; }
 done
 for icon in 32x32/apps/conclave.png 64x64/apps/conclave.png 128x128/apps/conclave.png \
@@ -53,13 +53,13 @@ for icon in 32x32/apps/conclave.png 64x64/apps/conclave.png 128x128/apps/conclav
 done
 
 echo "--- its declared dependencies cover the libraries its programs load" >&2
-# dpkg-shlibdeps names the packages of the shared libraries the two
+# dpkg-shlibdeps names the packages of the shared libraries the three
 # programs link; each must be declared, or be a dependency (at any depth)
 # of a declared one.
 shl=$(mktemp -d "${TMPDIR:-/tmp}/conclave-shlibs.XXXXXX")
 mkdir "$shl/debian"
 printf 'Source: conclave\n\nPackage: conclave\nArchitecture: any\n' >"$shl/debian/control"
-needed=$(cd "$shl" && dpkg-shlibdeps -O /usr/bin/conclave /usr/bin/conclave-cli 2>/dev/null)
+needed=$(cd "$shl" && dpkg-shlibdeps -O /usr/bin/conclave /usr/bin/conclave-cli /usr/bin/conclave-tray 2>/dev/null)
 rm -rf "$shl"
 python3 - "$needed" "$(dpkg-deb -f "$deb" Depends)" <<'PY'
 import re, subprocess, sys

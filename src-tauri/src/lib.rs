@@ -7,6 +7,7 @@ mod activity_cmds;
 mod bindings;
 mod commands;
 pub mod demo;
+mod handover;
 mod held_cmds;
 mod inbox_cmds;
 mod keep_cmds;
@@ -24,6 +25,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use conclave_engine::agent::Agent;
+use conclave_engine::desktop::resident::{self, Holder};
+use conclave_engine::desktop::{Observer, first_hide, window_closed_notice};
+use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, WindowEvent};
 
 use shell::{CloseDecision, ExitDecision};
@@ -37,6 +41,8 @@ const MAIN_WINDOW: &str = "main";
 pub struct Shell {
     pub data_dir: PathBuf,
     pub watch: Arc<Watch>,
+    /// The agent loop's task, awaited before the light tray takes over.
+    agent: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Shell {
@@ -101,56 +107,102 @@ fn on_tray(app: &AppHandle, action: TrayAction) {
 }
 
 /// What the tray and the notifications make of each status the agent loop
-/// reports. The first look only sets the baseline: what was held before
-/// the app started was told then, or is in the window.
+/// reports (worked out in the engine, as for the light tray).
 fn observer(data_dir: PathBuf) -> impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static {
-    let demo = |notice: notify::Notice, status: &AgentStatus| {
-        if status.demo {
-            notify::Notice {
-                title: format!("Demo: {}", notice.title),
-                ..notice
-            }
-        } else {
-            notice
-        }
-    };
-    let last: Mutex<Option<notify::Snapshot>> = Mutex::new(None);
+    let observer = Mutex::new(Observer::new(data_dir));
     move |app, status, working| {
-        let lists = match conclave_engine::store::Store::open(&data_dir)
-            .map_err(conclave_engine::owner::OwnerError::from)
-            .and_then(|s| conclave_engine::owner::lists::summaries(&s))
-        {
-            Ok(lists) => lists,
-            Err(e) => {
-                eprintln!("conclave: cannot read the lists for the tray: {e}");
-                Vec::new()
-            }
-        };
-        let look = tray::look(status, &lists, working);
-        tray::show(app, look, &tray::tooltip(look, status, &lists));
-        let now = notify::Snapshot::of(status, &lists);
-        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(before) = last.as_ref() {
-            for notice in notify::news(before, &now) {
-                notify::show(app, &demo(notice, status));
-            }
+        let seen = observer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .observe(status, working);
+        tray::show(app, seen.look, &seen.tooltip);
+        for notice in &seen.notices {
+            notify::show(app, notice);
         }
-        *last = Some(now);
     }
 }
 
 /// Tells the owner, once per data folder, that closing the window leaves
 /// the lists running.
 fn on_hidden(app: &AppHandle, data_dir: &Path) {
-    if shell::first_hide(data_dir) {
-        notify::show(
-            app,
-            &notify::Notice {
-                title: "Conclave is still running".into(),
-                body: "It keeps taking and sending posts from the tray. Choose Quit in the tray menu to stop it."
-                    .into(),
-            },
-        );
+    if first_hide(data_dir) {
+        notify::show(app, &window_closed_notice());
+    }
+}
+
+/// Closing the window: the agent loop ends (a run under way finishes
+/// first), then this process becomes the light tray, which starts the
+/// agent again. Without the tray's program (a build of the app alone) the
+/// window closes and this process stays in the tray as before.
+fn close_to_tray(app: &AppHandle) {
+    let shell = app.state::<Shell>();
+    #[cfg(unix)]
+    match handover::tray_program() {
+        Ok(program) => {
+            let app = app.clone();
+            shell.watch.set_quitting();
+            let agent = shell.agent.lock().unwrap_or_else(|p| p.into_inner()).take();
+            tauri::async_runtime::spawn(async move {
+                if let Some(agent) = agent {
+                    let _ = agent.await;
+                }
+                let failed = handover::become_tray(&program, true);
+                // The agent is stopped and cannot start again in this
+                // process: say so rather than leave a tray that does nothing.
+                notify::show(
+                    &app,
+                    &notify::Notice {
+                        title: "Conclave stopped".into(),
+                        body: format!(
+                            "It could not go on in the tray ({failed}): start Conclave again."
+                        ),
+                    },
+                );
+                eprintln!("conclave: cannot start {}: {failed}", program.display());
+                app.exit(1);
+            });
+            return;
+        }
+        Err(why) => eprintln!("conclave: {why}"),
+    }
+    on_hidden(app, &shell.data_dir);
+}
+
+/// The agent loop of this app, once this process holds the data folder's
+/// resident lock (a light tray that was asked to open the window lets go
+/// of it as its loop ends).
+async fn resident_agent(app: AppHandle, data_dir: PathBuf, watch: Arc<Watch>) {
+    let observe = observer(data_dir.clone());
+    let shown = data_dir.display().to_string();
+    let dir = data_dir.clone();
+    let held = match resident::try_hold(&dir, Holder::Window) {
+        Ok(Some(held)) => Ok(held),
+        Ok(None) => {
+            watch.set_error(Some(
+                "waiting for the other Conclave agent on this data folder to stop".into(),
+            ));
+            let _ = app.emit(LISTS_CHANGED, watch.status(&shown));
+            tauri::async_runtime::spawn_blocking(move || resident::hold(&dir, Holder::Window))
+                .await
+                .map_err(|e| {
+                    format!("the wait for the other agent failed ({e}): start Conclave again")
+                })
+                .and_then(|held| held.map_err(|e| e.to_string()))
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    match held {
+        Ok(held) => {
+            watch.set_error(None);
+            let agent = Agent::new(data_dir);
+            watch::run(app, agent, watch, shown, observe).await;
+            held.release();
+        }
+        Err(e) => {
+            watch.set_error(Some(e));
+            observe(&app, &watch.status(&shown), false);
+            let _ = app.emit(LISTS_CHANGED, watch.status(&shown));
+        }
     }
 }
 
@@ -164,6 +216,26 @@ fn single_instance(data_dir: &Path) -> tauri::plugin::TauriPlugin<tauri::Wry> {
     #[cfg(not(target_os = "linux"))]
     let _ = data_dir;
     builder.build()
+}
+
+/// Before any window or library of the window is set up: a start at login
+/// becomes the light tray at once, and a start while the light tray runs
+/// asks it to open the window (it becomes the window app) and ends, as a
+/// second start of the window app does.
+fn hand_over_at_start(data_dir: &Path, in_tray: bool) {
+    if resident::ask_tray_to_open(data_dir) {
+        std::process::exit(0);
+    }
+    #[cfg(unix)]
+    if in_tray {
+        match handover::tray_program() {
+            Ok(program) => {
+                let failed = handover::become_tray(&program, false);
+                eprintln!("conclave: cannot start {}: {failed}", program.display());
+            }
+            Err(why) => eprintln!("conclave: {why}"),
+        }
+    }
 }
 
 /// The window's title in the demo.
@@ -190,6 +262,9 @@ pub fn run() {
         Some(folder) => folder,
         None => conclave_engine::paths::data_dir(None),
     };
+    if demo_folder.is_none() {
+        hand_over_at_start(&data_dir, in_tray);
+    }
     let watch = Arc::new(match demo_folder {
         Some(_) => Watch::for_demo(),
         None => Watch::default(),
@@ -212,6 +287,7 @@ pub fn run() {
         .manage(Shell {
             data_dir: data_dir.clone(),
             watch: watch.clone(),
+            agent: Mutex::new(None),
         })
         .invoke_handler(tauri::generate_handler![
             commands::lists,
@@ -266,17 +342,20 @@ pub fn run() {
                 open_window(app.handle());
             }
             let handle = app.handle().clone();
-            let observe = observer(data_dir.clone());
             if watch.demo() {
                 if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
                     let _ = window.set_title(DEMO_TITLE);
                 }
                 demo::end_on_signals(&handle);
+                let observe = observer(data_dir.clone());
                 demo::start(handle, data_dir.clone(), watch, observe);
             } else {
-                let agent = Agent::new(data_dir.clone());
-                let shown = data_dir.display().to_string();
-                tauri::async_runtime::spawn(watch::run(handle, agent, watch, shown, observe));
+                let task =
+                    tauri::async_runtime::spawn(resident_agent(handle, data_dir.clone(), watch));
+                *app.state::<Shell>()
+                    .agent
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some(task);
             }
             Ok(())
         })
@@ -284,12 +363,10 @@ pub fn run() {
             if let WindowEvent::CloseRequested { .. } = event {
                 let watch = &window.state::<Shell>().watch;
                 match shell::on_close_requested(watch.quitting(), watch.demo()) {
-                    // The window closes with its web view, which holds most
-                    // of the app's memory (WebKit's processes); the agent
-                    // goes on in the tray, and Open makes a new window.
-                    CloseDecision::CloseToTray => {
-                        on_hidden(window.app_handle(), &window.state::<Shell>().data_dir);
-                    }
+                    // The window closes with its web view; the agent goes
+                    // on in the light tray, whose Open brings the window
+                    // back.
+                    CloseDecision::CloseToTray => close_to_tray(window.app_handle()),
                     CloseDecision::Quit => {
                         watch.set_quitting();
                         window.app_handle().exit(0);

@@ -38,23 +38,6 @@ pub fn instance_id(data_dir: &std::path::Path) -> String {
     format!("org.conclave.app.d{hash:016x}")
 }
 
-/// The file whose presence says the owner was told that closing the window
-/// leaves Conclave running.
-const HIDE_NOTICE_MARK: &str = "told-window-hides-to-tray";
-
-/// True the first time the window is hidden for this data folder, so the
-/// notice that Conclave goes on in the tray is shown once, not at every
-/// close. A folder that cannot be written to gets the notice each time
-/// rather than never.
-pub fn first_hide(data_dir: &std::path::Path) -> bool {
-    let mark = data_dir.join(HIDE_NOTICE_MARK);
-    if mark.exists() {
-        return false;
-    }
-    let _ = std::fs::write(&mark, b"");
-    true
-}
-
 /// Whether the process ends when the event loop asks to exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitDecision {
@@ -109,15 +92,6 @@ mod tests {
             last.starts_with('d') && last[1..].chars().all(|c| c.is_ascii_hexdigit()),
             "{a}"
         );
-    }
-
-    #[test]
-    fn the_tray_notice_is_shown_once_per_data_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(first_hide(dir.path()));
-        assert!(!first_hide(dir.path()));
-        let other = tempfile::tempdir().unwrap();
-        assert!(first_hide(other.path()));
     }
 
     #[test]

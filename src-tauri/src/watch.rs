@@ -6,20 +6,13 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use conclave_engine::agent::{
-    Agent, AgentError, CancellationToken, RunHooks, RunReport, SendProgress, Watching,
-};
+use conclave_engine::agent::{Agent, AgentError, RunHooks, RunReport, SendProgress, Watching};
+pub use conclave_engine::desktop::{AgentStatus, CHECK_INTERVAL, Watch, run_error};
 use conclave_engine::transport::Servers;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
-use tokio::sync::Notify;
-
-/// How long the agent waits between two runs for lists whose server has no
-/// IDLE.
-pub const CHECK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The event the window listens to; its payload is an [`AgentStatus`].
 pub const LISTS_CHANGED: &str = "lists-changed";
@@ -89,126 +82,6 @@ fn progress_to(app: AppHandle) -> impl Fn(&SendProgress) + Send + Sync + 'static
     }
 }
 
-/// What the window shows about the agent itself (the lists' own state is in
-/// their summaries).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
-pub struct AgentStatus {
-    /// Every list paused from the tray.
-    pub paused_all: bool,
-    /// Why the last run over all lists did not happen, in words for the owner.
-    pub error: Option<String>,
-    /// The data folder the app works on.
-    pub data_dir: String,
-    /// Some list's server cannot be reached (the laptop is offline, or the
-    /// server is down); the agent keeps trying.
-    pub offline: bool,
-    /// How each active list's mailbox is watched, by address.
-    pub watching: Vec<(String, Watching)>,
-    /// This app runs the demo (`conclave --demo`): nothing in it is real and
-    /// nothing is sent.
-    pub demo: bool,
-}
-
-/// State shared by the agent loop, the commands and the tray.
-#[derive(Debug, Default)]
-pub struct Watch {
-    paused_all: AtomicBool,
-    quitting: AtomicBool,
-    /// Cancelled when the app quits: the agent loop ends.
-    stop: CancellationToken,
-    wake: Notify,
-    error: Mutex<Option<String>>,
-    watching: Mutex<Vec<(String, Watching)>>,
-    demo: bool,
-}
-
-impl Watch {
-    /// The state of the demo's app (`conclave --demo`).
-    pub fn for_demo() -> Watch {
-        Watch {
-            demo: true,
-            ..Watch::default()
-        }
-    }
-
-    /// Whether this app runs the demo.
-    pub fn demo(&self) -> bool {
-        self.demo
-    }
-
-    /// Cancelled when the app quits.
-    pub fn stopped(&self) -> CancellationToken {
-        self.stop.clone()
-    }
-
-    pub fn paused_all(&self) -> bool {
-        self.paused_all.load(Ordering::SeqCst)
-    }
-
-    /// Pauses or resumes every list; resuming starts a run at once.
-    pub fn set_paused_all(&self, paused: bool) {
-        self.paused_all.store(paused, Ordering::SeqCst);
-        if !paused {
-            self.wake();
-        }
-    }
-
-    pub fn quitting(&self) -> bool {
-        self.quitting.load(Ordering::SeqCst)
-    }
-
-    pub fn set_quitting(&self) {
-        self.quitting.store(true, Ordering::SeqCst);
-        self.stop.cancel();
-    }
-
-    /// Starts a run now instead of at the end of the wait. A wake while a run
-    /// is going on starts another right after it.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    pub fn error(&self) -> Option<String> {
-        self.error.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub(crate) fn set_error(&self, error: Option<String>) {
-        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = error;
-    }
-
-    pub fn watching(&self) -> Vec<(String, Watching)> {
-        self.watching
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    fn set_watching(&self, states: Vec<(String, Watching)>) {
-        *self.watching.lock().unwrap_or_else(|p| p.into_inner()) = states;
-    }
-
-    /// What the window and the tray show about the agent now.
-    pub fn status(&self, data_dir: &str) -> AgentStatus {
-        let watching = self.watching();
-        AgentStatus {
-            paused_all: self.paused_all(),
-            error: self.error(),
-            data_dir: data_dir.to_string(),
-            offline: watching
-                .iter()
-                .any(|(_, w)| matches!(w, Watching::Offline(_))),
-            watching,
-            demo: self.demo,
-        }
-    }
-}
-
-/// What a finished run leaves for the window to show. Errors of one list are
-/// in that list's summary; this is what stopped the whole run.
-pub fn run_error(result: &Result<conclave_engine::agent::RunReport, AgentError>) -> Option<String> {
-    result.as_ref().err().map(|e| e.to_string())
-}
-
 /// What the app does around each run of the engine's agent loop: shows
 /// the status in the tray and the window, and notifies.
 struct AppHooks<F> {
@@ -261,7 +134,7 @@ pub async fn run<S: Servers + 'static>(
     observe: impl Fn(&AppHandle, &AgentStatus, bool) + Send + 'static,
 ) {
     let agent = agent.with_progress(progress_to(app.clone()));
-    let stop = watch.stop.clone();
+    let stop = watch.stopped();
     let hooks = AppHooks {
         app,
         watch: watch.clone(),
@@ -269,46 +142,13 @@ pub async fn run<S: Servers + 'static>(
         observe,
     };
     agent
-        .run_forever(CHECK_INTERVAL, stop, &watch.wake, hooks)
+        .run_forever(CHECK_INTERVAL, stop, watch.wake_signal(), hooks)
         .await;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn resuming_all_wakes_the_agent() {
-        let watch = Watch::default();
-        watch.set_paused_all(true);
-        assert!(watch.paused_all());
-        watch.set_paused_all(false);
-        assert!(!watch.paused_all());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(1), watch.wake.notified())
-                .await
-                .expect("resume should start a run at once");
-        });
-    }
-
-    #[test]
-    fn check_now_before_the_loop_waits_is_not_lost() {
-        let watch = Watch::default();
-        watch.wake();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(1), watch.wake.notified())
-                .await
-                .expect("a wake given before the wait should still count");
-        });
-    }
 
     #[test]
     fn progress_reaches_the_window_a_few_times_a_second_and_always_at_the_end() {
@@ -339,13 +179,5 @@ mod tests {
             t.pass(&at("a@x", 0, false), start + PROGRESS_EVERY),
             "a next sending starts afresh"
         );
-    }
-
-    #[test]
-    fn a_run_that_worked_clears_the_error() {
-        let ok = Ok(conclave_engine::agent::RunReport::default());
-        assert_eq!(run_error(&ok), None);
-        let busy = Err(AgentError::Busy("/data".into()));
-        assert!(run_error(&busy).unwrap().contains("another Conclave agent"));
     }
 }

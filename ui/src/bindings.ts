@@ -73,8 +73,8 @@ groups: Array<ActivityGroup>,
 text: string, };
 
 /**
- * What the window shows about the agent itself (the lists' own state is in
- * their summaries).
+ * What the window and the tray show about the agent itself (the lists' own
+ * state is in their summaries).
  */
 export type AgentStatus = {
 /**

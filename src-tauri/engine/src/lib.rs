@@ -21,12 +21,16 @@
 //! - [`fake_mail`] plays a list's mail servers in memory, for the agent's
 //!   tests and for [`demo`], a list that runs on them with members who
 //!   post, so the app can be tried without an account.
+//! - [`desktop`]: what the app's window and the light tray process show of
+//!   the agent (tray look, notifications), and the one resident agent per
+//!   data folder.
 
 pub mod agent;
 pub mod backup;
 pub mod bundle;
 pub mod crypto;
 pub mod demo;
+pub mod desktop;
 pub mod fake_mail;
 pub mod files;
 pub mod list_key;

@@ -1,14 +1,16 @@
 //! The app as a tray agent, over WebDriver against the mail rig: closing the
-//! window hides it and the list keeps running (a post sent afterwards still
-//! reaches the members); starting the app again on the same data folder
-//! brings the first one's window back instead of a second agent; starting
-//! at login can be turned on and off from the window. The desktop
+//! window turns the app into the light tray process (`conclave-tray`) and
+//! the list keeps running (a post sent afterwards still reaches the
+//! members); starting the app again on the same data folder brings the
+//! window back in that process, with one agent throughout; starting at
+//! login can be turned on and off from the window. The desktop
 //! notifications the app raises are read off the session bus.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use conclave_engine::desktop::resident::{self, Holder};
 use fantoccini::{Client, Locator};
 use rig::Rig;
 use rig::owner::Owner;
@@ -29,6 +31,26 @@ fn login_items(config: &Path) -> Vec<String> {
 
 /// The app process whose data folder is `data` (from its environment).
 fn app_process(data: &Path) -> Option<u32> {
+    process_named("conclave", data)
+}
+
+/// The light tray process whose data folder is `data`.
+fn tray_process(data: &Path) -> Option<u32> {
+    process_named("conclave-tray", data)
+}
+
+/// The CPU time `pid` has taken, user and system, in clock ticks
+/// (/proc/PID/stat: utime and stime, of all its threads).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The name in parentheses may hold spaces: count fields after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let at = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(at(11)? + at(12)?)
+}
+
+/// The process running `name` whose data folder is `data`.
+fn process_named(name: &str, data: &Path) -> Option<u32> {
     let wanted = format!("CONCLAVE_DATA_DIR={}", data.display());
     std::fs::read_dir("/proc")
         .ok()?
@@ -37,7 +59,7 @@ fn app_process(data: &Path) -> Option<u32> {
             let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
             let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
             let env = std::fs::read(entry.path().join("environ")).ok()?;
-            (comm.trim() == "conclave" && env.split(|b| *b == 0).any(|v| v == wanted.as_bytes()))
+            (comm.trim() == name && env.split(|b| *b == 0).any(|v| v == wanted.as_bytes()))
                 .then_some(pid)
         })
 }
@@ -228,8 +250,9 @@ async fn closing_the_window_leaves_the_list_running() {
 
         // What the window manager's close button does: ask the window to
         // close (WebDriver's own Close Window would end the app with the
-        // session). The window closes with its web view, whose processes
-        // end; the app stays, with its agent, in the tray.
+        // session). The app stops its agent and becomes the light tray
+        // (`conclave-tray`, no WebKit, no Tauri) in the same process; its
+        // web view's processes end with the old program.
         let app = app_process(owner.data.path()).ok_or("the app's process")?;
         let open = process_tree(app);
         // The page goes before the script can answer: no answer is taken.
@@ -239,18 +262,16 @@ async fn closing_the_window_leaves_the_list_running() {
                 vec![],
             )
             .await;
-        wait_until("the web view's process to end", 20, || {
-            !process_tree(app).iter().any(|(name, _)| name.starts_with("WebKitWebProces"))
+        wait_until("the app to become the light tray, alone", 30, || {
+            let tree = process_tree(app);
+            tree.len() == 1 && tree[0].0 == "conclave-tray"
         })
         .await
         .map_err(|e| format!("{e}: {:?}", process_tree(app)))?;
-        let closed = process_tree(app);
-        let mb = |tree: &[(String, u64)]| tree.iter().map(|(_, kb)| kb).sum::<u64>() / 1024;
-        eprintln!(
-            "memory of the app's processes: {} MB with the window open ({open:?}), {} MB in the tray ({closed:?})",
-            mb(&open),
-            mb(&closed)
-        );
+        wait_until("the light tray to hold the data folder", 20, || {
+            resident::holder(owner.data.path()) == Some((Holder::Tray, app))
+        })
+        .await?;
         notifications.wait_for("Conclave is still running").await?;
 
         let post = rig::post(&alice, &owner.list, "after the window closed", "still here?\r\n");
@@ -263,16 +284,39 @@ async fn closing_the_window_leaves_the_list_running() {
         assert!(
             got.iter()
                 .any(|m| String::from_utf8_lossy(m).contains("after the window closed")),
-            "the agent sends on with the window closed"
+            "the light tray's agent sends on with the window closed"
         );
 
-        // A post held for the owner is told on the desktop.
+        // A post held for the owner is told on the desktop, by the tray.
         let held = rig::post(&eve, &owner.list, "from outside", "hello\r\n");
         rig.submit(&eve, Some(&eve), &[&owner.list], &held);
         notifications.wait_for("Test List: a post is held for you").await?;
 
-        // A second start on the same data folder hands over to the first
-        // and ends; the first one's window comes back.
+        // The tray's weight: resident memory of the whole process tree
+        // (one process), and the CPU it takes in a minute with nothing to
+        // do (its agent waits in IMAP IDLE).
+        let tray = process_tree(app);
+        let ticks_before = cpu_ticks(app).ok_or("the tray's CPU time")?;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let ticks = cpu_ticks(app).ok_or("the tray's CPU time")? - ticks_before;
+        let mb = |tree: &[(String, u64)]| tree.iter().map(|(_, kb)| kb).sum::<u64>() / 1024;
+        eprintln!(
+            "memory of Conclave's processes ({}): {} MB with the window open ({open:?}), {} MB in the light tray ({tray:?}); CPU ticks of the tray in a minute idle: {ticks}",
+            built("conclave-tray").display(),
+            mb(&open),
+            mb(&tray)
+        );
+        // Far above what the light tray takes (about 50 MB, debug), far
+        // below what the app kept in the tray before it (259 MB).
+        assert!(
+            mb(&tray) < 150,
+            "the light tray holds {} MB: {tray:?}",
+            mb(&tray)
+        );
+
+        // A start of the app while the light tray runs asks the tray to
+        // open the window and ends; the tray stops its agent and becomes
+        // the app again, in the same process.
         let mut second = Command::new(built("conclave"))
             .env("CONCLAVE_DATA_DIR", owner.data.path())
             .env("HOME", &home)
@@ -290,27 +334,54 @@ async fn closing_the_window_leaves_the_list_running() {
             }
             if started.elapsed() > Duration::from_secs(20) {
                 let _ = second.kill();
-                return Err("a second start on the same data folder kept running".into());
+                return Err("a start while the light tray runs kept running".into());
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         };
         assert!(status.success(), "the second start should end quietly: {status}");
-        // The first app makes its window anew.
-        wait_until("a window again", 20, || {
-            process_tree(app).iter().any(|(name, _)| name.starts_with("WebKitWebProces"))
+        wait_until("the window again, in the tray's process", 30, || {
+            let tree = process_tree(app);
+            tree.first().is_some_and(|(name, _)| name == "conclave")
+                && tree.iter().any(|(name, _)| name.starts_with("WebKitWebProces"))
         })
-        .await?;
+        .await
+        .map_err(|e| format!("{e}: {:?}", process_tree(app)))?;
         let shown = Command::new("xdotool")
             .args(["search", "--sync", "--onlyvisible", "--pid"])
             .arg(app.to_string())
             .output()?;
         if String::from_utf8_lossy(&shown.stdout).trim().is_empty() {
-            return Err("the first app shows no window after the second start".into());
+            return Err("the app shows no window after the second start".into());
         }
+        // One agent, the window's: it holds the data folder, and a post
+        // now reaches bob once (a second agent would race for it).
+        wait_until("the window's agent to hold the data folder", 20, || {
+            resident::holder(owner.data.path()) == Some((Holder::Window, app))
+        })
+        .await?;
+        let post = rig::post(&alice, &owner.list, "back in the window", "once\r\n");
+        rig.submit(&alice, Some(&alice), &[&owner.list], &post);
+        let to = bob.clone();
+        tokio::task::spawn_blocking(move || {
+            Rig::get().wait_for(&to, "INBOX", 3, Duration::from_secs(60))
+        })
+        .await?;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let copies = rig
+            .messages(&bob, "INBOX")
+            .iter()
+            .filter(|m| String::from_utf8_lossy(m).contains("back in the window"))
+            .count();
+        assert_eq!(copies, 1, "one copy of the post, from one agent");
         Ok::<_, Box<dyn std::error::Error>>(())
     }
     .await;
     let _ = client.close().await;
+    // The process left the driver's hands when it became the tray: end it
+    // here, whatever it is now.
+    if let Some(pid) = app_process(owner.data.path()).or_else(|| tray_process(owner.data.path())) {
+        let _ = Command::new("kill").arg(pid.to_string()).status();
+    }
     result.unwrap_or_else(|e| panic!("{e}"));
 }
 

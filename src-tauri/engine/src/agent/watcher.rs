@@ -274,9 +274,22 @@ async fn watch(
                 return Ok::<bool, String>(false);
             }
             mailbox.open_inbox().await.map_err(|e| e.to_string())?;
+            // IDLE tells only of what arrives once it is under way. Mail
+            // that reached INBOX after the agent's last look and before
+            // this SELECT would wait for the quiet poll (half an hour):
+            // the agent's run at start looks before its watchers connect,
+            // so a post arriving in between (as one sent the moment the
+            // light tray or the window takes over) was missed. What is
+            // still waiting now wakes the agent; what comes after this
+            // search is told by IDLE (the server reports it when IDLE
+            // starts).
+            let mut seen = 0;
+            let waiting = mailbox.waiting_uids().await.map_err(|e| e.to_string())?;
+            let news = new_mail(&waiting, &mut seen);
             set(&state, Watching::Listening, &moved);
-            if was_offline {
-                // Mail may have come while the connection was down.
+            // After an outage, mail may have come and copies may have
+            // failed while the connection was down: a run either way.
+            if was_offline || news {
                 changed.notify_one();
                 was_offline = false;
             }
@@ -284,8 +297,16 @@ async fn watch(
             loop {
                 let (back, end) = mailbox.idle(IDLE_RENEW).await.map_err(|e| e.to_string())?;
                 mailbox = back;
+                // Most changes IDLE tells of are the agent's own: each run
+                // flags, moves and expunges what it took. Waking on those
+                // made every run start another that found nothing (the
+                // light tray's CPU in an idle minute); only a message not
+                // seen waiting before is work.
                 if end == IdleEnd::Changed {
-                    changed.notify_one();
+                    let waiting = mailbox.waiting_uids().await.map_err(|e| e.to_string())?;
+                    if new_mail(&waiting, &mut seen) {
+                        changed.notify_one();
+                    }
                 }
             }
         };
@@ -309,9 +330,40 @@ async fn watch(
     }
 }
 
+/// Whether `waiting` (the UIDs in INBOX not yet taken) holds one above
+/// `seen`, the highest this connection has told of; `seen` moves up to
+/// them. A new message always gets a higher UID than those before it.
+fn new_mail(waiting: &[u32], seen: &mut u32) -> bool {
+    let highest = waiting.iter().copied().max().unwrap_or(0);
+    let news = highest > *seen;
+    *seen = (*seen).max(highest);
+    news
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_messages_not_seen_waiting_before_are_news() {
+        let mut seen = 0;
+        assert!(!new_mail(&[], &mut seen), "an empty INBOX");
+        assert!(
+            new_mail(&[4], &mut seen),
+            "waiting when the watcher connects"
+        );
+        assert!(
+            !new_mail(&[4], &mut seen),
+            "a held post stays: not news again"
+        );
+        assert!(!new_mail(&[], &mut seen), "the agent took it (an expunge)");
+        assert!(
+            new_mail(&[4, 7], &mut seen),
+            "a new one beside the held one"
+        );
+        assert!(!new_mail(&[4], &mut seen));
+        assert_eq!(seen, 7);
+    }
 
     #[tokio::test]
     async fn a_short_wait_ends_on_time() {
