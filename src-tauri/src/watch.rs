@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use conclave_engine::agent::{Agent, AgentError, RunHooks, RunReport, SendProgress, Watching};
-pub use conclave_engine::desktop::{AgentStatus, CHECK_INTERVAL, Watch, run_error};
+pub use conclave_engine::desktop::{AgentStatus, CHECK_INTERVAL, Watch};
 use conclave_engine::transport::Servers;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
@@ -105,14 +105,7 @@ impl<F: Fn(&AppHandle, &AgentStatus, bool) + Send + 'static> RunHooks for AppHoo
         run: Option<&Result<RunReport, AgentError>>,
         watching: Vec<(String, Watching)>,
     ) -> bool {
-        if let Some(result) = run {
-            let error = run_error(result);
-            if let Some(e) = &error {
-                eprintln!("conclave: {e}");
-            }
-            self.watch.set_error(error);
-        }
-        self.watch.set_watching(watching);
+        self.watch.record_run("conclave", run, watching);
         let status = self.watch.status(&self.data_dir);
         (self.observe)(&self.app, &status, false);
         if let Err(e) = self.app.emit(LISTS_CHANGED, status) {

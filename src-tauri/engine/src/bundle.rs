@@ -294,7 +294,16 @@ pub(crate) async fn make_list(data_dir: &Path, contents: &Contents) -> Result<()
     }
     let dir = data_dir.to_path_buf();
     let record = contents.list.clone();
-    let made = crate::post::blocking(move || Store::open(&dir)?.restore_list(&record)).await;
+    let shares = contents.secrets.sync_secret.is_some();
+    let made = crate::post::blocking(move || {
+        let store = Store::open(&dir)?;
+        let list = store.restore_list(&record)?;
+        if shares {
+            store.start_sharing_changes(&list)?;
+        }
+        Ok::<_, StoreError>(list)
+    })
+    .await;
     if let Err(e) = made {
         forget_all(&address, &kept).await;
         return Err(match e {

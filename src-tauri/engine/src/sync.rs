@@ -6,7 +6,8 @@
 //! state of each (`Store::merge_shared`: per member and per setting, the
 //! later change wins, and a conflict is logged on both). The sync secret is
 //! made when the list is first handed over and travels in the bundle, so
-//! only the laptops the owner set up can read or write these states.
+//! only the laptops the owner set up can read or write these states; the
+//! store notes the lists that have one (`Store::start_sharing_changes`).
 //! Multi-device sync messages of Delta Chat were the model: the mailbox is
 //! the one place both laptops reach.
 
@@ -50,14 +51,22 @@ pub(crate) async fn exchange<S: Servers>(
     servers: &S,
     report: &mut ListReport,
 ) -> Result<(), AgentError> {
+    // The store first: a list never handed over asks the keychain for
+    // nothing.
+    let l = list.clone();
+    let Some((published, validity, read_up_to)) =
+        with_store(store, move |s| s.sync_progress(&l)).await?
+    else {
+        return Ok(());
+    };
     let secret = match servers.list_secret(list, SecretKind::SyncSecret).await {
         Ok(s) => s,
         Err(SecretError::Missing(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
     let l = list.clone();
-    let (laptop, state, (published, validity, read_up_to)) = with_store(store, move |s| {
-        Ok::<_, AgentError>((s.laptop_id()?, s.shared_state(&l)?, s.sync_progress(&l)?))
+    let (laptop, state) = with_store(store, move |s| {
+        Ok::<_, AgentError>((s.laptop_id()?, s.shared_state(&l)?))
     })
     .await?;
     let digest = crate::store::sha256_hex(&serde_json::to_vec(&state).unwrap_or_default());

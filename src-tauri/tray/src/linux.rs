@@ -11,9 +11,7 @@ use conclave_engine::agent::{Agent, AgentError, RunHooks, RunReport, Watching};
 use conclave_engine::desktop::notices::Notice;
 use conclave_engine::desktop::resident::{self, Holder, Resident};
 use conclave_engine::desktop::tray::{TrayAction, TrayLook, badge_colour, pause_label, with_badge};
-use conclave_engine::desktop::{
-    CHECK_INTERVAL, Observer, Watch, first_hide, run_error, window_closed_notice,
-};
+use conclave_engine::desktop::{CHECK_INTERVAL, Observer, Watch, first_hide, window_closed_notice};
 use gtk::glib;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tray_icon::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
@@ -425,14 +423,7 @@ impl RunHooks for TrayHooks {
         run: Option<&Result<RunReport, AgentError>>,
         watching: Vec<(String, Watching)>,
     ) -> bool {
-        if let Some(result) = run {
-            let error = run_error(result);
-            if let Some(e) = &error {
-                eprintln!("conclave-tray: {e}");
-            }
-            self.watch.set_error(error);
-        }
-        self.watch.set_watching(watching);
+        self.watch.record_run("conclave-tray", run, watching);
         self.show(false);
         true
     }

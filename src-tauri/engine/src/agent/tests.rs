@@ -544,14 +544,17 @@ fn an_address_gets_as_many_answers_a_day_as_the_list_s_setting_says() {
     );
 }
 
-/// The list's laptops (on `t`'s mail world) share their changes: the
-/// sync secret is in the keychain they share.
-fn share_changes(t: &TestList) {
-    t.mail.world().secrets.push((
-        t.list.address.clone(),
+/// These laptops of one list (on one mail world) share their changes: the
+/// sync secret is in the keychain they share, as a bundle leaves it.
+fn share_changes(laptops: &[&TestList]) {
+    laptops[0].mail.world().secrets.push((
+        laptops[0].list.address.clone(),
         SecretKind::SyncSecret,
         "pumpkin-lattice-sorrel-quiet-ember".into(),
     ));
+    for t in laptops {
+        t.store().start_sharing_changes(&t.list).unwrap();
+    }
 }
 
 /// How many copies `to` got of the post with this subject.
@@ -683,7 +686,7 @@ fn without_move_and_uidplus_posts_are_taken_where_they_are() {
 fn a_member_added_on_one_laptop_is_a_member_on_the_other_and_gets_its_posts() {
     let a = TestList::new(&[ALICE, "bob@example.org"]);
     let b = a.second_laptop();
-    share_changes(&a);
+    share_changes(&[&a, &b]);
     // Each laptop publishes its state once and reads the other's.
     for t in [&a, &b, &a] {
         t.run().unwrap();
@@ -733,6 +736,7 @@ fn a_member_added_on_one_laptop_is_a_member_on_the_other_and_gets_its_posts() {
         "another-secret-entirely-here".into(),
     ));
     let store_s = stranger.store();
+    store_s.start_sharing_changes(&stranger.list).unwrap();
     store_s
         .add_member(
             &stranger.list,
@@ -775,7 +779,7 @@ fn a_member_added_on_one_laptop_is_a_member_on_the_other_and_gets_its_posts() {
 fn a_post_held_on_one_laptop_is_decided_on_the_other_and_sent_once() {
     let a = TestList::new(&[ALICE, "bob@example.org"]);
     let b = a.second_laptop();
-    share_changes(&a);
+    share_changes(&[&a, &b]);
     a.mail.deliver(&post("stranger@example.net", "Let me in"));
     let l = &a.run().unwrap().lists[0];
     assert_eq!(l.held, 1, "{l:?}");

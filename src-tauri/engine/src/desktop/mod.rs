@@ -129,6 +129,24 @@ impl Watch {
         *self.watching.lock().unwrap_or_else(|p| p.into_inner()) = states;
     }
 
+    /// Keeps what a turn of the agent loop ended with: the run's error
+    /// (said on stderr by `program`), when it ran, and the watchers' states.
+    pub fn record_run(
+        &self,
+        program: &str,
+        run: Option<&Result<RunReport, AgentError>>,
+        watching: Vec<(String, Watching)>,
+    ) {
+        if let Some(result) = run {
+            let error = run_error(result);
+            if let Some(e) = &error {
+                eprintln!("{program}: {e}");
+            }
+            self.set_error(error);
+        }
+        self.set_watching(watching);
+    }
+
     /// What the window and the tray show about the agent now.
     pub fn status(&self, data_dir: &str) -> AgentStatus {
         let watching = self.watching();
@@ -271,18 +289,8 @@ mod tests {
             protocol: "openpgp".into(),
             members: 3,
             held,
-            deliveries_today: 0,
-            paused: false,
             has_account: true,
-            last_check: None,
-            last_error: None,
-            waiting_for_limit: 0,
-            limit_until: None,
-            keys_waiting: 0,
-            join_requests: 0,
-            keys_ending: 0,
-            joined: 0,
-            list_key_ends: None,
+            ..ListSummary::default()
         }
     }
 
@@ -316,6 +324,21 @@ mod tests {
         assert!(run_error(&busy).unwrap().contains("another Conclave agent"));
     }
 
+    fn woken_within_a_second(watch: &Watch, why: &str) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                watch.wake_signal().notified(),
+            )
+            .await
+            .expect(why);
+        });
+    }
+
     #[test]
     fn resuming_all_wakes_the_agent() {
         let watch = Watch::default();
@@ -323,36 +346,14 @@ mod tests {
         assert!(watch.paused_all());
         watch.set_paused_all(false);
         assert!(!watch.paused_all());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            tokio::time::timeout(
-                std::time::Duration::from_secs(1),
-                watch.wake_signal().notified(),
-            )
-            .await
-            .expect("resume should start a run at once");
-        });
+        woken_within_a_second(&watch, "resume should start a run at once");
     }
 
     #[test]
     fn check_now_before_the_loop_waits_is_not_lost() {
         let watch = Watch::default();
         watch.wake();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            tokio::time::timeout(
-                std::time::Duration::from_secs(1),
-                watch.wake_signal().notified(),
-            )
-            .await
-            .expect("a wake given before the wait should still count");
-        });
+        woken_within_a_second(&watch, "a wake given before the wait should still count");
     }
 
     #[test]

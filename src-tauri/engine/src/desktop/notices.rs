@@ -222,18 +222,9 @@ mod tests {
             protocol: "openpgp".into(),
             members: 3,
             held,
-            deliveries_today: 0,
-            paused: false,
             has_account: true,
-            last_check: None,
             last_error: error.map(str::to_string),
-            waiting_for_limit: 0,
-            limit_until: None,
-            keys_waiting: 0,
-            join_requests: 0,
-            keys_ending: 0,
-            joined: 0,
-            list_key_ends: None,
+            ..ListSummary::default()
         }
     }
 

@@ -211,19 +211,8 @@ mod tests {
             name: "L".into(),
             protocol: "openpgp".into(),
             members: 3,
-            held: 0,
-            deliveries_today: 0,
-            paused: false,
             has_account: true,
-            last_check: None,
-            last_error: None,
-            waiting_for_limit: 0,
-            limit_until: None,
-            keys_waiting: 0,
-            join_requests: 0,
-            keys_ending: 0,
-            joined: 0,
-            list_key_ends: None,
+            ..ListSummary::default()
         }
     }
 

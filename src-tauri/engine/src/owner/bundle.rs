@@ -29,6 +29,14 @@ pub async fn export(
     })
     .await?;
     let secrets = bundle::keychain_secrets(&record.address, with_passwords).await?;
+    // The bundle carries the sync secret: a laptop made from it shares its
+    // changes with this one.
+    let (dir, wanted) = (data_dir.to_path_buf(), address.to_string());
+    crate::post::blocking(move || {
+        let store = Store::open(&dir)?;
+        store.start_sharing_changes(&store.list(&wanted)?)
+    })
+    .await?;
     let contents = bundle::Contents::new(record, secrets)?;
     let summary = contents.summary();
     let (passphrase, to) = (passphrase.clone(), to.to_path_buf());

@@ -7,7 +7,7 @@ use super::{Result, Store, StoreError, StoredKey, now, rfc3339};
 use crate::model::{Account, Endpoint, List, ListSettings, Protocol};
 
 /// One line of the lists overview (window, tray, `list show`).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq, ts_rs::TS)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, ts_rs::TS)]
 pub struct ListSummary {
     pub address: String,
     pub name: String,

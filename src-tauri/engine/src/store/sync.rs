@@ -335,9 +335,21 @@ impl Store {
         Ok(merged)
     }
 
-    /// The digest of the state this laptop last published, and how far it
-    /// read the sync folder (its UIDVALIDITY, the last UID read).
-    pub fn sync_progress(&self, list: &List) -> Result<(Option<String>, u32, u32)> {
+    /// Notes that the list has a sync secret here (made for a bundle, or
+    /// brought by one): from now on its runs share changes. A list never
+    /// handed over costs its runs no keychain read for it.
+    pub fn start_sharing_changes(&self, list: &List) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sync_state (list_id) VALUES (?1) ON CONFLICT (list_id) DO NOTHING",
+            [list.id],
+        )?;
+        Ok(())
+    }
+
+    /// For a list that shares changes: the digest of the state this laptop
+    /// last published, and how far it read the sync folder (its
+    /// UIDVALIDITY, the last UID read). `None` for a list that does not.
+    pub fn sync_progress(&self, list: &List) -> Result<Option<(Option<String>, u32, u32)>> {
         Ok(self
             .conn
             .query_row(
@@ -345,8 +357,7 @@ impl Store {
                 [list.id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()?
-            .unwrap_or((None, 0, 0)))
+            .optional()?)
     }
 
     pub fn set_sync_published(&self, list: &List, digest: &str) -> Result<()> {

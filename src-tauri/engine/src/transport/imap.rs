@@ -342,16 +342,7 @@ impl Mailbox {
             timed(&server, self.session.uid_mv(&set, &name)).await?;
         } else if self.can_uidplus {
             timed(&server, self.session.uid_copy(&set, &name)).await?;
-            timed(&server, async {
-                let s = self.session.uid_store(&set, "+FLAGS (\\Deleted)").await?;
-                s.try_collect::<Vec<_>>().await
-            })
-            .await?;
-            timed(&server, async {
-                let s = self.session.uid_expunge(&set).await?;
-                s.try_collect::<Vec<_>>().await
-            })
-            .await?;
+            self.expunge_uids(&set).await?;
         } else {
             timed(&server, self.session.uid_copy(&set, &name)).await?;
             let flags = format!("+FLAGS ({PROCESSED_KEYWORD})");
@@ -608,15 +599,20 @@ impl Mailbox {
     /// Removes the copy `uid` from the selected Claimed folder (UIDPLUS's
     /// UID EXPUNGE, so that nothing else there goes).
     pub async fn withdraw_claim(&mut self, uid: u32) -> Result<(), TransportError> {
+        self.expunge_uids(&uid.to_string()).await
+    }
+
+    /// Flags the UIDs of `set` \Deleted in the selected folder and
+    /// expunges those alone (UIDPLUS's UID EXPUNGE).
+    async fn expunge_uids(&mut self, set: &str) -> Result<(), TransportError> {
         let server = self.server.clone();
-        let set = uid.to_string();
         timed(&server, async {
-            let s = self.session.uid_store(&set, "+FLAGS (\\Deleted)").await?;
+            let s = self.session.uid_store(set, "+FLAGS (\\Deleted)").await?;
             s.try_collect::<Vec<_>>().await
         })
         .await?;
         timed(&server, async {
-            let s = self.session.uid_expunge(&set).await?;
+            let s = self.session.uid_expunge(set).await?;
             s.try_collect::<Vec<_>>().await
         })
         .await?;
