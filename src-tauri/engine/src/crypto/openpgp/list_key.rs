@@ -413,7 +413,9 @@ mod tests {
         let until = now + 730 * day;
         let renewed = key.renew(until, now).unwrap();
         assert_eq!(renewed.fingerprint(), key.fingerprint());
-        let info = renewed.info(now);
+        // The new signatures bear the clock's time, which may be a second
+        // past `now` by the time they are made.
+        let info = renewed.info(SystemTime::now());
         assert!(info.expires.clone().unwrap() > before, "{info:?}");
         assert_eq!(info.created, key.info(now).created);
         // Still a usable list key a year from now, every subkey too.
