@@ -523,6 +523,8 @@ struct Row {
     once: Duration,
     copies: Duration,
     copy_bytes: usize,
+    /// Copying `copy_bytes` once per member, as the copies are spread.
+    memcpy: Duration,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -558,7 +560,26 @@ fn cases(
             out.push((full_kind, Size::Attach1M, 1000));
         }
     }
+    // CONCLAVE_BENCH_N=1000 keeps the cases of those sizes alone (with
+    // CONCLAVE_BENCH_FULL=1 for 1000).
+    if let Ok(only) = std::env::var("CONCLAVE_BENCH_N") {
+        let only: Vec<usize> = only
+            .split(',')
+            .filter_map(|n| n.trim().parse().ok())
+            .collect();
+        out.retain(|(_, _, n)| only.contains(n));
+    }
     out
+}
+
+/// What copying each member's copy once costs, spread over the cores as the
+/// copies are: the floor under a copy made of shared bytes.
+fn memcpy_of(n: usize, bytes: usize) -> Duration {
+    let source = vec![7u8; bytes];
+    let members: Vec<usize> = (0..n).collect();
+    timed(|| {
+        spread(&members, |_| std::hint::black_box(source.clone()).len());
+    })
 }
 
 fn main() {
@@ -625,6 +646,7 @@ fn main() {
             once,
             copies,
             copy_bytes: bytes / n,
+            memcpy: memcpy_of(n, bytes / n),
         });
     }
 
@@ -670,6 +692,7 @@ fn main() {
             once,
             copies,
             copy_bytes: bytes / n,
+            memcpy: memcpy_of(n, bytes / n),
         });
     }
     drop(dir);
@@ -706,12 +729,12 @@ fn main() {
         "\nWhere Conclave's time goes (once per post: sign, and encrypt (OpenPGP also compresses; S/MIME makes the RecipientInfos); then the copies, over {cores} cores):\n"
     );
     println!(
-        "| protocol | member keys | post | N | once per post | copies | per copy | copy size |"
+        "| protocol | member keys | post | N | once per post | copies | per copy | copy size | a memcpy of the copy |"
     );
-    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
     for r in &table {
         println!(
-            "| {} | {} | {} | {} | {:.2} ms | {:.1} ms | {:.3} ms | {} KB |",
+            "| {} | {} | {} | {} | {:.2} ms | {:.1} ms | {:.3} ms | {} KB | {:.3} ms |",
             r.protocol,
             key_label(r.kind),
             r.size.label(),
@@ -719,7 +742,8 @@ fn main() {
             ms(r.once),
             ms(r.copies),
             ms(r.copies) / r.n as f64,
-            r.copy_bytes / 1024
+            r.copy_bytes / 1024,
+            ms(r.memcpy) / r.n as f64
         );
     }
 }
