@@ -90,14 +90,16 @@ pub(crate) async fn keep_current<S: Servers>(
     servers: &S,
 ) -> Result<bool, BackupError> {
     // The store first: a run with nothing changed asks the keychain for
-    // nothing.
+    // nothing, and neither does one of a list without backups whose
+    // content has not changed since the keychain last said so (turning
+    // backups on clears that note).
     let wanted = list.clone();
     let (record, last) = crate::post::with_store(store, move |s| {
-        Ok::<_, crate::store::StoreError>((s.list_record(&wanted)?, s.last_backup(&wanted)?))
+        Ok::<_, crate::store::StoreError>((s.list_record(&wanted)?, s.backup_digest(&wanted)?))
     })
     .await?;
     let digest = digest(&record);
-    if last.is_some_and(|(d, _)| d == digest) {
+    if last.is_some_and(|d| d == digest) {
         return Ok(false);
     }
     let passphrase = match servers
@@ -105,7 +107,11 @@ pub(crate) async fn keep_current<S: Servers>(
         .await
     {
         Ok(p) => p,
-        Err(SecretError::Missing(_)) => return Ok(false),
+        Err(SecretError::Missing(_)) => {
+            let (list, digest) = (list.clone(), digest.clone());
+            crate::post::with_store(store, move |s| s.note_no_backup(&list, &digest)).await?;
+            return Ok(false);
+        }
         Err(e) => return Err(e.into()),
     };
     let mut secrets = Secrets::default();

@@ -414,6 +414,11 @@ fn a_list_with_a_recovery_passphrase_is_backed_up_into_its_mailbox_after_each_ch
         SecretKind::RecoveryPassphrase,
         passphrase.into(),
     ));
+    // The list has not changed since the keychain said it had no
+    // passphrase: the keychain is not asked again...
+    assert!(!t.run().unwrap().lists[0].backed_up);
+    // ...until backups are turned on, as `backup::set_recovery` does it.
+    t.store().set_last_backup(&t.list, None).unwrap();
     assert!(t.run().unwrap().lists[0].backed_up);
     assert!(!t.run().unwrap().lists[0].backed_up, "nothing changed");
     assert_eq!(t.mail.in_folder(FOLDER), 1);

@@ -321,6 +321,26 @@ impl Store {
         )?)
     }
 
+    /// The digest of the list's content when it was last backed up, or
+    /// last found without a recovery passphrase.
+    pub fn backup_digest(&self, list: &List) -> Result<Option<String>> {
+        Ok(self.conn.query_row(
+            "SELECT backed_up_sha256 FROM lists WHERE id = ?1",
+            [list.id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Notes that the list's content with `digest` has no backup to make
+    /// (no recovery passphrase): the time of the last backup, if any, stays.
+    pub fn note_no_backup(&self, list: &List, digest: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE lists SET backed_up_sha256 = ?1 WHERE id = ?2",
+            params![digest, list.id],
+        )?;
+        Ok(())
+    }
+
     /// Records a backup made (`Some`), or that the next run must make one
     /// whatever changed (`None`: a new recovery passphrase).
     pub fn set_last_backup(&self, list: &List, digest: Option<&str>) -> Result<()> {
