@@ -21,6 +21,7 @@ pub use crate::post::send::{MAX_SEND_ATTEMPTS, OnProgress, SMTP_LANES, SendProgr
 pub use tokio_util::sync::CancellationToken;
 pub use watcher::{IDLE_RENEW, QUIET_POLL, Watchers, Watching, Woke};
 
+use crate::crypto::openpgp::checked;
 use crate::model::List;
 use crate::post::deliver::Masthead;
 use crate::post::deliver::render::ListHeaders;
@@ -28,7 +29,7 @@ use crate::post::keys::ListCrypto;
 use crate::post::send::Sending;
 use crate::post::{self, SharedStore, with_store};
 use crate::secrets::SecretError;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, signature_checks};
 use crate::transport::TransportError;
 use crate::transport::{Inbox, MailServers, Servers};
 
@@ -205,8 +206,16 @@ impl<S: Servers> Agent<S> {
     pub async fn run_once(&self, only: Option<&str>) -> Result<RunReport, AgentError> {
         let _lock = lock(&self.data_dir)?;
         let dir = self.data_dir.clone();
-        let store: SharedStore =
-            Arc::new(Mutex::new(post::blocking(move || Store::open(&dir)).await?));
+        let store: SharedStore = Arc::new(Mutex::new(
+            post::blocking(move || -> Result<Store, StoreError> {
+                let store = Store::open(&dir)?;
+                if checked::needs_restore() {
+                    checked::restore(store.signature_checks()?);
+                }
+                Ok(store)
+            })
+            .await?,
+        ));
         let only_list = only.map(str::to_string);
         let lists = with_store(&store, move |s| match only_list {
             Some(address) => s.list(&address).map(|l| vec![l]),
@@ -254,6 +263,11 @@ impl<S: Servers> Agent<S> {
             .await?;
             lr.error = error;
             report.lists.push(lr);
+        }
+        let entries = checked::made_or_used();
+        if !entries.is_empty() {
+            let day = signature_checks::today();
+            with_store(&store, move |s| s.note_signature_checks(&entries, day)).await?;
         }
         Ok(report)
     }

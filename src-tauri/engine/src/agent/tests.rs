@@ -839,3 +839,13 @@ fn when_a_server_lets_two_laptops_claim_one_post_the_first_copy_wins() {
     }
     assert_eq!(a.mail.in_folder(crate::transport::CLAIMED_FOLDER), 0);
 }
+
+/// A run keeps the signature checks it made for the next process (which
+/// then skips them: `tests/signature_checks.rs`).
+#[test]
+fn a_run_keeps_its_signature_checks_for_the_next() {
+    let t = TestList::openpgp(&[ALICE], &["bob@example.org"]);
+    t.mail.deliver(&post(ALICE, "Meeting"));
+    t.run().unwrap();
+    assert!(!t.store().signature_checks().unwrap().is_empty());
+}

@@ -392,6 +392,21 @@ pub(super) const STEPS: &[&str] = &[
         WHERE list_id = NEW.list_id AND key = NEW.key;
     END;
     "#,
+    // 14: the OpenPGP signatures (members' self-signatures, as a rule)
+    // already found good, as sequoia's verification cache names them (an
+    // opaque digest of signature, signed data and key), so that a run does
+    // not verify every member's key again: the day each was last needed,
+    // to let go of those not needed for a month. A list's removal takes
+    // them all, so nothing tells which keys a forgotten list held.
+    r#"
+    CREATE TABLE signature_checks (
+        entry   BLOB PRIMARY KEY,
+        used_on INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TRIGGER list_forgotten_checks AFTER DELETE ON lists BEGIN
+        DELETE FROM signature_checks;
+    END;
+    "#,
 ];
 
 pub(super) fn run(conn: &mut Connection, path: &Path) -> Result<()> {

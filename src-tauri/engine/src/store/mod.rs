@@ -17,6 +17,7 @@ mod members;
 mod migrations;
 mod outbox;
 mod reminders;
+pub mod signature_checks;
 mod sync;
 
 use std::path::{Path, PathBuf};

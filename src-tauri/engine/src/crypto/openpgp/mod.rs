@@ -2,6 +2,7 @@
 //! ([`ListKey`]) and the members' certificates ([`MemberKey`]).
 
 mod armor_crc;
+pub mod checked;
 mod list_key;
 mod member_key;
 pub mod passphrase;
