@@ -339,17 +339,21 @@ async fn process_list<S: Servers>(
 ) -> Result<(), AgentError> {
     let account_list = list.clone();
     let account = with_store(store, move |s| s.account(&account_list)).await?;
-    // Reading the system's certificates for SMTP's TLS takes tens of
-    // milliseconds of CPU: done now, beside the IMAP work, it is ready when
-    // the first copy goes out.
-    let smtp = (account.smtp.clone(), account.ca_pem.clone());
-    let tls_ready = tokio::task::spawn_blocking(move || {
-        crate::transport::smtp::prepare_tls(&smtp.0, smtp.1.as_deref())
-    });
+    // The TLS set-up reads the system's certificates, tens of milliseconds
+    // of CPU: made now, beside the keychain reads.
+    let tls_account = account.clone();
+    let tls_ready =
+        tokio::task::spawn_blocking(move || crate::transport::prepare_tls(&tls_account));
     let (imap_pw, smtp_pw) = servers.passwords(list).await?;
-    let crypto = ListCrypto::load(store, list, servers).await?.map(Arc::new);
-
-    let mut mailbox = servers.inbox(&account, imap_pw.expose()).await?;
+    let _ = tls_ready.await;
+    // The list's keys are read (and its members' parsed) while the mailbox
+    // logs in.
+    let (mailbox, crypto) = tokio::join!(
+        servers.inbox(&account, imap_pw.expose()),
+        ListCrypto::load(store, list, servers)
+    );
+    let crypto = crypto?.map(Arc::new);
+    let mut mailbox = mailbox?;
     if mailbox.can_claim() {
         post::claim::look_at_claims(store, list, &mut mailbox, report).await?;
     }
@@ -402,9 +406,6 @@ async fn process_list<S: Servers>(
         servers,
         read,
     };
-    // Ready by now, as a rule; a set-up that failed is made (and its error
-    // told) again when a lane connects.
-    let _ = tls_ready.await;
     // The claims are renewed beside the sending, on the IMAP connection
     // that waits meanwhile.
     let sent = CancellationToken::new();

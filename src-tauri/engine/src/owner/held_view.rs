@@ -5,7 +5,7 @@
 //! file).
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -51,7 +51,7 @@ pub async fn held_view(
     address: &str,
     held_id: i64,
 ) -> Result<HeldView, AgentError> {
-    let store = Mutex::new(Store::open(data_dir)?);
+    let store = Arc::new(Mutex::new(Store::open(data_dir)?));
     let (list, held, raw, arrived) = {
         let db = crate::post::db(&store);
         let list = db.list(address)?;
@@ -74,9 +74,9 @@ pub async fn held_view(
             Err(e @ AgentError::Store(_)) => return Err(e),
             Err(e) => (None, Some(e.to_string())),
         };
-    let store = store.into_inner().unwrap_or_else(|p| p.into_inner());
     // Decrypting and checking signatures is slow work: off the async threads.
     tokio::task::spawn_blocking(move || -> Result<HeldView, AgentError> {
+        let store = crate::post::db(&store);
         let post = match (Post::read(&raw), crypto.as_ref()) {
             (Ok(post), Some(crypto)) => {
                 let max = (list.settings.max_size as usize).max(raw.len().saturating_mul(GROWTH));

@@ -10,8 +10,9 @@ use crate::crypto::smime::{self, MemberCert};
 use crate::crypto::{Encrypted, Signed, Unwrapped};
 use crate::model::{List, Protocol};
 use crate::secrets::{self, SecretKind};
-use crate::store::Store;
 use crate::transport::servers::Servers;
+
+use super::SharedStore;
 
 /// An OpenPGP list's key and its members' keys.
 #[derive(Clone)]
@@ -50,72 +51,102 @@ fn secret_missing(list: &List) -> impl Fn(secrets::SecretError) -> AgentError + 
 impl ListCrypto {
     /// Loads what a protected list needs: the keys of its protocol (which
     /// must be there) and those of the other protocol if the list has
-    /// them too. `None` for a plain list.
+    /// them too. `None` for a plain list. The keychain is read first; the
+    /// store's keys are read and parsed on the blocking pool (a few hundred
+    /// members take tens of milliseconds), so that a mailbox logging in
+    /// meanwhile is not held up.
     pub(crate) async fn load(
-        store: &std::sync::Mutex<Store>,
+        store: &SharedStore,
         list: &List,
         servers: &impl Servers,
     ) -> Result<Option<ListCrypto>, AgentError> {
-        let (has_openpgp, smime_cert) = {
+        let (has_openpgp, has_smime) = {
             let db = super::db(store);
             (
                 db.list_key(list, Protocol::Openpgp)?.is_some(),
-                db.list_key(list, Protocol::Smime)?,
+                db.list_key(list, Protocol::Smime)?.is_some(),
             )
         };
-        let openpgp = if list.protocol == Protocol::Openpgp || has_openpgp {
-            let armored = servers
-                .list_secret(list, SecretKind::OpenPgpListKey)
-                .await
-                .map_err(secret_missing(list))?;
-            let key = ListKey::from_keychain(&armored)
-                .map_err(|e| AgentError::BadListKey(e.to_string()))?;
-            let stored = super::db(store).member_keys(list, Protocol::Openpgp)?;
-            let members = stored
-                .into_iter()
-                .filter_map(|(email, k)| MemberKey::from_stored(&k.cert).ok().map(|m| (email, m)))
-                .collect();
-            Some(OpenPgpKeys { key, members })
+        if list.protocol == Protocol::Smime && !has_smime {
+            return Err(AgentError::NoListKey(list.address.clone()));
+        }
+        let openpgp_secret = if list.protocol == Protocol::Openpgp || has_openpgp {
+            Some(
+                servers
+                    .list_secret(list, SecretKind::OpenPgpListKey)
+                    .await
+                    .map_err(secret_missing(list))?,
+            )
         } else {
             None
         };
-        let smime = match (list.protocol, smime_cert) {
-            (Protocol::Smime, None) => return Err(AgentError::NoListKey(list.address.clone())),
-            (_, None) => None,
-            (_, Some(cert)) => {
-                let pem = servers
+        let smime_secret = if has_smime {
+            Some(
+                servers
                     .list_secret(list, SecretKind::SmimeListKey)
                     .await
-                    .map_err(secret_missing(list))?;
-                let key = smime::ListKey::key_from_keychain(&pem)
-                    .map_err(|e| AgentError::BadListKey(e.to_string()))?;
-                let certs = smime::read_certs(&cert.cert)
-                    .map_err(|e| AgentError::BadListKey(e.to_string()))?;
-                let key = smime::ListKey::with_key(key, certs, &list.address, SystemTime::now())
-                    .map_err(|e| AgentError::BadListKey(e.to_string()))?;
-                let db = super::db(store);
-                let members = db
-                    .member_keys(list, Protocol::Smime)?
-                    .into_iter()
-                    .filter_map(|(email, k)| {
-                        MemberCert::from_stored(&k.cert).ok().map(|m| (email, m))
-                    })
-                    .collect();
-                Some(SmimeKeys {
-                    key,
-                    members,
-                    gcm: db.gcm_members(list)?,
-                })
-            }
+                    .map_err(secret_missing(list))?,
+            )
+        } else {
+            None
         };
-        if openpgp.is_none() && smime.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(ListCrypto {
-            prefers: list.protocol,
-            openpgp,
-            smime,
-        }))
+        let (store, list) = (store.clone(), list.clone());
+        super::blocking(move || {
+            let db = super::db(&store);
+            let openpgp = match openpgp_secret {
+                Some(armored) => {
+                    let key = ListKey::from_keychain(&armored)
+                        .map_err(|e| AgentError::BadListKey(e.to_string()))?;
+                    let members = db
+                        .member_keys(&list, Protocol::Openpgp)?
+                        .into_iter()
+                        .filter_map(|(email, k)| {
+                            MemberKey::from_stored(&k.cert).ok().map(|m| (email, m))
+                        })
+                        .collect();
+                    Some(OpenPgpKeys { key, members })
+                }
+                None => None,
+            };
+            let smime = match (smime_secret, db.list_key(&list, Protocol::Smime)?) {
+                (Some(pem), Some(cert)) => {
+                    let key = smime::ListKey::key_from_keychain(&pem)
+                        .map_err(|e| AgentError::BadListKey(e.to_string()))?;
+                    let certs = smime::read_certs(&cert.cert)
+                        .map_err(|e| AgentError::BadListKey(e.to_string()))?;
+                    let key =
+                        smime::ListKey::with_key(key, certs, &list.address, SystemTime::now())
+                            .map_err(|e| AgentError::BadListKey(e.to_string()))?;
+                    let members = db
+                        .member_keys(&list, Protocol::Smime)?
+                        .into_iter()
+                        .filter_map(|(email, k)| {
+                            MemberCert::from_stored(&k.cert).ok().map(|m| (email, m))
+                        })
+                        .collect();
+                    Some(SmimeKeys {
+                        key,
+                        members,
+                        gcm: db.gcm_members(&list)?,
+                    })
+                }
+                // The certificate went between the two reads: as if it had
+                // never been there.
+                _ if list.protocol == Protocol::Smime => {
+                    return Err(AgentError::NoListKey(list.address.clone()));
+                }
+                _ => None,
+            };
+            if openpgp.is_none() && smime.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(ListCrypto {
+                prefers: list.protocol,
+                openpgp,
+                smime,
+            }))
+        })
+        .await
     }
 
     pub(crate) fn openpgp_key(&self, email: &str, now: SystemTime) -> Option<&MemberKey> {

@@ -152,9 +152,11 @@ impl Servers for MailServers {
         &self,
         list: &List,
     ) -> Result<(Sensitive<String>, Sensitive<String>), SecretError> {
-        let imap = secrets::load(&list.address, SecretKind::ImapPassword).await?;
-        let smtp = secrets::load(&list.address, SecretKind::SmtpPassword).await?;
-        Ok((imap, smtp))
+        // Each read is a round trip to the keychain's service: both at once.
+        tokio::try_join!(
+            secrets::load(&list.address, SecretKind::ImapPassword),
+            secrets::load(&list.address, SecretKind::SmtpPassword)
+        )
     }
 
     async fn list_secret(

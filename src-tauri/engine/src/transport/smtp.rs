@@ -2,7 +2,7 @@
 
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::Ehlo;
 use lettre::transport::smtp::extension::ClientId;
 
@@ -15,8 +15,7 @@ use tokio::net::TcpStream;
 
 use super::imap::{tcp, tls_connector};
 use super::{
-    COMMAND_TIMEOUT, CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, parse_ca_pem,
-    tls_failure,
+    COMMAND_TIMEOUT, CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, tls_failure,
 };
 use crate::model::{Endpoint, TlsMode};
 
@@ -75,41 +74,176 @@ pub fn wire_format(message: &[u8]) -> Vec<u8> {
     out
 }
 
-/// An implicit-TLS connection (port 465) on our own socket, for lettre to
-/// speak SMTP over.
+/// A TLS connection on our own socket, for lettre to speak SMTP over:
+/// implicit TLS (port 465), or STARTTLS done by [`starttls`], which hands
+/// lettre the server's greeting again (lettre reads one first, and the
+/// server sent it before TLS began).
 #[derive(Debug)]
-struct ImplicitTls(tokio_native_tls::TlsStream<TcpStream>);
+struct OwnTls {
+    greeting: Vec<u8>,
+    given: usize,
+    tls: tokio_native_tls::TlsStream<TcpStream>,
+}
 
-impl AsyncRead for ImplicitTls {
+impl AsyncRead for OwnTls {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+        let this = self.get_mut();
+        if this.given < this.greeting.len() {
+            let n = buf.remaining().min(this.greeting.len() - this.given);
+            buf.put_slice(&this.greeting[this.given..this.given + n]);
+            this.given += n;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.tls).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for ImplicitTls {
+impl AsyncWrite for OwnTls {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+        Pin::new(&mut self.get_mut().tls).poll_write(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+        Pin::new(&mut self.get_mut().tls).poll_flush(cx)
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+        Pin::new(&mut self.get_mut().tls).poll_shutdown(cx)
     }
 }
 
-impl AsyncTokioStream for ImplicitTls {
+impl AsyncTokioStream for OwnTls {
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.0.get_ref().get_ref().get_ref().peer_addr()
+        self.tls.get_ref().get_ref().get_ref().peer_addr()
     }
+}
+
+/// The longest reply line read before TLS, and the most lines of one
+/// reply: a server that sends more is not one to talk to.
+const MAX_REPLY_LINE: u64 = 2048;
+const MAX_REPLY_LINES: usize = 100;
+
+/// One SMTP reply before TLS: its code and its bytes as they came.
+async fn reply(
+    server: &str,
+    from: &mut tokio::io::BufReader<TcpStream>,
+) -> Result<(u16, Vec<u8>), TransportError> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let broken = |detail: String| TransportError::Protocol {
+        server: server.into(),
+        detail,
+    };
+    let mut all = Vec::new();
+    for _ in 0..MAX_REPLY_LINES {
+        let mut line = Vec::new();
+        let n = (&mut *from)
+            .take(MAX_REPLY_LINE)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(|e| TransportError::Unreachable {
+                server: server.into(),
+                detail: e.to_string(),
+            })?;
+        if n == 0 || !line.ends_with(b"\n") {
+            return Err(broken(
+                "the connection ended in the middle of a reply".into(),
+            ));
+        }
+        let code = line
+            .get(..3)
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse::<u16>().ok())
+            .ok_or_else(|| {
+                broken(format!(
+                    "not an SMTP reply: {}",
+                    String::from_utf8_lossy(&line).trim_end()
+                ))
+            })?;
+        let last = line.get(3) != Some(&b'-');
+        all.extend_from_slice(&line);
+        if last {
+            return Ok((code, all));
+        }
+    }
+    Err(broken("a reply of too many lines".into()))
+}
+
+/// Greeting, EHLO and STARTTLS on our own socket, then TLS with the set-up
+/// IMAP uses: lettre's own STARTTLS would make a set-up of its own, which
+/// reads the system's certificates twice more (tens of milliseconds of CPU
+/// a run).
+async fn starttls(
+    server: &str,
+    host: &str,
+    ca_pem: Option<&str>,
+    tcp: TcpStream,
+) -> Result<OwnTls, TransportError> {
+    use tokio::io::AsyncWriteExt;
+    let mut from = tokio::io::BufReader::new(tcp);
+    let said = |what: &str, text: &[u8]| TransportError::Protocol {
+        server: server.into(),
+        detail: format!("{what}: {}", String::from_utf8_lossy(text).trim_end()),
+    };
+    let (code, greeting) = reply(server, &mut from).await?;
+    if code != 220 {
+        return Err(said("the server turned the connection away", &greeting));
+    }
+    let hello = format!("EHLO {}\r\n", hello());
+    let write = |e: std::io::Error| TransportError::Unreachable {
+        server: server.into(),
+        detail: e.to_string(),
+    };
+    from.get_mut()
+        .write_all(hello.as_bytes())
+        .await
+        .map_err(write)?;
+    let (code, offers) = reply(server, &mut from).await?;
+    if code != 250 {
+        return Err(said("the server refused EHLO", &offers));
+    }
+    let offers_starttls = String::from_utf8_lossy(&offers).lines().skip(1).any(|l| {
+        l.get(4..)
+            .and_then(|k| k.split_whitespace().next())
+            .is_some_and(|k| k.eq_ignore_ascii_case("STARTTLS"))
+    });
+    if !offers_starttls {
+        return Err(TransportError::NoStarttls {
+            server: server.into(),
+        });
+    }
+    from.get_mut()
+        .write_all(b"STARTTLS\r\n")
+        .await
+        .map_err(write)?;
+    let (code, _) = reply(server, &mut from).await?;
+    if code != 220 {
+        return Err(TransportError::NoStarttls {
+            server: server.into(),
+        });
+    }
+    // Anything the server sent after its 220 came before TLS and could be
+    // an attacker's, put there to be read as if it came over TLS.
+    if !from.buffer().is_empty() {
+        return Err(TransportError::Protocol {
+            server: server.into(),
+            detail: "the server sent more after agreeing to STARTTLS, before TLS began".into(),
+        });
+    }
+    let tls = tls_connector(ca_pem)?
+        .connect(host, from.into_inner())
+        .await
+        .map_err(|e| tls_failure(server.into(), e.to_string()))?;
+    Ok(OwnTls {
+        greeting,
+        given: 0,
+        tls,
+    })
 }
 
 /// A logged-in SMTP connection.
@@ -118,54 +252,6 @@ pub struct Outgoing {
     server: String,
     /// The server takes MAIL, RCPT and DATA in one go (RFC 2920).
     pipelining: bool,
-}
-
-/// Makes the TLS set-up the account's SMTP connections will need, so that
-/// it is ready (kept) when the first copy goes out: called beside the IMAP
-/// work of a run, on the other core. A failure shows later, when sending.
-pub fn prepare_tls(ep: &Endpoint, ca_pem: Option<&str>) {
-    let host = ep.host.trim_start_matches('[').trim_end_matches(']');
-    let server = describe("SMTP", ep);
-    let _ = match ep.tls {
-        TlsMode::Starttls => tls_parameters(host, ca_pem, &server).map(drop),
-        TlsMode::Implicit => tls_connector(ca_pem).map(drop),
-        TlsMode::None => Ok(()),
-    };
-}
-
-/// The TLS set-up lettre uses for STARTTLS to `host`, made once for a
-/// while (see [`super::TlsSetups`]).
-fn tls_parameters(
-    host: &str,
-    ca_pem: Option<&str>,
-    server: &str,
-) -> Result<TlsParameters, TransportError> {
-    static SETUPS: std::sync::LazyLock<super::TlsSetups<TlsParameters>> =
-        std::sync::LazyLock::new(super::TlsSetups::new);
-    SETUPS.get(host, ca_pem, || make_tls_parameters(host, ca_pem, server))
-}
-
-fn make_tls_parameters(
-    host: &str,
-    ca_pem: Option<&str>,
-    server: &str,
-) -> Result<TlsParameters, TransportError> {
-    let mut builder = TlsParameters::builder(host.to_string());
-    if let Some(pem) = ca_pem {
-        // Read the same way as for IMAP; lettre wants its own type.
-        for cert in parse_ca_pem(pem)? {
-            let der = cert
-                .to_der()
-                .map_err(|e| TransportError::BadCaFile(e.to_string()))?;
-            let cert =
-                Certificate::from_der(der).map_err(|e| TransportError::BadCaFile(e.to_string()))?;
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    builder.build_native().map_err(|e| TransportError::Tls {
-        server: server.into(),
-        detail: e.to_string(),
-    })
 }
 
 fn hello() -> ClientId {
@@ -219,13 +305,23 @@ impl Outgoing {
         // trouble.
         let tcp = tcp(&server, host, ep.port).await?;
         let stream: Box<dyn AsyncTokioStream> = match ep.tls {
-            TlsMode::Implicit => Box::new(ImplicitTls(
-                tls_connector(ca_pem)?
+            TlsMode::Implicit => Box::new(OwnTls {
+                greeting: Vec::new(),
+                given: 0,
+                tls: tls_connector(ca_pem)?
                     .connect(host, tcp)
                     .await
                     .map_err(|e| tls_failure(server.clone(), e.to_string()))?,
-            )),
-            _ => Box::new(tcp),
+            }),
+            TlsMode::Starttls => Box::new(
+                tokio::time::timeout(CONNECT_TIMEOUT, starttls(&server, host, ca_pem, tcp))
+                    .await
+                    .map_err(|_| TransportError::Unreachable {
+                        server: server.clone(),
+                        detail: "no answer in time before TLS".into(),
+                    })??,
+            ),
+            TlsMode::None => Box::new(tcp),
         };
         let greeted = tokio::time::timeout(
             CONNECT_TIMEOUT,
@@ -237,14 +333,6 @@ impl Outgoing {
             detail: "no greeting in time".into(),
         })?;
         let mut conn = greeted.map_err(|e| connect_error(&server, e))?;
-        if ep.tls == TlsMode::Starttls {
-            if !conn.can_starttls() {
-                return Err(TransportError::NoStarttls { server });
-            }
-            conn.starttls(tls_parameters(host, ca_pem, &server)?, &hello())
-                .await
-                .map_err(|e| connect_error(&server, e))?;
-        }
         // lettre keeps only the EHLO keywords it uses, and PIPELINING is
         // not one of them: ask once more (a repeated EHLO changes nothing
         // else before the login).
@@ -588,5 +676,77 @@ mod tests {
             "{outcomes:?}"
         );
         server.await.unwrap();
+    }
+
+    /// A server that greets with `greeting` and answers EHLO with `ehlo`
+    /// and STARTTLS with `starttls`, then waits for the client to hang up.
+    async fn before_tls(greeting: &'static str, ehlo: &'static str, starttls: &'static str) -> u16 {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            let mut sock = tokio::io::BufReader::new(sock);
+            sock.get_mut().write_all(greeting.as_bytes()).await.unwrap();
+            let mut line = String::new();
+            while sock.read_line(&mut line).await.unwrap_or(0) > 0 {
+                let answer = if line.starts_with("EHLO") {
+                    ehlo
+                } else {
+                    starttls
+                };
+                if sock.get_mut().write_all(answer.as_bytes()).await.is_err() {
+                    return;
+                }
+                line.clear();
+            }
+        });
+        port
+    }
+
+    async fn connect_starttls(port: u16) -> Result<super::Outgoing, super::TransportError> {
+        let ep = crate::model::Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            tls: crate::model::TlsMode::Starttls,
+            user: "list".into(),
+        };
+        super::Outgoing::connect(&ep, None, "secret").await
+    }
+
+    #[tokio::test]
+    async fn a_server_without_starttls_is_told_and_nothing_is_sent_in_clear() {
+        let port = before_tls("220 fake\r\n", "250-fake\r\n250 AUTH PLAIN\r\n", "").await;
+        let e = connect_starttls(port).await.err().unwrap();
+        assert!(matches!(e, super::TransportError::NoStarttls { .. }), "{e}");
+        let port = before_tls(
+            "220 fake\r\n",
+            "250-fake\r\n250 STARTTLS\r\n",
+            "454 4.7.0 TLS not available\r\n",
+        )
+        .await;
+        let e = connect_starttls(port).await.err().unwrap();
+        assert!(matches!(e, super::TransportError::NoStarttls { .. }), "{e}");
+    }
+
+    #[tokio::test]
+    async fn what_a_server_sends_between_starttls_and_tls_is_refused() {
+        // An attacker on the path adds a command's answer after the 220, to
+        // be read as if it came over TLS (the STARTTLS injection of 2011).
+        let port = before_tls(
+            "220 fake\r\n",
+            "250-fake\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+            "220 2.0.0 go ahead\r\n250 2.1.0 sender ok\r\n",
+        )
+        .await;
+        let e = connect_starttls(port).await.err().unwrap();
+        assert!(e.to_string().contains("before TLS began"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_turns_the_connection_away_says_why() {
+        let port = before_tls("554 5.7.1 no service for you\r\n", "", "").await;
+        let e = connect_starttls(port).await.err().unwrap();
+        assert!(e.to_string().contains("no service for you"), "{e}");
     }
 }
