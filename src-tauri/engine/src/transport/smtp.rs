@@ -261,10 +261,9 @@ fn hello() -> ClientId {
 }
 
 fn connect_error(server: &str, e: lettre::transport::smtp::Error) -> TransportError {
+    // TLS is ours (see [`starttls`]): lettre only speaks SMTP over it.
     let detail = full_message(&e);
-    if e.is_tls() {
-        tls_failure(server.into(), detail)
-    } else if e.is_permanent() || e.is_transient() || e.is_response() {
+    if e.is_permanent() || e.is_transient() || e.is_response() {
         TransportError::Protocol {
             server: server.into(),
             detail,
