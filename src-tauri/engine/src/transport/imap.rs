@@ -5,7 +5,6 @@ use std::fmt::Debug;
 use async_imap::{Client, Session};
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
 use super::{
     CLAIMED_FOLDER, COMMAND_TIMEOUT, CONNECT_TIMEOUT, Claim, PROCESSED_KEYWORD, TransportError,
@@ -65,31 +64,6 @@ pub enum IdleEnd {
     /// The time was up with nothing new: IDLE is re-issued before servers
     /// drop it (RFC 2177 allows them to after 29 minutes).
     Quiet,
-}
-
-/// Opens a TCP connection, telling "unreachable" apart from everything else.
-/// Small writes go out at once (no Nagle): SMTP ends each message with a
-/// write of its own (the closing dot), which Nagle's algorithm would hold
-/// until the server's delayed acknowledgement, 40 ms a message.
-pub(super) async fn tcp(server: &str, host: &str, port: u16) -> Result<TcpStream, TransportError> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port))).await {
-        Ok(Ok(s)) => {
-            s.set_nodelay(true)
-                .map_err(|e| TransportError::Unreachable {
-                    server: server.into(),
-                    detail: format!("the connection cannot be set up: {e}"),
-                })?;
-            Ok(s)
-        }
-        Ok(Err(e)) => Err(TransportError::Unreachable {
-            server: server.into(),
-            detail: e.to_string(),
-        }),
-        Err(_) => Err(TransportError::Unreachable {
-            server: server.into(),
-            detail: "no answer in time".into(),
-        }),
-    }
 }
 
 /// The TLS set-up for a server, made once for a while (see
@@ -192,7 +166,7 @@ impl Mailbox {
     ) -> Result<Mailbox, TransportError> {
         let server = describe("IMAP", ep);
         check_tls_allowed(ep)?;
-        let tcp = tcp(&server, &ep.host, ep.port).await?;
+        let tcp = super::tcp::connect(&server, &ep.host, ep.port).await?;
         let host = ep.host.trim_start_matches('[').trim_end_matches(']');
         let stream: Stream = match ep.tls {
             TlsMode::None => Box::new(tcp),
@@ -724,15 +698,6 @@ impl Mailbox {
 #[cfg(test)]
 mod tests {
 
-    /// Both transports connect through `tcp`: without this, every SMTP
-    /// message waited for the server's delayed ACK before its closing dot.
-    #[tokio::test]
-    async fn connections_send_small_writes_at_once() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stream = super::tcp("test server", "127.0.0.1", port).await.unwrap();
-        assert!(stream.nodelay().unwrap(), "Nagle's algorithm is off");
-    }
     use super::server_words;
 
     #[test]

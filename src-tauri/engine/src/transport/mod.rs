@@ -6,6 +6,7 @@ pub mod imap;
 pub mod presets;
 pub mod servers;
 pub mod smtp;
+mod tcp;
 
 pub use check::{
     AccountCheck, CheckReport, Problem, ProblemKind, ServerOutcome, check_account, explain,

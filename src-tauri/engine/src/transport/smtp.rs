@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 
 use lettre::transport::smtp::client::AsyncTokioStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 
-use super::imap::{tcp, tls_connector};
+use super::imap::tls_connector;
+use super::tcp::Tcp;
 use super::{
     COMMAND_TIMEOUT, CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, tls_failure,
 };
@@ -82,7 +82,7 @@ pub fn wire_format(message: &[u8]) -> Vec<u8> {
 struct OwnTls {
     greeting: Vec<u8>,
     given: usize,
-    tls: tokio_native_tls::TlsStream<TcpStream>,
+    tls: tokio_native_tls::TlsStream<Tcp>,
 }
 
 impl AsyncRead for OwnTls {
@@ -124,6 +124,13 @@ impl AsyncTokioStream for OwnTls {
     }
 }
 
+/// Plain TCP (loopback only) for lettre.
+impl AsyncTokioStream for Tcp {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        Tcp::peer_addr(self)
+    }
+}
+
 /// The longest reply line read before TLS, and the most lines of one
 /// reply: a server that sends more is not one to talk to.
 const MAX_REPLY_LINE: u64 = 2048;
@@ -132,7 +139,7 @@ const MAX_REPLY_LINES: usize = 100;
 /// One SMTP reply before TLS: its code and its bytes as they came.
 async fn reply(
     server: &str,
-    from: &mut tokio::io::BufReader<TcpStream>,
+    from: &mut tokio::io::BufReader<Tcp>,
 ) -> Result<(u16, Vec<u8>), TransportError> {
     use tokio::io::{AsyncBufReadExt, AsyncReadExt};
     let broken = |detail: String| TransportError::Protocol {
@@ -182,7 +189,7 @@ async fn starttls(
     server: &str,
     host: &str,
     ca_pem: Option<&str>,
-    tcp: TcpStream,
+    tcp: Tcp,
 ) -> Result<OwnTls, TransportError> {
     use tokio::io::AsyncWriteExt;
     let mut from = tokio::io::BufReader::new(tcp);
@@ -302,16 +309,19 @@ impl Outgoing {
         // Our own socket (lettre's would keep Nagle's algorithm on), reached
         // first so that "unreachable" is told apart from TLS and protocol
         // trouble.
-        let tcp = tcp(&server, host, ep.port).await?;
+        let tcp = super::tcp::connect(&server, host, ep.port).await?;
         let stream: Box<dyn AsyncTokioStream> = match ep.tls {
-            TlsMode::Implicit => Box::new(OwnTls {
-                greeting: Vec::new(),
-                given: 0,
-                tls: tls_connector(ca_pem)?
+            TlsMode::Implicit => {
+                let tls = tls_connector(ca_pem)?
                     .connect(host, tcp)
                     .await
-                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?,
-            }),
+                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?;
+                Box::new(OwnTls {
+                    greeting: Vec::new(),
+                    given: 0,
+                    tls,
+                })
+            }
             TlsMode::Starttls => Box::new(
                 tokio::time::timeout(CONNECT_TIMEOUT, starttls(&server, host, ca_pem, tcp))
                     .await
