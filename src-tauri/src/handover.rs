@@ -38,13 +38,21 @@ pub fn tray_program() -> Result<PathBuf, String> {
     tray_program_beside(&exe)
 }
 
-/// Turns this process into the light tray; returns only if that failed.
+/// Turns this process into the light tray, which goes on paused if
+/// `watch` says every list is; returns only if that failed.
 #[cfg(unix)]
-pub fn become_tray(program: &Path, window_closed: bool) -> std::io::Error {
+pub fn become_tray(
+    program: &Path,
+    window_closed: bool,
+    watch: Option<&conclave_engine::desktop::Watch>,
+) -> std::io::Error {
     use std::os::unix::process::CommandExt;
     let mut command = std::process::Command::new(program);
     if window_closed {
         command.arg(WINDOW_CLOSED_ARG);
+    }
+    if let Some(watch) = watch {
+        watch.hand_over(&mut command);
     }
     command.exec()
 }

@@ -142,11 +142,12 @@ fn close_to_tray(app: &AppHandle) {
             let app = app.clone();
             shell.watch.set_quitting();
             let agent = shell.agent.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let watch = shell.watch.clone();
             tauri::async_runtime::spawn(async move {
                 if let Some(agent) = agent {
                     let _ = agent.await;
                 }
-                let failed = handover::become_tray(&program, true);
+                let failed = handover::become_tray(&program, true, Some(&watch));
                 // The agent is stopped and cannot start again in this
                 // process: say so rather than leave a tray that does nothing.
                 notify::show(
@@ -230,7 +231,8 @@ fn hand_over_at_start(data_dir: &Path, in_tray: bool) {
     if in_tray {
         match handover::tray_program() {
             Ok(program) => {
-                let failed = handover::become_tray(&program, false);
+                // What the tray start was told goes on to the tray as it is.
+                let failed = handover::become_tray(&program, false, None);
                 eprintln!("conclave: cannot start {}: {failed}", program.display());
             }
             Err(why) => eprintln!("conclave: {why}"),
@@ -267,7 +269,7 @@ pub fn run() {
     }
     let watch = Arc::new(match demo_folder {
         Some(_) => Watch::for_demo(),
-        None => Watch::default(),
+        None => Watch::at_start(),
     });
     let folder_at_exit = demo_folder.clone();
     let builder = tauri::Builder::default()

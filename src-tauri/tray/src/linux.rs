@@ -217,7 +217,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let watch = Arc::new(Watch::default());
+    let watch = Arc::new(Watch::at_start());
     let end = Arc::new(Mutex::new(End::Quit));
     if let Err(e) = install(base, &watch) {
         eprintln!("conclave-tray: cannot make the tray icon: {e}");
@@ -350,7 +350,7 @@ async fn serve(
     resident.release();
     let how = *end.lock().unwrap_or_else(|p| p.into_inner());
     if how == End::OpenWindow {
-        let failed = become_app();
+        let failed = become_app(&watch);
         eprintln!("conclave-tray: cannot open the window: {failed}");
         show_now(Notice {
             title: "Conclave stopped".into(),
@@ -363,13 +363,14 @@ async fn serve(
     std::process::exit(0);
 }
 
-/// Turns this process into the app with its window; returns only if that
-/// failed.
-fn become_app() -> std::io::Error {
+/// Turns this process into the app with its window, paused all if this
+/// tray was; returns only if that failed.
+fn become_app(watch: &Watch) -> std::io::Error {
     use std::os::unix::process::CommandExt;
     match std::env::current_exe() {
         Ok(exe) => {
             let mut app = std::process::Command::new(app_beside(&exe));
+            watch.hand_over(&mut app);
             if GL_TURNED_OFF.load(std::sync::atomic::Ordering::SeqCst) {
                 app.env_remove("GDK_GL");
             }

@@ -46,6 +46,11 @@ pub struct AgentStatus {
     pub demo: bool,
 }
 
+/// Set in the environment of the program the window app or the light tray
+/// turns into (see the app's `handover`) while every list is paused, so
+/// that "Pause all" goes on across the hand-over.
+pub const PAUSED_ALL_ENV: &str = "CONCLAVE_PAUSED_ALL";
+
 /// State shared by the agent loop, the commands and the tray.
 #[derive(Debug, Default)]
 pub struct Watch {
@@ -65,6 +70,29 @@ impl Watch {
         Watch {
             demo: true,
             ..Watch::default()
+        }
+    }
+
+    /// The state of a start: paused all when the program this process was
+    /// before said so ([`Watch::hand_over`]).
+    pub fn at_start() -> Watch {
+        Watch::paused_if(std::env::var_os(PAUSED_ALL_ENV).as_deref())
+    }
+
+    fn paused_if(said: Option<&std::ffi::OsStr>) -> Watch {
+        Watch {
+            paused_all: AtomicBool::new(said.is_some_and(|v| v == "1")),
+            ..Watch::default()
+        }
+    }
+
+    /// Tells the program this process turns into (exec) whether every
+    /// list is paused.
+    pub fn hand_over(&self, next: &mut std::process::Command) {
+        if self.paused_all() {
+            next.env(PAUSED_ALL_ENV, "1");
+        } else {
+            next.env_remove(PAUSED_ALL_ENV);
         }
     }
 
@@ -337,6 +365,29 @@ mod tests {
             .await
             .expect(why);
         });
+    }
+
+    #[test]
+    fn pause_all_goes_on_across_a_hand_over() {
+        let env = |watch: &Watch| {
+            let mut next = std::process::Command::new("true");
+            watch.hand_over(&mut next);
+            next.get_envs()
+                .find(|(k, _)| *k == PAUSED_ALL_ENV)
+                .and_then(|(_, v)| v.map(std::ffi::OsStr::to_os_string))
+        };
+        let paused = Watch::default();
+        paused.set_paused_all(true);
+        let said = env(&paused);
+        assert_eq!(said.as_deref(), Some(std::ffi::OsStr::new("1")));
+        assert!(Watch::paused_if(said.as_deref()).paused_all());
+        // Resumed before the hand-over: the next one runs, whatever this
+        // process was told at its own start.
+        let running = Watch::paused_if(Some(std::ffi::OsStr::new("1")));
+        running.set_paused_all(false);
+        let said = env(&running);
+        assert_eq!(said, None);
+        assert!(!Watch::paused_if(said.as_deref()).paused_all());
     }
 
     #[test]
