@@ -60,35 +60,30 @@ impl ListCrypto {
         list: &List,
         servers: &impl Servers,
     ) -> Result<Option<ListCrypto>, AgentError> {
-        let (has_openpgp, has_smime) = {
+        let (has_openpgp, smime_cert) = {
             let db = super::db(store);
             (
                 db.list_key(list, Protocol::Openpgp)?.is_some(),
-                db.list_key(list, Protocol::Smime)?.is_some(),
+                db.list_key(list, Protocol::Smime)?,
             )
         };
-        if list.protocol == Protocol::Smime && !has_smime {
+        if list.protocol == Protocol::Smime && smime_cert.is_none() {
             return Err(AgentError::NoListKey(list.address.clone()));
         }
+        let secret = async |kind| {
+            servers
+                .list_secret(list, kind)
+                .await
+                .map_err(secret_missing(list))
+        };
         let openpgp_secret = if list.protocol == Protocol::Openpgp || has_openpgp {
-            Some(
-                servers
-                    .list_secret(list, SecretKind::OpenPgpListKey)
-                    .await
-                    .map_err(secret_missing(list))?,
-            )
+            Some(secret(SecretKind::OpenPgpListKey).await?)
         } else {
             None
         };
-        let smime_secret = if has_smime {
-            Some(
-                servers
-                    .list_secret(list, SecretKind::SmimeListKey)
-                    .await
-                    .map_err(secret_missing(list))?,
-            )
-        } else {
-            None
+        let smime = match smime_cert {
+            Some(cert) => Some((secret(SecretKind::SmimeListKey).await?, cert)),
+            None => None,
         };
         let (store, list) = (store.clone(), list.clone());
         super::blocking(move || {
@@ -108,8 +103,8 @@ impl ListCrypto {
                 }
                 None => None,
             };
-            let smime = match (smime_secret, db.list_key(&list, Protocol::Smime)?) {
-                (Some(pem), Some(cert)) => {
+            let smime = match smime {
+                Some((pem, cert)) => {
                     let key = smime::ListKey::key_from_keychain(&pem)
                         .map_err(|e| AgentError::BadListKey(e.to_string()))?;
                     let certs = smime::read_certs(&cert.cert)
@@ -130,12 +125,7 @@ impl ListCrypto {
                         gcm: db.gcm_members(&list)?,
                     })
                 }
-                // The certificate went between the two reads: as if it had
-                // never been there.
-                _ if list.protocol == Protocol::Smime => {
-                    return Err(AgentError::NoListKey(list.address.clone()));
-                }
-                _ => None,
+                None => None,
             };
             if openpgp.is_none() && smime.is_none() {
                 return Ok(None);

@@ -210,16 +210,14 @@ async fn starttls(
         .write_all(hello.as_bytes())
         .await
         .map_err(write)?;
-    let (code, offers) = reply(server, &mut from).await?;
+    let (code, answer) = reply(server, &mut from).await?;
     if code != 250 {
-        return Err(said("the server refused EHLO", &offers));
+        return Err(said("the server refused EHLO", &answer));
     }
-    let offers_starttls = String::from_utf8_lossy(&offers).lines().skip(1).any(|l| {
-        l.get(4..)
-            .and_then(|k| k.split_whitespace().next())
-            .is_some_and(|k| k.eq_ignore_ascii_case("STARTTLS"))
-    });
-    if !offers_starttls {
+    // Each line after the first names a keyword after its "250-" or "250 ".
+    let text = String::from_utf8_lossy(&answer);
+    let keywords = text.lines().skip(1).map(|l| l.get(4..).unwrap_or(""));
+    if !offers("STARTTLS", keywords) {
         return Err(TransportError::NoStarttls {
             server: server.into(),
         });
@@ -348,7 +346,7 @@ impl Outgoing {
         let pipelining = conn
             .command(Ehlo::new(hello()))
             .await
-            .map(|r| offers_pipelining(r.message()))
+            .map(|r| offers("PIPELINING", r.message()))
             .map_err(|e| connect_error(&server, e))?;
         let creds = Credentials::new(ep.user.clone(), password.to_string());
         match conn
@@ -461,11 +459,12 @@ impl Outgoing {
     }
 }
 
-/// Whether an EHLO answer's keywords include PIPELINING.
-fn offers_pipelining<'a>(lines: impl Iterator<Item = &'a str>) -> bool {
+/// Whether the lines of an EHLO answer (each a keyword and its parameters)
+/// offer `keyword`.
+fn offers<'a>(keyword: &str, lines: impl Iterator<Item = &'a str>) -> bool {
     lines
         .filter_map(|l| l.split_whitespace().next())
-        .any(|k| k.eq_ignore_ascii_case("PIPELINING"))
+        .any(|k| k.eq_ignore_ascii_case(keyword))
 }
 
 /// MAIL, RCPT and DATA for one copy, as one text, with the parameters
