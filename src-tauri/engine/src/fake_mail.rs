@@ -55,6 +55,8 @@ pub struct World {
     pub sent: Vec<Sent>,
     /// Connections opened to the SMTP server.
     pub connections: usize,
+    /// Of those, the ones ended with QUIT.
+    pub ended: usize,
     /// Recipients whose address starts with a prefix get that answer.
     pub answers: Vec<(String, SendOutcome)>,
     #[cfg(test)]
@@ -456,5 +458,7 @@ impl Sender for FakeSender {
         false
     }
 
-    async fn quit(self) {}
+    async fn quit(self) {
+        lock(&self.world).ended += 1;
+    }
 }

@@ -344,14 +344,16 @@ async fn process_list<S: Servers>(
     let tls_account = account.clone();
     let tls_ready =
         tokio::task::spawn_blocking(move || crate::transport::prepare_tls(&tls_account));
-    let (imap_pw, smtp_pw) = servers.passwords(list).await?;
-    let _ = tls_ready.await;
-    // The list's keys are read (and its members' parsed) while the mailbox
-    // logs in.
-    let (mailbox, crypto) = tokio::join!(
-        servers.inbox(&account, imap_pw.expose()),
-        ListCrypto::load(store, list, servers)
-    );
+    // The list's keys are read (and its members' parsed) while the
+    // mailbox's password is read and the mailbox logs in.
+    let opening = async {
+        let (imap_pw, smtp_pw) = servers.passwords(list).await?;
+        let _ = tls_ready.await;
+        let mailbox = servers.inbox(&account, imap_pw.expose()).await;
+        Ok::<_, AgentError>((mailbox, smtp_pw))
+    };
+    let (opened, crypto) = tokio::join!(opening, ListCrypto::load(store, list, servers));
+    let (mailbox, smtp_pw) = opened?;
     let crypto = crypto?.map(Arc::new);
     let mut mailbox = mailbox?;
     if mailbox.can_claim() {
@@ -370,25 +372,49 @@ async fn process_list<S: Servers>(
         .collect();
     to_decide
         .extend(post::receive::take_new(store, list, &mut mailbox, uidvalidity, report).await?);
+    // A post to decide is mostly copies to send: the lanes' SMTP
+    // connections are opened while it is decided.
+    let lanes = match (to_decide.is_empty(), list.settings.send_rate) {
+        (true, _) => 0,
+        (false, 0) => {
+            let list_now = list.clone();
+            let members = with_store(store, move |s| s.members(&list_now)).await?;
+            post::send::SMTP_LANES.min(members.len())
+        }
+        (false, _) => 1,
+    };
+    let opening = post::send::open_ahead(servers, &account, smtp_pw.expose(), lanes);
     // What this run read of each post to distribute, so its copies are
     // built without reading (and decrypting) it again.
-    let mut read = HashMap::new();
-    for post_id in to_decide {
-        let (list, crypto) = (list.clone(), crypto.clone());
-        let (decided, post) = with_store(store, move |s| {
-            let mut part = ListReport::default();
-            post::decide::decide_recorded(s, &list, post_id, &mut part, crypto.as_deref())
-                .map(|post| (part, post))
-        })
-        .await?;
-        report.add_decisions(&decided);
-        if let Some(post) = post {
-            read.insert(post_id, Arc::new(post));
+    let deciding = async {
+        let mut read = HashMap::new();
+        for post_id in to_decide {
+            let (list, crypto) = (list.clone(), crypto.clone());
+            let (decided, post) = with_store(store, move |s| {
+                let mut part = ListReport::default();
+                post::decide::decide_recorded(s, &list, post_id, &mut part, crypto.as_deref())
+                    .map(|post| (part, post))
+            })
+            .await?;
+            report.add_decisions(&decided);
+            if let Some(post) = post {
+                read.insert(post_id, Arc::new(post));
+            }
         }
-    }
-
-    let list_now = list.clone();
-    let members = with_store(store, move |s| s.members(&list_now)).await?;
+        // Read after deciding, which may have changed them (a join, a
+        // leave).
+        let list_now = list.clone();
+        let members = with_store(store, move |s| s.members(&list_now)).await?;
+        Ok::<_, AgentError>((read, members))
+    };
+    let (decided, opened) = tokio::join!(deciding, opening);
+    let (read, members) = match decided {
+        Ok(decided) => decided,
+        Err(e) => {
+            post::send::quit_all(opened).await;
+            return Err(e);
+        }
+    };
     let headers = ListHeaders {
         owner: members
             .iter()
@@ -405,6 +431,7 @@ async fn process_list<S: Servers>(
         masthead: Arc::new(Masthead { headers, members }),
         servers,
         read,
+        opened: std::sync::Mutex::new(opened),
     };
     // The claims are renewed beside the sending, on the IMAP connection
     // that waits meanwhile.
@@ -417,9 +444,14 @@ async fn process_list<S: Servers>(
         },
         post::claim::keep_claims(store, list, &mut mailbox, &sent),
     );
-    sending_ended?;
-    reminders::send_due(&sending, report).await?;
-    announcements::send_due(&sending, report).await?;
+    let finished = async {
+        sending_ended?;
+        reminders::send_due(&sending, report).await?;
+        announcements::send_due(&sending, report).await
+    }
+    .await;
+    sending.close_unused().await;
+    finished?;
     let list_now = list.clone();
     let to_file = with_store(store, move |s| {
         s.complete_posts(&list_now)?;

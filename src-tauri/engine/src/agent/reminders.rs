@@ -185,12 +185,7 @@ impl<'s, 'a, S: Servers> Direct<'s, 'a, S> {
         message: &[u8],
     ) -> Result<SendOutcome, AgentError> {
         if self.smtp.as_ref().is_none_or(|s| s.is_broken()) {
-            self.smtp = Some(
-                self.sending
-                    .servers
-                    .sender(self.sending.account, self.sending.password)
-                    .await?,
-            );
+            self.smtp = Some(self.sending.connection().await?);
         }
         let Some(conn) = self.smtp.as_mut() else {
             return Ok(SendOutcome::Retry("no connection".into()));

@@ -169,6 +169,24 @@ fn a_fan_out_spreads_over_four_connections_and_a_send_rate_keeps_to_one() {
 }
 
 #[test]
+fn the_connections_opened_while_a_post_is_decided_are_all_ended_used_or_not() {
+    let t = list_of(&members(12));
+    // Held (and this list has no owner to tell): nothing goes out, where
+    // the lanes were opened for a fan-out.
+    t.mail.deliver(&post("stranger@example.net", "Held"));
+    let report = t.run().unwrap();
+    assert_eq!(report.lists[0].held, 1);
+    let w = t.mail.world();
+    assert!(w.sent.is_empty());
+    assert_eq!(w.connections, SMTP_LANES, "opened while it was decided");
+    assert_eq!(w.ended, w.connections, "every one ended, used or not");
+    drop(w);
+    // Nothing new: no connection at all.
+    t.run().unwrap();
+    assert_eq!(t.mail.world().connections, SMTP_LANES);
+}
+
+#[test]
 fn what_cannot_be_read_is_set_aside_and_the_posts_behind_it_go_on() {
     let t = TestList::new(&[ALICE]);
     t.mail.deliver(b"\r\n\r\n");

@@ -19,7 +19,7 @@ use crate::agent::{AgentError, ListReport};
 use crate::model::{Account, List};
 use crate::store::{Delivery, DeliveryChange, DeliveryKind, Outcome, Store, now};
 use crate::transport::smtp::SendOutcome;
-use crate::transport::{Sender, Servers};
+use crate::transport::{Sender, Servers, TransportError};
 
 use super::deliver::render::{self, Author};
 use super::deliver::{self, Copy, CopyError, Masthead, notices};
@@ -140,6 +140,30 @@ pub(crate) struct Sending<'a, S: Servers> {
     /// The posts this run decided to distribute, as it read them; a post
     /// decided in an earlier run is read again.
     pub(crate) read: HashMap<i64, Arc<ReadPost>>,
+    /// SMTP connections opened ahead, while the posts were being decided
+    /// ([`open_ahead`]): a lane takes one before it opens its own.
+    pub(crate) opened: std::sync::Mutex<Vec<S::Sender>>,
+}
+
+/// Ends these connections, side by side.
+pub(crate) async fn quit_all<C: Sender>(connections: Vec<C>) {
+    futures::future::join_all(connections.into_iter().map(Sender::quit)).await;
+}
+
+/// Opens up to `lanes` SMTP connections side by side. One that fails is
+/// left out: its lane opens it again, and tells what failed.
+pub(crate) async fn open_ahead<S: Servers>(
+    servers: &S,
+    account: &Account,
+    password: &str,
+    lanes: usize,
+) -> Vec<S::Sender> {
+    let opening = (0..lanes).map(|_| servers.sender(account, password));
+    futures::future::join_all(opening)
+        .await
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect()
 }
 
 /// What one delivery sends, or why it cannot be made.
@@ -150,6 +174,21 @@ fn domain(list: &List) -> &str {
 }
 
 impl<S: Servers> Sending<'_, S> {
+    /// An SMTP connection: one opened ahead, or a new one.
+    pub(crate) async fn connection(&self) -> Result<S::Sender, TransportError> {
+        let ahead = self.opened.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match ahead {
+            Some(conn) if !conn.is_broken() => Ok(conn),
+            _ => self.servers.sender(self.account, self.password).await,
+        }
+    }
+
+    /// Ends the connections opened ahead that no lane took.
+    pub(crate) async fn close_unused(&self) {
+        let unused = std::mem::take(&mut *self.opened.lock().unwrap_or_else(|p| p.into_inner()));
+        quit_all(unused).await;
+    }
+
     /// Sends every delivery that is due, each state committed before and
     /// after its send: over one SMTP connection when the list has a
     /// send-rate, else over up to [`SMTP_LANES`] connections side by side.
@@ -375,7 +414,7 @@ impl<S: Servers> Sending<'_, S> {
                     tokio::time::sleep(p).await;
                 }
                 if smtp.as_ref().is_none_or(|s| s.is_broken()) {
-                    smtp = Some(self.servers.sender(self.account, self.password).await?);
+                    smtp = Some(self.connection().await?);
                 }
                 // The copy is made while its start (and the last copy's
                 // outcome) is committed: both must be done before it is sent.

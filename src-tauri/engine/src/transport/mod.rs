@@ -145,7 +145,6 @@ pub fn parse_ca_pem(pem: &str) -> Result<Vec<native_tls::Certificate>, Transport
     Ok(certs)
 }
 
-/// Sorts a TLS failure into "untrusted certificate" or "TLS failed".
 /// How long a TLS set-up is kept for the next connection: making one reads
 /// and parses the system's whole certificate store (about 50 ms of CPU),
 /// which every lane of a fan-out and every IMAP login would pay again. A
@@ -197,6 +196,7 @@ impl<T: Clone> TlsSetups<T> {
     }
 }
 
+/// Sorts a TLS failure into "untrusted certificate" or "TLS failed".
 fn tls_failure(server: String, detail: String) -> TransportError {
     let d = detail.to_ascii_lowercase();
     if d.contains("certificate")
