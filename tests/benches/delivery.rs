@@ -1,7 +1,7 @@
 //! A fan-out as a list waits for it, next to the floor and the old way, in
 //! one run on the rig (issue 13's measure). An OpenPGP list of N members,
 //! each with a gpg key; a post signed and encrypted by a member with gpg
-//! waits in the list's mailbox. Three figures, each the median of a few
+//! waits in the list's mailbox. Four figures, each the median of a few
 //! rounds, each from start to the last copy accepted by the submission
 //! server:
 //!
@@ -11,6 +11,12 @@
 //! - The floor: the same N copies (Conclave's own bytes) handed to the same
 //!   server by a bare Python smtplib client over 4 connections, each with
 //!   STARTTLS and AUTH.
+//! - Conclave as the tray runs it: an agent already running (`conclave-cli
+//!   run`, watching the mailbox over IMAP IDLE), from a post landing in the
+//!   mailbox to the end of the run that woke for it (a post of its own; the
+//!   process, its TLS set-up and its checked signatures already there),
+//!   with the part of it that is the IMAP server's: how soon a bare client
+//!   waiting in IDLE hears of a new message (`bare_idle.py`).
 //! - The old way: gpg signs the post once, then encrypts it once per member
 //!   as a process of its own (as the list servers Conclave descends from
 //!   do), and the same bare client sends the copies over one connection.
@@ -26,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use rig::Rig;
 use rig::gpg::{Gpg, gpg_to_list, signed_encrypted_post};
-use rig::owner::Owner;
+use rig::owner::{Owner, cli_path};
 
 #[path = "shared/keys.rs"]
 mod keys;
@@ -66,6 +72,69 @@ fn bare_smtp(rig: &Rig, list: &str, lanes: usize, dir: &Path) -> f64 {
             rig.ca_path.to_str().unwrap(),
             &lanes.to_string(),
             dir.to_str().unwrap(),
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The tray's path: an agent already running (`conclave-cli run`, watching
+/// the mailbox over IMAP IDLE) takes `post`. Its seconds from the post
+/// landing in the mailbox to the end of the run that woke for it.
+fn watching(rig: &Rig, owner: &Owner, post: &[u8]) -> f64 {
+    use std::io::BufRead;
+    let mut agent = Command::new(cli_path())
+        .arg("--data-dir")
+        .arg(owner.data.path())
+        .args(["run", "--interval", "3600"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("conclave-cli runs");
+    let (said, heard) = std::sync::mpsc::channel();
+    let out = agent.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = said.send((Instant::now(), line));
+        }
+    });
+    let report = |what: &str| loop {
+        let (at, line) = heard
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("the running agent did not report {what}"));
+        if line.starts_with(&owner.list) && line.contains(what) {
+            return at;
+        }
+    };
+    // Its first run finds nothing; then it waits in IDLE.
+    report(": 0 new post(s)");
+    std::thread::sleep(Duration::from_secs(1));
+    let start = Instant::now();
+    rig.drop_into(&owner.list, "INBOX", post);
+    let end = report(": 1 new post(s)");
+    let _ = agent.kill();
+    let _ = agent.wait();
+    (end - start).as_secs_f64()
+}
+
+/// How soon the IMAP server tells a bare client waiting in IDLE of a new
+/// message in `user`'s INBOX: its seconds.
+fn bare_idle(rig: &Rig, user: &str) -> f64 {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/bare_idle.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([
+            &rig.host,
+            &rig.imap_port.to_string(),
+            user,
+            &rig.password,
+            rig.ca_path.to_str().unwrap(),
+            rig.maildir(user, "INBOX").to_str().unwrap(),
         ])
         .output()
         .expect("python3 runs");
@@ -136,6 +205,7 @@ fn measure(rig: &Rig, n: usize) {
     old.ok(&["--import", file.to_str().unwrap()]);
 
     let (mut conclave, mut floor, mut old_way) = (vec![], vec![], vec![]);
+    let (mut running, mut told) = (vec![], vec![]);
     let mut delivered = 0;
     for round in 1..=ROUNDS {
         // Each round says something new: the same signature twice is a
@@ -185,12 +255,26 @@ fn measure(rig: &Rig, n: usize) {
         old_way.push(crypto + bare_smtp(rig, &list, 1, dir.path()));
         delivered += 1;
         drained(rig, &members, delivered);
+
+        // The tray's path, with a post of its own.
+        let entity = format!(
+            "Content-Type: text/plain; charset=utf-8\r\n\r\nRound {round}, again: the flyers are at the print shop.\r\n"
+        );
+        let post = signed_encrypted_post(&gpg, &members[0], &list, entity.as_bytes());
+        running.push(watching(rig, &owner, &post));
+        delivered += 1;
+        drained(rig, &members, delivered);
+        // The server's part of that path, heard by a bare client in a
+        // mailbox of its own.
+        told.push(bare_idle(rig, &rig.unique("idle")));
     }
-    let (c, f, o) = (
+    let (c, f, o, r) = (
         median(conclave.clone()),
         median(floor.clone()),
         median(old_way.clone()),
+        median(running.clone()),
     );
+    let t = median(told.clone());
     let shown = |v: &[f64]| {
         v.iter()
             .map(|t| format!("{t:.2}"))
@@ -205,6 +289,14 @@ fn measure(rig: &Rig, n: usize) {
         shown(&old_way),
         c / f,
         o / c,
+    );
+    println!(
+        "{n} members, the agent already running (the tray's path): {r:.2} s from the post's arrival to the end of its run (rounds {}), of which the IMAP server took {t:.2} s to tell IDLE (a bare client, rounds {}); without that, {:.2} s: {:.2}x the floor, the old way {:.2}x it",
+        shown(&running),
+        shown(&told),
+        r - t,
+        (r - t) / f,
+        o / (r - t),
     );
 }
 
