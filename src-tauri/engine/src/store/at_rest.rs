@@ -57,6 +57,14 @@ pub(super) fn open(dir: &Path) -> Result<Connection> {
         encrypt_in_place(dir, &path)?;
     }
     let conn = open_encrypted(dir, &path)?;
+    // The log is turned on while the lock is held, so no other start finds
+    // the new file in the old mode: two connections switching it at once
+    // can fail at once with "database is locked", whatever they would wait.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|error| StoreError::Open {
+            path: path.clone(),
+            error,
+        })?;
     drop(lock);
     Ok(conn)
 }
@@ -427,6 +435,17 @@ mod tests {
             fill(&Store::open(dir.path()).unwrap());
             check_filled(&Store::open(dir.path()).unwrap());
         }
+    }
+
+    #[test]
+    fn a_new_database_has_its_log_on_before_another_start_can_open_it() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(open(dir.path()).unwrap());
+        let second = open(dir.path()).unwrap();
+        let mode: String = second
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
     }
 
     #[test]
