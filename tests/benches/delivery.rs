@@ -59,20 +59,22 @@ fn drained(rig: &Rig, members: &[String], count: usize) {
     }
 }
 
-/// Sends the copies in `dir` with the bare client; its own seconds.
-fn bare_smtp(rig: &Rig, list: &str, lanes: usize, dir: &Path) -> f64 {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/bare_smtp.py");
+/// Runs one of the bare Python clients beside this bench, on the rig's
+/// `port`: the seconds it prints.
+fn bare_client(rig: &Rig, script: &str, port: u16, user: &str, more: &[&str]) -> f64 {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("benches")
+        .join(script);
     let out = Command::new("python3")
         .arg(script)
         .args([
-            &rig.host,
-            &rig.submission_port.to_string(),
-            list,
+            rig.host.as_str(),
+            &port.to_string(),
+            user,
             &rig.password,
             rig.ca_path.to_str().unwrap(),
-            &lanes.to_string(),
-            dir.to_str().unwrap(),
         ])
+        .args(more)
         .output()
         .expect("python3 runs");
     assert!(
@@ -81,6 +83,13 @@ fn bare_smtp(rig: &Rig, list: &str, lanes: usize, dir: &Path) -> f64 {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// Sends the copies in `dir` with the bare client; its own seconds.
+fn bare_smtp(rig: &Rig, list: &str, lanes: usize, dir: &Path) -> f64 {
+    let lanes = lanes.to_string();
+    let more = [lanes.as_str(), dir.to_str().unwrap()];
+    bare_client(rig, "bare_smtp.py", rig.submission_port, list, &more)
 }
 
 /// The tray's path: an agent already running (`conclave-cli run`, watching
@@ -125,25 +134,9 @@ fn watching(rig: &Rig, owner: &Owner, post: &[u8]) -> f64 {
 /// How soon the IMAP server tells a bare client waiting in IDLE of a new
 /// message in `user`'s INBOX: its seconds.
 fn bare_idle(rig: &Rig, user: &str) -> f64 {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/bare_idle.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .args([
-            &rig.host,
-            &rig.imap_port.to_string(),
-            user,
-            &rig.password,
-            rig.ca_path.to_str().unwrap(),
-            rig.maildir(user, "INBOX").to_str().unwrap(),
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    let maildir = rig.maildir(user, "INBOX");
+    let more = [maildir.to_str().unwrap()];
+    bare_client(rig, "bare_idle.py", rig.imap_port, user, &more)
 }
 
 fn write_copies(dir: &Path, copies: &[(String, Vec<u8>)]) {
