@@ -28,3 +28,48 @@ fn a_post_is_sent_as_soon_as_it_arrives_not_at_the_next_poll() {
         assert!(String::from_utf8_lossy(&got[i]).contains(subject));
     }
 }
+
+/// How often the rig's IMAP server let `user` log in.
+fn logins(rig: &Rig, user: &str) -> usize {
+    let log = std::fs::read_to_string(rig.dir.join("dovecot/dovecot.log")).unwrap_or_default();
+    let said = format!("Login: user=<{user}>");
+    log.lines().filter(|l| l.contains(&said)).count()
+}
+
+#[test]
+fn the_run_a_post_wakes_reads_it_on_the_watching_connection() {
+    let rig = Rig::get();
+    let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
+    let owner = Owner::new("list-lent", &[&alice, &bob]);
+    let _agent = owner.run_continuously();
+    // The first run logs in, then the watcher does (and making the list
+    // logged in before).
+    std::thread::sleep(Duration::from_secs(3));
+    let before = logins(rig, &owner.list);
+    assert!(before >= 2, "{before} logins");
+    for (i, subject) in ["first", "second"].iter().enumerate() {
+        std::thread::sleep(Duration::from_secs(2));
+        rig.submit(
+            &alice,
+            Some(&alice),
+            &[&owner.list],
+            &rig::post(&alice, &owner.list, subject, "hello\r\n"),
+        );
+        let got = rig.wait_for(&bob, "INBOX", i + 1, Duration::from_secs(30));
+        assert!(String::from_utf8_lossy(&got[i]).contains(subject));
+        // Each run used the connection that told of its post, and gave it
+        // back to the watcher: no login of its own.
+        assert_eq!(logins(rig, &owner.list), before, "after the {subject} post");
+    }
+    // The watcher has it back and waits again: a third post is noticed.
+    std::thread::sleep(Duration::from_secs(2));
+    rig.submit(
+        &alice,
+        Some(&alice),
+        &[&owner.list],
+        &rig::post(&alice, &owner.list, "third", "hello\r\n"),
+    );
+    let got = rig.wait_for(&bob, "INBOX", 3, Duration::from_secs(30));
+    assert!(String::from_utf8_lossy(&got[2]).contains("third"));
+    assert_eq!(logins(rig, &owner.list), before);
+}

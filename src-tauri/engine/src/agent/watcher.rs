@@ -247,6 +247,19 @@ async fn slept_or_elapsed(limit: Duration) {
     }
 }
 
+/// How long a connection lent to the agent's next run waits to be taken
+/// before its watcher takes it back (a run may skip the list, or be busy
+/// with another list's fan-out).
+const LEND_UNTAKEN: Duration = Duration::from_secs(10);
+
+/// Why a watcher's connection ended without an error.
+enum Watched {
+    /// The server has no IDLE: the agent polls the list instead.
+    NoIdle,
+    /// A lent connection did not come back: log in again at once.
+    Again,
+}
+
 /// One list's watcher: log in, select INBOX, IDLE, again and again; on
 /// failure wait (doubling) and log in again, then wake the agent to catch
 /// up on what arrived meanwhile.
@@ -271,7 +284,7 @@ async fn watch(
             if !mailbox.can_idle() {
                 set(&state, Watching::Polling, &moved);
                 mailbox.logout().await;
-                return Ok::<bool, String>(false);
+                return Ok::<Watched, String>(Watched::NoIdle);
             }
             mailbox.open_inbox().await.map_err(|e| e.to_string())?;
             // IDLE tells only of what arrives once it is under way. Mail
@@ -305,7 +318,23 @@ async fn watch(
                 if end == IdleEnd::Changed {
                     let waiting = mailbox.waiting_uids().await.map_err(|e| e.to_string())?;
                     if new_mail(&waiting, &mut seen) {
+                        // The run this wakes reads the news on this
+                        // connection, logged in and in INBOX already, and
+                        // gives it back when done.
+                        let loan = mailbox.lend(&account.imap);
                         changed.notify_one();
+                        let Some(back) = loan.back(LEND_UNTAKEN).await else {
+                            // The run's use of it failed: log in anew.
+                            return Ok(Watched::Again);
+                        };
+                        mailbox = back;
+                        // The run may have left another folder selected,
+                        // and mail may have come while it worked.
+                        mailbox.open_inbox().await.map_err(|e| e.to_string())?;
+                        let waiting = mailbox.waiting_uids().await.map_err(|e| e.to_string())?;
+                        if new_mail(&waiting, &mut seen) {
+                            changed.notify_one();
+                        }
                     }
                 }
             }
@@ -316,7 +345,8 @@ async fn watch(
         };
         match outcome {
             // No IDLE on this server: the agent polls it; nothing to watch.
-            Ok(_) => return,
+            Ok(Watched::NoIdle) => return,
+            Ok(Watched::Again) => continue,
             Err(why) => {
                 set(&state, Watching::Offline(why), &moved);
                 was_offline = true;

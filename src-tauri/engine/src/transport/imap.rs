@@ -1,5 +1,6 @@
 //! Reading the list's mailbox over IMAP (async-imap on tokio).
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 
 use async_imap::{Client, Session};
@@ -28,6 +29,76 @@ pub struct Mailbox {
     delimiter: Option<String>,
     /// Folders this connection made sure exist, so each is created once.
     made: Vec<String>,
+    /// The watcher that lent this connection to a run: it goes back there
+    /// instead of logging out.
+    lender: Option<tokio::sync::oneshot::Sender<Mailbox>>,
+}
+
+/// Which login a connection is: server, port, TLS and user.
+type Login = (String, u16, String, String);
+
+fn login(ep: &Endpoint) -> Login {
+    (
+        ep.host.to_ascii_lowercase(),
+        ep.port,
+        format!("{:?}", ep.tls),
+        ep.user.clone(),
+    )
+}
+
+/// Connections a watcher lends to the next run for the same login, with the
+/// number of the loan: a run that wakes for new mail reads it on the
+/// connection that told of it, instead of logging in anew (TCP, TLS, the
+/// login and the capabilities: several round trips to a distant provider).
+static LENT: std::sync::LazyLock<std::sync::Mutex<HashMap<Login, (u64, Mailbox)>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn lent() -> std::sync::MutexGuard<'static, HashMap<Login, (u64, Mailbox)>> {
+    LENT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A connection lent by [`Mailbox::lend`], until it comes back.
+pub struct Loan {
+    login: Login,
+    number: u64,
+    back: tokio::sync::oneshot::Receiver<Mailbox>,
+}
+
+impl Loan {
+    /// The connection, once the run that took it is done with it, or when
+    /// no run took it within `untaken`. `None` when the run dropped it (its
+    /// connection failed): log in anew.
+    pub async fn back(mut self, untaken: std::time::Duration) -> Option<Mailbox> {
+        tokio::select! {
+            back = &mut self.back => return back.ok(),
+            _ = tokio::time::sleep(untaken) => {}
+        }
+        if let Some(mailbox) = self.take_if_untaken() {
+            return Some(mailbox);
+        }
+        (&mut self.back).await.ok()
+    }
+
+    fn take_if_untaken(&self) -> Option<Mailbox> {
+        let mut lent = lent();
+        match lent.get(&self.login) {
+            Some((number, _)) if *number == self.number => {
+                lent.remove(&self.login).map(|(_, mut mailbox)| {
+                    mailbox.lender = None;
+                    mailbox
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Drop for Loan {
+    /// A watcher that stops (its list paused or removed) takes its
+    /// connection out of the lending; dropping it closes it.
+    fn drop(&mut self) {
+        drop(self.take_if_untaken());
+    }
 }
 
 /// The keyword a claim's lease mark is: one of two, set in turn while the
@@ -233,7 +304,41 @@ impl Mailbox {
             can_idle,
             delimiter: None,
             made: Vec::new(),
+            lender: None,
         })
+    }
+
+    /// The connection a watcher lent for this login (see [`Mailbox::lend`]),
+    /// or a new one.
+    pub async fn borrow_or_connect(
+        ep: &Endpoint,
+        ca_pem: Option<&str>,
+        password: &str,
+    ) -> Result<Mailbox, TransportError> {
+        let borrowed = lent().remove(&login(ep));
+        match borrowed {
+            Some((_, mailbox)) => Ok(mailbox),
+            None => Mailbox::connect(ep, ca_pem, password).await,
+        }
+    }
+
+    /// Lends this connection, logged in as `ep` says, to the next
+    /// [`Mailbox::borrow_or_connect`] for the same login; it comes back
+    /// through the [`Loan`] at that one's logout.
+    pub fn lend(mut self, ep: &Endpoint) -> Loan {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (lender, back) = tokio::sync::oneshot::channel();
+        self.lender = Some(lender);
+        let login = login(ep);
+        // Another watcher's loan for the same login (two lists on one
+        // account) is dropped: that watcher logs in anew.
+        drop(lent().insert(login.clone(), (number, self)));
+        Loan {
+            login,
+            number,
+            back,
+        }
     }
 
     /// Selects INBOX and returns its UIDVALIDITY.
@@ -653,6 +758,7 @@ impl Mailbox {
             can_idle,
             delimiter,
             made,
+            lender,
         } = self;
         let mut handle = session.idle();
         timed(&server, handle.init()).await?;
@@ -685,12 +791,21 @@ impl Mailbox {
                 can_idle,
                 delimiter,
                 made,
+                lender,
             },
             end,
         ))
     }
 
+    /// Logs out, or gives a lent connection back to its watcher.
     pub async fn logout(mut self) {
+        if let Some(lender) = self.lender.take() {
+            match lender.send(self) {
+                Ok(()) => return,
+                // The watcher stopped meanwhile.
+                Err(back) => self = back,
+            }
+        }
         let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.session.logout()).await;
     }
 }

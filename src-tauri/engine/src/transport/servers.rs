@@ -168,7 +168,7 @@ impl Servers for MailServers {
     }
 
     async fn inbox(&self, account: &Account, password: &str) -> Result<Mailbox, TransportError> {
-        Mailbox::connect(&account.imap, account.ca_pem.as_deref(), password).await
+        Mailbox::borrow_or_connect(&account.imap, account.ca_pem.as_deref(), password).await
     }
 
     async fn sender(&self, account: &Account, password: &str) -> Result<Outgoing, TransportError> {
