@@ -7,6 +7,21 @@ use std::time::Duration;
 use rig::Rig;
 use rig::owner::Owner;
 
+/// Alice posts `subject` to the list, after a pause that lets the agent
+/// be back in IDLE; the `n`th copy that reaches Bob is that post.
+fn post_and_see(rig: &Rig, owner: &Owner, (alice, bob): (&str, &str), n: usize, subject: &str) {
+    std::thread::sleep(Duration::from_secs(2));
+    rig.submit(
+        alice,
+        Some(alice),
+        &[&owner.list],
+        &rig::post(alice, &owner.list, subject, "hello\r\n"),
+    );
+    // Polling would take an hour; IDLE takes about a second.
+    let got = rig.wait_for(bob, "INBOX", n, Duration::from_secs(30));
+    assert!(String::from_utf8_lossy(&got[n - 1]).contains(subject));
+}
+
 #[test]
 fn a_post_is_sent_as_soon_as_it_arrives_not_at_the_next_poll() {
     let rig = Rig::get();
@@ -16,16 +31,7 @@ fn a_post_is_sent_as_soon_as_it_arrives_not_at_the_next_poll() {
     // The first run finds nothing; then the agent waits in IDLE. Two posts,
     // one after the other: each is noticed while the agent waits.
     for (i, subject) in ["first", "second"].iter().enumerate() {
-        std::thread::sleep(Duration::from_secs(2));
-        rig.submit(
-            &alice,
-            Some(&alice),
-            &[&owner.list],
-            &rig::post(&alice, &owner.list, subject, "hello\r\n"),
-        );
-        // Polling would take an hour; IDLE takes about a second.
-        let got = rig.wait_for(&bob, "INBOX", i + 1, Duration::from_secs(30));
-        assert!(String::from_utf8_lossy(&got[i]).contains(subject));
+        post_and_see(rig, &owner, (&alice, &bob), i + 1, subject);
     }
 }
 
@@ -47,29 +53,12 @@ fn the_run_a_post_wakes_reads_it_on_the_watching_connection() {
     std::thread::sleep(Duration::from_secs(3));
     let before = logins(rig, &owner.list);
     assert!(before >= 2, "{before} logins");
-    for (i, subject) in ["first", "second"].iter().enumerate() {
-        std::thread::sleep(Duration::from_secs(2));
-        rig.submit(
-            &alice,
-            Some(&alice),
-            &[&owner.list],
-            &rig::post(&alice, &owner.list, subject, "hello\r\n"),
-        );
-        let got = rig.wait_for(&bob, "INBOX", i + 1, Duration::from_secs(30));
-        assert!(String::from_utf8_lossy(&got[i]).contains(subject));
+    // The third post shows the watcher has its connection back and waits
+    // again.
+    for (i, subject) in ["first", "second", "third"].iter().enumerate() {
+        post_and_see(rig, &owner, (&alice, &bob), i + 1, subject);
         // Each run used the connection that told of its post, and gave it
         // back to the watcher: no login of its own.
         assert_eq!(logins(rig, &owner.list), before, "after the {subject} post");
     }
-    // The watcher has it back and waits again: a third post is noticed.
-    std::thread::sleep(Duration::from_secs(2));
-    rig.submit(
-        &alice,
-        Some(&alice),
-        &[&owner.list],
-        &rig::post(&alice, &owner.list, "third", "hello\r\n"),
-    );
-    let got = rig.wait_for(&bob, "INBOX", 3, Duration::from_secs(30));
-    assert!(String::from_utf8_lossy(&got[2]).contains("third"));
-    assert_eq!(logins(rig, &owner.list), before);
 }

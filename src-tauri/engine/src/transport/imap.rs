@@ -35,13 +35,13 @@ pub struct Mailbox {
 }
 
 /// Which login a connection is: server, port, TLS and user.
-type Login = (String, u16, String, String);
+type Login = (String, u16, TlsMode, String);
 
 fn login(ep: &Endpoint) -> Login {
     (
         ep.host.to_ascii_lowercase(),
         ep.port,
-        format!("{:?}", ep.tls),
+        ep.tls,
         ep.user.clone(),
     )
 }
