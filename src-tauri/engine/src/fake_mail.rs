@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::model::{Account, List};
 use crate::secrets::{SecretError, SecretKind, Sensitive};
-use crate::transport::smtp::SendOutcome;
+use crate::transport::smtp::{Addressed, SendOutcome};
 use crate::transport::{Inbox, Sender, Servers, TransportError};
 
 /// A message in the fake mailbox.
@@ -59,6 +59,9 @@ pub struct World {
     pub ended: usize,
     /// Recipients whose address starts with a prefix get that answer.
     pub answers: Vec<(String, SendOutcome)>,
+    /// Round trips spent on envelopes alone: those not offered together
+    /// with the message before them.
+    pub envelopes_alone: usize,
     #[cfg(test)]
     pub crash: Option<Crash>,
     /// The IMAP server cannot be reached.
@@ -176,6 +179,8 @@ fn move_to(w: &mut World, uid: u32, from: &str, folder: &str) -> Option<u32> {
 pub struct FakeSender {
     world: Arc<Mutex<World>>,
     number: usize,
+    /// The envelope the server accepted, waiting for its message.
+    offered: Option<(String, String)>,
 }
 
 fn lock(world: &Arc<Mutex<World>>) -> MutexGuard<'_, World> {
@@ -241,6 +246,7 @@ impl Servers for FakeMail {
         Ok(FakeSender {
             world: self.world.clone(),
             number: w.connections,
+            offered: None,
         })
     }
 }
@@ -428,14 +434,63 @@ impl Inbox for FakeInbox {
 
 impl Sender for FakeSender {
     async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
-        let mut w = lock(&self.world);
-        if let Some((_, answer)) = w
+        match self.offer(Addressed { from, to, message }).await {
+            Ok(()) => self.hand_over(message, None).await.0,
+            Err(refused) => refused,
+        }
+    }
+
+    async fn offer(&mut self, copy: Addressed<'_>) -> Result<(), SendOutcome> {
+        lock(&self.world).envelopes_alone += 1;
+        self.take_envelope(copy)
+    }
+
+    async fn hand_over(
+        &mut self,
+        message: &[u8],
+        next: Option<Addressed<'_>>,
+    ) -> (SendOutcome, Option<Result<(), SendOutcome>>) {
+        let Some((from, to)) = self.offered.take() else {
+            return (SendOutcome::Retry("no envelope was offered".into()), None);
+        };
+        let outcome = self.take(&from, &to, message);
+        let next = match outcome {
+            SendOutcome::Sent => next.map(|copy| self.take_envelope(copy)),
+            _ => None,
+        };
+        (outcome, next)
+    }
+
+    fn is_broken(&self) -> bool {
+        false
+    }
+
+    async fn quit(self) {
+        lock(&self.world).ended += 1;
+    }
+}
+
+impl FakeSender {
+    /// The server's answer to an envelope: a scripted refusal of its
+    /// recipient, or the message may follow.
+    fn take_envelope(&mut self, copy: Addressed<'_>) -> Result<(), SendOutcome> {
+        let w = lock(&self.world);
+        let scripted = w
             .answers
             .iter()
-            .find(|(prefix, _)| to.starts_with(prefix.as_str()))
-        {
-            return answer.clone();
+            .find(|(prefix, _)| copy.to.starts_with(prefix.as_str()));
+        match scripted {
+            Some((_, answer)) if *answer != SendOutcome::Sent => Err(answer.clone()),
+            _ => {
+                self.offered = Some((copy.from.into(), copy.to.into()));
+                Ok(())
+            }
         }
+    }
+
+    /// The server's answer to a message's closing dot.
+    fn take(&self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
+        let mut w = lock(&self.world);
         if w.limit.is_some_and(|most| w.sent.len() >= most) {
             return SendOutcome::Limited("550 5.4.5 Daily user sending quota exceeded.".into());
         }
@@ -452,13 +507,5 @@ impl Sender for FakeSender {
             panic!("the agent dies after the server took a copy");
         }
         SendOutcome::Sent
-    }
-
-    fn is_broken(&self) -> bool {
-        false
-    }
-
-    async fn quit(self) {
-        lock(&self.world).ended += 1;
     }
 }

@@ -116,6 +116,32 @@ fn a_post_reaches_every_member_once_with_the_list_headers() {
     assert!(show["summary"]["last_error"].is_null());
 }
 
+/// Lines that start with a dot (one alone among them, which ends a
+/// message in SMTP) reach every member as posted, over lanes that hand
+/// each message over together with the next copy's envelope.
+#[test]
+fn lines_that_start_with_a_dot_reach_every_member_as_posted() {
+    let rig = Rig::get();
+    let members: Vec<String> = (0..9).map(|i| rig.unique(&format!("dot{i}"))).collect();
+    let names: Vec<&str> = members.iter().map(String::as_str).collect();
+    let owner = Owner::new("list-dots", &names);
+    let text = "Agenda:\r\n.\r\n.. two dots\r\n.hidden\r\nEnd.\r\n";
+    let post = rig::post(&members[0], &owner.list, "Dots", text);
+    rig.submit(&members[0], Some(&members[0]), &[&owner.list], &post);
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.run_once();
+    assert!(out.contains("9 sent"), "{out}");
+    for member in &members {
+        let got = rig.wait_for(member, "INBOX", 1, wait_secs(20));
+        assert_eq!(got.len(), 1, "{member}");
+        let body = String::from_utf8_lossy(&got[0]).replace("\r\n", "\n");
+        assert!(
+            body.ends_with("\n\nAgenda:\n.\n.. two dots\n.hidden\nEnd.\n"),
+            "{member}: {body}"
+        );
+    }
+}
+
 #[test]
 fn own_copy_follows_the_member_setting_and_reply_to_the_list_setting() {
     let rig = Rig::get();

@@ -168,6 +168,41 @@ fn a_fan_out_spreads_over_four_connections_and_a_send_rate_keeps_to_one() {
     assert_eq!(t.mail.world().connections, 1);
 }
 
+/// A lane offers each copy's envelope together with the message before
+/// it: on a pipelining server, one round trip a copy. A refused recipient
+/// among them fails alone and the lane goes on; with a send-rate the copies
+/// wait apart, so each envelope goes alone.
+#[test]
+fn a_lane_offers_each_envelope_with_the_message_before_it() {
+    let refused = "refuse-m@example.org";
+    let mut all = members(12);
+    all.insert(6, refused.to_string());
+    let t = list_of(&all);
+    t.mail.world().answers.push((
+        "refuse-".into(),
+        SendOutcome::Failed("550 no such user".into()),
+    ));
+    t.mail.deliver(&post(ALICE, "Lanes"));
+    let l = &t.run().unwrap().lists[0];
+    let w = t.mail.world();
+    assert_eq!((l.sent as usize, l.failed), (w.sent.len(), 1), "{l:?}");
+    assert_eq!(w.envelopes_alone, SMTP_LANES, "one per lane, its first");
+    for m in all.iter().filter(|m| *m != ALICE && *m != refused) {
+        assert_eq!(w.sent.iter().filter(|s| &s.to == m).count(), 1, "{m}");
+    }
+    drop(w);
+    assert!(t.store().bouncing(&t.list).unwrap().contains_key(refused));
+
+    let t = list_of(&members(3));
+    t.store()
+        .set_setting(&t.list.address, "send-rate", "6000")
+        .unwrap();
+    t.mail.deliver(&post(ALICE, "Slow"));
+    t.run().unwrap();
+    let w = t.mail.world();
+    assert_eq!((w.sent.len(), w.envelopes_alone), (3, 3));
+}
+
 #[test]
 fn the_connections_opened_while_a_post_is_decided_are_all_ended_used_or_not() {
     let t = list_of(&members(12));

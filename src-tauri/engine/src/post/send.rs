@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::agent::{AgentError, ListReport};
 use crate::model::{Account, List};
 use crate::store::{Delivery, DeliveryChange, DeliveryKind, Outcome, Store, now};
-use crate::transport::smtp::SendOutcome;
+use crate::transport::smtp::{Addressed, SendOutcome};
 use crate::transport::{Sender, Servers, TransportError};
 
 use super::deliver::render::{self, Author};
@@ -405,78 +405,95 @@ impl<S: Servers> Sending<'_, S> {
             let pause = (list.settings.send_rate > 0)
                 .then(|| Duration::from_secs_f64(60.0 / list.settings.send_rate as f64));
             let mut smtp: Option<S::Sender> = None;
-            for (i, delivery) in due.into_iter().enumerate() {
+            // The copy whose envelope the server accepted, with its message.
+            let mut offered: Option<Arc<Vec<u8>>> = None;
+            let mut k = 0;
+            while k < due.len() {
                 if limited.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
                     // The provider takes no more for now: what is left waits.
                     break;
                 }
-                if let (true, Some(p)) = (i > 0, pause) {
+                let delivery = due[k];
+                k += 1;
+                if let (true, Some(p)) = (k > 1, pause) {
                     tokio::time::sleep(p).await;
                 }
-                if smtp.as_ref().is_none_or(|s| s.is_broken()) {
+                if offered.is_none() && smtp.as_ref().is_none_or(|s| s.is_broken()) {
+                    // Before its start is on record: a server out of reach
+                    // counts no attempt.
                     smtp = Some(self.connection().await?);
                 }
-                // The copy is made while its start (and the last copy's
-                // outcome) is committed: both must be done before it is sent.
+                // Its start is committed (with the last copy's outcome)
+                // before its message is handed over, and meanwhile it is
+                // made and its envelope offered, and the next copy made.
                 pending.push(DeliveryChange::Sending(delivery.id));
-                let (message, committed) = tokio::join!(
-                    self.message(delivery, prepared),
-                    commit(&commits, std::mem::take(&mut pending))
-                );
+                let changes = std::mem::take(&mut pending);
+                let next = due.get(k).copied().filter(|_| pause.is_none());
+                let this = match offered.take() {
+                    Some(message) => Ok(Ok(message)),
+                    None => Err(()),
+                };
+                let making = async {
+                    let this = match this {
+                        Ok(made) => made,
+                        Err(()) => {
+                            let conn = smtp.as_mut().expect("connected above");
+                            match self.message(delivery, prepared).await? {
+                                Ok(m) => {
+                                    let copy = addressed(&list, delivery, &m);
+                                    conn.offer(copy)
+                                        .await
+                                        .map(|()| m)
+                                        .map_err(Refused::Envelope)
+                                }
+                                Err(e) => Err(Refused::Unmade(e)),
+                            }
+                        }
+                    };
+                    let next = match next {
+                        Some(d) if this.is_ok() => Some((d, self.message(d, prepared).await?)),
+                        _ => None,
+                    };
+                    Ok::<_, AgentError>((this, next))
+                };
+                let (made, committed) = tokio::join!(making, commit(&commits, changes));
                 committed?;
-                let message = match message? {
+                let (this, next) = made?;
+                let message = match this {
                     Ok(m) => m,
-                    Err(e) => {
-                        pending.push(DeliveryChange::Unmade {
-                            delivery: delivery.clone(),
-                            error: e.to_string(),
-                        });
-                        counts.failed += 1;
+                    Err(refused) => {
+                        pending.push(refused.change(delivery, &mut counts, limited));
                         tally.one_done();
                         continue;
                     }
                 };
-                let conn = smtp.as_mut().expect("connected above");
-                let outcome = conn
-                    .send(&list.address, &delivery.recipient, &message)
-                    .await;
-                let d = delivery.clone();
-                pending.push(match outcome {
-                    SendOutcome::Sent => {
-                        counts.sent += 1;
-                        DeliveryChange::Sent(d.id)
-                    }
-                    SendOutcome::Failed(error) => {
-                        counts.failed += 1;
-                        DeliveryChange::Failed { delivery: d, error }
-                    }
-                    SendOutcome::Limited(error) => {
-                        *limited.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
-                        DeliveryChange::Limited {
-                            delivery: d,
-                            error,
-                            until: now() + LIMIT_WAIT_SECS,
-                        }
-                    }
-                    SendOutcome::Retry(e) => {
-                        let attempts = d.attempts + 1;
-                        if attempts >= MAX_SEND_ATTEMPTS {
-                            counts.failed += 1;
-                            DeliveryChange::Failed {
-                                delivery: d,
-                                error: format!("gave up after {attempts} tries: {e}"),
-                            }
-                        } else {
-                            counts.retrying += 1;
-                            DeliveryChange::Retry {
-                                delivery: d,
-                                error: e,
-                                next_at: now() + retry_delay(attempts),
-                            }
-                        }
-                    }
-                });
+                let conn = smtp.as_mut().expect("an envelope was offered on it");
+                let next_copy = match &next {
+                    Some((d, Ok(m))) => Some(addressed(&list, d, m)),
+                    _ => None,
+                };
+                let (outcome, next_offer) = conn.hand_over(&message, next_copy).await;
+                pending.push(settle(outcome, delivery, &mut counts, limited));
                 tally.one_done();
+                match (next, next_offer) {
+                    (Some((_, Ok(m))), Some(Ok(()))) => offered = Some(m),
+                    (Some((d, Ok(_))), Some(Err(refused))) => {
+                        // An attempt, recorded as a refusal after its start.
+                        pending.push(DeliveryChange::Sending(d.id));
+                        pending.push(settle(refused, d, &mut counts, limited));
+                        tally.one_done();
+                        k += 1;
+                    }
+                    (Some((d, Err(e))), _) => {
+                        // Recorded as it would be after its start.
+                        pending.push(DeliveryChange::Sending(d.id));
+                        pending.push(Refused::Unmade(e).change(d, &mut counts, limited));
+                        tally.one_done();
+                        k += 1;
+                    }
+                    // Not offered after all: it is offered again on its turn.
+                    _ => {}
+                }
             }
             if let Some(conn) = smtp {
                 conn.quit().await;
@@ -488,6 +505,89 @@ impl<S: Servers> Sending<'_, S> {
         // as sending would go out again.
         let recorded = commit(&commits, pending).await;
         (counts, result.and(recorded).err())
+    }
+}
+
+/// Why a copy's message was not handed over.
+enum Refused {
+    /// The copy could not be made.
+    Unmade(CopyError),
+    /// The server refused its envelope.
+    Envelope(SendOutcome),
+}
+
+impl Refused {
+    fn change(
+        self,
+        delivery: &Delivery,
+        counts: &mut LaneReport,
+        limited: &std::sync::Mutex<Option<String>>,
+    ) -> DeliveryChange {
+        match self {
+            Refused::Unmade(e) => {
+                counts.failed += 1;
+                DeliveryChange::Unmade {
+                    delivery: delivery.clone(),
+                    error: e.to_string(),
+                }
+            }
+            Refused::Envelope(outcome) => settle(outcome, delivery, counts, limited),
+        }
+    }
+}
+
+/// A delivery as its lane's connection sends it.
+fn addressed<'a>(list: &'a List, delivery: &'a Delivery, message: &'a [u8]) -> Addressed<'a> {
+    Addressed {
+        from: &list.address,
+        to: &delivery.recipient,
+        message,
+    }
+}
+
+/// What the server's answer makes of a delivery, counted; a sending limit
+/// stops every lane.
+fn settle(
+    outcome: SendOutcome,
+    delivery: &Delivery,
+    counts: &mut LaneReport,
+    limited: &std::sync::Mutex<Option<String>>,
+) -> DeliveryChange {
+    let d = delivery.clone();
+    match outcome {
+        SendOutcome::Sent => {
+            counts.sent += 1;
+            DeliveryChange::Sent(d.id)
+        }
+        SendOutcome::Failed(error) => {
+            counts.failed += 1;
+            DeliveryChange::Failed { delivery: d, error }
+        }
+        SendOutcome::Limited(error) => {
+            *limited.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.clone());
+            DeliveryChange::Limited {
+                delivery: d,
+                error,
+                until: now() + LIMIT_WAIT_SECS,
+            }
+        }
+        SendOutcome::Retry(e) => {
+            let attempts = d.attempts + 1;
+            if attempts >= MAX_SEND_ATTEMPTS {
+                counts.failed += 1;
+                DeliveryChange::Failed {
+                    delivery: d,
+                    error: format!("gave up after {attempts} tries: {e}"),
+                }
+            } else {
+                counts.retrying += 1;
+                DeliveryChange::Retry {
+                    delivery: d,
+                    error: e,
+                    next_at: now() + retry_delay(attempts),
+                }
+            }
+        }
     }
 }
 

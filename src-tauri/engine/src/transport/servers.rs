@@ -8,7 +8,7 @@
 use std::future::Future;
 
 use super::imap::Mailbox;
-use super::smtp::{Outgoing, SendOutcome};
+use super::smtp::{Addressed, Outgoing, SendOutcome};
 use super::{Claim, TransportError};
 use crate::model::{Account, List};
 use crate::secrets::{self, SecretError, SecretKind, Sensitive};
@@ -96,12 +96,27 @@ pub trait Inbox: Send {
 
 /// One SMTP connection, as a lane of a fan-out sends over it.
 pub trait Sender: Send {
+    /// One message to one recipient, its envelope and then itself.
     fn send(
         &mut self,
         from: &str,
         to: &str,
         message: &[u8],
     ) -> impl Future<Output = SendOutcome> + Send;
+    /// Offers a copy's envelope; once accepted, the server waits for its
+    /// message, and delivers nothing before [`Sender::hand_over`] ends it.
+    fn offer(
+        &mut self,
+        copy: Addressed<'_>,
+    ) -> impl Future<Output = Result<(), SendOutcome>> + Send;
+    /// Hands over the offered copy's message and ends it, offering `next`
+    /// in the same round trip where the server allows: what became of the
+    /// copy, and of the next one's envelope (`None`: offer it again).
+    fn hand_over(
+        &mut self,
+        message: &[u8],
+        next: Option<Addressed<'_>>,
+    ) -> impl Future<Output = (SendOutcome, Option<Result<(), SendOutcome>>)> + Send;
     /// Whether it can carry another message.
     fn is_broken(&self) -> bool;
     fn quit(self) -> impl Future<Output = ()> + Send;
@@ -234,6 +249,16 @@ impl Inbox for Mailbox {
 impl Sender for Outgoing {
     async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
         Outgoing::send(self, from, to, message).await
+    }
+    async fn offer(&mut self, copy: Addressed<'_>) -> Result<(), SendOutcome> {
+        Outgoing::offer(self, copy).await
+    }
+    async fn hand_over(
+        &mut self,
+        message: &[u8],
+        next: Option<Addressed<'_>>,
+    ) -> (SendOutcome, Option<Result<(), SendOutcome>>) {
+        Outgoing::hand_over(self, message, next).await
     }
     fn is_broken(&self) -> bool {
         Outgoing::is_broken(self)

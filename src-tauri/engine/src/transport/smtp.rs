@@ -257,6 +257,22 @@ pub struct Outgoing {
     server: String,
     /// The server takes MAIL, RCPT and DATA in one go (RFC 2920).
     pipelining: bool,
+    /// The server accepted an envelope and waits for its message. Only the
+    /// message may follow, or hanging up: a QUIT now would be taken as
+    /// part of a message.
+    awaiting_message: bool,
+    /// The connection is in a state no command can be sent in (waiting for
+    /// a message that will not come, or not answering): it is closed
+    /// without a word.
+    given_up: bool,
+}
+
+/// One copy as SMTP carries it: from the list, to one member.
+#[derive(Clone, Copy)]
+pub struct Addressed<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub message: &'a [u8],
 }
 
 fn hello() -> ClientId {
@@ -294,6 +310,26 @@ fn full_message(e: &dyn std::error::Error) -> String {
     }
     s
 }
+
+/// What a refusal or a failure means for the copy it was about.
+fn outcome_of(e: &lettre::transport::smtp::Error) -> SendOutcome {
+    let words = full_message(e);
+    if is_sending_limit(e.status().and_then(|c| c.to_string().parse().ok()), &words) {
+        SendOutcome::Limited(words)
+    } else if e.is_permanent() {
+        SendOutcome::Failed(words)
+    } else {
+        SendOutcome::Retry(words)
+    }
+}
+
+/// Whether the server answered (with a refusal), rather than the
+/// connection failing under the command.
+fn is_answer(e: &lettre::transport::smtp::Error) -> bool {
+    e.is_permanent() || e.is_transient()
+}
+
+type Answer = Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error>;
 
 impl Outgoing {
     pub async fn connect(
@@ -375,86 +411,198 @@ impl Outgoing {
             conn,
             server,
             pipelining,
+            awaiting_message: false,
+            given_up: false,
         })
     }
 
-    /// Sends one message to one recipient.
+    /// Sends one message to one recipient: its envelope, then the message.
     pub async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
-        let parse = |a: &str| {
-            a.parse::<Address>()
-                .map_err(|e| format!("'{a}' is not a usable address: {e}"))
-        };
-        let envelope = match (parse(from), parse(to)) {
-            (Ok(f), Ok(t)) => Envelope::new(Some(f), vec![t]).map_err(|e| e.to_string()),
-            (Err(e), _) | (_, Err(e)) => Err(e),
-        };
-        let envelope = match envelope {
-            Ok(e) => e,
-            Err(e) => return SendOutcome::Failed(e),
-        };
-        let wire = wire_format(message);
-        let sending = async {
-            if self.pipelining {
-                self.send_pipelined(&envelope, &wire).await
-            } else {
-                self.conn.send(&envelope, &wire).await
-            }
-        };
-        match tokio::time::timeout(COMMAND_TIMEOUT, sending).await {
-            Ok(Ok(_)) => SendOutcome::Sent,
-            Ok(Err(e))
-                if is_sending_limit(
-                    e.status().and_then(|c| c.to_string().parse().ok()),
-                    &full_message(&e),
-                ) =>
-            {
-                SendOutcome::Limited(full_message(&e))
-            }
-            Ok(Err(e)) if e.is_permanent() => SendOutcome::Failed(full_message(&e)),
-            Ok(Err(e)) => SendOutcome::Retry(full_message(&e)),
-            Err(_) => SendOutcome::Retry(format!("the {} stopped answering", self.server)),
+        let copy = Addressed { from, to, message };
+        match self.offer(copy).await {
+            Ok(()) => self.hand_over(message, None).await.0,
+            Err(refused) => refused,
         }
     }
 
-    /// MAIL, RCPT and DATA in one write and their three answers read
-    /// after (RFC 2920), then the message: two round trips a copy instead
-    /// of four. lettre writes a command as its text, so the three go as
-    /// one; the answers are read in order. Any refusal ends the connection
-    /// (as lettre's own send does), so no answer is left unread behind it.
-    async fn send_pipelined(
-        &mut self,
-        envelope: &Envelope,
-        wire: &[u8],
-    ) -> Result<lettre::transport::smtp::response::Response, lettre::transport::smtp::Error> {
-        let group = Pipelined::new(envelope, wire);
-        let answers = [
-            self.conn.command(&group).await,
-            self.conn.read_response().await,
-            self.conn.read_response().await,
-        ];
-        let mut refused = None;
-        for answer in answers {
-            if let Err(e) = answer {
-                refused.get_or_insert(e);
+    /// Offers a copy's envelope: MAIL, RCPT and DATA, in one write when the
+    /// server pipelines (RFC 2920). Once it is accepted the server waits
+    /// for the message ([`Outgoing::hand_over`]); nothing is delivered
+    /// before the message's closing dot, so an envelope may be offered
+    /// before the copy's sending is on record.
+    pub async fn offer(&mut self, copy: Addressed<'_>) -> Result<(), SendOutcome> {
+        if self.given_up || self.awaiting_message {
+            return Err(SendOutcome::Retry(format!(
+                "the connection to the {} was given up",
+                self.server
+            )));
+        }
+        let commands = envelope_commands(copy)?;
+        let offering = async {
+            if self.pipelining {
+                let first = self.conn.command(commands.concat()).await;
+                let mut answers = vec![first];
+                for _ in 1..commands.len() {
+                    answers.push(self.conn.read_response().await);
+                }
+                answers
+            } else {
+                // One by one; the first refusal ends the envelope.
+                let mut answers = Vec::new();
+                for command in &commands {
+                    let answer = self.conn.command(command).await;
+                    let refused = answer.is_err();
+                    answers.push(answer);
+                    if refused {
+                        break;
+                    }
+                }
+                answers
+            }
+        };
+        match tokio::time::timeout(COMMAND_TIMEOUT, offering).await {
+            Ok(answers) => self.settle_envelope(&answers).await,
+            Err(_) => {
+                self.given_up = true;
+                Err(SendOutcome::Retry(format!(
+                    "the {} stopped answering",
+                    self.server
+                )))
             }
         }
-        if let Some(e) = refused {
-            self.conn.abort().await;
-            return Err(e);
+    }
+
+    /// Takes the answers to an envelope's commands (the last one DATA's):
+    /// the server now waits for the message, or the first refusal says
+    /// why not. A refusal ends the connection, so no answer is left unread
+    /// behind it.
+    async fn settle_envelope(&mut self, answers: &[Answer]) -> Result<(), SendOutcome> {
+        let data_accepted = answers.len() > 1 && answers.last().is_some_and(Result::is_ok);
+        match answers.iter().find_map(|a| a.as_ref().err()) {
+            None => {
+                self.awaiting_message = true;
+                Ok(())
+            }
+            Some(e) => {
+                let refused = outcome_of(e);
+                if data_accepted {
+                    // A server that took DATA after refusing part of its
+                    // envelope waits for a message none will follow.
+                    self.given_up = true;
+                } else {
+                    self.conn.abort().await;
+                }
+                Err(refused)
+            }
         }
-        let done = self.conn.message(wire).await;
-        if done.is_err() {
+    }
+
+    /// Hands over the offered copy's message, ending it with the closing
+    /// dot, after which the server delivers it. With `next`, that copy's
+    /// envelope goes with it: when the server pipelines, the message, its
+    /// dot and the next MAIL, RCPT and DATA are one write and their answers
+    /// one round trip (RFC 2920 lets the message start a group). Returns
+    /// what became of this copy, and of the next one's envelope: accepted
+    /// (its message may follow), refused, or `None` when it was not offered
+    /// and should be offered again, on a new connection if this one broke.
+    pub async fn hand_over(
+        &mut self,
+        message: &[u8],
+        next: Option<Addressed<'_>>,
+    ) -> (SendOutcome, Option<Result<(), SendOutcome>>) {
+        if self.given_up || !self.awaiting_message {
+            return (
+                SendOutcome::Retry(format!(
+                    "no envelope was accepted on the connection to the {}",
+                    self.server
+                )),
+                None,
+            );
+        }
+        let wire = wire_format(message);
+        let grouped = match next {
+            Some(next) if self.pipelining => envelope_commands(next)
+                .ok()
+                .zip(String::from_utf8(dot_stuffed(&wire)).ok()),
+            _ => None,
+        };
+        let Some((commands, mut text)) = grouped else {
+            let outcome = self.message_alone(&wire).await;
+            let next = match (&outcome, next) {
+                (SendOutcome::Sent, Some(next)) if !self.is_broken() => {
+                    Some(self.offer(next).await)
+                }
+                _ => None,
+            };
+            return (outcome, next);
+        };
+        text.push_str("\r\n.\r\n");
+        text.push_str(&commands.concat());
+        let answering = async {
+            let mut answers = vec![self.conn.command(text).await];
+            for _ in 0..commands.len() {
+                answers.push(self.conn.read_response().await);
+            }
+            answers
+        };
+        self.awaiting_message = false;
+        let Ok(mut answers) = tokio::time::timeout(COMMAND_TIMEOUT, answering).await else {
+            self.given_up = true;
+            let why = format!("the {} stopped answering", self.server);
+            return (SendOutcome::Retry(why), None);
+        };
+        let envelope = answers.split_off(1);
+        let outcome = match &answers[0] {
+            Ok(_) => SendOutcome::Sent,
+            Err(e) => outcome_of(e),
+        };
+        let failed = |a: &Answer| a.as_ref().is_err_and(|e| !is_answer(e));
+        if answers.iter().chain(&envelope).any(failed) {
+            // Nothing more can be said on it; the next copy is offered
+            // again on a new connection.
+            self.given_up = true;
+            return (outcome, None);
+        }
+        if outcome == SendOutcome::Sent {
+            return (outcome, Some(self.settle_envelope(&envelope).await));
+        }
+        // This copy was refused: the connection ends as after any
+        // refusal, and the next copy is offered again on a new one.
+        if envelope.last().is_some_and(Result::is_ok) {
+            self.given_up = true;
+        } else {
             self.conn.abort().await;
         }
-        done
+        (outcome, None)
+    }
+
+    /// The message and its closing dot, the only thing in their write.
+    async fn message_alone(&mut self, wire: &[u8]) -> SendOutcome {
+        self.awaiting_message = false;
+        match tokio::time::timeout(COMMAND_TIMEOUT, self.conn.message(wire)).await {
+            Ok(Ok(_)) => SendOutcome::Sent,
+            Ok(Err(e)) => {
+                self.conn.abort().await;
+                outcome_of(&e)
+            }
+            Err(_) => {
+                self.given_up = true;
+                SendOutcome::Retry(format!("the {} stopped answering", self.server))
+            }
+        }
     }
 
     /// Whether the connection can carry another message.
     pub fn is_broken(&self) -> bool {
-        self.conn.has_broken()
+        self.given_up || self.conn.has_broken()
     }
 
+    /// Says goodbye; a connection in a state where QUIT would be read as a
+    /// message, or that stopped answering, is closed without it.
     pub async fn quit(mut self) {
+        if self.given_up || self.awaiting_message {
+            return;
+        }
         let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.conn.quit()).await;
     }
 }
@@ -467,36 +615,49 @@ fn offers<'a>(keyword: &str, lines: impl Iterator<Item = &'a str>) -> bool {
         .any(|k| k.eq_ignore_ascii_case(keyword))
 }
 
-/// MAIL, RCPT and DATA for one copy, as one text, with the parameters
+/// MAIL, RCPT and DATA for one copy, each a line, with the parameters
 /// lettre's own send would give MAIL (SMTPUTF8 for addresses that are not
 /// ASCII, BODY=8BITMIME for a message that is not).
-struct Pipelined(String);
-
-impl Pipelined {
-    fn new(envelope: &Envelope, wire: &[u8]) -> Pipelined {
-        use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-        use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
-        let mut options = Vec::new();
-        let ascii = |a: &Address| AsRef::<str>::as_ref(a).is_ascii();
-        if !envelope.from().is_none_or(ascii) || !envelope.to().iter().all(ascii) {
-            options.push(MailParameter::SmtpUtfEight);
-        }
-        if !wire.is_ascii() {
-            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
-        }
-        let mut text = Mail::new(envelope.from().cloned(), options).to_string();
-        for to in envelope.to() {
-            text.push_str(&Rcpt::new(to.clone(), Vec::new()).to_string());
-        }
-        text.push_str(&Data.to_string());
-        Pipelined(text)
+fn envelope_commands(copy: Addressed<'_>) -> Result<Vec<String>, SendOutcome> {
+    use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+    use lettre::transport::smtp::extension::{MailBodyParameter, MailParameter};
+    let parse = |a: &str| {
+        a.parse::<Address>()
+            .map_err(|e| SendOutcome::Failed(format!("'{a}' is not a usable address: {e}")))
+    };
+    let (from, to) = (parse(copy.from)?, parse(copy.to)?);
+    let envelope =
+        Envelope::new(Some(from), vec![to]).map_err(|e| SendOutcome::Failed(e.to_string()))?;
+    let mut options = Vec::new();
+    let ascii = |a: &Address| AsRef::<str>::as_ref(a).is_ascii();
+    if !envelope.from().is_none_or(ascii) || !envelope.to().iter().all(ascii) {
+        options.push(MailParameter::SmtpUtfEight);
     }
+    if !copy.message.is_ascii() {
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    let mut commands = vec![Mail::new(envelope.from().cloned(), options).to_string()];
+    for to in envelope.to() {
+        commands.push(Rcpt::new(to.clone(), Vec::new()).to_string());
+    }
+    commands.push(Data.to_string());
+    Ok(commands)
 }
 
-impl std::fmt::Display for Pipelined {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+/// A message in [`wire_format`] as DATA carries it: a line that starts
+/// with a dot gets one more (RFC 5321 4.5.2), so no line of it reads as
+/// the end.
+fn dot_stuffed(wire: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(wire.len() + 16);
+    let mut line_start = true;
+    for &b in wire {
+        if line_start && b == b'.' {
+            out.push(b'.');
+        }
+        out.push(b);
+        line_start = b == b'\n';
     }
+    out
 }
 
 #[cfg(test)]
@@ -572,6 +733,7 @@ mod tests {
                     let line = line.trim_end().to_string();
                     if in_data {
                         if line == "." {
+                            commands.push(line);
                             in_data = false;
                             answer.push_str("250 2.0.0 queued\r\n");
                         }
@@ -614,14 +776,121 @@ mod tests {
         (port, server)
     }
 
-    async fn send_two(port: u16) -> Vec<super::SendOutcome> {
+    async fn plain_connection(port: u16) -> super::Outgoing {
         let ep = crate::model::Endpoint {
             host: "127.0.0.1".into(),
             port,
             tls: crate::model::TlsMode::None,
             user: "list".into(),
         };
-        let mut out = super::Outgoing::connect(&ep, None, "secret").await.unwrap();
+        super::Outgoing::connect(&ep, None, "secret").await.unwrap()
+    }
+
+    fn to(to: &'static str, message: &'static [u8]) -> super::Addressed<'static> {
+        super::Addressed {
+            from: "list@example.org",
+            to,
+            message,
+        }
+    }
+
+    /// Two copies as a lane sends them: the first one's envelope alone,
+    /// the second one's offered with the first one's message.
+    async fn send_two_in_turn(
+        port: u16,
+    ) -> (
+        super::SendOutcome,
+        Option<Result<(), super::SendOutcome>>,
+        bool,
+    ) {
+        let mut out = plain_connection(port).await;
+        let (one, two) = (
+            to("a@example.org", b"Subject: 1\r\n\r\n.one\r\n"),
+            to("b@example.org", b"Subject: 2\r\n\r\ntwo\r\n"),
+        );
+        assert_eq!(out.offer(one).await, Ok(()));
+        let (first, next) = out.hand_over(one.message, Some(two)).await;
+        let broken = out.is_broken();
+        if next == Some(Ok(())) {
+            assert_eq!(
+                out.hand_over(two.message, None).await,
+                (super::SendOutcome::Sent, None)
+            );
+        }
+        out.quit().await;
+        (first, next, broken)
+    }
+
+    #[tokio::test]
+    async fn a_message_its_end_and_the_next_copy_s_envelope_go_in_one_write() {
+        let (port, server) = scripted_server(true, "nobody").await;
+        let sent = send_two_in_turn(port).await;
+        assert_eq!(sent, (super::SendOutcome::Sent, Some(Ok(())), false));
+        let reads = server.await.unwrap();
+        assert!(
+            reads.iter().any(|r| r == &[".", "MAIL", "RCPT", "DATA"]),
+            "one round trip for the first copy's end and the next's start: {reads:?}"
+        );
+        assert_eq!(reads.iter().flatten().filter(|c| *c == ".").count(), 2);
+    }
+
+    #[tokio::test]
+    async fn without_pipelining_the_next_envelope_waits_for_the_message_s_answer() {
+        let (port, server) = scripted_server(false, "nobody").await;
+        let sent = send_two_in_turn(port).await;
+        assert_eq!(sent, (super::SendOutcome::Sent, Some(Ok(())), false));
+        let reads = server.await.unwrap();
+        assert!(
+            reads.iter().all(|r| r.len() == 1),
+            "one command, one answer: {reads:?}"
+        );
+        assert_eq!(reads.iter().flatten().filter(|c| *c == ".").count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_recipient_refused_with_the_message_before_it_fails_that_copy_alone() {
+        let (port, server) = scripted_server(true, "b@example.org").await;
+        let (first, next, broken) = send_two_in_turn(port).await;
+        assert_eq!(first, super::SendOutcome::Sent);
+        assert!(
+            matches!(&next, Some(Err(super::SendOutcome::Failed(why))) if why.contains("no such user")),
+            "{next:?}"
+        );
+        assert!(broken, "the connection ends after a refusal");
+        let reads = server.await.unwrap();
+        assert_eq!(reads.iter().flatten().filter(|c| *c == ".").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_waiting_for_a_message_is_closed_without_a_word() {
+        let (port, server) = scripted_server(true, "nobody").await;
+        let mut out = plain_connection(port).await;
+        let one = to("a@example.org", b"Subject: 1\r\n\r\none\r\n");
+        assert_eq!(out.offer(one).await, Ok(()));
+        // A QUIT now would be read as the message's first line, and never
+        // answered.
+        tokio::time::timeout(std::time::Duration::from_secs(5), out.quit())
+            .await
+            .expect("closed at once");
+        let reads = server.await.unwrap();
+        assert_eq!(
+            reads.last().unwrap(),
+            &["MAIL", "RCPT", "DATA"],
+            "{reads:?}"
+        );
+        assert!(!reads.iter().flatten().any(|c| c == "." || c == "QUIT"));
+    }
+
+    #[test]
+    fn a_line_that_starts_with_a_dot_gets_one_more() {
+        assert_eq!(
+            super::dot_stuffed(b".a\r\nb.\r\n..c\r\n."),
+            b"..a\r\nb.\r\n...c\r\n.."
+        );
+    }
+
+    async fn send_two(port: u16) -> Vec<super::SendOutcome> {
+        let mut out = plain_connection(port).await;
         let mut outcomes = vec![
             out.send(
                 "list@example.org",
