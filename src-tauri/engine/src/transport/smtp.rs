@@ -520,6 +520,8 @@ impl Outgoing {
             );
         }
         let wire = wire_format(message);
+        // lettre writes a command as text: a message that is not UTF-8
+        // (8-bit text in another charset) goes alone.
         let grouped = match next {
             Some(next) if self.pipelining => envelope_commands(next)
                 .ok()
