@@ -64,6 +64,13 @@ pub struct World {
     pub envelopes_alone: usize,
     #[cfg(test)]
     pub crash: Option<Crash>,
+    /// A fetch waits (up to 2 s) for an SMTP connection to be opened, as
+    /// a fetch over a distance gives SMTP's set-up time to go on, and
+    /// notes how many were open when it went on.
+    #[cfg(test)]
+    pub fetch_waits_for_smtp: bool,
+    #[cfg(test)]
+    pub smtp_open_at_fetch: Option<usize>,
     /// The IMAP server cannot be reached.
     pub imap_down: bool,
     /// The SMTP server cannot be reached.
@@ -355,6 +362,15 @@ impl Inbox for FakeInbox {
         &mut self,
         uid: u32,
     ) -> Result<Option<crate::transport::servers::Fetched>, TransportError> {
+        #[cfg(test)]
+        if lock(&self.world).fetch_waits_for_smtp {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while lock(&self.world).connections == 0 && std::time::Instant::now() < until {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let mut w = lock(&self.world);
+            w.smtp_open_at_fetch = Some(w.connections);
+        }
         let w = lock(&self.world);
         #[cfg(test)]
         if w.crash == Some(Crash::OnFetch) {

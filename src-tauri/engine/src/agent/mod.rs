@@ -365,16 +365,19 @@ async fn process_list<S: Servers>(
     // new ones: each recorded first, then read and decided (on the blocking
     // pool: reading a post is crypto, deciding it a commit).
     let list_now = list.clone();
-    let mut to_decide: Vec<i64> = with_store(store, move |s| s.undecided_posts(&list_now))
+    let undecided: Vec<i64> = with_store(store, move |s| s.undecided_posts(&list_now))
         .await?
         .into_iter()
         .map(|p| p.id)
         .collect();
-    to_decide
-        .extend(post::receive::take_new(store, list, &mut mailbox, uidvalidity, report).await?);
+    let waiting = post::receive::waiting(store, list, &mut mailbox, uidvalidity).await?;
     // A post to decide is mostly copies to send: the lanes' SMTP
-    // connections are opened while it is decided.
-    let lanes = match (to_decide.is_empty(), list.settings.send_rate) {
+    // connections are opened while new mail is taken (claimed, fetched,
+    // recorded: round trips to the IMAP server) and the posts decided.
+    let lanes = match (
+        undecided.is_empty() && waiting.is_empty(),
+        list.settings.send_rate,
+    ) {
         (true, _) => 0,
         (false, 0) => {
             let list_now = list.clone();
@@ -387,6 +390,11 @@ async fn process_list<S: Servers>(
     // What this run read of each post to distribute, so its copies are
     // built without reading (and decrypting) it again.
     let deciding = async {
+        let mut to_decide = undecided;
+        to_decide.extend(
+            post::receive::take_new(store, list, &mut mailbox, uidvalidity, waiting, report)
+                .await?,
+        );
         let mut read = HashMap::new();
         for post_id in to_decide {
             let (list, crypto) = (list.clone(), crypto.clone());

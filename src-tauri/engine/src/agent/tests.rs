@@ -196,6 +196,21 @@ fn a_lane_offers_each_envelope_with_the_message_before_it() {
     assert!(t.store().bouncing(&t.list).unwrap().contains_key(refused));
 }
 
+/// The lanes' SMTP connections are opened as soon as new mail is seen
+/// waiting, while it is claimed, fetched and recorded: over a distance
+/// SMTP's set-up and those IMAP round trips overlap.
+#[test]
+fn the_lanes_are_opened_while_new_mail_is_taken() {
+    let t = list_of(&members(6));
+    t.mail.world().fetch_waits_for_smtp = true;
+    t.mail.deliver(&post(ALICE, "Early"));
+    let l = &t.run().unwrap().lists[0];
+    let w = t.mail.world();
+    assert_eq!(l.sent as usize, w.sent.len());
+    assert!(!w.sent.is_empty());
+    assert_eq!(w.smtp_open_at_fetch, Some(SMTP_LANES), "open by the fetch");
+}
+
 #[test]
 fn the_connections_opened_while_a_post_is_decided_are_all_ended_used_or_not() {
     let t = list_of(&members(12));

@@ -14,15 +14,14 @@ use crate::transport::Inbox;
 
 use super::{SharedStore, with_store};
 
-/// Fetches and records what waits in the INBOX that the ledger does not
-/// know yet; the new posts, in the order they came, to be decided.
-pub async fn take_new(
+/// What waits in the INBOX (selected, of `uidvalidity`) that the ledger
+/// does not know yet, by UID.
+pub async fn waiting(
     store: &SharedStore,
     list: &List,
     mailbox: &mut impl Inbox,
     uidvalidity: u32,
-    report: &mut ListReport,
-) -> Result<Vec<i64>, AgentError> {
+) -> Result<Vec<u32>, AgentError> {
     let mut waiting = Vec::new();
     for uid in mailbox.waiting_uids().await? {
         // Recorded where it is by a Conclave that did not claim yet: it is
@@ -33,6 +32,19 @@ pub async fn take_new(
             waiting.push(uid);
         }
     }
+    Ok(waiting)
+}
+
+/// Fetches and records what [`waiting`] found; the new posts, in the order
+/// they came, to be decided.
+pub async fn take_new(
+    store: &SharedStore,
+    list: &List,
+    mailbox: &mut impl Inbox,
+    uidvalidity: u32,
+    waiting: Vec<u32>,
+    report: &mut ListReport,
+) -> Result<Vec<i64>, AgentError> {
     if waiting.is_empty() {
         return Ok(Vec::new());
     }
