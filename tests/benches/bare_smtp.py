@@ -7,6 +7,7 @@ from the first connection to the last QUIT.
     python3 bare_smtp.py HOST PORT USER PASSWORD CAFILE CONNECTIONS DIR
 """
 import os
+import re
 import smtplib
 import ssl
 import sys
@@ -19,6 +20,10 @@ copies = []
 for name in sorted(os.listdir(folder)):
     with open(os.path.join(folder, name), "rb") as f:
         to, _, body = f.read().partition(b"\n")
+        # On the wire every line ends in CRLF (the rig refuses a bare LF);
+        # the copies come from mailboxes on disk and gpg, in LF. Done here,
+        # before the clock starts, as a client's own message already is.
+        body = re.sub(rb"\r?\n", b"\r\n", body)
         copies.append((to.decode().strip(), body))
 context = ssl.create_default_context(cafile=cafile)
 errors = []

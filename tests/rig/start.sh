@@ -281,6 +281,16 @@ smtpd_sasl_path = $dc/auth-postfix
 smtpd_sasl_auth_enable = no
 smtpd_relay_restrictions = permit_sasl_authenticated, reject
 smtpd_recipient_restrictions = check_recipient_access regexp:$pf/recipient_access
+# As Postfix 3.9 and later do by default (and providers that harden older
+# ones): a client that pipelines where RFC 2920 does not let it, or where
+# PIPELINING was not offered, is cut off; one that sends anything after
+# DATA before the 354 is refused; a bare LF in a message (what SMTP
+# smuggling hides behind) is refused.
+smtpd_forbid_unauth_pipelining = yes
+smtpd_data_restrictions = reject_unauth_pipelining
+smtpd_forbid_bare_newline = reject
+# Every client of the rig stands for one out on the internet, loopback too.
+smtpd_forbid_bare_newline_exclusions =
 # A login sends only as itself: every address is owned by the login of the
 # same name (compared case-insensitively), and a client that logged in may
 # not submit a bounce (MAIL FROM:<>). The MX port turns both off.

@@ -266,7 +266,12 @@ fn a_neomutt_encrypted_group_reply_reaches_the_members_through_the_list() {
     // Bob's own server takes it as his, and the list passes it on.
     let rcpts: Vec<String> = sent.recipients();
     let rcpts: Vec<&str> = rcpts.iter().map(String::as_str).collect();
-    rig.submit(bob, Some(bob), &rcpts, reply);
+    // neomutt hands sendmail lines ending in LF; its SMTP, like any
+    // client's, ends them in CRLF (the rig refuses a bare LF).
+    let on_the_wire = String::from_utf8_lossy(reply)
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
+    rig.submit(bob, Some(bob), &rcpts, on_the_wire.as_bytes());
     rig.wait_for(&owner.list, "INBOX", 1, WAIT);
     let out = owner.run_once();
     assert!(

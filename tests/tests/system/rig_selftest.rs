@@ -371,3 +371,83 @@ fn submission_is_offered_with_pipelining_and_without() {
         assert!(keywords.iter().any(|k| k == "STARTTLS"), "{keywords:?}");
     }
 }
+
+/// A conversation with a server on the rig, before any TLS: each step is
+/// written once the answer to the last one is read; the answers (the last
+/// line of each), up to the first step the server hangs up on.
+fn talk(host: &str, port: u16, steps: &[&[u8]]) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Write};
+    let stream = std::net::TcpStream::connect((host, port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut answer = move || {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(n) if n > 0 && line.as_bytes().get(3) == Some(&b'-') => continue,
+                Ok(n) if n > 0 => return Some(line.trim_end().to_string()),
+                _ => return None,
+            }
+        }
+    };
+    assert!(answer().is_some_and(|a| a.starts_with("220")));
+    let mut answers = Vec::new();
+    for step in steps {
+        if (&stream).write_all(step).is_err() {
+            break;
+        }
+        match answer() {
+            Some(a) => answers.push(a),
+            None => break,
+        }
+    }
+    answers
+}
+
+/// As Postfix 3.9 does by default: a client that sends a command behind
+/// one that must end a group (here EHLO) is cut off, and a message with a
+/// bare LF is refused, so that Conclave's pipelining and line endings are
+/// checked against what modern providers enforce.
+#[test]
+fn submission_cuts_off_improper_pipelining_and_refuses_bare_line_feeds() {
+    let rig = Rig::get();
+    let cut = talk(
+        &rig.host,
+        rig.smtp_plain_port,
+        &[b"EHLO rig.test\r\nNOOP\r\n"],
+    );
+    assert!(cut[0].contains("synchronization"), "{cut:?}");
+
+    let alice = rig.unique("alice");
+    let login = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("\0{alice}\0{}", rig.password),
+    );
+    let (auth, mail, rcpt) = (
+        format!("AUTH PLAIN {login}\r\n"),
+        format!("MAIL FROM:<{alice}>\r\n"),
+        format!("RCPT TO:<{alice}>\r\n"),
+    );
+    let message = format!("From: {alice}\r\nSubject: bare\r\n\r\none\ntwo\r\n.\r\n");
+    let answers = talk(
+        &rig.host,
+        rig.smtp_plain_port,
+        &[
+            b"EHLO rig.test\r\n",
+            auth.as_bytes(),
+            mail.as_bytes(),
+            rcpt.as_bytes(),
+            b"DATA\r\n",
+            message.as_bytes(),
+        ],
+    );
+    assert!(answers[4].starts_with("354"), "{answers:?}");
+    assert!(
+        answers.get(5).is_some_and(|a| a.contains("bare <LF>")),
+        "{answers:?}"
+    );
+    assert!(rig.messages(&alice, "INBOX").is_empty());
+}
