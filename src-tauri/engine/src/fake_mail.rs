@@ -449,13 +449,6 @@ impl Inbox for FakeInbox {
 }
 
 impl Sender for FakeSender {
-    async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
-        match self.offer(Addressed { from, to, message }).await {
-            Ok(()) => self.hand_over(message, None).await.0,
-            Err(refused) => refused,
-        }
-    }
-
     async fn offer(&mut self, copy: Addressed<'_>) -> Result<(), SendOutcome> {
         lock(&self.world).envelopes_alone += 1;
         self.take_envelope(copy)

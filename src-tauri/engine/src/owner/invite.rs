@@ -14,6 +14,7 @@ use crate::model::{List, Protocol, Role};
 use crate::policy::commands::JOIN_WORD;
 use crate::secrets::{self, SecretKind};
 use crate::store::Store;
+use crate::transport::Sender;
 use crate::transport::smtp::SendOutcome;
 
 /// An invitation made, for the owner to pass on.

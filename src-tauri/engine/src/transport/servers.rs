@@ -102,7 +102,14 @@ pub trait Sender: Send {
         from: &str,
         to: &str,
         message: &[u8],
-    ) -> impl Future<Output = SendOutcome> + Send;
+    ) -> impl Future<Output = SendOutcome> + Send {
+        async move {
+            match self.offer(Addressed { from, to, message }).await {
+                Ok(()) => self.hand_over(message, None).await.0,
+                Err(refused) => refused,
+            }
+        }
+    }
     /// Offers a copy's envelope; once accepted, the server waits for its
     /// message, and delivers nothing before [`Sender::hand_over`] ends it.
     fn offer(
@@ -247,9 +254,6 @@ impl Inbox for Mailbox {
 }
 
 impl Sender for Outgoing {
-    async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
-        Outgoing::send(self, from, to, message).await
-    }
     async fn offer(&mut self, copy: Addressed<'_>) -> Result<(), SendOutcome> {
         Outgoing::offer(self, copy).await
     }

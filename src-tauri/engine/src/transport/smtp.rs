@@ -416,15 +416,6 @@ impl Outgoing {
         })
     }
 
-    /// Sends one message to one recipient: its envelope, then the message.
-    pub async fn send(&mut self, from: &str, to: &str, message: &[u8]) -> SendOutcome {
-        let copy = Addressed { from, to, message };
-        match self.offer(copy).await {
-            Ok(()) => self.hand_over(message, None).await.0,
-            Err(refused) => refused,
-        }
-    }
-
     /// Offers a copy's envelope: MAIL, RCPT and DATA, in one write when the
     /// server pipelines (RFC 2920). Once it is accepted the server waits
     /// for the message ([`Outgoing::hand_over`]); nothing is delivered
@@ -440,12 +431,7 @@ impl Outgoing {
         let commands = envelope_commands(copy)?;
         let offering = async {
             if self.pipelining {
-                let first = self.conn.command(commands.concat()).await;
-                let mut answers = vec![first];
-                for _ in 1..commands.len() {
-                    answers.push(self.conn.read_response().await);
-                }
-                answers
+                self.in_one_write(commands.concat(), commands.len()).await
             } else {
                 // One by one; the first refusal ends the envelope.
                 let mut answers = Vec::new();
@@ -462,14 +448,25 @@ impl Outgoing {
         };
         match tokio::time::timeout(COMMAND_TIMEOUT, offering).await {
             Ok(answers) => self.settle_envelope(&answers).await,
-            Err(_) => {
-                self.given_up = true;
-                Err(SendOutcome::Retry(format!(
-                    "the {} stopped answering",
-                    self.server
-                )))
-            }
+            Err(_) => Err(self.silent()),
         }
+    }
+
+    /// `text` (commands, or a message and the commands after it) in one
+    /// write, and the answers to its `answers` parts, in order.
+    async fn in_one_write(&mut self, text: String, answers: usize) -> Vec<Answer> {
+        let mut read = vec![self.conn.command(text).await];
+        for _ in 1..answers {
+            read.push(self.conn.read_response().await);
+        }
+        read
+    }
+
+    /// The server stopped answering: nothing more is said on this
+    /// connection, and the copy waits for a retry.
+    fn silent(&mut self) -> SendOutcome {
+        self.given_up = true;
+        SendOutcome::Retry(format!("the {} stopped answering", self.server))
     }
 
     /// Takes the answers to an envelope's commands (the last one DATA's):
@@ -540,18 +537,10 @@ impl Outgoing {
         };
         text.push_str("\r\n.\r\n");
         text.push_str(&commands.concat());
-        let answering = async {
-            let mut answers = vec![self.conn.command(text).await];
-            for _ in 0..commands.len() {
-                answers.push(self.conn.read_response().await);
-            }
-            answers
-        };
         self.awaiting_message = false;
+        let answering = self.in_one_write(text, 1 + commands.len());
         let Ok(mut answers) = tokio::time::timeout(COMMAND_TIMEOUT, answering).await else {
-            self.given_up = true;
-            let why = format!("the {} stopped answering", self.server);
-            return (SendOutcome::Retry(why), None);
+            return (self.silent(), None);
         };
         let envelope = answers.split_off(1);
         let outcome = match &answers[0] {
@@ -587,10 +576,7 @@ impl Outgoing {
                 self.conn.abort().await;
                 outcome_of(&e)
             }
-            Err(_) => {
-                self.given_up = true;
-                SendOutcome::Retry(format!("the {} stopped answering", self.server))
-            }
+            Err(_) => self.silent(),
         }
     }
 
@@ -892,6 +878,7 @@ mod tests {
     }
 
     async fn send_two(port: u16) -> Vec<super::SendOutcome> {
+        use crate::transport::Sender;
         let mut out = plain_connection(port).await;
         let mut outcomes = vec![
             out.send(
