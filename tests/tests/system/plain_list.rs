@@ -416,6 +416,81 @@ fn each_account_failure_has_its_own_clear_error() {
     assert!(ok, "{err}");
 }
 
+/// A provider's certificate is checked against the system's authorities,
+/// which Conclave looks up by name in the system's hashed directory (on
+/// Linux, `/etc/ssl/certs`) instead of reading the whole bundle: here the
+/// rig's authority is one of the system's, through `SSL_CERT_DIR`, and the
+/// account needs no CA file. Without it there, the same account is refused.
+#[test]
+fn the_systems_authorities_are_looked_up_by_their_hash() {
+    let rig = Rig::get();
+    let data = tempfile::tempdir().unwrap();
+    let list = rig.unique("list-system-ca");
+    let authorities = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], cert_dir: &Path| {
+        let out = Command::new(cli_path())
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(args)
+            .env("CONCLAVE_IMAP_PASSWORD", &rig.password)
+            .env("CONCLAVE_SMTP_PASSWORD", &rig.password)
+            .env("SSL_CERT_DIR", cert_dir)
+            // No bundle: one named here that is not there is not taken.
+            .env("SSL_CERT_FILE", authorities.path().join("none.pem"))
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8(out.stderr).unwrap())
+    };
+    assert!(
+        run(
+            &["list", "create", &list, "--name", "System CA"],
+            authorities.path()
+        )
+        .0
+    );
+    let (imap_port, smtp_port) = (rig.imap_port.to_string(), rig.submission_port.to_string());
+    let account = [
+        "list",
+        "account",
+        &list,
+        "--imap-host",
+        &rig.host,
+        "--imap-port",
+        &imap_port,
+        "--imap-tls",
+        "starttls",
+        "--imap-user",
+        &list,
+        "--smtp-host",
+        &rig.host,
+        "--smtp-port",
+        &smtp_port,
+        "--smtp-tls",
+        "starttls",
+        "--smtp-user",
+        &list,
+    ];
+
+    let (ok, err) = run(&account, authorities.path());
+    assert!(!ok, "trusted without the rig's authority");
+    assert!(err.contains("certificate that is not trusted"), "{err}");
+
+    let hash = Command::new("openssl")
+        .args(["x509", "-noout", "-subject_hash", "-in"])
+        .arg(&rig.ca_path)
+        .output()
+        .unwrap();
+    assert!(hash.status.success());
+    let hash = String::from_utf8(hash.stdout).unwrap();
+    std::fs::copy(
+        &rig.ca_path,
+        authorities.path().join(format!("{}.0", hash.trim())),
+    )
+    .unwrap();
+    let (ok, err) = run(&account, authorities.path());
+    assert!(ok, "{err}");
+}
+
 #[test]
 fn implicit_tls_and_loopback_plaintext_work_too() {
     let rig = Rig::get();

@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{
     CLAIMED_FOLDER, COMMAND_TIMEOUT, CONNECT_TIMEOUT, Claim, PROCESSED_KEYWORD, TransportError,
-    check_tls_allowed, describe, parse_ca_pem, tls_failure,
+    check_tls_allowed, describe, tls_failure,
 };
 use crate::model::{Endpoint, TlsMode};
 
@@ -137,33 +137,6 @@ pub enum IdleEnd {
     Quiet,
 }
 
-/// The TLS set-up for a server, made once for a while (see
-/// [`super::TlsSetups`]).
-pub(super) fn tls_connector(
-    ca_pem: Option<&str>,
-) -> Result<tokio_native_tls::TlsConnector, TransportError> {
-    static SETUPS: std::sync::LazyLock<super::TlsSetups<tokio_native_tls::TlsConnector>> =
-        std::sync::LazyLock::new(super::TlsSetups::new);
-    SETUPS.get("", ca_pem, || make_tls_connector(ca_pem))
-}
-
-fn make_tls_connector(
-    ca_pem: Option<&str>,
-) -> Result<tokio_native_tls::TlsConnector, TransportError> {
-    let mut builder = native_tls::TlsConnector::builder();
-    builder.min_protocol_version(Some(native_tls::Protocol::Tlsv12));
-    if let Some(pem) = ca_pem {
-        for cert in parse_ca_pem(pem)? {
-            builder.add_root_certificate(cert);
-        }
-    }
-    let connector = builder.build().map_err(|e| TransportError::Tls {
-        server: "TLS setup".into(),
-        detail: e.to_string(),
-    })?;
-    Ok(connector.into())
-}
-
 fn imap_error(server: &str, e: async_imap::error::Error) -> TransportError {
     use async_imap::error::Error;
     match e {
@@ -242,10 +215,10 @@ impl Mailbox {
         let stream: Stream = match ep.tls {
             TlsMode::None => Box::new(tcp),
             TlsMode::Implicit => {
-                let tls = tls_connector(ca_pem)?
+                let tls = super::tls::setup(ca_pem)?
                     .connect(host, tcp)
                     .await
-                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?;
+                    .map_err(|e| tls_failure(server.clone(), e))?;
                 Box::new(tls)
             }
             TlsMode::Starttls => {
@@ -263,10 +236,10 @@ impl Mailbox {
                         other => imap_error(&server, other),
                     })?;
                 let tcp = client.into_inner();
-                let tls = tls_connector(ca_pem)?
+                let tls = super::tls::setup(ca_pem)?
                     .connect(host, tcp)
                     .await
-                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?;
+                    .map_err(|e| tls_failure(server.clone(), e))?;
                 Box::new(tls)
             }
         };

@@ -12,7 +12,6 @@ use std::task::{Context, Poll};
 use lettre::transport::smtp::client::AsyncTokioStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::imap::tls_connector;
 use super::tcp::Tcp;
 use super::{
     COMMAND_TIMEOUT, CONNECT_TIMEOUT, TransportError, check_tls_allowed, describe, tls_failure,
@@ -82,7 +81,7 @@ pub fn wire_format(message: &[u8]) -> Vec<u8> {
 struct OwnTls {
     greeting: Vec<u8>,
     given: usize,
-    tls: tokio_native_tls::TlsStream<Tcp>,
+    tls: super::tls::TlsStream<Tcp>,
 }
 
 impl AsyncRead for OwnTls {
@@ -120,7 +119,7 @@ impl AsyncWrite for OwnTls {
 
 impl AsyncTokioStream for OwnTls {
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.tls.get_ref().get_ref().get_ref().peer_addr()
+        super::tls::socket_of(&self.tls).peer_addr()
     }
 }
 
@@ -240,10 +239,10 @@ async fn starttls(
             detail: "the server sent more after agreeing to STARTTLS, before TLS began".into(),
         });
     }
-    let tls = tls_connector(ca_pem)?
+    let tls = super::tls::setup(ca_pem)?
         .connect(host, from.into_inner())
         .await
-        .map_err(|e| tls_failure(server.into(), e.to_string()))?;
+        .map_err(|e| tls_failure(server.into(), e))?;
     Ok(OwnTls {
         greeting,
         given: 0,
@@ -346,10 +345,10 @@ impl Outgoing {
         let tcp = super::tcp::connect(&server, host, ep.port).await?;
         let stream: Box<dyn AsyncTokioStream> = match ep.tls {
             TlsMode::Implicit => {
-                let tls = tls_connector(ca_pem)?
+                let tls = super::tls::setup(ca_pem)?
                     .connect(host, tcp)
                     .await
-                    .map_err(|e| tls_failure(server.clone(), e.to_string()))?;
+                    .map_err(|e| tls_failure(server.clone(), e))?;
                 Box::new(OwnTls {
                     greeting: Vec::new(),
                     given: 0,
