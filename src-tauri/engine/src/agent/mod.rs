@@ -222,6 +222,14 @@ impl<S: Servers> Agent<S> {
             None => s.lists(),
         })
         .await?;
+        // The passwords and keys this run will ask for, in one keychain
+        // session instead of one each; forgotten when the run ends.
+        let running: Vec<String> = lists
+            .iter()
+            .filter(|l| !l.paused)
+            .map(|l| l.address.clone())
+            .collect();
+        let _read_ahead = self.servers.read_ahead(&running).await;
         let mut report = RunReport::default();
         for list in lists {
             let mut lr = ListReport {

@@ -113,6 +113,7 @@ pub async fn store(
         kept_secrets().insert(user(list_address, kind), secret);
         return Ok(());
     }
+    read_ahead_map().remove(&user(list_address, kind));
     let address = list_address.to_string();
     blocking(move || {
         let e = entry(&address, kind)?;
@@ -137,6 +138,9 @@ pub async fn load(list_address: &str, kind: SecretKind) -> Result<Sensitive<Stri
             .cloned()
             .ok_or_else(|| SecretError::Missing(format!("{} of {list_address}", kind.label())));
     }
+    if let Some((_, secret)) = read_ahead_map().get(&user(list_address, kind)) {
+        return Ok(secret.clone());
+    }
     let address = list_address.to_string();
     blocking(move || match entry(&address, kind)?.get_password() {
         Ok(p) => Ok(Sensitive::new(p)),
@@ -155,12 +159,117 @@ pub async fn forget(list_address: &str, kind: SecretKind) -> Result<(), SecretEr
         kept_secrets().remove(&user(list_address, kind));
         return Ok(());
     }
+    read_ahead_map().remove(&user(list_address, kind));
     let address = list_address.to_string();
     blocking(move || match entry(&address, kind)?.delete_credential() {
         Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(map_err(e)),
     })
     .await
+}
+
+/// The secrets runs read ahead ([`read_ahead`]), by keychain user name,
+/// each with the read-ahead it belongs to.
+type ReadAheadMap = HashMap<String, (u64, Sensitive<String>)>;
+
+fn read_ahead_map() -> std::sync::MutexGuard<'static, ReadAheadMap> {
+    static READ: OnceLock<Mutex<ReadAheadMap>> = OnceLock::new();
+    READ.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a run read ahead; forgotten when this is dropped, at the run's end.
+#[must_use = "the secrets read ahead are forgotten when this is dropped"]
+pub struct ReadAhead {
+    id: u64,
+    read: usize,
+}
+
+impl ReadAhead {
+    /// Nothing read ahead: every secret is read when asked for.
+    pub fn nothing() -> ReadAhead {
+        ReadAhead { id: 0, read: 0 }
+    }
+
+    /// How many secrets were read ahead.
+    pub fn read(&self) -> usize {
+        self.read
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        if self.read > 0 {
+            read_ahead_map().retain(|_, (id, _)| *id != self.id);
+        }
+    }
+}
+
+/// Reads `kinds` of each of `lists` from the keychain in one go, for
+/// [`load`] to give until the returned guard is dropped. A run needs the
+/// lists' passwords and keys, and each read on its own is a keychain
+/// session: on Linux a D-Bus connection and a Diffie-Hellman exchange with
+/// the Secret Service, several milliseconds each, before the first login.
+/// Here they share one session. A secret that is not read ahead (absent,
+/// locked, not text, or a keychain without sessions) is read as before
+/// when asked for, so that what happens then (a prompt to unlock, an
+/// error) is unchanged. A secret stored or forgotten meanwhile is read
+/// afresh.
+pub async fn read_ahead(lists: &[String], kinds: &[SecretKind]) -> ReadAhead {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    if all_in_memory() {
+        return ReadAhead::nothing();
+    }
+    let users: Vec<String> = lists
+        .iter()
+        .flat_map(|list| kinds.iter().map(move |kind| user(list, *kind)))
+        .collect();
+    let read = blocking(move || Ok(read_in_one_session(&users)))
+        .await
+        .unwrap_or_default();
+    let ahead = ReadAhead {
+        id: NEXT.fetch_add(1, Ordering::Relaxed),
+        read: read.len(),
+    };
+    read_ahead_map().extend(read.into_iter().map(|(u, s)| (u, (ahead.id, s))));
+    ahead
+}
+
+/// The secrets of these keychain users that one Secret Service session
+/// finds, unlocked and unambiguous, as the keychain crate would find them
+/// (its items carry the service, the user name and the target "default").
+#[cfg(target_os = "linux")]
+fn read_in_one_session(users: &[String]) -> HashMap<String, Sensitive<String>> {
+    use dbus_secret_service::{EncryptionType, SecretService};
+    let mut found = HashMap::new();
+    let Ok(service) = SecretService::connect(EncryptionType::Dh) else {
+        return found;
+    };
+    for user in users {
+        let attributes = HashMap::from([
+            ("service", SERVICE),
+            ("username", user.as_str()),
+            ("target", "default"),
+        ]);
+        let Ok(items) = service.search_items(attributes) else {
+            continue;
+        };
+        if let ([item], []) = (items.unlocked.as_slice(), items.locked.as_slice())
+            && let Ok(secret) = item.get_secret()
+            && let Ok(text) = String::from_utf8(secret)
+        {
+            found.insert(user.clone(), Sensitive::new(text));
+        }
+    }
+    found
+}
+
+/// Elsewhere the keychain has no sessions to share: each secret is read
+/// when asked for.
+#[cfg(not(target_os = "linux"))]
+fn read_in_one_session(_users: &[String]) -> HashMap<String, Sensitive<String>> {
+    HashMap::new()
 }
 
 /// A code for people to copy by hand (a recovery passphrase, an
@@ -291,6 +400,63 @@ mod tests {
         let s = Sensitive::new("hunter2".to_string());
         assert_eq!(format!("{s:?}"), "<redacted>");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    /// On the keychain the tests run with (tests/with-keychain.sh).
+    #[tokio::test]
+    async fn a_runs_secrets_are_read_in_one_go_and_forgotten_after() {
+        let list = format!("read-ahead-{}@example.org", std::process::id());
+        let secret = |s: &str| Sensitive::new(s.to_string());
+        store(&list, SecretKind::ImapPassword, secret("imap"))
+            .await
+            .unwrap();
+        store(&list, SecretKind::SmtpPassword, secret("smtp"))
+            .await
+            .unwrap();
+        let kinds = [
+            SecretKind::ImapPassword,
+            SecretKind::SmtpPassword,
+            SecretKind::OpenPgpListKey,
+        ];
+        let ahead = read_ahead(std::slice::from_ref(&list), &kinds).await;
+        assert_eq!(ahead.read(), 2, "both passwords; there is no key");
+        // Given from what was read: the keychain's item is gone behind its
+        // back.
+        entry(&list, SecretKind::ImapPassword)
+            .unwrap()
+            .delete_credential()
+            .unwrap();
+        assert_eq!(
+            load(&list, SecretKind::ImapPassword)
+                .await
+                .unwrap()
+                .expose(),
+            "imap"
+        );
+        // One stored meanwhile is read afresh.
+        store(&list, SecretKind::SmtpPassword, secret("changed"))
+            .await
+            .unwrap();
+        assert_eq!(
+            load(&list, SecretKind::SmtpPassword)
+                .await
+                .unwrap()
+                .expose(),
+            "changed"
+        );
+        assert!(matches!(
+            load(&list, SecretKind::OpenPgpListKey).await,
+            Err(SecretError::Missing(_))
+        ));
+        drop(ahead);
+        assert!(
+            matches!(
+                load(&list, SecretKind::ImapPassword).await,
+                Err(SecretError::Missing(_))
+            ),
+            "forgotten once the run is over"
+        );
+        forget(&list, SecretKind::SmtpPassword).await.unwrap();
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::imap::Mailbox;
 use super::smtp::{Addressed, Outgoing, SendOutcome};
 use super::{Claim, TransportError};
 use crate::model::{Account, List};
-use crate::secrets::{self, SecretError, SecretKind, Sensitive};
+use crate::secrets::{self, ReadAhead, SecretError, SecretKind, Sensitive};
 
 /// A message as fetched: its bytes, and when it reached the mailbox
 /// (seconds since the epoch) when the server says.
@@ -138,6 +138,12 @@ pub trait Servers: Send + Sync {
     /// of its own (IMAP IDLE) between runs. A mailbox in memory has nothing
     /// to watch: whoever puts mail into it wakes the agent instead.
     const WATCHED: bool = true;
+    /// Reads ahead what a run will ask of these lists' secrets, for as long
+    /// as the guard lives. Nothing by default: each is asked for alone.
+    fn read_ahead(&self, lists: &[String]) -> impl Future<Output = ReadAhead> + Send {
+        let _ = lists;
+        async { ReadAhead::nothing() }
+    }
     /// The list's account passwords (IMAP, SMTP).
     fn passwords(
         &self,
@@ -169,6 +175,18 @@ pub struct MailServers;
 impl Servers for MailServers {
     type Inbox = Mailbox;
     type Sender = Outgoing;
+
+    /// The logins and the list's key (one of the two, by its protocol; a
+    /// mixed list has both), in one keychain session.
+    async fn read_ahead(&self, lists: &[String]) -> ReadAhead {
+        const RUN_SECRETS: [SecretKind; 4] = [
+            SecretKind::ImapPassword,
+            SecretKind::SmtpPassword,
+            SecretKind::OpenPgpListKey,
+            SecretKind::SmimeListKey,
+        ];
+        secrets::read_ahead(lists, &RUN_SECRETS).await
+    }
 
     async fn passwords(
         &self,
