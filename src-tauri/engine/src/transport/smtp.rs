@@ -3,7 +3,6 @@
 use lettre::address::{Address, Envelope};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::AsyncSmtpConnection;
-use lettre::transport::smtp::commands::Ehlo;
 use lettre::transport::smtp::extension::ClientId;
 
 use std::pin::Pin;
@@ -128,6 +127,75 @@ impl AsyncTokioStream for Tcp {
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         Tcp::peer_addr(self)
     }
+}
+
+/// The longest start of a connection [`Heard`] keeps.
+const MAX_HEARD: usize = 8192;
+
+/// A connection whose first answers (the greeting and the answer to
+/// lettre's EHLO) are kept as they pass: lettre keeps only the EHLO
+/// keywords it uses, and PIPELINING is not one of them. Reading them here
+/// spares a second EHLO, a round trip each connection.
+#[derive(Debug)]
+struct Heard {
+    stream: Box<dyn AsyncTokioStream>,
+    heard: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+}
+
+impl AsyncRead for Heard {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if let Some(heard) = this
+            .heard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            let new = &buf.filled()[before..];
+            let room = MAX_HEARD.saturating_sub(heard.len());
+            heard.extend_from_slice(&new[..new.len().min(room)]);
+        }
+        read
+    }
+}
+
+impl AsyncWrite for Heard {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Heard {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.stream.peer_addr()
+    }
+}
+
+/// The keyword lines of the EHLO answer among what a connection heard
+/// first (its greeting's lines are 220, the EHLO answer's 250).
+fn ehlo_keywords(heard: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(heard)
+        .lines()
+        .filter(|l| l.starts_with("250-") || l.starts_with("250 "))
+        .skip(1)
+        .map(|l| l[4..].trim().to_string())
+        .collect()
 }
 
 /// The longest reply line read before TLS, and the most lines of one
@@ -365,6 +433,11 @@ impl Outgoing {
             ),
             TlsMode::None => Box::new(tcp),
         };
+        let heard = std::sync::Arc::new(std::sync::Mutex::new(Some(Vec::new())));
+        let stream = Box::new(Heard {
+            stream,
+            heard: heard.clone(),
+        });
         let greeted = tokio::time::timeout(
             CONNECT_TIMEOUT,
             AsyncSmtpConnection::connect_with_transport(stream, &hello()),
@@ -375,14 +448,15 @@ impl Outgoing {
             detail: "no greeting in time".into(),
         })?;
         let mut conn = greeted.map_err(|e| connect_error(&server, e))?;
-        // lettre keeps only the EHLO keywords it uses, and PIPELINING is
-        // not one of them: ask once more (a repeated EHLO changes nothing
-        // else before the login).
-        let pipelining = conn
-            .command(Ehlo::new(hello()))
-            .await
-            .map(|r| offers("PIPELINING", r.message()))
-            .map_err(|e| connect_error(&server, e))?;
+        // What lettre's EHLO was answered, as it passed (nothing more is
+        // kept once lettre has read it).
+        let first = heard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default();
+        let keywords = ehlo_keywords(&first);
+        let pipelining = offers("PIPELINING", keywords.iter().map(String::as_str));
         let creds = Credentials::new(ep.user.clone(), password.to_string());
         match conn
             .auth(&[Mechanism::Plain, Mechanism::Login], &creds)
@@ -915,6 +989,31 @@ mod tests {
             .filter(|r| r.as_slice() == ["MAIL", "RCPT", "DATA"])
             .count();
         assert_eq!(groups, 2, "each copy's commands in one write: {reads:?}");
+        let ehlos = reads.iter().flatten().filter(|c| *c == "EHLO").count();
+        assert_eq!(
+            ehlos, 1,
+            "PIPELINING is read off lettre's own EHLO, not asked again: {reads:?}"
+        );
+    }
+
+    #[test]
+    fn the_keywords_are_the_ehlo_answer_s_not_the_greeting_s() {
+        let heard = b"220-mx.example.org ESMTP\r\n220 PIPELINING is not a keyword here\r\n\
+250-mx.example.org hello\r\n250-pipelining\r\n250-SIZE 10240000\r\n250 AUTH PLAIN LOGIN\r\n";
+        let keywords = super::ehlo_keywords(heard);
+        assert_eq!(
+            keywords,
+            ["pipelining", "SIZE 10240000", "AUTH PLAIN LOGIN"]
+        );
+        assert!(super::offers(
+            "PIPELINING",
+            keywords.iter().map(String::as_str)
+        ));
+        let without = super::ehlo_keywords(b"220 PIPELINING\r\n250-mx\r\n250 AUTH PLAIN\r\n");
+        assert!(!super::offers(
+            "PIPELINING",
+            without.iter().map(String::as_str)
+        ));
     }
 
     #[tokio::test]
