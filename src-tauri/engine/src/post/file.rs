@@ -26,7 +26,7 @@ pub(crate) async fn file_posts(
             continue;
         }
         let uidvalidity = if claimed {
-            mailbox.open_claims().await?.0
+            mailbox.claims_validity().await?
         } else {
             mailbox.open_inbox().await?
         };

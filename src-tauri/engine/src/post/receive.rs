@@ -51,7 +51,7 @@ pub async fn take_new(
     let mut new_posts = Vec::new();
     if mailbox.can_claim() {
         let claim = mailbox.claim(&waiting).await?;
-        let (validity, _) = mailbox.open_claims().await?;
+        let validity = mailbox.claims_validity().await?;
         let won: Vec<u32> = claim
             .won
             .iter()

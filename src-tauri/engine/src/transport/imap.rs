@@ -29,6 +29,8 @@ pub struct Mailbox {
     delimiter: Option<String>,
     /// Folders this connection made sure exist, so each is created once.
     made: Vec<String>,
+    /// The folder selected now, with its UIDVALIDITY then.
+    selected: Option<(String, u32)>,
     /// The watcher that lent this connection to a run: it goes back there
     /// instead of logging out.
     lender: Option<tokio::sync::oneshot::Sender<Mailbox>>,
@@ -277,6 +279,7 @@ impl Mailbox {
             can_idle,
             delimiter: None,
             made: Vec::new(),
+            selected: None,
             lender: None,
         })
     }
@@ -316,11 +319,20 @@ impl Mailbox {
 
     /// Selects INBOX and returns its UIDVALIDITY.
     pub async fn open_inbox(&mut self) -> Result<u32, TransportError> {
-        let mbox = timed(&self.server, self.session.select("INBOX")).await?;
+        let mbox = self.select("INBOX").await?;
         mbox.uid_validity.ok_or_else(|| TransportError::Protocol {
             server: self.server.clone(),
             detail: "INBOX has no UIDVALIDITY".into(),
         })
+    }
+
+    /// Selects `name`, noting it as the selected folder (a SELECT that
+    /// fails leaves none selected, RFC 9051 6.3.2).
+    async fn select(&mut self, name: &str) -> Result<async_imap::types::Mailbox, TransportError> {
+        self.selected = None;
+        let mbox = timed(&self.server, self.session.select(name)).await?;
+        self.selected = Some((name.to_string(), mbox.uid_validity.unwrap_or(0)));
+        Ok(mbox)
     }
 
     /// UIDs in INBOX not yet filed, oldest first.
@@ -375,21 +387,27 @@ impl Mailbox {
         Ok(folder.replace('/', delim))
     }
 
-    /// Files a message away: flags it \Seen and moves it to `folder`
-    /// (created when missing). Without MOVE: COPY, \Deleted, UID EXPUNGE.
+    /// Files a message away: flags it \Seen (a claim is already) and moves
+    /// it to `folder` (created when missing). Without MOVE: COPY, \Deleted, UID EXPUNGE.
     /// Without UIDPLUS either, it stays in INBOX with a keyword that makes
     /// Conclave pass over it, because a plain EXPUNGE could remove messages
     /// another client deleted but did not mean to lose yet.
     pub async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
         let server = self.server.clone();
         let name = self.folder_name(folder).await?;
+        let claims = self.folder_name(CLAIMED_FOLDER).await?;
         let set = uid.to_string();
         self.create_folder(&name).await;
-        timed(&server, async {
-            let s = self.session.uid_store(&set, "+FLAGS (\\Seen)").await?;
-            s.try_collect::<Vec<_>>().await
-        })
-        .await?;
+        // A claim is \Seen already: its lease mark was set with it
+        // ([`Mailbox::mark_claims`]), before it was read.
+        let a_claim = self.selected.as_ref().is_some_and(|(s, _)| *s == claims);
+        if !a_claim {
+            timed(&server, async {
+                let s = self.session.uid_store(&set, "+FLAGS (\\Seen)").await?;
+                s.try_collect::<Vec<_>>().await
+            })
+            .await?;
+        }
         if self.can_move {
             timed(&server, self.session.uid_mv(&set, &name)).await?;
         } else if self.can_uidplus {
@@ -442,7 +460,7 @@ impl Mailbox {
             self.session.append(&name, Some("(\\Seen)"), None, message),
         )
         .await?;
-        timed(&server, self.session.select(&name)).await?;
+        self.select(&name).await?;
         let mut uids: Vec<u32> = timed(&server, self.session.uid_search("ALL"))
             .await?
             .into_iter()
@@ -484,7 +502,7 @@ impl Mailbox {
         let server = self.server.clone();
         let name = self.folder_name(folder).await?;
         self.create_folder(&name).await;
-        let mbox = timed(&server, self.session.select(&name)).await?;
+        let mbox = self.select(&name).await?;
         let now = mbox.uid_validity.unwrap_or(0);
         let after = if now == validity { after } else { 0 };
         if mbox.exists == 0 {
@@ -515,7 +533,7 @@ impl Mailbox {
     pub async fn newest_in(&mut self, folder: &str) -> Result<Option<Vec<u8>>, TransportError> {
         let server = self.server.clone();
         let name = self.folder_name(folder).await?;
-        if timed(&server, self.session.select(&name)).await.is_err() {
+        if self.select(&name).await.is_err() {
             return Ok(None);
         }
         let newest = timed(&server, self.session.uid_search("ALL"))
@@ -586,7 +604,7 @@ impl Mailbox {
         let server = self.server.clone();
         let name = self.folder_name(CLAIMED_FOLDER).await?;
         self.create_folder(&name).await;
-        let mbox = timed(&server, self.session.select(&name)).await?;
+        let mbox = self.select(&name).await?;
         let validity = mbox.uid_validity.ok_or_else(|| TransportError::Protocol {
             server: server.clone(),
             detail: format!("{CLAIMED_FOLDER} has no UIDVALIDITY"),
@@ -615,6 +633,19 @@ impl Mailbox {
             })
             .collect();
         Ok((validity, marks))
+    }
+
+    /// Selects the Claimed folder, unless it is selected already: its
+    /// UIDVALIDITY. For filing and taking claims, which need no lease marks.
+    pub async fn claims_validity(&mut self) -> Result<u32, TransportError> {
+        let name = self.folder_name(CLAIMED_FOLDER).await?;
+        if let Some((selected, validity)) = &self.selected
+            && *selected == name
+            && *validity != 0
+        {
+            return Ok(*validity);
+        }
+        Ok(self.open_claims().await?.0)
     }
 
     /// Whether a lower UID in the selected Claimed folder holds the same
@@ -731,6 +762,7 @@ impl Mailbox {
             can_idle,
             delimiter,
             made,
+            selected,
             lender,
         } = self;
         let mut handle = session.idle();
@@ -764,6 +796,7 @@ impl Mailbox {
                 can_idle,
                 delimiter,
                 made,
+                selected,
                 lender,
             },
             end,
@@ -787,6 +820,110 @@ impl Mailbox {
 mod tests {
 
     use super::server_words;
+
+    /// An IMAP server on loopback that answers as Dovecot would, from a
+    /// script: one mailbox of one message (UID 4), MOVE and UIDPLUS. It
+    /// hands back the commands it was sent ("SELECT", "UID MOVE", …).
+    async fn scripted_imap() -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            let (read, mut write) = sock.into_split();
+            let mut lines = BufReader::new(read).lines();
+            write.write_all(b"* OK ready\r\n").await.unwrap();
+            let mut commands = Vec::new();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut words = line.split(' ');
+                let tag = words.next().unwrap_or("*").to_string();
+                let mut verb = words.next().unwrap_or("").to_uppercase();
+                if verb == "UID" {
+                    verb = format!("UID {}", words.next().unwrap_or("").to_uppercase());
+                }
+                commands.push(verb.clone());
+                let data = match verb.as_str() {
+                    "CAPABILITY" => "* CAPABILITY IMAP4rev1 MOVE UIDPLUS IDLE\r\n",
+                    "LIST" => "* LIST (\\Noselect) \"/\" \"\"\r\n",
+                    "SELECT" => {
+                        "* 1 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 5] ok\r\n"
+                    }
+                    "UID FETCH" | "UID STORE" => "* 1 FETCH (UID 4 FLAGS (\\Seen))\r\n",
+                    "UID MOVE" => "* OK [COPYUID 9 4 1] moved\r\n* 1 EXPUNGE\r\n",
+                    "LOGOUT" => "* BYE\r\n",
+                    _ => "",
+                };
+                let done = match verb.as_str() {
+                    "CREATE" => "NO [ALREADYEXISTS] it exists",
+                    "SELECT" => "OK [READ-WRITE] selected",
+                    _ => "OK done",
+                };
+                let answer = format!("{data}{tag} {done}\r\n");
+                if write.write_all(answer.as_bytes()).await.is_err() || verb == "LOGOUT" {
+                    break;
+                }
+            }
+            commands
+        });
+        (port, server)
+    }
+
+    async fn connect(port: u16) -> super::Mailbox {
+        let ep = crate::model::Endpoint {
+            host: "127.0.0.1".into(),
+            port,
+            tls: crate::model::TlsMode::None,
+            user: "list".into(),
+        };
+        super::Mailbox::connect(&ep, None, "secret").await.unwrap()
+    }
+
+    fn count(commands: &[String], verb: &str) -> usize {
+        commands.iter().filter(|c| *c == verb).count()
+    }
+
+    #[tokio::test]
+    async fn a_claim_is_filed_with_one_move_in_the_folder_already_selected() {
+        let (port, server) = scripted_imap().await;
+        let mut mailbox = connect(port).await;
+        assert_eq!(mailbox.claims_validity().await.unwrap(), 7);
+        assert_eq!(mailbox.claims_validity().await.unwrap(), 7);
+        mailbox
+            .file(4, crate::transport::PROCESSED_FOLDER)
+            .await
+            .unwrap();
+        mailbox.logout().await;
+        let commands = server.await.unwrap();
+        assert_eq!(count(&commands, "SELECT"), 1, "{commands:?}");
+        assert_eq!(
+            count(&commands, "UID STORE"),
+            0,
+            "a claim is \\Seen since its lease mark: {commands:?}"
+        );
+        assert_eq!(count(&commands, "UID MOVE"), 1, "{commands:?}");
+    }
+
+    #[tokio::test]
+    async fn a_post_filed_from_inbox_is_flagged_seen_first() {
+        let (port, server) = scripted_imap().await;
+        let mut mailbox = connect(port).await;
+        assert_eq!(mailbox.open_inbox().await.unwrap(), 7);
+        mailbox
+            .file(4, crate::transport::PROCESSED_FOLDER)
+            .await
+            .unwrap();
+        // INBOX is what is selected: the Claimed folder is selected anew.
+        assert_eq!(mailbox.claims_validity().await.unwrap(), 7);
+        mailbox.logout().await;
+        let commands = server.await.unwrap();
+        let filing: Vec<&str> = commands
+            .iter()
+            .map(String::as_str)
+            .filter(|c| c.starts_with("UID S") || *c == "UID MOVE")
+            .collect();
+        assert_eq!(filing, ["UID STORE", "UID MOVE"], "{commands:?}");
+        assert_eq!(count(&commands, "SELECT"), 2, "{commands:?}");
+    }
 
     #[test]
     fn a_no_answer_is_shown_in_the_server_s_own_words() {

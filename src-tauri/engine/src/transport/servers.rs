@@ -62,6 +62,10 @@ pub trait Inbox: Send {
     fn open_claims(
         &mut self,
     ) -> impl Future<Output = Result<(u32, Vec<(u32, String)>), TransportError>> + Send;
+    /// Selects the Claimed folder if it is not selected: its UIDVALIDITY.
+    fn claims_validity(&mut self) -> impl Future<Output = Result<u32, TransportError>> + Send {
+        async move { Ok(self.open_claims().await?.0) }
+    }
     /// Sets the lease mark of these claims (the Claimed folder selected).
     fn mark_claims(
         &mut self,
@@ -237,6 +241,9 @@ impl Inbox for Mailbox {
     }
     async fn open_claims(&mut self) -> Result<(u32, Vec<(u32, String)>), TransportError> {
         Mailbox::open_claims(self).await
+    }
+    async fn claims_validity(&mut self) -> Result<u32, TransportError> {
+        Mailbox::claims_validity(self).await
     }
     async fn claimed_before(&mut self, uid: u32) -> Result<bool, TransportError> {
         Mailbox::claimed_before(self, uid).await
