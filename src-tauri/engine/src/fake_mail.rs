@@ -71,6 +71,12 @@ pub struct World {
     pub fetch_waits_for_smtp: bool,
     #[cfg(test)]
     pub smtp_open_at_fetch: Option<usize>,
+    /// Each QUIT waits (up to 2 s) for a post to be filed; the filing
+    /// notes how many SMTP connections were still open when it began.
+    #[cfg(test)]
+    pub quit_waits_for_filing: bool,
+    #[cfg(test)]
+    pub smtp_open_at_filing: Option<usize>,
     /// The IMAP server cannot be reached.
     pub imap_down: bool,
     /// The SMTP server cannot be reached.
@@ -386,6 +392,10 @@ impl Inbox for FakeInbox {
     async fn file(&mut self, uid: u32, folder: &str) -> Result<(), TransportError> {
         let mut w = lock(&self.world);
         #[cfg(test)]
+        if w.smtp_open_at_filing.is_none() {
+            w.smtp_open_at_filing = Some(w.connections - w.ended);
+        }
+        #[cfg(test)]
         if w.crash == Some(Crash::OnFiling) {
             drop(w);
             panic!("the agent dies while filing");
@@ -475,6 +485,15 @@ impl Sender for FakeSender {
     }
 
     async fn quit(self) {
+        #[cfg(test)]
+        if lock(&self.world).quit_waits_for_filing {
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while lock(&self.world).smtp_open_at_filing.is_none()
+                && std::time::Instant::now() < until
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
         lock(&self.world).ended += 1;
     }
 }

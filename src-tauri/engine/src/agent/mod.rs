@@ -466,15 +466,20 @@ async fn process_list<S: Servers>(
         announcements::send_due(&sending, report).await
     }
     .await;
-    sending.close_unused().await;
-    finished?;
-    let list_now = list.clone();
-    let to_file = with_store(store, move |s| {
-        s.complete_posts(&list_now)?;
-        s.posts_to_file(&list_now)
-    })
-    .await?;
-    post::file::file_posts(store, &mut mailbox, &to_file, report).await?;
+    // The SMTP connections are ended (a QUIT, a round trip each) while the
+    // posts are filed: every delivery is on record by now.
+    let filing = async {
+        finished?;
+        let list_now = list.clone();
+        let to_file = with_store(store, move |s| {
+            s.complete_posts(&list_now)?;
+            s.posts_to_file(&list_now)
+        })
+        .await?;
+        post::file::file_posts(store, &mut mailbox, &to_file, report).await
+    };
+    let (filed, ()) = tokio::join!(filing, sending.close_unused());
+    filed?;
     // A backup that fails does not hold up the mail: it is told in the log
     // and tried again next run.
     match crate::backup::keep_current(store, list, &mut mailbox, servers).await {

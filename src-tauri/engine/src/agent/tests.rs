@@ -212,6 +212,23 @@ fn the_lanes_are_opened_while_new_mail_is_taken() {
 }
 
 #[test]
+fn the_lanes_are_ended_while_the_post_is_filed() {
+    let t = list_of(&members(6));
+    t.mail.world().quit_waits_for_filing = true;
+    t.mail.deliver(&post(ALICE, "Filed"));
+    let l = &t.run().unwrap().lists[0];
+    assert_eq!(l.sent, 6);
+    assert_eq!(l.filed, 1);
+    let w = t.mail.world();
+    assert_eq!(
+        w.smtp_open_at_filing,
+        Some(SMTP_LANES),
+        "the QUITs go beside the filing, not before it"
+    );
+    assert_eq!(w.ended, w.connections, "every one ended");
+}
+
+#[test]
 fn the_connections_opened_while_a_post_is_decided_are_all_ended_used_or_not() {
     let t = list_of(&members(12));
     // Held (and this list has no owner to tell): nothing goes out, where

@@ -141,7 +141,8 @@ pub(crate) struct Sending<'a, S: Servers> {
     /// decided in an earlier run is read again.
     pub(crate) read: HashMap<i64, Arc<ReadPost>>,
     /// SMTP connections opened ahead, while the posts were being decided
-    /// ([`open_ahead`]): a lane takes one before it opens its own.
+    /// ([`open_ahead`]), and those whose lanes are done: a lane takes one
+    /// before it opens its own, and the rest are ended at the end.
     pub(crate) opened: std::sync::Mutex<Vec<S::Sender>>,
 }
 
@@ -183,7 +184,8 @@ impl<S: Servers> Sending<'_, S> {
         }
     }
 
-    /// Ends the connections opened ahead that no lane took.
+    /// Ends the connections opened ahead that no lane took, and those of
+    /// the lanes that are done.
     pub(crate) async fn close_unused(&self) {
         let unused = std::mem::take(&mut *self.opened.lock().unwrap_or_else(|p| p.into_inner()));
         quit_all(unused).await;
@@ -496,7 +498,12 @@ impl<S: Servers> Sending<'_, S> {
                 }
             }
             if let Some(conn) = smtp {
-                conn.quit().await;
+                // Ended with the others, while the post is filed (or used
+                // for a reminder first).
+                self.opened
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(conn);
             }
             Ok::<(), AgentError>(())
         }
