@@ -72,77 +72,41 @@ pub fn wire_format(message: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A TLS connection on our own socket, for lettre to speak SMTP over:
-/// implicit TLS (port 465), or STARTTLS done by [`starttls`], which hands
-/// lettre the server's greeting again (lettre reads one first, and the
-/// server sent it before TLS began).
-#[derive(Debug)]
-struct OwnTls {
-    greeting: Vec<u8>,
-    given: usize,
-    tls: super::tls::TlsStream<Tcp>,
-}
-
-impl AsyncRead for OwnTls {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        if this.given < this.greeting.len() {
-            let n = buf.remaining().min(this.greeting.len() - this.given);
-            buf.put_slice(&this.greeting[this.given..this.given + n]);
-            this.given += n;
-            return Poll::Ready(Ok(()));
-        }
-        Pin::new(&mut this.tls).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for OwnTls {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().tls).poll_write(cx, buf)
-    }
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().tls).poll_flush(cx)
-    }
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().tls).poll_shutdown(cx)
-    }
-}
-
-impl AsyncTokioStream for OwnTls {
-    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        super::tls::socket_of(&self.tls).peer_addr()
-    }
-}
-
-/// Plain TCP (loopback only) for lettre.
-impl AsyncTokioStream for Tcp {
-    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        Tcp::peer_addr(self)
-    }
-}
-
-/// The longest start of a connection [`Heard`] keeps.
+/// The longest start of a connection [`OwnStream`] keeps.
 const MAX_HEARD: usize = 8192;
 
-/// A connection whose first answers (the greeting and the answer to
+/// What a connection heard first, kept until it is read.
+type Heard = std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>;
+
+/// Our own socket, for lettre to speak SMTP over: TLS (implicit, port 465,
+/// or after [`starttls`], which hands lettre the server's greeting again:
+/// lettre reads one first, and the server sent it before TLS began), or
+/// plain TCP on loopback. Its first answers (the greeting and the answer to
 /// lettre's EHLO) are kept as they pass: lettre keeps only the EHLO
 /// keywords it uses, and PIPELINING is not one of them. Reading them here
 /// spares a second EHLO, a round trip each connection.
 #[derive(Debug)]
-struct Heard {
-    stream: Box<dyn AsyncTokioStream>,
-    heard: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+struct OwnStream<S> {
+    greeting: Vec<u8>,
+    given: usize,
+    stream: S,
+    peer: std::net::SocketAddr,
+    heard: Heard,
 }
 
-impl AsyncRead for Heard {
+impl<S> OwnStream<S> {
+    fn new(greeting: Vec<u8>, stream: S, peer: std::net::SocketAddr, heard: &Heard) -> Self {
+        OwnStream {
+            greeting,
+            given: 0,
+            stream,
+            peer,
+            heard: heard.clone(),
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for OwnStream<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -150,7 +114,14 @@ impl AsyncRead for Heard {
     ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
-        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        let read = if this.given < this.greeting.len() {
+            let n = buf.remaining().min(this.greeting.len() - this.given);
+            buf.put_slice(&this.greeting[this.given..this.given + n]);
+            this.given += n;
+            Poll::Ready(Ok(()))
+        } else {
+            Pin::new(&mut this.stream).poll_read(cx, buf)
+        };
         if let Some(heard) = this
             .heard
             .lock()
@@ -165,7 +136,7 @@ impl AsyncRead for Heard {
     }
 }
 
-impl AsyncWrite for Heard {
+impl<S: AsyncWrite + Unpin> AsyncWrite for OwnStream<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -181,9 +152,12 @@ impl AsyncWrite for Heard {
     }
 }
 
-impl AsyncTokioStream for Heard {
+impl<S> AsyncTokioStream for OwnStream<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + Sync + std::fmt::Debug,
+{
     fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
-        self.stream.peer_addr()
+        Ok(self.peer)
     }
 }
 
@@ -257,7 +231,7 @@ async fn starttls(
     host: &str,
     ca_pem: Option<&str>,
     tcp: Tcp,
-) -> Result<OwnTls, TransportError> {
+) -> Result<(Vec<u8>, super::tls::TlsStream<Tcp>), TransportError> {
     use tokio::io::AsyncWriteExt;
     let mut from = tokio::io::BufReader::new(tcp);
     let said = |what: &str, text: &[u8]| TransportError::Protocol {
@@ -311,11 +285,7 @@ async fn starttls(
         .connect(host, from.into_inner())
         .await
         .map_err(|e| tls_failure(server.into(), e))?;
-    Ok(OwnTls {
-        greeting,
-        given: 0,
-        tls,
-    })
+    Ok((greeting, tls))
 }
 
 /// A logged-in SMTP connection.
@@ -411,33 +381,31 @@ impl Outgoing {
         // first so that "unreachable" is told apart from TLS and protocol
         // trouble.
         let tcp = super::tcp::connect(&server, host, ep.port).await?;
+        let peer = tcp.peer_addr().map_err(|e| TransportError::Unreachable {
+            server: server.clone(),
+            detail: e.to_string(),
+        })?;
+        let heard: Heard = std::sync::Arc::new(std::sync::Mutex::new(Some(Vec::new())));
         let stream: Box<dyn AsyncTokioStream> = match ep.tls {
             TlsMode::Implicit => {
                 let tls = super::tls::setup(ca_pem)?
                     .connect(host, tcp)
                     .await
                     .map_err(|e| tls_failure(server.clone(), e))?;
-                Box::new(OwnTls {
-                    greeting: Vec::new(),
-                    given: 0,
-                    tls,
-                })
+                Box::new(OwnStream::new(Vec::new(), tls, peer, &heard))
             }
-            TlsMode::Starttls => Box::new(
-                tokio::time::timeout(CONNECT_TIMEOUT, starttls(&server, host, ca_pem, tcp))
-                    .await
-                    .map_err(|_| TransportError::Unreachable {
-                        server: server.clone(),
-                        detail: "no answer in time before TLS".into(),
-                    })??,
-            ),
-            TlsMode::None => Box::new(tcp),
+            TlsMode::Starttls => {
+                let (greeting, tls) =
+                    tokio::time::timeout(CONNECT_TIMEOUT, starttls(&server, host, ca_pem, tcp))
+                        .await
+                        .map_err(|_| TransportError::Unreachable {
+                            server: server.clone(),
+                            detail: "no answer in time before TLS".into(),
+                        })??;
+                Box::new(OwnStream::new(greeting, tls, peer, &heard))
+            }
+            TlsMode::None => Box::new(OwnStream::new(Vec::new(), tcp, peer, &heard)),
         };
-        let heard = std::sync::Arc::new(std::sync::Mutex::new(Some(Vec::new())));
-        let stream = Box::new(Heard {
-            stream,
-            heard: heard.clone(),
-        });
         let greeted = tokio::time::timeout(
             CONNECT_TIMEOUT,
             AsyncSmtpConnection::connect_with_transport(stream, &hello()),

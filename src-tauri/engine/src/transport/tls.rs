@@ -37,7 +37,7 @@ fn setup_failed(detail: impl std::fmt::Display) -> TransportError {
 #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "windows")))]
 pub use with_openssl::TlsSetup;
 #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "windows")))]
-pub(crate) use with_openssl::{TlsStream, socket_of};
+pub(crate) use with_openssl::TlsStream;
 
 #[cfg(not(any(target_os = "macos", target_os = "ios", target_os = "windows")))]
 mod with_openssl {
@@ -56,11 +56,6 @@ mod with_openssl {
     use super::{TransportError, parse_ca_pem, setup_failed};
 
     pub(crate) type TlsStream<S> = tokio_openssl::SslStream<S>;
-
-    /// The socket under a TLS connection.
-    pub(crate) fn socket_of<S>(tls: &TlsStream<S>) -> &S {
-        tls.get_ref()
-    }
 
     /// Where the system's authorities are: directories of certificates
     /// named by subject hash, looked up one by one, and a bundle read whole.
@@ -231,7 +226,7 @@ mod with_openssl {
 #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
 pub use with_system_tls::TlsSetup;
 #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
-pub(crate) use with_system_tls::{TlsStream, socket_of};
+pub(crate) use with_system_tls::TlsStream;
 
 #[cfg(any(target_os = "macos", target_os = "ios", target_os = "windows"))]
 mod with_system_tls {
@@ -240,11 +235,6 @@ mod with_system_tls {
     use super::{TransportError, parse_ca_pem, setup_failed};
 
     pub(crate) type TlsStream<S> = tokio_native_tls::TlsStream<S>;
-
-    /// The socket under a TLS connection.
-    pub(crate) fn socket_of<S: AsyncRead + AsyncWrite + Unpin>(tls: &TlsStream<S>) -> &S {
-        tls.get_ref().get_ref().get_ref()
-    }
 
     /// The system's TLS connector: cheap to clone, shared by every
     /// connection.
