@@ -325,6 +325,40 @@ fn a_post_seen_again_is_not_sent_again() {
     assert!(rig.messages(&owner.list, "INBOX").is_empty());
 }
 
+/// `list account` for `list` on the rig over STARTTLS, with `imap_port`
+/// and, when given, the CA file to trust.
+fn account_args(rig: &Rig, list: &str, imap_port: &str, ca: Option<&Path>) -> Vec<String> {
+    let smtp_port = rig.submission_port.to_string();
+    let mut args: Vec<String> = [
+        "list",
+        "account",
+        list,
+        "--imap-host",
+        &rig.host,
+        "--imap-port",
+        imap_port,
+        "--imap-tls",
+        "starttls",
+        "--imap-user",
+        list,
+        "--smtp-host",
+        &rig.host,
+        "--smtp-port",
+        &smtp_port,
+        "--smtp-tls",
+        "starttls",
+        "--smtp-user",
+        list,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(ca) = ca {
+        args.extend(["--ca-file".to_string(), ca.to_str().unwrap().to_string()]);
+    }
+    args
+}
+
 #[test]
 fn each_account_failure_has_its_own_clear_error() {
     let rig = Rig::get();
@@ -343,35 +377,7 @@ fn each_account_failure_has_its_own_clear_error() {
     };
     assert!(run(&["list", "create", &list, "--name", "Errors"], "").0);
     let imap_port = rig.imap_port.to_string();
-    let smtp_port = rig.submission_port.to_string();
-    let account = |imap_port: &str, ca: &Path| -> Vec<String> {
-        [
-            "list",
-            "account",
-            &list,
-            "--imap-host",
-            &rig.host,
-            "--imap-port",
-            imap_port,
-            "--imap-tls",
-            "starttls",
-            "--imap-user",
-            &list,
-            "--smtp-host",
-            &rig.host,
-            "--smtp-port",
-            &smtp_port,
-            "--smtp-tls",
-            "starttls",
-            "--smtp-user",
-            &list,
-            "--ca-file",
-            ca.to_str().unwrap(),
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let account = |imap_port: &str, ca: &Path| account_args(rig, &list, imap_port, Some(ca));
     fn args(v: &[String]) -> Vec<&str> {
         v.iter().map(String::as_str).collect()
     }
@@ -448,28 +454,8 @@ fn the_systems_authorities_are_looked_up_by_their_hash() {
         )
         .0
     );
-    let (imap_port, smtp_port) = (rig.imap_port.to_string(), rig.submission_port.to_string());
-    let account = [
-        "list",
-        "account",
-        &list,
-        "--imap-host",
-        &rig.host,
-        "--imap-port",
-        &imap_port,
-        "--imap-tls",
-        "starttls",
-        "--imap-user",
-        &list,
-        "--smtp-host",
-        &rig.host,
-        "--smtp-port",
-        &smtp_port,
-        "--smtp-tls",
-        "starttls",
-        "--smtp-user",
-        &list,
-    ];
+    let account = account_args(rig, &list, &rig.imap_port.to_string(), None);
+    let account: Vec<&str> = account.iter().map(String::as_str).collect();
 
     let (ok, err) = run(&account, authorities.path());
     assert!(!ok, "trusted without the rig's authority");
