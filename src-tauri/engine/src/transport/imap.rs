@@ -602,14 +602,8 @@ impl Mailbox {
     /// each message in it with its lease mark ("" before the first).
     pub async fn open_claims(&mut self) -> Result<(u32, Vec<(u32, String)>), TransportError> {
         let server = self.server.clone();
-        let name = self.folder_name(CLAIMED_FOLDER).await?;
-        self.create_folder(&name).await;
-        let mbox = self.select(&name).await?;
-        let validity = mbox.uid_validity.ok_or_else(|| TransportError::Protocol {
-            server: server.clone(),
-            detail: format!("{CLAIMED_FOLDER} has no UIDVALIDITY"),
-        })?;
-        if mbox.exists == 0 {
+        let (validity, exists) = self.select_claims().await?;
+        if exists == 0 {
             return Ok((validity, Vec::new()));
         }
         let fetches: Vec<_> = timed(&server, async {
@@ -645,7 +639,20 @@ impl Mailbox {
         {
             return Ok(*validity);
         }
-        Ok(self.open_claims().await?.0)
+        Ok(self.select_claims().await?.0)
+    }
+
+    /// Selects the Claimed folder (made when missing): its UIDVALIDITY and
+    /// how many messages it holds.
+    async fn select_claims(&mut self) -> Result<(u32, u32), TransportError> {
+        let name = self.folder_name(CLAIMED_FOLDER).await?;
+        self.create_folder(&name).await;
+        let mbox = self.select(&name).await?;
+        let validity = mbox.uid_validity.ok_or_else(|| TransportError::Protocol {
+            server: self.server.clone(),
+            detail: format!("{CLAIMED_FOLDER} has no UIDVALIDITY"),
+        })?;
+        Ok((validity, mbox.exists))
     }
 
     /// Whether a lower UID in the selected Claimed folder holds the same
