@@ -205,6 +205,9 @@ impl<S: Servers> Agent<S> {
     /// trouble is reported for that list and does not stop the others.
     pub async fn run_once(&self, only: Option<&str>) -> Result<RunReport, AgentError> {
         let _lock = lock(&self.data_dir)?;
+        // The keychain session the run's secrets are read through opens
+        // while the database does.
+        self.servers.open_keychain_ahead();
         let dir = self.data_dir.clone();
         let store: SharedStore = Arc::new(Mutex::new(
             post::blocking(move || -> Result<Store, StoreError> {
@@ -330,6 +333,8 @@ impl<S: Servers> Agent<S> {
             if !hooks.finished(run.as_ref(), watchers.states()) {
                 return;
             }
+            // The next run's keychain session opens while mail is awaited.
+            self.servers.open_keychain_ahead();
             tokio::select! {
                 _ = stop.cancelled() => return,
                 w = watchers.wait(interval, wake) => woke = w,

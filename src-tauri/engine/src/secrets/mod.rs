@@ -184,17 +184,28 @@ fn read_ahead_map() -> std::sync::MutexGuard<'static, ReadAheadMap> {
 pub struct ReadAhead {
     id: u64,
     read: usize,
+    through_session_ahead: bool,
 }
 
 impl ReadAhead {
     /// Nothing read ahead: every secret is read when asked for.
     pub fn nothing() -> ReadAhead {
-        ReadAhead { id: 0, read: 0 }
+        ReadAhead {
+            id: 0,
+            read: 0,
+            through_session_ahead: false,
+        }
     }
 
     /// How many secrets were read ahead.
     pub fn read(&self) -> usize {
         self.read
+    }
+
+    /// Whether they were read through a session [`open_session_ahead`]
+    /// opened, rather than one opened when they were asked for.
+    pub fn through_session_ahead(&self) -> bool {
+        self.through_session_ahead
     }
 }
 
@@ -225,36 +236,93 @@ pub async fn read_ahead(lists: &[String], kinds: &[SecretKind]) -> ReadAhead {
         .iter()
         .flat_map(|list| kinds.iter().map(move |kind| user(list, *kind)))
         .collect();
-    let read = blocking(move || Ok(read_in_one_session(&users)))
+    if users.is_empty() {
+        return ReadAhead::nothing();
+    }
+    let (read, through_session_ahead) = blocking(move || Ok(read_in_one_session(&users)))
         .await
         .unwrap_or_default();
     let ahead = ReadAhead {
         id: NEXT.fetch_add(1, Ordering::Relaxed),
         read: read.len(),
+        through_session_ahead,
     };
     read_ahead_map().extend(read.into_iter().map(|(u, s)| (u, (ahead.id, s))));
     ahead
 }
 
-/// The secrets of these keychain users that one Secret Service session
-/// finds, unlocked and unambiguous, as the keychain crate would find them
-/// (its items carry the service, the user name and the target "default").
+/// A Secret Service session being opened on a thread of its own.
 #[cfg(target_os = "linux")]
-fn read_in_one_session(users: &[String]) -> HashMap<String, Sensitive<String>> {
+type Opening = std::thread::JoinHandle<Option<dbus_secret_service::SecretService>>;
+
+#[cfg(target_os = "linux")]
+fn session_ahead() -> std::sync::MutexGuard<'static, Option<Opening>> {
+    static AHEAD: OnceLock<Mutex<Option<Opening>>> = OnceLock::new();
+    AHEAD
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts opening the keychain session that the next [`read_ahead`] reads
+/// through, so that its D-Bus connection and key exchange (several
+/// milliseconds) happen beside other work: the database opening at a
+/// run's start, or the wait for mail between the tray's runs. The session
+/// holds no secret, only the key that carries them. Does nothing when one
+/// is already opening, or when the secrets are kept in memory.
+pub fn open_session_ahead() {
+    #[cfg(target_os = "linux")]
+    if !all_in_memory() {
+        let mut ahead = session_ahead();
+        if ahead.is_none() {
+            *ahead = std::thread::Builder::new()
+                .name("keychain-session".into())
+                .spawn(|| {
+                    use dbus_secret_service::{EncryptionType, SecretService};
+                    SecretService::connect(EncryptionType::Dh).ok()
+                })
+                .ok();
+        }
+    }
+}
+
+/// The secrets of these keychain users that one Secret Service session
+/// finds, and whether that session was opened ahead. A session opened
+/// ahead that fails (the service restarted meanwhile) gives way to a new
+/// one.
+#[cfg(target_os = "linux")]
+fn read_in_one_session(users: &[String]) -> (HashMap<String, Sensitive<String>>, bool) {
     use dbus_secret_service::{EncryptionType, SecretService};
+    let opened = session_ahead().take().and_then(|o| o.join().ok().flatten());
+    if let Some(service) = opened
+        && let Ok(found) = read_through(&service, users)
+    {
+        return (found, true);
+    }
+    let found = SecretService::connect(EncryptionType::Dh)
+        .ok()
+        .and_then(|service| read_through(&service, users).ok())
+        .unwrap_or_default();
+    (found, false)
+}
+
+/// What `service` finds of these users' secrets, unlocked and unambiguous,
+/// as the keychain crate would find them (its items carry the service, the
+/// user name and the target "default"). A search that fails is an error;
+/// an item that cannot be read is left to be read when asked for.
+#[cfg(target_os = "linux")]
+fn read_through(
+    service: &dbus_secret_service::SecretService,
+    users: &[String],
+) -> Result<HashMap<String, Sensitive<String>>, dbus_secret_service::Error> {
     let mut found = HashMap::new();
-    let Ok(service) = SecretService::connect(EncryptionType::Dh) else {
-        return found;
-    };
     for user in users {
         let attributes = HashMap::from([
             ("service", SERVICE),
             ("username", user.as_str()),
             ("target", "default"),
         ]);
-        let Ok(items) = service.search_items(attributes) else {
-            continue;
-        };
+        let items = service.search_items(attributes)?;
         if let ([item], []) = (items.unlocked.as_slice(), items.locked.as_slice())
             && let Ok(secret) = item.get_secret()
             && let Ok(text) = String::from_utf8(secret)
@@ -262,14 +330,14 @@ fn read_in_one_session(users: &[String]) -> HashMap<String, Sensitive<String>> {
             found.insert(user.clone(), Sensitive::new(text));
         }
     }
-    found
+    Ok(found)
 }
 
 /// Elsewhere the keychain has no sessions to share: each secret is read
 /// when asked for.
 #[cfg(not(target_os = "linux"))]
-fn read_in_one_session(_users: &[String]) -> HashMap<String, Sensitive<String>> {
-    HashMap::new()
+fn read_in_one_session(_users: &[String]) -> (HashMap<String, Sensitive<String>>, bool) {
+    (HashMap::new(), false)
 }
 
 /// A code for people to copy by hand (a recovery passphrase, an
@@ -418,8 +486,12 @@ mod tests {
             SecretKind::SmtpPassword,
             SecretKind::OpenPgpListKey,
         ];
+        // Through the session opened ahead (beside the database's opening,
+        // in a run).
+        open_session_ahead();
         let ahead = read_ahead(std::slice::from_ref(&list), &kinds).await;
         assert_eq!(ahead.read(), 2, "both passwords; there is no key");
+        assert!(ahead.through_session_ahead());
         // Given from what was read: the keychain's item is gone behind its
         // back.
         entry(&list, SecretKind::ImapPassword)
@@ -456,6 +528,11 @@ mod tests {
             ),
             "forgotten once the run is over"
         );
+        // That session served one run: the next opens its own.
+        let again = read_ahead(std::slice::from_ref(&list), &kinds).await;
+        assert_eq!(again.read(), 1);
+        assert!(!again.through_session_ahead());
+        drop(again);
         forget(&list, SecretKind::SmtpPassword).await.unwrap();
     }
 

@@ -148,6 +148,9 @@ pub trait Servers: Send + Sync {
         let _ = lists;
         async { ReadAhead::nothing() }
     }
+    /// Starts opening what [`Servers::read_ahead`] reads through, beside
+    /// other work. Nothing by default.
+    fn open_keychain_ahead(&self) {}
     /// The list's account passwords (IMAP, SMTP).
     fn passwords(
         &self,
@@ -179,6 +182,10 @@ pub struct MailServers;
 impl Servers for MailServers {
     type Inbox = Mailbox;
     type Sender = Outgoing;
+
+    fn open_keychain_ahead(&self) {
+        secrets::open_session_ahead();
+    }
 
     /// The logins and the list's key (one of the two, by its protocol; a
     /// mixed list has both), in one keychain session.
