@@ -251,17 +251,52 @@ pub async fn read_ahead(lists: &[String], kinds: &[SecretKind]) -> ReadAhead {
     ahead
 }
 
-/// A Secret Service session being opened on a thread of its own.
+/// A Secret Service session opened ahead of the reads that use it: still
+/// opening on a thread of its own, or open and already used once in this
+/// run (for the database's key).
 #[cfg(target_os = "linux")]
-type Opening = std::thread::JoinHandle<Option<dbus_secret_service::SecretService>>;
+enum Ahead {
+    Opening(std::thread::JoinHandle<Option<dbus_secret_service::SecretService>>),
+    Open(dbus_secret_service::SecretService),
+}
 
 #[cfg(target_os = "linux")]
-fn session_ahead() -> std::sync::MutexGuard<'static, Option<Opening>> {
-    static AHEAD: OnceLock<Mutex<Option<Opening>>> = OnceLock::new();
+fn session_ahead() -> std::sync::MutexGuard<'static, Option<Ahead>> {
+    static AHEAD: OnceLock<Mutex<Option<Ahead>>> = OnceLock::new();
     AHEAD
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|e| e.into_inner())
+}
+
+/// The session opened ahead, once it is open; `None` when there is none
+/// or it could not open.
+#[cfg(target_os = "linux")]
+fn take_session_ahead() -> Option<dbus_secret_service::SecretService> {
+    let ahead = session_ahead().take()?;
+    match ahead {
+        Ahead::Opening(opening) => opening.join().ok().flatten(),
+        Ahead::Open(service) => Some(service),
+    }
+}
+
+/// `user`'s secret through the session opened ahead, which then stays for
+/// the run's other secrets ([`read_ahead`]); `None` when there is no such
+/// session or it does not find the secret, unlocked and unambiguous.
+#[cfg(target_os = "linux")]
+fn read_through_session_ahead(user: &str) -> Option<Sensitive<String>> {
+    let service = take_session_ahead()?;
+    let mut found = read_through(&service, &[user.to_string()]).ok()?;
+    let mut ahead = session_ahead();
+    if ahead.is_none() {
+        *ahead = Some(Ahead::Open(service));
+    }
+    found.remove(user)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn read_through_session_ahead(_user: &str) -> Option<Sensitive<String>> {
+    None
 }
 
 /// Starts opening the keychain session that the next [`read_ahead`] reads
@@ -281,7 +316,8 @@ pub fn open_session_ahead() {
                     use dbus_secret_service::{EncryptionType, SecretService};
                     SecretService::connect(EncryptionType::Dh).ok()
                 })
-                .ok();
+                .ok()
+                .map(Ahead::Opening);
         }
     }
 }
@@ -293,8 +329,7 @@ pub fn open_session_ahead() {
 #[cfg(target_os = "linux")]
 fn read_in_one_session(users: &[String]) -> (HashMap<String, Sensitive<String>>, bool) {
     use dbus_secret_service::{EncryptionType, SecretService};
-    let opened = session_ahead().take().and_then(|o| o.join().ok().flatten());
-    if let Some(service) = opened
+    if let Some(service) = take_session_ahead()
         && let Ok(found) = read_through(&service, users)
     {
         return (found, true);
@@ -423,6 +458,12 @@ pub(crate) fn database_key(id: &str) -> Result<Option<Sensitive<String>>, Secret
     if in_memory() {
         return Ok(None);
     }
+    // A run opens the database while its keychain session opens: the key
+    // is read through that session when it can be.
+    if let Some(key) = read_through_session_ahead(&user) {
+        known.insert(user, key.clone());
+        return Ok(Some(key));
+    }
     let entry = keyring::Entry::new(SERVICE, &user).map_err(map_err)?;
     match entry.get_password() {
         Ok(key) => {
@@ -487,8 +528,13 @@ mod tests {
             SecretKind::OpenPgpListKey,
         ];
         // Through the session opened ahead (beside the database's opening,
-        // in a run).
+        // in a run), which the database's key is read through first.
         open_session_ahead();
+        let imap = user(&list, SecretKind::ImapPassword);
+        let read = blocking(move || Ok(read_through_session_ahead(&imap)))
+            .await
+            .unwrap();
+        assert_eq!(read.as_ref().map(|s| s.expose().as_str()), Some("imap"));
         let ahead = read_ahead(std::slice::from_ref(&list), &kinds).await;
         assert_eq!(ahead.read(), 2, "both passwords; there is no key");
         assert!(ahead.through_session_ahead());
