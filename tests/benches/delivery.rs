@@ -21,6 +21,10 @@
 //!   as a process of its own (as the list servers Conclave descends from
 //!   do), and the same bare client sends the copies over one connection.
 //!
+//! Conclave's two paths are also timed to their last copy tried (`run
+//! --progress` tells it), where the floor's clock stops: what the members
+//! wait for, without the filing of the post after it.
+//!
 //! Needs the mail rig and a keychain; `bash scripts/measure-delivery.sh`
 //! sets both up and runs it (CONCLAVE_BENCH_MEMBERS=50,200,1000 picks the
 //! list sizes, 200 by default). It prints figures; it asserts nothing about
@@ -92,31 +96,88 @@ fn bare_smtp(rig: &Rig, list: &str, lanes: usize, dir: &Path) -> f64 {
     bare_client(rig, "bare_smtp.py", rig.submission_port, list, &more)
 }
 
-/// The tray's path: an agent already running (`conclave-cli run`, watching
-/// the mailbox over IMAP IDLE) takes `post`. Its seconds from the post
-/// landing in the mailbox to the end of the run that woke for it.
-fn watching(rig: &Rig, owner: &Owner, post: &[u8]) -> f64 {
+/// Whether the CLI measured tells its sending's progress (`run
+/// --progress`); an older build measured beside it may not.
+fn tells_progress() -> bool {
+    let help = Command::new(cli_path())
+        .args(["run", "--help"])
+        .output()
+        .expect("conclave-cli runs");
+    String::from_utf8_lossy(&help.stdout).contains("--progress")
+}
+
+/// `conclave-cli run` on `owner`'s data folder with `args`, its standard
+/// output heard line by line as it comes, each with when it came.
+fn spawn_cli(
+    owner: &Owner,
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<(Instant, String)>,
+) {
     use std::io::BufRead;
-    let mut agent = Command::new(cli_path())
+    let mut args = args.to_vec();
+    if tells_progress() {
+        args.push("--progress");
+    }
+    let mut child = Command::new(cli_path())
         .arg("--data-dir")
         .arg(owner.data.path())
-        .args(["run", "--interval", "3600"])
+        .args(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("conclave-cli runs");
     let (said, heard) = std::sync::mpsc::channel();
-    let out = agent.stdout.take().unwrap();
+    let out = child.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
             let _ = said.send((Instant::now(), line));
         }
     });
-    let report = |what: &str| loop {
+    (child, heard)
+}
+
+/// When the sending told its last copy tried ("… copies tried (done)"),
+/// among lines heard.
+fn last_copy(lines: &[(Instant, String)], list: &str) -> Option<Instant> {
+    lines
+        .iter()
+        .find(|(_, l)| l.starts_with(list) && l.ends_with("copies tried (done)"))
+        .map(|(at, _)| *at)
+}
+
+/// Seconds from `start` to `end`, when there is an end.
+fn since(start: Instant, end: Option<Instant>) -> Option<f64> {
+    end.map(|e| (e - start).as_secs_f64())
+}
+
+/// Conclave's `run --once`: its seconds from start to exit, and to its
+/// last copy tried (when the CLI tells it).
+fn run_once(owner: &Owner) -> (f64, Option<f64>) {
+    let start = Instant::now();
+    let (mut child, heard) = spawn_cli(owner, &["run", "--once", "--list", &owner.list]);
+    let status = child.wait().expect("conclave-cli runs");
+    let took = start.elapsed().as_secs_f64();
+    assert!(status.success(), "run --once failed");
+    let lines: Vec<(Instant, String)> = heard.iter().collect();
+    (took, since(start, last_copy(&lines, &owner.list)))
+}
+
+/// The tray's path: an agent already running (`conclave-cli run`, watching
+/// the mailbox over IMAP IDLE) takes `post`. Its seconds from the post
+/// landing in the mailbox to the end of the run that woke for it, and to
+/// that run's last copy tried (when the CLI tells it).
+fn watching(rig: &Rig, owner: &Owner, post: &[u8]) -> (f64, Option<f64>) {
+    let (mut agent, heard) = spawn_cli(owner, &["run", "--interval", "3600"]);
+    let mut lines = Vec::new();
+    let mut report = |what: &str| loop {
         let (at, line) = heard
             .recv_timeout(Duration::from_secs(120))
             .unwrap_or_else(|_| panic!("the running agent did not report {what}"));
-        if line.starts_with(&owner.list) && line.contains(what) {
+        let found = line.starts_with(&owner.list) && line.contains(what);
+        lines.push((at, line));
+        if found {
             return at;
         }
     };
@@ -128,7 +189,10 @@ fn watching(rig: &Rig, owner: &Owner, post: &[u8]) -> f64 {
     let end = report(": 1 new post(s)");
     let _ = agent.kill();
     let _ = agent.wait();
-    (end - start).as_secs_f64()
+    (
+        (end - start).as_secs_f64(),
+        since(start, last_copy(&lines, &owner.list)),
+    )
 }
 
 /// How soon the IMAP server tells a bare client waiting in IDLE of a new
@@ -199,6 +263,8 @@ fn measure(rig: &Rig, n: usize) {
 
     let (mut conclave, mut floor, mut old_way) = (vec![], vec![], vec![]);
     let (mut running, mut told) = (vec![], vec![]);
+    // To the last copy tried: the moment the floor's clock stops at.
+    let (mut conclave_last, mut running_last) = (vec![], vec![]);
     let mut delivered = 0;
     for round in 1..=ROUNDS {
         // Each round says something new: the same signature twice is a
@@ -209,9 +275,9 @@ fn measure(rig: &Rig, n: usize) {
         // Conclave.
         let post = signed_encrypted_post(&gpg, &members[0], &list, entity.as_bytes());
         rig.drop_into(&list, "INBOX", &post);
-        let start = Instant::now();
-        owner.run_once();
-        conclave.push(start.elapsed().as_secs_f64());
+        let (took, last) = run_once(&owner);
+        conclave.push(took);
+        conclave_last.extend(last);
         delivered += 1;
         drained(rig, &members, delivered);
 
@@ -254,7 +320,9 @@ fn measure(rig: &Rig, n: usize) {
             "Content-Type: text/plain; charset=utf-8\r\n\r\nRound {round}, again: the flyers are at the print shop.\r\n"
         );
         let post = signed_encrypted_post(&gpg, &members[0], &list, entity.as_bytes());
-        running.push(watching(rig, &owner, &post));
+        let (took, last) = watching(rig, &owner, &post);
+        running.push(took);
+        running_last.extend(last);
         delivered += 1;
         drained(rig, &members, delivered);
         // The server's part of that path, heard by a bare client in a
@@ -291,6 +359,17 @@ fn measure(rig: &Rig, n: usize) {
         (r - t) / f,
         o / (r - t),
     );
+    if conclave_last.len() == ROUNDS && running_last.len() == ROUNDS {
+        let (cl, rl) = (median(conclave_last.clone()), median(running_last.clone()));
+        println!(
+            "{n} members, to the last copy tried (where the floor's clock stops; the filing after it left out): run --once {cl:.2} s (rounds {}), {:.2}x the floor; the tray's path {rl:.2} s (rounds {}), without IDLE's {t:.2} s {:.2} s, {:.2}x the floor",
+            shown(&conclave_last),
+            cl / f,
+            shown(&running_last),
+            rl - t,
+            (rl - t) / f,
+        );
+    }
 }
 
 fn main() {

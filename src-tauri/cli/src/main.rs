@@ -52,6 +52,10 @@ enum Command {
         /// Seconds between checks when running continuously.
         #[arg(long, default_value_t = 60)]
         interval: u64,
+        /// Tell how each list's sending goes: a line at every tenth of its
+        /// copies tried, and one when the last is.
+        #[arg(long)]
+        progress: bool,
     },
     /// Posts waiting for an owner.
     #[command(subcommand)]
@@ -370,8 +374,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             once,
             list,
             interval,
+            progress,
         } => {
-            let agent = Agent::new(data_dir.clone());
+            let mut agent = Agent::new(data_dir.clone());
+            if progress {
+                agent = agent.with_progress(print_progress);
+            }
             if once {
                 let report = agent.run_once(list.as_deref()).await?;
                 print_report(&report);
@@ -407,6 +415,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 None => Ok(ExitCode::SUCCESS),
             }
         }
+    }
+}
+
+/// One line at every tenth of a sending's copies, and at its end.
+fn print_progress(p: &conclave_engine::agent::SendProgress) {
+    let step = (p.total / 10).max(1);
+    if p.total > 0 && (p.finished || (p.done > 0 && p.done % step == 0)) {
+        let end = match (p.finished, p.done < p.total) {
+            (false, _) => "",
+            (true, false) => " (done)",
+            // Stopped short (the provider's limit, the server gone): the
+            // rest waits for a later run.
+            (true, true) => " (stopped; the rest waits)",
+        };
+        println!("{}: {} of {} copies tried{end}", p.list, p.done, p.total);
     }
 }
 

@@ -143,6 +143,33 @@ fn lines_that_start_with_a_dot_reach_every_member_as_posted() {
 }
 
 #[test]
+fn a_run_with_progress_tells_each_tenth_of_the_copies_and_the_last() {
+    let rig = Rig::get();
+    let members: Vec<String> = (0..25).map(|i| rig.unique(&format!("prog{i}"))).collect();
+    let names: Vec<&str> = members.iter().map(String::as_str).collect();
+    let owner = Owner::new("list-progress", &names);
+    let post = rig::post(&members[0], &owner.list, "Progress", "To all 25.\r\n");
+    rig.submit(&members[0], Some(&members[0]), &[&owner.list], &post);
+    rig.wait_for(&owner.list, "INBOX", 1, wait_secs(20));
+    let out = owner.ok(&["run", "--once", "--list", &owner.list, "--progress"]);
+    let told: Vec<&str> = out.lines().filter(|l| l.contains("copies tried")).collect();
+    // A tenth of 25 is 2 (rounded down): every second copy, then the last.
+    let list = &owner.list;
+    let expected: Vec<String> = (2..=24)
+        .step_by(2)
+        .map(|done| format!("{list}: {done} of 25 copies tried"))
+        .chain([format!("{list}: 25 of 25 copies tried (done)")])
+        .collect();
+    assert_eq!(told, expected, "{out}");
+    // Told before the run's report.
+    let last = out.find("(done)").unwrap();
+    assert!(out[last..].contains("25 sent"), "{out}");
+    // Without it, the report alone.
+    let quiet = owner.run_once();
+    assert!(!quiet.contains("copies tried"), "{quiet}");
+}
+
+#[test]
 fn own_copy_follows_the_member_setting_and_reply_to_the_list_setting() {
     let rig = Rig::get();
     let (alice, bob) = (rig.unique("alice"), rig.unique("bob"));
