@@ -421,7 +421,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 /// One line at every tenth of a sending's copies, and at its end.
 fn print_progress(p: &conclave_engine::agent::SendProgress) {
     let step = (p.total / 10).max(1);
-    if p.total > 0 && (p.finished || (p.done > 0 && p.done % step == 0)) {
+    if p.total > 0 && (p.finished || (p.done > 0 && p.done.is_multiple_of(step))) {
         let end = match (p.finished, p.done < p.total) {
             (false, _) => "",
             (true, false) => " (done)",
