@@ -38,6 +38,9 @@ use rig::Rig;
 use rig::gpg::{Gpg, gpg_to_list, signed_encrypted_post};
 use rig::owner::{Owner, cli_path};
 
+#[path = "shared/bare.rs"]
+mod bare;
+use bare::bare_client;
 #[path = "shared/keys.rs"]
 mod keys;
 use keys::member_key;
@@ -61,32 +64,6 @@ fn drained(rig: &Rig, members: &[String], count: usize) {
         assert!(Instant::now() < deadline, "the copies did not all arrive");
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// Runs one of the bare Python clients beside this bench, on the rig's
-/// `port`: the seconds it prints.
-fn bare_client(rig: &Rig, script: &str, port: u16, user: &str, more: &[&str]) -> f64 {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("benches")
-        .join(script);
-    let out = Command::new("python3")
-        .arg(script)
-        .args([
-            rig.host.as_str(),
-            &port.to_string(),
-            user,
-            &rig.password,
-            rig.ca_path.to_str().unwrap(),
-        ])
-        .args(more)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
 /// Sends the copies in `dir` with the bare client; its own seconds.

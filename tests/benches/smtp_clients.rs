@@ -18,14 +18,16 @@
 //! a country. CONCLAVE_BENCH_COPIES sets the copies a round (100 by
 //! default). It prints figures; it asserts nothing about time.
 
-use std::path::Path;
 use std::pin::Pin;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use conclave_engine::model::{Endpoint, TlsMode};
 use conclave_engine::transport::smtp::{Addressed, Outgoing, SendOutcome};
 use rig::Rig;
+
+#[path = "shared/bare.rs"]
+mod bare;
+use bare::bare_client;
 
 const ROUNDS: usize = 3;
 /// Copies go to this many mailboxes in turn.
@@ -143,26 +145,8 @@ fn bare(rig: &Rig, user: &str, to: &[String], message: &[u8]) -> f64 {
         file.extend_from_slice(message);
         std::fs::write(dir.path().join(format!("{i:05}")), file).unwrap();
     }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/bare_smtp.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .args([
-            rig.host.as_str(),
-            &rig.submission_port.to_string(),
-            user,
-            &rig.password,
-            rig.ca_path.to_str().unwrap(),
-            "1",
-            dir.path().to_str().unwrap(),
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    let more = ["1", dir.path().to_str().unwrap()];
+    bare_client(rig, "bare_smtp.py", rig.submission_port, user, &more)
 }
 
 /// Waits until the mailboxes hold `count` messages in all, so that the
