@@ -73,14 +73,23 @@ fn bare_smtp(rig: &Rig, list: &str, lanes: usize, dir: &Path) -> f64 {
     bare_client(rig, "bare_smtp.py", rig.submission_port, list, &more)
 }
 
-/// Whether the CLI measured tells its sending's progress (`run
-/// --progress`); an older build measured beside it may not.
-fn tells_progress() -> bool {
-    let help = Command::new(cli_path())
-        .args(["run", "--help"])
-        .output()
-        .expect("conclave-cli runs");
-    String::from_utf8_lossy(&help.stdout).contains("--progress")
+/// `args` of `conclave-cli run`, with `--progress` when the CLI measured
+/// has it (an older build measured beside it may not). Asked once, and
+/// before any clock starts.
+fn with_progress<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    static TELLS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let tells = *TELLS.get_or_init(|| {
+        let help = Command::new(cli_path())
+            .args(["run", "--help"])
+            .output()
+            .expect("conclave-cli runs");
+        String::from_utf8_lossy(&help.stdout).contains("--progress")
+    });
+    let mut args = args.to_vec();
+    if tells {
+        args.push("--progress");
+    }
+    args
 }
 
 /// `conclave-cli run` on `owner`'s data folder with `args`, its standard
@@ -93,14 +102,10 @@ fn spawn_cli(
     std::sync::mpsc::Receiver<(Instant, String)>,
 ) {
     use std::io::BufRead;
-    let mut args = args.to_vec();
-    if tells_progress() {
-        args.push("--progress");
-    }
     let mut child = Command::new(cli_path())
         .arg("--data-dir")
         .arg(owner.data.path())
-        .args(&args)
+        .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -132,8 +137,9 @@ fn since(start: Instant, end: Option<Instant>) -> Option<f64> {
 /// Conclave's `run --once`: its seconds from start to exit, and to its
 /// last copy tried (when the CLI tells it).
 fn run_once(owner: &Owner) -> (f64, Option<f64>) {
+    let args = with_progress(&["run", "--once", "--list", &owner.list]);
     let start = Instant::now();
-    let (mut child, heard) = spawn_cli(owner, &["run", "--once", "--list", &owner.list]);
+    let (mut child, heard) = spawn_cli(owner, &args);
     let status = child.wait().expect("conclave-cli runs");
     let took = start.elapsed().as_secs_f64();
     assert!(status.success(), "run --once failed");
@@ -146,7 +152,7 @@ fn run_once(owner: &Owner) -> (f64, Option<f64>) {
 /// landing in the mailbox to the end of the run that woke for it, and to
 /// that run's last copy tried (when the CLI tells it).
 fn watching(rig: &Rig, owner: &Owner, post: &[u8]) -> (f64, Option<f64>) {
-    let (mut agent, heard) = spawn_cli(owner, &["run", "--interval", "3600"]);
+    let (mut agent, heard) = spawn_cli(owner, &with_progress(&["run", "--interval", "3600"]));
     let mut lines = Vec::new();
     let mut report = |what: &str| loop {
         let (at, line) = heard
