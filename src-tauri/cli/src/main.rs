@@ -325,6 +325,8 @@ enum HeldCmd {
 }
 
 fn main() -> ExitCode {
+    // SAFETY: no other thread runs yet.
+    unsafe { conclave_engine::quiet_library_backtraces() };
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -48,3 +48,21 @@ pub mod sync;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod transport;
+
+/// Stops the OpenPGP library's errors from capturing a backtrace each when
+/// `RUST_BACKTRACE` is set (as in a developer's shell): sequoia makes
+/// errors on its good paths too (reading each stored member key makes
+/// some), and nobody reads their backtraces, while taking them cost a run
+/// of 50 members a few milliseconds before its first copy. Panics still
+/// print theirs; an explicit `RUST_LIB_BACKTRACE` is left as set.
+///
+/// # Safety
+///
+/// Sets an environment variable: call it first thing in `main`, before any
+/// other thread starts.
+pub unsafe fn quiet_library_backtraces() {
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // SAFETY: the caller promises no other thread runs yet.
+        unsafe { std::env::set_var("RUST_LIB_BACKTRACE", "0") };
+    }
+}

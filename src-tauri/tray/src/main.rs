@@ -15,6 +15,8 @@ mod linux;
 
 #[cfg(target_os = "linux")]
 fn main() -> std::process::ExitCode {
+    // SAFETY: no other thread runs yet.
+    unsafe { conclave_engine::quiet_library_backtraces() };
     linux::main()
 }
 
