@@ -2,8 +2,8 @@
 //! one run on the rig (issue 13's measure). An OpenPGP list of N members,
 //! each with a gpg key; a post signed and encrypted by a member with gpg
 //! waits in the list's mailbox. Four figures, each the median of a few
-//! rounds, each from start to the last copy accepted by the submission
-//! server:
+//! rounds (CONCLAVE_BENCH_ROUNDS, 5 by default), each from start to the
+//! last copy accepted by the submission server:
 //!
 //! - Conclave: `conclave-cli run --once`, start to exit (reading the post,
 //!   deciding, signing once, encrypting per member, sending over its lanes,
@@ -45,8 +45,15 @@ use bare::bare_client;
 mod keys;
 use keys::member_key;
 
-const ROUNDS: usize = 3;
 const LANES: usize = 4;
+
+/// Rounds per list size (CONCLAVE_BENCH_ROUNDS, 5 by default): the medians
+/// of three moved by a tenth from one run to the next on the 2-core VM.
+fn rounds() -> usize {
+    std::env::var("CONCLAVE_BENCH_ROUNDS")
+        .map(|r| r.parse().expect("CONCLAVE_BENCH_ROUNDS: a number"))
+        .unwrap_or(5)
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -249,7 +256,8 @@ fn measure(rig: &Rig, n: usize) {
     // To the last copy tried: the moment the floor's clock stops at.
     let (mut conclave_last, mut running_last) = (vec![], vec![]);
     let mut delivered = 0;
-    for round in 1..=ROUNDS {
+    let rounds = rounds();
+    for round in 1..=rounds {
         // Each round says something new: the same signature twice is a
         // replay the list refuses.
         let entity = format!(
@@ -342,7 +350,7 @@ fn measure(rig: &Rig, n: usize) {
         (r - t) / f,
         o / (r - t),
     );
-    if conclave_last.len() == ROUNDS && running_last.len() == ROUNDS {
+    if conclave_last.len() == rounds && running_last.len() == rounds {
         let (cl, rl) = (median(conclave_last.clone()), median(running_last.clone()));
         println!(
             "{n} members, to the last copy tried (where the floor's clock stops; the filing after it left out): run --once {cl:.2} s (rounds {}), {:.2}x the floor; the tray's path {rl:.2} s (rounds {}), without IDLE's {t:.2} s {:.2} s, {:.2}x the floor",
