@@ -29,7 +29,7 @@ use crate::post::keys::ListCrypto;
 use crate::post::send::Sending;
 use crate::post::{self, SharedStore, with_store};
 use crate::secrets::SecretError;
-use crate::store::{Store, StoreError, signature_checks};
+use crate::store::{Store, StoreError};
 use crate::transport::TransportError;
 use crate::transport::{Inbox, MailServers, Servers};
 
@@ -275,11 +275,7 @@ impl<S: Servers> Agent<S> {
             lr.error = error;
             report.lists.push(lr);
         }
-        let entries = checked::made_or_used();
-        if !entries.is_empty() {
-            let day = signature_checks::today();
-            with_store(&store, move |s| s.note_signature_checks(&entries, day)).await?;
-        }
+        with_store(&store, Store::keep_signature_checks).await?;
         Ok(report)
     }
 }

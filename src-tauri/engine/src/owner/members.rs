@@ -51,10 +51,7 @@ pub fn add(
 /// run 0.15 s of CPU more than the next). Only a cache: when it cannot be
 /// written, that run verifies again, and the member's addition stands.
 fn keep_signature_checks(store: &Store) {
-    let made = crate::crypto::openpgp::checked::made_or_used();
-    if !made.is_empty() {
-        let _ = store.note_signature_checks(&made, crate::store::signature_checks::today());
-    }
+    let _ = store.keep_signature_checks();
 }
 
 /// The list, when it keeps keys for its members (it has a key of either

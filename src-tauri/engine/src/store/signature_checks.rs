@@ -27,6 +27,17 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Keeps every check this process made or used (sequoia's cache, see
+    /// `crypto::openpgp::checked`) for the runs to come, noted as needed
+    /// today.
+    pub fn keep_signature_checks(&self) -> Result<()> {
+        let entries = crate::crypto::openpgp::checked::made_or_used();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.note_signature_checks(&entries, today())
+    }
+
     /// Notes `entries` as needed on `day` (new ones added), and lets go of
     /// those not needed for [`KEEP_DAYS`] days. One transaction, which
     /// writes nothing when every entry was already noted that day.
