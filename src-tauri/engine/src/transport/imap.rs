@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 
+use async_imap::types::NameAttribute;
 use async_imap::{Client, Session};
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -27,7 +28,8 @@ pub struct Mailbox {
     can_uidplus: bool,
     can_idle: bool,
     delimiter: Option<String>,
-    /// Folders this connection made sure exist, so each is created once.
+    /// Folders known to exist (listed, or made by this connection), so
+    /// each is created at most once.
     made: Vec<String>,
     /// The folder selected now, with its UIDVALIDITY then.
     selected: Option<(String, u32)>,
@@ -368,23 +370,60 @@ impl Mailbox {
     }
 
     /// The server's folder name for "A/B", using its hierarchy delimiter.
+    /// The first call lists Conclave's own folders: the delimiter comes
+    /// with them, and a folder listed needs no CREATE (a round trip for it
+    /// and one for its parent, on each connection).
     async fn folder_name(&mut self, folder: &str) -> Result<String, TransportError> {
         if self.delimiter.is_none() {
-            let server = self.server.clone();
-            let names: Vec<_> = timed(&server, async {
-                let stream = self.session.list(Some(""), Some("")).await?;
-                stream.try_collect::<Vec<_>>().await
-            })
-            .await?;
+            let top = CLAIMED_FOLDER.split('/').next().unwrap_or(CLAIMED_FOLDER);
+            let mut names = self.list(&format!("\"{top}*\"")).await?;
+            if names.is_empty() {
+                // None made yet: the root alone tells the delimiter.
+                names = self.list("\"\"").await?;
+            }
             self.delimiter = Some(
                 names
-                    .first()
-                    .and_then(|n| n.delimiter().map(str::to_string))
+                    .iter()
+                    .find_map(|(_, delimiter, _)| delimiter.clone())
                     .unwrap_or_else(|| "/".into()),
+            );
+            self.made.extend(
+                names
+                    .into_iter()
+                    .filter(|(_, _, selectable)| *selectable)
+                    .map(|(name, _, _)| name),
             );
         }
         let delim = self.delimiter.as_deref().unwrap_or("/");
         Ok(folder.replace('/', delim))
+    }
+
+    /// The folders matching `pattern` (LIST "", the pattern quoted as sent):
+    /// each name, its delimiter, and whether it can hold messages.
+    async fn list(
+        &mut self,
+        pattern: &str,
+    ) -> Result<Vec<(String, Option<String>, bool)>, TransportError> {
+        let server = self.server.clone();
+        let names: Vec<_> = timed(&server, async {
+            let stream = self.session.list(Some(""), Some(pattern)).await?;
+            stream.try_collect::<Vec<_>>().await
+        })
+        .await?;
+        Ok(names
+            .iter()
+            .map(|n| {
+                let selectable = !n.attributes().iter().any(|a| {
+                    matches!(a, NameAttribute::NoSelect)
+                        || matches!(a, NameAttribute::Extension(e) if e.eq_ignore_ascii_case("\\NonExistent"))
+                });
+                (
+                    n.name().to_string(),
+                    n.delimiter().map(str::to_string),
+                    selectable,
+                )
+            })
+            .collect())
     }
 
     /// Files a message away: flags it \Seen (a claim is already) and moves
@@ -425,21 +464,23 @@ impl Mailbox {
         Ok(())
     }
 
-    /// Creates `name` and its parent; one that exists answers NO, and what
-    /// follows says it if the folder really cannot be used.
+    /// Creates `name` and its parent, unless listed or made on this
+    /// connection already; one that exists answers NO, and what follows
+    /// says it if the folder really cannot be used.
     async fn create_folder(&mut self, name: &str) {
         if self.made.iter().any(|m| m == name) {
             return;
         }
-        self.made.push(name.to_string());
         let server = self.server.clone();
         let parent = name
             .rsplit_once(self.delimiter.as_deref().unwrap_or("/"))
             .map(|(p, _)| p.to_string());
-        if let Some(parent) = parent {
+        if let Some(parent) = parent.filter(|p| !self.made.contains(p)) {
             let _ = timed(&server, self.session.create(&parent)).await;
+            self.made.push(parent);
         }
         let _ = timed(&server, self.session.create(name)).await;
+        self.made.push(name.to_string());
     }
 
     /// Puts `message` (seen) into `folder`, created when missing, then
@@ -829,9 +870,10 @@ mod tests {
     use super::server_words;
 
     /// An IMAP server on loopback that answers as Dovecot would, from a
-    /// script: one mailbox of one message (UID 4), MOVE and UIDPLUS. It
-    /// hands back the commands it was sent ("SELECT", "UID MOVE", …).
-    async fn scripted_imap() -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+    /// script: one mailbox of one message (UID 4), MOVE and UIDPLUS, with
+    /// Conclave's folders there when `folders`. It hands back the commands
+    /// it was sent ("SELECT", "UID MOVE", …).
+    async fn scripted_imap(folders: bool) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -851,6 +893,13 @@ mod tests {
                 commands.push(verb.clone());
                 let data = match verb.as_str() {
                     "CAPABILITY" => "* CAPABILITY IMAP4rev1 MOVE UIDPLUS IDLE\r\n",
+                    "LIST" if line.ends_with("\"Conclave*\"") => {
+                        if folders {
+                            "* LIST (\\HasChildren) \"/\" Conclave\r\n* LIST (\\HasNoChildren) \"/\" Conclave/Claimed\r\n* LIST (\\HasNoChildren) \"/\" Conclave/Processed\r\n"
+                        } else {
+                            ""
+                        }
+                    }
                     "LIST" => "* LIST (\\Noselect) \"/\" \"\"\r\n",
                     "SELECT" => {
                         "* 1 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 5] ok\r\n"
@@ -891,7 +940,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_claim_is_filed_with_one_move_in_the_folder_already_selected() {
-        let (port, server) = scripted_imap().await;
+        let (port, server) = scripted_imap(true).await;
         let mut mailbox = connect(port).await;
         assert_eq!(mailbox.claims_validity().await.unwrap(), 7);
         assert_eq!(mailbox.claims_validity().await.unwrap(), 7);
@@ -912,7 +961,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_post_filed_from_inbox_is_flagged_seen_first() {
-        let (port, server) = scripted_imap().await;
+        let (port, server) = scripted_imap(true).await;
         let mut mailbox = connect(port).await;
         assert_eq!(mailbox.open_inbox().await.unwrap(), 7);
         mailbox
@@ -930,6 +979,42 @@ mod tests {
             .collect();
         assert_eq!(filing, ["UID STORE", "UID MOVE"], "{commands:?}");
         assert_eq!(count(&commands, "SELECT"), 2, "{commands:?}");
+    }
+
+    #[tokio::test]
+    async fn folders_the_server_lists_are_not_created_again() {
+        let (port, server) = scripted_imap(true).await;
+        let mut mailbox = connect(port).await;
+        mailbox.claims_validity().await.unwrap();
+        mailbox
+            .file(4, crate::transport::PROCESSED_FOLDER)
+            .await
+            .unwrap();
+        mailbox.logout().await;
+        let commands = server.await.unwrap();
+        assert_eq!(count(&commands, "LIST"), 1, "{commands:?}");
+        assert_eq!(count(&commands, "CREATE"), 0, "{commands:?}");
+    }
+
+    #[tokio::test]
+    async fn folders_not_there_yet_are_created_with_their_parent_once() {
+        let (port, server) = scripted_imap(false).await;
+        let mut mailbox = connect(port).await;
+        mailbox.claims_validity().await.unwrap();
+        mailbox
+            .file(4, crate::transport::PROCESSED_FOLDER)
+            .await
+            .unwrap();
+        mailbox
+            .file(4, crate::transport::PROCESSED_FOLDER)
+            .await
+            .unwrap();
+        mailbox.logout().await;
+        let commands = server.await.unwrap();
+        // Conclave's own, then the root for the delimiter.
+        assert_eq!(count(&commands, "LIST"), 2, "{commands:?}");
+        // The parent, the Claimed folder, the Processed folder.
+        assert_eq!(count(&commands, "CREATE"), 3, "{commands:?}");
     }
 
     #[test]
