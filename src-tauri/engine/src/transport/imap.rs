@@ -893,13 +893,10 @@ mod tests {
                 commands.push(verb.clone());
                 let data = match verb.as_str() {
                     "CAPABILITY" => "* CAPABILITY IMAP4rev1 MOVE UIDPLUS IDLE\r\n",
-                    "LIST" if line.ends_with("\"Conclave*\"") => {
-                        if folders {
-                            "* LIST (\\HasChildren) \"/\" Conclave\r\n* LIST (\\HasNoChildren) \"/\" Conclave/Claimed\r\n* LIST (\\HasNoChildren) \"/\" Conclave/Processed\r\n"
-                        } else {
-                            ""
-                        }
+                    "LIST" if line.ends_with("\"Conclave*\"") && folders => {
+                        "* LIST (\\HasChildren) \"/\" Conclave\r\n* LIST (\\HasNoChildren) \"/\" Conclave/Claimed\r\n* LIST (\\HasNoChildren) \"/\" Conclave/Processed\r\n"
                     }
+                    "LIST" if line.ends_with("\"Conclave*\"") => "",
                     "LIST" => "* LIST (\\Noselect) \"/\" \"\"\r\n",
                     "SELECT" => {
                         "* 1 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 7] ok\r\n* OK [UIDNEXT 5] ok\r\n"
