@@ -80,28 +80,43 @@ fn digest(record: &crate::store::ListRecord) -> String {
     crate::store::sha256_hex(&serde_json::to_vec(record).unwrap_or_default())
 }
 
-/// Puts a new backup into the list's mailbox when the list changed since
-/// the last one; `Ok(false)` when nothing was to do (no recovery
-/// passphrase, or no change).
-pub(crate) async fn keep_current<S: Servers>(
+/// What the list holds now, when it changed since the last backup (or
+/// since the keychain last said it has no recovery passphrase): a backup
+/// is due. The store alone: a run with nothing changed asks the keychain
+/// for nothing, and it is read while the run's posts are being filed.
+pub(crate) async fn due(
     store: &crate::post::SharedStore,
     list: &List,
+) -> Result<Option<Due>, BackupError> {
+    let wanted = list.clone();
+    let due = crate::post::with_store(store, move |s| {
+        let (record, last) = (s.list_record(&wanted)?, s.backup_digest(&wanted)?);
+        let digest = digest(&record);
+        Ok::<_, crate::store::StoreError>(
+            (last.as_deref() != Some(digest.as_str())).then_some(Due { record, digest }),
+        )
+    })
+    .await?;
+    Ok(due)
+}
+
+/// A list's content a backup is due for, from [`due`].
+pub(crate) struct Due {
+    record: crate::store::ListRecord,
+    digest: String,
+}
+
+/// Puts a new backup of what `due` found into the list's mailbox;
+/// `Ok(false)` when there is no recovery passphrase (noted, so that the
+/// same content does not ask again; turning backups on clears the note).
+pub(crate) async fn make<S: Servers>(
+    store: &crate::post::SharedStore,
+    list: &List,
+    due: Due,
     mailbox: &mut S::Inbox,
     servers: &S,
 ) -> Result<bool, BackupError> {
-    // The store first: a run with nothing changed asks the keychain for
-    // nothing, and neither does one of a list without backups whose
-    // content has not changed since the keychain last said so (turning
-    // backups on clears that note).
-    let wanted = list.clone();
-    let (record, last) = crate::post::with_store(store, move |s| {
-        Ok::<_, crate::store::StoreError>((s.list_record(&wanted)?, s.backup_digest(&wanted)?))
-    })
-    .await?;
-    let digest = digest(&record);
-    if last.is_some_and(|d| d == digest) {
-        return Ok(false);
-    }
+    let Due { record, digest } = due;
     let passphrase = match servers
         .list_secret(list, SecretKind::RecoveryPassphrase)
         .await

@@ -479,11 +479,21 @@ async fn process_list<S: Servers>(
         .await?;
         post::file::file_posts(store, &mut mailbox, &to_file, report).await
     };
-    let (filed, ()) = tokio::join!(filing, sending.close_unused());
+    // Whether a backup is due is the store's to say, meanwhile too.
+    let (filed, (), backup_due) = tokio::join!(
+        filing,
+        sending.close_unused(),
+        crate::backup::due(store, list)
+    );
     filed?;
     // A backup that fails does not hold up the mail: it is told in the log
     // and tried again next run.
-    match crate::backup::keep_current(store, list, &mut mailbox, servers).await {
+    let backed_up = match backup_due {
+        Ok(Some(due)) => crate::backup::make(store, list, due, &mut mailbox, servers).await,
+        Ok(None) => Ok(false),
+        Err(e) => Err(e),
+    };
+    match backed_up {
         Ok(made) => report.backed_up = made,
         Err(e) => {
             let (list, said) = (
