@@ -978,36 +978,32 @@ mod tests {
         assert_eq!(count(&commands, "SELECT"), 2, "{commands:?}");
     }
 
-    #[tokio::test]
-    async fn folders_the_server_lists_are_not_created_again() {
-        let (port, server) = scripted_imap(true).await;
+    /// The commands of a connection that selects the Claimed folder and
+    /// files UID 4 `filings` times, with Conclave's folders there or not.
+    async fn claims_then_filings(folders: bool, filings: usize) -> Vec<String> {
+        let (port, server) = scripted_imap(folders).await;
         let mut mailbox = connect(port).await;
         mailbox.claims_validity().await.unwrap();
-        mailbox
-            .file(4, crate::transport::PROCESSED_FOLDER)
-            .await
-            .unwrap();
+        for _ in 0..filings {
+            mailbox
+                .file(4, crate::transport::PROCESSED_FOLDER)
+                .await
+                .unwrap();
+        }
         mailbox.logout().await;
-        let commands = server.await.unwrap();
+        server.await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn folders_the_server_lists_are_not_created_again() {
+        let commands = claims_then_filings(true, 1).await;
         assert_eq!(count(&commands, "LIST"), 1, "{commands:?}");
         assert_eq!(count(&commands, "CREATE"), 0, "{commands:?}");
     }
 
     #[tokio::test]
     async fn folders_not_there_yet_are_created_with_their_parent_once() {
-        let (port, server) = scripted_imap(false).await;
-        let mut mailbox = connect(port).await;
-        mailbox.claims_validity().await.unwrap();
-        mailbox
-            .file(4, crate::transport::PROCESSED_FOLDER)
-            .await
-            .unwrap();
-        mailbox
-            .file(4, crate::transport::PROCESSED_FOLDER)
-            .await
-            .unwrap();
-        mailbox.logout().await;
-        let commands = server.await.unwrap();
+        let commands = claims_then_filings(false, 2).await;
         // Conclave's own, then the root for the delimiter.
         assert_eq!(count(&commands, "LIST"), 2, "{commands:?}");
         // The parent, the Claimed folder, the Processed folder.
