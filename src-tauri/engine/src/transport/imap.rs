@@ -860,7 +860,10 @@ impl Mailbox {
                 Err(back) => self = back,
             }
         }
-        let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.session.logout()).await;
+        // Its answer tells nothing: every change was confirmed before it.
+        // Waiting for it would be a round trip at the end of every run, so
+        // the command is sent and the connection closed.
+        let _ = tokio::time::timeout(CONNECT_TIMEOUT, self.session.run_command("LOGOUT")).await;
     }
 }
 
@@ -874,6 +877,15 @@ mod tests {
     /// Conclave's folders there when `folders`. It hands back the commands
     /// it was sent ("SELECT", "UID MOVE", …).
     async fn scripted_imap(folders: bool) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
+        scripted_imap_answering(folders, true).await
+    }
+
+    /// The same server; without `answers_logout` it answers nothing to a
+    /// LOGOUT and waits for the client to close the connection.
+    async fn scripted_imap_answering(
+        folders: bool,
+        answers_logout: bool,
+    ) -> (u16, tokio::task::JoinHandle<Vec<String>>) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -891,6 +903,11 @@ mod tests {
                     verb = format!("UID {}", words.next().unwrap_or("").to_uppercase());
                 }
                 commands.push(verb.clone());
+                if verb == "LOGOUT" && !answers_logout {
+                    while let Ok(Some(_)) = lines.next_line().await {}
+                    commands.push("closed".into());
+                    break;
+                }
                 let data = match verb.as_str() {
                     "CAPABILITY" => "* CAPABILITY IMAP4rev1 MOVE UIDPLUS IDLE\r\n",
                     "LIST" if line.ends_with("\"Conclave*\"") && folders => {
@@ -1008,6 +1025,19 @@ mod tests {
         assert_eq!(count(&commands, "LIST"), 2, "{commands:?}");
         // The parent, the Claimed folder, the Processed folder.
         assert_eq!(count(&commands, "CREATE"), 3, "{commands:?}");
+    }
+
+    #[tokio::test]
+    async fn a_logout_does_not_wait_for_the_server_s_answer() {
+        let (port, server) = scripted_imap_answering(true, false).await;
+        let mailbox = connect(port).await;
+        // Waiting for an answer that never comes would take the connection
+        // timeout (20 s).
+        tokio::time::timeout(std::time::Duration::from_secs(10), mailbox.logout())
+            .await
+            .expect("the logout returns without the server's answer");
+        let commands = server.await.unwrap();
+        assert_eq!(commands[commands.len() - 2..], ["LOGOUT", "closed"]);
     }
 
     #[test]
