@@ -8,6 +8,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+#[cfg(target_os = "linux")]
+mod session;
+#[cfg(target_os = "linux")]
+use session::KeychainSession;
+
 /// Every item Conclave stores is under this service name.
 pub const SERVICE: &str = "org.conclave.app";
 
@@ -256,8 +261,8 @@ pub async fn read_ahead(lists: &[String], kinds: &[SecretKind]) -> ReadAhead {
 /// run (for the database's key).
 #[cfg(target_os = "linux")]
 enum Ahead {
-    Opening(std::thread::JoinHandle<Option<dbus_secret_service::SecretService>>),
-    Open(dbus_secret_service::SecretService),
+    Opening(std::thread::JoinHandle<Option<KeychainSession>>),
+    Open(KeychainSession),
 }
 
 #[cfg(target_os = "linux")]
@@ -272,7 +277,7 @@ fn session_ahead() -> std::sync::MutexGuard<'static, Option<Ahead>> {
 /// The session opened ahead, once it is open; `None` when there is none
 /// or it could not open.
 #[cfg(target_os = "linux")]
-fn take_session_ahead() -> Option<dbus_secret_service::SecretService> {
+fn take_session_ahead() -> Option<KeychainSession> {
     let ahead = session_ahead().take()?;
     match ahead {
         Ahead::Opening(opening) => opening.join().ok().flatten(),
@@ -312,10 +317,7 @@ pub fn open_session_ahead() {
         if ahead.is_none() {
             *ahead = std::thread::Builder::new()
                 .name("keychain-session".into())
-                .spawn(|| {
-                    use dbus_secret_service::{EncryptionType, SecretService};
-                    SecretService::connect(EncryptionType::Dh).ok()
-                })
+                .spawn(|| KeychainSession::open().ok())
                 .ok()
                 .map(Ahead::Opening);
         }
@@ -328,13 +330,12 @@ pub fn open_session_ahead() {
 /// one.
 #[cfg(target_os = "linux")]
 fn read_in_one_session(users: &[String]) -> (HashMap<String, Sensitive<String>>, bool) {
-    use dbus_secret_service::{EncryptionType, SecretService};
     if let Some(service) = take_session_ahead()
         && let Ok(found) = read_through(&service, users)
     {
         return (found, true);
     }
-    let found = SecretService::connect(EncryptionType::Dh)
+    let found = KeychainSession::open()
         .ok()
         .and_then(|service| read_through(&service, users).ok())
         .unwrap_or_default();
@@ -347,9 +348,9 @@ fn read_in_one_session(users: &[String]) -> (HashMap<String, Sensitive<String>>,
 /// an item that cannot be read is left to be read when asked for.
 #[cfg(target_os = "linux")]
 fn read_through(
-    service: &dbus_secret_service::SecretService,
+    service: &KeychainSession,
     users: &[String],
-) -> Result<HashMap<String, Sensitive<String>>, dbus_secret_service::Error> {
+) -> Result<HashMap<String, Sensitive<String>>, session::SessionError> {
     let mut found = HashMap::new();
     for user in users {
         let attributes = HashMap::from([
@@ -357,9 +358,9 @@ fn read_through(
             ("username", user.as_str()),
             ("target", "default"),
         ]);
-        let items = service.search_items(attributes)?;
+        let items = service.search(attributes)?;
         if let ([item], []) = (items.unlocked.as_slice(), items.locked.as_slice())
-            && let Ok(secret) = item.get_secret()
+            && let Ok(secret) = service.secret(item)
             && let Ok(text) = String::from_utf8(secret)
         {
             found.insert(user.clone(), Sensitive::new(text));
