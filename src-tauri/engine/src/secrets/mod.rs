@@ -344,29 +344,45 @@ fn read_in_one_session(users: &[String]) -> (HashMap<String, Sensitive<String>>,
 
 /// What `service` finds of these users' secrets, unlocked and unambiguous,
 /// as the keychain crate would find them (its items carry the service, the
-/// user name and the target "default"). A search that fails is an error;
-/// an item that cannot be read is left to be read when asked for.
+/// user name and the target "default"): searched one by one, then read in
+/// one call. A search that fails is an error; an item that cannot be read
+/// is left to be read when asked for.
 #[cfg(target_os = "linux")]
 fn read_through(
     service: &KeychainSession,
     users: &[String],
 ) -> Result<HashMap<String, Sensitive<String>>, session::SessionError> {
-    let mut found = HashMap::new();
+    let mut items = Vec::new();
     for user in users {
         let attributes = HashMap::from([
             ("service", SERVICE),
             ("username", user.as_str()),
             ("target", "default"),
         ]);
-        let items = service.search(attributes)?;
-        if let ([item], []) = (items.unlocked.as_slice(), items.locked.as_slice())
-            && let Ok(secret) = service.secret(item)
-            && let Ok(text) = String::from_utf8(secret)
+        if let session::Found {
+            unlocked: mut one,
+            locked,
+        } = service.search(attributes)?
+            && one.len() == 1
+            && locked.is_empty()
         {
-            found.insert(user.clone(), Sensitive::new(text));
+            items.push((user, one.remove(0)));
         }
     }
-    Ok(found)
+    if items.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let paths: Vec<_> = items.iter().map(|(_, item)| item.clone()).collect();
+    let mut secrets = service.secrets(&paths).unwrap_or_default();
+    Ok(items
+        .into_iter()
+        .filter_map(|(user, item)| match secrets.remove(&item) {
+            Some(Ok(secret)) => String::from_utf8(secret)
+                .ok()
+                .map(|text| (user.clone(), Sensitive::new(text))),
+            _ => None,
+        })
+        .collect())
 }
 
 /// Elsewhere the keychain has no sessions to share: each secret is read

@@ -22,7 +22,6 @@ use openssl::pkey::Private;
 const DESTINATION: &str = "org.freedesktop.secrets";
 const SERVICE: &str = "/org/freedesktop/secrets";
 const SERVICE_INTERFACE: &str = "org.freedesktop.Secret.Service";
-const ITEM_INTERFACE: &str = "org.freedesktop.Secret.Item";
 const ALGORITHM: &str = "dh-ietf1024-sha256-aes128-cbc-pkcs7";
 /// The group's prime is 1024 bits: the shared secret is that long, with
 /// its leading zeros, when it goes into the key derivation.
@@ -30,6 +29,10 @@ const SHARED_LEN: usize = 128;
 /// No call here prompts the user (locked items are left alone): a service
 /// that takes longer is not answering.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A secret as the service hands it over: the session it is encrypted
+/// for, the IV, the encrypted value and its content type.
+type Secret = (Path<'static>, Vec<u8>, Vec<u8>, String);
 
 /// What went wrong, for the caller to fall back on reading as before.
 #[derive(Debug, thiserror::Error)]
@@ -89,26 +92,38 @@ impl KeychainSession {
         Ok(Found { unlocked, locked })
     }
 
-    /// The secret of an unlocked item.
-    pub fn secret(&self, item: &Path<'static>) -> Result<Vec<u8>, SessionError> {
-        let (iv, value) = self.encrypted_secret(item)?;
+    /// The secrets of several unlocked items in one call, each decrypted
+    /// on its own (one that does not decrypt is an error of its own).
+    pub fn secrets(
+        &self,
+        items: &[Path<'static>],
+    ) -> Result<HashMap<Path<'static>, Result<Vec<u8>, SessionError>>, SessionError> {
+        Ok(self
+            .encrypted_secrets(items)?
+            .into_iter()
+            .map(|(item, (_, iv, value, _))| (item, self.decrypt(&iv, &value)))
+            .collect())
+    }
+
+    fn decrypt(&self, iv: &[u8], value: &[u8]) -> Result<Vec<u8>, SessionError> {
         Ok(openssl::symm::decrypt(
             openssl::symm::Cipher::aes_128_cbc(),
             &self.key,
-            Some(&iv),
-            &value,
+            Some(iv),
+            value,
         )?)
     }
 
-    /// An item's secret as it crosses the bus: the AES-CBC IV and the
-    /// encrypted value.
-    fn encrypted_secret(&self, item: &Path<'static>) -> Result<(Vec<u8>, Vec<u8>), SessionError> {
-        type Secret = (Path<'static>, Vec<u8>, Vec<u8>, String);
-        let ((_, iv, value, _),): (Secret,) = self
+    /// Items' secrets as they cross the bus.
+    fn encrypted_secrets(
+        &self,
+        items: &[Path<'static>],
+    ) -> Result<HashMap<Path<'static>, Secret>, SessionError> {
+        let (found,): (HashMap<Path<'static>, Secret>,) = self
             .bus
-            .with_proxy(DESTINATION, item, CALL_TIMEOUT)
-            .method_call(ITEM_INTERFACE, "GetSecret", (&self.path,))?;
-        Ok((iv, value))
+            .with_proxy(DESTINATION, SERVICE, CALL_TIMEOUT)
+            .method_call(SERVICE_INTERFACE, "GetSecrets", (items, &self.path))?;
+        Ok(found)
     }
 }
 
@@ -145,10 +160,16 @@ mod tests {
             .unwrap();
         assert_eq!((found.unlocked.len(), found.locked.len()), (1, 0));
         let item = &found.unlocked[0];
-        let (iv, on_the_bus) = session.encrypted_secret(item).unwrap();
+        let items = std::slice::from_ref(item);
+        let (_, iv, on_the_bus, _) = session
+            .encrypted_secrets(items)
+            .unwrap()
+            .remove(item)
+            .unwrap();
         assert_eq!(iv.len(), 16, "an AES-CBC session, not a plain one");
         assert_ne!(on_the_bus, b"the list's password");
-        assert_eq!(session.secret(item).unwrap(), b"the list's password");
+        let read = session.secrets(items).unwrap().remove(item).unwrap();
+        assert_eq!(read.unwrap(), b"the list's password");
         entry.delete_credential().unwrap();
     }
 
