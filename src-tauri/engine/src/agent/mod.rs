@@ -232,6 +232,13 @@ impl<S: Servers> Agent<S> {
             .filter(|l| !l.paused)
             .map(|l| l.address.clone())
             .collect();
+        // The first list's mailbox is connected to (TCP, its greeting, TLS:
+        // round trips to the server) while the keychain is read.
+        if let Some(first) = lists.iter().find(|l| !l.paused).cloned()
+            && let Some(account) = with_store(&store, move |s| s.account(&first).ok()).await
+        {
+            self.servers.open_inbox_ahead(&account);
+        }
         let _read_ahead = self.servers.read_ahead(&running).await;
         let mut report = RunReport::default();
         for list in lists {

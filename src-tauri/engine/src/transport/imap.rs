@@ -204,6 +204,30 @@ fn server_words(detail: &str) -> String {
         .unwrap_or_else(|| detail.to_string())
 }
 
+/// Connections made ahead of their login (see [`Mailbox::reach_ahead`]),
+/// by login, with when each was begun.
+type Reaching = (
+    std::time::Instant,
+    tokio::task::JoinHandle<Result<Reached, TransportError>>,
+);
+
+static REACHING: std::sync::LazyLock<std::sync::Mutex<HashMap<Login, Reaching>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn reaching() -> std::sync::MutexGuard<'static, HashMap<Login, Reaching>> {
+    REACHING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A connection made ahead is used only this soon after it was begun: a
+/// server closes one that does not log in for long.
+const REACHED_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A connection up to its login: TCP, the greeting, TLS.
+pub struct Reached {
+    client: Client<Stream>,
+    server: String,
+}
+
 impl Mailbox {
     /// Connects and logs in. Each failure is its own error: unreachable,
     /// untrusted certificate, TLS trouble, wrong password.
@@ -212,6 +236,38 @@ impl Mailbox {
         ca_pem: Option<&str>,
         password: &str,
     ) -> Result<Mailbox, TransportError> {
+        Mailbox::log_in(Mailbox::reach(ep, ca_pem).await?, ep, password).await
+    }
+
+    /// Begins the connection for `ep` (TCP, the greeting, TLS: a run's
+    /// first round trips to the server) while its password is read from the
+    /// keychain; the next [`Mailbox::borrow_or_connect`] for that login logs
+    /// in on it. Nothing when a watcher lent one.
+    pub fn reach_ahead(ep: &Endpoint, ca_pem: Option<&str>) {
+        let key = login(ep);
+        if lent().contains_key(&key) {
+            return;
+        }
+        let (ep, ca_pem) = (ep.clone(), ca_pem.map(str::to_string));
+        let task = tokio::spawn(async move { Mailbox::reach(&ep, ca_pem.as_deref()).await });
+        if let Some((_, before)) = reaching().insert(key, (std::time::Instant::now(), task)) {
+            before.abort();
+        }
+    }
+
+    /// The connection begun ahead for `ep`'s login, if one was and is
+    /// still young: its outcome, an error included.
+    async fn reached_ahead(ep: &Endpoint) -> Option<Result<Reached, TransportError>> {
+        let (begun, task) = reaching().remove(&login(ep))?;
+        if begun.elapsed() > REACHED_KEPT {
+            task.abort();
+            return None;
+        }
+        task.await.ok()
+    }
+
+    /// TCP, the greeting and TLS (STARTTLS or implicit), as `ep` says.
+    async fn reach(ep: &Endpoint, ca_pem: Option<&str>) -> Result<Reached, TransportError> {
         let server = describe("IMAP", ep);
         check_tls_allowed(ep)?;
         let tcp = super::tcp::connect(&server, &ep.host, ep.port).await?;
@@ -251,6 +307,16 @@ impl Mailbox {
         if ep.tls != TlsMode::Starttls {
             greeting(&server, &mut client).await?;
         }
+        Ok(Reached { client, server })
+    }
+
+    /// Logs in on a connection reached, and learns what the server can do.
+    async fn log_in(
+        reached: Reached,
+        ep: &Endpoint,
+        password: &str,
+    ) -> Result<Mailbox, TransportError> {
+        let Reached { client, server } = reached;
         let mut session =
             match tokio::time::timeout(COMMAND_TIMEOUT, client.login(&ep.user, password)).await {
                 Ok(Ok(s)) => s,
@@ -287,17 +353,24 @@ impl Mailbox {
     }
 
     /// The connection a watcher lent for this login (see [`Mailbox::lend`]),
-    /// or a new one.
+    /// or the one begun ahead ([`Mailbox::reach_ahead`]), or a new one.
     pub async fn borrow_or_connect(
         ep: &Endpoint,
         ca_pem: Option<&str>,
         password: &str,
     ) -> Result<Mailbox, TransportError> {
         let borrowed = lent().remove(&login(ep));
-        match borrowed {
-            Some((_, mailbox)) => Ok(mailbox),
-            None => Mailbox::connect(ep, ca_pem, password).await,
+        if let Some((_, mailbox)) = borrowed {
+            if let Some((_, unused)) = reaching().remove(&login(ep)) {
+                unused.abort();
+            }
+            return Ok(mailbox);
         }
+        let reached = match Mailbox::reached_ahead(ep).await {
+            Some(reached) => reached?,
+            None => Mailbox::reach(ep, ca_pem).await?,
+        };
+        Mailbox::log_in(reached, ep, password).await
     }
 
     /// Lends this connection, logged in as `ep` says, to the next
@@ -938,14 +1011,19 @@ mod tests {
         (port, server)
     }
 
-    async fn connect(port: u16) -> super::Mailbox {
-        let ep = crate::model::Endpoint {
+    fn endpoint(port: u16) -> crate::model::Endpoint {
+        crate::model::Endpoint {
             host: "127.0.0.1".into(),
             port,
             tls: crate::model::TlsMode::None,
             user: "list".into(),
-        };
-        super::Mailbox::connect(&ep, None, "secret").await.unwrap()
+        }
+    }
+
+    async fn connect(port: u16) -> super::Mailbox {
+        super::Mailbox::connect(&endpoint(port), None, "secret")
+            .await
+            .unwrap()
     }
 
     fn count(commands: &[String], verb: &str) -> usize {
@@ -1025,6 +1103,37 @@ mod tests {
         assert_eq!(count(&commands, "LIST"), 2, "{commands:?}");
         // The parent, the Claimed folder, the Processed folder.
         assert_eq!(count(&commands, "CREATE"), 3, "{commands:?}");
+    }
+
+    #[tokio::test]
+    async fn a_connection_begun_ahead_is_the_one_logged_in_on() {
+        let (port, server) = scripted_imap(true).await;
+        let ep = endpoint(port);
+        super::Mailbox::reach_ahead(&ep, None);
+        // Made and greeted before any password is known.
+        let key = super::login(&ep);
+        for _ in 0..1000 {
+            if super::reaching()
+                .get(&key)
+                .is_some_and(|(_, task)| task.is_finished())
+            {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(super::reaching().get(&key).unwrap().1.is_finished());
+        // The server takes one connection: a second would wait forever.
+        let mailbox = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            super::Mailbox::borrow_or_connect(&ep, None, "secret"),
+        )
+        .await
+        .expect("logged in on the connection begun ahead")
+        .unwrap();
+        mailbox.logout().await;
+        let commands = server.await.unwrap();
+        assert_eq!(count(&commands, "LOGIN"), 1, "{commands:?}");
+        assert!(super::reaching().get(&key).is_none());
     }
 
     #[tokio::test]

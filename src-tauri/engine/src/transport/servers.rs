@@ -151,6 +151,12 @@ pub trait Servers: Send + Sync {
     /// Starts opening what [`Servers::read_ahead`] reads through, beside
     /// other work. Nothing by default.
     fn open_keychain_ahead(&self) {}
+    /// Starts connecting to the account's IMAP server, beside other work,
+    /// for the next [`Servers::inbox`] of that account to log in on.
+    /// Nothing by default.
+    fn open_inbox_ahead(&self, account: &Account) {
+        let _ = account;
+    }
     /// The list's account passwords (IMAP, SMTP).
     fn passwords(
         &self,
@@ -185,6 +191,10 @@ impl Servers for MailServers {
 
     fn open_keychain_ahead(&self) {
         secrets::open_session_ahead();
+    }
+
+    fn open_inbox_ahead(&self, account: &Account) {
+        Mailbox::reach_ahead(&account.imap, account.ca_pem.as_deref());
     }
 
     /// The logins and the list's key (one of the two, by its protocol; a
