@@ -359,14 +359,9 @@ fn read_through(
             ("username", user.as_str()),
             ("target", "default"),
         ]);
-        if let session::Found {
-            unlocked: mut one,
-            locked,
-        } = service.search(attributes)?
-            && one.len() == 1
-            && locked.is_empty()
-        {
-            items.push((user, one.remove(0)));
+        let found = service.search(attributes)?;
+        if let ([item], []) = (found.unlocked.as_slice(), found.locked.as_slice()) {
+            items.push((user, item.clone()));
         }
     }
     if items.is_empty() {
@@ -376,11 +371,9 @@ fn read_through(
     let mut secrets = service.secrets(&paths).unwrap_or_default();
     Ok(items
         .into_iter()
-        .filter_map(|(user, item)| match secrets.remove(&item) {
-            Some(Ok(secret)) => String::from_utf8(secret)
-                .ok()
-                .map(|text| (user.clone(), Sensitive::new(text))),
-            _ => None,
+        .filter_map(|(user, item)| {
+            let text = String::from_utf8(secrets.remove(&item)?).ok()?;
+            Some((user.clone(), Sensitive::new(text)))
         })
         .collect())
 }

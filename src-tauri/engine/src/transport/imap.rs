@@ -223,7 +223,7 @@ fn reaching() -> std::sync::MutexGuard<'static, HashMap<Login, Reaching>> {
 const REACHED_KEPT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A connection up to its login: TCP, the greeting, TLS.
-pub struct Reached {
+struct Reached {
     client: Client<Stream>,
     server: String,
 }
@@ -359,9 +359,10 @@ impl Mailbox {
         ca_pem: Option<&str>,
         password: &str,
     ) -> Result<Mailbox, TransportError> {
-        let borrowed = lent().remove(&login(ep));
+        let key = login(ep);
+        let borrowed = lent().remove(&key);
         if let Some((_, mailbox)) = borrowed {
-            if let Some((_, unused)) = reaching().remove(&login(ep)) {
+            if let Some((_, unused)) = reaching().remove(&key) {
                 unused.abort();
             }
             return Ok(mailbox);
